@@ -1,0 +1,197 @@
+//! A site's running totals: written by every call with relaxed atomics, read by [`Site::stats`].
+//!
+//! The totals are split into stripes, one per group of threads, each on its own cache lines, so
+//! threads calling the same function do not fight over one line. Reading sums the stripes.
+//!
+//! [`Site::stats`]: crate::Site::stats
+
+use crate::histogram::{BUCKETS, Histogram, bucket_of};
+use crate::outcome::Outcome;
+use crate::tokens::Tokens;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Stripes per site. Four keep a site at about 40 KiB while up to four threads write apart.
+pub(crate) const STRIPES: usize = 4;
+
+/// Counters of one stripe. Aligned to 128 bytes: x86 prefetches cache lines in pairs.
+#[repr(C, align(128))]
+pub(crate) struct Stripe {
+    sum_nanos: AtomicU64,
+    max_nanos: AtomicU64,
+    errors: AtomicU64,
+    client_errors: AtomicU64,
+    panics: AtomicU64,
+    cancelled: AtomicU64,
+    request_bytes: AtomicU64,
+    response_bytes: AtomicU64,
+    /// Calls whose return value carried an HTTP status, by class: 1xx … 5xx.
+    status_classes: [AtomicU64; 5],
+    token_calls: AtomicU64,
+    input_tokens: AtomicU64,
+    output_tokens: AtomicU64,
+    cached_input_tokens: AtomicU64,
+    /// Cost of the calls whose model has a price, in millionths of a millionth of a US dollar.
+    cost_picousd: AtomicU64,
+    unpriced_calls: AtomicU64,
+    buckets: [AtomicU64; BUCKETS],
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // a template for array repetition, never shared
+const ZERO: AtomicU64 = AtomicU64::new(0);
+
+impl Stripe {
+    const fn new() -> Self {
+        Stripe {
+            sum_nanos: ZERO,
+            max_nanos: ZERO,
+            errors: ZERO,
+            client_errors: ZERO,
+            panics: ZERO,
+            cancelled: ZERO,
+            request_bytes: ZERO,
+            response_bytes: ZERO,
+            status_classes: [ZERO; 5],
+            token_calls: ZERO,
+            input_tokens: ZERO,
+            output_tokens: ZERO,
+            cached_input_tokens: ZERO,
+            cost_picousd: ZERO,
+            unpriced_calls: ZERO,
+            buckets: [ZERO; BUCKETS],
+        }
+    }
+}
+
+/// Token usage and its cost, credited to a site.
+#[derive(Clone, Copy)]
+pub(crate) struct Usage {
+    pub(crate) tokens: Tokens,
+    /// `None` when the model has no price.
+    pub(crate) cost_picousd: Option<u64>,
+}
+
+pub(crate) struct Aggregates {
+    stripes: [Stripe; STRIPES],
+}
+
+/// Plain totals read off the stripes.
+#[derive(Default)]
+pub(crate) struct Totals {
+    pub(crate) durations: Histogram,
+    pub(crate) errors: u64,
+    pub(crate) client_errors: u64,
+    pub(crate) panics: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) request_bytes: u64,
+    pub(crate) response_bytes: u64,
+    pub(crate) status_classes: [u64; 5],
+    pub(crate) token_calls: u64,
+    pub(crate) tokens: Tokens,
+    pub(crate) cost_picousd: u64,
+    pub(crate) unpriced_calls: u64,
+}
+
+impl Aggregates {
+    pub(crate) const fn new() -> Self {
+        Aggregates {
+            stripes: [const { Stripe::new() }; STRIPES],
+        }
+    }
+
+    #[inline(always)]
+    fn mine(&self) -> &Stripe {
+        &self.stripes[crate::context::stripe(STRIPES)]
+    }
+
+    /// One finished call. The common case — no error, no status, no sizes — touches one bucket,
+    /// the sum and (rarely) the maximum.
+    #[inline]
+    pub(crate) fn record(&self, nanos: u64, outcome: &Outcome, request_bytes: u64) {
+        let s = self.mine();
+        s.buckets[bucket_of(nanos)].fetch_add(1, Relaxed);
+        s.sum_nanos.fetch_add(nanos, Relaxed);
+        if nanos > s.max_nanos.load(Relaxed) {
+            s.max_nanos.fetch_max(nanos, Relaxed);
+        }
+        if outcome.is_plain() && request_bytes == 0 {
+            return;
+        }
+        self.record_details(s, outcome, request_bytes);
+    }
+
+    #[cold]
+    fn record_details(&self, s: &Stripe, outcome: &Outcome, request_bytes: u64) {
+        if outcome.is_error() {
+            s.errors.fetch_add(1, Relaxed);
+        }
+        if outcome.is_client_error() {
+            s.client_errors.fetch_add(1, Relaxed);
+        }
+        if let Some(class) = outcome.status_class() {
+            s.status_classes[class].fetch_add(1, Relaxed);
+        }
+        if let Some(bytes) = outcome.response_bytes {
+            s.response_bytes.fetch_add(bytes, Relaxed);
+        }
+        if request_bytes > 0 {
+            s.request_bytes.fetch_add(request_bytes, Relaxed);
+        }
+    }
+
+    /// A call that unwound: an error, with its duration up to the panic.
+    #[cold]
+    pub(crate) fn record_panic(&self, nanos: u64, request_bytes: u64) {
+        let s = self.mine();
+        s.panics.fetch_add(1, Relaxed);
+        self.record(nanos, &Outcome::PANICKED, request_bytes);
+    }
+
+    /// A future dropped before it finished. Its partial duration is left out of the histogram.
+    #[cold]
+    pub(crate) fn record_cancelled(&self) {
+        self.mine().cancelled.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn record_usage(&self, usage: Usage) {
+        let s = self.mine();
+        s.token_calls.fetch_add(1, Relaxed);
+        s.input_tokens.fetch_add(usage.tokens.input, Relaxed);
+        s.output_tokens.fetch_add(usage.tokens.output, Relaxed);
+        s.cached_input_tokens
+            .fetch_add(usage.tokens.cached_input, Relaxed);
+        match usage.cost_picousd {
+            Some(cost) => s.cost_picousd.fetch_add(cost, Relaxed),
+            None => s.unpriced_calls.fetch_add(1, Relaxed),
+        };
+    }
+
+    pub(crate) fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for s in &self.stripes {
+            for (index, n) in s.buckets.iter().enumerate() {
+                let n = n.load(Relaxed);
+                if n > 0 {
+                    t.durations.add_raw(index, n);
+                }
+            }
+            t.durations
+                .add_sum_max(s.sum_nanos.load(Relaxed), s.max_nanos.load(Relaxed));
+            t.errors += s.errors.load(Relaxed);
+            t.client_errors += s.client_errors.load(Relaxed);
+            t.panics += s.panics.load(Relaxed);
+            t.cancelled += s.cancelled.load(Relaxed);
+            t.request_bytes += s.request_bytes.load(Relaxed);
+            t.response_bytes += s.response_bytes.load(Relaxed);
+            for (total, n) in t.status_classes.iter_mut().zip(&s.status_classes) {
+                *total += n.load(Relaxed);
+            }
+            t.token_calls += s.token_calls.load(Relaxed);
+            t.tokens.input += s.input_tokens.load(Relaxed);
+            t.tokens.output += s.output_tokens.load(Relaxed);
+            t.tokens.cached_input += s.cached_input_tokens.load(Relaxed);
+            t.cost_picousd += s.cost_picousd.load(Relaxed);
+            t.unpriced_calls += s.unpriced_calls.load(Relaxed);
+        }
+        t
+    }
+}

@@ -1,0 +1,137 @@
+//! The attribute's arguments: `key = value` pairs, each key at most once.
+
+use crate::fallback::Failure;
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token};
+
+/// Which attribute is being expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Macro {
+    Handler,
+    Stage,
+    Tokens,
+}
+
+impl Macro {
+    pub(crate) fn attribute(self) -> &'static str {
+        match self {
+            Macro::Handler => "#[monitored_handler]",
+            Macro::Stage => "#[pipeline_stage]",
+            Macro::Tokens => "#[tracks_tokens]",
+        }
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Macro::Handler => &["name", "route"],
+            Macro::Stage => &["pipeline", "stage", "name"],
+            Macro::Tokens => &["model", "provider", "name"],
+        }
+    }
+}
+
+/// `model = "literal"` costs nothing per call; any other expression is evaluated per call.
+pub(crate) enum Model {
+    Literal(LitStr),
+    Expr(Box<Expr>),
+}
+
+/// The arguments as written, with their tokens for error spans.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) route: Option<LitStr>,
+    pub(crate) pipeline: Option<LitStr>,
+    pub(crate) stage: Option<LitStr>,
+    pub(crate) model: Option<Model>,
+    pub(crate) provider: Option<LitStr>,
+}
+
+pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> {
+    let parser = |input: ParseStream| -> syn::Result<Args> {
+        let mut args = Args::default();
+        while !input.is_empty() {
+            let key = Ident::parse_any(input)?;
+            let name = key.to_string();
+            if !which.keys().contains(&name.as_str()) {
+                return Err(unknown(which, &key));
+            }
+            input.parse::<Token![=]>()?;
+            let duplicate = match name.as_str() {
+                "model" => args.model.replace(model(input)?).is_some(),
+                _ => {
+                    let value = string(input, &name)?;
+                    let slot = match name.as_str() {
+                        "name" => &mut args.name,
+                        "route" => &mut args.route,
+                        "pipeline" => &mut args.pipeline,
+                        "stage" => &mut args.stage,
+                        _ => &mut args.provider,
+                    };
+                    slot.replace(value).is_some()
+                }
+            };
+            if duplicate {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("duplicate `{name}` argument"),
+                ));
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(args)
+    };
+    Ok(parser.parse2(tokens)?)
+}
+
+fn unknown(which: Macro, key: &Ident) -> syn::Error {
+    let keys: Vec<String> = which.keys().iter().map(|k| format!("`{k}`")).collect();
+    let expected = match keys.as_slice() {
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [] => String::new(),
+    };
+    syn::Error::new(
+        key.span(),
+        format!(
+            "unknown argument `{key}`: {} takes {expected}",
+            which.attribute()
+        ),
+    )
+}
+
+fn string(input: ParseStream, key: &str) -> syn::Result<LitStr> {
+    let value: Expr = input.parse()?;
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a string literal, like {key} = \"…\""),
+        )),
+    }
+}
+
+fn model(input: ParseStream) -> syn::Result<Model> {
+    match input.parse::<Expr>()? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(Model::Literal(lit)),
+        Expr::Lit(other) => Err(syn::Error::new_spanned(
+            other,
+            "`model` takes a string literal or an expression that gives a string, like model = \"gpt-4o\"",
+        )),
+        expr => Ok(Model::Expr(Box::new(expr))),
+    }
+}
+
+/// A span for errors about the attribute as a whole (a missing argument).
+pub(crate) fn attribute_span() -> Span {
+    Span::call_site()
+}

@@ -1,0 +1,232 @@
+//! The instrumented function. Never fails: everything that can be wrong was checked before.
+//!
+//! The signature stays as written; the body moves into a closure (synchronous functions) or an
+//! async block (async functions, and the future an `#[async_trait]` method boxes), so that every
+//! way out of it — the tail, `return`, `?` — passes through the guard with the value returned.
+
+use crate::args::{Macro, Model};
+use crate::item::Function;
+use crate::valid::Checked;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Block, Expr, FnArg, Pat, ReturnType, Stmt, Type};
+
+pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> TokenStream {
+    let Function {
+        attrs,
+        vis,
+        sig,
+        inner_attrs,
+        body,
+        brace,
+    } = function;
+    let site = site_static(which, checked, &sig);
+    let entry = entry(which, checked, &sig);
+    let ret_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    };
+    let finish = if which == Macro::Tokens {
+        // Spanned on the return type, so a type that reports no usage is underlined there.
+        quote_spanned! {ret_span=>
+            __monitor_guard.finish_usage(::monitor_core::__private::outcome!(&__monitor_ret), &__monitor_ret);
+        }
+    } else {
+        quote! { __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret)); }
+    };
+
+    let new_body = if sig.asyncness.is_some() {
+        let fake_return = fake_return(&sig.output);
+        quote! {
+            let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            #entry
+            let __monitor_ret = __monitor_guard.instrument(async move { #fake_return #body }).await;
+            #finish
+            __monitor_ret
+        }
+    } else if let Some((before, pin, future)) = async_trait_body(&body) {
+        // `#[async_trait]` already turned the body into `Box::pin(async move { … })`: time the
+        // future, not the boxing. Its arguments now live inside that future, so sizes and a
+        // per-call model are read there.
+        quote! {
+            #(#before)*
+            #pin(async move {
+                let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+                let __monitor_ret = __monitor_guard.instrument(#future).await;
+                #finish
+                __monitor_ret
+            })
+        }
+    } else {
+        let ret = closure_return(&sig.output);
+        quote! {
+            let mut __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE);
+            #entry
+            let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
+            #finish
+            __monitor_ret
+        }
+    };
+
+    let mut block = TokenStream::new();
+    quote_spanned!(brace.span()=> {
+        #(#inner_attrs)*
+        #site
+        #new_body
+    })
+    .to_tokens(&mut block);
+    quote! { #(#attrs)* #vis #sig #block }
+}
+
+/// The site's `static` and its registration.
+fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
+    let args = &checked.args;
+    let kind = match which {
+        Macro::Handler => quote!(Handler),
+        Macro::Stage => quote!(Stage),
+        Macro::Tokens => quote!(Tokens),
+    };
+    let name = &checked.name;
+    let function = sig.ident.to_string();
+    let opt = |value: Option<String>| match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    };
+    let route = opt(args.route.as_ref().map(syn::LitStr::value));
+    let pipeline = opt(args.pipeline.as_ref().map(syn::LitStr::value));
+    let stage = opt(checked.stage.clone());
+    let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
+    let (model, model_expr) = match &args.model {
+        Some(Model::Literal(lit)) => (opt(Some(lit.value())), opt(None)),
+        Some(Model::Expr(expr)) => (opt(None), opt(Some(expr.to_token_stream().to_string()))),
+        None => (opt(None), opt(None)),
+    };
+    // `line!()` spanned on `fn` gives the function's line, not the attribute's.
+    let line = quote_spanned!(sig.fn_token.span=> ::core::line!());
+    quote! {
+        static __MONITOR_SITE: ::monitor_core::__private::Site =
+            ::monitor_core::__private::Site::new(::monitor_core::__private::SiteMeta {
+                kind: ::monitor_core::__private::SiteKind::#kind,
+                name: #name,
+                function: #function,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                route: #route,
+                pipeline: #pipeline,
+                stage: #stage,
+                model: #model,
+                model_expr: #model_expr,
+                provider: #provider,
+            });
+        ::monitor_core::__private::inventory::submit! {
+            ::monitor_core::__private::SiteRef(&__MONITOR_SITE)
+        }
+    }
+}
+
+/// What runs at entry when recording: payload sizes of a handler's arguments, and a model given
+/// as an expression (resolved now, so no borrow of the arguments outlives the call's start).
+fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
+    let mut steps = TokenStream::new();
+    if which == Macro::Handler {
+        for input in &sig.inputs {
+            if let FnArg::Typed(typed) = input
+                && let Pat::Ident(pat) = &*typed.pat
+                && pat.by_ref.is_none()
+                && pat.subpat.is_none()
+                // `_name` says the function does not use it; neither should we (and clippy agrees).
+                && !pat.ident.to_string().starts_with('_')
+            {
+                let ident = &pat.ident;
+                steps.extend(quote! {
+                    __monitor_guard.add_request_bytes(::monitor_core::__private::size_of!(&#ident));
+                });
+            }
+        }
+    }
+    if let Some(Model::Expr(expr)) = &checked.args.model {
+        let expr = quote_spanned!(expr.span()=> &(#expr));
+        steps.extend(quote! {
+            __monitor_guard.set_model(::monitor_core::__private::model_name(#expr));
+        });
+    }
+    if steps.is_empty() {
+        quote! { let _ = &mut __monitor_guard; }
+    } else {
+        quote! { if __monitor_guard.is_active() { #steps } }
+    }
+}
+
+/// The closure's return type: the declared one, with `impl Trait` (not allowed there) left to
+/// inference as `_`. Keeping the declared type keeps the coercions it gives the body.
+fn closure_return(output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            let mut ty = (**ty).clone();
+            InferImplTrait.visit_type_mut(&mut ty);
+            ty.into_token_stream()
+        }
+    }
+}
+
+/// An async block has no return-type annotation; this unreachable `return` of the declared type
+/// gives it one, so `?` and coercions in the body work as in the `async fn`.
+fn fake_return(output: &ReturnType) -> TokenStream {
+    let ty = closure_return(output);
+    quote! {
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        if false {
+            let __monitor_fake_return: #ty = loop {};
+            return __monitor_fake_return;
+        }
+    }
+}
+
+struct InferImplTrait;
+
+impl VisitMut for InferImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                attrs: Vec::new(),
+                underscore_token: syn::Token![_](impl_trait.impl_token.span),
+            });
+            return;
+        }
+        visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// Recognises the body `#[async_trait]` generates: statements ending in
+/// `Box::pin(async move { … })`. Returns the statements before, the `Box::pin` path, and the
+/// async block.
+fn async_trait_body(body: &TokenStream) -> Option<(Vec<Stmt>, Expr, Expr)> {
+    let block: Block = syn::parse2(quote!({ #body })).ok()?;
+    let mut stmts = block.stmts;
+    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else {
+        return None;
+    };
+    let Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(future)) = call.args.first() else {
+        return None;
+    };
+    future.capture?;
+    let (func, future) = (Expr::Path(path.clone()), Expr::Async(future.clone()));
+    stmts.pop();
+    Some((stmts, func, future))
+}
