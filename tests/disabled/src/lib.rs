@@ -1,1 +1,63 @@
-//! x
+//! monitor built without its `enabled` feature: the attributes must leave functions exactly as
+//! written, and the runtime API must still compile, with no `#[cfg]` in user code.
+#![deny(warnings, clippy::pedantic)]
+#![allow(clippy::must_use_candidate, clippy::missing_errors_doc)]
+
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
+
+#[monitored_handler(route = "GET /x")]
+pub fn handler(x: u32) -> Result<u32, String> {
+    if x == 0 { Err("zero".into()) } else { Ok(x) }
+}
+
+#[monitored_handler]
+pub async fn async_handler(buffer: [u8; 64]) -> usize {
+    let mut total = 0;
+    for b in buffer {
+        total += usize::from(b);
+    }
+    total
+}
+
+/// The same function without the attribute, to compare with.
+pub async fn bare_async_handler(buffer: [u8; 64]) -> usize {
+    let mut total = 0;
+    for b in buffer {
+        total += usize::from(b);
+    }
+    total
+}
+
+#[pipeline_stage(pipeline = "p", stage = "s")]
+pub fn stage() -> u32 {
+    7
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub model: String,
+}
+
+impl Client {
+    #[tracks_tokens(model = self.model.as_str())]
+    pub fn complete(&self) -> Tokens {
+        Tokens {
+            input: 1,
+            output: 2,
+            cached_input: 0,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Service {
+    async fn call(&self) -> u32;
+}
+
+#[async_trait::async_trait]
+impl Service for Client {
+    #[monitored_handler]
+    async fn call(&self) -> u32 {
+        3
+    }
+}

@@ -1,0 +1,151 @@
+//! The run-time switch and `Config`. Their own test binary: they change process-wide state, so the
+//! tests here take a lock to run one at a time.
+
+use monitor_core::{
+    Config, ConfigError, Site, is_enabled, monitored_handler, price_of, set_enabled, sites,
+};
+use std::sync::Mutex;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn site(name: &str) -> &'static Site {
+    sites()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| panic!("no site {name}"))
+}
+
+#[monitored_handler]
+fn switched(x: u32) -> u32 {
+    x * 3
+}
+
+#[monitored_handler]
+async fn switched_async(x: u32) -> u32 {
+    x * 3
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn switched_off_nothing_is_recorded_and_functions_still_work() {
+    let _serial = SERIAL.lock().unwrap();
+    set_enabled(false);
+    assert!(!is_enabled());
+    assert_eq!(switched(2), 6);
+    assert_eq!(block_on(switched_async(2)), 6);
+    assert_eq!(site("switched").stats().calls, 0);
+    assert_eq!(site("switched_async").stats().calls, 0);
+
+    set_enabled(true);
+    assert_eq!(switched(2), 6);
+    assert_eq!(block_on(switched_async(2)), 6);
+    assert_eq!(site("switched").stats().calls, 1);
+    assert_eq!(site("switched_async").stats().calls, 1);
+}
+
+#[test]
+fn a_call_finishes_as_it_started() {
+    #[monitored_handler]
+    fn turns_it_off() {
+        set_enabled(false);
+    }
+    #[monitored_handler]
+    fn turns_it_on() {
+        set_enabled(true);
+    }
+    let _serial = SERIAL.lock().unwrap();
+    turns_it_off();
+    turns_it_on();
+    assert_eq!(site("turns_it_off").stats().calls, 1, "started while on");
+    assert_eq!(site("turns_it_on").stats().calls, 0, "started while off");
+    set_enabled(true);
+}
+
+#[test]
+fn config_reads_the_environment_and_names_bad_values() {
+    let _serial = SERIAL.lock().unwrap();
+    let config = Config::from_vars([
+        ("MONITOR_ENABLED", "no"),
+        ("PATH", "/bin"),
+        ("MONITOR_PRICING_FILE", "/p.json"),
+    ])
+    .unwrap();
+    assert!(!config.enabled);
+    assert_eq!(
+        config.pricing_file.as_deref(),
+        Some(std::path::Path::new("/p.json"))
+    );
+    assert_eq!(
+        Config::from_vars([("MONITOR_ENABLED", " On ")]).unwrap(),
+        Config::new().enabled(true)
+    );
+
+    let err = Config::from_vars([("MONITOR_ENABLED", "maybe")]).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::InvalidValue { key: "MONITOR_ENABLED", value, .. } if value == "maybe")
+    );
+    let err = Config::from_vars([("MONITOR_PRICING_FILE", "")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "MONITOR_PRICING_FILE=\"\" is not valid: expected a path to a JSON price table"
+    );
+}
+
+#[test]
+fn applying_a_config_loads_prices_or_changes_nothing() {
+    let _serial = SERIAL.lock().unwrap();
+    let dir = std::env::temp_dir().join(format!("monitor-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        r#"{ "models": { "config-model": { "input": 3, "output": 4 } } }"#,
+    )
+    .unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{ "models": { "config-model": { "input": "three" } } }"#,
+    )
+    .unwrap();
+
+    let err = Config::new()
+        .enabled(false)
+        .pricing_file(&bad)
+        .apply()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Pricing {
+                key: "pricing_file",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("bad.json"), "{err}");
+    assert!(is_enabled(), "a failed apply changes nothing");
+
+    Config::new()
+        .enabled(false)
+        .pricing_file(&good)
+        .apply()
+        .unwrap();
+    assert!(!is_enabled());
+    assert_eq!(
+        price_of("config-model").map(|p| (p.input, p.output)),
+        Some((3.0, 4.0))
+    );
+    Config::new().apply().unwrap();
+    assert!(is_enabled());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,403 @@
+//! Token usage, models, prices, and crediting the enclosing stage and handler.
+
+use monitor_core::{
+    Price, PriceTable, PricingError, Site, TokenUsage, Tokens, UNKNOWN_MODEL, models,
+    monitored_handler, pipeline_stage, set_price, sites, tracks_tokens,
+};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+fn site(name: &str) -> &'static Site {
+    sites()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| panic!("no site {name}"))
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+const EPS: f64 = 1e-9;
+
+#[tracks_tokens(model = "tok-literal")]
+fn literal(input: u64) -> Tokens {
+    Tokens {
+        input,
+        output: 10,
+        cached_input: 0,
+    }
+}
+
+#[test]
+fn a_literal_model_is_priced_from_the_table() {
+    set_price("tok-literal", Price::per_million(2.0, 8.0)).unwrap();
+    literal(1_000_000);
+    literal(500_000);
+    let s = site("literal").stats();
+    assert_eq!(
+        (s.calls, s.token_calls, s.input_tokens, s.output_tokens),
+        (2, 2, 1_500_000, 20)
+    );
+    let expected = 1.5 * 2.0 + 20.0 * 8.0 / 1e6;
+    assert!(
+        (s.cost_usd.unwrap() - expected).abs() < EPS,
+        "{:?}",
+        s.cost_usd
+    );
+    let model = models()
+        .into_iter()
+        .find(|m| m.model == "tok-literal")
+        .unwrap();
+    assert_eq!((model.calls, model.input_tokens), (2, 1_500_000));
+    assert!((model.cost_usd.unwrap() - expected).abs() < EPS);
+}
+
+#[tracks_tokens(model = "tok-never-priced")]
+fn unpriced() -> Tokens {
+    Tokens {
+        input: 7,
+        output: 3,
+        cached_input: 0,
+    }
+}
+
+#[test]
+fn a_model_without_a_price_counts_tokens_and_leaves_cost_unknown() {
+    unpriced();
+    let s = site("unpriced").stats();
+    assert_eq!(
+        (s.input_tokens, s.output_tokens, s.unpriced_calls),
+        (7, 3, 1)
+    );
+    assert_eq!(s.cost_usd, None, "unknown, never 0");
+    assert!(s.known_cost_usd.abs() < EPS);
+    let model = models()
+        .into_iter()
+        .find(|m| m.model == "tok-never-priced")
+        .unwrap();
+    assert_eq!((model.cost_usd, model.price), (None, None));
+}
+
+#[derive(Debug)]
+struct Completion {
+    model: String,
+    usage: Tokens,
+}
+
+impl TokenUsage for Completion {
+    fn token_usage(&self) -> Tokens {
+        self.usage
+    }
+    fn model(&self) -> Option<&str> {
+        Some(&self.model)
+    }
+}
+
+struct Client {
+    model: String,
+}
+
+impl Client {
+    #[tracks_tokens(model = self.model.as_str(), provider = "test")]
+    fn complete(&self, prompt: &str) -> Result<Completion, String> {
+        if prompt.is_empty() {
+            return Err("empty prompt".into());
+        }
+        Ok(Completion {
+            model: "ignored-when-the-attribute-names-one".into(),
+            usage: Tokens {
+                input: 100,
+                output: 50,
+                cached_input: 40,
+            },
+        })
+    }
+
+    #[tracks_tokens]
+    async fn answered_by(&self) -> Result<Completion, String> {
+        Ok(Completion {
+            model: self.model.clone(),
+            usage: Tokens {
+                input: 1,
+                output: 2,
+                cached_input: 0,
+            },
+        })
+    }
+}
+
+#[test]
+fn an_expression_model_is_evaluated_per_call() {
+    set_price(
+        "tok-expr-a",
+        Price::per_million(1.0, 1.0).with_cached_input(0.5),
+    )
+    .unwrap();
+    let a = Client {
+        model: "tok-expr-a".into(),
+    };
+    let b = Client {
+        model: "tok-expr-b".into(),
+    };
+    a.complete("hi").unwrap();
+    b.complete("hi").unwrap();
+    assert!(a.complete("").is_err());
+
+    let s = site("complete").stats();
+    assert_eq!(
+        (s.calls, s.errors, s.token_calls),
+        (3, 1, 2),
+        "an Err reports no tokens"
+    );
+    assert_eq!((s.input_tokens, s.cached_input_tokens), (200, 80));
+    assert_eq!(s.cost_usd, None, "tok-expr-b has no price");
+    // tok-expr-a: 60 fresh input at 1.0, 40 cached at 0.5, 50 output at 1.0 per million
+    assert!((s.known_cost_usd - (60.0 + 20.0 + 50.0) / 1e6).abs() < EPS);
+
+    let by_model: Vec<_> = models()
+        .into_iter()
+        .filter(|m| m.model.starts_with("tok-expr-"))
+        .collect();
+    assert_eq!(by_model.len(), 2);
+    assert!(by_model.iter().all(|m| m.calls == 1));
+    assert!(
+        !models()
+            .iter()
+            .any(|m| m.model == "ignored-when-the-attribute-names-one")
+    );
+}
+
+#[test]
+fn without_a_model_argument_the_return_value_names_it() {
+    let client = Client {
+        model: "tok-from-response".into(),
+    };
+    block_on(client.answered_by()).unwrap();
+    let model = models()
+        .into_iter()
+        .find(|m| m.model == "tok-from-response")
+        .unwrap();
+    assert_eq!(
+        (model.calls, model.input_tokens, model.output_tokens),
+        (1, 1, 2)
+    );
+}
+
+#[tracks_tokens]
+fn nameless() -> Tokens {
+    Tokens {
+        input: 1,
+        output: 1,
+        cached_input: 0,
+    }
+}
+
+#[test]
+fn a_call_that_names_no_model_counts_under_unknown() {
+    nameless();
+    let model = models()
+        .into_iter()
+        .find(|m| m.model == UNKNOWN_MODEL)
+        .unwrap();
+    assert!(model.calls >= 1);
+    assert_eq!(model.cost_usd, None);
+}
+
+// A stage that awaits metered calls, yielding in between, so its polls interleave with others.
+#[tracks_tokens(model = "tok-stage")]
+async fn metered(input: u64) -> Tokens {
+    Yield(false).await;
+    Tokens {
+        input,
+        output: 1,
+        cached_input: 0,
+    }
+}
+
+#[pipeline_stage(pipeline = "attribution", stage = "left")]
+async fn left() -> u64 {
+    let mut total = 0;
+    for _ in 0..3 {
+        total += metered(1).await.input;
+        Yield(false).await;
+    }
+    total
+}
+
+#[pipeline_stage(pipeline = "attribution", stage = "right")]
+async fn right() -> u64 {
+    let mut total = 0;
+    for _ in 0..2 {
+        total += metered(1000).await.input;
+        Yield(false).await;
+    }
+    total
+}
+
+#[monitored_handler]
+async fn both_stages() -> u64 {
+    Join(Box::pin(left()), Box::pin(right()), None, None)
+        .await
+        .iter()
+        .sum()
+}
+
+#[test]
+fn tokens_are_credited_per_poll_to_the_enclosing_stage_and_handler() {
+    set_price("tok-stage", Price::per_million(1.0, 0.0)).unwrap();
+    // Both stages run interleaved on one thread: per-thread attribution would mix them up.
+    assert_eq!(block_on(both_stages()), 3 + 2000);
+    let l = site("left").stats();
+    let r = site("right").stats();
+    assert_eq!((l.token_calls, l.input_tokens), (3, 3));
+    assert_eq!((r.token_calls, r.input_tokens), (2, 2000));
+    assert!((r.cost_usd.unwrap() - 2000.0 / 1e6).abs() < EPS);
+    let h = site("both_stages").stats();
+    assert_eq!(
+        (h.token_calls, h.input_tokens),
+        (5, 2003),
+        "the handler gets every call inside it"
+    );
+}
+
+#[test]
+fn a_stage_future_moving_between_threads_keeps_its_tokens() {
+    #[pipeline_stage(pipeline = "attribution", stage = "travelling")]
+    async fn travelling() -> u64 {
+        metered(5).await.input + metered(5).await.input
+    }
+    let mut future = Box::pin(travelling());
+    let mut cx = Context::from_waker(Waker::noop());
+    // Poll it on a different thread each time until it finishes.
+    let total = loop {
+        let (f, poll) = std::thread::spawn(move || {
+            let mut cx = Context::from_waker(Waker::noop());
+            let poll = future.as_mut().poll(&mut cx);
+            (future, poll)
+        })
+        .join()
+        .unwrap();
+        future = f;
+        if let Poll::Ready(total) = poll {
+            break total;
+        }
+    };
+    let _ = &mut cx;
+    assert_eq!(total, 10);
+    let s = site("travelling").stats();
+    assert_eq!((s.calls, s.token_calls, s.input_tokens), (1, 2, 10));
+}
+
+#[test]
+fn tokens_outside_any_stage_are_credited_to_no_stage() {
+    #[pipeline_stage(pipeline = "attribution", stage = "idle")]
+    fn idle() {}
+    idle();
+    block_on(metered(1));
+    assert_eq!(site("idle").stats().token_calls, 0);
+}
+
+#[test]
+fn price_tables_load_from_json_and_reject_bad_input() {
+    let table = PriceTable::from_json_str(
+        r#"{ "models": { "a": { "input": 2.5, "output": 10, "cached_input": 1.25 }, "b": { "input": 0.1, "output": 0.2 } } }"#,
+    )
+    .unwrap();
+    assert_eq!(
+        table.get("a"),
+        Some(Price::per_million(2.5, 10.0).with_cached_input(1.25))
+    );
+    assert_eq!(table.get("b").unwrap().cached_input, None);
+
+    let err = PriceTable::from_json_str(r#"{ "models": { "a": { "input": -1, "output": 1 } } }"#)
+        .unwrap_err();
+    assert!(
+        matches!(&err, PricingError::InvalidPrice { model, field: "input", .. } if model == "a"),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "price `input` of model `a` is -1, but must be a finite number of USD per million tokens, 0 or more"
+    );
+
+    let err = PriceTable::from_json_str(r#"{ "models": { "a": { "input": 1, "ouput": 1 } } }"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown field `ouput`"), "{err}");
+    let PricingError::Parse { line, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(line, 1);
+
+    let dir = std::env::temp_dir().join(format!("monitor-pricing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("prices.json");
+    std::fs::write(
+        &path,
+        "{ \"models\": {\n  \"x\": { \"input\": 1, \"output\": 2 },\n  oops\n} }",
+    )
+    .unwrap();
+    let err = PriceTable::from_json_file(&path).unwrap_err();
+    assert!(
+        matches!(err, PricingError::Parse { line: 3, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&path.display().to_string()));
+    let err = PriceTable::from_json_file(dir.join("missing.json")).unwrap_err();
+    assert!(matches!(err, PricingError::Io { .. }), "{err:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+
+    assert!(set_price("c", Price::per_million(f64::NAN, 1.0)).is_err());
+    assert_eq!(
+        monitor_core::price_of("c"),
+        None,
+        "a rejected price is not set"
+    );
+}
+
+// --- a tiny join for two futures, so the test needs no runtime ---
+
+struct Yield(bool);
+
+impl Future for Yield {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+type Boxed = std::pin::Pin<Box<dyn Future<Output = u64>>>;
+
+struct Join(Boxed, Boxed, Option<u64>, Option<u64>);
+
+impl Future for Join {
+    type Output = [u64; 2];
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<[u64; 2]> {
+        let this = &mut *self;
+        if this.2.is_none()
+            && let Poll::Ready(v) = this.0.as_mut().poll(cx)
+        {
+            this.2 = Some(v);
+        }
+        if this.3.is_none()
+            && let Poll::Ready(v) = this.1.as_mut().poll(cx)
+        {
+            this.3 = Some(v);
+        }
+        match (this.2, this.3) {
+            (Some(a), Some(b)) => Poll::Ready([a, b]),
+            _ => Poll::Pending,
+        }
+    }
+}
