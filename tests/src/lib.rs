@@ -7,3 +7,8 @@
 #![allow(clippy::must_use_candidate, clippy::missing_errors_doc)]
 
 pub mod shapes;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
