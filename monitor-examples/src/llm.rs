@@ -72,7 +72,7 @@ impl LlmClient {
     ) -> Result<Completion, LlmError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
         let seed = hash(prompt) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        if seed % self.rate_limit_every == 0 {
+        if seed.is_multiple_of(self.rate_limit_every) {
             tokio::time::sleep(Duration::from_millis(2)).await;
             return Err(LlmError::RateLimited {
                 retry_after: Duration::from_millis(5),

@@ -121,7 +121,7 @@ async fn drive(app: Arc<App>, options: &Options) {
                     .unwrap_or(0);
                 let _ = handlers::get_logo_svg(&app, id);
             }
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 let _ = handlers::get_logo_svg(&app, u64::MAX);
             }
         });

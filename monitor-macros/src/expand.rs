@@ -59,6 +59,25 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
                 __monitor_ret
             })
         }
+    } else if let Some(boxed) = returns_future(&sig.output) {
+        // A synchronous function that returns a future: its work happens when the future is
+        // polled, so that is what is timed, from the call to the future's completion.
+        let ret = closure_return(&sig.output);
+        let pin = if boxed {
+            quote!(::std::boxed::Box::pin)
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            #entry
+            let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
+            #pin(async move {
+                let __monitor_ret = __monitor_guard.instrument(__monitor_future).await;
+                #finish
+                __monitor_ret
+            })
+        }
     } else {
         let ret = closure_return(&sig.output);
         quote! {
@@ -198,6 +217,33 @@ impl VisitMut for InferImplTrait {
             return;
         }
         visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// Whether the declared return type is a future: `impl Future<…>` (`Some(false)`), or a boxed one —
+/// `Pin<Box<dyn Future<…>>>`, `BoxFuture<…>`, `LocalBoxFuture<…>` (`Some(true)`).
+fn returns_future(output: &ReturnType) -> Option<bool> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let last = |path: &syn::Path| path.segments.last().map(|s| s.ident.to_string());
+    let is_future_bound = |bound: &syn::TypeParamBound| matches!(bound, syn::TypeParamBound::Trait(t) if last(&t.path).as_deref() == Some("Future"));
+    match &**ty {
+        Type::ImplTrait(t) if t.bounds.iter().any(is_future_bound) => Some(false),
+        Type::Path(p) => {
+            let segment = p.path.segments.last()?;
+            match segment.ident.to_string().as_str() {
+                "BoxFuture" | "LocalBoxFuture" => Some(true),
+                "Pin" => {
+                    let boxed = segment.arguments.to_token_stream().to_string();
+                    let dyn_future =
+                        boxed.contains("Box") && boxed.contains("dyn") && boxed.contains("Future");
+                    dyn_future.then_some(true)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

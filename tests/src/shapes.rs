@@ -145,3 +145,29 @@ impl AsyncService for Service {
         }
     }
 }
+
+/// Returns a future without being `async fn`: the future is what is timed.
+#[monitored_handler]
+pub fn returns_impl_future(x: u32) -> impl Future<Output = Result<u32, String>> + Send {
+    async move {
+        if x == 0 {
+            Err("zero".to_owned())
+        } else {
+            Ok(x)
+        }
+    }
+}
+
+/// A boxed future, as trait objects and tower services return.
+#[tracks_tokens(model = "boxed-model")]
+pub fn returns_boxed_future<'a>(
+    prompt: &'a str,
+) -> std::pin::Pin<Box<dyn Future<Output = Tokens> + Send + 'a>> {
+    Box::pin(async move {
+        Tokens {
+            input: prompt.len() as u64,
+            output: 1,
+            cached_input: 0,
+        }
+    })
+}

@@ -16,7 +16,7 @@ fn site(name: &str) -> &'static Site {
 
 #[monitored_handler]
 fn hot(i: u64) -> Result<u64, String> {
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         Err("every tenth".into())
     } else {
         Ok(i)

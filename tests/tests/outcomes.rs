@@ -225,3 +225,20 @@ fn durations_are_measured() {
     assert!(s.max < std::time::Duration::from_secs(5), "{:?}", s.max);
     assert_eq!(s.p50, s.durations.quantile(0.5));
 }
+
+#[test]
+fn a_function_returning_a_future_is_timed_through_its_future() {
+    assert_eq!(block_on(shapes::returns_impl_future(2)), Ok(2));
+    assert!(block_on(shapes::returns_impl_future(0)).is_err());
+    // Timing starts at the call, so a future dropped unpolled was cancelled.
+    drop(shapes::returns_impl_future(3));
+    let s = site("returns_impl_future").stats();
+    assert_eq!((s.calls, s.errors, s.cancelled), (3, 1, 1));
+
+    // A body that is `Box::pin(async move { … })` (what `#[async_trait]` writes) is timed from the
+    // future's first poll, like an `async fn`.
+    assert_eq!(block_on(shapes::returns_boxed_future("four")).input, 4);
+    drop(shapes::returns_boxed_future("never polled"));
+    let s = site("returns_boxed_future").stats();
+    assert_eq!((s.calls, s.cancelled, s.input_tokens), (1, 0, 4));
+}

@@ -48,7 +48,7 @@ fn distributions() -> Vec<(&'static str, Vec<u64>)> {
         "bimodal",
         (0..n)
             .map(|_| {
-                if rng.next() % 10 == 0 {
+                if rng.next().is_multiple_of(10) {
                     (3e8 * (0.2 * rng.normal()).exp()) as u64
                 } else {
                     (4e4 * (0.1 * rng.normal()).exp()) as u64

@@ -12,6 +12,7 @@ pub fn handler(x: u32) -> Result<u32, String> {
 
 #[monitored_handler]
 pub async fn async_handler(buffer: [u8; 64]) -> usize {
+    std::future::ready(()).await;
     let mut total = 0;
     for b in buffer {
         total += usize::from(b);
@@ -21,6 +22,7 @@ pub async fn async_handler(buffer: [u8; 64]) -> usize {
 
 /// The same function without the attribute, to compare with.
 pub async fn bare_async_handler(buffer: [u8; 64]) -> usize {
+    std::future::ready(()).await;
     let mut total = 0;
     for b in buffer {
         total += usize::from(b);
