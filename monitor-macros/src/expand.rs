@@ -48,12 +48,13 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         }
     } else if let Some((before, pin, future)) = async_trait_body(&body) {
         // `#[async_trait]` already turned the body into `Box::pin(async move { … })`: time the
-        // future, not the boxing. Its arguments now live inside that future, so sizes and a
-        // per-call model are read there.
+        // future, not the boxing, as for any function that returns a future. The arguments are
+        // still in scope before the boxing, so sizes and a per-call model are read there.
         quote! {
             #(#before)*
+            let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            #entry
             #pin(async move {
-                let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
                 let __monitor_ret = __monitor_guard.instrument(#future).await;
                 #finish
                 __monitor_ret

@@ -171,3 +171,21 @@ pub fn returns_boxed_future<'a>(
         }
     })
 }
+
+#[async_trait::async_trait]
+pub trait Llm {
+    async fn complete(&self, prompt: &str) -> Result<Tokens, String>;
+}
+
+#[async_trait::async_trait]
+impl Llm for Counter {
+    #[tracks_tokens(model = self.model.as_str(), name = "async_trait_complete")]
+    async fn complete(&self, prompt: &str) -> Result<Tokens, String> {
+        tokio::task::yield_now().await;
+        Ok(Tokens {
+            input: prompt.len() as u64,
+            output: self.n,
+            cached_input: 0,
+        })
+    }
+}

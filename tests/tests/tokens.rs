@@ -401,3 +401,29 @@ impl Future for Join {
         }
     }
 }
+
+#[test]
+fn an_async_trait_method_evaluates_its_model_expression() {
+    use monitor_tests::shapes::{Counter, Llm};
+    let counter = Counter {
+        n: 3,
+        model: "tok-async-trait".into(),
+    };
+    assert_eq!(
+        block_on(counter.complete("abcd")),
+        Ok(Tokens {
+            input: 4,
+            output: 3,
+            cached_input: 0
+        })
+    );
+    let model = models()
+        .into_iter()
+        .find(|m| m.model == "tok-async-trait")
+        .unwrap();
+    assert_eq!(
+        (model.calls, model.input_tokens, model.output_tokens),
+        (1, 4, 3)
+    );
+    assert_eq!(site("async_trait_complete").stats().token_calls, 1);
+}
