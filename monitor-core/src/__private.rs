@@ -9,8 +9,20 @@ pub use crate::tokens::ReportsTokens;
 pub use core::any::type_name_of_val;
 pub use inventory;
 
-/// Resolves `model = <expr>` to a name; accepts anything that derefs to a string.
-#[inline(always)]
-pub fn model_name<S: AsRef<str> + ?Sized>(model: &S) -> &str {
-    model.as_ref()
+/// What `model = <expr>` may give. Not public API. Used by generated code.
+#[diagnostic::on_unimplemented(
+    message = "`model` must give a string, and `{Self}` is not one",
+    label = "expected a string, found `{Self}`",
+    note = "give the model's name: a `&str`, a `String`, or anything that implements `AsRef<str>`"
+)]
+pub trait ModelName {
+    fn __monitor_model_name(&self) -> &str;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: AsRef<str> + ?Sized> ModelName for S {
+    #[inline(always)]
+    fn __monitor_model_name(&self) -> &str {
+        self.as_ref()
+    }
 }

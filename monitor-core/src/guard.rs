@@ -5,7 +5,7 @@ use crate::context::{self, Scope};
 use crate::outcome::Outcome;
 use crate::site::Site;
 use crate::switch;
-use crate::tokens::ReportsTokens;
+use crate::tokens::Tokens;
 use crate::usage::{self, ModelEntry, UNKNOWN_MODEL};
 use std::future::Future;
 use std::pin::Pin;
@@ -29,6 +29,8 @@ pub struct Guard {
     request_bytes: u64,
     /// The model an expression named, resolved at entry.
     model: Option<&'static ModelEntry>,
+    /// Dropping without a panic records a call that returned (see [`Guard::finish_on_drop`]).
+    finish_on_drop: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +61,17 @@ impl Guard {
             restore: None,
             request_bytes: 0,
             model: None,
+            finish_on_drop: false,
+        }
+    }
+
+    #[inline(always)]
+    fn active(site: &'static Site, restore: Option<RestoreScope>) -> Guard {
+        Guard {
+            start: clock::now(),
+            active: true,
+            restore,
+            ..Guard::inactive(site)
         }
     }
 
@@ -68,32 +81,17 @@ impl Guard {
         if !switch::is_enabled() {
             return Guard::inactive(site);
         }
-        let restore = Some(RestoreScope(context::enter(site)));
-        Guard {
-            site,
-            start: clock::now(),
-            active: true,
-            restore,
-            request_bytes: 0,
-            model: None,
-        }
+        Guard::active(site, Some(RestoreScope(context::enter(site))))
     }
 
-    /// First poll of an asynchronous call: the site encloses the future's polls, through
+    /// Start of an asynchronous call: the site encloses the future's polls, through
     /// [`Guard::instrument`].
     #[inline(always)]
     pub fn start(site: &'static Site) -> Guard {
         if !switch::is_enabled() {
             return Guard::inactive(site);
         }
-        Guard {
-            site,
-            start: clock::now(),
-            active: true,
-            restore: None,
-            request_bytes: 0,
-            model: None,
-        }
+        Guard::active(site, None)
     }
 
     /// Whether this call is being recorded (monitoring was on when it started).
@@ -106,6 +104,14 @@ impl Guard {
     #[inline(always)]
     pub fn add_request_bytes(&mut self, bytes: u64) {
         self.request_bytes = self.request_bytes.saturating_add(bytes);
+    }
+
+    /// For a body that must stay inline (`#[track_caller]` functions, whose caller location a
+    /// closure would hide): the guard records the call when it is dropped at the function's end,
+    /// without seeing the return value.
+    #[inline(always)]
+    pub fn finish_on_drop(&mut self) {
+        self.finish_on_drop = true;
     }
 
     /// The model an expression named for this call.
@@ -136,15 +142,16 @@ impl Guard {
         }
     }
 
-    /// Records a call that returned `value`, with the token usage it reports.
-    pub fn finish_usage<R: ReportsTokens + ?Sized>(self, outcome: Outcome, value: &R) {
+    /// Records a call that returned, with the token usage its value reported
+    /// ([`ReportsTokens`](crate::tokens::ReportsTokens)).
+    pub fn finish_usage(self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
         if !self.active {
             return;
         }
         let site = self.site;
         let model = self.model;
         self.finish(outcome);
-        let Some((tokens, named)) = value.__monitor_usage() else {
+        let Some((tokens, named)) = reported else {
             return;
         };
         let entry = model
@@ -170,6 +177,11 @@ impl Drop for Guard {
         if std::thread::panicking() {
             let nanos = clock::nanos_between(self.start, clock::now());
             self.site.aggregates.record_panic(nanos, self.request_bytes);
+        } else if self.finish_on_drop {
+            let nanos = clock::nanos_between(self.start, clock::now());
+            self.site
+                .aggregates
+                .record(nanos, &Outcome::OK, self.request_bytes);
         } else {
             self.site.aggregates.record_cancelled();
         }

@@ -111,12 +111,14 @@ pub trait ReportsTokens {
     fn __monitor_usage(&self) -> Option<(Tokens, Option<&str>)>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: TokenUsage> ReportsTokens for T {
     fn __monitor_usage(&self) -> Option<(Tokens, Option<&str>)> {
         Some((self.token_usage(), self.model()))
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: TokenUsage, E> ReportsTokens for Result<T, E> {
     fn __monitor_usage(&self) -> Option<(Tokens, Option<&str>)> {
         self.as_ref()

@@ -31,7 +31,10 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     let finish = if which == Macro::Tokens {
         // Spanned on the return type, so a type that reports no usage is underlined there.
         quote_spanned! {ret_span=>
-            __monitor_guard.finish_usage(::monitor_core::__private::outcome!(&__monitor_ret), &__monitor_ret);
+            __monitor_guard.finish_usage(
+                ::monitor_core::__private::outcome!(&__monitor_ret),
+                ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
+            );
         }
     } else {
         quote! { __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret)); }
@@ -47,6 +50,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             __monitor_ret
         }
     } else if let Some((before, pin, future)) = async_trait_body(&body) {
+        let output = output_annotation(returns_future(&sig.output).and_then(|f| f.output));
         // `#[async_trait]` already turned the body into `Box::pin(async move { … })`: time the
         // future, not the boxing, as for any function that returns a future. The arguments are
         // still in scope before the boxing, so sizes and a per-call model are read there.
@@ -55,12 +59,13 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
             #entry
             #pin(async move {
-                let __monitor_ret = __monitor_guard.instrument(#future).await;
+                let __monitor_ret #output = __monitor_guard.instrument(#future).await;
                 #finish
                 __monitor_ret
             })
         }
-    } else if let Some(boxed) = returns_future(&sig.output) {
+    } else if let Some(FutureReturn { boxed, output }) = returns_future(&sig.output) {
+        let output = output_annotation(output);
         // A synchronous function that returns a future: its work happens when the future is
         // polled, so that is what is timed, from the call to the future's completion.
         let ret = closure_return(&sig.output);
@@ -74,10 +79,19 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             #entry
             let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
             #pin(async move {
-                let __monitor_ret = __monitor_guard.instrument(__monitor_future).await;
+                let __monitor_ret #output = __monitor_guard.instrument(__monitor_future).await;
                 #finish
                 __monitor_ret
             })
+        }
+    } else if has_track_caller(&attrs) {
+        // A closure would hide the caller's location from `#[track_caller]`: the body stays
+        // inline, and the guard records duration and panics, but not what was returned.
+        quote! {
+            let mut __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE);
+            #entry
+            __monitor_guard.finish_on_drop();
+            #body
         }
     } else {
         let ret = closure_return(&sig.output);
@@ -98,6 +112,12 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     })
     .to_tokens(&mut block);
     quote! { #(#attrs)* #vis #sig #block }
+}
+
+pub(crate) fn has_track_caller(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"))
 }
 
 /// The site's `static` and its registration.
@@ -168,9 +188,13 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
         }
     }
     if let Some(Model::Expr(expr)) = &checked.args.model {
-        let expr = quote_spanned!(expr.span()=> &(#expr));
+        // Borrowed with a `&` spanned like the expression's first token, so that every token of the
+        // argument is the user's and an error underlines the whole expression. The invisible group
+        // keeps the expression one operand.
+        let group = proc_macro2::Group::new(proc_macro2::Delimiter::None, expr.to_token_stream());
+        let expr = quote_spanned!(expr.span()=> &#group);
         steps.extend(quote! {
-            __monitor_guard.set_model(::monitor_core::__private::model_name(#expr));
+            __monitor_guard.set_model(::monitor_core::__private::ModelName::__monitor_model_name(#expr));
         });
     }
     if steps.is_empty() {
@@ -178,6 +202,12 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
     } else {
         quote! { if __monitor_guard.is_active() { #steps } }
     }
+}
+
+/// `: Output` for the value a future gave, so that it is classified by its declared type even when
+/// the body alone does not pin it down (an `Ok(x)` whose error type comes from the signature).
+fn output_annotation(output: Option<Type>) -> TokenStream {
+    output.map(|ty| quote!(: #ty)).unwrap_or_default()
 }
 
 /// The closure's return type: the declared one, with `impl Trait` (not allowed there) left to
@@ -221,31 +251,86 @@ impl VisitMut for InferImplTrait {
     }
 }
 
-/// Whether the declared return type is a future: `impl Future<…>` (`Some(false)`), or a boxed one —
-/// `Pin<Box<dyn Future<…>>>`, `BoxFuture<…>`, `LocalBoxFuture<…>` (`Some(true)`).
-fn returns_future(output: &ReturnType) -> Option<bool> {
+/// A declared return type that is a future.
+struct FutureReturn {
+    /// `Pin<Box<dyn Future<…>>>`, `BoxFuture<…>` or `LocalBoxFuture<…>`, rather than `impl Future`.
+    boxed: bool,
+    /// The `Output` it names, with `impl Trait` inside left to inference.
+    output: Option<Type>,
+}
+
+/// Whether the declared return type is a future, and of what.
+fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
     let ReturnType::Type(_, ty) = output else {
         return None;
     };
-    let last = |path: &syn::Path| path.segments.last().map(|s| s.ident.to_string());
-    let is_future_bound = |bound: &syn::TypeParamBound| matches!(bound, syn::TypeParamBound::Trait(t) if last(&t.path).as_deref() == Some("Future"));
-    match &**ty {
-        Type::ImplTrait(t) if t.bounds.iter().any(is_future_bound) => Some(false),
+    let mut found = match &**ty {
+        Type::ImplTrait(t) => Some(FutureReturn {
+            boxed: false,
+            output: future_bound_output(&t.bounds)?,
+        }),
         Type::Path(p) => {
             let segment = p.path.segments.last()?;
             match segment.ident.to_string().as_str() {
-                "BoxFuture" | "LocalBoxFuture" => Some(true),
+                "BoxFuture" | "LocalBoxFuture" => Some(FutureReturn {
+                    boxed: true,
+                    output: last_type_arg(segment),
+                }),
                 "Pin" => {
-                    let boxed = segment.arguments.to_token_stream().to_string();
-                    let dyn_future =
-                        boxed.contains("Box") && boxed.contains("dyn") && boxed.contains("Future");
-                    dyn_future.then_some(true)
+                    let boxed = last_type_arg(segment)?;
+                    let Type::Path(boxed) = boxed else {
+                        return None;
+                    };
+                    let segment = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
+                    let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
+                        return None;
+                    };
+                    Some(FutureReturn {
+                        boxed: true,
+                        output: future_bound_output(&object.bounds)?,
+                    })
                 }
                 _ => None,
             }
         }
         _ => None,
+    }?;
+    if let Some(output) = &mut found.output {
+        InferImplTrait.visit_type_mut(output);
     }
+    Some(found)
+}
+
+/// For bounds that include `Future<Output = X>`: `Some(Some(X))`; `Some(None)` for a `Future` bound
+/// without `Output`; `None` without a `Future` bound.
+fn future_bound_output(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<Option<Type>> {
+    bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(t) = bound else {
+            return None;
+        };
+        let segment = t.path.segments.last().filter(|s| s.ident == "Future")?;
+        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return Some(None);
+        };
+        Some(args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                Some(assoc.ty.clone())
+            }
+            _ => None,
+        }))
+    })
+}
+
+fn last_type_arg(segment: &syn::PathSegment) -> Option<Type> {
+    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    args.args.iter().rev().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    })
 }
 
 /// Recognises the body `#[async_trait]` generates: statements ending in

@@ -27,7 +27,10 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Function, Failu
         let vis: Visibility = input.parse()?;
         let head = input.fork();
         let Ok(sig) = input.parse::<Signature>() else {
-            return Ok(Err(not_a_function(which, &head, &tokens_contain_fn(&head))));
+            let failure = not_a_function(which, &head, tokens_contain_fn(&head));
+            // Read the rest, or `parse2` would replace our error with "unexpected token".
+            input.parse::<TokenStream>()?;
+            return Ok(Err(failure));
         };
         let brace = match input.parse::<TokenTree>() {
             Ok(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => group,
@@ -71,8 +74,8 @@ fn tokens_contain_fn(input: ParseStream) -> bool {
     false
 }
 
-fn not_a_function(which: Macro, head: ParseStream, looks_like_fn: &bool) -> Failure {
-    if *looks_like_fn {
+fn not_a_function(which: Macro, head: ParseStream, looks_like_fn: bool) -> Failure {
+    if looks_like_fn {
         return Failure::LeaveToRustc;
     }
     let span = head

@@ -1,0 +1,48 @@
+#![deny(warnings)]
+
+use monitor_core::{Tokens, tracks_tokens};
+
+#[async_trait::async_trait]
+trait Llm {
+    async fn complete(&self, prompt: &str) -> Result<Tokens, String>;
+}
+
+struct Client {
+    model: String,
+}
+
+#[async_trait::async_trait]
+impl Llm for Client {
+    #[tracks_tokens(model = self.model.as_str())]
+    async fn complete(&self, prompt: &str) -> Result<Tokens, String> {
+        tokio::task::yield_now().await;
+        Ok(Tokens {
+            input: prompt.len() as u64,
+            output: 2,
+            cached_input: 0,
+        })
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let client = Client {
+        model: "trait-model".to_owned(),
+    };
+    assert_eq!(runtime.block_on(client.complete("abcd")).unwrap().input, 4);
+
+    let site = monitor_core::sites()
+        .find(|s| s.name() == "complete")
+        .unwrap();
+    let stats = site.stats();
+    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.token_calls, 1);
+    assert_eq!(stats.input_tokens, 4);
+
+    // The model expression is evaluated for async-trait methods too.
+    let models = monitor_core::models();
+    let model = models.iter().find(|m| m.model == "trait-model").unwrap();
+    assert_eq!(model.calls, 1);
+}

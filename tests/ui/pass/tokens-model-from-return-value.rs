@@ -1,0 +1,55 @@
+#![deny(warnings)]
+
+use monitor_core::{TokenUsage, Tokens, tracks_tokens};
+
+struct Completion {
+    text: String,
+    model: String,
+}
+
+impl TokenUsage for Completion {
+    fn token_usage(&self) -> Tokens {
+        Tokens {
+            input: 10,
+            output: self.text.len() as u64,
+            cached_input: 4,
+        }
+    }
+
+    fn model(&self) -> Option<&str> {
+        Some(&self.model)
+    }
+}
+
+// No `model` argument: the model the response names is used.
+#[tracks_tokens]
+fn complete(model: &str) -> Completion {
+    Completion {
+        text: "hello".to_owned(),
+        model: model.to_owned(),
+    }
+}
+
+fn main() {
+    assert_eq!(complete("served-by-x").text, "hello");
+    assert_eq!(complete("served-by-y").text, "hello");
+
+    let models = monitor_core::models();
+    for name in ["served-by-x", "served-by-y"] {
+        let model = models.iter().find(|m| m.model == name).unwrap();
+        assert_eq!(model.calls, 1);
+        assert_eq!(model.output_tokens, 5);
+    }
+
+    let site = monitor_core::sites()
+        .find(|s| s.name() == "complete")
+        .unwrap();
+    assert_eq!(site.model(), None);
+    assert_eq!(site.model_expr(), None);
+    let stats = site.stats();
+    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.token_calls, 2);
+    assert_eq!(stats.input_tokens, 20);
+    assert_eq!(stats.cached_input_tokens, 8);
+    assert_eq!(stats.output_tokens, 10);
+}

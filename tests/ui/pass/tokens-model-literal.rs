@@ -1,0 +1,35 @@
+#![deny(warnings)]
+
+use monitor_core::{Price, SiteKind, Tokens, tracks_tokens};
+
+#[tracks_tokens(model = "gpt-4o", provider = "openai")]
+fn complete(prompt: &str) -> Tokens {
+    Tokens {
+        input: prompt.len() as u64 * 100,
+        output: 500,
+        cached_input: 0,
+    }
+}
+
+fn main() {
+    monitor_core::set_price("gpt-4o", Price::per_million(2.0, 8.0)).unwrap();
+    assert_eq!(complete("0123456789").total(), 1_500);
+
+    let site = monitor_core::sites()
+        .find(|s| s.name() == "complete")
+        .unwrap();
+    assert_eq!(site.kind(), SiteKind::Tokens);
+    assert_eq!(site.model(), Some("gpt-4o"));
+    assert_eq!(site.model_expr(), None);
+    assert_eq!(site.provider(), Some("openai"));
+    let stats = site.stats();
+    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.token_calls, 1);
+    assert_eq!(stats.input_tokens, 1_000);
+    assert_eq!(stats.output_tokens, 500);
+    assert_eq!(stats.cost_usd, Some(0.006));
+
+    let models = monitor_core::models();
+    let model = models.iter().find(|m| m.model == "gpt-4o").unwrap();
+    assert_eq!(model.calls, 1);
+}
