@@ -40,7 +40,11 @@ fn uncalled_sites_are_listed_with_their_location() {
     assert_eq!(s.route(), Some("GET /never"));
     assert_eq!(s.module_path(), "sites");
     assert_eq!(s.file(), file!());
-    assert_eq!(s.line(), NEVER_CALLED_LINE, "the line of `fn`, not of the attribute");
+    assert_eq!(
+        s.line(),
+        NEVER_CALLED_LINE,
+        "the line of `fn`, not of the attribute"
+    );
     assert_eq!(s.stats().calls, 0);
 }
 
