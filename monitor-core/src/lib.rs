@@ -63,6 +63,8 @@
 //! response size. A panic is recorded as an error and resumed; a future dropped before it finished
 //! is recorded as cancelled.
 
+#![warn(missing_docs)]
+
 mod aggregate;
 mod clock;
 mod config;
