@@ -10,8 +10,7 @@ use crate::outcome::Outcome;
 use crate::tokens::Tokens;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Stripes per site. Four keep a site at about 40 KiB while up to four threads write apart.
-pub(crate) const STRIPES: usize = 4;
+use crate::context::{OWNED_STRIPES, STRIPES};
 
 /// Counters of one stripe. Aligned to 128 bytes: x86 prefetches cache lines in pairs.
 #[repr(C, align(128))]
@@ -39,7 +38,31 @@ pub(crate) struct Stripe {
 #[allow(clippy::declare_interior_mutable_const)] // a template for array repetition, never shared
 const ZERO: AtomicU64 = AtomicU64::new(0);
 
+/// Adds to a counter. Only the stripe's owner writes an owned stripe, so a load and a store do; a
+/// shared stripe needs the atomic add. Readers see either value, never a torn one.
+#[inline(always)]
+fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
+    if OWNED {
+        counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+    } else {
+        counter.fetch_add(n, Relaxed);
+    }
+}
+
 impl Stripe {
+    #[inline(always)]
+    fn record_duration<const OWNED: bool>(&self, nanos: u64) {
+        add::<OWNED>(&self.buckets[bucket_of(nanos)], 1);
+        add::<OWNED>(&self.sum_nanos, nanos);
+        if nanos > self.max_nanos.load(Relaxed) {
+            if OWNED {
+                self.max_nanos.store(nanos, Relaxed);
+            } else {
+                self.max_nanos.fetch_max(nanos, Relaxed);
+            }
+        }
+    }
+
     const fn new() -> Self {
         Stripe {
             sum_nanos: ZERO,
@@ -100,18 +123,19 @@ impl Aggregates {
 
     #[inline(always)]
     fn mine(&self) -> &Stripe {
-        &self.stripes[crate::context::stripe(STRIPES)]
+        &self.stripes[crate::context::stripe()]
     }
 
     /// One finished call. The common case — no error, no status, no sizes — touches one bucket,
-    /// the sum and (rarely) the maximum.
-    #[inline]
+    /// the sum and (rarely) the maximum; on a stripe this thread owns, with plain loads and stores.
+    #[inline(always)]
     pub(crate) fn record(&self, nanos: u64, outcome: &Outcome, request_bytes: u64) {
-        let s = self.mine();
-        s.buckets[bucket_of(nanos)].fetch_add(1, Relaxed);
-        s.sum_nanos.fetch_add(nanos, Relaxed);
-        if nanos > s.max_nanos.load(Relaxed) {
-            s.max_nanos.fetch_max(nanos, Relaxed);
+        let index = crate::context::stripe();
+        let s = &self.stripes[index];
+        if index < OWNED_STRIPES {
+            s.record_duration::<true>(nanos);
+        } else {
+            s.record_duration::<false>(nanos);
         }
         if outcome.is_plain() && request_bytes == 0 {
             return;

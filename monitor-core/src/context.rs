@@ -7,39 +7,40 @@
 
 use crate::site::{Site, SiteKind};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-/// The instrumented calls enclosing the current code.
+/// The stage and the handler enclosing the current code.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Scope {
-    pub(crate) innermost: Option<&'static Site>,
     pub(crate) stage: Option<&'static Site>,
     pub(crate) handler: Option<&'static Site>,
 }
 
-impl Scope {
-    const EMPTY: Scope = Scope {
-        innermost: None,
-        stage: None,
-        handler: None,
-    };
-
-    fn with(self, site: &'static Site) -> Scope {
-        let mut scope = self;
-        scope.innermost = Some(site);
-        match site.kind() {
-            SiteKind::Stage => scope.stage = Some(site),
-            SiteKind::Handler => scope.handler = Some(site),
-            SiteKind::Tokens => {}
-        }
-        scope
-    }
+/// What entering a site changed, for [`leave`] to undo: the enclosing site of the same kind.
+/// Token-tracking sites enclose nothing, so entering them costs nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Entered {
+    Stage(Option<&'static Site>),
+    Handler(Option<&'static Site>),
+    Nothing,
 }
 
+/// Stripes a thread can own: only its owner writes them, with plain loads and stores.
+pub(crate) const OWNED_STRIPES: usize = 4;
+/// Stripes the threads beyond the owners share, written with atomic read-modify-writes.
+pub(crate) const SHARED_STRIPES: usize = 2;
+pub(crate) const STRIPES: usize = OWNED_STRIPES + SHARED_STRIPES;
+
 const NO_STRIPE: usize = usize::MAX;
+const ALL_OWNED: u32 = (1 << OWNED_STRIPES) - 1;
+
+/// Which owned stripes a live thread holds, one bit each.
+static OWNED: AtomicU32 = AtomicU32::new(0);
+static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
 
 struct ThreadState {
-    scope: Cell<Scope>,
+    stage: Cell<Option<&'static Site>>,
+    handler: Cell<Option<&'static Site>>,
     stripe: Cell<usize>,
 }
 
@@ -47,40 +48,83 @@ thread_local! {
     // Const-initialised and without `Drop`: access is a plain TLS offset, and it never fails,
     // even while the thread is being torn down.
     static STATE: ThreadState = const {
-        ThreadState { scope: Cell::new(Scope::EMPTY), stripe: Cell::new(NO_STRIPE) }
+        ThreadState { stage: Cell::new(None), handler: Cell::new(None), stripe: Cell::new(NO_STRIPE) }
     };
+    // Gives an owned stripe back when its thread exits, so short-lived threads do not use them up.
+    static OWNER: Owner = const { Owner(Cell::new(NO_STRIPE)) };
 }
 
-/// Enters `site`; returns the scope to put back with [`restore`].
+struct Owner(Cell<usize>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let stripe = self.0.get();
+        if stripe < OWNED_STRIPES {
+            // Destructors that run after this one may still record: send them to a shared stripe
+            // before another thread can take this one.
+            STATE.with(|s| s.stripe.set(shared_stripe()));
+            // Release: the next owner sees every store this thread made to the stripe.
+            OWNED.fetch_and(!(1 << stripe), Ordering::Release);
+        }
+    }
+}
+
+fn shared_stripe() -> usize {
+    OWNED_STRIPES + NEXT_SHARED.fetch_add(1, Ordering::Relaxed) % SHARED_STRIPES
+}
+
+/// This thread's stripe of every site's aggregates: one it owns (below [`OWNED_STRIPES`]) while
+/// there is one free, a shared one otherwise.
 #[inline(always)]
-pub(crate) fn enter(site: &'static Site) -> Scope {
+pub(crate) fn stripe() -> usize {
     STATE.with(|s| {
-        let previous = s.scope.get();
-        s.scope.set(previous.with(site));
-        previous
+        let stripe = s.stripe.get();
+        if stripe != NO_STRIPE { stripe } else { assign_stripe(s) }
     })
 }
 
+#[cold]
+fn assign_stripe(state: &ThreadState) -> usize {
+    // Acquire: this thread's loads of the stripe see the previous owner's last stores.
+    let claimed = OWNED.fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+        (taken != ALL_OWNED).then(|| taken | (1 << (!taken).trailing_zeros()))
+    });
+    let stripe = match claimed {
+        Ok(taken) => {
+            let stripe = (!taken).trailing_zeros() as usize;
+            if OWNER.try_with(|owner| owner.0.set(stripe)).is_ok() {
+                stripe
+            } else {
+                // The thread is exiting and could not give it back: don't take it.
+                OWNED.fetch_and(!(1 << stripe), Ordering::Release);
+                shared_stripe()
+            }
+        }
+        Err(_) => shared_stripe(),
+    };
+    state.stripe.set(stripe);
+    stripe
+}
+
+/// Makes `site`, of the given kind, enclose the code that runs until [`leave`].
 #[inline(always)]
-pub(crate) fn restore(scope: Scope) {
-    STATE.with(|s| s.scope.set(scope));
+pub(crate) fn enter(site: &'static Site, kind: SiteKind) -> Entered {
+    match kind {
+        SiteKind::Stage => Entered::Stage(STATE.with(|s| s.stage.replace(Some(site)))),
+        SiteKind::Handler => Entered::Handler(STATE.with(|s| s.handler.replace(Some(site)))),
+        SiteKind::Tokens => Entered::Nothing,
+    }
+}
+
+#[inline(always)]
+pub(crate) fn leave(entered: Entered) {
+    match entered {
+        Entered::Stage(previous) => STATE.with(|s| s.stage.set(previous)),
+        Entered::Handler(previous) => STATE.with(|s| s.handler.set(previous)),
+        Entered::Nothing => {}
+    }
 }
 
 pub(crate) fn current() -> Scope {
-    STATE.with(|s| s.scope.get())
-}
-
-/// This thread's stripe of every site's aggregates. Threads are dealt stripes round-robin, so up to
-/// `stripes` threads never write a cache line another one writes.
-#[inline(always)]
-pub(crate) fn stripe(stripes: usize) -> usize {
-    STATE.with(|s| {
-        let mut stripe = s.stripe.get();
-        if stripe == NO_STRIPE {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            stripe = NEXT.fetch_add(1, Ordering::Relaxed);
-            s.stripe.set(stripe);
-        }
-        stripe % stripes
-    })
+    STATE.with(|s| Scope { stage: s.stage.get(), handler: s.handler.get() })
 }

@@ -1,9 +1,9 @@
 //! The per-call guard generated code creates: clock reads, scope, and recording on every way out.
 
 use crate::clock;
-use crate::context::{self, Scope};
+use crate::context::{self, Entered};
 use crate::outcome::Outcome;
-use crate::site::Site;
+use crate::site::{Site, SiteKind};
 use crate::switch;
 use crate::tokens::Tokens;
 use crate::usage::{self, ModelEntry, UNKNOWN_MODEL};
@@ -13,91 +13,70 @@ use std::task::{Context, Poll};
 
 /// Measures one call. Not public API. Used by generated code.
 ///
-/// `finish` records a call that returned. A guard dropped without `finish` records a panic when
-/// the thread is unwinding, and a cancelled call otherwise (a future dropped before it finished),
-/// so no way out of a function goes unrecorded.
+/// Generated code holds an `Option<Guard>`: `None` when monitoring was off at the call, so that a
+/// switched-off call pays one test. `finish` records a call that returned. A guard dropped without
+/// `finish` records a panic when the thread is unwinding, and a cancelled call otherwise (a future
+/// dropped before it finished), so no way out of a function goes unrecorded.
 #[doc(hidden)]
 #[must_use]
 #[derive(Debug)]
 pub struct Guard {
     site: &'static Site,
-    /// Raw clock at entry; meaningless when inactive.
+    /// Raw clock at entry.
     start: u64,
-    active: bool,
-    /// For a synchronous call: the scope to put back on exit.
-    restore: Option<RestoreScope>,
+    /// For a synchronous call: what to put back in the thread's scope on exit.
+    entered: Entered,
     request_bytes: u64,
     /// The model an expression named, resolved at entry.
     model: Option<&'static ModelEntry>,
     /// Dropping without a panic records a call that returned (see [`Guard::finish_on_drop`]).
     finish_on_drop: bool,
+    finished: bool,
 }
 
-#[derive(Debug)]
-struct RestoreScope(Scope);
+/// Leaves a site when dropped, so a panicking poll leaves the thread's scope as it found it.
+struct Leave(Entered);
 
-impl Drop for RestoreScope {
+impl Drop for Leave {
     #[inline(always)]
     fn drop(&mut self) {
-        context::restore(self.0);
-    }
-}
-
-impl std::fmt::Debug for Scope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scope")
-            .field("innermost", &self.innermost.map(Site::name))
-            .finish_non_exhaustive()
+        context::leave(self.0);
     }
 }
 
 impl Guard {
     #[inline(always)]
-    fn inactive(site: &'static Site) -> Guard {
+    fn new(site: &'static Site, entered: Entered) -> Guard {
         Guard {
             site,
-            start: 0,
-            active: false,
-            restore: None,
+            start: clock::now(),
+            entered,
             request_bytes: 0,
             model: None,
             finish_on_drop: false,
+            finished: false,
         }
     }
 
+    /// Entry of a synchronous call: the site encloses everything until the guard ends. `None`
+    /// when monitoring is off. `kind` is the site's, passed as a constant so that entering
+    /// compiles to the one store it needs.
     #[inline(always)]
-    fn active(site: &'static Site, restore: Option<RestoreScope>) -> Guard {
-        Guard {
-            start: clock::now(),
-            active: true,
-            restore,
-            ..Guard::inactive(site)
-        }
-    }
-
-    /// Entry of a synchronous call: the site encloses everything until the guard ends.
-    #[inline(always)]
-    pub fn enter(site: &'static Site) -> Guard {
+    pub fn enter(site: &'static Site, kind: SiteKind) -> Option<Guard> {
         if !switch::is_enabled() {
-            return Guard::inactive(site);
+            return None;
         }
-        Guard::active(site, Some(RestoreScope(context::enter(site))))
+        Some(Guard::new(site, context::enter(site, kind)))
     }
 
     /// Start of an asynchronous call: the site encloses the future's polls, through
-    /// [`Guard::instrument`].
+    /// [`instrument`]. `None` when monitoring is off.
     #[inline(always)]
-    pub fn start(site: &'static Site) -> Guard {
+    pub fn start(site: &'static Site) -> Option<Guard> {
         if !switch::is_enabled() {
-            return Guard::inactive(site);
+            return None;
         }
-        Guard::active(site, None)
-    }
-
-    /// Whether this call is being recorded (monitoring was on when it started).
-    #[inline(always)]
-    pub fn is_active(&self) -> bool {
-        self.active
+        Some(Guard::new(site, Entered::Nothing))
     }
 
     /// Adds request payload bytes, from the arguments.
@@ -119,73 +98,72 @@ impl Guard {
         self.model = Some(usage::model(name));
     }
 
-    /// Makes the site enclose every poll of `future`.
+    /// Ends the call: puts the caller's scope back, returns the duration in nanoseconds.
     #[inline(always)]
-    pub fn instrument<F: Future>(&self, future: F) -> Scoped<F> {
-        Scoped {
-            site: self.active.then_some(self.site),
-            inner: future,
-        }
+    fn end(&mut self) -> u64 {
+        let nanos = clock::since(self.start);
+        self.finished = true;
+        context::leave(std::mem::replace(&mut self.entered, Entered::Nothing));
+        nanos
     }
 
     /// Records a call that returned.
     #[inline(always)]
     pub fn finish(mut self, outcome: Outcome) {
-        if self.active {
-            let nanos = clock::nanos_between(self.start, clock::now());
-            self.active = false;
-            // Put the caller's scope back before anything else can observe it.
-            self.restore = None;
-            self.site
-                .aggregates
-                .record(nanos, &outcome, self.request_bytes);
-        }
+        let nanos = self.end();
+        self.site.aggregates.record(nanos, &outcome, self.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
     /// ([`ReportsTokens`](crate::tokens::ReportsTokens)).
-    pub fn finish_usage(self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
-        if !self.active {
-            return;
-        }
-        let site = self.site;
-        let model = self.model;
-        self.finish(outcome);
-        let Some((tokens, named)) = reported else {
-            return;
-        };
-        let entry = model
-            .or_else(|| site.literal_model())
+    pub fn finish_usage(mut self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
+        let nanos = self.end();
+        self.site.aggregates.record(nanos, &outcome, self.request_bytes);
+        let Some((tokens, named)) = reported else { return };
+        let entry = self
+            .model
+            .or_else(|| self.site.literal_model())
             .unwrap_or_else(|| usage::model(named.unwrap_or(UNKNOWN_MODEL)));
         let usage = entry.record(tokens);
-        site.record_usage(usage);
+        self.site.record_usage(usage);
         // Credit the enclosing stage and handler: the scope now is the caller's.
         let scope = context::current();
         for enclosing in [scope.stage, scope.handler].into_iter().flatten() {
             enclosing.record_usage(usage);
         }
     }
-}
 
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if !self.active {
-            return;
-        }
-        // Restore the caller's scope first: recording must not see this call as enclosing.
-        self.restore = None;
+    /// The function did not return through `finish`: it panicked, its future was dropped, or it
+    /// is a `finish_on_drop` call that returned.
+    #[cold]
+    #[inline(never)]
+    fn unfinished(&mut self) {
+        let nanos = self.end();
         if std::thread::panicking() {
-            let nanos = clock::nanos_between(self.start, clock::now());
             self.site.aggregates.record_panic(nanos, self.request_bytes);
         } else if self.finish_on_drop {
-            let nanos = clock::nanos_between(self.start, clock::now());
-            self.site
-                .aggregates
-                .record(nanos, &Outcome::OK, self.request_bytes);
+            self.site.aggregates.record(nanos, &Outcome::OK, self.request_bytes);
         } else {
             self.site.aggregates.record_cancelled();
         }
     }
+}
+
+impl Drop for Guard {
+    // Inlined so that a finished guard costs a test of one flag.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.finished {
+            self.unfinished();
+        }
+    }
+}
+
+/// Makes the guard's site enclose every poll of `future`. Not public API. Used by generated code.
+#[doc(hidden)]
+#[inline(always)]
+pub fn instrument<F: Future>(guard: &Option<Guard>, future: F) -> Scoped<F> {
+    Scoped { site: guard.as_ref().map(|g| g.site), inner: future }
 }
 
 pin_project_lite::pin_project! {
@@ -210,7 +188,7 @@ impl<F: Future> Future for Scoped<F> {
             None => this.inner.poll(cx),
             Some(site) => {
                 // Restored on drop, so a panicking poll leaves the thread's scope as it found it.
-                let _restore = RestoreScope(context::enter(site));
+                let _leave = Leave(context::enter(site, site.kind()));
                 this.inner.poll(cx)
             }
         }

@@ -22,8 +22,11 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         body,
         brace,
     } = function;
+    let kind = kind(which);
     let site = site_static(which, checked, &sig);
     let entry = entry(which, checked, &sig);
+    // `mut` only when something changes the guard after entry, so no `unused_mut` warning.
+    let mutability = if entry.is_empty() && !has_track_caller(&attrs) { TokenStream::new() } else { quote!(mut) };
     let ret_span = match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
@@ -31,21 +34,27 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     let finish = if which == Macro::Tokens {
         // Spanned on the return type, so a type that reports no usage is underlined there.
         quote_spanned! {ret_span=>
-            __monitor_guard.finish_usage(
+            if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
+                __monitor_guard.finish_usage(
                 ::monitor_core::__private::outcome!(&__monitor_ret),
-                ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-            );
+                    ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
+                );
+            }
         }
     } else {
-        quote! { __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret)); }
+        quote! {
+            if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
+                __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
+            }
+        }
     };
 
     let new_body = if sig.asyncness.is_some() {
         let fake_return = fake_return(&sig.output);
         quote! {
-            let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
             #entry
-            let __monitor_ret = __monitor_guard.instrument(async move { #fake_return #body }).await;
+            let __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
             #finish
             __monitor_ret
         }
@@ -56,10 +65,10 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         // still in scope before the boxing, so sizes and a per-call model are read there.
         quote! {
             #(#before)*
-            let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
             #entry
             #pin(async move {
-                let __monitor_ret #output = __monitor_guard.instrument(#future).await;
+                let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
                 #finish
                 __monitor_ret
             })
@@ -75,11 +84,11 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             TokenStream::new()
         };
         quote! {
-            let mut __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
             #entry
             let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
             #pin(async move {
-                let __monitor_ret #output = __monitor_guard.instrument(__monitor_future).await;
+                let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
                 #finish
                 __monitor_ret
             })
@@ -88,15 +97,17 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         // A closure would hide the caller's location from `#[track_caller]`: the body stays
         // inline, and the guard records duration and panics, but not what was returned.
         quote! {
-            let mut __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE);
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
             #entry
-            __monitor_guard.finish_on_drop();
+            if let ::core::option::Option::Some(__monitor_guard) = &mut __monitor_guard {
+                __monitor_guard.finish_on_drop();
+            }
             #body
         }
     } else {
         let ret = closure_return(&sig.output);
         quote! {
-            let mut __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE);
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
             #entry
             let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
             #finish
@@ -120,14 +131,19 @@ pub(crate) fn has_track_caller(attrs: &[syn::Attribute]) -> bool {
         .any(|attr| attr.path().is_ident("track_caller"))
 }
 
-/// The site's `static` and its registration.
-fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
-    let args = &checked.args;
-    let kind = match which {
+/// The `SiteKind` variant of a macro.
+fn kind(which: Macro) -> TokenStream {
+    match which {
         Macro::Handler => quote!(Handler),
         Macro::Stage => quote!(Stage),
         Macro::Tokens => quote!(Tokens),
-    };
+    }
+}
+
+/// The site's `static` and its registration.
+fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
+    let args = &checked.args;
+    let kind = kind(which);
     let name = &checked.name;
     let function = sig.ident.to_string();
     let opt = |value: Option<String>| match value {
@@ -198,9 +214,13 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
         });
     }
     if steps.is_empty() {
-        quote! { let _ = &mut __monitor_guard; }
+        TokenStream::new()
     } else {
-        quote! { if __monitor_guard.is_active() { #steps } }
+        quote! {
+            if let ::core::option::Option::Some(__monitor_guard) = &mut __monitor_guard {
+                #steps
+            }
+        }
     }
 }
 
