@@ -23,12 +23,20 @@ fn stage(x: u64) -> u64 {
 #[tracks_tokens(model = "bench-model")]
 #[inline(never)]
 fn tokens(x: u64) -> Tokens {
-    Tokens { input: body(x) & 0xff, output: 1, cached_input: 0 }
+    Tokens {
+        input: body(x) & 0xff,
+        output: 1,
+        cached_input: 0,
+    }
 }
 
 #[inline(never)]
 fn bare_tokens(x: u64) -> Tokens {
-    Tokens { input: body(x) & 0xff, output: 1, cached_input: 0 }
+    Tokens {
+        input: body(x) & 0xff,
+        output: 1,
+        cached_input: 0,
+    }
 }
 
 #[monitored_handler]
@@ -38,21 +46,39 @@ async fn handler_async(x: u64) -> u64 {
 }
 
 fn suffix() -> &'static str {
-    if cfg!(feature = "enabled") { "" } else { " (compiled out)" }
+    if cfg!(feature = "enabled") {
+        ""
+    } else {
+        " (compiled out)"
+    }
 }
 
 fn single_thread(c: &mut Criterion) {
     let mut g = c.benchmark_group("one thread");
     let s = suffix();
     g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| b.iter(|| quanta_pair(black_box(7))));
-    g.bench_function("floor: std Instant pair", |b| b.iter(|| std_pair(black_box(7))));
-    g.bench_function(format!("#[monitored_handler]{s}"), |b| b.iter(|| handler(black_box(7))));
-    g.bench_function(format!("#[pipeline_stage]{s}"), |b| b.iter(|| stage(black_box(7))));
-    g.bench_function("bare call returning Tokens", |b| b.iter(|| bare_tokens(black_box(7))));
-    g.bench_function(format!("#[tracks_tokens]{s}"), |b| b.iter(|| tokens(black_box(7))));
+    g.bench_function("floor: quanta clock pair", |b| {
+        b.iter(|| quanta_pair(black_box(7)))
+    });
+    g.bench_function("floor: std Instant pair", |b| {
+        b.iter(|| std_pair(black_box(7)))
+    });
+    g.bench_function(format!("#[monitored_handler]{s}"), |b| {
+        b.iter(|| handler(black_box(7)))
+    });
+    g.bench_function(format!("#[pipeline_stage]{s}"), |b| {
+        b.iter(|| stage(black_box(7)))
+    });
+    g.bench_function("bare call returning Tokens", |b| {
+        b.iter(|| bare_tokens(black_box(7)))
+    });
+    g.bench_function(format!("#[tracks_tokens]{s}"), |b| {
+        b.iter(|| tokens(black_box(7)))
+    });
     monitor_core::set_enabled(false);
-    g.bench_function(format!("#[monitored_handler] switched off{s}"), |b| b.iter(|| handler(black_box(7))));
+    g.bench_function(format!("#[monitored_handler] switched off{s}"), |b| {
+        b.iter(|| handler(black_box(7)))
+    });
     monitor_core::set_enabled(true);
     g.finish();
 }
@@ -60,7 +86,9 @@ fn single_thread(c: &mut Criterion) {
 fn asynchronous(c: &mut Criterion) {
     let mut g = c.benchmark_group("async fn, polled once");
     let s = suffix();
-    g.bench_function("bare async fn", |b| b.iter(|| block_on(bare_async(black_box(7)))));
+    g.bench_function("bare async fn", |b| {
+        b.iter(|| block_on(bare_async(black_box(7))))
+    });
     g.bench_function(format!("#[monitored_handler] async fn{s}"), |b| {
         b.iter(|| block_on(handler_async(black_box(7))))
     });
@@ -71,12 +99,14 @@ fn two_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("per call, per thread");
     let s = suffix();
     for threads in [1, 2] {
-        g.bench_function(format!("floor: quanta clock pair, {threads} thread(s)"), |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, quanta_pair))
-        });
-        g.bench_function(format!("#[monitored_handler] one site, {threads} thread(s){s}"), |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, handler))
-        });
+        g.bench_function(
+            format!("floor: quanta clock pair, {threads} thread(s)"),
+            |b| b.iter_custom(|iters| on_threads(threads, iters, quanta_pair)),
+        );
+        g.bench_function(
+            format!("#[monitored_handler] one site, {threads} thread(s){s}"),
+            |b| b.iter_custom(|iters| on_threads(threads, iters, handler)),
+        );
     }
     g.finish();
 }

@@ -22,9 +22,13 @@ fn peer(c: &mut Criterion) {
     autometrics::prometheus_exporter::init();
     let mut g = c.benchmark_group("autometrics");
     g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| b.iter(|| quanta_pair(black_box(7))));
+    g.bench_function("floor: quanta clock pair", |b| {
+        b.iter(|| quanta_pair(black_box(7)))
+    });
     g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
-    g.bench_function("#[autometrics] + Prometheus exporter", |b| b.iter(|| auto(black_box(7))));
+    g.bench_function("#[autometrics] + Prometheus exporter", |b| {
+        b.iter(|| auto(black_box(7)))
+    });
     g.finish();
 }
 

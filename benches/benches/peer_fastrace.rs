@@ -33,23 +33,28 @@ fn peer(c: &mut Criterion) {
     fastrace::set_reporter(Discard, Config::default());
     let mut g = c.benchmark_group("fastrace");
     g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| b.iter(|| quanta_pair(black_box(7))));
-    g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
-    g.bench_function("#[fastrace::trace], root span per 1000 calls, discarding reporter", |b| {
-        b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            let mut done = 0;
-            while done < iters {
-                let root = Span::root("root", SpanContext::random());
-                let _guard = root.set_local_parent();
-                for i in 0..(iters - done).min(1000) {
-                    black_box(traced(black_box(i)));
-                }
-                done += (iters - done).min(1000);
-            }
-            start.elapsed()
-        })
+    g.bench_function("floor: quanta clock pair", |b| {
+        b.iter(|| quanta_pair(black_box(7)))
     });
+    g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
+    g.bench_function(
+        "#[fastrace::trace], root span per 1000 calls, discarding reporter",
+        |b| {
+            b.iter_custom(|iters| {
+                let start = std::time::Instant::now();
+                let mut done = 0;
+                while done < iters {
+                    let root = Span::root("root", SpanContext::random());
+                    let _guard = root.set_local_parent();
+                    for i in 0..(iters - done).min(1000) {
+                        black_box(traced(black_box(i)));
+                    }
+                    done += (iters - done).min(1000);
+                }
+                start.elapsed()
+            })
+        },
+    );
     g.finish();
     fastrace::flush();
 }

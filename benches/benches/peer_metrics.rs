@@ -20,7 +20,8 @@ fn handler(x: u64) -> u64 {
 fn histogram_macro(x: u64) -> u64 {
     let start = Instant::now();
     let y = body(x);
-    metrics::histogram!("call_duration_seconds", "function" => "histogram_macro").record(start.elapsed());
+    metrics::histogram!("call_duration_seconds", "function" => "histogram_macro")
+        .record(start.elapsed());
     y
 }
 
@@ -34,7 +35,9 @@ fn histogram_cached(handle: &metrics::Histogram, x: u64) -> u64 {
 }
 
 fn peer(c: &mut Criterion) {
-    let prometheus = PrometheusBuilder::new().install_recorder().expect("no other recorder in this binary");
+    let prometheus = PrometheusBuilder::new()
+        .install_recorder()
+        .expect("no other recorder in this binary");
     let upkeep = prometheus.clone();
     std::thread::spawn(move || {
         loop {
@@ -46,10 +49,16 @@ fn peer(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("metrics");
     g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| b.iter(|| quanta_pair(black_box(7))));
+    g.bench_function("floor: quanta clock pair", |b| {
+        b.iter(|| quanta_pair(black_box(7)))
+    });
     g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
-    g.bench_function("metrics::histogram! + Prometheus recorder", |b| b.iter(|| histogram_macro(black_box(7))));
-    g.bench_function("metrics histogram, handle cached", |b| b.iter(|| histogram_cached(&cached, black_box(7))));
+    g.bench_function("metrics::histogram! + Prometheus recorder", |b| {
+        b.iter(|| histogram_macro(black_box(7)))
+    });
+    g.bench_function("metrics histogram, handle cached", |b| {
+        b.iter(|| histogram_cached(&cached, black_box(7)))
+    });
     g.finish();
     black_box(prometheus.render());
 }

@@ -29,9 +29,13 @@ fn peer(c: &mut Criterion) {
         .expect("no other global subscriber in this binary");
     let mut g = c.benchmark_group("tracing");
     g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| b.iter(|| quanta_pair(black_box(7))));
+    g.bench_function("floor: quanta clock pair", |b| {
+        b.iter(|| quanta_pair(black_box(7)))
+    });
     g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
-    g.bench_function("#[tracing::instrument], registry + no-op layer", |b| b.iter(|| traced(black_box(7))));
+    g.bench_function("#[tracing::instrument], registry + no-op layer", |b| {
+        b.iter(|| traced(black_box(7)))
+    });
     g.finish();
 }
 

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 /// The work inside every benchmarked function: a few cycles the compiler cannot drop.
 #[inline(always)]
 pub fn body(x: u64) -> u64 {
-    black_box(x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+    black_box(x)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(17)
 }
 
 /// The function without instrumentation.
@@ -76,7 +78,11 @@ pub fn on_threads(threads: usize, iters: u64, call: impl Fn(u64) -> u64 + Sync) 
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("benchmark thread panicked")).max().unwrap_or_default()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("benchmark thread panicked"))
+            .max()
+            .unwrap_or_default()
     })
 }
 

@@ -79,7 +79,11 @@ fn shared_stripe() -> usize {
 pub(crate) fn stripe() -> usize {
     STATE.with(|s| {
         let stripe = s.stripe.get();
-        if stripe != NO_STRIPE { stripe } else { assign_stripe(s) }
+        if stripe != NO_STRIPE {
+            stripe
+        } else {
+            assign_stripe(s)
+        }
     })
 }
 
@@ -126,5 +130,8 @@ pub(crate) fn leave(entered: Entered) {
 }
 
 pub(crate) fn current() -> Scope {
-    STATE.with(|s| Scope { stage: s.stage.get(), handler: s.handler.get() })
+    STATE.with(|s| Scope {
+        stage: s.stage.get(),
+        handler: s.handler.get(),
+    })
 }

@@ -111,15 +111,21 @@ impl Guard {
     #[inline(always)]
     pub fn finish(mut self, outcome: Outcome) {
         let nanos = self.end();
-        self.site.aggregates.record(nanos, &outcome, self.request_bytes);
+        self.site
+            .aggregates
+            .record(nanos, &outcome, self.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
     /// ([`ReportsTokens`](crate::tokens::ReportsTokens)).
     pub fn finish_usage(mut self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
         let nanos = self.end();
-        self.site.aggregates.record(nanos, &outcome, self.request_bytes);
-        let Some((tokens, named)) = reported else { return };
+        self.site
+            .aggregates
+            .record(nanos, &outcome, self.request_bytes);
+        let Some((tokens, named)) = reported else {
+            return;
+        };
         let entry = self
             .model
             .or_else(|| self.site.literal_model())
@@ -142,7 +148,9 @@ impl Guard {
         if std::thread::panicking() {
             self.site.aggregates.record_panic(nanos, self.request_bytes);
         } else if self.finish_on_drop {
-            self.site.aggregates.record(nanos, &Outcome::OK, self.request_bytes);
+            self.site
+                .aggregates
+                .record(nanos, &Outcome::OK, self.request_bytes);
         } else {
             self.site.aggregates.record_cancelled();
         }
@@ -163,7 +171,10 @@ impl Drop for Guard {
 #[doc(hidden)]
 #[inline(always)]
 pub fn instrument<F: Future>(guard: &Option<Guard>, future: F) -> Scoped<F> {
-    Scoped { site: guard.as_ref().map(|g| g.site), inner: future }
+    Scoped {
+        site: guard.as_ref().map(|g| g.site),
+        inner: future,
+    }
 }
 
 pin_project_lite::pin_project! {

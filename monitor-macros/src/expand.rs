@@ -26,7 +26,11 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     let site = site_static(which, checked, &sig);
     let entry = entry(which, checked, &sig);
     // `mut` only when something changes the guard after entry, so no `unused_mut` warning.
-    let mutability = if entry.is_empty() && !has_track_caller(&attrs) { TokenStream::new() } else { quote!(mut) };
+    let mutability = if entry.is_empty() && !has_track_caller(&attrs) {
+        TokenStream::new()
+    } else {
+        quote!(mut)
+    };
     let ret_span = match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
