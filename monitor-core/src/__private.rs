@@ -2,7 +2,7 @@
 
 pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
-pub use crate::guard::{Guard, Scoped, call_once, instrument};
+pub use crate::guard::{Guard, Scoped, call_once, instrument, once};
 pub use crate::outcome::{Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny};
 pub use crate::site::{Site, SiteKind, SiteMeta, SiteRef};
 pub use crate::tokens::ReportsTokens;

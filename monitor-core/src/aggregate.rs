@@ -15,8 +15,8 @@ use crate::context::{OWNED_STRIPES, STRIPES};
 /// Counters of one stripe. Aligned to 128 bytes: x86 prefetches cache lines in pairs.
 #[repr(C, align(128))]
 pub(crate) struct Stripe {
-    sum_nanos: AtomicU64,
-    max_nanos: AtomicU64,
+    sum_units: AtomicU64,
+    max_units: AtomicU64,
     errors: AtomicU64,
     client_errors: AtomicU64,
     panics: AtomicU64,
@@ -51,22 +51,34 @@ fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
 
 impl Stripe {
     #[inline(always)]
-    fn record_duration<const OWNED: bool>(&self, nanos: u64) {
-        add::<OWNED>(&self.buckets[bucket_of(nanos)], 1);
-        add::<OWNED>(&self.sum_nanos, nanos);
-        if nanos > self.max_nanos.load(Relaxed) {
+    fn record_duration<const OWNED: bool>(&self, units: u64) {
+        add::<OWNED>(&self.buckets[bucket_of(units)], 1);
+        add::<OWNED>(&self.sum_units, units);
+        if units > self.max_units.load(Relaxed) {
             if OWNED {
-                self.max_nanos.store(nanos, Relaxed);
+                self.max_units.store(units, Relaxed);
             } else {
-                self.max_nanos.fetch_max(nanos, Relaxed);
+                self.max_units.fetch_max(units, Relaxed);
             }
+        }
+    }
+
+    #[inline(always)]
+    fn record_usage<const OWNED: bool>(&self, usage: Usage) {
+        add::<OWNED>(&self.token_calls, 1);
+        add::<OWNED>(&self.input_tokens, usage.tokens.input);
+        add::<OWNED>(&self.output_tokens, usage.tokens.output);
+        add::<OWNED>(&self.cached_input_tokens, usage.tokens.cached_input);
+        match usage.cost_picousd {
+            Some(cost) => add::<OWNED>(&self.cost_picousd, cost),
+            None => add::<OWNED>(&self.unpriced_calls, 1),
         }
     }
 
     const fn new() -> Self {
         Stripe {
-            sum_nanos: ZERO,
-            max_nanos: ZERO,
+            sum_units: ZERO,
+            max_units: ZERO,
             errors: ZERO,
             client_errors: ZERO,
             panics: ZERO,
@@ -126,48 +138,33 @@ impl Aggregates {
         &self.stripes[crate::context::stripe()]
     }
 
-    /// One finished call. The common case — no error, no status, no sizes — touches one bucket,
-    /// the sum and (rarely) the maximum; on a stripe this thread owns, with plain loads and stores.
+    /// One finished call, whose duration is `units` of the clock ([`crate::clock::since`]). The
+    /// common case — no error, no status, no sizes — touches one bucket, the sum and (rarely) the
+    /// maximum; on a stripe this thread owns, with plain loads and stores.
     #[inline(always)]
-    pub(crate) fn record(&self, nanos: u64, outcome: &Outcome, request_bytes: u64) {
+    pub(crate) fn record(&self, units: u64, outcome: Outcome, request_bytes: u64) {
+        // Decided before the stores below, while the outcome's fields are still known constants
+        // for most return types: then the test compiles away.
+        let plain = outcome.is_plain() && request_bytes == 0;
         let index = crate::context::stripe();
         let s = &self.stripes[index];
         if index < OWNED_STRIPES {
-            s.record_duration::<true>(nanos);
+            s.record_duration::<true>(units);
         } else {
-            s.record_duration::<false>(nanos);
+            s.record_duration::<false>(units);
         }
-        if outcome.is_plain() && request_bytes == 0 {
-            return;
+        if !plain {
+            record_details(s, outcome, request_bytes);
         }
-        self.record_details(s, outcome, request_bytes);
     }
 
-    #[cold]
-    fn record_details(&self, s: &Stripe, outcome: &Outcome, request_bytes: u64) {
-        if outcome.is_error() {
-            s.errors.fetch_add(1, Relaxed);
-        }
-        if outcome.is_client_error() {
-            s.client_errors.fetch_add(1, Relaxed);
-        }
-        if let Some(class) = outcome.status_class() {
-            s.status_classes[class].fetch_add(1, Relaxed);
-        }
-        if let Some(bytes) = outcome.response_bytes {
-            s.response_bytes.fetch_add(bytes, Relaxed);
-        }
-        if request_bytes > 0 {
-            s.request_bytes.fetch_add(request_bytes, Relaxed);
-        }
-    }
 
     /// A call that unwound: an error, with its duration up to the panic.
     #[cold]
-    pub(crate) fn record_panic(&self, nanos: u64, request_bytes: u64) {
+    pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) {
         let s = self.mine();
         s.panics.fetch_add(1, Relaxed);
-        self.record(nanos, &Outcome::PANICKED, request_bytes);
+        self.record(units, Outcome::PANICKED, request_bytes);
     }
 
     /// A future dropped before it finished. Its partial duration is left out of the histogram.
@@ -176,21 +173,18 @@ impl Aggregates {
         self.mine().cancelled.fetch_add(1, Relaxed);
     }
 
+    /// Tokens of one metered call, credited to this site (its own, or an enclosing stage's).
     pub(crate) fn record_usage(&self, usage: Usage) {
-        let s = self.mine();
-        s.token_calls.fetch_add(1, Relaxed);
-        s.input_tokens.fetch_add(usage.tokens.input, Relaxed);
-        s.output_tokens.fetch_add(usage.tokens.output, Relaxed);
-        s.cached_input_tokens
-            .fetch_add(usage.tokens.cached_input, Relaxed);
-        match usage.cost_picousd {
-            Some(cost) => s.cost_picousd.fetch_add(cost, Relaxed),
-            None => s.unpriced_calls.fetch_add(1, Relaxed),
-        };
+        let index = crate::context::stripe();
+        if index < OWNED_STRIPES {
+            self.stripes[index].record_usage::<true>(usage);
+        } else {
+            self.stripes[index].record_usage::<false>(usage);
+        }
     }
 
     pub(crate) fn totals(&self) -> Totals {
-        let mut t = Totals::default();
+        let mut t = Totals { durations: Histogram::in_units(crate::clock::nanos_per_unit()), ..Totals::default() };
         for s in &self.stripes {
             for (index, n) in s.buckets.iter().enumerate() {
                 let n = n.load(Relaxed);
@@ -199,7 +193,7 @@ impl Aggregates {
                 }
             }
             t.durations
-                .add_sum_max(s.sum_nanos.load(Relaxed), s.max_nanos.load(Relaxed));
+                .add_sum_max(s.sum_units.load(Relaxed), s.max_units.load(Relaxed));
             t.errors += s.errors.load(Relaxed);
             t.client_errors += s.client_errors.load(Relaxed);
             t.panics += s.panics.load(Relaxed);
@@ -217,5 +211,26 @@ impl Aggregates {
             t.unpriced_calls += s.unpriced_calls.load(Relaxed);
         }
         t
+    }
+}
+
+/// Errors, statuses and sizes: off the common path.
+#[cold]
+#[inline(never)]
+fn record_details(s: &Stripe, outcome: Outcome, request_bytes: u64) {
+    if outcome.is_error() {
+        s.errors.fetch_add(1, Relaxed);
+    }
+    if outcome.is_client_error() {
+        s.client_errors.fetch_add(1, Relaxed);
+    }
+    if let Some(class) = outcome.status_class() {
+        s.status_classes[class].fetch_add(1, Relaxed);
+    }
+    if let Some(bytes) = outcome.response_bytes {
+        s.response_bytes.fetch_add(bytes, Relaxed);
+    }
+    if request_bytes > 0 {
+        s.request_bytes.fetch_add(request_bytes, Relaxed);
     }
 }

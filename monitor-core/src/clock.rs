@@ -3,21 +3,21 @@
 //! `quanta` picks the source: the TSC where it is invariant (two reads cost ~19 ns here, against
 //! ~48 ns for two `std::time::Instant::now()`), the OS monotonic clock elsewhere, and it calibrates
 //! the TSC against the OS clock. When it chose the TSC, calls read the counter with an inlined
-//! `rdtsc` instead of calling into `quanta`; either way they keep the raw counter and scale only the
-//! difference, so a call pays one scaling, not two.
+//! `rdtsc` instead of calling into `quanta`. Either way a call keeps the difference of two raw
+//! readings, unscaled: sites count in counter units and scale to nanoseconds when read.
 
+use crate::switch::{self, TSC};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
-/// Set once `quanta`'s raw counter is known to be the TSC itself.
-static TSC: AtomicBool = AtomicBool::new(false);
 
 #[inline(always)]
 fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(|| {
         let clock = quanta::Clock::new();
-        TSC.store(raw_is_tsc(&clock), Relaxed);
+        if raw_is_tsc(&clock) {
+            switch::set_tsc();
+        }
         clock
     })
 }
@@ -48,19 +48,27 @@ fn rdtsc() -> u64 {
     }
 }
 
-/// The raw counter: only differences of two readings mean anything.
+/// The raw counter: only differences of two readings mean anything. `mode` is the
+/// [`switch::mode`] read at the call's start, so that both readings of a call come from one source.
 #[inline(always)]
-pub(crate) fn now() -> u64 {
+pub(crate) fn now(mode: u8) -> u64 {
     #[cfg(target_arch = "x86_64")]
-    if TSC.load(Relaxed) {
+    if mode & TSC != 0 {
         return rdtsc();
     }
+    let _ = mode;
     clock().raw()
 }
 
-/// Nanoseconds from a raw reading to now; zero if the counter went backwards.
+/// Units of the raw counter from a reading to now; zero if the counter went backwards. Sites count
+/// durations in these units and scale only when read.
 #[inline(always)]
-pub(crate) fn since(start: u64) -> u64 {
-    let end = now();
-    clock().delta_as_nanos(start, end)
+pub(crate) fn since(start: u64, mode: u8) -> u64 {
+    now(mode).saturating_sub(start)
+}
+
+/// Nanoseconds per unit of the raw counter: 1 for the OS clock, the calibrated TSC period else.
+pub(crate) fn nanos_per_unit() -> f64 {
+    const SPAN: u64 = 1 << 40;
+    clock().delta_as_nanos(0, SPAN) as f64 / SPAN as f64
 }

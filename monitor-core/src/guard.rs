@@ -8,6 +8,7 @@ use crate::switch;
 use crate::tokens::Tokens;
 use crate::usage::{self, ModelEntry, UNKNOWN_MODEL};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,6 +25,8 @@ pub struct Guard {
     site: &'static Site,
     /// Raw clock at entry.
     start: u64,
+    /// The switch's mode at entry: which clock source `start` came from.
+    mode: u8,
     /// For a synchronous call: what to put back in the thread's scope on exit.
     entered: Entered,
     request_bytes: u64,
@@ -31,7 +34,6 @@ pub struct Guard {
     model: Option<&'static ModelEntry>,
     /// Dropping without a panic records a call that returned (see [`Guard::finish_on_drop`]).
     finish_on_drop: bool,
-    finished: bool,
 }
 
 /// Leaves a site when dropped, so a panicking poll leaves the thread's scope as it found it.
@@ -46,15 +48,15 @@ impl Drop for Leave {
 
 impl Guard {
     #[inline(always)]
-    fn new(site: &'static Site, entered: Entered) -> Guard {
+    fn new(site: &'static Site, mode: u8, entered: Entered) -> Guard {
         Guard {
             site,
-            start: clock::now(),
+            start: clock::now(mode),
+            mode,
             entered,
             request_bytes: 0,
             model: None,
             finish_on_drop: false,
-            finished: false,
         }
     }
 
@@ -63,20 +65,22 @@ impl Guard {
     /// compiles to the one store it needs.
     #[inline(always)]
     pub fn enter(site: &'static Site, kind: SiteKind) -> Option<Guard> {
-        if !switch::is_enabled() {
+        let mode = switch::mode();
+        if mode & switch::ON == 0 {
             return None;
         }
-        Some(Guard::new(site, context::enter(site, kind)))
+        Some(Guard::new(site, mode, context::enter(site, kind)))
     }
 
     /// Start of an asynchronous call: the site encloses the future's polls, through
     /// [`instrument`]. `None` when monitoring is off.
     #[inline(always)]
     pub fn start(site: &'static Site) -> Option<Guard> {
-        if !switch::is_enabled() {
+        let mode = switch::mode();
+        if mode & switch::ON == 0 {
             return None;
         }
-        Some(Guard::new(site, Entered::Nothing))
+        Some(Guard::new(site, mode, Entered::Nothing))
     }
 
     /// Adds request payload bytes, from the arguments.
@@ -98,72 +102,74 @@ impl Guard {
         self.model = Some(usage::model(name));
     }
 
-    /// Ends the call: puts the caller's scope back, returns the duration in nanoseconds.
+    /// Ends the call without running `Drop`: puts the caller's scope back, returns the duration in
+    /// clock units. Every field is `Copy`, so nothing is leaked.
     #[inline(always)]
-    fn end(&mut self) -> u64 {
-        let nanos = clock::since(self.start);
-        self.finished = true;
-        context::leave(std::mem::replace(&mut self.entered, Entered::Nothing));
-        nanos
+    fn end(self) -> (ManuallyDrop<Guard>, u64) {
+        let this = ManuallyDrop::new(self);
+        let units = clock::since(this.start, this.mode);
+        context::leave(this.entered);
+        (this, units)
     }
 
     /// Records a call that returned.
     #[inline(always)]
-    pub fn finish(mut self, outcome: Outcome) {
-        let nanos = self.end();
-        self.site
-            .aggregates
-            .record(nanos, &outcome, self.request_bytes);
+    pub fn finish(self, outcome: Outcome) {
+        let (this, units) = self.end();
+        this.site.aggregates.record(units, outcome, this.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
     /// ([`ReportsTokens`](crate::tokens::ReportsTokens)).
-    pub fn finish_usage(mut self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
-        let nanos = self.end();
-        self.site
-            .aggregates
-            .record(nanos, &outcome, self.request_bytes);
+    pub fn finish_usage(self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
+        let (this, units) = self.end();
+        let site = this.site;
+        site.aggregates.record(units, outcome, this.request_bytes);
         let Some((tokens, named)) = reported else {
             return;
         };
-        let entry = self
+        let entry = this
             .model
-            .or_else(|| self.site.literal_model())
+            .or_else(|| site.literal_model())
             .unwrap_or_else(|| usage::model(named.unwrap_or(UNKNOWN_MODEL)));
         let usage = entry.record(tokens);
-        self.site.record_usage(usage);
+        site.record_usage(usage);
         // Credit the enclosing stage and handler: the scope now is the caller's.
         let scope = context::current();
         for enclosing in [scope.stage, scope.handler].into_iter().flatten() {
             enclosing.record_usage(usage);
         }
     }
-
-    /// The function did not return through `finish`: it panicked, its future was dropped, or it
-    /// is a `finish_on_drop` call that returned.
-    #[cold]
-    #[inline(never)]
-    fn unfinished(&mut self) {
-        let nanos = self.end();
-        if std::thread::panicking() {
-            self.site.aggregates.record_panic(nanos, self.request_bytes);
-        } else if self.finish_on_drop {
-            self.site
-                .aggregates
-                .record(nanos, &Outcome::OK, self.request_bytes);
-        } else {
-            self.site.aggregates.record_cancelled();
-        }
-    }
 }
 
 impl Drop for Guard {
-    // Inlined so that a finished guard costs a test of one flag.
+    /// The function did not return through `finish`: it panicked, its future was dropped, or it
+    /// is a `finish_on_drop` call that returned. The fields are passed by value, so the guard's
+    /// address never escapes and the hot path keeps it in registers.
     #[inline(always)]
     fn drop(&mut self) {
-        if !self.finished {
-            self.unfinished();
-        }
+        unfinished(self.site, self.start, self.mode, self.entered, self.request_bytes, self.finish_on_drop);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unfinished(
+    site: &'static Site,
+    start: u64,
+    mode: u8,
+    entered: Entered,
+    request_bytes: u64,
+    finish_on_drop: bool,
+) {
+    let units = clock::since(start, mode);
+    context::leave(entered);
+    if std::thread::panicking() {
+        site.aggregates.record_panic(units, request_bytes);
+    } else if finish_on_drop {
+        site.aggregates.record(units, Outcome::OK, request_bytes);
+    } else {
+        site.aggregates.record_cancelled();
     }
 }
 
@@ -204,6 +210,14 @@ impl<F: Future> Future for Scoped<F> {
             }
         }
     }
+}
+
+/// Returns the body of a synchronous function as a closure the compiler must treat as `FnOnce`
+/// (see [`call_once`]). Not public API. Used by generated code.
+#[doc(hidden)]
+#[inline(always)]
+pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
+    body
 }
 
 /// Runs the body of a synchronous function. Requiring `FnOnce` makes the compiler treat the closure

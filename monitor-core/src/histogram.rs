@@ -1,9 +1,12 @@
 //! Log-linear duration histogram: the bucketing used on the hot path and the snapshot read off it.
 //!
-//! Values below 64 ns get a bucket each; above that every power of two is split into 32 equal
-//! buckets, so a bucket is never wider than 1/32 of its lower bound and the midpoint of a bucket is
-//! within 1/64 (1.6 %) of any value in it. Values of 2^42 ns (73 minutes) and more share the last
-//! bucket; the exact maximum is kept beside the histogram, and quantiles never exceed it.
+//! Values are counted in clock units: nanoseconds, or raw TSC ticks on the hot path, which then
+//! needs no scaling; a snapshot carries the nanoseconds per unit and answers in time. Values below
+//! 64 units get a bucket each; above that every power of two is split into 32 equal buckets, so a
+//! bucket is never wider than 1/32 of its lower bound and the midpoint of a bucket is within 1/64
+//! (1.6 %) of any value in it. Values of 2^44 units (4.9 hours in nanoseconds, about 2 hours in
+//! ticks of a 2.5 GHz TSC) and more share the last bucket; the exact maximum is kept beside the
+//! histogram, and quantiles never exceed it.
 
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 use std::time::Duration;
@@ -11,15 +14,15 @@ use std::time::Duration;
 /// log2 of the number of buckets each power of two is split into.
 const SUB_BITS: u32 = 5;
 const SUB: u64 = 1 << SUB_BITS;
-/// Values at or above `1 << MAX_BITS` nanoseconds share the last bucket.
-const MAX_BITS: u32 = 42;
-/// Number of buckets: 2·32 exact ones below 64, then 32 per power of two from 2^6 to 2^41.
+/// Values at or above `1 << MAX_BITS` units share the last bucket.
+const MAX_BITS: u32 = 44;
+/// Number of buckets: 2·32 exact ones below 64, then 32 per power of two from 2^6 to 2^43.
 pub(crate) const BUCKETS: usize = ((MAX_BITS - SUB_BITS) as usize + 1) << SUB_BITS;
 
-/// The bucket of a value in nanoseconds. Branch-free but for the clamp.
+/// The bucket of a value. Branch-free but for the clamp.
 #[inline(always)]
-pub(crate) fn bucket_of(nanos: u64) -> usize {
-    let v = nanos.min((1 << MAX_BITS) - 1);
+pub(crate) fn bucket_of(units: u64) -> usize {
+    let v = units.min((1 << MAX_BITS) - 1);
     // `| SUB` makes small values take the shift-0 path, where the bucket is the value itself.
     let msb = 63 - (v | SUB).leading_zeros();
     let shift = msb - SUB_BITS;
@@ -33,7 +36,7 @@ pub(crate) fn bucket_bounds(index: usize) -> (u64, u64) {
     (mantissa << shift, 1 << shift)
 }
 
-/// A copy of a duration histogram: counts per bucket, sum and exact maximum, in nanoseconds.
+/// A copy of a duration histogram: counts per bucket, sum and exact maximum.
 ///
 /// # Examples
 ///
@@ -49,22 +52,19 @@ pub(crate) fn bucket_bounds(index: usize) -> (u64, u64) {
 /// assert!((p50 - 0.050).abs() / 0.050 < 0.02);
 /// assert_eq!(h.max(), Duration::from_millis(100));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct Histogram {
     counts: Box<[u64; BUCKETS]>,
     count: u64,
-    sum_nanos: u128,
-    max_nanos: u64,
+    sum_units: u128,
+    max_units: u64,
+    /// Nanoseconds per unit counted: 1 for a histogram of nanoseconds.
+    nanos_per_unit: f64,
 }
 
 impl Default for Histogram {
     fn default() -> Self {
-        Self {
-            counts: Box::new([0; BUCKETS]),
-            count: 0,
-            sum_nanos: 0,
-            max_nanos: 0,
-        }
+        Histogram::in_units(1.0)
     }
 }
 
@@ -81,12 +81,26 @@ impl std::fmt::Debug for Histogram {
 }
 
 impl Histogram {
+    /// An empty histogram counting units of `nanos_per_unit` nanoseconds.
+    pub(crate) fn in_units(nanos_per_unit: f64) -> Histogram {
+        let nanos_per_unit = if nanos_per_unit.is_finite() && nanos_per_unit > 0.0 { nanos_per_unit } else { 1.0 };
+        Histogram { counts: Box::new([0; BUCKETS]), count: 0, sum_units: 0, max_units: 0, nanos_per_unit }
+    }
+
     /// Adds one value.
     pub fn record(&mut self, value: Duration) {
-        let nanos = u64::try_from(value.as_nanos()).unwrap_or(u64::MAX);
-        self.add_raw(bucket_of(nanos), 1);
-        self.sum_nanos += u128::from(nanos);
-        self.max_nanos = self.max_nanos.max(nanos);
+        let units = self.to_units(value.as_nanos() as f64);
+        self.add_raw(bucket_of(units), 1);
+        self.add_sum_max(units, units);
+    }
+
+    fn to_units(&self, nanos: f64) -> u64 {
+        // f64 → u64 `as` saturates.
+        (nanos / self.nanos_per_unit).round() as u64
+    }
+
+    fn to_duration(&self, units: f64) -> Duration {
+        Duration::from_nanos((units * self.nanos_per_unit).round() as u64)
     }
 
     pub(crate) fn add_raw(&mut self, bucket: usize, n: u64) {
@@ -94,19 +108,30 @@ impl Histogram {
         self.count += n;
     }
 
-    pub(crate) fn add_sum_max(&mut self, sum_nanos: u64, max_nanos: u64) {
-        self.sum_nanos += u128::from(sum_nanos);
-        self.max_nanos = self.max_nanos.max(max_nanos);
+    pub(crate) fn add_sum_max(&mut self, sum_units: u64, max_units: u64) {
+        self.sum_units += u128::from(sum_units);
+        self.max_units = self.max_units.max(max_units);
     }
 
-    /// Adds every value of `other` to this one.
+    /// Adds every value of `other` to this one. Histograms in different units (one read off a site,
+    /// one filled by [`record`](Self::record)) are merged at the midpoints of `other`'s buckets.
     pub fn merge(&mut self, other: &Histogram) {
-        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *mine += theirs;
+        if self.nanos_per_unit == other.nanos_per_unit {
+            for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
+                *mine += theirs;
+            }
+            self.count += other.count;
+            self.sum_units += other.sum_units;
+            self.max_units = self.max_units.max(other.max_units);
+            return;
         }
-        self.count += other.count;
-        self.sum_nanos += other.sum_nanos;
-        self.max_nanos = self.max_nanos.max(other.max_nanos);
+        for (index, &n) in other.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let nanos = other.midpoint(index) as f64 * other.nanos_per_unit;
+            self.add_raw(bucket_of(self.to_units(nanos)), n);
+        }
+        let ratio = other.nanos_per_unit / self.nanos_per_unit;
+        self.sum_units += (other.sum_units as f64 * ratio).round() as u128;
+        self.max_units = self.max_units.max((other.max_units as f64 * ratio).round() as u64);
     }
 
     /// Number of values recorded.
@@ -116,12 +141,13 @@ impl Histogram {
 
     /// Sum of the values recorded.
     pub fn sum(&self) -> Duration {
-        duration_from_nanos(self.sum_nanos)
+        let nanos = self.sum_units as f64 * self.nanos_per_unit;
+        Duration::try_from_secs_f64(nanos / 1e9).unwrap_or(Duration::MAX)
     }
 
     /// The largest value recorded, exact.
     pub fn max(&self) -> Duration {
-        Duration::from_nanos(self.max_nanos)
+        self.to_duration(self.max_units as f64)
     }
 
     /// Arithmetic mean, or zero when empty.
@@ -129,7 +155,12 @@ impl Histogram {
         if self.count == 0 {
             return Duration::ZERO;
         }
-        duration_from_nanos(self.sum_nanos / u128::from(self.count))
+        self.to_duration(self.sum_units as f64 / self.count as f64)
+    }
+
+    fn midpoint(&self, index: usize) -> u64 {
+        let (low, width) = bucket_bounds(index);
+        (low + (width - 1) / 2).min(self.max_units)
     }
 
     /// The value below which a fraction `q` of the values lie (`q` is clamped to `0.0..=1.0`).
@@ -148,31 +179,21 @@ impl Histogram {
         for (index, &n) in self.counts.iter().enumerate() {
             seen += n;
             if seen >= rank {
-                let (low, width) = bucket_bounds(index);
-                let mid = low + (width - 1) / 2;
-                return Duration::from_nanos(mid.min(self.max_nanos));
+                return self.to_duration(self.midpoint(index) as f64);
             }
         }
         self.max()
     }
 
-    /// Buckets that hold at least one value: `(upper bound inclusive, count)`, ascending. This is
-    /// what exporters turn into cumulative `le` buckets.
+    /// Buckets that hold at least one value: `(upper bound, count)`, ascending. Every value counted
+    /// in a bucket is below its upper bound and at or above the previous bucket's. This is what
+    /// exporters turn into cumulative `le` buckets.
     pub fn buckets(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(index, &n)| {
-                let (low, width) = bucket_bounds(index);
-                (Duration::from_nanos(low + width - 1), n)
-            })
+        self.counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(index, &n)| {
+            let (low, width) = bucket_bounds(index);
+            (self.to_duration((low + width) as f64), n)
+        })
     }
-}
-
-fn duration_from_nanos(nanos: u128) -> Duration {
-    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
-    Duration::new(secs, (nanos % 1_000_000_000) as u32)
 }
 
 /// Serialised as its summary and the non-empty buckets, `[[upper_ns, count], …]`.
@@ -191,8 +212,8 @@ impl Serialize for Histogram {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("Histogram", 4)?;
         s.serialize_field("count", &self.count)?;
-        s.serialize_field("sum_ns", &(self.sum_nanos.min(u128::from(u64::MAX)) as u64))?;
-        s.serialize_field("max_ns", &self.max_nanos)?;
+        s.serialize_field("sum_ns", &(self.sum().as_nanos() as u64))?;
+        s.serialize_field("max_ns", &(self.max().as_nanos() as u64))?;
         s.serialize_field("buckets", &Buckets(self))?;
         s.end()
     }
@@ -224,6 +245,30 @@ mod tests {
             let (low, width) = bucket_bounds(index);
             assert!(width * SUB <= low, "bucket {index}: {low} +{width}");
         }
+    }
+
+    #[test]
+    fn a_histogram_of_clock_ticks_answers_in_time() {
+        // 0.4 ns per tick: a 2.5 GHz counter.
+        let mut ticks = Histogram::in_units(0.4);
+        let mut nanos = Histogram::default();
+        for i in 1..=10_000u64 {
+            let t = i * 250; // 100 ns .. 1 ms
+            ticks.add_raw(bucket_of(t), 1);
+            ticks.add_sum_max(t, t);
+            nanos.record(Duration::from_nanos(t * 2 / 5));
+        }
+        for q in [0.1, 0.5, 0.9, 0.99] {
+            let (a, b) = (ticks.quantile(q).as_nanos() as f64, nanos.quantile(q).as_nanos() as f64);
+            assert!((a - b).abs() / b < 0.02, "q={q}: {a} vs {b}");
+        }
+        assert_eq!(ticks.max(), Duration::from_micros(1000));
+        assert!(ticks.sum().abs_diff(nanos.sum()) <= Duration::from_nanos(1));
+        let mut merged = nanos.clone();
+        merged.merge(&ticks);
+        assert_eq!(merged.count(), 20_000);
+        assert_eq!(merged.max(), Duration::from_micros(1000));
+        assert!((merged.quantile(0.5).as_nanos() as f64 / nanos.quantile(0.5).as_nanos() as f64 - 1.0).abs() < 0.02);
     }
 
     #[test]

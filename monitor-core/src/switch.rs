@@ -1,8 +1,23 @@
 //! The run-time on/off switch, read once per instrumented call.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
-static ENABLED: AtomicBool = AtomicBool::new(true);
+/// The one byte an instrumented call reads before anything else: whether to record ([`ON`]) and
+/// whether the clock may be read with an inlined `rdtsc` ([`TSC`], see `clock.rs`).
+static MODE: AtomicU8 = AtomicU8::new(ON);
+pub(crate) const ON: u8 = 1;
+pub(crate) const TSC: u8 = 2;
+
+/// The mode bits; 0 (off) without the `enabled` feature.
+#[inline(always)]
+pub(crate) fn mode() -> u8 {
+    if cfg!(feature = "enabled") { MODE.load(Ordering::Relaxed) } else { 0 }
+}
+
+/// Records that the clock is the TSC.
+pub(crate) fn set_tsc() {
+    MODE.fetch_or(TSC, Ordering::Relaxed);
+}
 
 /// Turns recording on or off at run time, for every site at once.
 ///
@@ -18,11 +33,15 @@ static ENABLED: AtomicBool = AtomicBool::new(true);
 /// monitor_core::set_enabled(true);
 /// ```
 pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Ordering::Relaxed);
+    if on {
+        MODE.fetch_or(ON, Ordering::Relaxed);
+    } else {
+        MODE.fetch_and(!ON, Ordering::Relaxed);
+    }
 }
 
 /// Whether instrumented calls are recorded now. Always `false` without the `enabled` feature.
 #[inline(always)]
 pub fn is_enabled() -> bool {
-    cfg!(feature = "enabled") && ENABLED.load(Ordering::Relaxed)
+    mode() & ON != 0
 }

@@ -53,6 +53,16 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         }
     };
 
+    let finish_direct = if which == Macro::Tokens {
+        quote_spanned! {ret_span=>
+            __monitor_guard.finish_usage(
+                ::monitor_core::__private::outcome!(&__monitor_ret),
+                ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
+            );
+        }
+    } else {
+        quote! { __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret)); }
+    };
     let new_body = if sig.asyncness.is_some() {
         let fake_return = fake_return(&sig.output);
         quote! {
@@ -109,12 +119,18 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             #body
         }
     } else {
+        // When monitoring is off the function returns straight from the `else`, a path that needs
+        // nothing of the instrumentation, so the compiler can leave its set-up out of that path.
         let ret = closure_return(&sig.output);
         quote! {
             let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
             #entry
-            let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
-            #finish
+            let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
+            let ::core::option::Option::Some(__monitor_guard) = __monitor_guard else {
+                return __monitor_body();
+            };
+            let __monitor_ret = __monitor_body();
+            #finish_direct
             __monitor_ret
         }
     };
