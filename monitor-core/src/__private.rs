@@ -2,9 +2,10 @@
 
 pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
-pub use crate::guard::{Guard, Scoped, call_once, instrument, once};
+pub use crate::guard::{Guard, Scoped, call_once, instrument, once, run};
 pub use crate::outcome::{Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny};
 pub use crate::site::{Site, SiteKind, SiteMeta, SiteRef};
+pub use crate::switch::{ON, mode};
 pub use crate::tokens::ReportsTokens;
 pub use core::any::type_name_of_val;
 pub use inventory;

@@ -143,9 +143,7 @@ impl Aggregates {
     /// maximum; on a stripe this thread owns, with plain loads and stores.
     #[inline(always)]
     pub(crate) fn record(&self, units: u64, outcome: Outcome, request_bytes: u64) {
-        // Decided before the stores below, while the outcome's fields are still known constants
-        // for most return types: then the test compiles away.
-        let plain = outcome.is_plain() && request_bytes == 0;
+        let details = Details::of(outcome, request_bytes);
         let index = crate::context::stripe();
         let s = &self.stripes[index];
         if index < OWNED_STRIPES {
@@ -153,11 +151,10 @@ impl Aggregates {
         } else {
             s.record_duration::<false>(units);
         }
-        if !plain {
-            record_details(s, outcome, request_bytes);
+        if !details.is_empty() {
+            record_details(s, details);
         }
     }
-
 
     /// A call that unwound: an error, with its duration up to the panic.
     #[cold]
@@ -184,7 +181,10 @@ impl Aggregates {
     }
 
     pub(crate) fn totals(&self) -> Totals {
-        let mut t = Totals { durations: Histogram::in_units(crate::clock::nanos_per_unit()), ..Totals::default() };
+        let mut t = Totals {
+            durations: Histogram::in_units(crate::clock::nanos_per_unit()),
+            ..Totals::default()
+        };
         for s in &self.stripes {
             for (index, n) in s.buckets.iter().enumerate() {
                 let n = n.load(Relaxed);
@@ -217,20 +217,54 @@ impl Aggregates {
 /// Errors, statuses and sizes: off the common path.
 #[cold]
 #[inline(never)]
-fn record_details(s: &Stripe, outcome: Outcome, request_bytes: u64) {
-    if outcome.is_error() {
+fn record_details(s: &Stripe, details: Details) {
+    if details.error {
         s.errors.fetch_add(1, Relaxed);
     }
-    if outcome.is_client_error() {
+    if details.client_error {
         s.client_errors.fetch_add(1, Relaxed);
     }
-    if let Some(class) = outcome.status_class() {
-        s.status_classes[class].fetch_add(1, Relaxed);
+    if let Some(counter) = s.status_classes.get(usize::from(details.status_class)) {
+        counter.fetch_add(1, Relaxed);
     }
-    if let Some(bytes) = outcome.response_bytes {
-        s.response_bytes.fetch_add(bytes, Relaxed);
+    if details.response_bytes > 0 {
+        s.response_bytes.fetch_add(details.response_bytes, Relaxed);
     }
-    if request_bytes > 0 {
-        s.request_bytes.fetch_add(request_bytes, Relaxed);
+    if details.request_bytes > 0 {
+        s.request_bytes.fetch_add(details.request_bytes, Relaxed);
+    }
+}
+
+/// What a call adds beyond its duration, in plain scalars: for most return types they are
+/// constants, and the test for "nothing to add" compiles away.
+#[derive(Clone, Copy)]
+struct Details {
+    error: bool,
+    client_error: bool,
+    /// 0 for 1xx … 4 for 5xx; 255 for none.
+    status_class: u8,
+    response_bytes: u64,
+    request_bytes: u64,
+}
+
+impl Details {
+    #[inline(always)]
+    fn of(outcome: Outcome, request_bytes: u64) -> Details {
+        Details {
+            error: outcome.is_error(),
+            client_error: outcome.is_client_error(),
+            status_class: outcome.status_class().map_or(u8::MAX, |class| class as u8),
+            response_bytes: outcome.response_bytes.unwrap_or(0),
+            request_bytes,
+        }
+    }
+
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        !self.error
+            && !self.client_error
+            && self.status_class == u8::MAX
+            && self.response_bytes == 0
+            && self.request_bytes == 0
     }
 }

@@ -73,13 +73,14 @@ fn shared_stripe() -> usize {
     OWNED_STRIPES + NEXT_SHARED.fetch_add(1, Ordering::Relaxed) % SHARED_STRIPES
 }
 
-/// This thread's stripe of every site's aggregates: one it owns (below [`OWNED_STRIPES`]) while
-/// there is one free, a shared one otherwise.
+/// This thread's stripe of every site's aggregates, always below [`STRIPES`]: one it owns (below
+/// [`OWNED_STRIPES`]) while there is one free, a shared one otherwise.
 #[inline(always)]
 pub(crate) fn stripe() -> usize {
     STATE.with(|s| {
         let stripe = s.stripe.get();
-        if stripe != NO_STRIPE {
+        // One test covers both "not assigned yet" and, for the compiler, "in bounds".
+        if stripe < STRIPES {
             stripe
         } else {
             assign_stripe(s)
@@ -107,7 +108,7 @@ fn assign_stripe(state: &ThreadState) -> usize {
         Err(_) => shared_stripe(),
     };
     state.stripe.set(stripe);
-    stripe
+    stripe.min(STRIPES - 1)
 }
 
 /// Makes `site`, of the given kind, enclose the code that runs until [`leave`].

@@ -116,7 +116,9 @@ impl Guard {
     #[inline(always)]
     pub fn finish(self, outcome: Outcome) {
         let (this, units) = self.end();
-        this.site.aggregates.record(units, outcome, this.request_bytes);
+        this.site
+            .aggregates
+            .record(units, outcome, this.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
@@ -148,7 +150,14 @@ impl Drop for Guard {
     /// address never escapes and the hot path keeps it in registers.
     #[inline(always)]
     fn drop(&mut self) {
-        unfinished(self.site, self.start, self.mode, self.entered, self.request_bytes, self.finish_on_drop);
+        unfinished(
+            self.site,
+            self.start,
+            self.mode,
+            self.entered,
+            self.request_bytes,
+            self.finish_on_drop,
+        );
     }
 }
 
@@ -210,6 +219,28 @@ impl<F: Future> Future for Scoped<F> {
             }
         }
     }
+}
+
+/// Runs a synchronous body under a new guard and records it. Kept out of line, so that the
+/// instrumented function's own frame holds only the switch test and the body: a call made while
+/// monitoring is off pays nothing else. Not public API. Used by generated code.
+///
+/// `KIND` is the site's kind as a constant ([`SiteKind::code`]), so that each instantiation enters
+/// its scope with the one store it needs.
+#[doc(hidden)]
+#[inline(never)]
+pub fn run<const KIND: u8, R>(
+    site: &'static Site,
+    mode: u8,
+    request_bytes: u64,
+    body: impl FnOnce() -> R,
+    classify: impl FnOnce(&R) -> Outcome,
+) -> R {
+    let mut guard = Guard::new(site, mode, context::enter(site, SiteKind::from_code(KIND)));
+    guard.request_bytes = request_bytes;
+    let ret = body();
+    guard.finish(classify(&ret));
+    ret
 }
 
 /// Returns the body of a synchronous function as a closure the compiler must treat as `FnOnce`

@@ -19,14 +19,16 @@ const MAX_BITS: u32 = 44;
 /// Number of buckets: 2·32 exact ones below 64, then 32 per power of two from 2^6 to 2^43.
 pub(crate) const BUCKETS: usize = ((MAX_BITS - SUB_BITS) as usize + 1) << SUB_BITS;
 
-/// The bucket of a value. Branch-free but for the clamp.
+/// The bucket of a value, always below [`BUCKETS`]. Branch-free.
 #[inline(always)]
 pub(crate) fn bucket_of(units: u64) -> usize {
-    let v = units.min((1 << MAX_BITS) - 1);
     // `| SUB` makes small values take the shift-0 path, where the bucket is the value itself.
-    let msb = 63 - (v | SUB).leading_zeros();
+    let msb = 63 - (units | SUB).leading_zeros();
     let shift = msb - SUB_BITS;
-    ((shift as usize) << SUB_BITS) + (v >> shift) as usize
+    let index = ((shift as usize) << SUB_BITS) + (units >> shift) as usize;
+    // Values of 2^MAX_BITS and more land past the end: they share the last bucket. Clamping the
+    // index rather than the value also shows the compiler that it is in bounds.
+    index.min(BUCKETS - 1)
 }
 
 /// Lowest value of a bucket, and its width.
@@ -83,8 +85,18 @@ impl std::fmt::Debug for Histogram {
 impl Histogram {
     /// An empty histogram counting units of `nanos_per_unit` nanoseconds.
     pub(crate) fn in_units(nanos_per_unit: f64) -> Histogram {
-        let nanos_per_unit = if nanos_per_unit.is_finite() && nanos_per_unit > 0.0 { nanos_per_unit } else { 1.0 };
-        Histogram { counts: Box::new([0; BUCKETS]), count: 0, sum_units: 0, max_units: 0, nanos_per_unit }
+        let nanos_per_unit = if nanos_per_unit.is_finite() && nanos_per_unit > 0.0 {
+            nanos_per_unit
+        } else {
+            1.0
+        };
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            count: 0,
+            sum_units: 0,
+            max_units: 0,
+            nanos_per_unit,
+        }
     }
 
     /// Adds one value.
@@ -131,7 +143,9 @@ impl Histogram {
         }
         let ratio = other.nanos_per_unit / self.nanos_per_unit;
         self.sum_units += (other.sum_units as f64 * ratio).round() as u128;
-        self.max_units = self.max_units.max((other.max_units as f64 * ratio).round() as u64);
+        self.max_units = self
+            .max_units
+            .max((other.max_units as f64 * ratio).round() as u64);
     }
 
     /// Number of values recorded.
@@ -189,10 +203,14 @@ impl Histogram {
     /// in a bucket is below its upper bound and at or above the previous bucket's. This is what
     /// exporters turn into cumulative `le` buckets.
     pub fn buckets(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
-        self.counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(index, &n)| {
-            let (low, width) = bucket_bounds(index);
-            (self.to_duration((low + width) as f64), n)
-        })
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(index, &n)| {
+                let (low, width) = bucket_bounds(index);
+                (self.to_duration((low + width) as f64), n)
+            })
     }
 }
 
@@ -259,7 +277,10 @@ mod tests {
             nanos.record(Duration::from_nanos(t * 2 / 5));
         }
         for q in [0.1, 0.5, 0.9, 0.99] {
-            let (a, b) = (ticks.quantile(q).as_nanos() as f64, nanos.quantile(q).as_nanos() as f64);
+            let (a, b) = (
+                ticks.quantile(q).as_nanos() as f64,
+                nanos.quantile(q).as_nanos() as f64,
+            );
             assert!((a - b).abs() / b < 0.02, "q={q}: {a} vs {b}");
         }
         assert_eq!(ticks.max(), Duration::from_micros(1000));
@@ -268,7 +289,11 @@ mod tests {
         merged.merge(&ticks);
         assert_eq!(merged.count(), 20_000);
         assert_eq!(merged.max(), Duration::from_micros(1000));
-        assert!((merged.quantile(0.5).as_nanos() as f64 / nanos.quantile(0.5).as_nanos() as f64 - 1.0).abs() < 0.02);
+        assert!(
+            (merged.quantile(0.5).as_nanos() as f64 / nanos.quantile(0.5).as_nanos() as f64 - 1.0)
+                .abs()
+                < 0.02
+        );
     }
 
     #[test]

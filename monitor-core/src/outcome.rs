@@ -31,24 +31,19 @@ impl Outcome {
         ..Outcome::OK
     };
 
-    #[inline(always)]
-    pub(crate) fn is_plain(&self) -> bool {
-        self.error_type.is_none()
-            && self.status == 0
-            && self.response_bytes.is_none()
-            && !self.panicked
-    }
-
     /// `Err` without a status, a 5xx status, or a panic.
+    #[inline(always)]
     pub(crate) fn is_error(&self) -> bool {
         self.error_type.is_some() || self.status >= 500 || self.panicked
     }
 
+    #[inline(always)]
     pub(crate) fn is_client_error(&self) -> bool {
         (400..500).contains(&self.status)
     }
 
     /// 0 for 1xx … 4 for 5xx.
+    #[inline(always)]
     pub(crate) fn status_class(&self) -> Option<usize> {
         matches!(self.status, 100..=599).then(|| usize::from(self.status / 100 - 1))
     }

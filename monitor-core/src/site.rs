@@ -20,6 +20,21 @@ pub enum SiteKind {
 }
 
 impl SiteKind {
+    /// The kind as a number, for const generics. Not public API. Used by generated code.
+    #[doc(hidden)]
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The inverse of [`code`](Self::code).
+    pub(crate) const fn from_code(code: u8) -> SiteKind {
+        match code {
+            0 => SiteKind::Handler,
+            1 => SiteKind::Stage,
+            _ => SiteKind::Tokens,
+        }
+    }
+
     /// `handler`, `stage` or `tokens`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,6 +110,7 @@ impl Site {
     }
 
     /// Which macro instrumented the function.
+    #[inline]
     pub fn kind(&self) -> SiteKind {
         self.meta.kind
     }

@@ -5,13 +5,19 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// The one byte an instrumented call reads before anything else: whether to record ([`ON`]) and
 /// whether the clock may be read with an inlined `rdtsc` ([`TSC`], see `clock.rs`).
 static MODE: AtomicU8 = AtomicU8::new(ON);
-pub(crate) const ON: u8 = 1;
+#[doc(hidden)]
+pub const ON: u8 = 1;
 pub(crate) const TSC: u8 = 2;
 
 /// The mode bits; 0 (off) without the `enabled` feature.
+#[doc(hidden)]
 #[inline(always)]
-pub(crate) fn mode() -> u8 {
-    if cfg!(feature = "enabled") { MODE.load(Ordering::Relaxed) } else { 0 }
+pub fn mode() -> u8 {
+    if cfg!(feature = "enabled") {
+        MODE.load(Ordering::Relaxed)
+    } else {
+        0
+    }
 }
 
 /// Records that the clock is the TSC.

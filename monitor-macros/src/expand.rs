@@ -118,9 +118,33 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             }
             #body
         }
+    } else if which != Macro::Tokens {
+        // Off, the function calls its body and returns; on, everything else happens in `run`,
+        // out of line, so the off path carries none of the instrumentation's set-up.
+        let ret = closure_return(&sig.output);
+        let request_bytes = match request_sizes(which, &sig) {
+            sizes if sizes.is_empty() => quote!(0),
+            sizes => quote! {
+                if __monitor_mode & ::monitor_core::__private::ON != 0 { 0 #(+ #sizes)* } else { 0 }
+            },
+        };
+        quote! {
+            let __monitor_mode = ::monitor_core::__private::mode();
+            let __monitor_request_bytes: u64 = #request_bytes;
+            let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
+            if __monitor_mode & ::monitor_core::__private::ON == 0 {
+                return __monitor_body();
+            }
+            ::monitor_core::__private::run::<{ ::monitor_core::__private::SiteKind::#kind.code() }, _>(
+                &__MONITOR_SITE,
+                __monitor_mode,
+                __monitor_request_bytes,
+                __monitor_body,
+                |__monitor_ret| ::monitor_core::__private::outcome!(__monitor_ret),
+            )
+        }
     } else {
-        // When monitoring is off the function returns straight from the `else`, a path that needs
-        // nothing of the instrumentation, so the compiler can leave its set-up out of that path.
+        // Token tracking: the usage read off the return value borrows it, so the guard stays here.
         let ret = closure_return(&sig.output);
         quote! {
             let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
@@ -203,25 +227,38 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     }
 }
 
+/// The payload size of each argument of a handler that has a name, as an expression (zero at
+/// compile time for types that tell no size).
+fn request_sizes(which: Macro, sig: &syn::Signature) -> Vec<TokenStream> {
+    if which != Macro::Handler {
+        return Vec::new();
+    }
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(pat)
+                    if pat.by_ref.is_none()
+                        && pat.subpat.is_none()
+                        // `_name` says the function does not use it; neither should we (and clippy agrees).
+                        && !pat.ident.to_string().starts_with('_') =>
+                {
+                    let ident = &pat.ident;
+                    Some(quote!(::monitor_core::__private::size_of!(&#ident)))
+                }
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
 /// What runs at entry when recording: payload sizes of a handler's arguments, and a model given
 /// as an expression (resolved now, so no borrow of the arguments outlives the call's start).
 fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
     let mut steps = TokenStream::new();
-    if which == Macro::Handler {
-        for input in &sig.inputs {
-            if let FnArg::Typed(typed) = input
-                && let Pat::Ident(pat) = &*typed.pat
-                && pat.by_ref.is_none()
-                && pat.subpat.is_none()
-                // `_name` says the function does not use it; neither should we (and clippy agrees).
-                && !pat.ident.to_string().starts_with('_')
-            {
-                let ident = &pat.ident;
-                steps.extend(quote! {
-                    __monitor_guard.add_request_bytes(::monitor_core::__private::size_of!(&#ident));
-                });
-            }
-        }
+    for size in request_sizes(which, sig) {
+        steps.extend(quote! { __monitor_guard.add_request_bytes(#size); });
     }
     if let Some(Model::Expr(expr)) = &checked.args.model {
         // Borrowed with a `&` spanned like the expression's first token, so that every token of the
