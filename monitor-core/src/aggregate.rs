@@ -152,7 +152,21 @@ impl Aggregates {
             s.record_duration::<false>(units);
         }
         if !details.is_empty() {
-            record_details(s, details);
+            let Details {
+                error,
+                client_error,
+                status_class,
+                response_bytes,
+                request_bytes,
+            } = details;
+            record_details(
+                s,
+                error,
+                client_error,
+                status_class,
+                response_bytes,
+                request_bytes,
+            );
         }
     }
 
@@ -217,21 +231,29 @@ impl Aggregates {
 /// Errors, statuses and sizes: off the common path.
 #[cold]
 #[inline(never)]
-fn record_details(s: &Stripe, details: Details) {
-    if details.error {
+// Scalars rather than a struct: they travel in registers, so the caller stores nothing.
+fn record_details(
+    s: &Stripe,
+    error: bool,
+    client_error: bool,
+    status_class: u8,
+    response_bytes: u64,
+    request_bytes: u64,
+) {
+    if error {
         s.errors.fetch_add(1, Relaxed);
     }
-    if details.client_error {
+    if client_error {
         s.client_errors.fetch_add(1, Relaxed);
     }
-    if let Some(counter) = s.status_classes.get(usize::from(details.status_class)) {
+    if let Some(counter) = s.status_classes.get(usize::from(status_class)) {
         counter.fetch_add(1, Relaxed);
     }
-    if details.response_bytes > 0 {
-        s.response_bytes.fetch_add(details.response_bytes, Relaxed);
+    if response_bytes > 0 {
+        s.response_bytes.fetch_add(response_bytes, Relaxed);
     }
-    if details.request_bytes > 0 {
-        s.request_bytes.fetch_add(details.request_bytes, Relaxed);
+    if request_bytes > 0 {
+        s.request_bytes.fetch_add(request_bytes, Relaxed);
     }
 }
 
