@@ -267,3 +267,15 @@ pub fn sites() -> impl ExactSizeIterator<Item = &'static Site> + Clone {
     });
     sorted.iter().copied()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Site;
+
+    #[test]
+    fn a_site_takes_at_most_64_kib() {
+        let size = std::mem::size_of::<Site>();
+        assert!(size <= 64 * 1024, "a site takes {size} bytes");
+        eprintln!("a site takes {size} bytes ({:.1} KiB)", size as f64 / 1024.0);
+    }
+}

@@ -89,3 +89,31 @@ fn token_totals_are_exact_across_threads() {
         );
     }
 }
+
+#[monitored_handler]
+fn short_lived(i: u64) -> u64 {
+    i
+}
+
+#[test]
+fn stripes_handed_from_exiting_threads_to_new_ones_lose_nothing() {
+    // More threads than owned stripes, one after another and a few at a time: each exiting thread
+    // gives its stripe back and a new thread takes it over, counters and all.
+    const WAVES: u64 = 25;
+    const PER_WAVE: u64 = 3;
+    const CALLS: u64 = 2_000;
+    for _ in 0..WAVES {
+        std::thread::scope(|scope| {
+            for _ in 0..PER_WAVE {
+                scope.spawn(|| {
+                    for i in 0..CALLS {
+                        std::hint::black_box(short_lived(i));
+                    }
+                });
+            }
+        });
+    }
+    let s = site("short_lived").stats();
+    assert_eq!(s.calls, WAVES * PER_WAVE * CALLS);
+    assert_eq!(s.durations.count(), WAVES * PER_WAVE * CALLS);
+}
