@@ -32,8 +32,12 @@ pub(crate) struct Stripe {
     /// Cost of the calls whose model has a price, in millionths of a millionth of a US dollar.
     cost_picousd: AtomicU64,
     unpriced_calls: AtomicU64,
+    /// An owned stripe's latest duration, not yet in `buckets` ([`NOTHING_PARKED`] if none).
+    parked: AtomicU64,
     buckets: [AtomicU64; BUCKETS],
 }
+
+const NOTHING_PARKED: u64 = u64::MAX;
 
 #[allow(clippy::declare_interior_mutable_const)] // a template for array repetition, never shared
 const ZERO: AtomicU64 = AtomicU64::new(0);
@@ -52,7 +56,20 @@ fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
 impl Stripe {
     #[inline(always)]
     fn record_duration<const OWNED: bool>(&self, units: u64) {
-        add::<OWNED>(&self.buckets[bucket_of(units)], 1);
+        if OWNED {
+            // A store whose address depends on the clock reading just taken stalls the core until
+            // the reading is in (~6 ns here: about as much as all the rest of recording). So the
+            // owner parks the duration at a fixed address and files the one parked by its previous
+            // call, whose bucket is known at once. Readers count the parked one too. The order —
+            // park, then file — lets a reader miss a call for an instant, never count one twice.
+            let previous = self.parked.load(Relaxed);
+            self.parked.store(units, Relaxed);
+            if previous != NOTHING_PARKED {
+                add::<true>(&self.buckets[bucket_of(previous)], 1);
+            }
+        } else {
+            self.buckets[bucket_of(units)].fetch_add(1, Relaxed);
+        }
         add::<OWNED>(&self.sum_units, units);
         if units > self.max_units.load(Relaxed) {
             if OWNED {
@@ -92,6 +109,7 @@ impl Stripe {
             cached_input_tokens: ZERO,
             cost_picousd: ZERO,
             unpriced_calls: ZERO,
+            parked: AtomicU64::new(NOTHING_PARKED),
             buckets: [ZERO; BUCKETS],
         }
     }
@@ -205,6 +223,10 @@ impl Aggregates {
                 if n > 0 {
                     t.durations.add_raw(index, n);
                 }
+            }
+            let parked = s.parked.load(Relaxed);
+            if parked != NOTHING_PARKED {
+                t.durations.add_raw(bucket_of(parked), 1);
             }
             t.durations
                 .add_sum_max(s.sum_units.load(Relaxed), s.max_units.load(Relaxed));

@@ -276,6 +276,9 @@ mod tests {
     fn a_site_takes_at_most_64_kib() {
         let size = std::mem::size_of::<Site>();
         assert!(size <= 64 * 1024, "a site takes {size} bytes");
-        eprintln!("a site takes {size} bytes ({:.1} KiB)", size as f64 / 1024.0);
+        eprintln!(
+            "a site takes {size} bytes ({:.1} KiB)",
+            size as f64 / 1024.0
+        );
     }
 }
