@@ -11,8 +11,8 @@
 //!
 //! Each instrumented function gets a `static` [`Site`], registered at link time, so [`sites()`]
 //! lists them all — called or not — and [`Site::stats`] reads what they recorded. Recording a call
-//! takes two clock reads and a few relaxed atomic adds into the site's own counters: no lock, no
-//! lookup, no allocation.
+//! takes two clock reads and a few stores into counters of the site's own, which no other thread
+//! writes: no lock, no lookup, no allocation.
 //!
 //! ```
 //! use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
