@@ -2,7 +2,7 @@
 //! `#[monitored_handler]`. Behind the `autometrics` feature: it is heavy to build.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use monitor_benches::{bare, body, quanta_pair};
+use monitor_benches::body;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
 
@@ -21,11 +21,7 @@ fn auto(x: u64) -> u64 {
 fn peer(c: &mut Criterion) {
     autometrics::prometheus_exporter::init();
     let mut g = c.benchmark_group("autometrics");
-    g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| {
-        b.iter(|| quanta_pair(black_box(7)))
-    });
-    g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
+    monitor_benches::baseline(&mut g, handler);
     g.bench_function("#[autometrics] + Prometheus exporter", |b| {
         b.iter(|| auto(black_box(7)))
     });

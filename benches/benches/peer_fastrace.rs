@@ -4,7 +4,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use fastrace::collector::{Config, Reporter, SpanContext};
 use fastrace::prelude::*;
-use monitor_benches::{bare, body, quanta_pair};
+use monitor_benches::body;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
 
@@ -32,11 +32,7 @@ impl Reporter for Discard {
 fn peer(c: &mut Criterion) {
     fastrace::set_reporter(Discard, Config::default());
     let mut g = c.benchmark_group("fastrace");
-    g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| {
-        b.iter(|| quanta_pair(black_box(7)))
-    });
-    g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
+    monitor_benches::baseline(&mut g, handler);
     g.bench_function(
         "#[fastrace::trace], root span per 1000 calls, discarding reporter",
         |b| {

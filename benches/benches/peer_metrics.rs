@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use metrics_exporter_prometheus::PrometheusBuilder;
-use monitor_benches::{bare, body, quanta_pair};
+use monitor_benches::body;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -48,11 +48,7 @@ fn peer(c: &mut Criterion) {
     let cached = metrics::histogram!("call_duration_seconds", "function" => "histogram_cached");
 
     let mut g = c.benchmark_group("metrics");
-    g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| {
-        b.iter(|| quanta_pair(black_box(7)))
-    });
-    g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
+    monitor_benches::baseline(&mut g, handler);
     g.bench_function("metrics::histogram! + Prometheus recorder", |b| {
         b.iter(|| histogram_macro(black_box(7)))
     });

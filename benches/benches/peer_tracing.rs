@@ -2,7 +2,7 @@
 //! default, beside the bare call, the clock floor and `#[monitored_handler]` in the same run.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use monitor_benches::{bare, body, quanta_pair};
+use monitor_benches::body;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
 use tracing_subscriber::layer::SubscriberExt;
@@ -28,11 +28,7 @@ fn peer(c: &mut Criterion) {
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Noop))
         .expect("no other global subscriber in this binary");
     let mut g = c.benchmark_group("tracing");
-    g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
-    g.bench_function("floor: quanta clock pair", |b| {
-        b.iter(|| quanta_pair(black_box(7)))
-    });
-    g.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
+    monitor_benches::baseline(&mut g, handler);
     g.bench_function("#[tracing::instrument], registry + no-op layer", |b| {
         b.iter(|| traced(black_box(7)))
     });

@@ -4,7 +4,8 @@
 //! Every benchmarked function is `#[inline(never)]`, bare ones included, so that each variant pays
 //! one real call and differs from the bare call only by its instrumentation.
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -93,4 +94,15 @@ pub fn criterion() -> Criterion {
         .measurement_time(Duration::from_secs(3))
         .sample_size(50)
         .noise_threshold(0.03)
+}
+
+/// The bare call, the clock floor and `#[monitored_handler]` (defined in the calling benchmark), in
+/// every peer's group, so that each peer's ratios come from one run. Generic, so the handler is
+/// called directly, as in `overhead.rs`.
+pub fn baseline(group: &mut BenchmarkGroup<'_, WallTime>, handler: impl Fn(u64) -> u64) {
+    group.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
+    group.bench_function("floor: quanta clock pair", |b| {
+        b.iter(|| quanta_pair(black_box(7)))
+    });
+    group.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
 }

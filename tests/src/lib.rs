@@ -7,6 +7,7 @@
 #![allow(clippy::must_use_candidate, clippy::missing_errors_doc)]
 
 pub mod shapes;
+pub mod support;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -1,18 +1,11 @@
 //! Real threads, exact counts: no call is lost or counted twice, whatever the contention.
 
-use monitor_core::{
-    Price, Site, Tokens, monitored_handler, pipeline_stage, set_price, sites, tracks_tokens,
-};
+use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, set_price, tracks_tokens};
+use monitor_tests::support::site;
 use std::sync::Barrier;
 
 const THREADS: u64 = 8;
 const CALLS: u64 = 100_000;
-
-fn site(name: &str) -> &'static Site {
-    sites()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| panic!("no site {name}"))
-}
 
 #[monitored_handler]
 fn hot(i: u64) -> Result<u64, String> {

@@ -1,28 +1,11 @@
 //! What a call's return value, a panic or a cancellation records on its site.
 
 use http::{Response, StatusCode};
-use monitor_core::{Site, monitored_handler, pipeline_stage, sites};
+use monitor_core::{monitored_handler, pipeline_stage};
 use monitor_tests::shapes::{self, AsyncService, Counter, Greeter, Service};
+use monitor_tests::support::{block_on, site};
 use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
-fn site(name: &str) -> &'static Site {
-    sites()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| panic!("no site {name}"))
-}
-
-/// Polls a future to completion on this thread.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
+use std::task::{Context, Waker};
 
 #[test]
 fn results_count_errors() {

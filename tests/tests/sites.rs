@@ -1,9 +1,8 @@
 //! `sites()` lists every instrumented function, called or not, with what its attribute said.
 
-use monitor_core::{
-    Site, SiteKind, Tokens, monitored_handler, pipeline_stage, sites, tracks_tokens,
-};
+use monitor_core::{SiteKind, Tokens, monitored_handler, pipeline_stage, sites, tracks_tokens};
 use monitor_tests::shapes;
+use monitor_tests::support::site;
 
 /// The line of `fn never_called` below.
 const NEVER_CALLED_LINE: u32 = line!() + 2;
@@ -21,16 +20,6 @@ fn stage_default_name() {}
 #[tracks_tokens(model = "gpt-4o", provider = "openai", name = "llm")]
 fn literal_model() -> Tokens {
     Tokens::default()
-}
-
-fn site(name: &str) -> &'static Site {
-    let found: Vec<_> = sites().filter(|s| s.name() == name).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one site named {name}, found {found:?}"
-    );
-    found[0]
 }
 
 #[test]

@@ -1,18 +1,11 @@
 //! The run-time switch and `Config`. Their own test binary: they change process-wide state, so the
 //! tests here take a lock to run one at a time.
 
-use monitor_core::{
-    Config, ConfigError, Site, is_enabled, monitored_handler, price_of, set_enabled, sites,
-};
+use monitor_core::{Config, ConfigError, is_enabled, monitored_handler, price_of, set_enabled};
+use monitor_tests::support::{block_on, site};
 use std::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn site(name: &str) -> &'static Site {
-    sites()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| panic!("no site {name}"))
-}
 
 #[monitored_handler]
 fn switched(x: u32) -> u32 {
@@ -22,16 +15,6 @@ fn switched(x: u32) -> u32 {
 #[monitored_handler]
 async fn switched_async(x: u32) -> u32 {
     x * 3
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
 
 #[test]

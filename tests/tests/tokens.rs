@@ -1,28 +1,12 @@
 //! Token usage, models, prices, and crediting the enclosing stage and handler.
 
 use monitor_core::{
-    Price, PriceTable, PricingError, Site, TokenUsage, Tokens, UNKNOWN_MODEL, models,
-    monitored_handler, pipeline_stage, set_price, sites, tracks_tokens,
+    Price, PriceTable, PricingError, TokenUsage, Tokens, UNKNOWN_MODEL, models, monitored_handler,
+    pipeline_stage, set_price, tracks_tokens,
 };
+use monitor_tests::support::{block_on, site};
 use std::future::Future;
-use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-
-fn site(name: &str) -> &'static Site {
-    sites()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| panic!("no site {name}"))
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
 
 const EPS: f64 = 1e-9;
 

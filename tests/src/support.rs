@@ -1,0 +1,29 @@
+//! Helpers the integration tests share.
+
+use monitor_core::{Site, sites};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+/// The one site named `name`; panics, listing what it found, if there is not exactly one.
+pub fn site(name: &str) -> &'static Site {
+    let found: Vec<_> = sites().filter(|s| s.name() == name).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one site named {name}, found {found:?}"
+    );
+    found[0]
+}
+
+/// Polls a future to completion on this thread, with a waker that does nothing: enough for futures
+/// that never wait on anything but a yield.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
