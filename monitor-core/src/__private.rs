@@ -3,7 +3,10 @@
 pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
 pub use crate::guard::{Guard, Scoped, call_once, instrument, once, run};
-pub use crate::outcome::{Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny};
+pub use crate::outcome::{
+    ErrorText, Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny, TextDebug,
+    TextDisplay, TextNone,
+};
 pub use crate::site::{Site, SiteKind, SiteMeta, SiteRef};
 pub use crate::switch::{ON, mode};
 pub use crate::tokens::ReportsTokens;

@@ -160,7 +160,7 @@ impl Aggregates {
     /// common case — no error, no status, no sizes — touches one bucket, the sum and (rarely) the
     /// maximum; on a stripe this thread owns, with plain loads and stores.
     #[inline(always)]
-    pub(crate) fn record(&self, units: u64, outcome: Outcome, request_bytes: u64) {
+    pub(crate) fn record(&self, units: u64, outcome: &Outcome, request_bytes: u64) {
         let details = Details::of(outcome, request_bytes);
         let index = crate::context::stripe();
         let s = &self.stripes[index];
@@ -193,7 +193,7 @@ impl Aggregates {
     pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) {
         let s = self.mine();
         s.panics.fetch_add(1, Relaxed);
-        self.record(units, Outcome::PANICKED, request_bytes);
+        self.record(units, &Outcome::PANICKED, request_bytes);
     }
 
     /// A future dropped before it finished. Its partial duration is left out of the histogram.
@@ -293,7 +293,7 @@ struct Details {
 
 impl Details {
     #[inline(always)]
-    fn of(outcome: Outcome, request_bytes: u64) -> Details {
+    fn of(outcome: &Outcome, request_bytes: u64) -> Details {
         Details {
             error: outcome.is_error(),
             client_error: outcome.is_client_error(),

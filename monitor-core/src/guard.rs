@@ -118,7 +118,8 @@ impl Guard {
         let (this, units) = self.end();
         this.site
             .aggregates
-            .record(units, outcome, this.request_bytes);
+            .record(units, &outcome, this.request_bytes);
+        record_error(this.site, outcome);
     }
 
     /// Records a call that returned, with the token usage its value reported
@@ -126,7 +127,8 @@ impl Guard {
     pub fn finish_usage(self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
         let (this, units) = self.end();
         let site = this.site;
-        site.aggregates.record(units, outcome, this.request_bytes);
+        site.aggregates.record(units, &outcome, this.request_bytes);
+        record_error(site, outcome);
         let Some((tokens, named)) = reported else {
             return;
         };
@@ -161,6 +163,15 @@ impl Drop for Guard {
     }
 }
 
+/// Files a failed call's error with its pattern. Nothing to do for most calls; the test is on a
+/// field that is a constant `None` for return types that cannot fail.
+#[inline(always)]
+fn record_error(site: &'static Site, outcome: Outcome) {
+    if let (Some(error_type), Some(message)) = (outcome.error_type, outcome.error_message) {
+        crate::errors::record(site, error_type, &message);
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn unfinished(
@@ -176,7 +187,7 @@ fn unfinished(
     if std::thread::panicking() {
         site.aggregates.record_panic(units, request_bytes);
     } else if finish_on_drop {
-        site.aggregates.record(units, Outcome::OK, request_bytes);
+        site.aggregates.record(units, &Outcome::OK, request_bytes);
     } else {
         site.aggregates.record_cancelled();
     }

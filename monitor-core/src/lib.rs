@@ -69,6 +69,7 @@ mod aggregate;
 mod clock;
 mod config;
 mod context;
+mod errors;
 mod guard;
 mod histogram;
 mod outcome;
@@ -135,6 +136,10 @@ pub use monitor_macros::pipeline_stage;
 pub use monitor_macros::tracks_tokens;
 
 pub use config::{Config, ConfigError, init};
+pub use errors::{
+    ErrorPattern, ErrorSummary, MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError,
+    add_redaction, error_patterns, normalize, redact,
+};
 pub use histogram::Histogram;
 pub use pricing::{
     Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,

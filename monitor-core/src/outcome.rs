@@ -7,10 +7,12 @@
 
 /// What one call's return value told.
 #[doc(hidden)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The type name of the error, for a `Result::Err` that carried no HTTP status.
     pub error_type: Option<&'static str>,
+    /// The error's message (`Display`, else `Debug`), read only when there is an error.
+    pub error_message: Option<String>,
     /// HTTP status, 0 when the value carries none.
     pub status: u16,
     /// Size of the response payload, when the value knows it.
@@ -22,6 +24,7 @@ impl Outcome {
     /// Nothing known beyond "returned".
     pub const OK: Outcome = Outcome {
         error_type: None,
+        error_message: None,
         status: 0,
         response_bytes: None,
         panicked: false,
@@ -221,6 +224,46 @@ mod http_impls {
     status_pair_sized!(String, &str, Vec<u8>, &[u8], bytes::Bytes);
 }
 
+/// An error value, for reading its message by autoderef specialisation: `Display` if it has one,
+/// else `Debug`, else its type name. Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ErrorText<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait TextDisplay {
+    fn __monitor_error_text(&self) -> String;
+}
+
+impl<T: std::fmt::Display + ?Sized> TextDisplay for &&ErrorText<'_, T> {
+    fn __monitor_error_text(&self) -> String {
+        // `{:#}` gives the whole chain for error types that print one (anyhow, eyre).
+        format!("{:#}", self.0)
+    }
+}
+
+#[doc(hidden)]
+pub trait TextDebug {
+    fn __monitor_error_text(&self) -> String;
+}
+
+impl<T: std::fmt::Debug + ?Sized> TextDebug for &ErrorText<'_, T> {
+    fn __monitor_error_text(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+#[doc(hidden)]
+pub trait TextNone {
+    fn __monitor_error_text(&self) -> String;
+}
+
+impl<T: ?Sized> TextNone for ErrorText<'_, T> {
+    fn __monitor_error_text(&self) -> String {
+        std::any::type_name::<T>().to_owned()
+    }
+}
+
 /// Classifies a returned value, given a reference to it. Not public API. Used by generated code.
 #[doc(hidden)]
 #[macro_export]
@@ -237,8 +280,13 @@ macro_rules! __monitor_outcome {
             // classified by that status: a 404 is the client's mistake, not a failure.
             outcome.status = (&$crate::__private::Probe(error)).__monitor_status();
             if outcome.status == 0 || outcome.status >= 500 {
+                #[allow(unused_imports)]
+                use $crate::__private::{TextDebug as _, TextDisplay as _, TextNone as _};
                 outcome.error_type =
                     ::core::option::Option::Some($crate::__private::type_name_of_val(error));
+                outcome.error_message = ::core::option::Option::Some(
+                    (&&&$crate::__private::ErrorText(error)).__monitor_error_text(),
+                );
             }
         }
         if let ::core::option::Option::Some(ok) = ok {

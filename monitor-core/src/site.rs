@@ -194,6 +194,13 @@ impl Site {
     }
 }
 
+/// Sites are equal when they are the same site.
+impl PartialEq for Site {
+    fn eq(&self, other: &Site) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
 impl fmt::Debug for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Site")

@@ -5,7 +5,11 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-/// The one site named `name`; panics, listing what it found, if there is not exactly one.
+/// The one site named `name`.
+///
+/// # Panics
+///
+/// If there is not exactly one, listing what it found.
 pub fn site(name: &str) -> &'static Site {
     let found: Vec<_> = sites().filter(|s| s.name() == name).collect();
     assert_eq!(

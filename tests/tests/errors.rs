@@ -1,0 +1,145 @@
+//! Failed calls' errors, grouped into patterns after redaction.
+
+use http::StatusCode;
+use monitor_core::{
+    ErrorPattern, error_patterns, monitored_handler, pipeline_stage, tracks_tokens,
+};
+use monitor_tests::support::site;
+use std::fmt;
+
+fn patterns_of(name: &str) -> Vec<ErrorPattern> {
+    let site = site(name);
+    error_patterns()
+        .patterns
+        .into_iter()
+        .filter(|p| std::ptr::eq(p.site, site))
+        .collect()
+}
+
+#[derive(Debug)]
+struct NotFound {
+    user: u64,
+}
+
+impl fmt::Display for NotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user {} not found", self.user)
+    }
+}
+
+#[monitored_handler]
+fn lookup(user: u64) -> Result<u64, NotFound> {
+    if user.is_multiple_of(2) {
+        Err(NotFound { user })
+    } else {
+        Ok(user)
+    }
+}
+
+#[test]
+fn errors_that_differ_only_in_values_form_one_pattern() {
+    for user in 0..10 {
+        let _ = lookup(user);
+    }
+    let patterns = patterns_of("lookup");
+    assert_eq!(patterns.len(), 1, "{patterns:#?}");
+    let p = &patterns[0];
+    assert_eq!((p.count, p.pattern.as_str()), (5, "user <n> not found"));
+    assert_eq!(p.example, "user 8 not found", "the latest message");
+    assert!(
+        p.error_type.ends_with("errors::NotFound"),
+        "{}",
+        p.error_type
+    );
+    assert!(p.first_seen <= p.last_seen);
+}
+
+#[pipeline_stage(pipeline = "errors")]
+fn connect(attempt: u32) -> Result<(), String> {
+    Err(format!(
+        "connect to postgres://app:hunter2@db-{attempt}.internal failed; contact ops@example.com"
+    ))
+}
+
+#[test]
+fn secrets_never_reach_the_pattern_or_the_example() {
+    let _ = connect(1);
+    let _ = connect(2);
+    let patterns = patterns_of("connect");
+    assert_eq!(patterns.len(), 1, "{patterns:#?}");
+    let p = &patterns[0];
+    assert_eq!(p.count, 2);
+    for text in [&p.pattern, &p.example] {
+        assert!(
+            !text.contains("hunter2") && !text.contains("ops@example.com"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        p.example,
+        "connect to postgres://app:<redacted>@db-2.internal failed; contact <email>"
+    );
+    assert_eq!(
+        p.pattern,
+        "connect to postgres://app:<redacted>@db-<n>.internal failed; contact <email>"
+    );
+    let json = serde_json::to_string(&error_patterns()).unwrap();
+    assert!(!json.contains("hunter2"));
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // the field is read through `Debug`, which the lint does not see
+enum OnlyDebug {
+    Timeout { after_ms: u32 },
+}
+
+struct Opaque;
+
+#[tracks_tokens(model = "errors-model")]
+fn debug_only() -> Result<monitor_core::Tokens, OnlyDebug> {
+    Err(OnlyDebug::Timeout { after_ms: 1500 })
+}
+
+#[monitored_handler]
+fn opaque() -> Result<(), Opaque> {
+    Err(Opaque)
+}
+
+#[test]
+fn a_message_comes_from_display_else_debug_else_the_type_name() {
+    let _ = debug_only();
+    assert_eq!(
+        patterns_of("debug_only")[0].example,
+        "Timeout { after_ms: 1500 }"
+    );
+    assert_eq!(
+        patterns_of("debug_only")[0].pattern,
+        "Timeout { after_ms: <n> }"
+    );
+    let _ = opaque();
+    let p = &patterns_of("opaque")[0];
+    assert!(p.example.ends_with("errors::Opaque"), "{}", p.example);
+}
+
+#[monitored_handler]
+fn client_mistake() -> Result<(), StatusCode> {
+    Err(StatusCode::NOT_FOUND)
+}
+
+#[monitored_handler]
+fn server_failure() -> Result<(), (StatusCode, String)> {
+    Err((
+        StatusCode::BAD_GATEWAY,
+        "upstream 10.0.0.7 timed out".into(),
+    ))
+}
+
+#[test]
+fn only_failures_are_recorded_not_client_errors() {
+    let _ = client_mistake();
+    assert!(patterns_of("client_mistake").is_empty());
+    let _ = server_failure();
+    let p = &patterns_of("server_failure")[0];
+    // A tuple has only `Debug`; the quoted message becomes one placeholder.
+    assert_eq!(p.pattern, "(<n>, \"<s>\")");
+}
