@@ -30,3 +30,29 @@ impl<S: AsRef<str> + ?Sized> ModelName for S {
         self.as_ref()
     }
 }
+
+/// What `cache = "…"` may be put on. Not public API. Used by generated code.
+#[diagnostic::on_unimplemented(
+    message = "`cache` needs a function whose return value says whether the lookup hit, and `{Self}` does not",
+    label = "this type does not implement `monitor_core::CacheLookup`",
+    note = "return `monitor_core::Lookup<T>`, an `Option<T>` (`Some` is a hit), a `Result` of either, or a type that implements `monitor_core::CacheLookup`"
+)]
+pub trait ReportsLookup {
+    fn __monitor_cache_hit(&self) -> Option<bool>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: crate::CacheLookup + ?Sized> ReportsLookup for T {
+    #[inline]
+    fn __monitor_cache_hit(&self) -> Option<bool> {
+        self.cache_hit()
+    }
+}
+
+/// Records the hit or miss a return value reported ([`ReportsLookup`]) into the site's cache.
+#[inline]
+pub fn cache_lookup(site: &'static Site, hit: Option<bool>) {
+    if let (Some(hit), Some(cache)) = (hit, site.cache_handle()) {
+        cache.record(hit);
+    }
+}

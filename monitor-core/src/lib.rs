@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+mod caches;
 mod clock;
 mod config;
 mod context;
@@ -135,6 +136,7 @@ pub use monitor_macros::pipeline_stage;
 /// ```
 pub use monitor_macros::tracks_tokens;
 
+pub use caches::{Cache, CacheLookup, CacheStats, Lookup, MAX_CACHES, OTHER_CACHES, cache, caches};
 pub use config::{Config, ConfigError, init};
 pub use errors::{
     ErrorPattern, ErrorSummary, MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError,

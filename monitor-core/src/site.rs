@@ -67,6 +67,7 @@ pub struct SiteMeta {
     pub model: Option<&'static str>,
     pub model_expr: Option<&'static str>,
     pub provider: Option<&'static str>,
+    pub cache: Option<&'static str>,
 }
 
 /// One instrumented function: where it is, what its attribute said, and its running totals.
@@ -97,6 +98,8 @@ pub struct Site {
     pub(crate) aggregates: Aggregates,
     /// The entry of a literal `model = "…"`, resolved on first use.
     literal_model: OnceLock<&'static ModelEntry>,
+    /// The cache of `cache = "…"`, resolved on first use.
+    cache: OnceLock<crate::Cache>,
 }
 
 impl Site {
@@ -106,6 +109,7 @@ impl Site {
             meta,
             aggregates: Aggregates::new(),
             literal_model: OnceLock::new(),
+            cache: OnceLock::new(),
         }
     }
 
@@ -170,6 +174,17 @@ impl Site {
         self.meta.provider
     }
 
+    /// `cache = "…"`: the cache whose hits and misses the return value reports.
+    pub fn cache(&self) -> Option<&'static str> {
+        self.meta.cache
+    }
+
+    /// The handle of the site's cache.
+    pub(crate) fn cache_handle(&self) -> Option<crate::Cache> {
+        let name = self.meta.cache?;
+        Some(*self.cache.get_or_init(|| crate::cache(name)))
+    }
+
     /// A name unique among the sites of a binary: `module::name@file:line`.
     pub fn id(&self) -> String {
         format!(
@@ -218,7 +233,7 @@ impl Serialize for Site {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let m = &self.meta;
-        let mut s = serializer.serialize_struct("Site", 12)?;
+        let mut s = serializer.serialize_struct("Site", 14)?;
         s.serialize_field("id", &self.id())?;
         s.serialize_field("kind", &m.kind)?;
         s.serialize_field("name", m.name)?;
@@ -232,6 +247,7 @@ impl Serialize for Site {
         s.serialize_field("model", &m.model)?;
         s.serialize_field("model_expr", &m.model_expr)?;
         s.serialize_field("provider", &m.provider)?;
+        s.serialize_field("cache", &m.cache)?;
         s.end()
     }
 }

@@ -25,9 +25,9 @@ impl Macro {
 
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Macro::Handler => &["name", "route"],
-            Macro::Stage => &["pipeline", "stage", "name"],
-            Macro::Tokens => &["model", "provider", "name"],
+            Macro::Handler => &["name", "route", "cache"],
+            Macro::Stage => &["pipeline", "stage", "name", "cache"],
+            Macro::Tokens => &["model", "provider", "name", "cache"],
         }
     }
 }
@@ -47,6 +47,7 @@ pub(crate) struct Args {
     pub(crate) stage: Option<LitStr>,
     pub(crate) model: Option<Model>,
     pub(crate) provider: Option<LitStr>,
+    pub(crate) cache: Option<LitStr>,
 }
 
 pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> {
@@ -68,6 +69,7 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> 
                         "route" => &mut args.route,
                         "pipeline" => &mut args.pipeline,
                         "stage" => &mut args.stage,
+                        "cache" => &mut args.cache,
                         _ => &mut args.provider,
                     };
                     slot.replace(value).is_some()

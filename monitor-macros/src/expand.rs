@@ -35,9 +35,29 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
     };
+    // `cache = "…"`: the return value says whether the lookup hit. Spanned on the return type, so
+    // a type that cannot say is underlined there.
+    let cache_lookup = checked.args.cache.as_ref().map(|_| {
+        quote_spanned! {ret_span=>
+            ::monitor_core::__private::cache_lookup(
+                &__MONITOR_SITE,
+                ::monitor_core::__private::ReportsLookup::__monitor_cache_hit(&__monitor_ret),
+            );
+        }
+    });
+    // In `run`'s classifying closure the value is already a reference.
+    let cache_lookup_in_run = checked.args.cache.as_ref().map(|_| {
+        quote_spanned! {ret_span=>
+            ::monitor_core::__private::cache_lookup(
+                &__MONITOR_SITE,
+                ::monitor_core::__private::ReportsLookup::__monitor_cache_hit(__monitor_ret),
+            );
+        }
+    });
     let finish = if which == Macro::Tokens {
         // Spanned on the return type, so a type that reports no usage is underlined there.
         quote_spanned! {ret_span=>
+            #cache_lookup
             if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
                 __monitor_guard.finish_usage(
                 ::monitor_core::__private::outcome!(&__monitor_ret),
@@ -47,6 +67,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         }
     } else {
         quote! {
+            #cache_lookup
             if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
                 __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
             }
@@ -55,6 +76,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
 
     let finish_direct = if which == Macro::Tokens {
         quote_spanned! {ret_span=>
+            #cache_lookup
             __monitor_guard.finish_usage(
                 ::monitor_core::__private::outcome!(&__monitor_ret),
                 ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
@@ -140,7 +162,10 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
                 __monitor_mode,
                 __monitor_request_bytes,
                 __monitor_body,
-                |__monitor_ret| ::monitor_core::__private::outcome!(__monitor_ret),
+                |__monitor_ret| {
+                    #cache_lookup_in_run
+                    ::monitor_core::__private::outcome!(__monitor_ret)
+                },
             )
         }
     } else {
@@ -198,6 +223,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let pipeline = opt(args.pipeline.as_ref().map(syn::LitStr::value));
     let stage = opt(checked.stage.clone());
     let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
+    let cache = opt(args.cache.as_ref().map(syn::LitStr::value));
     let (model, model_expr) = match &args.model {
         Some(Model::Literal(lit)) => (opt(Some(lit.value())), opt(None)),
         Some(Model::Expr(expr)) => (opt(None), opt(Some(expr.to_token_stream().to_string()))),
@@ -220,6 +246,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
                 model: #model,
                 model_expr: #model_expr,
                 provider: #provider,
+                cache: #cache,
             });
         ::monitor_core::__private::inventory::submit! {
             ::monitor_core::__private::SiteRef(&__MONITOR_SITE)

@@ -47,15 +47,26 @@ pub(crate) fn check(which: Macro, args: Args, function: &Function) -> Result<Che
         let message = "#[tracks_tokens] needs a function that returns its token usage, and this one returns ()";
         return Err(syn::Error::new(span, message).into());
     }
-    if which == Macro::Tokens
-        && sig.asyncness.is_none()
+    if sig.asyncness.is_none()
         && let Some(attr) = function
             .attrs
             .iter()
             .find(|a| a.path().is_ident("track_caller"))
     {
-        let message = "#[tracks_tokens] cannot read the usage a #[track_caller] function returns, because its body has to stay inline";
-        return Err(syn::Error::new_spanned(attr, message).into());
+        let message = if which == Macro::Tokens {
+            Some(
+                "#[tracks_tokens] cannot read the usage a #[track_caller] function returns, because its body has to stay inline",
+            )
+        } else if args.cache.is_some() {
+            Some(
+                "`cache` cannot read the lookup a #[track_caller] function returns, because its body has to stay inline",
+            )
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            return Err(syn::Error::new_spanned(attr, message).into());
+        }
     }
     let function_name = sig.ident.to_string();
     let name = args
