@@ -3,7 +3,7 @@
 use crate::llm::LlmClient;
 use crate::pipeline::{self, PipelineError};
 use http::StatusCode;
-use monitor_core::monitored_handler;
+use monitor_core::{monitored_handler, pipeline_stage};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +13,8 @@ pub(crate) struct App {
     pub(crate) draft: LlmClient,
     pub(crate) judge: LlmClient,
     logos: Mutex<HashMap<u64, String>>,
+    /// SVGs by prompt: a repeated prompt is served without running the pipeline.
+    rendered: Mutex<HashMap<String, String>>,
     next_id: AtomicU64,
 }
 
@@ -22,6 +24,7 @@ impl App {
             draft,
             judge,
             logos: Mutex::default(),
+            rendered: Mutex::default(),
             next_id: AtomicU64::new(1),
         }
     }
@@ -34,18 +37,37 @@ pub(crate) async fn create_logo(
     app: &App,
     prompt: String,
 ) -> Result<(StatusCode, String), (StatusCode, String)> {
-    let brief = pipeline::analyse_prompt(&prompt).map_err(to_status)?;
-    let concept = pipeline::generate_concepts(&app.draft, &app.judge, &brief)
-        .await
-        .map_err(to_status)?;
-    let svg = pipeline::render_svg(&brief, &concept);
-    let svg = pipeline::optimise_svg(svg).await;
+    let svg = match cached_logo(app, &prompt) {
+        Some(svg) => svg,
+        None => {
+            let brief = pipeline::analyse_prompt(&prompt).map_err(to_status)?;
+            let concept = pipeline::generate_concepts(&app.draft, &app.judge, &brief)
+                .await
+                .map_err(to_status)?;
+            let svg = pipeline::optimise_svg(pipeline::render_svg(&brief, &concept)).await;
+            app.rendered
+                .lock()
+                .expect("render cache poisoned")
+                .insert(prompt, svg.clone());
+            svg
+        }
+    };
     let id = app.next_id.fetch_add(1, Ordering::Relaxed);
     app.logos
         .lock()
         .expect("logo store poisoned")
         .insert(id, svg);
     Ok((StatusCode::CREATED, format!("{{\"id\":{id}}}")))
+}
+
+/// The SVG already rendered for this prompt, if any: `Some` counts as a hit of the "logos" cache.
+#[pipeline_stage(pipeline = "logo", stage = "cache", cache = "logos")]
+fn cached_logo(app: &App, prompt: &str) -> Option<String> {
+    app.rendered
+        .lock()
+        .expect("render cache poisoned")
+        .get(prompt)
+        .cloned()
 }
 
 /// The SVG of a logo, or 404.

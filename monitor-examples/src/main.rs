@@ -112,7 +112,13 @@ async fn drive(app: Arc<App>, options: &Options) {
         let app = app.clone();
         tasks.spawn(async move {
             let _permit = permit;
-            let prompt = PROMPTS[i % PROMPTS.len()].to_owned();
+            // Four variants of each brief: some prompts repeat (and hit the render cache), most don't.
+            let base = PROMPTS[i % PROMPTS.len()];
+            let prompt = if base.is_empty() {
+                String::new()
+            } else {
+                format!("{base}, variant {}", (i / PROMPTS.len()) % 4)
+            };
             if let Ok((_, body)) = handlers::create_logo(&app, prompt).await {
                 let id = body
                     .trim_start_matches("{\"id\":")

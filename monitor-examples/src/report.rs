@@ -1,6 +1,6 @@
 //! The summary table printed after the load.
 
-use monitor_core::{SiteKind, models, sites};
+use monitor_core::{SiteKind, caches, error_patterns, models, sites};
 use std::time::Duration;
 
 pub(crate) fn print(elapsed: Duration, requests: usize) {
@@ -74,6 +74,26 @@ pub(crate) fn print(elapsed: Duration, requests: usize) {
         ""
     };
     println!("{:<20} {:>52}", "total", format!("${total:.4}{note}"));
+
+    println!(
+        "\n{:<20} {:>8} {:>8} {:>10}",
+        "cache", "hits", "misses", "hit ratio"
+    );
+    for c in caches() {
+        let ratio = c
+            .hit_ratio
+            .map_or_else(|| "-".to_owned(), |r| format!("{:.1} %", r * 100.0));
+        println!("{:<20} {:>8} {:>8} {:>10}", c.name, c.hits, c.misses, ratio);
+    }
+
+    let errors = error_patterns();
+    println!("\ntop error patterns");
+    for p in errors.patterns.iter().take(5) {
+        println!("{:>6} × {:<18} {}", p.count, p.site.name(), p.pattern);
+    }
+    if errors.patterns.is_empty() {
+        println!("  none");
+    }
 }
 
 fn millis(d: Duration) -> String {
