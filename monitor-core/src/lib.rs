@@ -73,6 +73,7 @@ mod context;
 mod errors;
 mod guard;
 mod histogram;
+mod memory;
 mod outcome;
 mod pricing;
 mod site;
@@ -143,6 +144,7 @@ pub use errors::{
     add_redaction, error_patterns, normalize, redact,
 };
 pub use histogram::Histogram;
+pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{
     Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
 };
