@@ -73,10 +73,32 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     dropped: 0,
 });
 
-/// Records one failed call's error. Called on the error path only.
-pub(crate) fn record(site: &'static Site, error_type: &'static str, message: &str) {
+/// What redaction and normalisation made of recent messages, by a hash of the raw message: an
+/// error that repeats word for word (the common case in an error storm) skips the regular
+/// expressions, and no raw message is kept. Cleared when full, so it stays small.
+static SEEN: Mutex<BTreeMap<u64, (String, String)>> = Mutex::new(BTreeMap::new());
+const SEEN_CAPACITY: usize = 4096;
+
+/// The redacted example and the pattern of a message.
+fn example_and_pattern(message: &str) -> (String, String) {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(message);
+    if let Some(known) = SEEN.lock().get(&key) {
+        return known.clone();
+    }
     let example = truncate(redact(message));
     let pattern = normalize(&example);
+    let mut seen = SEEN.lock();
+    if seen.len() >= SEEN_CAPACITY {
+        seen.clear();
+    }
+    seen.insert(key, (example.clone(), pattern.clone()));
+    (example, pattern)
+}
+
+/// Records one failed call's error. Called on the error path only.
+pub(crate) fn record(site: &'static Site, error_type: &'static str, message: &str) {
+    let (example, pattern) = example_and_pattern(message);
     let now = SystemTime::now();
     let mut registry = REGISTRY.lock();
     let key = (site as *const Site as usize, error_type, pattern);
@@ -200,6 +222,8 @@ pub fn add_redaction(pattern: &str) -> Result<(), RedactionError> {
         reason: e.to_string(),
     })?;
     USER_RULES.write().push(regex);
+    // Messages seen before were redacted without the new pattern.
+    SEEN.lock().clear();
     Ok(())
 }
 

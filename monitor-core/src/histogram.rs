@@ -148,6 +148,18 @@ impl Histogram {
             .max((other.max_units as f64 * ratio).round() as u64);
     }
 
+    pub(crate) fn counts(&self) -> &[u64; BUCKETS] {
+        &self.counts
+    }
+
+    pub(crate) fn sum_units(&self) -> u128 {
+        self.sum_units
+    }
+
+    pub(crate) fn nanos_per_unit(&self) -> f64 {
+        self.nanos_per_unit
+    }
+
     /// Number of values recorded.
     pub fn count(&self) -> u64 {
         self.count

@@ -73,6 +73,7 @@ mod context;
 mod errors;
 mod guard;
 mod histogram;
+mod history;
 mod memory;
 mod outcome;
 mod pricing;
@@ -144,6 +145,9 @@ pub use errors::{
     add_redaction, error_patterns, normalize, redact,
 };
 pub use histogram::Histogram;
+pub use history::{
+    Collector, SiteTick, Subscription, Tick, history_bytes, start_collector, subscribe, tick_at,
+};
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{
     Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
