@@ -181,6 +181,8 @@ impl Frame {
 #[derive(Debug)]
 pub(crate) struct Tier {
     pub(crate) width_ms: u64,
+    /// How far back this tier reaches; a finer tier covers the recent past at a finer width.
+    pub(crate) span_ms: u64,
     pub(crate) frames: VecDeque<Frame>,
 }
 
@@ -274,14 +276,21 @@ impl State {
         let tick_ms = u64::try_from(limits.tick.as_millis())
             .unwrap_or(1000)
             .max(1);
-        let tiers = [tick_ms, 60_000, 3_600_000]
-            .into_iter()
-            .filter(|w| *w >= tick_ms)
-            .map(|width_ms| Tier {
-                width_ms,
-                frames: VecDeque::new(),
-            })
-            .collect();
+        // A tick wide for 15 minutes, a minute wide for 24 hours, an hour wide beyond (as far as
+        // retention allows).
+        let tiers = [
+            (tick_ms, 15 * 60_000),
+            (60_000, 24 * 3_600_000),
+            (3_600_000, u64::MAX),
+        ]
+        .into_iter()
+        .filter(|(width, _)| *width >= tick_ms)
+        .map(|(width_ms, span_ms)| Tier {
+            width_ms,
+            span_ms,
+            frames: VecDeque::new(),
+        })
+        .collect();
         State {
             limits,
             previous: Vec::new(),
@@ -354,10 +363,8 @@ impl State {
     fn trim(&mut self, now_ms: u64) {
         let retention_ms = u64::try_from(self.limits.retention.as_millis()).unwrap_or(u64::MAX);
         let oldest_kept = now_ms.saturating_sub(retention_ms);
-        // The finest tier keeps 15 minutes, the next 24 hours; the coarsest, whatever retention allows.
-        let spans = [15 * 60_000, 24 * 3_600_000, u64::MAX];
-        for (tier, span) in self.tiers.iter_mut().zip(spans) {
-            let from = oldest_kept.max(now_ms.saturating_sub(span));
+        for tier in &mut self.tiers {
+            let from = oldest_kept.max(now_ms.saturating_sub(tier.span_ms));
             while tier.frames.front().is_some_and(|f| f.end_ms <= from) {
                 tier.frames.pop_front();
             }
@@ -371,6 +378,11 @@ impl State {
             let dropped = tier.frames.pop_front().map_or(0, |f| f.approx_bytes());
             bytes = bytes.saturating_sub(dropped);
         }
+    }
+
+    /// When the latest tick ran, in milliseconds since the Unix epoch.
+    pub(crate) fn last_tick_ms(&self) -> Option<u64> {
+        self.last_tick_ms
     }
 
     pub(crate) fn approx_bytes(&self) -> usize {

@@ -77,6 +77,7 @@ mod history;
 mod memory;
 mod outcome;
 mod pricing;
+mod query;
 mod site;
 mod stats;
 mod switch;
@@ -152,6 +153,7 @@ pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{
     Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
 };
+pub use query::{Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query};
 pub use site::{Site, SiteKind, sites};
 pub use stats::{SiteStats, StatusClasses};
 pub use switch::{is_enabled, set_enabled};

@@ -1,0 +1,512 @@
+//! Queries over the history: a time range, filters on what the attributes said, groups, and the
+//! figures of each group with a time series for charts. The same query serves the dashboard, the
+//! JSON API and tests.
+
+use crate::history::{Delta, Frame, with_state};
+use crate::site::{Site, sites};
+use crate::usage::picousd_to_usd;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The time a query covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeRange {
+    /// The last stretch of time before the query's `now`.
+    Last(Duration),
+    /// From one time to another.
+    Between {
+        /// Start, included.
+        from: SystemTime,
+        /// End, excluded.
+        to: SystemTime,
+    },
+}
+
+/// What a query can filter and group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// `handler`, `stage` or `tokens`.
+    Kind,
+    /// The site's name (or its id, `module::name@file:line`, when filtering).
+    Site,
+    /// A handler's route.
+    Route,
+    /// A stage's pipeline.
+    Pipeline,
+    /// A stage's name.
+    Stage,
+    /// A token-tracking site's literal model.
+    Model,
+}
+
+impl Field {
+    /// Every field, by the name queries use.
+    pub const ALL: [(&'static str, Field); 6] = [
+        ("kind", Field::Kind),
+        ("site", Field::Site),
+        ("route", Field::Route),
+        ("pipeline", Field::Pipeline),
+        ("stage", Field::Stage),
+        ("model", Field::Model),
+    ];
+
+    /// The field called `name`.
+    pub fn parse(name: &str) -> Result<Field, QueryError> {
+        Field::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| QueryError::UnknownField {
+                field: name.to_owned(),
+            })
+    }
+
+    fn name(self) -> &'static str {
+        Field::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    fn value(self, site: &Site) -> Option<String> {
+        match self {
+            Field::Kind => Some(site.kind().as_str().to_owned()),
+            Field::Site => Some(site.name().to_owned()),
+            Field::Route => site.route().map(str::to_owned),
+            Field::Pipeline => site.pipeline().map(str::to_owned),
+            Field::Stage => site.stage().map(str::to_owned),
+            Field::Model => site.model().map(str::to_owned),
+        }
+    }
+
+    fn matches(self, site: &Site, wanted: &str) -> bool {
+        match self {
+            Field::Site => site.name() == wanted || site.id() == wanted,
+            _ => self.value(site).as_deref() == Some(wanted),
+        }
+    }
+}
+
+/// A query. Build one in code or from URL-style parameters with [`Query::from_params`].
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::{Field, Query, TimeRange, query};
+/// use std::time::Duration;
+///
+/// let q = Query::new(TimeRange::Last(Duration::from_secs(15 * 60)))
+///     .filter(Field::Kind, "stage")
+///     .group_by(Field::Stage);
+/// let result = query(&q)?;
+/// for group in &result.groups {
+///     println!("{:?}: {} calls, p99 {:?}", group.key, group.calls, group.p99);
+/// }
+/// # Ok::<(), monitor_core::QueryError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Query {
+    /// The time covered.
+    pub range: TimeRange,
+    /// What "now" is for [`TimeRange::Last`]; the system clock when `None`.
+    pub now: Option<SystemTime>,
+    /// Only sites where each field has the given value.
+    pub filters: Vec<(Field, String)>,
+    /// One group per distinct combination of these fields' values; one group in all when empty.
+    pub group_by: Vec<Field>,
+    /// Width of the series' points; when `None`, the history's own resolution for the range.
+    pub resolution: Option<Duration>,
+}
+
+impl Query {
+    /// All sites over `range`, in one group.
+    pub fn new(range: TimeRange) -> Query {
+        Query {
+            range,
+            now: None,
+            filters: Vec::new(),
+            group_by: Vec::new(),
+            resolution: None,
+        }
+    }
+
+    /// Adds a filter.
+    pub fn filter(mut self, field: Field, value: impl Into<String>) -> Query {
+        self.filters.push((field, value.into()));
+        self
+    }
+
+    /// Adds a field to group by.
+    pub fn group_by(mut self, field: Field) -> Query {
+        self.group_by.push(field);
+        self
+    }
+
+    /// Sets the width of the series' points.
+    pub fn resolution(mut self, resolution: Duration) -> Query {
+        self.resolution = Some(resolution);
+        self
+    }
+
+    /// Sets what "now" is, for tests and replays.
+    pub fn at(mut self, now: SystemTime) -> Query {
+        self.now = Some(now);
+        self
+    }
+
+    /// Reads URL-style parameters: `range=15m` (or `from=` and `to=` in Unix seconds), a filter per
+    /// field (`kind=stage`, `pipeline=logo`, …), `group_by=stage,model`, `resolution=10s`.
+    /// Durations are a number and a unit: `s`, `m`, `h`, `d`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monitor_core::{Query, QueryError};
+    ///
+    /// let q = Query::from_params([("range", "1h"), ("kind", "handler"), ("group_by", "route")])?;
+    /// assert_eq!(q.group_by.len(), 1);
+    /// assert_eq!(
+    ///     Query::from_params([("colour", "red")]).unwrap_err(),
+    ///     QueryError::UnknownField { field: "colour".into() }
+    /// );
+    /// # Ok::<(), QueryError>(())
+    /// ```
+    pub fn from_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Query, QueryError> {
+        let mut query = Query::new(TimeRange::Last(Duration::from_secs(15 * 60)));
+        let (mut from, mut to) = (None, None);
+        for (key, value) in params {
+            let invalid = || QueryError::InvalidValue {
+                field: key.to_owned(),
+                value: value.to_owned(),
+            };
+            match key {
+                "range" => {
+                    query.range = TimeRange::Last(parse_duration(value).ok_or_else(invalid)?)
+                }
+                "from" => from = Some(parse_unix(value).ok_or_else(invalid)?),
+                "to" => to = Some(parse_unix(value).ok_or_else(invalid)?),
+                "resolution" => query.resolution = Some(parse_duration(value).ok_or_else(invalid)?),
+                "group_by" => {
+                    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                        query.group_by.push(Field::parse(name)?);
+                    }
+                }
+                other => query.filters.push((Field::parse(other)?, value.to_owned())),
+            }
+        }
+        match (from, to) {
+            (Some(from), Some(to)) => query.range = TimeRange::Between { from, to },
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(QueryError::InvalidValue {
+                    field: "to".into(),
+                    value: String::new(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(QueryError::InvalidValue {
+                    field: "from".into(),
+                    value: String::new(),
+                });
+            }
+        }
+        Ok(query)
+    }
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+fn parse_unix(text: &str) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(text.trim().parse().ok()?))
+}
+
+/// A query that cannot be answered, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The range ends before it starts.
+    InvertedRange {
+        /// Start, in Unix seconds.
+        from: u64,
+        /// End, in Unix seconds.
+        to: u64,
+    },
+    /// No such field.
+    UnknownField {
+        /// The name given.
+        field: String,
+    },
+    /// A value that does not parse.
+    InvalidValue {
+        /// The parameter.
+        field: String,
+        /// The value given.
+        value: String,
+    },
+    /// The history keeps that range only at a coarser resolution.
+    ResolutionTooFine {
+        /// The resolution asked for.
+        asked: Duration,
+        /// The finest the history has for the range.
+        finest: Duration,
+    },
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::InvertedRange { from, to } => {
+                write!(f, "the range ends ({to}) before it starts ({from})")
+            }
+            QueryError::UnknownField { field } => {
+                let names: Vec<&str> = Field::ALL.iter().map(|(n, _)| *n).collect();
+                write!(f, "unknown field `{field}`; known: {}", names.join(", "))
+            }
+            QueryError::InvalidValue { field, value } => {
+                write!(f, "`{field}` has an invalid value {value:?}")
+            }
+            QueryError::ResolutionTooFine { asked, finest } => write!(
+                f,
+                "resolution {asked:?} is finer than the history keeps for this range ({finest:?})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// The answer to a [`Query`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct QueryResult {
+    /// Start of the range, Unix seconds.
+    pub from: u64,
+    /// End of the range, Unix seconds.
+    pub to: u64,
+    /// Width of the series' points, seconds.
+    pub resolution_secs: f64,
+    /// One per group, ordered by key.
+    pub groups: Vec<GroupResult>,
+}
+
+/// The figures of one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct GroupResult {
+    /// The grouped fields' values (absent for sites without one).
+    pub key: BTreeMap<&'static str, String>,
+    /// Calls in the range.
+    pub calls: u64,
+    /// Calls per second over the range.
+    pub rate_per_sec: f64,
+    /// Failed calls.
+    pub errors: u64,
+    /// Failed calls per call (0 without calls).
+    pub error_rate: f64,
+    /// Calls answered with a 4xx status.
+    pub client_errors: u64,
+    /// Median duration, seconds.
+    pub p50: f64,
+    /// 90th percentile duration, seconds.
+    pub p90: f64,
+    /// 99th percentile duration, seconds.
+    pub p99: f64,
+    /// Longest call, seconds (the top of its histogram bucket).
+    pub max: f64,
+    /// Request payload bytes.
+    pub request_bytes: u64,
+    /// Response payload bytes.
+    pub response_bytes: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cached input tokens.
+    pub cached_input_tokens: u64,
+    /// Cost in USD, `None` when some calls had no price.
+    pub cost_usd: Option<f64>,
+    /// Cost of the priced calls.
+    pub known_cost_usd: f64,
+    /// The group over time.
+    pub series: Vec<Point>,
+}
+
+/// One point of a series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Point {
+    /// Start of the point's interval, Unix seconds.
+    pub at: u64,
+    /// Calls.
+    pub calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// Median duration, seconds.
+    pub p50: f64,
+    /// 99th percentile duration, seconds.
+    pub p99: f64,
+    /// Input plus output tokens.
+    pub tokens: u64,
+    /// Cost of the priced calls, USD.
+    pub cost_usd: f64,
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Answers a query from the history.
+pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
+    let (from_ms, to_ms) = match q.range {
+        TimeRange::Last(span) => {
+            let to = unix_ms(q.now.unwrap_or_else(SystemTime::now));
+            (
+                to.saturating_sub(u64::try_from(span.as_millis()).unwrap_or(u64::MAX)),
+                to,
+            )
+        }
+        TimeRange::Between { from, to } => (unix_ms(from), unix_ms(to)),
+    };
+    if to_ms < from_ms {
+        return Err(QueryError::InvertedRange {
+            from: from_ms / 1000,
+            to: to_ms / 1000,
+        });
+    }
+    let all: Vec<&'static Site> = sites().collect();
+    let selected: Vec<bool> = all
+        .iter()
+        .map(|s| {
+            q.filters
+                .iter()
+                .all(|(field, value)| field.matches(s, value))
+        })
+        .collect();
+    let scale = crate::clock::nanos_per_unit();
+
+    with_state(|state| {
+        // The finest tier that reaches back to the start of the range.
+        let newest_ms = state.last_tick_ms().unwrap_or(to_ms);
+        let tier = state
+            .tiers
+            .iter()
+            .find(|t| from_ms >= newest_ms.saturating_sub(t.span_ms))
+            .or(state.tiers.last())
+            .ok_or(QueryError::InvalidValue {
+                field: "range".into(),
+                value: String::new(),
+            })?;
+        let finest = Duration::from_millis(tier.width_ms);
+        let resolution = q.resolution.unwrap_or(finest);
+        if resolution < finest {
+            return Err(QueryError::ResolutionTooFine {
+                asked: resolution,
+                finest,
+            });
+        }
+        let step_ms = u64::try_from(resolution.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let frames = tier
+            .frames
+            .iter()
+            .filter(|f: &&Frame| f.end_ms > from_ms && f.start_ms < to_ms);
+
+        // group key -> (whole-range delta, delta per series slot)
+        let mut groups: BTreeMap<Vec<Option<String>>, (Delta, BTreeMap<u64, Delta>)> =
+            BTreeMap::new();
+        for frame in frames {
+            let slot = from_ms + (frame.start_ms.max(from_ms) - from_ms) / step_ms * step_ms;
+            for (index, delta) in &frame.sites {
+                let Some(site) = all.get(*index) else {
+                    continue;
+                };
+                if !selected.get(*index).copied().unwrap_or(false) {
+                    continue;
+                }
+                let key: Vec<Option<String>> = q.group_by.iter().map(|f| f.value(site)).collect();
+                let (total, series) = groups.entry(key).or_default();
+                total.merge(delta);
+                series.entry(slot).or_default().merge(delta);
+            }
+        }
+        let range_secs = ((to_ms - from_ms) as f64 / 1000.0).max(1e-3);
+        let groups = groups
+            .into_iter()
+            .map(|(key, (total, series))| {
+                let h = total.histogram(scale);
+                let key = q
+                    .group_by
+                    .iter()
+                    .zip(key)
+                    .filter_map(|(f, v)| Some((f.name(), v?)))
+                    .collect();
+                GroupResult {
+                    key,
+                    calls: total.calls,
+                    rate_per_sec: total.calls as f64 / range_secs,
+                    errors: total.errors,
+                    error_rate: if total.calls == 0 {
+                        0.0
+                    } else {
+                        total.errors as f64 / total.calls as f64
+                    },
+                    client_errors: total.client_errors,
+                    p50: h.quantile(0.5).as_secs_f64(),
+                    p90: h.quantile(0.9).as_secs_f64(),
+                    p99: h.quantile(0.99).as_secs_f64(),
+                    max: h.max().as_secs_f64(),
+                    request_bytes: total.request_bytes,
+                    response_bytes: total.response_bytes,
+                    input_tokens: total.input_tokens,
+                    output_tokens: total.output_tokens,
+                    cached_input_tokens: total.cached_input_tokens,
+                    cost_usd: (total.unpriced_calls == 0)
+                        .then(|| picousd_to_usd(total.cost_picousd)),
+                    known_cost_usd: picousd_to_usd(total.cost_picousd),
+                    series: series
+                        .into_iter()
+                        .map(|(at, d)| {
+                            let h = d.histogram(scale);
+                            Point {
+                                at: at / 1000,
+                                calls: d.calls,
+                                errors: d.errors,
+                                p50: h.quantile(0.5).as_secs_f64(),
+                                p99: h.quantile(0.99).as_secs_f64(),
+                                tokens: d.input_tokens + d.output_tokens,
+                                cost_usd: picousd_to_usd(d.cost_picousd),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(QueryResult {
+            from: from_ms / 1000,
+            to: to_ms / 1000,
+            resolution_secs: resolution.as_secs_f64(),
+            groups,
+        })
+    })
+}

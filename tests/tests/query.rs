@@ -1,0 +1,146 @@
+//! Queries over the history, with a clock of the test's own. One test in steps: the history is
+//! global to the process.
+
+use monitor_core::{
+    Field, Price, Query, QueryError, TimeRange, Tokens, monitored_handler, pipeline_stage, query,
+    set_price, tick_at, tracks_tokens,
+};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[tracks_tokens(model = "query-model")]
+fn complete(n: u64) -> Tokens {
+    Tokens {
+        input: n,
+        output: 1,
+        cached_input: 0,
+    }
+}
+
+#[pipeline_stage(pipeline = "q", stage = "draft")]
+fn draft(n: u64) -> Result<u64, String> {
+    complete(n);
+    if n == 0 {
+        Err("nothing to draft".into())
+    } else {
+        Ok(n)
+    }
+}
+
+#[pipeline_stage(pipeline = "q", stage = "polish")]
+fn polish(n: u64) -> u64 {
+    n + 1
+}
+
+#[monitored_handler(route = "POST /q")]
+fn handle(n: u64) -> Result<u64, String> {
+    Ok(polish(draft(n)?))
+}
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+#[test]
+fn queries_filter_group_aggregate_and_chart_the_history() {
+    set_price("query-model", Price::per_million(1.0, 1.0)).unwrap();
+    let t0 = 1_800_000_000;
+    tick_at(at(t0));
+    // Ten seconds of traffic, one tick a second: second s makes s + 1 requests, one failing.
+    for s in 0..10u64 {
+        for i in 0..=s {
+            let _ = handle(i);
+        }
+        tick_at(at(t0 + s + 1));
+    }
+    let now = at(t0 + 10);
+    let last = |secs| Query::new(TimeRange::Last(Duration::from_secs(secs))).at(now);
+
+    let by_stage = query(&last(60).filter(Field::Pipeline, "q").group_by(Field::Stage)).unwrap();
+    let stages: Vec<(String, u64, u64)> = by_stage
+        .groups
+        .iter()
+        .map(|g| (g.key["stage"].clone(), g.calls, g.errors))
+        .collect();
+    assert_eq!(
+        stages,
+        [("draft".to_owned(), 55, 10), ("polish".to_owned(), 45, 0)]
+    );
+    let draft = &by_stage.groups[0];
+    assert_eq!(
+        (draft.input_tokens, draft.output_tokens),
+        (165, 55),
+        "tokens spent inside the stage"
+    );
+    assert!((draft.cost_usd.unwrap() - 220e-6).abs() < 1e-12);
+    assert!((draft.rate_per_sec - 55.0 / 60.0).abs() < 1e-9);
+    assert_eq!(draft.series.len(), 10, "a point a second");
+    assert_eq!(
+        draft.series.iter().map(|p| p.calls).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert!(draft.p50 <= draft.p99 && draft.p99 <= draft.max);
+
+    // Grouped by kind, filtered by route, coarser points.
+    let handlers = query(
+        &last(60)
+            .filter(Field::Kind, "handler")
+            .filter(Field::Route, "POST /q"),
+    )
+    .unwrap();
+    assert_eq!(handlers.groups.len(), 1);
+    assert_eq!(
+        (handlers.groups[0].calls, handlers.groups[0].errors),
+        (55, 10)
+    );
+    let coarse = query(
+        &last(10)
+            .filter(Field::Site, "handle")
+            .resolution(Duration::from_secs(5)),
+    )
+    .unwrap();
+    assert_eq!(
+        coarse.groups[0]
+            .series
+            .iter()
+            .map(|p| p.calls)
+            .collect::<Vec<_>>(),
+        [15, 40]
+    );
+
+    // Only part of the range.
+    let between = Query::new(TimeRange::Between {
+        from: at(t0 + 8),
+        to: at(t0 + 10),
+    })
+    .filter(Field::Site, "handle");
+    assert_eq!(query(&between).unwrap().groups[0].calls, 9 + 10);
+
+    // From URL parameters, and what is refused.
+    let q = Query::from_params([("range", "1m"), ("pipeline", "q"), ("group_by", "stage")])
+        .unwrap()
+        .at(now);
+    assert_eq!(query(&q).unwrap().groups.len(), 2);
+    let inverted = Query::new(TimeRange::Between {
+        from: at(t0 + 5),
+        to: at(t0),
+    });
+    assert!(matches!(
+        query(&inverted),
+        Err(QueryError::InvertedRange { .. })
+    ));
+    assert_eq!(
+        Query::from_params([("group_by", "stage,colour")]).unwrap_err(),
+        QueryError::UnknownField {
+            field: "colour".into()
+        }
+    );
+    assert!(matches!(
+        Query::from_params([("range", "fortnight")]),
+        Err(QueryError::InvalidValue { .. })
+    ));
+    let too_fine = last(3600).resolution(Duration::from_millis(100));
+    let err = query(&too_fine).unwrap_err();
+    assert!(matches!(err, QueryError::ResolutionTooFine { .. }), "{err}");
+    let json = serde_json::to_value(query(&last(60).group_by(Field::Kind)).unwrap()).unwrap();
+    assert!(json["groups"].as_array().unwrap().len() >= 3);
+}
