@@ -370,6 +370,11 @@ pub struct Point {
     pub cost_usd: f64,
 }
 
+/// The grouped fields' values of one group, in `group_by` order.
+type GroupKey = Vec<Option<String>>;
+/// A group's deltas by the start of their series slot.
+type Series = BTreeMap<u64, Delta>;
+
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -433,8 +438,7 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
             .filter(|f: &&Frame| f.end_ms > from_ms && f.start_ms < to_ms);
 
         // group key -> (whole-range delta, delta per series slot)
-        let mut groups: BTreeMap<Vec<Option<String>>, (Delta, BTreeMap<u64, Delta>)> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<GroupKey, (Delta, Series)> = BTreeMap::new();
         for frame in frames {
             let slot = from_ms + (frame.start_ms.max(from_ms) - from_ms) / step_ms * step_ms;
             for (index, delta) in &frame.sites {
