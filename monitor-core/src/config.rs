@@ -1,9 +1,10 @@
 //! Configuration from code or from `MONITOR_*` environment variables.
 
-use crate::pricing::{PricingError, load_pricing};
+use crate::pricing::PricingError;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How monitoring runs. Build one in code, or read it from the environment with
 /// [`Config::from_env`], then [`apply`](Config::apply) it.
@@ -12,6 +13,10 @@ use std::path::PathBuf;
 /// |---|---|---|
 /// | `enabled` | `MONITOR_ENABLED` | `true`/`false`, `1`/`0`, `on`/`off`, `yes`/`no` |
 /// | `pricing_file` | `MONITOR_PRICING_FILE` | path to a JSON price table (see [`PriceTable`]) |
+/// | `tick` | `MONITOR_TICK_MS` | milliseconds between collector ticks, 10 or more (default 1000) |
+/// | `retention` | `MONITOR_RETENTION_SECS` | seconds of history kept, 60 or more (default 86400) |
+/// | `max_history_bytes` | `MONITOR_HISTORY_MAX_BYTES` | memory the history may take (default 64 MiB) |
+/// | `redactions` | `MONITOR_REDACT` | extra redaction patterns, separated by newlines |
 ///
 /// [`PriceTable`]: crate::PriceTable
 ///
@@ -34,19 +39,36 @@ pub struct Config {
     pub enabled: bool,
     /// A JSON price table to load. Default none: every model unpriced unless set in code.
     pub pricing_file: Option<PathBuf>,
+    /// Time between collector ticks, and the width of the finest history frames. Default 1 s.
+    pub tick: Duration,
+    /// How far back the history reaches. Default 24 hours.
+    pub retention: Duration,
+    /// Memory the history may take, approximately. Default 64 MiB.
+    pub max_history_bytes: usize,
+    /// Redaction patterns (regular expressions) added to the built-in ones.
+    pub redactions: Vec<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let limits = crate::history::DEFAULT_LIMITS;
         Config {
             enabled: true,
             pricing_file: None,
+            tick: limits.tick,
+            retention: limits.retention,
+            max_history_bytes: limits.max_bytes,
+            redactions: Vec::new(),
         }
     }
 }
 
 const ENABLED: &str = "MONITOR_ENABLED";
 const PRICING_FILE: &str = "MONITOR_PRICING_FILE";
+const TICK_MS: &str = "MONITOR_TICK_MS";
+const RETENTION_SECS: &str = "MONITOR_RETENTION_SECS";
+const HISTORY_MAX_BYTES: &str = "MONITOR_HISTORY_MAX_BYTES";
+const REDACT: &str = "MONITOR_REDACT";
 
 impl Config {
     /// The defaults.
@@ -63,6 +85,12 @@ impl Config {
     /// Sets [`pricing_file`](Config::pricing_file).
     pub fn pricing_file(mut self, path: impl Into<PathBuf>) -> Config {
         self.pricing_file = Some(path.into());
+        self
+    }
+
+    /// Sets [`redactions`](Config::redactions).
+    pub fn redactions<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Config {
+        self.redactions = patterns.into_iter().map(Into::into).collect();
         self
     }
 
@@ -93,39 +121,145 @@ impl Config {
                     }
                     config.pricing_file = Some(PathBuf::from(value));
                 }
+                TICK_MS => {
+                    config.tick = Duration::from_millis(parse_number(
+                        TICK_MS,
+                        &value,
+                        10,
+                        "a number of milliseconds, 10 or more",
+                    )?)
+                }
+                RETENTION_SECS => {
+                    config.retention = Duration::from_secs(parse_number(
+                        RETENTION_SECS,
+                        &value,
+                        60,
+                        "a number of seconds, 60 or more",
+                    )?);
+                }
+                HISTORY_MAX_BYTES => {
+                    let bytes = parse_number(
+                        HISTORY_MAX_BYTES,
+                        &value,
+                        1 << 16,
+                        "a number of bytes, 65536 or more",
+                    )?;
+                    config.max_history_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+                }
+                REDACT => {
+                    let text = value
+                        .to_str()
+                        .ok_or_else(|| ConfigError::invalid(REDACT, &value, "UTF-8 text"))?;
+                    config.redactions = text
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
                 _ => {}
             }
         }
         Ok(config)
     }
 
-    /// Puts the configuration in force: sets the run-time switch and loads the price table. When
-    /// the price table cannot be loaded, nothing changes.
+    /// Puts the configuration in force: checks everything first, then sets the run-time switch,
+    /// loads the price table, adds the redactions and sets the history's limits (for ticks to come).
+    /// On any error nothing changes.
     pub fn apply(&self) -> Result<(), ConfigError> {
-        if let Some(path) = &self.pricing_file {
-            load_pricing(path).map_err(|source| ConfigError::Pricing {
-                key: "pricing_file",
-                source,
+        self.check()?;
+        let table = match &self.pricing_file {
+            Some(path) => Some(crate::PriceTable::from_json_file(path).map_err(|source| {
+                ConfigError::Pricing {
+                    key: "pricing_file",
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        for pattern in &self.redactions {
+            crate::add_redaction(pattern).map_err(|e| ConfigError::InvalidValue {
+                key: "redactions",
+                value: e.pattern,
+                expected: "a regular expression",
             })?;
         }
+        if let Some(table) = table {
+            crate::set_pricing(table);
+        }
+        crate::history::set_limits(crate::history::HistoryLimits {
+            tick: self.tick,
+            retention: self.retention,
+            max_bytes: self.max_history_bytes,
+        });
         crate::set_enabled(self.enabled);
+        Ok(())
+    }
+
+    /// The checks `from_vars` makes, for a `Config` built in code.
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key, value: String, expected| ConfigError::InvalidValue {
+            key,
+            value,
+            expected,
+        };
+        if self.tick < Duration::from_millis(10) {
+            return Err(invalid("tick", format!("{:?}", self.tick), "10 ms or more"));
+        }
+        if self.retention < Duration::from_secs(60) {
+            return Err(invalid(
+                "retention",
+                format!("{:?}", self.retention),
+                "60 s or more",
+            ));
+        }
+        if self.max_history_bytes < 1 << 16 {
+            return Err(invalid(
+                "max_history_bytes",
+                self.max_history_bytes.to_string(),
+                "65536 or more",
+            ));
+        }
+        if let Some(bad) = self
+            .redactions
+            .iter()
+            .find(|p| regex_lite::Regex::new(p).is_err())
+        {
+            return Err(invalid("redactions", bad.clone(), "a regular expression"));
+        }
         Ok(())
     }
 }
 
-/// Reads the configuration from the environment and applies it: the one call a service makes at
-/// start-up.
+/// Reads the configuration from the environment, applies it, and starts the background collector
+/// (ticking every `tick`) if it is not running: the one call a service makes at start-up.
+/// [`stop_collector`](crate::stop_collector) stops it.
 ///
 /// # Examples
 ///
 /// ```
 /// monitor_core::init()?;
+/// monitor_core::stop_collector();
 /// # Ok::<(), monitor_core::ConfigError>(())
 /// ```
 pub fn init() -> Result<Config, ConfigError> {
     let config = Config::from_env()?;
     config.apply()?;
+    crate::history::ensure_collector(config.tick);
     Ok(config)
+}
+
+fn parse_number(
+    key: &'static str,
+    value: &OsString,
+    min: u64,
+    expected: &'static str,
+) -> Result<u64, ConfigError> {
+    value
+        .to_str()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n >= min)
+        .ok_or_else(|| ConfigError::invalid(key, value, expected))
 }
 
 fn parse_bool(key: &'static str, value: &OsString) -> Result<bool, ConfigError> {

@@ -441,6 +441,15 @@ pub(crate) const DEFAULT_LIMITS: HistoryLimits = HistoryLimits {
     max_bytes: 64 << 20,
 };
 
+/// Sets the limits for the ticks to come; frames already kept stay until trimmed.
+pub(crate) fn set_limits(limits: HistoryLimits) {
+    let mut state = STATE.lock();
+    match state.as_mut() {
+        Some(state) => state.limits = limits,
+        None => *state = Some(State::new(limits)),
+    }
+}
+
 pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut state = STATE.lock();
     f(state.get_or_insert_with(|| State::new(DEFAULT_LIMITS)))
@@ -483,8 +492,12 @@ pub struct Collector {
 }
 
 /// Starts a thread that calls [`tick_at`] with the system clock every `every`.
+/// Without the `enabled` feature there is nothing to collect, and no thread is started.
 pub fn start_collector(every: Duration) -> Collector {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if !cfg!(feature = "enabled") {
+        return Collector { stop, thread: None };
+    }
     let flag = Arc::clone(&stop);
     let every = every.max(Duration::from_millis(10));
     let thread = std::thread::Builder::new()
@@ -519,5 +532,23 @@ impl Collector {
 impl Drop for Collector {
     fn drop(&mut self) {
         self.halt();
+    }
+}
+
+/// The collector [`init`](crate::init) starts.
+static GLOBAL: Mutex<Option<Collector>> = Mutex::new(None);
+
+pub(crate) fn ensure_collector(every: Duration) {
+    let mut global = GLOBAL.lock();
+    if global.is_none() {
+        *global = Some(start_collector(every));
+    }
+}
+
+/// Stops the collector [`init`](crate::init) started, if it runs. The history stays.
+pub fn stop_collector() {
+    let collector = GLOBAL.lock().take();
+    if let Some(collector) = collector {
+        collector.stop();
     }
 }

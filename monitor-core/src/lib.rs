@@ -147,7 +147,8 @@ pub use errors::{
 };
 pub use histogram::Histogram;
 pub use history::{
-    Collector, SiteTick, Subscription, Tick, history_bytes, start_collector, subscribe, tick_at,
+    Collector, SiteTick, Subscription, Tick, history_bytes, start_collector, stop_collector,
+    subscribe, tick_at,
 };
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{

@@ -132,3 +132,44 @@ fn applying_a_config_loads_prices_or_changes_nothing() {
     assert!(is_enabled());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
+    let _serial = SERIAL.lock().unwrap();
+    let config = Config::from_vars([
+        ("MONITOR_TICK_MS", "250"),
+        ("MONITOR_RETENTION_SECS", "3600"),
+        ("MONITOR_HISTORY_MAX_BYTES", "1048576"),
+        ("MONITOR_REDACT", "order-\\d+\ninvoice-[a-z]+"),
+    ])
+    .unwrap();
+    assert_eq!(config.tick, std::time::Duration::from_millis(250));
+    assert_eq!(config.retention, std::time::Duration::from_secs(3600));
+    assert_eq!(config.max_history_bytes, 1 << 20);
+    assert_eq!(config.redactions, ["order-\\d+", "invoice-[a-z]+"]);
+    config.apply().unwrap();
+    assert_eq!(
+        monitor_core::redact("lost order-1234 and invoice-abc"),
+        "lost <redacted> and <redacted>"
+    );
+
+    for (key, value) in [
+        ("MONITOR_TICK_MS", "5"),
+        ("MONITOR_TICK_MS", "soon"),
+        ("MONITOR_RETENTION_SECS", "10"),
+        ("MONITOR_HISTORY_MAX_BYTES", "-1"),
+    ] {
+        let err = Config::from_vars([(key, value)]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InvalidValue { key: k, value: v, .. } if *k == key && v == value),
+            "{err}"
+        );
+    }
+    let bad = Config::new().enabled(false).redactions(["(unclosed"]);
+    let err = bad.apply().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "redactions=\"(unclosed\" is not valid: expected a regular expression"
+    );
+    assert!(is_enabled(), "a failed apply changes nothing");
+}
