@@ -160,6 +160,24 @@ impl Histogram {
         self.nanos_per_unit
     }
 
+    /// The non-empty buckets as `(cumulative count, midpoint in seconds)`, ascending: what drawing
+    /// values from the distribution needs.
+    pub(crate) fn cdf(&self) -> Vec<(u64, f64)> {
+        let mut seen = 0;
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(index, &n)| {
+                seen += n;
+                (
+                    seen,
+                    self.to_duration(self.midpoint(index) as f64).as_secs_f64(),
+                )
+            })
+            .collect()
+    }
+
     /// Number of values recorded.
     pub fn count(&self) -> u64 {
         self.count

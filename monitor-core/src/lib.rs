@@ -71,6 +71,7 @@ mod clock;
 mod config;
 mod context;
 mod errors;
+mod estimate;
 mod guard;
 mod histogram;
 mod history;
@@ -145,6 +146,7 @@ pub use errors::{
     ErrorPattern, ErrorSummary, MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError,
     add_redaction, error_patterns, normalize, redact,
 };
+pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stages};
 pub use histogram::Histogram;
 pub use history::{
     Collector, SiteTick, Subscription, Tick, history_bytes, start_collector, stop_collector,

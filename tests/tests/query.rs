@@ -141,6 +141,15 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let too_fine = last(3600).resolution(Duration::from_millis(100));
     let err = query(&too_fine).unwrap_err();
     assert!(matches!(err, QueryError::ResolutionTooFine { .. }), "{err}");
+    // The pipeline's estimate comes from what its stages recorded.
+    let estimate = monitor_core::estimate("q", &["draft"]).unwrap();
+    let names: Vec<&str> = estimate.stages.iter().map(|s| s.stage.as_str()).collect();
+    assert_eq!(names, ["draft", "polish"]);
+    assert!(
+        estimate.remaining_p50 <= estimate.total_p50 && estimate.total_p50 <= estimate.total_p90
+    );
+    assert!(monitor_core::estimate("no-such-pipeline", &[]).is_none());
+
     let json = serde_json::to_value(query(&last(60).group_by(Field::Kind)).unwrap()).unwrap();
     assert!(json["groups"].as_array().unwrap().len() >= 3);
 }
