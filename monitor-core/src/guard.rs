@@ -2,6 +2,8 @@
 
 use crate::clock;
 use crate::context::{self, Entered};
+use crate::events::{self, EventReason};
+use crate::histogram::Histogram;
 use crate::outcome::Outcome;
 use crate::site::{Site, SiteKind};
 use crate::switch;
@@ -119,6 +121,7 @@ impl Guard {
         this.site
             .aggregates
             .record(units, &outcome, this.request_bytes);
+        keep_event(this.site, units, this.mode, &outcome, this.request_bytes);
         record_error(this.site, outcome);
     }
 
@@ -128,6 +131,7 @@ impl Guard {
         let (this, units) = self.end();
         let site = this.site;
         site.aggregates.record(units, &outcome, this.request_bytes);
+        keep_event(site, units, this.mode, &outcome, this.request_bytes);
         record_error(site, outcome);
         let Some((tokens, named)) = reported else {
             return;
@@ -172,6 +176,29 @@ fn record_error(site: &'static Site, outcome: Outcome) {
     }
 }
 
+/// Keeps the call as a raw event if it failed, was an outlier, or was drawn by sampling. For a
+/// plain call: a compare with the site's threshold and a test of a bit of the mode byte.
+#[inline(always)]
+fn keep_event(site: &'static Site, units: u64, mode: u8, outcome: &Outcome, request_bytes: u64) {
+    let reason = if outcome.error_type.is_some() || outcome.status >= 500 {
+        Some(EventReason::Failed)
+    } else if units
+        > site
+            .outlier_units
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        Some(EventReason::Outlier)
+    } else if mode & switch::SAMPLE != 0 && events::sample_due() {
+        Some(EventReason::Sampled)
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        let duration = Histogram::units_to_duration(units);
+        events::keep(site, duration, reason, outcome, request_bytes);
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn unfinished(
@@ -186,6 +213,14 @@ fn unfinished(
     context::leave(entered);
     if std::thread::panicking() {
         site.aggregates.record_panic(units, request_bytes);
+        let duration = Histogram::units_to_duration(units);
+        events::keep(
+            site,
+            duration,
+            EventReason::Failed,
+            &Outcome::PANICKED,
+            request_bytes,
+        );
     } else if finish_on_drop {
         site.aggregates.record(units, &Outcome::OK, request_bytes);
     } else {

@@ -148,6 +148,11 @@ impl Histogram {
             .max((other.max_units as f64 * ratio).round() as u64);
     }
 
+    /// A duration measured in clock units.
+    pub(crate) fn units_to_duration(units: u64) -> Duration {
+        Duration::from_nanos((units as f64 * crate::clock::nanos_per_unit()).round() as u64)
+    }
+
     pub(crate) fn counts(&self) -> &[u64; BUCKETS] {
         &self.counts
     }

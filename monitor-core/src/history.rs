@@ -266,6 +266,17 @@ struct Subscriber {
 
 pub(crate) static STATE: Mutex<Option<State>> = Mutex::new(None);
 
+/// Calls slower than the outlier factor times the site's p99 become outlier events; a site needs
+/// 100 calls before it has a p99 worth the name.
+fn set_outlier_threshold(site: &Site, durations: &Histogram) {
+    if durations.count() < 100 {
+        return;
+    }
+    let p99_units = durations.quantile(0.99).as_nanos() as f64 / durations.nanos_per_unit();
+    let threshold = (p99_units * crate::events::outlier_factor()).min(u64::MAX as f64) as u64;
+    site.outlier_units.store(threshold, Ordering::Relaxed);
+}
+
 fn millis(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -320,6 +331,7 @@ impl State {
             let totals = site.aggregates.totals();
             let delta = Delta::between(self.previous[index].as_ref(), &totals);
             let scale = totals.durations.nanos_per_unit();
+            set_outlier_threshold(site, &totals.durations);
             self.previous[index] = Some(totals);
             if delta.is_empty() {
                 continue;

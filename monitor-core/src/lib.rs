@@ -72,6 +72,7 @@ mod config;
 mod context;
 mod errors;
 mod estimate;
+mod events;
 mod guard;
 mod histogram;
 mod history;
@@ -147,6 +148,7 @@ pub use errors::{
     add_redaction, error_patterns, normalize, redact,
 };
 pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stages};
+pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};
 pub use histogram::Histogram;
 pub use history::{
     Collector, SiteTick, Subscription, Tick, history_bytes, start_collector, stop_collector,

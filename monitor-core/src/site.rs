@@ -100,6 +100,9 @@ pub struct Site {
     literal_model: OnceLock<&'static ModelEntry>,
     /// The cache of `cache = "…"`, resolved on first use.
     cache: OnceLock<crate::Cache>,
+    /// Calls longer than this, in clock units, are kept as outlier events. Set by the collector
+    /// from the site's p99; no call is an outlier before it has.
+    pub(crate) outlier_units: std::sync::atomic::AtomicU64,
 }
 
 impl Site {
@@ -110,6 +113,7 @@ impl Site {
             aggregates: Aggregates::new(),
             literal_model: OnceLock::new(),
             cache: OnceLock::new(),
+            outlier_units: std::sync::atomic::AtomicU64::new(u64::MAX),
         }
     }
 

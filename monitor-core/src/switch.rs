@@ -8,6 +8,8 @@ static MODE: AtomicU8 = AtomicU8::new(ON);
 #[doc(hidden)]
 pub const ON: u8 = 1;
 pub(crate) const TSC: u8 = 2;
+/// Sampling of raw events is on (see `events.rs`).
+pub(crate) const SAMPLE: u8 = 4;
 
 /// The mode bits; 0 (off) without the `enabled` feature.
 #[doc(hidden)]
@@ -17,6 +19,15 @@ pub fn mode() -> u8 {
         MODE.load(Ordering::Relaxed)
     } else {
         0
+    }
+}
+
+/// Records whether calls are sampled.
+pub(crate) fn set_sampling(on: bool) {
+    if on {
+        MODE.fetch_or(SAMPLE, Ordering::Relaxed);
+    } else {
+        MODE.fetch_and(!SAMPLE, Ordering::Relaxed);
     }
 }
 

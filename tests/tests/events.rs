@@ -1,0 +1,83 @@
+//! Raw events: every failed call, a sample of the rest, and outliers. One test in steps: sampling
+//! and the event buffer are process-wide.
+
+use monitor_core::{EventReason, events, monitored_handler, set_sampling, tick_at};
+use std::time::{Duration, UNIX_EPOCH};
+
+#[monitored_handler]
+fn maybe_fail(i: u64) -> Result<u64, String> {
+    if i.is_multiple_of(100) {
+        Err(format!("failed with token=abc{i}"))
+    } else {
+        Ok(i)
+    }
+}
+
+#[monitored_handler]
+fn sometimes_slow(slow: bool) -> u64 {
+    if slow {
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    1
+}
+
+fn kept(name: &str, reason: EventReason) -> usize {
+    events()
+        .0
+        .iter()
+        .filter(|e| e.site.name() == name && e.reason == reason)
+        .count()
+}
+
+#[test]
+fn failures_samples_and_outliers_are_kept_and_nothing_else() {
+    // Sampling off: only the failures.
+    for i in 0..1_000 {
+        let _ = maybe_fail(i);
+    }
+    assert_eq!(kept("maybe_fail", EventReason::Failed), 10);
+    assert_eq!(kept("maybe_fail", EventReason::Sampled), 0);
+    let failed = events()
+        .0
+        .into_iter()
+        .find(|e| e.site.name() == "maybe_fail")
+        .unwrap();
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some("failed with token=<redacted>")
+    );
+
+    // One call in ten, per thread.
+    set_sampling(0.1);
+    for i in 1..=1_000 {
+        let _ = maybe_fail(i * 100 + 1); // none of these fail
+    }
+    set_sampling(0.0);
+    assert_eq!(kept("maybe_fail", EventReason::Sampled), 100);
+
+    // Outliers: once the collector has seen a site's p99, calls far beyond it are kept.
+    for _ in 0..200 {
+        sometimes_slow(false);
+    }
+    assert_eq!(
+        kept("sometimes_slow", EventReason::Outlier),
+        0,
+        "no threshold before a tick"
+    );
+    tick_at(UNIX_EPOCH + Duration::from_secs(1_900_000_000));
+    for _ in 0..50 {
+        sometimes_slow(false);
+    }
+    sometimes_slow(true);
+    assert_eq!(kept("sometimes_slow", EventReason::Outlier), 1);
+    let slow = events()
+        .0
+        .into_iter()
+        .rfind(|e| e.site.name() == "sometimes_slow")
+        .unwrap();
+    assert!(
+        slow.duration >= Duration::from_millis(30),
+        "{:?}",
+        slow.duration
+    );
+}
