@@ -17,6 +17,8 @@ use std::time::Duration;
 /// | `retention` | `MONITOR_RETENTION_SECS` | seconds of history kept, 60 or more (default 86400) |
 /// | `max_history_bytes` | `MONITOR_HISTORY_MAX_BYTES` | memory the history may take (default 64 MiB) |
 /// | `redactions` | `MONITOR_REDACT` | extra redaction patterns, separated by newlines |
+/// | `sample_rate` | `MONITOR_SAMPLE_RATE` | fraction of calls kept as raw events, 0 to 1 (default 0) |
+/// | `outlier_factor` | `MONITOR_OUTLIER_FACTOR` | outlier events: slower than this × a site's p99, 1 or more (default 2) |
 ///
 /// [`PriceTable`]: crate::PriceTable
 ///
@@ -32,7 +34,7 @@ use std::time::Duration;
 /// assert_eq!(error.to_string(), "MONITOR_ENABLED=\"maybe\" is not valid: expected true or false");
 /// # Ok::<(), monitor_core::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
     /// Record calls (the run-time switch, [`set_enabled`](crate::set_enabled)). Default `true`.
@@ -47,6 +49,10 @@ pub struct Config {
     pub max_history_bytes: usize,
     /// Redaction patterns (regular expressions) added to the built-in ones.
     pub redactions: Vec<String>,
+    /// Fraction of calls kept as raw events, 0 to 1. Default 0: failures and outliers only.
+    pub sample_rate: f64,
+    /// Calls slower than this multiple of their site's p99 are kept as outlier events. Default 2.
+    pub outlier_factor: f64,
 }
 
 impl Default for Config {
@@ -59,6 +65,8 @@ impl Default for Config {
             retention: limits.retention,
             max_history_bytes: limits.max_bytes,
             redactions: Vec::new(),
+            sample_rate: 0.0,
+            outlier_factor: 2.0,
         }
     }
 }
@@ -69,6 +77,8 @@ const TICK_MS: &str = "MONITOR_TICK_MS";
 const RETENTION_SECS: &str = "MONITOR_RETENTION_SECS";
 const HISTORY_MAX_BYTES: &str = "MONITOR_HISTORY_MAX_BYTES";
 const REDACT: &str = "MONITOR_REDACT";
+const SAMPLE_RATE: &str = "MONITOR_SAMPLE_RATE";
+const OUTLIER_FACTOR: &str = "MONITOR_OUTLIER_FACTOR";
 
 impl Config {
     /// The defaults.
@@ -146,6 +156,18 @@ impl Config {
                     )?;
                     config.max_history_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
                 }
+                SAMPLE_RATE => {
+                    config.sample_rate =
+                        parse_float(SAMPLE_RATE, &value, 0.0..=1.0, "a fraction from 0 to 1")?;
+                }
+                OUTLIER_FACTOR => {
+                    config.outlier_factor = parse_float(
+                        OUTLIER_FACTOR,
+                        &value,
+                        1.0..=f64::MAX,
+                        "a number, 1 or more",
+                    )?;
+                }
                 REDACT => {
                     let text = value
                         .to_str()
@@ -192,6 +214,8 @@ impl Config {
             retention: self.retention,
             max_bytes: self.max_history_bytes,
         });
+        crate::set_sampling(self.sample_rate);
+        crate::set_outlier_factor(self.outlier_factor);
         crate::set_enabled(self.enabled);
         Ok(())
     }
@@ -247,6 +271,19 @@ pub fn init() -> Result<Config, ConfigError> {
     config.apply()?;
     crate::history::ensure_collector(config.tick);
     Ok(config)
+}
+
+fn parse_float(
+    key: &'static str,
+    value: &OsString,
+    range: std::ops::RangeInclusive<f64>,
+    expected: &'static str,
+) -> Result<f64, ConfigError> {
+    value
+        .to_str()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ConfigError::invalid(key, value, expected))
 }
 
 fn parse_number(

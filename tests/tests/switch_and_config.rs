@@ -153,7 +153,15 @@ fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
         "lost <redacted> and <redacted>"
     );
 
+    let sampled = Config::from_vars([
+        ("MONITOR_SAMPLE_RATE", "0.25"),
+        ("MONITOR_OUTLIER_FACTOR", "3"),
+    ])
+    .unwrap();
+    assert_eq!((sampled.sample_rate, sampled.outlier_factor), (0.25, 3.0));
     for (key, value) in [
+        ("MONITOR_SAMPLE_RATE", "1.5"),
+        ("MONITOR_OUTLIER_FACTOR", "0.5"),
         ("MONITOR_TICK_MS", "5"),
         ("MONITOR_TICK_MS", "soon"),
         ("MONITOR_RETENTION_SECS", "10"),
