@@ -219,6 +219,8 @@ pub struct Tick {
     pub period: Duration,
     /// The sites called in the period.
     pub sites: Vec<SiteTick>,
+    /// The process's memory at the tick, when it could be read.
+    pub memory: Option<crate::MemorySample>,
 }
 
 /// What one site added during a tick's period.
@@ -257,7 +259,12 @@ pub(crate) struct State {
     last_tick_ms: Option<u64>,
     pub(crate) tiers: Vec<Tier>,
     subscribers: Vec<Subscriber>,
+    /// Memory at each tick, the latest [`MEMORY_SAMPLES`].
+    memory: VecDeque<crate::MemorySample>,
 }
+
+/// Memory samples kept: an hour of one-second ticks.
+pub const MEMORY_SAMPLES: usize = 3600;
 
 struct Subscriber {
     sender: SyncSender<Arc<Tick>>,
@@ -308,6 +315,7 @@ impl State {
             last_tick_ms: None,
             tiers,
             subscribers: Vec::new(),
+            memory: VecDeque::new(),
         }
     }
 
@@ -322,10 +330,20 @@ impl State {
             end_ms: now_ms,
             sites: Vec::new(),
         };
+        let memory = crate::memory()
+            .ok()
+            .map(|sample| crate::MemorySample { at, ..sample });
+        if let Some(sample) = memory {
+            if self.memory.len() >= MEMORY_SAMPLES {
+                self.memory.pop_front();
+            }
+            self.memory.push_back(sample);
+        }
         let mut tick = Tick {
             at,
             period: Duration::from_millis(now_ms - start_ms),
             sites: Vec::new(),
+            memory,
         };
         for (index, site) in all.iter().enumerate() {
             let totals = site.aggregates.totals();
@@ -483,6 +501,35 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
 /// ```
 pub fn tick_at(at: SystemTime) -> Arc<Tick> {
     with_state(|state| state.tick(at))
+}
+
+/// The process's memory at the latest ticks (up to [`MEMORY_SAMPLES`]), oldest first.
+pub fn memory_history() -> Vec<crate::MemorySample> {
+    with_state(|state| state.memory.iter().copied().collect())
+}
+
+/// Whether memory has kept rising over the ticks kept: resident size against tick time, assessed
+/// by `detector`.
+///
+/// # Examples
+///
+/// ```
+/// let verdict = monitor_core::leak_check(&monitor_core::LeakDetector::new(1024.0 * 1024.0));
+/// assert!(!verdict.suspected || verdict.samples >= 10);
+/// ```
+pub fn leak_check(detector: &crate::LeakDetector) -> crate::LeakVerdict {
+    let samples = memory_history();
+    let first = samples.first().map(|s| s.at);
+    let points: Vec<(f64, f64)> = samples
+        .iter()
+        .map(|s| {
+            let t = first
+                .and_then(|f| s.at.duration_since(f).ok())
+                .unwrap_or_default();
+            (t.as_secs_f64(), s.rss_bytes as f64)
+        })
+        .collect();
+    detector.assess(&points)
 }
 
 /// A new consumer of ticks, with a buffer of `capacity` ticks.

@@ -151,8 +151,8 @@ pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stage
 pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};
 pub use histogram::Histogram;
 pub use history::{
-    Collector, SiteTick, Subscription, Tick, history_bytes, start_collector, stop_collector,
-    subscribe, tick_at,
+    Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, history_bytes, leak_check,
+    memory_history, start_collector, stop_collector, subscribe, tick_at,
 };
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{

@@ -38,7 +38,15 @@ fn the_collector_files_deltas_feeds_subscribers_and_stays_bounded() {
     assert_eq!(site_calls(&tick), Some((10, 1)));
     let w = tick.sites.iter().find(|s| s.site.name() == "work").unwrap();
     assert!(w.p50 <= w.p99);
-    assert_eq!(site_calls(&tick_at(at(t0 + 2))), None, "no calls, no entry");
+    let quiet = tick_at(at(t0 + 2));
+    assert_eq!(site_calls(&quiet), None, "no calls, no entry");
+    // Memory is sampled at each tick, stamped with the tick's time.
+    let memory = quiet.memory.expect("memory is readable here");
+    assert_eq!(memory.at, at(t0 + 2));
+    assert!(memory.rss_bytes > 0);
+    let samples = monitor_core::memory_history();
+    assert_eq!(samples.last().map(|s| s.at), Some(at(t0 + 2)));
+    assert!(samples.len() >= 3);
 
     // Subscribers: a bounded buffer; a slow one loses ticks (counted), never blocks the collector.
     let fast = subscribe(16);
