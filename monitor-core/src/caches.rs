@@ -1,7 +1,7 @@
 //! Cache effectiveness: hits and misses per named cache.
 
 use crate::context::{self, OWNED_STRIPES, STRIPES};
-use parking_lot::RwLock;
+use crate::registry::{Registry, intern};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -46,7 +46,7 @@ impl Entry {
     }
 }
 
-static CACHES: RwLock<BTreeMap<Box<str>, &'static Entry>> = RwLock::new(BTreeMap::new());
+static CACHES: Registry<Entry> = Registry::new(BTreeMap::new());
 
 /// A named cache's counters. Get one with [`cache`] and keep it: recording through the handle costs
 /// one store, no lookup.
@@ -78,24 +78,9 @@ pub fn cache(name: &str) -> Cache {
     if !cfg!(feature = "enabled") {
         return Cache(None);
     }
-    if let Some(entry) = CACHES.read().get(name) {
-        return Cache(Some(entry));
-    }
-    let mut caches = CACHES.write();
-    if let Some(entry) = caches.get(name) {
-        return Cache(Some(entry));
-    }
-    let name = if caches.len() >= MAX_CACHES - 1 {
-        OTHER_CACHES
-    } else {
-        name
-    };
-    // Entries are never removed: the cap bounds what this leaks to MAX_CACHES entries.
-    let entry = caches.entry(name.into()).or_insert_with(|| {
-        Box::leak(Box::new(Entry {
-            name: name.into(),
-            stripes: Default::default(),
-        }))
+    let entry = intern(&CACHES, name, MAX_CACHES, OTHER_CACHES, &[], |name| Entry {
+        name: name.into(),
+        stripes: Default::default(),
     });
     Cache(Some(entry))
 }

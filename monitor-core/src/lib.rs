@@ -80,6 +80,7 @@ mod memory;
 mod outcome;
 mod pricing;
 mod query;
+mod registry;
 mod site;
 mod stats;
 mod switch;

@@ -6,6 +6,7 @@
 
 use crate::aggregate::Usage;
 use crate::pricing::{Price, price_of};
+use crate::registry::{Registry, intern};
 use crate::tokens::Tokens;
 use parking_lot::RwLock;
 use serde::Serialize;
@@ -90,26 +91,18 @@ pub(crate) fn picousd_to_usd(picousd: u64) -> f64 {
     picousd as f64 / 1e12
 }
 
-static MODELS: RwLock<BTreeMap<Box<str>, &'static ModelEntry>> = RwLock::new(BTreeMap::new());
+static MODELS: Registry<ModelEntry> = Registry::new(BTreeMap::new());
 
 /// The entry for `name`, created on first use.
 pub(crate) fn model(name: &str) -> &'static ModelEntry {
-    if let Some(entry) = MODELS.read().get(name) {
-        return entry;
-    }
-    let mut models = MODELS.write();
-    if let Some(entry) = models.get(name) {
-        return entry;
-    }
-    let name = if models.len() >= MAX_MODELS - 1 && name != UNKNOWN_MODEL {
-        OTHER_MODELS
-    } else {
-        name
-    };
-    // Entries are never removed: the cap bounds what this leaks to MAX_MODELS entries.
-    models
-        .entry(name.into())
-        .or_insert_with(|| Box::leak(Box::new(ModelEntry::new(name))))
+    intern(
+        &MODELS,
+        name,
+        MAX_MODELS,
+        OTHER_MODELS,
+        &[UNKNOWN_MODEL],
+        ModelEntry::new,
+    )
 }
 
 /// Picks up a new price table in every entry.
