@@ -66,6 +66,8 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+#[cfg(feature = "alloc")]
+mod alloc;
 mod caches;
 mod clock;
 mod config;
@@ -142,6 +144,8 @@ pub use monitor_macros::pipeline_stage;
 /// ```
 pub use monitor_macros::tracks_tokens;
 
+#[cfg(feature = "alloc")]
+pub use alloc::{HeapStats, MonitoredAlloc, heap};
 pub use caches::{Cache, CacheLookup, CacheStats, Lookup, MAX_CACHES, OTHER_CACHES, cache, caches};
 pub use config::{Config, ConfigError, init};
 pub use errors::{
