@@ -255,8 +255,9 @@ impl Config {
     }
 }
 
-/// Reads the configuration from the environment, applies it, and starts the background collector
-/// (ticking every `tick`) if it is not running: the one call a service makes at start-up.
+/// Reads the configuration from the environment, applies it, installs the panic hook of
+/// [`record_panics`](crate::record_panics), and starts the background collector (ticking every
+/// `tick`) if it is not running: the one call a service makes at start-up.
 /// [`stop_collector`](crate::stop_collector) stops it.
 ///
 /// # Examples
@@ -269,6 +270,7 @@ impl Config {
 pub fn init() -> Result<Config, ConfigError> {
     let config = Config::from_env()?;
     config.apply()?;
+    crate::record_panics();
     crate::history::ensure_collector(config.tick);
     Ok(config)
 }

@@ -221,6 +221,7 @@ fn unfinished(
             &Outcome::PANICKED,
             request_bytes,
         );
+        crate::errors::record_panic(site);
     } else if finish_on_drop {
         site.aggregates.record(units, &Outcome::OK, request_bytes);
     } else {

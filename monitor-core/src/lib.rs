@@ -150,7 +150,7 @@ pub use caches::{Cache, CacheLookup, CacheStats, Lookup, MAX_CACHES, OTHER_CACHE
 pub use config::{Config, ConfigError, init};
 pub use errors::{
     ErrorPattern, ErrorSummary, MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError,
-    add_redaction, error_patterns, normalize, redact,
+    add_redaction, error_patterns, normalize, record_panics, redact,
 };
 pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stages};
 pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};

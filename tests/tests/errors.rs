@@ -143,3 +143,23 @@ fn only_failures_are_recorded_not_client_errors() {
     // A tuple has only `Debug`; the quoted message becomes one placeholder.
     assert_eq!(p.pattern, "(<n>, \"<s>\")");
 }
+
+#[monitored_handler]
+fn panics_with(id: u32) -> u32 {
+    assert!(id == 0, "order {id} has no lines");
+    id
+}
+
+#[test]
+fn panics_are_filed_with_their_message_once_the_hook_is_installed() {
+    monitor_core::record_panics();
+    for id in [7, 8] {
+        assert!(std::panic::catch_unwind(|| panics_with(id)).is_err());
+    }
+    let patterns = patterns_of("panics_with");
+    assert_eq!(patterns.len(), 1, "{patterns:#?}");
+    let p = &patterns[0];
+    assert_eq!((p.error_type, p.count), ("panic", 2));
+    assert_eq!(p.pattern, "order <n> has no lines");
+    assert_eq!(p.example, "order 8 has no lines");
+}
