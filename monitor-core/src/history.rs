@@ -153,6 +153,8 @@ pub(crate) struct Frame {
     pub(crate) end_ms: u64,
     /// By site index in [`sites`] order.
     pub(crate) sites: Vec<(usize, Delta)>,
+    /// Cache lookups in the period, by cache name: `(hits, misses)`.
+    pub(crate) caches: Vec<(String, (u64, u64))>,
 }
 
 impl Frame {
@@ -165,10 +167,23 @@ impl Frame {
                 Err(i) => self.sites.insert(i, (*site, delta.clone())),
             }
         }
+        for (name, (hits, misses)) in &other.caches {
+            match self.caches.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+                Ok(i) => {
+                    self.caches[i].1.0 += hits;
+                    self.caches[i].1.1 += misses;
+                }
+                Err(i) => self.caches.insert(i, (name.clone(), (*hits, *misses))),
+            }
+        }
     }
 
     fn approx_bytes(&self) -> usize {
-        std::mem::size_of::<Frame>()
+        self.caches
+            .iter()
+            .map(|(name, _)| 40 + name.len())
+            .sum::<usize>()
+            + std::mem::size_of::<Frame>()
             + self
                 .sites
                 .iter()
@@ -221,6 +236,20 @@ pub struct Tick {
     pub sites: Vec<SiteTick>,
     /// The process's memory at the tick, when it could be read.
     pub memory: Option<crate::MemorySample>,
+    /// Cache lookups in the period, for the caches looked up in it.
+    pub caches: Vec<CacheTick>,
+}
+
+/// One cache's lookups during a tick's period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CacheTick {
+    /// The cache.
+    pub name: String,
+    /// Lookups that hit.
+    pub hits: u64,
+    /// Lookups that missed.
+    pub misses: u64,
 }
 
 /// What one site added during a tick's period.
@@ -261,6 +290,8 @@ pub(crate) struct State {
     subscribers: Vec<Subscriber>,
     /// Memory at each tick, the latest [`MEMORY_SAMPLES`].
     memory: VecDeque<crate::MemorySample>,
+    /// Each cache's totals at the previous tick.
+    previous_caches: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 /// Memory samples kept: an hour of one-second ticks.
@@ -316,6 +347,7 @@ impl State {
             tiers,
             subscribers: Vec::new(),
             memory: VecDeque::new(),
+            previous_caches: std::collections::BTreeMap::new(),
         }
     }
 
@@ -325,9 +357,28 @@ impl State {
         let start_ms = self.last_tick_ms.unwrap_or(now_ms).min(now_ms);
         let all: Vec<&'static Site> = sites().collect();
         self.previous.resize_with(all.len(), || None);
+        // Cache lookups since the previous tick.
+        let mut caches = Vec::new();
+        for stats in crate::caches() {
+            let before = self
+                .previous_caches
+                .get(&stats.name)
+                .copied()
+                .unwrap_or_default();
+            let delta = (
+                stats.hits.saturating_sub(before.0),
+                stats.misses.saturating_sub(before.1),
+            );
+            if delta != (0, 0) {
+                caches.push((stats.name.clone(), delta));
+            }
+            self.previous_caches
+                .insert(stats.name, (stats.hits, stats.misses));
+        }
         let mut frame = Frame {
             start_ms,
             end_ms: now_ms,
+            caches: caches.clone(),
             sites: Vec::new(),
         };
         let memory = crate::memory()
@@ -344,6 +395,10 @@ impl State {
             period: Duration::from_millis(now_ms - start_ms),
             sites: Vec::new(),
             memory,
+            caches: caches
+                .into_iter()
+                .map(|(name, (hits, misses))| CacheTick { name, hits, misses })
+                .collect(),
         };
         for (index, site) in all.iter().enumerate() {
             let totals = site.aggregates.totals();
@@ -369,7 +424,7 @@ impl State {
             frame.sites.push((index, delta));
         }
         self.last_tick_ms = Some(now_ms);
-        if !frame.sites.is_empty() {
+        if !frame.sites.is_empty() || !frame.caches.is_empty() {
             for tier in &mut self.tiers {
                 tier.file(&frame);
             }

@@ -156,14 +156,16 @@ pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stage
 pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};
 pub use histogram::Histogram;
 pub use history::{
-    Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, history_bytes, leak_check,
+    CacheTick, Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, history_bytes, leak_check,
     memory_history, start_collector, stop_collector, subscribe, tick_at,
 };
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{
     Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
 };
-pub use query::{Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query};
+pub use query::{
+    CacheResult, Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query,
+};
 pub use site::{Site, SiteKind, sites};
 pub use stats::{SiteStats, StatusClasses};
 pub use switch::{is_enabled, set_enabled};

@@ -306,6 +306,24 @@ pub struct QueryResult {
     pub resolution_secs: f64,
     /// One per group, ordered by key.
     pub groups: Vec<GroupResult>,
+    /// Every cache looked up in the range (caches are not sites: filters and groups do not apply).
+    pub caches: Vec<CacheResult>,
+}
+
+/// One cache over a query's range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CacheResult {
+    /// The cache's name.
+    pub name: String,
+    /// Lookups that hit.
+    pub hits: u64,
+    /// Lookups that missed.
+    pub misses: u64,
+    /// `hits / (hits + misses)`.
+    pub hit_ratio: Option<f64>,
+    /// The hit ratio over time: `(start of the interval in Unix seconds, hits, misses)`.
+    pub series: Vec<(u64, u64, u64)>,
 }
 
 /// The figures of one group.
@@ -437,10 +455,20 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
             .iter()
             .filter(|f: &&Frame| f.end_ms > from_ms && f.start_ms < to_ms);
 
+        let mut caches: BTreeMap<String, BTreeMap<u64, (u64, u64)>> = BTreeMap::new();
         // group key -> (whole-range delta, delta per series slot)
         let mut groups: BTreeMap<GroupKey, (Delta, Series)> = BTreeMap::new();
         for frame in frames {
             let slot = from_ms + (frame.start_ms.max(from_ms) - from_ms) / step_ms * step_ms;
+            for (name, (hits, misses)) in &frame.caches {
+                let point = caches
+                    .entry(name.clone())
+                    .or_default()
+                    .entry(slot)
+                    .or_default();
+                point.0 += hits;
+                point.1 += misses;
+            }
             for (index, delta) in &frame.sites {
                 let Some(site) = all.get(*index) else {
                     continue;
@@ -506,11 +534,31 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                 }
             })
             .collect();
+        let caches = caches
+            .into_iter()
+            .map(|(name, series)| {
+                let (hits, misses) = series
+                    .values()
+                    .fold((0, 0), |(h, m), (a, b)| (h + a, m + b));
+                let lookups = hits + misses;
+                CacheResult {
+                    name,
+                    hits,
+                    misses,
+                    hit_ratio: (lookups > 0).then(|| hits as f64 / lookups as f64),
+                    series: series
+                        .into_iter()
+                        .map(|(at, (h, m))| (at / 1000, h, m))
+                        .collect(),
+                }
+            })
+            .collect();
         Ok(QueryResult {
             from: from_ms / 1000,
             to: to_ms / 1000,
             resolution_secs: resolution.as_secs_f64(),
             groups,
+            caches,
         })
     })
 }

@@ -46,9 +46,14 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let t0 = 1_800_000_000;
     tick_at(at(t0));
     // Ten seconds of traffic, one tick a second: second s makes s + 1 requests, one failing.
+    let logos = monitor_core::cache("query-logos");
     for s in 0..10u64 {
         for i in 0..=s {
             let _ = handle(i);
+        }
+        // s + 1 lookups a second, the first of each second a miss.
+        for i in 0..=s {
+            logos.record(i > 0);
         }
         tick_at(at(t0 + s + 1));
     }
@@ -141,6 +146,22 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let too_fine = last(3600).resolution(Duration::from_millis(100));
     let err = query(&too_fine).unwrap_err();
     assert!(matches!(err, QueryError::ResolutionTooFine { .. }), "{err}");
+    // Cache hit ratio over the range and over time.
+    let result = query(&last(10).resolution(Duration::from_secs(5))).unwrap();
+    let c = result
+        .caches
+        .iter()
+        .find(|c| c.name == "query-logos")
+        .unwrap();
+    assert_eq!((c.hits, c.misses), (45, 10));
+    assert_eq!(
+        c.series
+            .iter()
+            .map(|(_, h, m)| (*h, *m))
+            .collect::<Vec<_>>(),
+        [(10, 5), (35, 5)]
+    );
+
     // The pipeline's estimate comes from what its stages recorded.
     let estimate = monitor_core::estimate("q", &["draft"]).unwrap();
     let names: Vec<&str> = estimate.stages.iter().map(|s| s.stage.as_str()).collect();
