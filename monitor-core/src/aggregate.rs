@@ -45,7 +45,7 @@ const ZERO: AtomicU64 = AtomicU64::new(0);
 /// Adds to a counter. Only the stripe's owner writes an owned stripe, so a load and a store do; a
 /// shared stripe needs the atomic add. Readers see either value, never a torn one.
 #[inline(always)]
-fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
+pub(crate) fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
     if OWNED {
         counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
     } else {

@@ -1,5 +1,6 @@
 //! Cache effectiveness: hits and misses per named cache.
 
+use crate::aggregate::add;
 use crate::context::{self, OWNED_STRIPES, STRIPES};
 use crate::registry::{Registry, intern};
 use serde::Serialize;
@@ -31,10 +32,9 @@ impl Entry {
         let stripe = &self.stripes[index];
         let counter = if hit { &stripe.hits } else { &stripe.misses };
         if index < OWNED_STRIPES {
-            // Only this thread writes an owned stripe.
-            counter.store(counter.load(Relaxed) + 1, Relaxed);
+            add::<true>(counter, 1);
         } else {
-            counter.fetch_add(1, Relaxed);
+            add::<false>(counter, 1);
         }
     }
 

@@ -230,7 +230,7 @@ pub struct Tick {
     /// When the tick ran.
     pub at: SystemTime,
     /// Time since the previous tick.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "crate::stats::seconds")]
     pub period: Duration,
     /// The sites called in the period.
     pub sites: Vec<SiteTick>,
@@ -271,15 +271,11 @@ pub struct SiteTick {
     /// Cost of the calls whose model had a price, in USD.
     pub known_cost_usd: f64,
     /// Median duration in the period.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "crate::stats::seconds")]
     pub p50: Duration,
     /// 99th percentile duration in the period.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "crate::stats::seconds")]
     pub p99: Duration,
-}
-
-fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 pub(crate) struct State {
@@ -315,7 +311,8 @@ fn set_outlier_threshold(site: &Site, durations: &Histogram) {
     site.outlier_units.store(threshold, Ordering::Relaxed);
 }
 
-fn millis(at: SystemTime) -> u64 {
+/// Milliseconds since the Unix epoch; 0 before it.
+pub(crate) fn unix_ms(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
@@ -353,7 +350,7 @@ impl State {
 
     /// Reads every site, files the deltas, trims to the limits, and tells the subscribers.
     pub(crate) fn tick(&mut self, at: SystemTime) -> Arc<Tick> {
-        let now_ms = millis(at);
+        let now_ms = unix_ms(at);
         let start_ms = self.last_tick_ms.unwrap_or(now_ms).min(now_ms);
         let all: Vec<&'static Site> = sites().collect();
         self.previous.resize_with(all.len(), || None);

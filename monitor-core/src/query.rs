@@ -2,9 +2,9 @@
 //! figures of each group with a time series for charts. The same query serves the dashboard, the
 //! JSON API and tests.
 
-use crate::history::{Delta, Frame, with_state};
+use crate::history::{Delta, Frame, unix_ms, with_state};
 use crate::site::{Site, sites};
-use crate::usage::picousd_to_usd;
+use crate::usage::{known_cost, picousd_to_usd};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -393,11 +393,6 @@ type GroupKey = Vec<Option<String>>;
 /// A group's deltas by the start of their series slot.
 type Series = BTreeMap<u64, Delta>;
 
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Answers a query from the history.
 pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
     let (from_ms, to_ms) = match q.range {
@@ -513,8 +508,7 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                     input_tokens: total.input_tokens,
                     output_tokens: total.output_tokens,
                     cached_input_tokens: total.cached_input_tokens,
-                    cost_usd: (total.unpriced_calls == 0)
-                        .then(|| picousd_to_usd(total.cost_picousd)),
+                    cost_usd: known_cost(total.cost_picousd, total.unpriced_calls),
                     known_cost_usd: picousd_to_usd(total.cost_picousd),
                     series: series
                         .into_iter()

@@ -2,7 +2,7 @@
 
 use crate::aggregate::Totals;
 use crate::histogram::Histogram;
-use crate::usage::picousd_to_usd;
+use crate::usage::{known_cost, picousd_to_usd};
 use serde::{Serialize, Serializer};
 use std::time::Duration;
 
@@ -85,7 +85,8 @@ pub struct SiteStats {
     pub durations: Histogram,
 }
 
-fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// Serialises a duration as seconds.
+pub(crate) fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
 
@@ -118,7 +119,7 @@ impl SiteStats {
             input_tokens: t.tokens.input,
             output_tokens: t.tokens.output,
             cached_input_tokens: t.tokens.cached_input,
-            cost_usd: (t.unpriced_calls == 0).then_some(known_cost_usd),
+            cost_usd: known_cost(t.cost_picousd, t.unpriced_calls),
             known_cost_usd,
             unpriced_calls: t.unpriced_calls,
             p50: t.durations.quantile(0.50),

@@ -71,7 +71,8 @@ impl ModelEntry {
     }
 
     fn stats(&self) -> ModelStats {
-        let known_cost_usd = picousd_to_usd(self.cost_picousd.load(Relaxed));
+        let cost_picousd = self.cost_picousd.load(Relaxed);
+        let known_cost_usd = picousd_to_usd(cost_picousd);
         let unpriced_calls = self.unpriced_calls.load(Relaxed);
         ModelStats {
             model: self.name.to_string(),
@@ -80,11 +81,17 @@ impl ModelEntry {
             input_tokens: self.input.load(Relaxed),
             output_tokens: self.output.load(Relaxed),
             cached_input_tokens: self.cached_input.load(Relaxed),
-            cost_usd: (unpriced_calls == 0).then_some(known_cost_usd),
+            cost_usd: known_cost(cost_picousd, unpriced_calls),
             known_cost_usd,
             unpriced_calls,
         }
     }
+}
+
+/// A total cost in USD, or `None` when any call in it had no price: a partial sum would understate
+/// it.
+pub(crate) fn known_cost(picousd: u64, unpriced_calls: u64) -> Option<f64> {
+    (unpriced_calls == 0).then(|| picousd_to_usd(picousd))
 }
 
 pub(crate) fn picousd_to_usd(picousd: u64) -> f64 {
