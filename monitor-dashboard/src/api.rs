@@ -1,0 +1,248 @@
+//! The JSON API: sites, queries, errors, memory, estimates, models and insights.
+
+use crate::AppState;
+use axum::Json;
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/sites", get(sites))
+        .route("/api/query", get(query))
+        .route("/api/errors", get(errors))
+        .route("/api/memory", get(memory))
+        .route("/api/estimates", get(estimates))
+        .route("/api/models", get(models))
+        .route("/api/insights", get(insights))
+}
+
+/// An answer that is not a success: a status and a JSON body `{"error": …, "message": …}`, with
+/// `"parameter"` when one parameter was at fault.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    parameter: Option<String>,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn unauthorized(message: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "unauthorized",
+            parameter: None,
+            message: message.to_owned(),
+        }
+    }
+
+    pub(crate) fn bad_parameter(parameter: &str, message: String) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            error: "bad_parameter",
+            parameter: Some(parameter.to_owned()),
+            message,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.error, "message": self.message });
+        if let Some(parameter) = self.parameter {
+            body["parameter"] = parameter.into();
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer realm=\"monitor\""),
+            );
+        }
+        response
+    }
+}
+
+pub(crate) async fn not_found(uri: http::Uri) -> Response {
+    let body = json!({
+        "error": "not_found",
+        "message": format!("no route {}", uri.path()),
+    });
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+/// The URL's parameters as pairs, percent-decoded; a query string that does not decode is a 400.
+pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or("")).map_err(|e| {
+        ApiError::bad_parameter("query", format!("the query string does not decode: {e}"))
+    })
+}
+
+/// Rejects parameters a route does not take, so that a typo is an answer, not a silent default.
+fn only(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
+    match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        Some((key, _)) => Err(ApiError::bad_parameter(
+            key,
+            format!(
+                "unknown parameter `{key}`; this route takes: {}",
+                known.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+#[derive(Serialize)]
+struct SiteEntry {
+    #[serde(flatten)]
+    site: &'static monitor_core::Site,
+    stats: monitor_core::SiteStats,
+}
+
+/// Every instrumented site, called or not, with its totals since the start. `?kind=` narrows it.
+async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = params(raw.as_deref())?;
+    only(&params, &["kind"])?;
+    let kind = match params.iter().find(|(k, _)| k == "kind") {
+        Some((_, v)) => Some(kind(v)?),
+        None => None,
+    };
+    let sites: Vec<SiteEntry> = monitor_core::sites()
+        .filter(|s| kind.is_none_or(|k| s.kind() == k))
+        .map(|site| SiteEntry {
+            site,
+            stats: site.stats(),
+        })
+        .collect();
+    Ok(Json(json!({ "sites": sites })))
+}
+
+fn kind(value: &str) -> Result<monitor_core::SiteKind, ApiError> {
+    match value {
+        "handler" => Ok(monitor_core::SiteKind::Handler),
+        "stage" => Ok(monitor_core::SiteKind::Stage),
+        "tokens" => Ok(monitor_core::SiteKind::Tokens),
+        other => Err(ApiError::bad_parameter(
+            "kind",
+            format!("unknown kind {other:?}; known: handler, stage, tokens"),
+        )),
+    }
+}
+
+/// The data model's query, its parameters as [`monitor_core::Query::from_params`] reads them.
+async fn query(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::QueryResult>, ApiError> {
+    let params = params(raw.as_deref())?;
+    let query =
+        monitor_core::Query::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(query_error)?;
+    monitor_core::query(&query).map(Json).map_err(query_error)
+}
+
+fn query_error(e: monitor_core::QueryError) -> ApiError {
+    use monitor_core::QueryError;
+    let parameter = match &e {
+        QueryError::InvertedRange { .. } => "from".to_owned(),
+        QueryError::UnknownField { field } => field.clone(),
+        QueryError::InvalidValue { field, .. } => field.clone(),
+        QueryError::ResolutionTooFine { .. } => "resolution".to_owned(),
+        _ => "query".to_owned(),
+    };
+    ApiError::bad_parameter(&parameter, e.to_string())
+}
+
+/// Error patterns, most frequent first. Messages were redacted before they were stored.
+async fn errors(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::ErrorSummary>, ApiError> {
+    only(&params(raw.as_deref())?, &[])?;
+    Ok(Json(monitor_core::error_patterns()))
+}
+
+/// Memory now, at each tick kept, and the leak verdict over them.
+async fn memory(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    only(&params(raw.as_deref())?, &[])?;
+    let now = tokio::task::spawn_blocking(monitor_core::memory)
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let history = monitor_core::memory_history();
+    let leak = monitor_core::leak_check(&state.config.leak_detector());
+    Ok(Json(json!({
+        "now": now,
+        "history": history,
+        "leak": leak,
+        "leak_threshold_bytes_per_sec": state.config.leak_detector().threshold_bytes_per_sec,
+    })))
+}
+
+/// Each pipeline's expected duration; `?pipeline=logo&finished=analyse,concepts` for one run in
+/// progress.
+async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = params(raw.as_deref())?;
+    only(&params, &["pipeline", "finished"])?;
+    let finished: Vec<&str> = params
+        .iter()
+        .filter(|(k, _)| k == "finished")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let wanted = params
+        .iter()
+        .find(|(k, _)| k == "pipeline")
+        .map(|(_, v)| v.as_str());
+    let mut pipelines: Vec<&'static str> =
+        monitor_core::sites().filter_map(|s| s.pipeline()).collect();
+    pipelines.sort_unstable();
+    pipelines.dedup();
+    if let Some(wanted) = wanted
+        && !pipelines.contains(&wanted)
+    {
+        return Err(ApiError::bad_parameter(
+            "pipeline",
+            format!("no pipeline {wanted:?}; known: {}", pipelines.join(", ")),
+        ));
+    }
+    if !finished.is_empty() && wanted.is_none() {
+        return Err(ApiError::bad_parameter(
+            "finished",
+            "`finished` needs `pipeline`: stages are named within a pipeline".to_owned(),
+        ));
+    }
+    let estimates: Vec<serde_json::Value> = pipelines
+        .into_iter()
+        .filter(|p| wanted.is_none_or(|w| w == *p))
+        .map(|pipeline| {
+            json!({
+                "pipeline": pipeline,
+                "estimate": monitor_core::estimate(pipeline, &finished),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "pipelines": estimates })))
+}
+
+/// Tokens and cost by model since the start.
+async fn models(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    only(&params(raw.as_deref())?, &[])?;
+    Ok(Json(json!({ "models": monitor_core::models() })))
+}
+
+/// What to look at, in words.
+async fn insights(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    only(&params(raw.as_deref())?, &[])?;
+    let detector = state.config.leak_detector();
+    let insights = tokio::task::spawn_blocking(move || crate::insights(&detector))
+        .await
+        .unwrap_or_default();
+    Ok(Json(json!({ "insights": insights })))
+}

@@ -1,0 +1,301 @@
+//! The admin dashboard and the exporters of monitor, as an axum [`Router`].
+//!
+//! [`router`] gives routes a service nests under any prefix; [`serve`] runs them standalone:
+//!
+//! - `/metrics`: every site, model, cache and the process's memory in the Prometheus text format
+//!   0.0.4, for a Prometheus (and what sits on it) to scrape.
+//! - `/api/sites`, `/api/query`, `/api/errors`, `/api/memory`, `/api/estimates`, `/api/models`,
+//!   `/api/insights`: JSON, from the same data and queries as `monitor_core`'s own API.
+//! - `/api/stream`: Server-Sent Events, one `tick` message per collector tick.
+//! - `/`: a page that shows all of it live (assets served from the binary; it works offline).
+//!
+//! [`MonitorLayer`] is a tower layer for the service's own router: it gives each
+//! `#[monitored_handler]` the final status and the request and response body sizes, and records
+//! requests that no instrumented handler served under their route.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use monitor_dashboard::{DashboardConfig, MonitorLayer};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Router::new()
+//!     .route("/hello", get(|| async { "hello" }))
+//!     .layer(MonitorLayer::new())
+//!     .nest("/admin", monitor_dashboard::router(DashboardConfig::from_env()?));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Access
+//!
+//! With a token configured ([`DashboardConfig::token`] or `MONITOR_DASHBOARD_TOKEN`), the API and
+//! the stream answer only requests that carry it (`Authorization: Bearer <token>`), compared in
+//! constant time; the page asks for it once and keeps it in the tab's session storage. `/metrics`
+//! stays open unless [`DashboardConfig::protect_metrics`] says otherwise. Without a token, anyone
+//! who reaches the routes may read them, so [`serve`] refuses to listen beyond loopback then.
+
+#![warn(missing_docs)]
+
+mod api;
+mod auth;
+mod insights;
+mod layer;
+mod page;
+mod prometheus;
+mod stream;
+
+use axum::Router;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use insights::{Insight, Severity, insights};
+pub use layer::{MonitorLayer, MonitorService};
+pub use prometheus::{CONTENT_TYPE, render};
+
+/// How the dashboard is served: its token and what it protects.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_dashboard::DashboardConfig;
+///
+/// let config = DashboardConfig::new().token("s3cret-token")?.protect_metrics(true);
+/// assert!(config.has_token());
+/// # Ok::<(), monitor_dashboard::DashboardError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct DashboardConfig {
+    token: Option<Arc<str>>,
+    protect_metrics: bool,
+    leak_threshold_bytes_per_sec: Option<f64>,
+}
+
+/// The token is a secret: it never appears in debug output.
+impl fmt::Debug for DashboardConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DashboardConfig")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("protect_metrics", &self.protect_metrics)
+            .field(
+                "leak_threshold_bytes_per_sec",
+                &self.leak_threshold_bytes_per_sec,
+            )
+            .finish()
+    }
+}
+
+/// The environment variable that holds the dashboard's token.
+pub const TOKEN_VAR: &str = "MONITOR_DASHBOARD_TOKEN";
+/// The environment variable that protects `/metrics` with the token (`true` or `false`).
+pub const PROTECT_METRICS_VAR: &str = "MONITOR_DASHBOARD_PROTECT_METRICS";
+
+/// Shortest token accepted: a guessable token is no protection.
+pub const MIN_TOKEN_LEN: usize = 8;
+
+/// Growth of resident memory, in bytes per second, above which a steady rise is flagged as a
+/// suspected leak unless configured otherwise: 1 MiB/s.
+pub const DEFAULT_LEAK_THRESHOLD: f64 = 1024.0 * 1024.0;
+
+impl DashboardConfig {
+    /// No token, `/metrics` open: for loopback only.
+    pub fn new() -> DashboardConfig {
+        DashboardConfig::default()
+    }
+
+    /// Reads `MONITOR_DASHBOARD_TOKEN` and `MONITOR_DASHBOARD_PROTECT_METRICS`.
+    pub fn from_env() -> Result<DashboardConfig, DashboardError> {
+        DashboardConfig::from_vars(std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().unwrap_or_default()))
+        }))
+    }
+
+    /// Reads the same keys as [`from_env`](DashboardConfig::from_env) from `vars`; others are
+    /// ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monitor_dashboard::{DashboardConfig, DashboardError};
+    ///
+    /// let err = DashboardConfig::from_vars([("MONITOR_DASHBOARD_PROTECT_METRICS", "maybe")])
+    ///     .unwrap_err();
+    /// assert!(matches!(err, DashboardError::InvalidValue { .. }));
+    /// assert!(err.to_string().contains("maybe"));
+    /// ```
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<DashboardConfig, DashboardError> {
+        let mut config = DashboardConfig::new();
+        for (key, value) in vars {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            match key {
+                TOKEN_VAR => config = config.token(value)?,
+                PROTECT_METRICS_VAR => {
+                    let protect = match value.trim() {
+                        "1" | "true" | "yes" | "on" => true,
+                        "0" | "false" | "no" | "off" | "" => false,
+                        _ => {
+                            return Err(DashboardError::InvalidValue {
+                                key: key.to_owned(),
+                                value: value.to_owned(),
+                                expected: "true or false",
+                            });
+                        }
+                    };
+                    config = config.protect_metrics(protect);
+                }
+                _ => {}
+            }
+        }
+        Ok(config)
+    }
+
+    /// Requires `token` for the API, the stream (and `/metrics` if protected). It must be at
+    /// least [`MIN_TOKEN_LEN`] characters, without whitespace.
+    pub fn token(mut self, token: impl AsRef<str>) -> Result<DashboardConfig, DashboardError> {
+        let token = token.as_ref();
+        if token.len() < MIN_TOKEN_LEN || token.chars().any(char::is_whitespace) {
+            return Err(DashboardError::InvalidValue {
+                key: TOKEN_VAR.to_owned(),
+                // The value is a secret even when it is a bad one.
+                value: format!("<{} characters>", token.chars().count()),
+                expected: "at least 8 characters, no whitespace",
+            });
+        }
+        self.token = Some(Arc::from(token));
+        Ok(self)
+    }
+
+    /// Whether `/metrics` needs the token too (default: no, as Prometheus scrapers expect).
+    pub fn protect_metrics(mut self, protect: bool) -> DashboardConfig {
+        self.protect_metrics = protect;
+        self
+    }
+
+    /// Growth of resident memory, in bytes per second, above which a steady rise is flagged as a
+    /// suspected leak (default [`DEFAULT_LEAK_THRESHOLD`]).
+    pub fn leak_threshold(mut self, bytes_per_sec: f64) -> DashboardConfig {
+        self.leak_threshold_bytes_per_sec = Some(bytes_per_sec);
+        self
+    }
+
+    /// Whether a token is set.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    pub(crate) fn leak_detector(&self) -> monitor_core::LeakDetector {
+        monitor_core::LeakDetector::new(
+            self.leak_threshold_bytes_per_sec
+                .unwrap_or(DEFAULT_LEAK_THRESHOLD),
+        )
+    }
+}
+
+/// Configuration or serving that cannot go ahead.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DashboardError {
+    /// A configuration value that does not parse.
+    InvalidValue {
+        /// The key (environment variable or setting).
+        key: String,
+        /// The value given (a secret is described, never repeated).
+        value: String,
+        /// What the key accepts.
+        expected: &'static str,
+    },
+    /// [`serve`] was asked to listen beyond loopback without a token.
+    OpenToNetwork {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The address could not be bound or the server failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for DashboardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DashboardError::InvalidValue {
+                key,
+                value,
+                expected,
+            } => write!(
+                f,
+                "`{key}` has an invalid value {value:?}: expected {expected}"
+            ),
+            DashboardError::OpenToNetwork { addr } => write!(
+                f,
+                "refusing to serve the dashboard on {addr} without a token: set {TOKEN_VAR} or \
+                 listen on 127.0.0.1"
+            ),
+            DashboardError::Io(e) => write!(f, "dashboard server: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DashboardError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DashboardError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What every route's handler can read.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub(crate) config: DashboardConfig,
+}
+
+/// The dashboard's routes, to nest under any prefix (`Router::nest("/admin", router(config))`)
+/// or to serve on their own.
+pub fn router(config: DashboardConfig) -> Router {
+    let state = AppState { config };
+    let protected = Router::new().merge(api::routes()).merge(stream::routes());
+    let metrics = prometheus::routes();
+    let (protected, metrics) = if state.config.protect_metrics {
+        (protected.merge(metrics), Router::new())
+    } else {
+        (protected, metrics)
+    };
+    let protected = protected.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
+    Router::new()
+        .merge(page::routes())
+        .merge(metrics)
+        .merge(protected)
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// Where [`serve`] listens unless told otherwise.
+pub const DEFAULT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
+/// Serves [`router`] on `addr` until the process ends. Refuses an address beyond loopback when no
+/// token is set.
+pub async fn serve(addr: SocketAddr, config: DashboardConfig) -> Result<(), DashboardError> {
+    check_exposure(addr, &config)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(DashboardError::Io)?;
+    axum::serve(listener, router(config))
+        .await
+        .map_err(DashboardError::Io)
+}
+
+/// Whether `config` may be served on `addr`: beyond loopback only with a token.
+pub fn check_exposure(addr: SocketAddr, config: &DashboardConfig) -> Result<(), DashboardError> {
+    if addr.ip().is_loopback() || config.has_token() {
+        Ok(())
+    } else {
+        Err(DashboardError::OpenToNetwork { addr })
+    }
+}
