@@ -271,7 +271,7 @@ pub fn init() -> Result<Config, ConfigError> {
     let config = Config::from_env()?;
     config.apply()?;
     crate::record_panics();
-    crate::history::ensure_collector(config.tick);
+    crate::history::start_global(config.tick);
     Ok(config)
 }
 

@@ -118,11 +118,15 @@ impl Guard {
     #[inline(always)]
     pub fn finish(self, outcome: Outcome) {
         let (this, units) = self.end();
-        this.site
-            .aggregates
-            .record(units, &outcome, this.request_bytes);
-        keep_event(this.site, units, this.mode, &outcome, this.request_bytes);
-        record_error(this.site, outcome);
+        let mut outcome = outcome;
+        if this.mode & switch::REQUESTS != 0 {
+            // An HTTP layer may be waiting to complete this call with the final status.
+            match crate::request::defer(this.site, units, this.mode, outcome, this.request_bytes) {
+                Some(returned) => outcome = returned,
+                None => return,
+            }
+        }
+        record(this.site, units, this.mode, outcome, this.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
@@ -165,6 +169,20 @@ impl Drop for Guard {
             self.finish_on_drop,
         );
     }
+}
+
+/// Records a call that returned: totals, raw event, error pattern.
+#[inline(always)]
+pub(crate) fn record(
+    site: &'static Site,
+    units: u64,
+    mode: u8,
+    outcome: Outcome,
+    request_bytes: u64,
+) {
+    site.aggregates.record(units, &outcome, request_bytes);
+    keep_event(site, units, mode, &outcome, request_bytes);
+    record_error(site, outcome);
 }
 
 /// Files a failed call's error with its pattern. Nothing to do for most calls; the test is on a

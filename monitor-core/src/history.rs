@@ -649,11 +649,30 @@ impl Drop for Collector {
 /// The collector [`init`](crate::init) starts.
 static GLOBAL: Mutex<Option<Collector>> = Mutex::new(None);
 
-pub(crate) fn ensure_collector(every: Duration) {
+/// Starts the background collector, ticking at the configured interval ([`Config`](crate::Config)'s
+/// `tick`, 1 s by default), unless it runs already. What consumes ticks calls it on first use: the
+/// dashboard's router does, so a service that serves the dashboard has a history without a call to
+/// [`init`](crate::init). Returns whether this call started it.
+///
+/// # Examples
+///
+/// ```
+/// monitor_core::ensure_collector();
+/// assert!(!monitor_core::ensure_collector()); // already running
+/// monitor_core::stop_collector();
+/// ```
+pub fn ensure_collector() -> bool {
+    let tick = with_state(|state| state.limits.tick);
+    start_global(tick)
+}
+
+pub(crate) fn start_global(every: Duration) -> bool {
     let mut global = GLOBAL.lock();
-    if global.is_none() {
-        *global = Some(start_collector(every));
+    if global.is_some() {
+        return false;
     }
+    *global = Some(start_collector(every));
+    true
 }
 
 /// Stops the collector [`init`](crate::init) started, if it runs. The history stays.

@@ -83,6 +83,7 @@ mod outcome;
 mod pricing;
 mod query;
 mod registry;
+mod request;
 mod site;
 mod stats;
 mod switch;
@@ -156,8 +157,8 @@ pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stage
 pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};
 pub use histogram::Histogram;
 pub use history::{
-    CacheTick, Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, history_bytes, leak_check,
-    memory_history, start_collector, stop_collector, subscribe, tick_at,
+    CacheTick, Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, ensure_collector,
+    history_bytes, leak_check, memory_history, start_collector, stop_collector, subscribe, tick_at,
 };
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{
@@ -166,7 +167,8 @@ pub use pricing::{
 pub use query::{
     CacheResult, Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query,
 };
-pub use site::{Site, SiteKind, sites};
+pub use request::{EnteredRequest, RequestScope};
+pub use site::{MAX_ROUTE_SITES, OTHER_ROUTES, Site, SiteKind, route_site, sites};
 pub use stats::{SiteStats, StatusClasses};
 pub use switch::{is_enabled, set_enabled};
 pub use tokens::{TokenUsage, Tokens};

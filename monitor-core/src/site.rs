@@ -3,9 +3,11 @@
 use crate::aggregate::{Aggregates, Usage};
 use crate::stats::SiteStats;
 use crate::usage::ModelEntry;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Which macro instrumented a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -115,6 +117,12 @@ impl Site {
             cache: OnceLock::new(),
             outlier_units: std::sync::atomic::AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// Whether this site stands for a route that no instrumented handler served ([`route_site`]),
+    /// rather than for an instrumented function.
+    pub fn is_route(&self) -> bool {
+        self.meta.line == 0 && self.meta.file == ROUTE_FILE
     }
 
     /// Which macro instrumented the function.
@@ -280,20 +288,109 @@ inventory::collect!(SiteRef);
 /// }
 /// ```
 pub fn sites() -> impl ExactSizeIterator<Item = &'static Site> + Clone {
-    static SORTED: OnceLock<Vec<&'static Site>> = OnceLock::new();
-    let sorted = SORTED.get_or_init(|| {
-        if !cfg!(feature = "enabled") {
-            return Vec::new();
-        }
-        let mut all: Vec<&'static Site> = inventory::iter::<SiteRef>
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
-        all.sort_by_key(|s| (s.file(), s.line(), s.name(), s.module_path()));
-        all
-    });
-    sorted.iter().copied()
+    let all = Arc::clone(&all_sites().read());
+    SiteIter { all, next: 0 }
 }
+
+/// The sites linked in, ordered, then those made at run time ([`route_site`]) in the order they
+/// were made: appending keeps every site's position, which the history files deltas by.
+fn all_sites() -> &'static RwLock<Arc<Vec<&'static Site>>> {
+    static ALL: OnceLock<RwLock<Arc<Vec<&'static Site>>>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: Vec<&'static Site> = if cfg!(feature = "enabled") {
+            inventory::iter::<SiteRef>
+                .into_iter()
+                .map(|r| r.0)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        all.sort_by_key(|s| (s.file(), s.line(), s.name(), s.module_path()));
+        RwLock::new(Arc::new(all))
+    })
+}
+
+#[derive(Clone)]
+struct SiteIter {
+    all: Arc<Vec<&'static Site>>,
+    next: usize,
+}
+
+impl Iterator for SiteIter {
+    type Item = &'static Site;
+
+    fn next(&mut self) -> Option<&'static Site> {
+        let site = self.all.get(self.next).copied()?;
+        self.next += 1;
+        Some(site)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.all.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for SiteIter {}
+
+/// Sites made for routes, at most; later routes share [`OTHER_ROUTES`]. Each site holds its own
+/// histogram (tens of KiB), so the number a stream of odd paths can make must be bounded.
+pub const MAX_ROUTE_SITES: usize = 128;
+/// The route of the site shared by routes beyond [`MAX_ROUTE_SITES`].
+pub const OTHER_ROUTES: &str = "other routes";
+
+/// The site of requests to `route` (`"GET /api/logos/{id}"`) that no instrumented handler served:
+/// made on first use, listed by [`sites`] from then on, with [`Site::is_route`] true. An HTTP layer
+/// (`monitor_dashboard::MonitorLayer`) records such requests here.
+///
+/// # Examples
+///
+/// ```
+/// let site = monitor_core::route_site("GET /health");
+/// assert!(site.is_route());
+/// assert_eq!(site.route(), Some("GET /health"));
+/// assert!(std::ptr::eq(site, monitor_core::route_site("GET /health")));
+/// ```
+pub fn route_site(route: &str) -> &'static Site {
+    static ROUTES: Mutex<BTreeMap<String, &'static Site>> = Mutex::new(BTreeMap::new());
+    let mut routes = ROUTES.lock();
+    if let Some(site) = routes.get(route) {
+        return site;
+    }
+    let full = routes.len() >= MAX_ROUTE_SITES;
+    let key = if full { OTHER_ROUTES } else { route };
+    if let Some(site) = routes.get(key) {
+        return site;
+    }
+    // Leaked on purpose: sites are `'static`, and there are at most `MAX_ROUTE_SITES + 1`.
+    let name: &'static str = Box::leak(key.to_owned().into_boxed_str());
+    let site: &'static Site = Box::leak(Box::new(Site::new(SiteMeta {
+        kind: SiteKind::Handler,
+        name,
+        function: "",
+        module_path: "",
+        file: ROUTE_FILE,
+        line: 0,
+        route: Some(name),
+        pipeline: None,
+        stage: None,
+        model: None,
+        model_expr: None,
+        provider: None,
+        cache: None,
+    })));
+    routes.insert(key.to_owned(), site);
+    if cfg!(feature = "enabled") {
+        let mut all = all_sites().write();
+        let mut grown = Vec::clone(&all);
+        grown.push(site);
+        *all = Arc::new(grown);
+    }
+    site
+}
+
+/// The `file` of a route's site: no source file has this name.
+const ROUTE_FILE: &str = "<route>";
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,8 @@ pub const ON: u8 = 1;
 pub(crate) const TSC: u8 = 2;
 /// Sampling of raw events is on (see `events.rs`).
 pub(crate) const SAMPLE: u8 = 4;
+/// An HTTP layer serves requests: a handler's record may wait for the layer (see `request.rs`).
+pub(crate) const REQUESTS: u8 = 8;
 
 /// The mode bits; 0 (off) without the `enabled` feature.
 #[doc(hidden)]
@@ -29,6 +31,11 @@ pub(crate) fn set_sampling(on: bool) {
     } else {
         MODE.fetch_and(!SAMPLE, Ordering::Relaxed);
     }
+}
+
+/// Records that an HTTP layer is in use.
+pub(crate) fn set_requests() {
+    MODE.fetch_or(REQUESTS, Ordering::Relaxed);
 }
 
 /// Records that the clock is the TSC.

@@ -1,16 +1,268 @@
-//! `MonitorLayer`: what a handler's return type cannot tell.
+//! `MonitorLayer`: what a handler's return type cannot tell the macro.
+//!
+//! A `#[monitored_handler]` sees the value its function returns; axum turns that value into a
+//! response afterwards (`IntoResponse`), and the bodies flow after that. The layer makes a
+//! [`RequestScope`] per request, enters it around every poll of the request, and completes it when
+//! the response body has ended (or was dropped): the handler's call is then recorded once, with
+//! the final status and the bytes that really flowed each way. A request no instrumented handler
+//! served is recorded on the site of its matched route.
 
-/// A tower layer.
+use axum::body::Body;
+use axum::extract::MatchedPath;
+use bytes::Buf;
+use http::{Request, Response};
+use http_body::{Frame, SizeHint};
+use monitor_core::RequestScope;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Records each request's final status and body sizes on the `#[monitored_handler]` that served
+/// it, and requests no instrumented handler served on their route.
+///
+/// Add it with [`axum::Router::layer`], after the routes it covers, so that the matched route is
+/// known:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use monitor_core::monitored_handler;
+///
+/// #[monitored_handler(route = "GET /hello")]
+/// async fn hello() -> &'static str {
+///     "hello"
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/hello", get(hello))
+///     .layer(monitor_dashboard::MonitorLayer::new());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MonitorLayer;
+pub struct MonitorLayer {
+    _private: (),
+}
 
 impl MonitorLayer {
-    /// A layer.
+    /// The layer.
     pub fn new() -> MonitorLayer {
-        MonitorLayer
+        MonitorLayer::default()
     }
 }
 
-/// The service [`MonitorLayer`] wraps.
+impl<S> Layer<S> for MonitorLayer {
+    type Service = MonitorService<S>;
+
+    fn layer(&self, inner: S) -> MonitorService<S> {
+        MonitorService { inner }
+    }
+}
+
+/// The service [`MonitorLayer`] wraps around a router's routes.
 #[derive(Debug, Clone)]
-pub struct MonitorService<S>(S);
+pub struct MonitorService<S> {
+    inner: S,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for MonitorService<S>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(path) => format!("{} {}", request.method(), path.as_str()),
+            // Unmatched paths are not routes: one site for all of them keeps odd paths from
+            // making sites without end.
+            None => format!("{} <unmatched>", request.method()),
+        };
+        let declared = content_length(request.headers());
+        let received = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&received);
+        let request = request.map(|body| {
+            Body::new(Counting {
+                inner: body,
+                counter,
+                end: None,
+            })
+        });
+        let scope = RequestScope::new();
+        // Some services do their work in `call`: that belongs to the request too.
+        let inner = {
+            let _entered = scope.enter();
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner,
+            request: Some(Pending {
+                scope,
+                route,
+                declared,
+                received,
+            }),
+        }
+    }
+}
+
+/// What the request knows until its response has flowed.
+struct Pending {
+    scope: RequestScope,
+    route: String,
+    /// The request's `Content-Length`, which counts a body the handler never read too.
+    declared: Option<u64>,
+    /// Request body bytes read so far.
+    received: Arc<AtomicU64>,
+}
+
+impl Pending {
+    fn complete(self, status: u16, sent: Option<u64>) {
+        let received = self
+            .declared
+            .unwrap_or_else(|| self.received.load(Ordering::Relaxed));
+        self.scope
+            .complete(status, Some(received), sent, &self.route);
+    }
+}
+
+/// The response's status, waiting for its body to end.
+struct Completion {
+    request: Option<Pending>,
+    status: u16,
+    sent: Arc<AtomicU64>,
+}
+
+impl Drop for Completion {
+    /// The body ended, or was dropped part-way (the client went away): either way the request is
+    /// over, and the bytes sent are the ones counted.
+    fn drop(&mut self) {
+        if let Some(request) = self.request.take() {
+            request.complete(self.status, Some(self.sent.load(Ordering::Relaxed)));
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a request under [`MonitorLayer`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        request: Option<Pending>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.request.as_ref().map(|r| r.scope.enter());
+            ready!(this.inner.poll(cx))
+        };
+        Poll::Ready(match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let sent = Arc::new(AtomicU64::new(0));
+                let completion = Completion {
+                    request: this.request.take(),
+                    status,
+                    sent: Arc::clone(&sent),
+                };
+                Ok(response.map(|body| {
+                    Body::new(Counting {
+                        inner: body,
+                        counter: sent,
+                        end: Some(completion),
+                    })
+                }))
+            }
+            Err(e) => {
+                if let Some(request) = this.request.take() {
+                    request.complete(500, None);
+                }
+                Err(e)
+            }
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A body that counts the data bytes of its frames as they pass, without buffering them, and
+    /// completes the request (if it carries one) when it ends or is dropped.
+    struct Counting<B> {
+        #[pin]
+        inner: B,
+        counter: Arc<AtomicU64>,
+        end: Option<Completion>,
+    }
+}
+
+impl<B> http_body::Body for Counting<B>
+where
+    B: http_body::Body<Data = bytes::Bytes>,
+{
+    type Data = bytes::Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    this.counter
+                        .fetch_add(data.remaining() as u64, Ordering::Relaxed);
+                }
+            }
+            // The end, or an error that ends it: complete now rather than when the body is
+            // dropped, which may be later.
+            None | Some(Err(_)) => drop(this.end.take()),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}

@@ -53,6 +53,7 @@ use std::sync::Arc;
 pub use insights::{Insight, Severity, insights};
 pub use layer::{MonitorLayer, MonitorService};
 pub use prometheus::{CONTENT_TYPE, render};
+pub use stream::STREAM_BUFFER;
 
 /// How the dashboard is served: its token and what it protects.
 ///
@@ -254,7 +255,11 @@ pub(crate) struct AppState {
 
 /// The dashboard's routes, to nest under any prefix (`Router::nest("/admin", router(config))`)
 /// or to serve on their own.
+///
+/// It starts the background collector if none runs ([`monitor_core::ensure_collector`]): the
+/// history, the charts and the stream are made of its ticks.
 pub fn router(config: DashboardConfig) -> Router {
+    monitor_core::ensure_collector();
     let state = AppState { config };
     let protected = Router::new().merge(api::routes()).merge(stream::routes());
     let metrics = prometheus::routes();

@@ -1,0 +1,202 @@
+//! The HTTP request a service's layer is serving: lets a handler's record wait for what only the
+//! layer knows — the status after `IntoResponse`, and the body sizes once the bodies have flowed.
+//!
+//! The layer makes a [`RequestScope`] per request and [`enter`](RequestScope::enter)s it around
+//! every poll of the request's future. A `#[monitored_handler]` that finishes inside it leaves its
+//! call in the scope instead of recording it; the layer records it once, with the final figures,
+//! when the response body ends ([`RequestScope::complete`]). A request no instrumented handler
+//! served is recorded on its route's site ([`route_site`](crate::route_site)). Without a layer,
+//! handlers record as always: the test is one bit of the mode byte each call already reads.
+
+use crate::clock;
+use crate::guard;
+use crate::outcome::Outcome;
+use crate::site::{Site, SiteKind};
+use crate::switch;
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// One handler call, measured and classified, waiting for the layer's figures.
+#[derive(Debug)]
+pub(crate) struct Deferred {
+    site: &'static Site,
+    units: u64,
+    mode: u8,
+    outcome: Outcome,
+    request_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    deferred: Mutex<Option<Deferred>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
+}
+
+/// One request, from the layer's point of view. See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::{RequestScope, monitored_handler};
+///
+/// #[monitored_handler(route = "GET /hello")]
+/// fn hello() -> &'static str {
+///     "hello"
+/// }
+///
+/// let scope = RequestScope::new();
+/// {
+///     let _entered = scope.enter();
+///     hello(); // left in the scope, not recorded yet
+/// }
+/// // The layer saw a 200 and a body of 5 bytes.
+/// scope.complete(200, Some(0), Some(5), "GET /hello");
+/// # #[cfg(feature = "enabled")] {
+/// let stats = monitor_core::sites().find(|s| s.name() == "hello").unwrap().stats();
+/// assert_eq!(stats.calls, 1);
+/// assert_eq!(stats.statuses.success, 1);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RequestScope {
+    slot: Arc<Slot>,
+    start: u64,
+    mode: u8,
+}
+
+impl Default for RequestScope {
+    fn default() -> Self {
+        RequestScope::new()
+    }
+}
+
+/// Puts the thread's previous request back when dropped.
+#[derive(Debug)]
+#[must_use = "the scope ends when this is dropped"]
+pub struct EnteredRequest {
+    previous: Option<Arc<Slot>>,
+}
+
+impl Drop for EnteredRequest {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+impl RequestScope {
+    /// A request starting now. From the first scope on, handlers look for one when they finish.
+    pub fn new() -> RequestScope {
+        switch::set_requests();
+        let mode = switch::mode();
+        RequestScope {
+            slot: Arc::default(),
+            start: clock::now(mode),
+            mode,
+        }
+    }
+
+    /// Makes this request the thread's current one until the returned value is dropped: wrap each
+    /// poll of the request's future in it.
+    pub fn enter(&self) -> EnteredRequest {
+        let previous = CURRENT
+            .try_with(|c| c.borrow_mut().replace(Arc::clone(&self.slot)))
+            .ok()
+            .flatten();
+        EnteredRequest { previous }
+    }
+
+    /// Whether an instrumented handler has finished inside this request.
+    pub fn served_by_handler(&self) -> bool {
+        self.slot.deferred.lock().is_some()
+    }
+
+    /// Records the request, once, with what the layer saw: the final `status`, and the request and
+    /// response body sizes when known. The handler that served it gets them; a request no handler
+    /// served is recorded on the site of `route`, timed from [`new`](RequestScope::new).
+    pub fn complete(
+        self,
+        status: u16,
+        request_bytes: Option<u64>,
+        response_bytes: Option<u64>,
+        route: &str,
+    ) {
+        let deferred = self.slot.deferred.lock().take();
+        let Some(mut call) = deferred else {
+            if self.mode & switch::ON == 0 {
+                return;
+            }
+            let units = clock::since(self.start, self.mode);
+            let outcome = status_outcome(Outcome::OK, status, response_bytes);
+            let site = crate::route_site(route);
+            guard::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
+            return;
+        };
+        call.outcome = status_outcome(call.outcome, status, response_bytes);
+        if let Some(bytes) = request_bytes {
+            call.request_bytes = bytes;
+        }
+        guard::record(
+            call.site,
+            call.units,
+            call.mode,
+            call.outcome,
+            call.request_bytes,
+        );
+    }
+}
+
+/// The handler's outcome as the response turned out: the final status decides between success,
+/// client error and error (an `Err` that became a 4xx is the client's error, as everywhere else).
+fn status_outcome(mut outcome: Outcome, status: u16, response_bytes: Option<u64>) -> Outcome {
+    if status != 0 {
+        outcome.status = status;
+        if (400..500).contains(&status) {
+            outcome.error_type = None;
+            outcome.error_message = None;
+        } else if status >= 500 && outcome.error_type.is_none() {
+            outcome.error_type = Some("http status");
+            outcome.error_message = Some(format!("HTTP {status}"));
+        }
+    }
+    if response_bytes.is_some() {
+        outcome.response_bytes = response_bytes;
+    }
+    outcome
+}
+
+/// Called by a handler's guard as it finishes: leaves the call in the thread's current request,
+/// or gives the outcome back when there is none, to be recorded at once. A handler that finishes
+/// later in the same request (the outer of two nested handlers, whose value is the response)
+/// takes the request's place; the call it displaces is recorded as it was.
+#[cold]
+pub(crate) fn defer(
+    site: &'static Site,
+    units: u64,
+    mode: u8,
+    outcome: Outcome,
+    request_bytes: u64,
+) -> Option<Outcome> {
+    if site.kind() != SiteKind::Handler {
+        return Some(outcome);
+    }
+    let slot = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
+    let Some(slot) = slot else {
+        return Some(outcome);
+    };
+    let displaced = slot.deferred.lock().replace(Deferred {
+        site,
+        units,
+        mode,
+        outcome,
+        request_bytes,
+    });
+    if let Some(d) = displaced {
+        guard::record(d.site, d.units, d.mode, d.outcome, d.request_bytes);
+    }
+    None
+}

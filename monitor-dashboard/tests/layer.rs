@@ -1,0 +1,231 @@
+//! `MonitorLayer` on a real axum service on 127.0.0.1: final statuses, body sizes (declared and
+//! streamed), requests no instrumented handler served, and exact counts under concurrency.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use monitor_core::{SiteStats, monitored_handler};
+use monitor_dashboard::MonitorLayer;
+use std::net::SocketAddr;
+
+fn stats(name: &str) -> SiteStats {
+    monitor_core::sites()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| panic!("no site {name}"))
+        .stats()
+}
+
+fn route_stats(route: &str) -> Option<SiteStats> {
+    monitor_core::sites()
+        .find(|s| s.is_route() && s.route() == Some(route))
+        .map(|s| s.stats())
+}
+
+#[derive(Debug)]
+struct AppError(StatusCode, &'static str);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+#[monitored_handler(route = "POST /layer/echo")]
+async fn layer_echo(Json(value): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    Json(value)
+}
+
+/// The macro sees an `Err` of a type it cannot read a status from; the layer sees the 404 it
+/// became: a client error, not a failure.
+#[monitored_handler(route = "GET /layer/missing")]
+async fn layer_missing() -> Result<&'static str, AppError> {
+    Err(AppError(StatusCode::NOT_FOUND, "no such logo"))
+}
+
+/// The same `Err` type becoming a 503: a failure.
+#[monitored_handler(route = "GET /layer/broken")]
+async fn layer_broken() -> Result<&'static str, AppError> {
+    Err(AppError(StatusCode::SERVICE_UNAVAILABLE, "try later"))
+}
+
+/// A body of unknown length, streamed in 4 chunks of 1000 bytes: counted as it flows.
+#[monitored_handler(route = "GET /layer/stream")]
+async fn layer_stream() -> Response {
+    let chunks = (0..4).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 1000])));
+    Body::from_stream(futures_util::stream::iter(chunks)).into_response()
+}
+
+#[monitored_handler(route = "GET /layer/concurrent")]
+async fn layer_concurrent() -> &'static str {
+    tokio::task::yield_now().await;
+    "done"
+}
+
+#[monitored_handler(route = "GET /layer/sync")]
+fn layer_sync() -> StatusCode {
+    StatusCode::ACCEPTED
+}
+
+async fn start() -> SocketAddr {
+    let app = Router::new()
+        .route("/layer/echo", post(layer_echo))
+        .route("/layer/missing", get(layer_missing))
+        .route("/layer/broken", get(layer_broken))
+        .route("/layer/stream", get(layer_stream))
+        .route("/layer/concurrent", get(layer_concurrent))
+        .route("/layer/sync", get(|| async { layer_sync() }))
+        .route("/layer/plain/{id}", get(|| async { "not instrumented" }))
+        .layer(MonitorLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// The record lands when the response body has ended on the server, a moment after the client
+/// has read it: wait for it, up to a deadline.
+async fn eventually(mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "not recorded in 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn request_and_response_sizes_land_on_the_handler() {
+    let addr = start().await;
+    let client = reqwest::Client::new();
+    let body = r#"{"prompt":"a fox in a box","colours":3}"#;
+    let response = client
+        .post(format!("http://{addr}/layer/echo"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let echoed = response.bytes().await.unwrap();
+    eventually(|| stats("layer_echo").calls == 1).await;
+    let s = stats("layer_echo");
+    assert_eq!(s.request_bytes, body.len() as u64);
+    assert_eq!(s.response_bytes, echoed.len() as u64);
+    assert_eq!(s.statuses.success, 1);
+    assert_eq!(s.errors, 0);
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_counted_as_it_flows() {
+    let addr = start().await;
+    let response = reqwest::get(format!("http://{addr}/layer/stream"))
+        .await
+        .unwrap();
+    assert!(response.headers().get("content-length").is_none());
+    assert_eq!(response.bytes().await.unwrap().len(), 4000);
+    eventually(|| stats("layer_stream").calls == 1).await;
+    assert_eq!(stats("layer_stream").response_bytes, 4000);
+}
+
+#[tokio::test]
+async fn the_final_status_decides_the_outcome() {
+    let addr = start().await;
+    for _ in 0..3 {
+        let r = reqwest::get(format!("http://{addr}/layer/missing"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        r.bytes().await.unwrap();
+        let r = reqwest::get(format!("http://{addr}/layer/broken"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        r.bytes().await.unwrap();
+    }
+    let r = reqwest::get(format!("http://{addr}/layer/sync"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    eventually(|| {
+        stats("layer_missing").calls == 3
+            && stats("layer_broken").calls == 3
+            && stats("layer_sync").calls == 1
+    })
+    .await;
+    let missing = stats("layer_missing");
+    assert_eq!((missing.errors, missing.client_errors), (0, 3));
+    assert_eq!(missing.statuses.client_error, 3);
+    let broken = stats("layer_broken");
+    assert_eq!(broken.errors, 3);
+    assert_eq!(broken.statuses.server_error, 3);
+    let sync = stats("layer_sync");
+    assert_eq!(sync.statuses.success, 1);
+    assert_eq!(sync.errors, 0);
+}
+
+#[tokio::test]
+async fn requests_no_handler_served_are_recorded_per_route() {
+    let addr = start().await;
+    for id in 0..5 {
+        let r = reqwest::get(format!("http://{addr}/layer/plain/{id}"))
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "not instrumented");
+    }
+    // Paths no route matches share one site, whatever they are.
+    for path in ["nope", "nope/deeper", "%22quoted%22"] {
+        let r = reqwest::get(format!("http://{addr}/{path}")).await.unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    eventually(|| route_stats("GET /layer/plain/{id}").is_some_and(|s| s.calls == 5)).await;
+    let plain = route_stats("GET /layer/plain/{id}").unwrap();
+    assert_eq!(plain.response_bytes, 5 * "not instrumented".len() as u64);
+    eventually(|| route_stats("GET <unmatched>").is_some_and(|s| s.calls >= 3)).await;
+    assert!(route_stats("GET <unmatched>").unwrap().client_errors >= 3);
+    // Listed with the sites, and told apart from instrumented functions.
+    let site = monitor_core::sites()
+        .find(|s| s.route() == Some("GET /layer/plain/{id}"))
+        .unwrap();
+    assert!(site.is_route());
+    assert!(
+        !monitor_core::sites()
+            .find(|s| s.name() == "layer_echo")
+            .unwrap()
+            .is_route()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_are_counted_exactly() {
+    const TASKS: usize = 8;
+    const REQUESTS: usize = 25;
+    let addr = start().await;
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..REQUESTS {
+                    let r = client
+                        .get(format!("http://{addr}/layer/concurrent"))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.text().await.unwrap(), "done");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let expected = (TASKS * REQUESTS) as u64;
+    eventually(|| stats("layer_concurrent").calls >= expected).await;
+    let s = stats("layer_concurrent");
+    assert_eq!(s.calls, expected);
+    assert_eq!(s.response_bytes, expected * 4);
+    assert_eq!(s.statuses.success, expected);
+    // Nothing recorded twice on a route site.
+    assert!(route_stats("GET /layer/concurrent").is_none());
+}
