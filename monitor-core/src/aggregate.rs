@@ -32,6 +32,9 @@ pub(crate) struct Stripe {
     /// Cost of the calls whose model has a price, in millionths of a millionth of a US dollar.
     cost_picousd: AtomicU64,
     unpriced_calls: AtomicU64,
+    /// Heap bytes allocated inside calls and not inside an instrumented call they made (feature
+    /// `alloc`).
+    allocated_bytes: AtomicU64,
     /// An owned stripe's latest duration, not yet in `buckets` ([`NOTHING_PARKED`] if none).
     parked: AtomicU64,
     buckets: [AtomicU64; BUCKETS],
@@ -109,6 +112,7 @@ impl Stripe {
             cached_input_tokens: ZERO,
             cost_picousd: ZERO,
             unpriced_calls: ZERO,
+            allocated_bytes: ZERO,
             parked: AtomicU64::new(NOTHING_PARKED),
             buckets: [ZERO; BUCKETS],
         }
@@ -142,6 +146,7 @@ pub(crate) struct Totals {
     pub(crate) tokens: Tokens,
     pub(crate) cost_picousd: u64,
     pub(crate) unpriced_calls: u64,
+    pub(crate) allocated_bytes: u64,
 }
 
 impl Aggregates {
@@ -212,6 +217,20 @@ impl Aggregates {
         }
     }
 
+    /// Heap bytes allocated by the site's own code during a call or a poll.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn record_allocated(&self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        let index = crate::context::stripe();
+        if index < OWNED_STRIPES {
+            add::<true>(&self.stripes[index].allocated_bytes, bytes);
+        } else {
+            add::<false>(&self.stripes[index].allocated_bytes, bytes);
+        }
+    }
+
     pub(crate) fn totals(&self) -> Totals {
         let mut t = Totals {
             durations: Histogram::in_units(crate::clock::nanos_per_unit()),
@@ -245,6 +264,7 @@ impl Aggregates {
             t.tokens.cached_input += s.cached_input_tokens.load(Relaxed);
             t.cost_picousd += s.cost_picousd.load(Relaxed);
             t.unpriced_calls += s.unpriced_calls.load(Relaxed);
+            t.allocated_bytes += s.allocated_bytes.load(Relaxed);
         }
         t
     }

@@ -68,6 +68,52 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     // Const and without `Drop`: safe to touch from inside the allocator, even at thread exit.
     static STRIPE_OF_THREAD: Cell<usize> = const { Cell::new(usize::MAX) };
+    // What this thread allocated, and how much of it instrumented calls have claimed: the
+    // difference over a call, less what calls nested in it claimed, is the call's own.
+    static THREAD: ThreadCount = const {
+        ThreadCount { allocated: Cell::new(0), claimed: Cell::new(0) }
+    };
+}
+
+struct ThreadCount {
+    allocated: Cell<u64>,
+    claimed: Cell<u64>,
+}
+
+/// Where a stretch of this thread's work began, for [`claim_since`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    allocated: u64,
+    claimed: u64,
+}
+
+/// The thread's counts now.
+#[inline]
+pub(crate) fn mark() -> Mark {
+    THREAD
+        .try_with(|t| Mark {
+            allocated: t.allocated.get(),
+            claimed: t.claimed.get(),
+        })
+        .unwrap_or(Mark {
+            allocated: 0,
+            claimed: 0,
+        })
+}
+
+/// Bytes this thread allocated since `mark` that no stretch nested in it claimed; claims them, so
+/// that the stretch enclosing this one does not count them again. Stretches nest (a call inside a
+/// call, a poll inside a poll), so each byte goes to the innermost instrumented site.
+#[inline]
+pub(crate) fn claim_since(mark: Mark) -> u64 {
+    THREAD
+        .try_with(|t| {
+            let inclusive = t.allocated.get().wrapping_sub(mark.allocated);
+            let nested = t.claimed.get().wrapping_sub(mark.claimed);
+            t.claimed.set(mark.claimed.wrapping_add(inclusive));
+            inclusive.saturating_sub(nested)
+        })
+        .unwrap_or(0)
 }
 
 #[inline]
@@ -100,6 +146,7 @@ fn on_alloc(size: usize) {
     let s = stripe();
     s.allocated.fetch_add(size as u64, Relaxed);
     s.allocations.fetch_add(1, Relaxed);
+    let _ = THREAD.try_with(|t| t.allocated.set(t.allocated.get().wrapping_add(size as u64)));
 }
 
 #[inline]

@@ -36,6 +36,37 @@ pub struct Guard {
     model: Option<&'static ModelEntry>,
     /// Dropping without a panic records a call that returned (see [`Guard::finish_on_drop`]).
     finish_on_drop: bool,
+    /// For a synchronous call, the thread's allocation counts at entry.
+    #[cfg(feature = "alloc")]
+    alloc_mark: Option<crate::alloc::Mark>,
+}
+
+/// Credits the heap bytes allocated while it lives, less those nested sites claimed, to its site.
+/// A guard value, so that a poll or a body that panics still gives back what it claimed.
+#[cfg(feature = "alloc")]
+struct Claim {
+    site: &'static Site,
+    mark: crate::alloc::Mark,
+}
+
+#[cfg(feature = "alloc")]
+impl Claim {
+    #[inline]
+    fn new(site: &'static Site) -> Claim {
+        Claim {
+            site,
+            mark: crate::alloc::mark(),
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Drop for Claim {
+    #[inline]
+    fn drop(&mut self) {
+        let bytes = crate::alloc::claim_since(self.mark);
+        self.site.aggregates.record_allocated(bytes);
+    }
 }
 
 /// Leaves a site when dropped, so a panicking poll leaves the thread's scope as it found it.
@@ -59,6 +90,8 @@ impl Guard {
             request_bytes: 0,
             model: None,
             finish_on_drop: false,
+            #[cfg(feature = "alloc")]
+            alloc_mark: None,
         }
     }
 
@@ -71,7 +104,13 @@ impl Guard {
         if mode & switch::ON == 0 {
             return None;
         }
-        Some(Guard::new(site, mode, context::enter(site, kind)))
+        #[allow(unused_mut)] // used with the `alloc` feature
+        let mut guard = Guard::new(site, mode, context::enter(site, kind));
+        #[cfg(feature = "alloc")]
+        {
+            guard.alloc_mark = Some(crate::alloc::mark());
+        }
+        Some(guard)
     }
 
     /// Start of an asynchronous call: the site encloses the future's polls, through
@@ -111,6 +150,12 @@ impl Guard {
         let this = ManuallyDrop::new(self);
         let units = clock::since(this.start, this.mode);
         context::leave(this.entered);
+        #[cfg(feature = "alloc")]
+        if let Some(mark) = this.alloc_mark {
+            this.site
+                .aggregates
+                .record_allocated(crate::alloc::claim_since(mark));
+        }
         (this, units)
     }
 
@@ -280,6 +325,8 @@ impl<F: Future> Future for Scoped<F> {
             Some(site) => {
                 // Restored on drop, so a panicking poll leaves the thread's scope as it found it.
                 let _leave = Leave(context::enter(site, site.kind()));
+                #[cfg(feature = "alloc")]
+                let _claim = Claim::new(site);
                 this.inner.poll(cx)
             }
         }
@@ -303,7 +350,11 @@ pub fn run<const KIND: u8, R>(
 ) -> R {
     let mut guard = Guard::new(site, mode, context::enter(site, SiteKind::from_code(KIND)));
     guard.request_bytes = request_bytes;
+    #[cfg(feature = "alloc")]
+    let claim = Claim::new(site);
     let ret = body();
+    #[cfg(feature = "alloc")]
+    drop(claim);
     guard.finish(classify(&ret));
     ret
 }

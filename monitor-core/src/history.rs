@@ -30,6 +30,7 @@ pub(crate) struct Delta {
     pub(crate) cached_input_tokens: u64,
     pub(crate) cost_picousd: u64,
     pub(crate) unpriced_calls: u64,
+    pub(crate) allocated_bytes: u64,
     pub(crate) sum_units: u128,
     /// Non-empty duration buckets, by index.
     pub(crate) buckets: Vec<(u16, u64)>,
@@ -68,6 +69,7 @@ impl Delta {
             cached_input_tokens: d(now.tokens.cached_input, b.tokens.cached_input),
             cost_picousd: d(now.cost_picousd, b.cost_picousd),
             unpriced_calls: d(now.unpriced_calls, b.unpriced_calls),
+            allocated_bytes: d(now.allocated_bytes, b.allocated_bytes),
             sum_units: now
                 .durations
                 .sum_units()
@@ -94,6 +96,7 @@ impl Delta {
         self.cached_input_tokens += other.cached_input_tokens;
         self.cost_picousd += other.cost_picousd;
         self.unpriced_calls += other.unpriced_calls;
+        self.allocated_bytes += other.allocated_bytes;
         self.sum_units += other.sum_units;
         let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
         let (mut a, mut b) = (
@@ -378,9 +381,12 @@ impl State {
             caches: caches.clone(),
             sites: Vec::new(),
         };
-        let memory = crate::memory()
-            .ok()
-            .map(|sample| crate::MemorySample { at, ..sample });
+        let previous_sample = self.memory.back().copied();
+        let memory = crate::memory().ok().map(|sample| crate::MemorySample {
+            at,
+            allocations_per_sec: allocation_rate(previous_sample.as_ref(), &sample, at),
+            ..sample
+        });
         if let Some(sample) = memory {
             if self.memory.len() >= MEMORY_SAMPLES {
                 self.memory.pop_front();
@@ -560,8 +566,35 @@ pub fn memory_history() -> Vec<crate::MemorySample> {
     with_state(|state| state.memory.iter().copied().collect())
 }
 
+/// Allocations per second between the previous sample and this one, taken at `at`.
+fn allocation_rate(
+    previous: Option<&crate::MemorySample>,
+    now: &crate::MemorySample,
+    at: SystemTime,
+) -> Option<f64> {
+    let previous = previous?;
+    let seconds = at.duration_since(previous.at).ok()?.as_secs_f64();
+    let made = now.allocations?.checked_sub(previous.allocations?)?;
+    (seconds > 0.0).then(|| made as f64 / seconds)
+}
+
+/// Whether the heap in use has kept rising over the ticks kept, assessed by `detector`; `None`
+/// when the heap is not counted (`MonitoredAlloc` is not the global allocator).
+pub fn heap_leak_check(detector: &crate::LeakDetector) -> Option<crate::LeakVerdict> {
+    let samples = memory_history();
+    let first = samples.first()?.at;
+    let points: Vec<(f64, f64)> = samples
+        .iter()
+        .filter_map(|s| {
+            let t = s.at.duration_since(first).unwrap_or_default();
+            Some((t.as_secs_f64(), s.heap_bytes? as f64))
+        })
+        .collect();
+    (!points.is_empty()).then(|| detector.assess(&points))
+}
+
 /// Whether memory has kept rising over the ticks kept: resident size against tick time, assessed
-/// by `detector`.
+/// by `detector`. [`heap_leak_check`] does the same for the heap.
 ///
 /// # Examples
 ///

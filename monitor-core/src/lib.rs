@@ -158,14 +158,16 @@ pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor,
 pub use histogram::Histogram;
 pub use history::{
     CacheTick, Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, ensure_collector,
-    history_bytes, leak_check, memory_history, start_collector, stop_collector, subscribe, tick_at,
+    heap_leak_check, history_bytes, leak_check, memory_history, start_collector, stop_collector,
+    subscribe, tick_at,
 };
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 pub use pricing::{
     Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
 };
 pub use query::{
-    CacheResult, Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query,
+    CacheResult, Field, GroupResult, OutcomeFilter, Point, Query, QueryError, QueryResult,
+    TimeRange, query,
 };
 pub use request::{EnteredRequest, RequestScope};
 pub use site::{MAX_ROUTE_SITES, OTHER_ROUTES, Site, SiteKind, route_site, sites};

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The process's memory at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct MemorySample {
     /// When it was taken.
@@ -15,6 +15,15 @@ pub struct MemorySample {
     pub rss_bytes: u64,
     /// Virtual size: address space the process has mapped, in bytes.
     pub virtual_bytes: u64,
+    /// Heap bytes in use, when `MonitoredAlloc` counts the heap (feature `alloc`).
+    pub heap_bytes: Option<u64>,
+    /// The most heap bytes in use seen so far, when the heap is counted.
+    pub heap_peak_bytes: Option<u64>,
+    /// Allocations since the start, when the heap is counted.
+    pub allocations: Option<u64>,
+    /// Allocations per second since the previous tick, when the heap is counted (set by the
+    /// collector, which knows the previous tick).
+    pub allocations_per_sec: Option<f64>,
 }
 
 /// Why memory could not be read.
@@ -67,11 +76,29 @@ pub fn memory() -> Result<MemorySample, MemoryError> {
     let process = system
         .process(*pid)
         .ok_or_else(|| error(&"the process is not listed"))?;
+    let heap = heap_now();
     Ok(MemorySample {
         at: SystemTime::now(),
         rss_bytes: process.memory(),
         virtual_bytes: process.virtual_memory(),
+        heap_bytes: heap.map(|h| h.0),
+        heap_peak_bytes: heap.map(|h| h.1),
+        allocations: heap.map(|h| h.2),
+        allocations_per_sec: None,
     })
+}
+
+/// In use, peak and allocations, when `MonitoredAlloc` is the global allocator: without it nothing
+/// was ever counted, and zeros would read as an empty heap.
+fn heap_now() -> Option<(u64, u64, u64)> {
+    #[cfg(feature = "alloc")]
+    {
+        let h = crate::heap();
+        if h.allocations > 0 {
+            return Some((h.in_use_bytes, h.peak_bytes, h.allocations));
+        }
+    }
+    None
 }
 
 /// Flags memory that keeps rising: a least-squares line through the samples of a window, and a

@@ -120,6 +120,49 @@ pub struct Query {
     pub group_by: Vec<Field>,
     /// Width of the series' points; when `None`, the history's own resolution for the range.
     pub resolution: Option<Duration>,
+    /// Only calls with this outcome are counted. A site keeps one duration histogram for all its
+    /// calls, so the durations of a group stay those of all its calls; the durations of failed
+    /// calls are in the raw [`events`](crate::events), which keep every failure.
+    pub outcome: Option<OutcomeFilter>,
+}
+
+/// The outcomes a query can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeFilter {
+    /// Calls that neither failed nor were answered with a 4xx (cancelled calls excluded).
+    Ok,
+    /// Failed calls: an error, a 5xx, or a panic.
+    Error,
+    /// Calls answered with a 4xx.
+    ClientError,
+}
+
+impl OutcomeFilter {
+    /// `ok`, `error` or `client_error`.
+    pub fn parse(name: &str) -> Option<OutcomeFilter> {
+        match name {
+            "ok" => Some(OutcomeFilter::Ok),
+            "error" => Some(OutcomeFilter::Error),
+            "client_error" => Some(OutcomeFilter::ClientError),
+            _ => None,
+        }
+    }
+
+    /// Calls, errors and client errors of `delta` with this outcome.
+    fn select(filter: Option<OutcomeFilter>, d: &Delta) -> (u64, u64, u64) {
+        match filter {
+            None => (d.calls, d.errors, d.client_errors),
+            Some(OutcomeFilter::Ok) => (
+                d.calls
+                    .saturating_sub(d.errors + d.client_errors + d.cancelled),
+                0,
+                0,
+            ),
+            Some(OutcomeFilter::Error) => (d.errors, d.errors, 0),
+            Some(OutcomeFilter::ClientError) => (d.client_errors, 0, d.client_errors),
+        }
+    }
 }
 
 impl Query {
@@ -131,6 +174,7 @@ impl Query {
             filters: Vec::new(),
             group_by: Vec::new(),
             resolution: None,
+            outcome: None,
         }
     }
 
@@ -143,6 +187,12 @@ impl Query {
     /// Adds a field to group by.
     pub fn group_by(mut self, field: Field) -> Query {
         self.group_by.push(field);
+        self
+    }
+
+    /// Counts only calls with `outcome`.
+    pub fn outcome(mut self, outcome: OutcomeFilter) -> Query {
+        self.outcome = Some(outcome);
         self
     }
 
@@ -159,7 +209,8 @@ impl Query {
     }
 
     /// Reads URL-style parameters: `range=15m` (or `from=` and `to=` in Unix seconds), a filter per
-    /// field (`kind=stage`, `pipeline=logo`, …), `group_by=stage,model`, `resolution=10s`.
+    /// field (`kind=stage`, `pipeline=logo`, …), `group_by=stage,model`, `resolution=10s`,
+    /// `outcome=ok|error|client_error`.
     /// Durations are a number and a unit: `s`, `m`, `h`, `d`.
     ///
     /// # Examples
@@ -192,6 +243,7 @@ impl Query {
                 "from" => from = Some(parse_unix(value).ok_or_else(invalid)?),
                 "to" => to = Some(parse_unix(value).ok_or_else(invalid)?),
                 "resolution" => query.resolution = Some(parse_duration(value).ok_or_else(invalid)?),
+                "outcome" => query.outcome = Some(OutcomeFilter::parse(value).ok_or_else(invalid)?),
                 "group_by" => {
                     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                         query.group_by.push(Field::parse(name)?);
@@ -364,6 +416,9 @@ pub struct GroupResult {
     pub cost_usd: Option<f64>,
     /// Cost of the priced calls.
     pub known_cost_usd: f64,
+    /// Heap bytes allocated by the calls' own code (with the `alloc` feature and
+    /// `MonitoredAlloc` as the global allocator; 0 otherwise).
+    pub allocated_bytes: u64,
     /// The group over time.
     pub series: Vec<Point>,
 }
@@ -481,6 +536,7 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
         let groups = groups
             .into_iter()
             .map(|(key, (total, series))| {
+                let (calls, errors, client_errors) = OutcomeFilter::select(q.outcome, &total);
                 let h = total.histogram(scale);
                 let key = q
                     .group_by
@@ -490,15 +546,15 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                     .collect();
                 GroupResult {
                     key,
-                    calls: total.calls,
-                    rate_per_sec: total.calls as f64 / range_secs,
-                    errors: total.errors,
-                    error_rate: if total.calls == 0 {
+                    calls,
+                    rate_per_sec: calls as f64 / range_secs,
+                    errors,
+                    error_rate: if calls == 0 {
                         0.0
                     } else {
-                        total.errors as f64 / total.calls as f64
+                        errors as f64 / calls as f64
                     },
-                    client_errors: total.client_errors,
+                    client_errors,
                     p50: h.quantile(0.5).as_secs_f64(),
                     p90: h.quantile(0.9).as_secs_f64(),
                     p99: h.quantile(0.99).as_secs_f64(),
@@ -510,14 +566,15 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                     cached_input_tokens: total.cached_input_tokens,
                     cost_usd: known_cost(total.cost_picousd, total.unpriced_calls),
                     known_cost_usd: picousd_to_usd(total.cost_picousd),
+                    allocated_bytes: total.allocated_bytes,
                     series: series
                         .into_iter()
                         .map(|(at, d)| {
                             let h = d.histogram(scale);
                             Point {
                                 at: at / 1000,
-                                calls: d.calls,
-                                errors: d.errors,
+                                calls: OutcomeFilter::select(q.outcome, &d).0,
+                                errors: OutcomeFilter::select(q.outcome, &d).1,
                                 p50: h.quantile(0.5).as_secs_f64(),
                                 p99: h.quantile(0.99).as_secs_f64(),
                                 tokens: d.input_tokens + d.output_tokens,

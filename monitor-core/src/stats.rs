@@ -63,6 +63,10 @@ pub struct SiteStats {
     pub known_cost_usd: f64,
     /// Calls whose model had no price.
     pub unpriced_calls: u64,
+    /// Heap bytes allocated by the calls' own code: inside the call, and not inside an instrumented
+    /// call it made, which counts them itself. Counted with the `alloc` feature when
+    /// `MonitoredAlloc` is the global allocator; 0 otherwise.
+    pub allocated_bytes: u64,
     /// Median duration.
     #[serde(serialize_with = "seconds")]
     pub p50: Duration,
@@ -122,6 +126,7 @@ impl SiteStats {
             cost_usd: known_cost(t.cost_picousd, t.unpriced_calls),
             known_cost_usd,
             unpriced_calls: t.unpriced_calls,
+            allocated_bytes: t.allocated_bytes,
             p50: t.durations.quantile(0.50),
             p90: t.durations.quantile(0.90),
             p99: t.durations.quantile(0.99),

@@ -161,7 +161,8 @@ async fn errors(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::ErrorSumma
     Ok(Json(monitor_core::error_patterns()))
 }
 
-/// Memory now, at each tick kept, and the leak verdict over them.
+/// Memory now, at each tick kept, and the leak verdicts over them (resident size; the heap when
+/// `MonitoredAlloc` counts it).
 async fn memory(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -172,11 +173,14 @@ async fn memory(
         .ok()
         .and_then(Result::ok);
     let history = monitor_core::memory_history();
-    let leak = monitor_core::leak_check(&state.config.leak_detector());
+    let detector = state.config.leak_detector();
+    let leak = monitor_core::leak_check(&detector);
+    let heap_leak = monitor_core::heap_leak_check(&detector);
     Ok(Json(json!({
         "now": now,
         "history": history,
         "leak": leak,
+        "heap_leak": heap_leak,
         "leak_threshold_bytes_per_sec": state.config.leak_detector().threshold_bytes_per_sec,
     })))
 }

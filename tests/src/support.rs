@@ -31,3 +31,18 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// A future that is pending once, then ready: makes the future awaiting it take a second poll.
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}

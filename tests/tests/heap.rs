@@ -1,6 +1,7 @@
 //! The heap counted by `MonitoredAlloc`, installed as this test binary's global allocator.
 
 use monitor_core::{MonitoredAlloc, heap};
+use monitor_tests::support;
 
 #[global_allocator]
 static ALLOC: MonitoredAlloc = MonitoredAlloc::system();
@@ -36,4 +37,85 @@ fn allocations_frees_and_the_peak_are_counted() {
         }
     });
     assert!(heap().allocations >= start + 40_000);
+}
+
+#[monitor_core::pipeline_stage(pipeline = "heap_pipe", stage = "outer")]
+fn outer_stage() -> usize {
+    // 10 000 bytes of its own, and an inner stage that allocates 50 000 of its own.
+    let own = std::hint::black_box(vec![0u8; 10_000]);
+    own.len() + inner_stage()
+}
+
+#[monitor_core::pipeline_stage(pipeline = "heap_pipe", stage = "inner")]
+fn inner_stage() -> usize {
+    std::hint::black_box(vec![0u8; 50_000]).len()
+}
+
+#[monitor_core::pipeline_stage(pipeline = "heap_pipe", stage = "async")]
+async fn async_stage() -> usize {
+    let first = std::hint::black_box(vec![0u8; 3_000]);
+    support::yield_once().await;
+    // Allocated in the second poll, which may run on another thread: still this call's.
+    let second = std::hint::black_box(vec![0u8; 4_000]);
+    first.len() + second.len() + inner_stage()
+}
+
+fn allocated(stage: &str) -> u64 {
+    monitor_core::sites()
+        .find(|s| s.stage() == Some(stage) && s.pipeline() == Some("heap_pipe"))
+        .unwrap()
+        .stats()
+        .allocated_bytes
+}
+
+/// Bytes allocated are attributed to the innermost instrumented call: the outer stage counts its
+/// own 10 000 bytes per call, not the inner stage's 50 000. Allocations outside the test's
+/// vectors (the histogram's none, the error path's none) would only add; the bounds allow a little.
+#[test]
+fn bytes_allocated_go_to_the_innermost_site() {
+    const CALLS: u64 = 20;
+    for _ in 0..CALLS {
+        outer_stage();
+    }
+    let outer = allocated("outer");
+    assert!(
+        (CALLS * 10_000..CALLS * 10_000 + CALLS * 512).contains(&outer),
+        "outer stage: {outer} bytes"
+    );
+    let inner_sync = allocated("inner");
+    assert!(
+        (CALLS * 50_000..CALLS * 50_000 + CALLS * 512).contains(&inner_sync),
+        "inner stage: {inner_sync} bytes"
+    );
+
+    for _ in 0..CALLS {
+        support::block_on(async_stage());
+    }
+    let own = allocated("async");
+    assert!(
+        (CALLS * 7_000..CALLS * 7_000 + CALLS * 1024).contains(&own),
+        "async stage: {own} bytes"
+    );
+    assert!(allocated("inner") >= inner_sync + CALLS * 50_000);
+}
+
+/// Each tick samples the heap with the process's memory, and the rate of allocations between
+/// ticks; the heap's own leak check reads those samples.
+#[test]
+fn ticks_sample_the_heap() {
+    let t0 = std::time::SystemTime::now();
+    monitor_core::tick_at(t0);
+    let kept: Vec<Vec<u8>> = (0..100).map(|_| vec![0u8; 1000]).collect();
+    let tick = monitor_core::tick_at(t0 + std::time::Duration::from_secs(2));
+    let sample = tick.memory.expect("memory is readable here");
+    assert!(sample.heap_bytes.unwrap() >= 100 * 1000);
+    assert!(sample.heap_peak_bytes.unwrap() >= sample.heap_bytes.unwrap());
+    assert!(sample.allocations.unwrap() >= 100);
+    // At least the 100 vectors, made within the 2 s between the ticks.
+    let rate = sample.allocations_per_sec.unwrap();
+    assert!(rate >= 50.0, "{rate}");
+    drop(kept);
+    let verdict = monitor_core::heap_leak_check(&monitor_core::LeakDetector::new(1e9)).unwrap();
+    assert!(verdict.samples >= 2);
+    assert!(!verdict.suspected);
 }

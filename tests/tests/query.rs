@@ -2,8 +2,8 @@
 //! global to the process.
 
 use monitor_core::{
-    Field, Price, Query, QueryError, TimeRange, Tokens, monitored_handler, pipeline_stage, query,
-    set_price, tick_at, tracks_tokens,
+    Field, OutcomeFilter, Price, Query, QueryError, TimeRange, Tokens, monitored_handler,
+    pipeline_stage, query, set_price, tick_at, tracks_tokens,
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -110,6 +110,32 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
             .map(|p| p.calls)
             .collect::<Vec<_>>(),
         [15, 40]
+    );
+
+    // Counting one outcome: 10 of the 55 handler calls failed.
+    let by_outcome = |o| {
+        let g = &query(&last(60).filter(Field::Site, "handle").outcome(o))
+            .unwrap()
+            .groups[0];
+        (
+            g.calls,
+            g.errors,
+            g.series.iter().map(|p| p.calls).sum::<u64>(),
+        )
+    };
+    assert_eq!(by_outcome(OutcomeFilter::Error), (10, 10, 10));
+    assert_eq!(by_outcome(OutcomeFilter::Ok), (45, 0, 45));
+    assert_eq!(by_outcome(OutcomeFilter::ClientError), (0, 0, 0));
+    let q = Query::from_params([("site", "handle"), ("outcome", "error")])
+        .unwrap()
+        .at(now);
+    assert_eq!(query(&q).unwrap().groups[0].calls, 10);
+    assert_eq!(
+        Query::from_params([("outcome", "meh")]).unwrap_err(),
+        QueryError::InvalidValue {
+            field: "outcome".into(),
+            value: "meh".into()
+        }
     );
 
     // Only part of the range.
