@@ -50,7 +50,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use insights::{Insight, Severity, insights};
+pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use layer::{MonitorLayer, MonitorService};
 pub use prometheus::{CONTENT_TYPE, render};
 pub use stream::STREAM_BUFFER;

@@ -1,0 +1,332 @@
+//! Insights from a workload driven on a clock of the test's own. The history, the sites, caches,
+//! models and error patterns are global to the process: every name here is unique to one test, and
+//! only one test ticks the history.
+
+use monitor_core::{
+    LeakDetector, Price, Tokens, monitored_handler, pipeline_stage, set_price, tick_at,
+    tracks_tokens,
+};
+use monitor_dashboard::{DEFAULT_LEAK_THRESHOLD, Insight, Severity, insights_at, leak_insight};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+#[monitored_handler(route = "GET /ins/flaky")]
+fn ins_flaky(fail: bool, n: u64) -> Result<u64, String> {
+    if fail {
+        Err(format!(
+            "upstream timeout after {n} ms, api_key=sk-live0123456789abcdefXYZ"
+        ))
+    } else {
+        Ok(n)
+    }
+}
+
+#[monitored_handler(route = "GET /ins/steady")]
+fn ins_steady(fail: bool) -> Result<(), String> {
+    if fail {
+        Err("steady failure".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+#[monitored_handler(route = "GET /ins/sparse")]
+fn ins_sparse(fail: bool) -> Result<(), String> {
+    if fail {
+        Err("sparse failure".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+#[monitored_handler(route = "GET /ins/slow")]
+fn ins_slow() -> &'static str {
+    std::thread::sleep(Duration::from_millis(10));
+    "slow"
+}
+
+#[pipeline_stage(pipeline = "ins_pipe", stage = "fetch")]
+fn fetch(n: u64) -> u64 {
+    n + 1
+}
+
+#[pipeline_stage(pipeline = "ins_pipe", stage = "concepts")]
+fn concepts(n: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(2));
+    n * 2
+}
+
+#[pipeline_stage(pipeline = "ins_pipe", stage = "render")]
+fn render(n: u64) -> String {
+    n.to_string()
+}
+
+#[pipeline_stage(pipeline = "ins_fallback", stage = "wait")]
+fn wait() {
+    std::thread::sleep(Duration::from_millis(3));
+}
+
+#[pipeline_stage(pipeline = "ins_fallback", stage = "quick")]
+fn quick() -> u8 {
+    1
+}
+
+#[tracks_tokens(model = "ins-model-big")]
+fn big() -> Tokens {
+    Tokens {
+        input: 1_000_000,
+        output: 0,
+        cached_input: 0,
+    }
+}
+
+#[tracks_tokens(model = "ins-model-small")]
+fn small() -> Tokens {
+    Tokens {
+        input: 1_000_000,
+        output: 0,
+        cached_input: 0,
+    }
+}
+
+#[tracks_tokens(model = "ins-model-free")]
+fn free() -> Tokens {
+    Tokens {
+        input: 400,
+        output: 100,
+        cached_input: 0,
+    }
+}
+
+/// The insights of `kind` whose message mentions `text`.
+fn find<'a>(all: &'a [Insight], kind: &str, text: &str) -> Vec<&'a Insight> {
+    all.iter()
+        .filter(|i| i.kind == kind && i.message.contains(text))
+        .collect()
+}
+
+/// The one insight of `kind` that mentions `text`; fails with every insight shown.
+fn one<'a>(all: &'a [Insight], kind: &str, text: &str) -> &'a Insight {
+    let found = find(all, kind, text);
+    assert_eq!(found.len(), 1, "one {kind} about {text} in {all:#?}");
+    found[0]
+}
+
+/// The number right before the first `%` of a message.
+fn percentage(message: &str) -> f64 {
+    let end = message.find('%').expect("a percentage");
+    let start = message[..end]
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or(0, |i| i + 1);
+    message[start..end].parse().expect("a number")
+}
+
+#[test]
+fn insights_say_what_stands_out_in_the_history() {
+    set_price("ins-model-big", Price::per_million(1.0, 1.0)).unwrap();
+    set_price("ins-model-small", Price::per_million(1.0, 1.0)).unwrap();
+    for _ in 0..3 {
+        big();
+    }
+    small();
+    free();
+    free();
+
+    // Twenty minutes of traffic, a tick every ten seconds. Windows as of `now`: the 10 minutes
+    // before the last 5 (ticks 31 to 90) are the baseline, ticks 91 to 120 the recent past.
+    let t0 = 1_950_000_000;
+    tick_at(at(t0));
+    let (cold, lukewarm, warm, tiny) = (
+        monitor_core::cache("ins-cold"),
+        monitor_core::cache("ins-lukewarm"),
+        monitor_core::cache("ins-warm"),
+        monitor_core::cache("ins-tiny"),
+    );
+    for k in 1..=120u64 {
+        let recent = k > 90;
+        for i in 0..10 {
+            // 5 % of calls fail, then 40 %.
+            let fail = if recent { i < 4 } else { i == 0 && k % 2 == 0 };
+            let _ = ins_flaky(fail, 1000 + k * 10 + i);
+            // 10 % throughout.
+            let _ = ins_steady(i == 0);
+        }
+        // Rarely called: all five recent calls fail, too few to judge.
+        if k % 6 == 0 {
+            let _ = ins_sparse(recent);
+        }
+        if recent {
+            cold.record(k % 10 == 0);
+            lukewarm.record(k % 3 == 0);
+            warm.record(k % 10 != 0);
+            if k % 10 == 0 {
+                tiny.miss();
+            }
+        }
+        if k > 100 {
+            render(concepts(fetch(k)));
+            ins_slow();
+        }
+        tick_at(at(t0 + 10 * k));
+    }
+    let now = at(t0 + 1200);
+    let all = insights_at(&LeakDetector::new(DEFAULT_LEAK_THRESHOLD), now);
+
+    // Warnings first, then information.
+    let severities: Vec<Severity> = all.iter().map(|i| i.severity).collect();
+    assert!(
+        severities.windows(2).all(|w| w[0] >= w[1]),
+        "warnings first: {all:#?}"
+    );
+
+    // The error rate that rose, and neither the steady one nor the one with too few calls.
+    let rising = one(&all, "rising_errors", "`ins_flaky`");
+    assert_eq!(rising.severity, Severity::Warning);
+    assert_eq!(
+        rising.message,
+        "Errors are rising in handler `ins_flaky` (GET /ins/flaky): 40% of calls failed in the \
+         last 5 min (120 of 300), up from 5% in the 10 min before"
+    );
+    assert!(
+        find(&all, "rising_errors", "ins_steady").is_empty(),
+        "{all:#?}"
+    );
+    assert!(
+        find(&all, "rising_errors", "ins_sparse").is_empty(),
+        "{all:#?}"
+    );
+
+    // The stage that takes most of its pipeline.
+    let stage = one(&all, "slowest_stage", "pipeline `ins_pipe`");
+    assert_eq!(stage.severity, Severity::Info);
+    assert!(
+        stage.message.starts_with("Stage `concepts` takes ")
+            && stage
+                .message
+                .contains("of pipeline `ins_pipe`'s time in the last 15 min")
+            && stage.message.contains(" ms, 20 calls)"),
+        "{}",
+        stage.message
+    );
+    assert!(percentage(&stage.message) >= 90.0, "{}", stage.message);
+
+    // The slowest handler by p99.
+    let handler = one(&all, "slowest_handler", "");
+    assert!(
+        handler
+            .message
+            .starts_with("The slowest handler by p99 is handler `ins_slow` (GET /ins/slow): p99 ")
+            && handler
+                .message
+                .ends_with("over 20 calls in the last 15 min"),
+        "{}",
+        handler.message
+    );
+
+    // Caches: a warning under 20 %, information under 50 %, nothing for a warm or barely used one.
+    let cold = one(&all, "cache", "`ins-cold`");
+    assert_eq!(cold.severity, Severity::Warning);
+    assert_eq!(
+        cold.message,
+        "Cache `ins-cold` hits only 10% of lookups (3 of 30) in the last 15 min"
+    );
+    let lukewarm = one(&all, "cache", "`ins-lukewarm`");
+    assert_eq!(lukewarm.severity, Severity::Info);
+    assert!(lukewarm.message.contains("33% of lookups (10 of 30)"));
+    assert!(find(&all, "cache", "ins-warm").is_empty(), "{all:#?}");
+    assert!(find(&all, "cache", "ins-tiny").is_empty(), "{all:#?}");
+
+    // The costliest model, and the one without a price.
+    let model = one(&all, "costliest_model", "");
+    assert_eq!(
+        model.message,
+        "Model `ins-model-big` costs the most: $3.00, 75% of the $4.00 spent on priced models \
+         since the start (3.0M tokens in 3 calls)"
+    );
+    let unpriced = one(&all, "unpriced_models", "");
+    assert_eq!(
+        unpriced.message,
+        "No price for model `ins-model-free`: the cost of its 1.0k tokens in 2 calls is unknown; set \
+         one with `monitor_core::set_price`"
+    );
+
+    // The most frequent error, as its redacted, normalised pattern.
+    let pattern = one(&all, "error_pattern", "");
+    assert_eq!(
+        pattern.message,
+        "The most frequent error is \"upstream timeout after <n> ms, api_key=<redacted>\": 165 \
+         times in handler `ins_flaky` (GET /ins/flaky)"
+    );
+    assert!(!pattern.message.contains("sk-live"));
+
+    // Memory did not climb a megabyte a second over the ticks.
+    assert!(find(&all, "leak", "").is_empty(), "{all:#?}");
+
+    // A healthy stretch afterwards: the rate falls back, nothing is rising.
+    for k in 121..=180u64 {
+        for i in 0..10 {
+            let _ = ins_flaky(i == 0 && k % 2 == 0, k);
+        }
+        tick_at(at(t0 + 10 * k));
+    }
+    let later = insights_at(&LeakDetector::new(DEFAULT_LEAK_THRESHOLD), at(t0 + 1800));
+    assert!(find(&later, "rising_errors", "").is_empty(), "{later:#?}");
+
+    let json = serde_json::to_value(&all).unwrap();
+    assert_eq!(json[0]["severity"], "warning");
+    assert!(json[0]["kind"].is_string() && json[0]["message"].is_string());
+}
+
+#[test]
+fn without_history_the_totals_since_the_start_are_used() {
+    for _ in 0..5 {
+        wait();
+        quick();
+    }
+    // Long after any tick: the history has nothing for the window.
+    let all = insights_at(&LeakDetector::new(f64::INFINITY), at(4_000_000_000));
+    let stage = one(&all, "slowest_stage", "pipeline `ins_fallback`");
+    assert!(
+        stage.message.starts_with("Stage `wait` takes ")
+            && stage
+                .message
+                .contains("of pipeline `ins_fallback`'s time since the start")
+            && stage.message.contains(" ms, 5 calls)"),
+        "{}",
+        stage.message
+    );
+    assert!(percentage(&stage.message) >= 90.0, "{}", stage.message);
+    assert!(find(&all, "rising_errors", "").is_empty(), "{all:#?}");
+    assert!(find(&all, "leak", "").is_empty(), "{all:#?}");
+}
+
+#[test]
+fn a_steady_climb_of_memory_is_a_suspected_leak() {
+    // One sample a second for two minutes, growing 50 kB a second: 3 MB a minute.
+    let rising: Vec<(f64, f64)> = (0..120)
+        .map(|s| (f64::from(s), 200e6 + 50e3 * f64::from(s)))
+        .collect();
+    let verdict = LeakDetector::new(1024.0).assess(&rising);
+    let insight = leak_insight(&verdict).expect("a suspected leak");
+    assert_eq!(insight.severity, Severity::Warning);
+    assert_eq!(insight.kind, "leak");
+    assert_eq!(
+        insight.message,
+        "Memory keeps rising: resident size grows 3.0 MB/min, steadily over the last 120 samples \
+         (fit 1.00); a leak is suspected"
+    );
+
+    // Noise around a flat level, and a climb below the threshold, are not.
+    let flat: Vec<(f64, f64)> = (0..120)
+        .map(|s| (f64::from(s), 200e6 + if s % 2 == 0 { 9e3 } else { -9e3 }))
+        .collect();
+    assert_eq!(leak_insight(&LeakDetector::new(1024.0).assess(&flat)), None);
+    assert_eq!(
+        leak_insight(&LeakDetector::new(1e6).assess(&rising)),
+        None,
+        "50 kB/s is under a 1 MB/s threshold"
+    );
+}
