@@ -1,25 +1,44 @@
-//! The service's API handlers, written as plain functions returning HTTP statuses.
+//! The service's API handlers: axum handlers, each with `#[monitored_handler]`.
 
 use crate::llm::LlmClient;
-use crate::pipeline::{self, PipelineError};
-use http::StatusCode;
+use crate::pipeline::{self, PipelineError, Style};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use monitor_core::{monitored_handler, pipeline_stage};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Longest prompt accepted, in characters.
+pub const MAX_PROMPT_CHARS: usize = 500;
+
+/// The service's state: its LLM clients and the logos made so far.
 #[derive(Debug)]
-pub(crate) struct App {
+pub struct App {
     pub(crate) draft: LlmClient,
     pub(crate) judge: LlmClient,
-    logos: Mutex<HashMap<u64, String>>,
-    /// SVGs by prompt: a repeated prompt is served without running the pipeline.
-    rendered: Mutex<HashMap<String, String>>,
+    logos: Mutex<HashMap<u64, Logo>>,
+    /// SVGs by prompt and style: a repeated request is served without running the pipeline.
+    rendered: Mutex<HashMap<(String, Style), (String, String)>>,
     next_id: AtomicU64,
 }
 
 impl App {
-    pub(crate) fn new(draft: LlmClient, judge: LlmClient) -> App {
+    /// The demo's service: a cheap drafting model with a price, and a judging model without one
+    /// (its cost shows as unknown, never as $0).
+    pub fn new() -> App {
+        App::with_clients(
+            LlmClient::new("gpt-4o-mini", std::time::Duration::from_millis(40), 17),
+            LlmClient::new("sketch-judge-v1", std::time::Duration::from_millis(60), 29),
+        )
+    }
+
+    pub(crate) fn with_clients(draft: LlmClient, judge: LlmClient) -> App {
         App {
             draft,
             judge,
@@ -28,63 +47,194 @@ impl App {
             next_id: AtomicU64::new(1),
         }
     }
+
+    fn logo(&self, id: u64) -> Option<Logo> {
+        self.logos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
 }
 
-/// Runs the pipeline for a prompt and stores the SVG: 201 with its id, 400 for a prompt with no
-/// words, 503 when the model stays rate-limited.
+impl Default for App {
+    fn default() -> App {
+        App::new()
+    }
+}
+
+/// A logo made by the service.
+#[derive(Debug, Clone, Serialize)]
+pub struct Logo {
+    /// Its id.
+    pub id: u64,
+    /// The prompt it was made from.
+    pub prompt: String,
+    /// Its style.
+    pub style: Style,
+    /// The concept the judging model picked.
+    pub concept: String,
+    /// When it was made, Unix milliseconds.
+    pub created_ms: u64,
+    /// Where its SVG is.
+    pub svg_url: String,
+    #[serde(skip)]
+    svg: String,
+}
+
+/// The body of `POST /api/logos`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLogo {
+    /// What the logo is for, in words.
+    pub prompt: String,
+    /// `flat` (default), `outline` or `badge`.
+    #[serde(default)]
+    pub style: Style,
+}
+
+/// An answer that is not a success: a status and `{"error": …, "message": …}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.error, "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(error: PipelineError) -> ApiError {
+        match error {
+            PipelineError::EmptyPrompt => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_prompt", error.to_string())
+            }
+            PipelineError::Llm(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "model_unavailable",
+                error.to_string(),
+            ),
+        }
+    }
+}
+
+/// Makes a logo: validates the body, runs the pipeline (or serves a cached SVG) and answers 201
+/// with the logo. 400 for a body that is not a valid request, 503 when the model stays
+/// rate-limited through its retries.
 #[monitored_handler(route = "POST /api/logos")]
 pub(crate) async fn create_logo(
-    app: &App,
-    prompt: String,
-) -> Result<(StatusCode, String), (StatusCode, String)> {
-    let svg = match cached_logo(app, &prompt) {
-        Some(svg) => svg,
+    State(app): State<Arc<App>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Logo>), ApiError> {
+    let request: CreateLogo = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
+    let prompt = request.prompt.trim().to_owned();
+    if prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_prompt",
+            format!("the prompt is longer than {MAX_PROMPT_CHARS} characters"),
+        ));
+    }
+    let (concept, svg) = match cached_logo(&app, &prompt, request.style) {
+        Some(found) => found,
         None => {
-            let brief = pipeline::analyse_prompt(&prompt).map_err(to_status)?;
-            let concept = pipeline::generate_concepts(&app.draft, &app.judge, &brief)
-                .await
-                .map_err(to_status)?;
-            let svg = pipeline::optimise_svg(pipeline::render_svg(&brief, &concept)).await;
+            let brief = pipeline::analyse_prompt(&prompt)?;
+            let concept = pipeline::generate_concepts(&app.draft, &app.judge, &brief).await?;
+            let svg = pipeline::render_svg(&brief, &concept, request.style);
+            let svg = pipeline::optimise_svg(svg).await;
             app.rendered
                 .lock()
-                .expect("render cache poisoned")
-                .insert(prompt, svg.clone());
-            svg
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(
+                    (prompt.clone(), request.style),
+                    (concept.clone(), svg.clone()),
+                );
+            (concept, svg)
         }
     };
     let id = app.next_id.fetch_add(1, Ordering::Relaxed);
+    let logo = Logo {
+        id,
+        prompt,
+        style: request.style,
+        concept,
+        created_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        svg_url: format!("/api/logos/{id}/svg"),
+        svg,
+    };
     app.logos
         .lock()
-        .expect("logo store poisoned")
-        .insert(id, svg);
-    Ok((StatusCode::CREATED, format!("{{\"id\":{id}}}")))
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, logo.clone());
+    Ok((StatusCode::CREATED, Json(logo)))
 }
 
-/// The SVG already rendered for this prompt, if any: `Some` counts as a hit of the "logos" cache.
+/// The concept and SVG already made for this prompt and style, if any: `Some` counts as a hit of
+/// the `logos` cache, `None` as a miss.
 #[pipeline_stage(pipeline = "logo", stage = "cache", cache = "logos")]
-fn cached_logo(app: &App, prompt: &str) -> Option<String> {
+fn cached_logo(app: &App, prompt: &str, style: Style) -> Option<(String, String)> {
     app.rendered
         .lock()
-        .expect("render cache poisoned")
-        .get(prompt)
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(prompt.to_owned(), style))
         .cloned()
 }
 
-/// The SVG of a logo, or 404.
+/// A logo's description, or 404; 400 for an id that is not a number.
+#[monitored_handler(route = "GET /api/logos/{id}")]
+pub(crate) async fn get_logo(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Json<Logo>, ApiError> {
+    let id = parse_id(&id)?;
+    app.logo(id).map(Json).ok_or_else(|| not_found(id))
+}
+
+/// A logo's SVG (`image/svg+xml`), or 404.
 #[monitored_handler(route = "GET /api/logos/{id}/svg")]
-pub(crate) fn get_logo_svg(app: &App, id: u64) -> Result<String, StatusCode> {
-    app.logos
-        .lock()
-        .expect("logo store poisoned")
-        .get(&id)
-        .cloned()
-        .ok_or(StatusCode::NOT_FOUND)
+pub(crate) async fn get_logo_svg(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let logo = app.logo(id).ok_or_else(|| not_found(id))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], logo.svg).into_response())
 }
 
-fn to_status(error: PipelineError) -> (StatusCode, String) {
-    let status = match error {
-        PipelineError::EmptyPrompt => StatusCode::BAD_REQUEST,
-        PipelineError::Llm(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    (status, format!("{{\"error\":\"{error}\"}}"))
+fn parse_id(id: &str) -> Result<u64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("a logo id is a number, not {id:?}"),
+        )
+    })
+}
+
+fn not_found(id: u64) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no logo {id}"))
 }

@@ -83,7 +83,7 @@ impl LlmClient {
         let input = system_tokens + words(prompt) * 13 / 10 + 8;
         let output = max_output / 2 + hash(prompt) % (max_output / 2 + 1);
         let latency =
-            self.base_latency.mul_f64(lognormal(seed, 0.5)) + Duration::from_micros(40 * output);
+            self.base_latency.mul_f64(lognormal(seed, 0.5)) + Duration::from_micros(300 * output);
         tokio::time::sleep(latency).await;
         Ok(Completion {
             text: format!("{} concept for: {prompt}", self.model),

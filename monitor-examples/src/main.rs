@@ -1,136 +1,168 @@
-//! The logo-service demo: a load of logo requests through an instrumented pipeline, then a table
-//! of what monitor recorded at every site.
-//!
-//! `cargo run -p monitor-examples -- --requests 200 --concurrency 16`
+//! `logo-service`: starts the logo service on 127.0.0.1 with the monitor's dashboard at `/admin`,
+//! drives a built-in load through it, prints what the monitor recorded, and keeps serving until
+//! Ctrl-C.
 
-mod handlers;
-mod llm;
-mod pipeline;
-mod report;
-
-use handlers::App;
-use llm::LlmClient;
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use logo_service::load::{LoadOptions, drive};
+use monitor_core::MonitoredAlloc;
+use monitor_dashboard::DashboardConfig;
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PROMPTS: &[&str] = &[
-    "a bakery called Crumb & Co with a warm, friendly feel",
-    "fintech startup Ledgerly, trustworthy and modern",
-    "a mountain bike shop named Switchback",
-    "Orbit, a space-themed coffee roaster",
-    "a minimalist yoga studio called Stillpoint",
-    "Pixel Forge, an indie game studio",
-    "a vegan food truck called Green Machine",
-    "Harbor Analytics, a data consultancy by the sea",
-    "", // no words: the handler answers 400
-    "a bookshop named The Last Chapter",
-    "Nimbus, a weather app for sailors",
-    "a bakery called Crumb & Co with a warm, friendly feel", // repeated prompts happen
-];
+/// Counts the heap, so the monitor reports heap in use and bytes allocated per call.
+#[global_allocator]
+static ALLOC: MonitoredAlloc = MonitoredAlloc::system();
 
-struct Options {
+/// The logo service, instrumented with monitor, under a built-in load.
+#[derive(Debug, Parser)]
+#[command(name = "logo-service", version)]
+struct Args {
+    /// Logo requests the built-in load sends (0: none, just serve).
+    #[arg(long, default_value_t = 200)]
     requests: usize,
-    concurrency: usize,
-}
-
-fn options() -> Result<Options, String> {
-    let mut options = Options {
-        requests: 120,
-        concurrency: 8,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let slot = match arg.as_str() {
-            "--requests" => &mut options.requests,
-            "--concurrency" => &mut options.concurrency,
-            "-h" | "--help" => {
-                return Err("usage: monitor-examples [--requests N] [--concurrency N]".to_owned());
-            }
-            other => return Err(format!("unknown argument {other:?}; try --help")),
-        };
-        let value = args.next().ok_or_else(|| format!("{arg} needs a number"))?;
-        *slot = value
-            .parse()
-            .map_err(|_| format!("{arg} needs a positive number, not {value:?}"))?;
-        if *slot == 0 {
-            return Err(format!("{arg} needs a positive number, not 0"));
-        }
-    }
-    Ok(options)
+    /// Requests the load keeps in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Address to serve on; port 0 picks a free one. Beyond loopback the dashboard needs a token.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// The dashboard's token (default: MONITOR_DASHBOARD_TOKEN, else a new random one).
+    #[arg(long)]
+    token: Option<String>,
+    /// Exit after the summary instead of serving until Ctrl-C.
+    #[arg(long)]
+    no_serve: bool,
+    /// Print every instrumented site (kind, name, route / stage / model, file:line) and exit.
+    #[arg(long)]
+    list_sites: bool,
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let pricing = concat!(env!("CARGO_MANIFEST_DIR"), "/pricing.json");
-    let config = match monitor_core::Config::from_env() {
-        Ok(config) if config.pricing_file.is_none() => config.pricing_file(pricing),
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("configuration: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = config.apply() {
-        eprintln!("configuration: {e}");
-        return ExitCode::from(2);
+    let args = Args::parse();
+    if args.list_sites {
+        print!("{}", logo_service::list_sites());
+        return ExitCode::SUCCESS;
     }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let app = Arc::new(App::new(
-        LlmClient::new("gpt-4o-mini", Duration::from_millis(4), 17),
-        // No price for this one in pricing.json: its cost shows as unknown, not as $0.
-        LlmClient::new("sketch-judge-v1", Duration::from_millis(6), 29),
-    ));
-    let started = Instant::now();
-    runtime.block_on(drive(app.clone(), &options));
-    report::print(started.elapsed(), options.requests);
-    ExitCode::SUCCESS
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("logo-service: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
-/// Sends `requests` logo requests, `concurrency` at a time, each followed by a fetch of its SVG,
-/// and now and then a fetch of a logo that does not exist.
-async fn drive(app: Arc<App>, options: &Options) {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..options.requests {
-        let permit = semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore closed");
-        let app = app.clone();
-        tasks.spawn(async move {
-            let _permit = permit;
-            // Four variants of each brief: some prompts repeat (and hit the render cache), most don't.
-            let base = PROMPTS[i % PROMPTS.len()];
-            let prompt = if base.is_empty() {
-                String::new()
-            } else {
-                format!("{base}, variant {}", (i / PROMPTS.len()) % 4)
-            };
-            if let Ok((_, body)) = handlers::create_logo(&app, prompt).await {
-                let id = body
-                    .trim_start_matches("{\"id\":")
-                    .trim_end_matches('}')
-                    .parse()
-                    .unwrap_or(0);
-                let _ = handlers::get_logo_svg(&app, id);
-            }
-            if i.is_multiple_of(10) {
-                let _ = handlers::get_logo_svg(&app, u64::MAX);
-            }
-        });
+fn run(args: Args) -> Result<(), String> {
+    // The monitor's settings from MONITOR_* variables; the example price table unless one is given.
+    let mut config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
+    if config.pricing_file.is_none() {
+        config = config.pricing_file(concat!(env!("CARGO_MANIFEST_DIR"), "/pricing.json"));
     }
-    while tasks.join_next().await.is_some() {}
+    config.apply().map_err(|e| e.to_string())?;
+    monitor_core::record_panics();
+
+    let mut dashboard = DashboardConfig::from_env().map_err(|e| e.to_string())?;
+    let token = match (args.token, dashboard.has_token()) {
+        (Some(token), _) => Some(token),
+        (None, true) => None, // from the environment: not printed back
+        (None, false) => {
+            Some(logo_service::new_token().map_err(|e| format!("no randomness: {e}"))?)
+        }
+    };
+    if let Some(token) = &token {
+        dashboard = dashboard.token(token).map_err(|e| e.to_string())?;
+    }
+    monitor_dashboard::check_exposure(args.addr, &dashboard).map_err(|e| e.to_string())?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let (addr, server) = logo_service::start(args.addr, dashboard)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot listen on {}: {e} (try --addr 127.0.0.1:0)",
+                    args.addr
+                )
+            })?;
+        let base = format!("http://{addr}");
+        let dashboard_line = match &token {
+            Some(token) => format!("dashboard: {base}{}/  token: {token}", logo_service::ADMIN),
+            None => format!(
+                "dashboard: {base}{}/  token: from MONITOR_DASHBOARD_TOKEN",
+                logo_service::ADMIN
+            ),
+        };
+        println!("logo-service on {base}");
+        println!("{dashboard_line}");
+        println!("metrics:   {base}{}/metrics", logo_service::ADMIN);
+
+        if args.requests > 0 {
+            let options = LoadOptions {
+                requests: args.requests,
+                concurrency: usize::from(args.concurrency),
+            };
+            let started = Instant::now();
+            let report = with_progress(&base, &options).await;
+            // One more tick, so the history (and the insights read from it) has the last calls.
+            monitor_core::tick_at(std::time::SystemTime::now());
+            print!("{}", logo_service::summary(started.elapsed(), &report));
+        }
+        if args.no_serve {
+            server.abort();
+            return Ok(());
+        }
+        println!("\nserving until Ctrl-C");
+        println!("{dashboard_line}");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Ok(()),
+            served = server => match served {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("server: {e}")),
+                Err(e) => Err(format!("server: {e}")),
+            },
+        }
+    })
+}
+
+/// Drives the load with a progress bar whose ETA comes from the monitor's estimate of the `logo`
+/// pipeline: requests left × expected duration of a run ÷ requests in flight.
+async fn with_progress(base: &str, options: &LoadOptions) -> logo_service::load::LoadReport {
+    let bar = ProgressBar::new(options.requests as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} logo requests  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let ticker = {
+        let bar = bar.clone();
+        let concurrency = options.concurrency.max(1) as f64;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let left = bar.length().unwrap_or(0).saturating_sub(bar.position());
+                let message = match monitor_core::estimate("logo", &[]) {
+                    Some(e) if e.total_p50 > 0.0 => format!(
+                        "ETA {:.1} s (pipeline p50 {:.0} ms, p90 {:.0} ms)",
+                        left as f64 * e.total_p50 / concurrency,
+                        e.total_p50 * 1e3,
+                        e.total_p90 * 1e3
+                    ),
+                    _ => "ETA: measuring the pipeline…".to_owned(),
+                };
+                bar.set_message(message);
+            }
+        })
+    };
+    let progress = bar.clone();
+    let report = drive(base, options, move |done| {
+        progress.set_position(done as u64)
+    })
+    .await;
+    ticker.abort();
+    bar.finish_and_clear();
+    report
 }

@@ -8,6 +8,21 @@ use std::time::Duration;
 const SYSTEM: &str = "You are a brand designer. Answer with one short logo concept: a shape, a colour \
                       palette of two or three colours, and a typeface, for the brief that follows.";
 
+/// How a logo is drawn.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    /// A filled polygon.
+    #[default]
+    Flat,
+    /// The polygon's outline.
+    Outline,
+    /// A round badge.
+    Badge,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Brief {
     pub(crate) name: String,
@@ -106,7 +121,7 @@ where
 }
 
 #[pipeline_stage(pipeline = "logo", stage = "render")]
-pub(crate) fn render_svg(brief: &Brief, concept: &str) -> String {
+pub(crate) fn render_svg(brief: &Brief, concept: &str, style: Style) -> String {
     let [primary, accent] = brief.palette;
     let initial = brief
         .name
@@ -126,16 +141,33 @@ pub(crate) fn render_svg(brief: &Brief, concept: &str) -> String {
             )
         })
         .collect();
+    let shape = match style {
+        Style::Flat => format!(
+            r#"<polygon points="{}" fill="{primary}" />"#,
+            points.join(" ")
+        ),
+        Style::Outline => format!(
+            r#"<polygon points="{}" fill="none" stroke="{primary}" stroke-width="8" />"#,
+            points.join(" ")
+        ),
+        Style::Badge => format!(
+            r#"<circle cx="100" cy="100" r="84" fill="{primary}" stroke="{accent}" stroke-width="6" />"#
+        ),
+    };
+    let letter = if style == Style::Outline {
+        primary
+    } else {
+        accent
+    };
     format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="240" viewBox="0 0 200 240">
   <title>{name}</title>
-  <polygon points="{points}" fill="{primary}" />
-  <text x="100" y="122" font-family="Helvetica, Arial, sans-serif" font-size="64" fill="{accent}" text-anchor="middle" dominant-baseline="middle">{initial}</text>
+  {shape}
+  <text x="100" y="122" font-family="Helvetica, Arial, sans-serif" font-size="64" fill="{letter}" text-anchor="middle" dominant-baseline="middle">{initial}</text>
   <text x="100" y="225" font-family="Helvetica, Arial, sans-serif" font-size="18" fill="{primary}" text-anchor="middle">{name}</text>
 </svg>
 "#,
         name = escape(&brief.name),
-        points = points.join(" "),
     )
 }
 

@@ -1,0 +1,97 @@
+//! The logo service: an "AI logo generator" written as a user of monitor writes a service.
+//!
+//! Three axum handlers with `#[monitored_handler]`, a pipeline of four `#[pipeline_stage]`s (one
+//! of them a cache), and a simulated LLM client whose calls carry `#[tracks_tokens]`. The router
+//! carries [`MonitorLayer`](monitor_dashboard::MonitorLayer); the monitor's dashboard is nested at
+//! `/admin`, behind a token. The binary `logo-service` runs it under a built-in load.
+
+mod handlers;
+mod llm;
+pub mod load;
+mod pipeline;
+mod summary;
+
+use axum::Router;
+use axum::routing::{get, post};
+use monitor_dashboard::{DashboardConfig, MonitorLayer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use handlers::{ApiError, App, CreateLogo, Logo, MAX_PROMPT_CHARS};
+pub use pipeline::Style;
+pub use summary::summary;
+
+/// Every route of the service, as `(method, path)`. [`router`] serves each with an instrumented
+/// handler, and the "every handler is monitored" test checks them against the sites.
+pub const ROUTES: [(&str, &str); 3] = [
+    ("POST", "/api/logos"),
+    ("GET", "/api/logos/{id}"),
+    ("GET", "/api/logos/{id}/svg"),
+];
+
+/// Where the dashboard is nested.
+pub const ADMIN: &str = "/admin";
+
+/// The service's own routes, under [`MonitorLayer`].
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(ROUTES[0].1, post(handlers::create_logo))
+        .route(ROUTES[1].1, get(handlers::get_logo))
+        .route(ROUTES[2].1, get(handlers::get_logo_svg))
+        .with_state(app)
+        .layer(MonitorLayer::new())
+}
+
+/// The service with the dashboard nested at [`ADMIN`]. The dashboard's routes come after the
+/// layer, so reading the dashboard is not counted as traffic of the service.
+pub fn service(app: Arc<App>, dashboard: DashboardConfig) -> Router {
+    router(app).nest(ADMIN, monitor_dashboard::router(dashboard))
+}
+
+/// A token for the dashboard: 128 random bits, in hex.
+pub fn new_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Binds `addr` and serves [`service`] on it in the background; returns the address bound (pick a
+/// free port with port 0).
+pub async fn start(
+    addr: SocketAddr,
+    dashboard: DashboardConfig,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = service(Arc::new(App::new()), dashboard);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((bound, server))
+}
+
+/// Every instrumented site, one per line: kind, name, route / pipeline and stage / model, file and
+/// line. The listing a test harness would read.
+pub fn list_sites() -> String {
+    let mut out = String::new();
+    for site in monitor_core::sites().filter(|s| !s.is_route()) {
+        let what = match site.kind() {
+            monitor_core::SiteKind::Handler => site.route().unwrap_or("").to_owned(),
+            monitor_core::SiteKind::Stage => format!(
+                "{} / {}",
+                site.pipeline().unwrap_or(""),
+                site.stage().unwrap_or("")
+            ),
+            monitor_core::SiteKind::Tokens => {
+                site.model().or(site.model_expr()).unwrap_or("").to_owned()
+            }
+        };
+        out.push_str(&format!(
+            "{:<8} {:<20} {:<28} {}:{}\n",
+            site.kind().as_str(),
+            site.name(),
+            what,
+            site.file(),
+            site.line()
+        ));
+    }
+    out
+}

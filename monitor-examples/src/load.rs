@@ -1,0 +1,182 @@
+//! The built-in load: logo requests sent over HTTP to the running service, as clients would send
+//! them, a few of them bad on purpose.
+
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const PROMPTS: &[&str] = &[
+    "a bakery called Crumb & Co with a warm, friendly feel",
+    "fintech startup Ledgerly, trustworthy and modern",
+    "a mountain bike shop named Switchback",
+    "Orbit, a space-themed coffee roaster",
+    "a minimalist yoga studio called Stillpoint",
+    "Pixel Forge, an indie game studio",
+    "a vegan food truck called Green Machine",
+    "Harbor Analytics, a data consultancy by the sea",
+    "   ", // no words: the service answers 400
+    "a bookshop named The Last Chapter",
+    "Nimbus, a weather app for sailors",
+];
+
+const STYLES: [&str; 3] = ["flat", "outline", "badge"];
+
+/// What the load sends.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Logo requests (`POST /api/logos`) to send.
+    pub requests: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// What the load sent and what the service answered: the figures the monitor's own must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// `POST /api/logos` sent.
+    pub create_sent: usize,
+    /// Answered 201.
+    pub created: usize,
+    /// Answered 400: an empty prompt or a malformed body.
+    pub rejected: usize,
+    /// Answered 503: the model stayed rate-limited through the retries.
+    pub unavailable: usize,
+    /// `GET /api/logos/{id}` sent (once per logo created, plus the lookups of missing ids).
+    pub get_sent: usize,
+    /// `GET /api/logos/{id}/svg` sent (once per logo created).
+    pub svg_sent: usize,
+    /// Lookups of ids that do not exist, answered 404.
+    pub not_found: usize,
+    /// Requests that got no answer or an unexpected one.
+    pub failures: usize,
+}
+
+impl LoadReport {
+    fn add(&mut self, other: &LoadReport) {
+        self.create_sent += other.create_sent;
+        self.created += other.created;
+        self.rejected += other.rejected;
+        self.unavailable += other.unavailable;
+        self.get_sent += other.get_sent;
+        self.svg_sent += other.svg_sent;
+        self.not_found += other.not_found;
+        self.failures += other.failures;
+    }
+}
+
+/// The body of the `i`-th logo request: some prompts repeat (and hit the cache), every 25th body
+/// is malformed JSON, one prompt in 11 has no words.
+fn body(i: usize) -> String {
+    if i % 25 == 24 {
+        return r#"{"prompt": "unterminated"#.to_owned();
+    }
+    let base = PROMPTS[i % PROMPTS.len()];
+    // Three variants of each brief, so that a long run repeats requests.
+    let variant = (i / PROMPTS.len()) % 3;
+    let prompt = if base.trim().is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}, take {variant}")
+    };
+    json!({ "prompt": prompt, "style": STYLES[variant] }).to_string()
+}
+
+/// Sends the load to `base` (`http://127.0.0.1:PORT`), calling `progress` with the number of logo
+/// requests done after each one.
+pub async fn drive(
+    base: &str,
+    options: &LoadOptions,
+    progress: impl Fn(usize) + Send + Sync + 'static,
+) -> LoadReport {
+    let client = reqwest::Client::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(progress);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..options.concurrency.max(1) {
+        let (client, next, done, progress) = (
+            client.clone(),
+            Arc::clone(&next),
+            Arc::clone(&done),
+            Arc::clone(&progress),
+        );
+        let base = base.to_owned();
+        let requests = options.requests;
+        workers.spawn(async move {
+            let mut report = LoadReport::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    return report;
+                }
+                one(&client, &base, i, &mut report).await;
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            }
+        });
+    }
+    let mut total = LoadReport::default();
+    while let Some(report) = workers.join_next().await {
+        match report {
+            Ok(report) => total.add(&report),
+            Err(_) => total.failures += 1,
+        }
+    }
+    total
+}
+
+/// One logo request, and the fetches a client makes after it.
+async fn one(client: &reqwest::Client, base: &str, i: usize, report: &mut LoadReport) {
+    report.create_sent += 1;
+    let created = client
+        .post(format!("{base}/api/logos"))
+        .header("content-type", "application/json")
+        .body(body(i))
+        .send()
+        .await;
+    let response = match created {
+        Ok(response) => response,
+        Err(_) => {
+            report.failures += 1;
+            return;
+        }
+    };
+    match response.status().as_u16() {
+        201 => {
+            report.created += 1;
+            let logo: serde_json::Value = response.json().await.unwrap_or_default();
+            let Some(id) = logo["id"].as_u64() else {
+                report.failures += 1;
+                return;
+            };
+            report.get_sent += 1;
+            if !fetch(client, &format!("{base}/api/logos/{id}"), 200).await {
+                report.failures += 1;
+            }
+            report.svg_sent += 1;
+            if !fetch(client, &format!("{base}/api/logos/{id}/svg"), 200).await {
+                report.failures += 1;
+            }
+        }
+        400 => report.rejected += 1,
+        503 => report.unavailable += 1,
+        _ => report.failures += 1,
+    }
+    if i % 10 == 9 {
+        report.get_sent += 1;
+        report.not_found += 1;
+        if !fetch(client, &format!("{base}/api/logos/{}", 1_000_000 + i), 404).await {
+            report.failures += 1;
+        }
+    }
+}
+
+/// GETs `url` and reads the body; whether the status was `expected`.
+async fn fetch(client: &reqwest::Client, url: &str, expected: u16) -> bool {
+    match client.get(url).send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            response.bytes().await.is_ok() && status == expected
+        }
+        Err(_) => false,
+    }
+}

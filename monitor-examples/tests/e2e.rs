@@ -1,0 +1,177 @@
+//! End to end: the logo service on a free loopback port under a small load; the summary, the JSON
+//! API and `/metrics` must tell exactly the load that was sent.
+
+use logo_service::load::{LoadOptions, drive};
+use monitor_dashboard::DashboardConfig;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "e2e-test-token-42";
+const REQUESTS: usize = 40;
+
+/// The value of the sample of `name` whose labels include every one of `labels`.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (labels_part, value) = match rest.strip_prefix('{') {
+            Some(r) => r.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        labels
+            .iter()
+            .all(|(k, v)| labels_part.contains(&format!("{k}=\"{v}\"")))
+            .then(|| value.trim().parse().ok())?
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_reports_exactly_the_load_it_served() {
+    let dashboard = DashboardConfig::new().token(TOKEN).unwrap();
+    let (addr, _server) = logo_service::start("127.0.0.1:0".parse().unwrap(), dashboard)
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let options = LoadOptions {
+        requests: REQUESTS,
+        concurrency: 4,
+    };
+    let started = Instant::now();
+    let load = drive(&base, &options, |_| {}).await;
+    assert_eq!(load.create_sent, REQUESTS);
+    assert_eq!(load.failures, 0, "{load:?}");
+    assert_eq!(
+        load.created + load.rejected + load.unavailable,
+        REQUESTS,
+        "{load:?}"
+    );
+    // 40 requests: bodies 24 is malformed, prompts 8, 19 and 30 have no words.
+    assert_eq!(load.rejected, 4, "{load:?}");
+    assert_eq!(load.not_found, REQUESTS / 10);
+
+    // The layer records a request when its response body has ended on the server side, an
+    // instant after the client read it.
+    let handler = |name: &str| {
+        monitor_core::sites()
+            .find(|s| s.name() == name)
+            .unwrap()
+            .stats()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while handler("get_logo_svg").calls < load.svg_sent as u64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let create = handler("create_logo");
+    assert_eq!(create.calls, REQUESTS as u64);
+    assert_eq!(create.client_errors, load.rejected as u64);
+    assert_eq!(create.errors, load.unavailable as u64);
+    assert_eq!(create.statuses.success, load.created as u64);
+    let get = handler("get_logo");
+    assert_eq!(get.calls, load.get_sent as u64);
+    assert_eq!(get.client_errors, load.not_found as u64);
+    assert_eq!(handler("get_logo_svg").calls, load.svg_sent as u64);
+
+    // The summary says the same.
+    let summary = logo_service::summary(started.elapsed(), &load);
+    let row = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name} in\n{summary}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // kind, site, method, path, calls, errors, 4xx, …
+    let create_row = row("create_logo");
+    assert_eq!(create_row[4], REQUESTS.to_string(), "{summary}");
+    assert_eq!(create_row[6], load.rejected.to_string(), "{summary}");
+    assert_eq!(row("get_logo")[4], load.get_sent.to_string(), "{summary}");
+    assert_eq!(row("get_logo")[6], load.not_found.to_string(), "{summary}");
+    assert!(summary.contains("cache logos:"), "{summary}");
+    assert!(summary.contains("sketch-judge-v1"), "{summary}");
+    assert!(
+        summary.contains("unknown"),
+        "an unpriced model's cost: {summary}"
+    );
+
+    // The JSON API, behind the token.
+    let client = reqwest::Client::new();
+    let api = |path: &str| {
+        client
+            .get(format!("{base}/admin/api/{path}"))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    assert_eq!(
+        reqwest::get(format!("{base}/admin/api/sites"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let sites: Value = api("sites?kind=handler")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let calls_of = |name: &str| {
+        sites["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["stats"]["calls"].as_u64().unwrap())
+    };
+    assert_eq!(calls_of("create_logo"), Some(REQUESTS as u64));
+    assert_eq!(calls_of("get_logo"), Some(load.get_sent as u64));
+    assert_eq!(calls_of("get_logo_svg"), Some(load.svg_sent as u64));
+    monitor_core::tick_at(std::time::SystemTime::now());
+    let query: Value = api("query?range=15m&route=POST%20/api/logos")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(query["groups"][0]["calls"], REQUESTS as u64, "{query}");
+    let estimates: Value = api("estimates?pipeline=logo")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        estimates["pipelines"][0]["estimate"]["total_p50"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{estimates}"
+    );
+
+    // /metrics, open to the scraper.
+    let metrics = reqwest::get(format!("{base}/admin/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let total_calls = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("monitor_calls_total{") && l.contains(&format!("site=\"{name}\""))
+            })
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(total_calls("create_logo"), REQUESTS as f64, "{metrics}");
+    assert_eq!(total_calls("get_logo_svg"), load.svg_sent as f64);
+    assert!(
+        sample(&metrics, "process_resident_memory_bytes", &[]).is_some_and(|v| v > 0.0),
+        "{metrics}"
+    );
+    // The dashboard's own requests are not the service's traffic.
+    assert!(
+        !monitor_core::sites().any(|s| s.is_route() && s.route().unwrap_or("").contains("/admin"))
+    );
+}
