@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# Prometheus and Chromium for the dashboard's tests, when missing.
+bash scripts/deps.sh || exit $?
+
 status=0
 cargo test --workspace --exclude monitor-tests-disabled 2>&1 | tee -a "$log" || status=$?
 if [ "$status" -eq 0 ]; then

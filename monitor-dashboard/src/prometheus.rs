@@ -1,15 +1,90 @@
 //! `/metrics`: the Prometheus text exposition format 0.0.4.
+//!
+//! Every instrumented site, model and cache, and the process's memory:
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `monitor_sites` | gauge | `kind` |
+//! | `monitor_calls_total` | counter | site labels, `outcome` |
+//! | `monitor_call_duration_seconds` | histogram | site labels |
+//! | `monitor_http_responses_total` | counter | site labels, `status_class` |
+//! | `monitor_request_bytes_total`, `monitor_response_bytes_total` | counter | site labels |
+//! | `monitor_returned_errors_total` | counter | site labels, `error_type` |
+//! | `monitor_returned_errors_ungrouped_total` | counter | |
+//! | `monitor_site_tokens_total` | counter | site labels, `gen_ai_token_type` |
+//! | `monitor_site_cost_usd_total`, `monitor_site_unpriced_calls_total` | counter | site labels |
+//! | `gen_ai_client_token_usage` | summary (sum and count) | `gen_ai_request_model`, `gen_ai_token_type` |
+//! | `monitor_cached_input_tokens_total` | counter | `gen_ai_request_model` |
+//! | `monitor_cost_usd_total`, `monitor_unpriced_calls_total` | counter | `gen_ai_request_model` |
+//! | `monitor_cache_lookups_total` | counter | `cache`, `result` |
+//! | `process_resident_memory_bytes`, `process_virtual_memory_bytes` | gauge | |
+//! | `monitor_heap_bytes`, `monitor_heap_peak_bytes` (gauges), `monitor_heap_allocations_total` | | only with `MonitoredAlloc` |
+//!
+//! The site labels are `site` (the site's name), `kind`, `module`, and `route`, `pipeline`,
+//! `stage` where the attribute gave them. Sites that share all of these are exported as one
+//! series, their counts added: two series with the same labels would make a scrape fail.
+//!
+//! No error message is exported, only error types: messages can carry secrets.
 
 use crate::AppState;
 use axum::Router;
 use axum::routing::get;
+use monitor_core::{ModelStats, Site, SiteKind, SiteStats};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 /// The content type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// Upper bounds of `monitor_call_duration_seconds`: as written in `le`, and in nanoseconds. From
+/// in-process steps (100 µs) to slow LLM calls (a minute).
+const BOUNDS: [(&str, u64); 18] = [
+    ("0.0001", 100_000),
+    ("0.00025", 250_000),
+    ("0.0005", 500_000),
+    ("0.001", 1_000_000),
+    ("0.0025", 2_500_000),
+    ("0.005", 5_000_000),
+    ("0.01", 10_000_000),
+    ("0.025", 25_000_000),
+    ("0.05", 50_000_000),
+    ("0.1", 100_000_000),
+    ("0.25", 250_000_000),
+    ("0.5", 500_000_000),
+    ("1", 1_000_000_000),
+    ("2.5", 2_500_000_000),
+    ("5", 5_000_000_000),
+    ("10", 10_000_000_000),
+    ("30", 30_000_000_000),
+    ("60", 60_000_000_000),
+];
+/// Buckets exported per histogram: the bounds and `+Inf`.
+const LE: usize = BOUNDS.len() + 1;
+
+/// Values of the `outcome` label of `monitor_calls_total`, in the order of [`Counts::outcomes`].
+/// They partition the calls: a panic is not also an `error` here, unlike in `SiteStats::errors`.
+const OUTCOMES: [&str; 5] = ["ok", "error", "client_error", "panic", "cancelled"];
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
 /// Every metric, in the Prometheus text format 0.0.4.
+///
+/// Reading is lock-free for the instrumented functions (see [`Site::stats`]); call it per scrape,
+/// not in a hot loop: it costs a pass over every site's counters.
+///
+/// # Examples
+///
+/// ```
+/// let text = monitor_dashboard::render();
+/// assert!(text.contains("# TYPE monitor_sites gauge\n"));
+/// ```
 pub fn render() -> String {
-    String::new()
+    let mut out = String::with_capacity(16 * 1024);
+    render_sites(&mut out);
+    render_models(&mut out, &monitor_core::models());
+    render_caches(&mut out);
+    render_memory(&mut out);
+    out
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -17,4 +92,598 @@ pub(crate) fn routes() -> Router<AppState> {
         "/metrics",
         get(|| async { ([(http::header::CONTENT_TYPE, CONTENT_TYPE)], render()) }),
     )
+}
+
+/// What one site (or several sharing their labels) exports.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    /// Calls by outcome, in the order of [`OUTCOMES`].
+    outcomes: [u64; 5],
+    /// Finished calls no longer than each bound, cumulative; the last one, `+Inf`, is all of them.
+    buckets: [u64; LE],
+    sum_seconds: f64,
+    statuses: [u64; 5],
+    request_bytes: u64,
+    response_bytes: u64,
+    token_calls: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    known_cost_usd: f64,
+    unpriced_calls: u64,
+}
+
+impl Counts {
+    fn of(s: &SiteStats) -> Counts {
+        // `errors` includes panics; cancelled calls are in neither `errors` nor the histogram.
+        let finished = s.durations.count();
+        let outcomes = [
+            finished
+                .saturating_sub(s.errors)
+                .saturating_sub(s.client_errors),
+            s.errors.saturating_sub(s.panics),
+            s.client_errors,
+            s.panics,
+            s.cancelled,
+        ];
+        let st = &s.statuses;
+        Counts {
+            outcomes,
+            buckets: cumulative_buckets(&s.durations),
+            sum_seconds: s.total_duration.as_secs_f64(),
+            statuses: [
+                st.informational,
+                st.success,
+                st.redirection,
+                st.client_error,
+                st.server_error,
+            ],
+            request_bytes: s.request_bytes,
+            response_bytes: s.response_bytes,
+            token_calls: s.token_calls,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            known_cost_usd: s.known_cost_usd,
+            unpriced_calls: s.unpriced_calls,
+        }
+    }
+
+    fn add(&mut self, other: &Counts) {
+        fn add_all<const N: usize>(mine: &mut [u64; N], theirs: &[u64; N]) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m = m.saturating_add(*t);
+            }
+        }
+        add_all(&mut self.outcomes, &other.outcomes);
+        add_all(&mut self.buckets, &other.buckets);
+        add_all(&mut self.statuses, &other.statuses);
+        self.sum_seconds += other.sum_seconds;
+        for (m, t) in [
+            (&mut self.request_bytes, other.request_bytes),
+            (&mut self.response_bytes, other.response_bytes),
+            (&mut self.token_calls, other.token_calls),
+            (&mut self.input_tokens, other.input_tokens),
+            (&mut self.output_tokens, other.output_tokens),
+            (&mut self.unpriced_calls, other.unpriced_calls),
+        ] {
+            *m = m.saturating_add(t);
+        }
+        self.known_cost_usd += other.known_cost_usd;
+    }
+}
+
+/// The site's histogram folded onto [`BOUNDS`], cumulative.
+///
+/// A bucket of the site's histogram is counted under the first bound at or above its upper end, so
+/// no call is ever counted under a bound it may exceed. A call just below a bound may be counted
+/// under the next one instead: the site's buckets are at most 1/32 of their value wide, so only
+/// calls within about 3 % below a bound can be.
+fn cumulative_buckets(durations: &monitor_core::Histogram) -> [u64; LE] {
+    let mut buckets = [0u64; LE];
+    for (upper, n) in durations.buckets() {
+        let index = BOUNDS
+            .iter()
+            .position(|&(_, nanos)| upper <= Duration::from_nanos(nanos))
+            .unwrap_or(BOUNDS.len());
+        buckets[index] = buckets[index].saturating_add(n);
+    }
+    let mut seen = 0u64;
+    for bucket in &mut buckets {
+        seen = seen.saturating_add(*bucket);
+        *bucket = seen;
+    }
+    buckets
+}
+
+/// Per site, the highest outcome and bucket counts exported so far.
+///
+/// `Site::stats` reads counters one after the other while calls go on: a call can be seen in
+/// `errors` and not yet in the histogram, and a call parked for filing can be missed by its bucket
+/// for an instant. `ok` and `error` are differences, and a bucket is one of many counters, so either
+/// may read one lower than a previous scrape saw. Prometheus takes any fall of a counter for a
+/// restart of the process and `rate()` jumps by the whole count; exporting the highest value seen
+/// instead is never more than the in-flight call ahead, and catches up with the next one.
+type Peaks = BTreeMap<usize, ([u64; 5], [u64; LE])>;
+static PEAKS: Mutex<Peaks> = Mutex::new(BTreeMap::new());
+
+fn never_falling(peaks: &mut Peaks, site: &'static Site, counts: &mut Counts) {
+    let (outcomes, buckets) = peaks
+        .entry(std::ptr::from_ref(site) as usize)
+        .or_insert(([0; 5], [0; LE]));
+    for (now, peak) in counts
+        .outcomes
+        .iter_mut()
+        .zip(outcomes.iter_mut())
+        .chain(counts.buckets.iter_mut().zip(buckets.iter_mut()))
+    {
+        *now = (*now).max(*peak);
+        *peak = *now;
+    }
+}
+
+/// The labels that identify a site, rendered: `site="…",kind="…",…`.
+fn site_labels(site: &Site) -> String {
+    let mut labels = String::new();
+    push_label(&mut labels, "site", site.name());
+    push_label(&mut labels, "kind", site.kind().as_str());
+    push_label(&mut labels, "module", site.module_path());
+    for (name, value) in [
+        ("route", site.route()),
+        ("pipeline", site.pipeline()),
+        ("stage", site.stage()),
+    ] {
+        if let Some(value) = value {
+            push_label(&mut labels, name, value);
+        }
+    }
+    labels
+}
+
+fn render_sites(out: &mut String) {
+    let mut kinds = [
+        (SiteKind::Handler, 0u64),
+        (SiteKind::Stage, 0),
+        (SiteKind::Tokens, 0),
+    ];
+    // Sites that share their labels are one series; BTreeMap for a stable order.
+    let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut group_of: HashMap<usize, String> = HashMap::new();
+    let read: Vec<(&'static Site, Counts)> = monitor_core::sites()
+        .map(|site| (site, Counts::of(&site.stats())))
+        .collect();
+    {
+        let mut peaks = PEAKS.lock().unwrap_or_else(PoisonError::into_inner);
+        for (site, mut counts) in read {
+            if let Some((_, n)) = kinds.iter_mut().find(|(kind, _)| *kind == site.kind()) {
+                *n += 1;
+            }
+            never_falling(&mut peaks, site, &mut counts);
+            let labels = site_labels(site);
+            groups.entry(labels.clone()).or_default().add(&counts);
+            group_of.insert(std::ptr::from_ref(site) as usize, labels);
+        }
+    }
+
+    let mut sites = Family::new(
+        "monitor_sites",
+        "gauge",
+        "Instrumented functions linked into the process, called or not.",
+    );
+    for (kind, n) in kinds {
+        sites.sample("", "", &[("kind", kind.as_str())], n);
+    }
+    sites.write(out);
+
+    let mut calls = Family::new(
+        "monitor_calls_total",
+        "counter",
+        "Calls of an instrumented function by outcome: ok, error (an Err or a 5xx status), \
+         client_error (a 4xx status), panic, cancelled (a future dropped before it finished).",
+    );
+    let mut durations = Family::new(
+        "monitor_call_duration_seconds",
+        "histogram",
+        "Duration of the calls that finished (returned or panicked); cancelled calls are left out.",
+    );
+    let mut statuses = Family::new(
+        "monitor_http_responses_total",
+        "counter",
+        "Calls whose return value carried an HTTP status, by status class.",
+    );
+    let mut request_bytes = Family::new(
+        "monitor_request_bytes_total",
+        "counter",
+        "Request payload, from the arguments whose type tells a size.",
+    );
+    let mut response_bytes = Family::new(
+        "monitor_response_bytes_total",
+        "counter",
+        "Response payload, from the return values whose type tells a size.",
+    );
+    let mut tokens = Family::new(
+        "monitor_site_tokens_total",
+        "counter",
+        "Tokens used by the metered calls of a site; a stage or handler is credited with the \
+         calls made inside it, so a sum over sites counts them more than once.",
+    );
+    let mut cost = Family::new(
+        "monitor_site_cost_usd_total",
+        "counter",
+        "Cost in US dollars of the site's metered calls whose model had a price; calls without \
+         one are in monitor_site_unpriced_calls_total, not here.",
+    );
+    let mut unpriced = Family::new(
+        "monitor_site_unpriced_calls_total",
+        "counter",
+        "Metered calls of the site whose model had no price: their cost is unknown.",
+    );
+    for (labels, c) in &groups {
+        for (outcome, n) in OUTCOMES.iter().zip(c.outcomes) {
+            calls.sample("", labels, &[("outcome", outcome)], n);
+        }
+        for ((le, _), n) in BOUNDS.iter().zip(c.buckets) {
+            durations.sample("_bucket", labels, &[("le", le)], n);
+        }
+        let finished = c.buckets[LE - 1];
+        durations.sample("_bucket", labels, &[("le", "+Inf")], finished);
+        durations.sample("_sum", labels, &[], Float(c.sum_seconds));
+        durations.sample("_count", labels, &[], finished);
+        // Only for sites that return statuses: five zero series per other site say nothing.
+        if c.statuses.iter().any(|&n| n > 0) {
+            for (class, n) in STATUS_CLASSES.iter().zip(c.statuses) {
+                statuses.sample("", labels, &[("status_class", class)], n);
+            }
+        }
+        request_bytes.sample("", labels, &[], c.request_bytes);
+        response_bytes.sample("", labels, &[], c.response_bytes);
+        if c.token_calls > 0 {
+            tokens.sample(
+                "",
+                labels,
+                &[("gen_ai_token_type", "input")],
+                c.input_tokens,
+            );
+            tokens.sample(
+                "",
+                labels,
+                &[("gen_ai_token_type", "output")],
+                c.output_tokens,
+            );
+        }
+        // A cost of zero for calls without a price would be a lie: no series until one is priced.
+        if c.token_calls > c.unpriced_calls {
+            cost.sample("", labels, &[], Float(c.known_cost_usd));
+        }
+        if c.unpriced_calls > 0 {
+            unpriced.sample("", labels, &[], c.unpriced_calls);
+        }
+    }
+    calls.write(out);
+    durations.write(out);
+    statuses.write(out);
+    request_bytes.write(out);
+    response_bytes.write(out);
+    render_error_types(out, &group_of);
+    tokens.write(out);
+    cost.write(out);
+    unpriced.write(out);
+}
+
+/// Errors by type, from the error patterns: types only, never the messages.
+fn render_error_types(out: &mut String, group_of: &HashMap<usize, String>) {
+    let summary = monitor_core::error_patterns();
+    let mut by_type: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for pattern in &summary.patterns {
+        if let Some(labels) = group_of.get(&(std::ptr::from_ref(pattern.site) as usize)) {
+            let n = by_type.entry((labels, pattern.error_type)).or_default();
+            *n = n.saturating_add(pattern.count);
+        }
+    }
+    let mut errors = Family::new(
+        "monitor_returned_errors_total",
+        "counter",
+        "Failed calls by the Rust type of their error: Err values without a 4xx status, and \
+         panics (type panic) once monitor_core::record_panics is installed. Messages are not \
+         exported.",
+    );
+    for ((labels, error_type), n) in by_type {
+        errors.sample("", labels, &[("error_type", error_type)], n);
+    }
+    errors.write(out);
+    let mut ungrouped = Family::new(
+        "monitor_returned_errors_ungrouped_total",
+        "counter",
+        "Returned errors not counted by type because the table of error patterns was full.",
+    );
+    ungrouped.sample("", "", &[], summary.dropped);
+    ungrouped.write(out);
+}
+
+/// Tokens and cost per model.
+///
+/// OpenTelemetry's `gen_ai.client.token.usage` is a histogram of the tokens of each call. monitor
+/// keeps totals per model, not each call's tokens, so its buckets cannot be built truthfully; a
+/// histogram with only a `+Inf` bucket would make the quantile queries written for the real one
+/// answer nonsense. Its sum and count are exactly known, though, so the metric is exported under
+/// its own name as a summary without quantiles: `rate(gen_ai_client_token_usage_sum[5m])` and the
+/// average per call work as for OpenTelemetry's, and a query on `_bucket` finds nothing rather
+/// than something wrong.
+fn render_models(out: &mut String, models: &[ModelStats]) {
+    let mut usage = Family::new(
+        "gen_ai_client_token_usage",
+        "summary",
+        "Tokens per metered call (OpenTelemetry gen_ai.client.token.usage), by model and token \
+         type; sum and count only: per-call values are not kept. Input includes cached input.",
+    );
+    let mut cached = Family::new(
+        "monitor_cached_input_tokens_total",
+        "counter",
+        "Input tokens read from the provider's cache (included in the input tokens).",
+    );
+    let mut cost = Family::new(
+        "monitor_cost_usd_total",
+        "counter",
+        "Cost in US dollars of the calls made while the model had a price; calls without one are \
+         in monitor_unpriced_calls_total, not here.",
+    );
+    let mut unpriced = Family::new(
+        "monitor_unpriced_calls_total",
+        "counter",
+        "Metered calls made while the model had no price: their cost is unknown.",
+    );
+    for m in models {
+        let model = [("gen_ai_request_model", m.model.as_str())];
+        for (token_type, n) in [("input", m.input_tokens), ("output", m.output_tokens)] {
+            let mut labels = String::new();
+            push_label(&mut labels, "gen_ai_request_model", &m.model);
+            push_label(&mut labels, "gen_ai_token_type", token_type);
+            usage.sample("_sum", &labels, &[], n);
+            usage.sample("_count", &labels, &[], m.calls);
+        }
+        cached.sample("", "", &model, m.cached_input_tokens);
+        // Zero is the truth for a priced model not called yet, and a lie for an unpriced one.
+        if m.price.is_some() || m.calls > m.unpriced_calls {
+            cost.sample("", "", &model, Float(m.known_cost_usd));
+        }
+        if m.unpriced_calls > 0 {
+            unpriced.sample("", "", &model, m.unpriced_calls);
+        }
+    }
+    usage.write(out);
+    cached.write(out);
+    cost.write(out);
+    unpriced.write(out);
+}
+
+fn render_caches(out: &mut String) {
+    let mut lookups = Family::new(
+        "monitor_cache_lookups_total",
+        "counter",
+        "Lookups of a named cache, by result: hit or miss.",
+    );
+    for cache in monitor_core::caches() {
+        let name = [("cache", cache.name.as_str())];
+        lookups.sample("", "", &[name[0], ("result", "hit")], cache.hits);
+        lookups.sample("", "", &[name[0], ("result", "miss")], cache.misses);
+    }
+    lookups.write(out);
+}
+
+fn render_memory(out: &mut String) {
+    // Unreadable memory is left out rather than reported as zero.
+    let Ok(sample) = monitor_core::memory() else {
+        return;
+    };
+    let mut rss = Family::new(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+    );
+    rss.sample("", "", &[], sample.rss_bytes);
+    rss.write(out);
+    let mut virt = Family::new(
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes.",
+    );
+    virt.sample("", "", &[], sample.virtual_bytes);
+    virt.write(out);
+    // Only when `MonitoredAlloc` counts the heap: without it there is nothing true to say.
+    let (Some(heap), Some(peak), Some(allocations)) = (
+        sample.heap_bytes,
+        sample.heap_peak_bytes,
+        sample.allocations,
+    ) else {
+        return;
+    };
+    for (name, kind, help, value) in [
+        (
+            "monitor_heap_bytes",
+            "gauge",
+            "Heap bytes in use, as MonitoredAlloc counts them.",
+            heap,
+        ),
+        (
+            "monitor_heap_peak_bytes",
+            "gauge",
+            "The most heap bytes in use seen so far.",
+            peak,
+        ),
+        (
+            "monitor_heap_allocations_total",
+            "counter",
+            "Heap allocations since the start.",
+            allocations,
+        ),
+    ] {
+        let mut family = Family::new(name, kind, help);
+        family.sample("", "", &[], value);
+        family.write(out);
+    }
+}
+
+/// A sample value that is not a whole number.
+#[derive(Debug, Clone, Copy)]
+struct Float(f64);
+
+/// How a sample value is written.
+trait Value {
+    fn write_to(self, out: &mut String);
+}
+
+impl Value for u64 {
+    fn write_to(self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl Value for Float {
+    fn write_to(self, out: &mut String) {
+        // The values are sums of finite, non-negative amounts; this only keeps NaN, an infinity or
+        // a negative counter out of the output whatever happens upstream.
+        let v = if self.0.is_finite() && self.0 > 0.0 {
+            self.0
+        } else {
+            0.0
+        };
+        // `Display` of an f64 never uses an exponent and round-trips: valid in the format.
+        out.push_str(&v.to_string());
+    }
+}
+
+/// One metric family: its samples are gathered, then written together after its HELP and TYPE.
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: String,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family {
+        Family {
+            name,
+            kind,
+            help,
+            samples: String::new(),
+        }
+    }
+
+    /// A sample of `name` + `suffix`, with the rendered `labels` and then `extra` ones.
+    fn sample(&mut self, suffix: &str, labels: &str, extra: &[(&str, &str)], value: impl Value) {
+        let s = &mut self.samples;
+        s.push_str(self.name);
+        s.push_str(suffix);
+        if !labels.is_empty() || !extra.is_empty() {
+            let mut all = labels.to_owned();
+            for (name, value) in extra {
+                push_label(&mut all, name, value);
+            }
+            s.push('{');
+            s.push_str(&all);
+            s.push('}');
+        }
+        s.push(' ');
+        value.write_to(s);
+        s.push('\n');
+    }
+
+    /// Writes the family, unless it has no sample.
+    fn write(self, out: &mut String) {
+        if self.samples.is_empty() {
+            return;
+        }
+        out.push_str("# HELP ");
+        out.push_str(self.name);
+        out.push(' ');
+        for c in self.help.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push_str("\n# TYPE ");
+        out.push_str(self.name);
+        out.push(' ');
+        out.push_str(self.kind);
+        out.push('\n');
+        out.push_str(&self.samples);
+    }
+}
+
+/// Appends `name="value"` to a rendered label list, escaping the value as the format requires.
+fn push_label(labels: &mut String, name: &str, value: &str) {
+    if !labels.is_empty() {
+        labels.push(',');
+    }
+    labels.push_str(name);
+    labels.push_str("=\"");
+    for c in value.chars() {
+        match c {
+            '\\' => labels.push_str("\\\\"),
+            '"' => labels.push_str("\\\""),
+            '\n' => labels.push_str("\\n"),
+            c => labels.push(c),
+        }
+    }
+    labels.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use monitor_core::Histogram;
+
+    #[test]
+    fn label_values_escape_backslash_quote_and_newline_only() {
+        let mut labels = String::new();
+        push_label(&mut labels, "site", "a\\b\"c\nd\te");
+        push_label(&mut labels, "kind", "handler");
+        assert_eq!(labels, "site=\"a\\\\b\\\"c\\nd\te\",kind=\"handler\"");
+    }
+
+    #[test]
+    fn buckets_count_a_call_only_under_bounds_it_cannot_exceed() {
+        let mut h = Histogram::default();
+        for micros in [50, 100, 101, 999, 3_000, 70_000_000] {
+            h.record(Duration::from_micros(micros));
+        }
+        let b = cumulative_buckets(&h);
+        let le = |bound: &str| {
+            let index = BOUNDS.iter().position(|(le, _)| *le == bound);
+            b[index.unwrap_or(LE - 1)]
+        };
+        // 100 µs exactly sits in a bucket reaching above 100 µs: counted under the next bound.
+        assert_eq!(le("0.0001"), 1);
+        assert_eq!(le("0.00025"), 3);
+        // 999 µs sits in [983.04 µs, 999.424 µs): under 1 ms.
+        assert_eq!(le("0.001"), 4);
+        assert_eq!(le("0.0025"), 4);
+        assert_eq!(le("0.005"), 5);
+        assert_eq!(le("60"), 5);
+        assert_eq!(b[LE - 1], 6);
+        assert!(b.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn a_float_value_is_never_nan_or_negative() {
+        for (v, text) in [
+            (f64::NAN, "0"),
+            (-1.0, "0"),
+            (f64::INFINITY, "0"),
+            (0.25, "0.25"),
+            (1e-7, "0.0000001"),
+        ] {
+            let mut out = String::new();
+            Float(v).write_to(&mut out);
+            assert_eq!(out, text);
+        }
+    }
+
+    #[test]
+    fn a_family_without_samples_writes_nothing() {
+        let mut out = String::new();
+        Family::new("x_total", "counter", "help").write(&mut out);
+        assert_eq!(out, "");
+    }
 }

@@ -6,6 +6,10 @@ use monitor_dashboard::DashboardConfig;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
+/// The service's binary counts its heap; so does this test, to check the heap reaches /metrics.
+#[global_allocator]
+static ALLOC: monitor_core::MonitoredAlloc = monitor_core::MonitoredAlloc::system();
+
 const TOKEN: &str = "e2e-test-token-42";
 const REQUESTS: usize = 40;
 
@@ -170,6 +174,13 @@ async fn the_service_reports_exactly_the_load_it_served() {
         sample(&metrics, "process_resident_memory_bytes", &[]).is_some_and(|v| v > 0.0),
         "{metrics}"
     );
+    assert!(
+        sample(&metrics, "monitor_heap_bytes", &[]).is_some_and(|v| v > 0.0),
+        "{metrics}"
+    );
+    assert!(sample(&metrics, "monitor_heap_allocations_total", &[]).is_some_and(|v| v > 0.0));
+    // Bytes the handlers' own code allocated, per call.
+    assert!(handler("create_logo").allocated_bytes > 0);
     // The dashboard's own requests are not the service's traffic.
     assert!(
         !monitor_core::sites().any(|s| s.is_route() && s.route().unwrap_or("").contains("/admin"))
