@@ -1,13 +1,243 @@
 //! `/`: the dashboard page, its script, styles and chart library, all from the binary.
+//!
+//! The router may be nested under any prefix, with or without a trailing slash (`/admin` and
+//! `/admin/`), so the page cannot name its assets with a fixed relative path: `assets/app.js`
+//! resolves to `/assets/app.js` from `/admin` and to `/admin/assets/app.js` from `/admin/`.
+//! It names them by a query on itself instead, `?asset=app.js`, which resolves to the page's own
+//! path from either; the script then computes the base for the API from `location.pathname`.
+//! The same files are also served at `/assets/<name>`, for links from elsewhere.
+//!
+//! The page holds no data (the API behind it is what the token protects), so it is public. It is
+//! sent with a Content-Security-Policy that allows scripts, styles and requests to its own origin
+//! only: nothing inline, so data that made it into the page could not run even if it were ever
+//! inserted as markup (the script only ever sets text).
 
 use crate::AppState;
 use axum::Router;
-use axum::response::Html;
+use axum::extract::{Path, RawQuery};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+/// One file the page uses, embedded at compile time.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+    /// A strong validator computed at compile time from the body.
+    etag: &'static str,
+}
+
+/// Declares an embedded asset and its ETag, both fixed at compile time.
+macro_rules! asset {
+    ($name:literal, $content_type:literal, $path:literal) => {{
+        const BODY: &[u8] = include_bytes!($path);
+        const ETAG_BYTES: [u8; ETAG_LEN] = etag_of(BODY);
+        const ETAG: &str = match std::str::from_utf8(&ETAG_BYTES) {
+            Ok(etag) => etag,
+            // Fails the build, not the server: this runs at compile time.
+            Err(_) => panic!("an ETag is ASCII"),
+        };
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: BODY,
+            etag: ETAG,
+        }
+    }};
+}
+
+const INDEX: Asset = asset!(
+    "index.html",
+    "text/html; charset=utf-8",
+    "../assets/index.html"
+);
+
+/// Every file served at `?asset=<name>` and `/assets/<name>`.
+static ASSETS: [Asset; 5] = [
+    asset!(
+        "app.js",
+        "text/javascript; charset=utf-8",
+        "../assets/app.js"
+    ),
+    asset!("app.css", "text/css; charset=utf-8", "../assets/app.css"),
+    // uPlot 1.6.32 (MIT), from the npm package `uplot`: see assets/vendor/uplot/README.md.
+    asset!(
+        "uplot.js",
+        "text/javascript; charset=utf-8",
+        "../assets/vendor/uplot/uPlot.iife.min.js"
+    ),
+    asset!(
+        "uplot.css",
+        "text/css; charset=utf-8",
+        "../assets/vendor/uplot/uPlot.min.css"
+    ),
+    asset!(
+        "uplot-LICENSE.txt",
+        "text/plain; charset=utf-8",
+        "../assets/vendor/uplot/LICENSE"
+    ),
+];
+
+/// Scripts, styles, images and requests from the page's own origin only; no inline script or
+/// style element, no plugins, no framing, no form posts elsewhere.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+/// Browsers revalidate every time (a 304 when unchanged, thanks to the ETag), so a new binary's
+/// page and assets are picked up at once.
+const CACHE_CONTROL: &str = "no-cache";
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/",
-        get(|| async { Html("<!doctype html><title>monitor</title>") }),
-    )
+    Router::new()
+        .route("/", get(page))
+        .route("/assets/{name}", get(named_asset))
+}
+
+/// The page, or with `?asset=<name>` one of its files.
+async fn page(RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
+    let params = match crate::api::params(raw.as_deref()) {
+        Ok(params) => params,
+        Err(e) => return e.into_response(),
+    };
+    match params.iter().find(|(k, _)| k == "asset") {
+        Some((_, name)) => asset_named(name, &headers),
+        None => respond(&INDEX, &headers),
+    }
+}
+
+async fn named_asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    asset_named(&name, &headers)
+}
+
+fn asset_named(name: &str, headers: &HeaderMap) -> Response {
+    match ASSETS.iter().find(|a| a.name == name) {
+        Some(asset) => respond(asset, headers),
+        None => {
+            let body = serde_json::json!({
+                "error": "not_found",
+                "message": format!("no asset {name:?}"),
+            });
+            (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// The asset with its type and cache headers, or `304 Not Modified` when the browser holds it.
+fn respond(asset: &Asset, request: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_static(asset.etag);
+    let fresh = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == asset.etag);
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = asset.body.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        );
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if asset.content_type.starts_with("text/html") {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+/// Length of an ETag: a quoted 16-digit hexadecimal hash.
+const ETAG_LEN: usize = 18;
+
+/// `"<FNV-1a 64 of the body, in hex>"`, computed at compile time.
+const fn etag_of(body: &[u8]) -> [u8; ETAG_LEN] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < body.len() {
+        hash ^= body[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    let mut out = [b'"'; ETAG_LEN];
+    let mut digit = 0;
+    while digit < 16 {
+        out[1 + digit] = HEX[((hash >> (60 - 4 * digit)) & 0xf) as usize];
+        digit += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_are_quoted_hashes_that_differ_by_content() {
+        assert_eq!(INDEX.etag.len(), ETAG_LEN);
+        assert!(INDEX.etag.starts_with('"') && INDEX.etag.ends_with('"'));
+        assert_ne!(etag_of(b"a"), etag_of(b"b"));
+        let mut tags: Vec<&str> = ASSETS.iter().map(|a| a.etag).collect();
+        tags.push(INDEX.etag);
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), ASSETS.len() + 1);
+    }
+
+    #[test]
+    fn the_page_names_only_assets_that_exist() {
+        let page = std::str::from_utf8(INDEX.body).unwrap_or_default();
+        let mut named = 0;
+        // Attribute values: `href="?asset=app.css"`, `src="?asset=app.js"`.
+        let marker = "\"?asset=";
+        for (at, _) in page.match_indices(marker) {
+            let rest = &page[at + marker.len()..];
+            let name = rest.split('"').next().unwrap_or_default();
+            assert!(
+                ASSETS.iter().any(|a| a.name == name),
+                "index.html names {name:?}"
+            );
+            named += 1;
+        }
+        assert!(named >= 4, "index.html names its script, styles and uPlot");
+    }
+
+    #[test]
+    fn a_matching_etag_is_not_modified() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static(ASSETS[0].etag),
+        );
+        assert_eq!(
+            respond(&ASSETS[0], &headers).status(),
+            StatusCode::NOT_MODIFIED
+        );
+        assert_eq!(
+            respond(&ASSETS[0], &HeaderMap::new()).status(),
+            StatusCode::OK
+        );
+    }
 }
