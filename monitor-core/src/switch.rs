@@ -35,7 +35,11 @@ pub(crate) fn set_sampling(on: bool) {
 
 /// Records that an HTTP layer is in use.
 pub(crate) fn set_requests() {
-    MODE.fetch_or(REQUESTS, Ordering::Relaxed);
+    // Every request calls this: a write each time would take the byte's cache line from every
+    // core that reads it on each instrumented call.
+    if MODE.load(Ordering::Relaxed) & REQUESTS == 0 {
+        MODE.fetch_or(REQUESTS, Ordering::Relaxed);
+    }
 }
 
 /// Records that the clock is the TSC.
