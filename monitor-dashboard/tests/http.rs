@@ -351,3 +351,59 @@ async fn the_stream_delivers_a_message_per_tick() {
         "the stage's calls arrive in a tick: {ticks:?}"
     );
 }
+
+/// Query strings made of the characters that break parsers — `%`, `&`, `=`, `+`, quotes, control
+/// characters, non-ASCII — sent to every route: each answer is a 200 or a 400 with a JSON body,
+/// and the server keeps serving.
+#[tokio::test]
+async fn garbage_query_strings_get_an_answer_never_a_crash() {
+    const PIECES: [&str; 16] = [
+        "%",
+        "%2",
+        "%FF",
+        "&",
+        "=",
+        "+",
+        "range",
+        "from",
+        "1h",
+        "group_by",
+        "site",
+        ",",
+        "%00",
+        "é",
+        "\"",
+        "99999999999999999999",
+    ];
+    let addr = start_dashboard().await;
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..300 {
+        let len = 1 + next() % 8;
+        let query: String = (0..len)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        let route = API_ROUTES[i % API_ROUTES.len()];
+        let url = format!("http://{addr}{route}?{}", query.replace(' ', "%20"));
+        let Ok(response) = client().get(&url).bearer_auth(TOKEN).send().await else {
+            continue; // a URL the client itself refuses to send
+        };
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
+            "{url}: {status} {body}"
+        );
+        assert!(
+            serde_json::from_str::<Value>(&body).is_ok(),
+            "{url}: {body}"
+        );
+    }
+    let (status, _) = get_json(addr, "/admin/api/sites", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+}
