@@ -509,7 +509,9 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
         // group key -> (whole-range delta, delta per series slot)
         let mut groups: BTreeMap<GroupKey, (Delta, Series)> = BTreeMap::new();
         for frame in frames {
-            let slot = from_ms + (frame.start_ms.max(from_ms) - from_ms) / step_ms * step_ms;
+            // Points start at multiples of the step since the epoch, so that the same point of
+            // time has the same label whatever the range's start.
+            let slot = frame.start_ms.max(from_ms) / step_ms * step_ms;
             for (name, (hits, misses)) in &frame.caches {
                 let point = caches
                     .entry(name.clone())

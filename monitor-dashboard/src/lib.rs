@@ -1,6 +1,8 @@
 //! The admin dashboard and the exporters of monitor, as an axum [`Router`].
 //!
-//! [`router`] gives routes a service nests under any prefix; [`serve`] runs them standalone:
+//! [`router`] gives routes a service mounts under any prefix (with `Router::nest_service`, which
+//! answers both `/admin` and `/admin/`; axum's `nest` leaves `/admin/` unanswered); [`serve`] runs
+//! them standalone:
 //!
 //! - `/metrics`: every site, model, cache and the process's memory in the Prometheus text format
 //!   0.0.4, for a Prometheus (and what sits on it) to scrape.
@@ -21,7 +23,7 @@
 //! let app = Router::new()
 //!     .route("/hello", get(|| async { "hello" }))
 //!     .layer(MonitorLayer::new())
-//!     .nest("/admin", monitor_dashboard::router(DashboardConfig::from_env()?));
+//!     .nest_service("/admin", monitor_dashboard::router(DashboardConfig::from_env()?));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
@@ -253,8 +255,8 @@ pub(crate) struct AppState {
     pub(crate) config: DashboardConfig,
 }
 
-/// The dashboard's routes, to nest under any prefix (`Router::nest("/admin", router(config))`)
-/// or to serve on their own.
+/// The dashboard's routes, to mount under any prefix (`Router::nest_service("/admin",
+/// router(config))`) or to serve on their own.
 ///
 /// It starts the background collector if none runs ([`monitor_core::ensure_collector`]): the
 /// history, the charts and the stream are made of its ticks.

@@ -1,11 +1,16 @@
 //! `/`: the dashboard page, its script, styles and chart library, all from the binary.
 //!
-//! The router may be nested under any prefix, with or without a trailing slash (`/admin` and
-//! `/admin/`), so the page cannot name its assets with a fixed relative path: `assets/app.js`
-//! resolves to `/assets/app.js` from `/admin` and to `/admin/assets/app.js` from `/admin/`.
-//! It names them by a query on itself instead, `?asset=app.js`, which resolves to the page's own
-//! path from either; the script then computes the base for the API from `location.pathname`.
-//! The same files are also served at `/assets/<name>`, for links from elsewhere.
+//! The router may be nested under any prefix and the page reached with or without a trailing
+//! slash (`/admin` and `/admin/`), so it cannot name its assets with a fixed relative path:
+//! `assets/app.js` resolves to `/assets/app.js` from `/admin` and to `/admin/assets/app.js` from
+//! `/admin/`. It names them by a query on itself instead, `?asset=app.js`, which resolves to the
+//! page's own path from either; the script then computes the base for the API from
+//! `location.pathname`. The same files are also served at `/assets/<name>`, for links from
+//! elsewhere.
+//!
+//! (Which of the two paths reach the page is the host router's choice: axum 0.8's
+//! `Router::nest("/admin", …)` routes `/admin` only — `/admin/` is a 404 before this router sees
+//! it, tokio-rs/axum#2659 — while `Router::nest_service("/admin", …)` routes both.)
 //!
 //! The page holds no data (the API behind it is what the token protects), so it is public. It is
 //! sent with a Content-Security-Policy that allows scripts, styles and requests to its own origin

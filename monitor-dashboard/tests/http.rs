@@ -32,7 +32,7 @@ async fn start(app: Router) -> SocketAddr {
 
 async fn start_dashboard() -> SocketAddr {
     let config = DashboardConfig::new().token(TOKEN).unwrap();
-    start(Router::new().nest("/admin", monitor_dashboard::router(config))).await
+    start(Router::new().nest_service("/admin", monitor_dashboard::router(config))).await
 }
 
 fn client() -> reqwest::Client {

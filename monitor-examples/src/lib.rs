@@ -45,7 +45,8 @@ pub fn router(app: Arc<App>) -> Router {
 /// The service with the dashboard nested at [`ADMIN`]. The dashboard's routes come after the
 /// layer, so reading the dashboard is not counted as traffic of the service.
 pub fn service(app: Arc<App>, dashboard: DashboardConfig) -> Router {
-    router(app).nest(ADMIN, monitor_dashboard::router(dashboard))
+    // `nest_service`, not `nest`: axum's `nest` answers `/admin` but not `/admin/`.
+    router(app).nest_service(ADMIN, monitor_dashboard::router(dashboard))
 }
 
 /// A token for the dashboard: 128 random bits, in hex.

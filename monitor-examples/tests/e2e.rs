@@ -152,6 +152,13 @@ async fn the_service_reports_exactly_the_load_it_served() {
         "{estimates}"
     );
 
+    // The page, at the address the binary prints, with and without the trailing slash.
+    for path in ["/admin/", "/admin"] {
+        let page = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(page.text().await.unwrap().contains("<html"), "{path}");
+    }
+
     // /metrics, open to the scraper.
     let metrics = reqwest::get(format!("{base}/admin/metrics"))
         .await
