@@ -450,18 +450,9 @@ async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     let addr = start_server().await?;
     let base = format!("http://{addr}");
 
-    let stream_exists = reqwest::Client::new()
-        .get(format!("{base}/admin/api/stream"))
-        .bearer_auth(TOKEN)
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await
-        .map(|r| r.status() != 404)
-        .unwrap_or(true);
-
     let driver = start_driver().await?;
     let client = connect(&driver).await?;
-    let outcome = drive(&client, &base, stream_exists).await;
+    let outcome = drive(&client, &base).await;
     let _ = client.close().await;
     drop(driver);
     drop(load);
@@ -469,7 +460,7 @@ async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     outcome
 }
 
-async fn drive(client: &Client, base: &str, stream_exists: bool) -> TestResult {
+async fn drive(client: &Client, base: &str) -> TestResult {
     // 1. No token yet: the page asks for it (and is not blank).
     client.goto(&format!("{base}/admin")).await?;
     watch_errors(client).await?;
@@ -586,16 +577,12 @@ async fn drive(client: &Client, base: &str, stream_exists: bool) -> TestResult {
         "return document.querySelector('#chart-rate .empty').hidden",
     )
     .await?;
-    if stream_exists {
-        wait_js(
-            client,
-            "the live stream",
-            "return document.getElementById('status').dataset.state === 'live'",
-        )
-        .await?;
-    } else {
-        eprintln!("NOTE: /api/stream is not served yet; the page polls instead");
-    }
+    wait_js(
+        client,
+        "the live stream",
+        "return document.getElementById('status').dataset.state === 'live'",
+    )
+    .await?;
 
     // Every site is listed, called or not; a hostile name is text, not markup.
     wait_js(
