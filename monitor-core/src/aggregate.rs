@@ -129,6 +129,36 @@ pub(crate) struct Usage {
 
 pub(crate) struct Aggregates {
     stripes: [Stripe; STRIPES],
+    /// Durations of failed calls and of client errors, so that queries can tell the durations of
+    /// each outcome. Made on the site's first such call: a site that never fails pays a pointer.
+    failures: std::sync::OnceLock<Box<Failures>>,
+}
+
+/// Durations by bucket of the calls that failed, and of those answered with a 4xx. Written on the
+/// cold path of a failed call only, with atomic adds: no striping needed.
+pub(crate) struct Failures {
+    errors: [AtomicU64; BUCKETS],
+    client_errors: [AtomicU64; BUCKETS],
+}
+
+impl Failures {
+    fn new() -> Box<Failures> {
+        Box::new(Failures {
+            errors: [ZERO; BUCKETS],
+            client_errors: [ZERO; BUCKETS],
+        })
+    }
+
+    fn read(counters: &[AtomicU64; BUCKETS], scale: f64) -> Histogram {
+        let mut h = Histogram::in_units(scale);
+        for (index, n) in counters.iter().enumerate() {
+            let n = n.load(Relaxed);
+            if n > 0 {
+                h.add_raw(index, n);
+            }
+        }
+        h
+    }
 }
 
 /// Plain totals read off the stripes.
@@ -147,12 +177,17 @@ pub(crate) struct Totals {
     pub(crate) cost_picousd: u64,
     pub(crate) unpriced_calls: u64,
     pub(crate) allocated_bytes: u64,
+    /// Durations of the failed calls; `None` while the site has had none.
+    pub(crate) error_durations: Option<Histogram>,
+    /// Durations of the calls answered with a 4xx; `None` while the site has had none.
+    pub(crate) client_error_durations: Option<Histogram>,
 }
 
 impl Aggregates {
     pub(crate) const fn new() -> Self {
         Aggregates {
             stripes: [const { Stripe::new() }; STRIPES],
+            failures: std::sync::OnceLock::new(),
         }
     }
 
@@ -184,6 +219,8 @@ impl Aggregates {
             } = details;
             record_details(
                 s,
+                &self.failures,
+                units,
                 error,
                 client_error,
                 status_class,
@@ -266,6 +303,11 @@ impl Aggregates {
             t.unpriced_calls += s.unpriced_calls.load(Relaxed);
             t.allocated_bytes += s.allocated_bytes.load(Relaxed);
         }
+        if let Some(f) = self.failures.get() {
+            let scale = t.durations.nanos_per_unit();
+            t.error_durations = Some(Failures::read(&f.errors, scale));
+            t.client_error_durations = Some(Failures::read(&f.client_errors, scale));
+        }
         t
     }
 }
@@ -274,8 +316,11 @@ impl Aggregates {
 #[cold]
 #[inline(never)]
 // Scalars rather than a struct: they travel in registers, so the caller stores nothing.
+#[allow(clippy::too_many_arguments)]
 fn record_details(
     s: &Stripe,
+    failures: &std::sync::OnceLock<Box<Failures>>,
+    units: u64,
     error: bool,
     client_error: bool,
     status_class: u8,
@@ -287,6 +332,11 @@ fn record_details(
     }
     if client_error {
         s.client_errors.fetch_add(1, Relaxed);
+    }
+    if error || client_error {
+        let f = failures.get_or_init(Failures::new);
+        let by_bucket = if error { &f.errors } else { &f.client_errors };
+        by_bucket[bucket_of(units)].fetch_add(1, Relaxed);
     }
     if let Some(counter) = s.status_classes.get(usize::from(status_class)) {
         counter.fetch_add(1, Relaxed);

@@ -34,6 +34,55 @@ pub(crate) struct Delta {
     pub(crate) sum_units: u128,
     /// Non-empty duration buckets, by index.
     pub(crate) buckets: Vec<(u16, u64)>,
+    /// The same, of the failed calls only.
+    pub(crate) error_buckets: Vec<(u16, u64)>,
+    /// The same, of the calls answered with a 4xx only.
+    pub(crate) client_error_buckets: Vec<(u16, u64)>,
+}
+
+/// `now − before`, bucket by bucket, keeping the buckets that grew.
+fn sparse_between(now: Option<&Histogram>, before: Option<&Histogram>) -> Vec<(u16, u64)> {
+    let Some(now) = now else {
+        return Vec::new();
+    };
+    let zero = [0u64; BUCKETS];
+    let before = before.map_or(&zero, |b| b.counts());
+    now.counts()
+        .iter()
+        .zip(before.iter())
+        .enumerate()
+        .filter(|(_, (n, p))| n > p)
+        .map(|(i, (n, p))| (i as u16, n - p))
+        .collect()
+}
+
+/// Two sparse bucket lists, ordered by index, added into one.
+fn sparse_merge(a: &[(u16, u64)], b: &[(u16, u64)]) -> Vec<(u16, u64)> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(&&(i, n)), Some(&&(j, m))) if i == j => {
+                merged.push((i, n + m));
+                a.next();
+                b.next();
+            }
+            (Some(&&(i, n)), Some(&&(j, _))) if i < j => {
+                merged.push((i, n));
+                a.next();
+            }
+            (_, Some(&&(j, m))) => {
+                merged.push((j, m));
+                b.next();
+            }
+            (Some(&&(i, n)), None) => {
+                merged.push((i, n));
+                a.next();
+            }
+            (None, None) => break,
+        }
+    }
+    merged
 }
 
 impl Delta {
@@ -43,15 +92,7 @@ impl Delta {
         let zero = Totals::default();
         let b = before.unwrap_or(&zero);
         let d = |now: u64, before: u64| now.saturating_sub(before);
-        let buckets = now
-            .durations
-            .counts()
-            .iter()
-            .zip(b.durations.counts().iter())
-            .enumerate()
-            .filter(|(_, (n, p))| n > p)
-            .map(|(i, (n, p))| (i as u16, n - p))
-            .collect::<Vec<_>>();
+        let buckets = sparse_between(Some(&now.durations), Some(&b.durations));
         Delta {
             calls: d(
                 now.durations.count() + now.cancelled,
@@ -75,6 +116,11 @@ impl Delta {
                 .sum_units()
                 .saturating_sub(b.durations.sum_units()),
             buckets,
+            error_buckets: sparse_between(now.error_durations.as_ref(), b.error_durations.as_ref()),
+            client_error_buckets: sparse_between(
+                now.client_error_durations.as_ref(),
+                b.client_error_durations.as_ref(),
+            ),
         }
     }
 
@@ -98,53 +144,42 @@ impl Delta {
         self.unpriced_calls += other.unpriced_calls;
         self.allocated_bytes += other.allocated_bytes;
         self.sum_units += other.sum_units;
-        let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
-        let (mut a, mut b) = (
-            self.buckets.iter().peekable(),
-            other.buckets.iter().peekable(),
-        );
-        loop {
-            match (a.peek(), b.peek()) {
-                (Some(&&(i, n)), Some(&&(j, m))) if i == j => {
-                    merged.push((i, n + m));
-                    a.next();
-                    b.next();
-                }
-                (Some(&&(i, n)), Some(&&(j, _))) if i < j => {
-                    merged.push((i, n));
-                    a.next();
-                }
-                (_, Some(&&(j, m))) => {
-                    merged.push((j, m));
-                    b.next();
-                }
-                (Some(&&(i, n)), None) => {
-                    merged.push((i, n));
-                    a.next();
-                }
-                (None, None) => break,
-            }
-        }
-        self.buckets = merged;
+        self.buckets = sparse_merge(&self.buckets, &other.buckets);
+        self.error_buckets = sparse_merge(&self.error_buckets, &other.error_buckets);
+        self.client_error_buckets =
+            sparse_merge(&self.client_error_buckets, &other.client_error_buckets);
     }
 
     /// The durations as a histogram in time.
     pub(crate) fn histogram(&self, nanos_per_unit: f64) -> Histogram {
+        histogram_of(&self.buckets, self.sum_units, nanos_per_unit)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Delta>()
+            + (self.buckets.len() + self.error_buckets.len() + self.client_error_buckets.len())
+                * std::mem::size_of::<(u16, u64)>()
+    }
+}
+
+/// A histogram of sparse buckets; `sum_units` for its mean.
+pub(crate) fn histogram_of(
+    buckets: &[(u16, u64)],
+    sum_units: u128,
+    nanos_per_unit: f64,
+) -> Histogram {
+    {
         let mut h = Histogram::in_units(nanos_per_unit);
         let mut max = 0;
-        for &(i, n) in &self.buckets {
+        for &(i, n) in buckets {
             h.add_raw(usize::from(i).min(BUCKETS - 1), n);
             let (low, width) = bucket_bounds(usize::from(i));
             max = low + width - 1;
         }
         // The period's exact maximum is not kept: the top of its highest bucket stands in, 1.6 %
         // at most above it.
-        h.add_sum_max(u64::try_from(self.sum_units).unwrap_or(u64::MAX), max);
+        h.add_sum_max(u64::try_from(sum_units).unwrap_or(u64::MAX), max);
         h
-    }
-
-    fn approx_bytes(&self) -> usize {
-        std::mem::size_of::<Delta>() + self.buckets.len() * std::mem::size_of::<(u16, u64)>()
     }
 }
 

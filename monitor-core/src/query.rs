@@ -40,17 +40,20 @@ pub enum Field {
     Stage,
     /// A token-tracking site's literal model.
     Model,
+    /// How calls ended: `ok`, `error` or `client_error` (see [`OutcomeFilter`]).
+    Outcome,
 }
 
 impl Field {
     /// Every field, by the name queries use.
-    pub const ALL: [(&'static str, Field); 6] = [
+    pub const ALL: [(&'static str, Field); 7] = [
         ("kind", Field::Kind),
         ("site", Field::Site),
         ("route", Field::Route),
         ("pipeline", Field::Pipeline),
         ("stage", Field::Stage),
         ("model", Field::Model),
+        ("outcome", Field::Outcome),
     ];
 
     /// The field called `name`.
@@ -79,12 +82,16 @@ impl Field {
             Field::Pipeline => site.pipeline().map(str::to_owned),
             Field::Stage => site.stage().map(str::to_owned),
             Field::Model => site.model().map(str::to_owned),
+            // Not a property of the site: each call has its own (see `OutcomeFilter::part`).
+            Field::Outcome => None,
         }
     }
 
     fn matches(self, site: &Site, wanted: &str) -> bool {
         match self {
             Field::Site => site.name() == wanted || site.id() == wanted,
+            // Applied to the calls, not to the sites.
+            Field::Outcome => true,
             _ => self.value(site).as_deref() == Some(wanted),
         }
     }
@@ -120,9 +127,9 @@ pub struct Query {
     pub group_by: Vec<Field>,
     /// Width of the series' points; when `None`, the history's own resolution for the range.
     pub resolution: Option<Duration>,
-    /// Only calls with this outcome are counted. A site keeps one duration histogram for all its
-    /// calls, so the durations of a group stay those of all its calls; the durations of failed
-    /// calls are in the raw [`events`](crate::events), which keep every failure.
+    /// Only calls with this outcome are counted, with their own durations. Bytes, tokens, cost
+    /// and allocations are not kept by outcome: with an outcome filter (or grouped by outcome) they
+    /// are 0.
     pub outcome: Option<OutcomeFilter>,
 }
 
@@ -149,20 +156,69 @@ impl OutcomeFilter {
         }
     }
 
-    /// Calls, errors and client errors of `delta` with this outcome.
-    fn select(filter: Option<OutcomeFilter>, d: &Delta) -> (u64, u64, u64) {
-        match filter {
-            None => (d.calls, d.errors, d.client_errors),
-            Some(OutcomeFilter::Ok) => (
+    const ALL: [OutcomeFilter; 3] = [
+        OutcomeFilter::Ok,
+        OutcomeFilter::Error,
+        OutcomeFilter::ClientError,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            OutcomeFilter::Ok => "ok",
+            OutcomeFilter::Error => "error",
+            OutcomeFilter::ClientError => "client_error",
+        }
+    }
+
+    /// The calls of `d` with this outcome, and their durations. Sites keep the durations of failed
+    /// calls and of client errors apart; those of the calls that went well are the rest. Bytes,
+    /// tokens, cost and allocations are not kept by outcome, and are left out (0).
+    fn part(self, d: &Delta) -> Delta {
+        let (calls, errors, client_errors, buckets) = match self {
+            OutcomeFilter::Ok => (
                 d.calls
                     .saturating_sub(d.errors + d.client_errors + d.cancelled),
                 0,
                 0,
+                sparse_subtract(&d.buckets, &[&d.error_buckets, &d.client_error_buckets]),
             ),
-            Some(OutcomeFilter::Error) => (d.errors, d.errors, 0),
-            Some(OutcomeFilter::ClientError) => (d.client_errors, 0, d.client_errors),
+            OutcomeFilter::Error => (d.errors, d.errors, 0, d.error_buckets.clone()),
+            OutcomeFilter::ClientError => (
+                d.client_errors,
+                0,
+                d.client_errors,
+                d.client_error_buckets.clone(),
+            ),
+        };
+        Delta {
+            calls,
+            errors,
+            client_errors,
+            panics: if self == OutcomeFilter::Error {
+                d.panics
+            } else {
+                0
+            },
+            buckets,
+            ..Delta::default()
         }
     }
+}
+
+/// `all` less each of `parts`, bucket by bucket.
+fn sparse_subtract(all: &[(u16, u64)], parts: &[&Vec<(u16, u64)>]) -> Vec<(u16, u64)> {
+    all.iter()
+        .filter_map(|&(i, n)| {
+            let taken: u64 = parts
+                .iter()
+                .flat_map(|p| p.iter())
+                .filter(|(j, _)| *j == i)
+                .map(|(_, m)| m)
+                .sum();
+            let left = n.saturating_sub(taken);
+            (left > 0).then_some((i, left))
+        })
+        .collect()
 }
 
 impl Query {
@@ -476,6 +532,30 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
         })
         .collect();
     let scale = crate::clock::nanos_per_unit();
+    // An outcome filter, from `outcome(…)` or `filter(Field::Outcome, …)`.
+    let mut outcome = q.outcome;
+    for (field, value) in &q.filters {
+        if *field == Field::Outcome {
+            outcome =
+                Some(
+                    OutcomeFilter::parse(value).ok_or_else(|| QueryError::InvalidValue {
+                        field: "outcome".into(),
+                        value: value.clone(),
+                    })?,
+                );
+        }
+    }
+    let by_outcome = q.group_by.contains(&Field::Outcome);
+    // The outcomes each site's calls are split into: one part when not grouping by outcome.
+    let parts: Vec<Option<OutcomeFilter>> = if by_outcome {
+        OutcomeFilter::ALL
+            .into_iter()
+            .filter(|o| outcome.is_none_or(|wanted| wanted == *o))
+            .map(Some)
+            .collect()
+    } else {
+        vec![outcome]
+    };
 
     with_state(|state| {
         // The finest tier that reaches back to the start of the range.
@@ -528,17 +608,38 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                 if !selected.get(*index).copied().unwrap_or(false) {
                     continue;
                 }
-                let key: Vec<Option<String>> = q.group_by.iter().map(|f| f.value(site)).collect();
-                let (total, series) = groups.entry(key).or_default();
-                total.merge(delta);
-                series.entry(slot).or_default().merge(delta);
+                for part in &parts {
+                    let split;
+                    let delta = match part {
+                        None => delta,
+                        Some(o) => {
+                            split = o.part(delta);
+                            &split
+                        }
+                    };
+                    if by_outcome && delta.calls == 0 {
+                        continue;
+                    }
+                    let key: Vec<Option<String>> = q
+                        .group_by
+                        .iter()
+                        .map(|f| match (f, part) {
+                            (Field::Outcome, Some(o)) => Some(o.name().to_owned()),
+                            _ => f.value(site),
+                        })
+                        .collect();
+                    let (total, series) = groups.entry(key).or_default();
+                    total.merge(delta);
+                    series.entry(slot).or_default().merge(delta);
+                }
             }
         }
         let range_secs = ((to_ms - from_ms) as f64 / 1000.0).max(1e-3);
         let groups = groups
             .into_iter()
             .map(|(key, (total, series))| {
-                let (calls, errors, client_errors) = OutcomeFilter::select(q.outcome, &total);
+                let (calls, errors, client_errors) =
+                    (total.calls, total.errors, total.client_errors);
                 let h = total.histogram(scale);
                 let key = q
                     .group_by
@@ -575,8 +676,8 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                             let h = d.histogram(scale);
                             Point {
                                 at: at / 1000,
-                                calls: OutcomeFilter::select(q.outcome, &d).0,
-                                errors: OutcomeFilter::select(q.outcome, &d).1,
+                                calls: d.calls,
+                                errors: d.errors,
                                 p50: h.quantile(0.5).as_secs_f64(),
                                 p99: h.quantile(0.99).as_secs_f64(),
                                 tokens: d.input_tokens + d.output_tokens,

@@ -36,6 +36,23 @@ fn handle(n: u64) -> Result<u64, String> {
     Ok(polish(draft(n)?))
 }
 
+/// Three outcomes with durations set apart: ok at once, a client error after 2 ms, an error after
+/// 6 ms.
+#[monitored_handler(route = "GET /q/outcomes")]
+fn outcomes(kind: u8) -> Result<u8, http::StatusCode> {
+    match kind {
+        0 => Ok(0),
+        1 => {
+            std::thread::sleep(Duration::from_millis(6));
+            Err(http::StatusCode::BAD_GATEWAY)
+        }
+        _ => {
+            std::thread::sleep(Duration::from_millis(2));
+            Err(http::StatusCode::NOT_FOUND)
+        }
+    }
+}
+
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
@@ -54,6 +71,11 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
         // s + 1 lookups a second, the first of each second a miss.
         for i in 0..=s {
             logos.record(i > 0);
+        }
+        if s == 0 {
+            for kind in [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2] {
+                let _ = outcomes(kind);
+            }
         }
         tick_at(at(t0 + s + 1));
     }
@@ -137,6 +159,53 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
             value: "meh".into()
         }
     );
+
+    // Each outcome with its own durations.
+    let of = |o| {
+        query(&last(60).filter(Field::Site, "outcomes").outcome(o))
+            .unwrap()
+            .groups
+            .remove(0)
+    };
+    let (ok, error, client) = (
+        of(OutcomeFilter::Ok),
+        of(OutcomeFilter::Error),
+        of(OutcomeFilter::ClientError),
+    );
+    assert_eq!((ok.calls, error.calls, client.calls), (10, 3, 3));
+    assert!(error.p50 >= 0.006, "{error:?}");
+    assert!(client.p50 >= 0.002, "{client:?}");
+    // The failures' durations are taken out of the rest.
+    assert!(ok.p99 < 0.002, "{ok:?}");
+    assert_eq!((error.errors, client.client_errors, ok.errors), (3, 3, 0));
+    // Grouped by outcome: one group per outcome that happened.
+    let grouped = query(
+        &last(60)
+            .filter(Field::Site, "outcomes")
+            .group_by(Field::Outcome),
+    )
+    .unwrap();
+    let split: Vec<(String, u64)> = grouped
+        .groups
+        .iter()
+        .map(|g| (g.key["outcome"].clone(), g.calls))
+        .collect();
+    assert_eq!(
+        split,
+        [
+            ("client_error".to_owned(), 3),
+            ("error".to_owned(), 3),
+            ("ok".to_owned(), 10)
+        ]
+    );
+    let q = Query::from_params([
+        ("site", "outcomes"),
+        ("group_by", "outcome"),
+        ("outcome", "error"),
+    ])
+    .unwrap()
+    .at(now);
+    assert_eq!(query(&q).unwrap().groups.len(), 1);
 
     // Only part of the range.
     let between = Query::new(TimeRange::Between {
