@@ -64,21 +64,21 @@ impl LoadReport {
     }
 }
 
-/// The body of the `i`-th logo request: some prompts repeat (and hit the cache), every 25th body
-/// is malformed JSON, one prompt in 11 has no words.
+/// The body of the `i`-th logo request: every 25th body is malformed JSON, one prompt in 11 has no
+/// words, and each brief comes in 4 takes and 3 styles, so that a run of a few hundred requests
+/// repeats about a third of them (and hits the cache).
 fn body(i: usize) -> String {
     if i % 25 == 24 {
         return r#"{"prompt": "unterminated"#.to_owned();
     }
     let base = PROMPTS[i % PROMPTS.len()];
-    // Three variants of each brief, so that a long run repeats requests.
-    let variant = (i / PROMPTS.len()) % 3;
+    let take = (i / PROMPTS.len()) % 4;
     let prompt = if base.trim().is_empty() {
         base.to_owned()
     } else {
-        format!("{base}, take {variant}")
+        format!("{base}, take {take}")
     };
-    json!({ "prompt": prompt, "style": STYLES[variant] }).to_string()
+    json!({ "prompt": prompt, "style": STYLES[i % STYLES.len()] }).to_string()
 }
 
 /// Sends the load to `base` (`http://127.0.0.1:PORT`), calling `progress` with the number of logo

@@ -185,11 +185,17 @@ fn errors_and_insights(out: &mut String) {
     }
 }
 
+/// A duration in the unit that keeps three figures: µs, ms or s.
 fn millis(d: Duration) -> String {
+    let secs = d.as_secs_f64();
     if d.is_zero() {
         "-".to_owned()
+    } else if secs < 1e-3 {
+        format!("{:.1} µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
     } else {
-        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+        format!("{secs:.2} s")
     }
 }
 
