@@ -150,6 +150,23 @@ impl RequestScope {
     }
 }
 
+/// A request dropped before [`complete`](RequestScope::complete) — its response future was
+/// dropped after the handler had finished — still counts the handler's call, as the handler saw it.
+impl Drop for RequestScope {
+    fn drop(&mut self) {
+        let deferred = self.slot.deferred.lock().take();
+        if let Some(call) = deferred {
+            guard::record(
+                call.site,
+                call.units,
+                call.mode,
+                call.outcome,
+                call.request_bytes,
+            );
+        }
+    }
+}
+
 /// The handler's outcome as the response turned out: the final status decides between success,
 /// client error and error (an `Err` that became a 4xx is the client's error, as everywhere else).
 fn status_outcome(mut outcome: Outcome, status: u16, response_bytes: Option<u64>) -> Outcome {

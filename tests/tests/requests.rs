@@ -1,0 +1,136 @@
+//! The request scope an HTTP layer opens: a handler's call waits in it for the final status and
+//! sizes, and is recorded exactly once whatever happens to the request.
+
+use monitor_core::{RequestScope, monitored_handler, route_site};
+use monitor_tests::support::site;
+
+#[monitored_handler(route = "GET /req/plain")]
+fn req_plain() -> Result<&'static str, String> {
+    Ok("fine")
+}
+
+#[monitored_handler(route = "GET /req/failing")]
+fn req_failing() -> Result<&'static str, String> {
+    Err("no such thing".to_owned())
+}
+
+#[monitored_handler(route = "GET /req/outer")]
+fn req_outer() -> &'static str {
+    req_inner()
+}
+
+#[monitored_handler(route = "GET /req/inner")]
+fn req_inner() -> &'static str {
+    "inner"
+}
+
+#[monitored_handler(route = "GET /req/dropped")]
+fn req_dropped() -> &'static str {
+    "dropped"
+}
+
+#[test]
+fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
+    let scope = RequestScope::new();
+    {
+        let _entered = scope.enter();
+        req_plain().unwrap();
+    }
+    assert!(scope.served_by_handler());
+    assert_eq!(site("req_plain").stats().calls, 0, "waits for the layer");
+    scope.complete(200, Some(12), Some(345), "GET /req/plain");
+    let stats = site("req_plain").stats();
+    assert_eq!(stats.calls, 1);
+    assert_eq!((stats.request_bytes, stats.response_bytes), (12, 345));
+    assert_eq!(stats.statuses.success, 1);
+
+    // Without a scope, a handler records at once, as always.
+    req_plain().unwrap();
+    assert_eq!(site("req_plain").stats().calls, 2);
+}
+
+#[test]
+fn the_final_status_decides_between_error_and_client_error() {
+    // An `Err` the response turned into a 404: the client's error, not a failure.
+    let scope = RequestScope::new();
+    {
+        let _entered = scope.enter();
+        let _ = req_failing();
+    }
+    scope.complete(404, None, Some(9), "GET /req/failing");
+    let stats = site("req_failing").stats();
+    assert_eq!((stats.calls, stats.errors, stats.client_errors), (1, 0, 1));
+
+    // An `Ok` the response turned into a 503: a failure, filed as an error pattern.
+    let scope = RequestScope::new();
+    {
+        let _entered = scope.enter();
+        req_plain().unwrap();
+    }
+    let before = site("req_plain").stats();
+    scope.complete(503, None, None, "GET /req/plain");
+    let after = site("req_plain").stats();
+    assert_eq!(after.errors, before.errors + 1);
+    assert!(
+        monitor_core::error_patterns()
+            .patterns
+            .iter()
+            .any(|p| p.site.name() == "req_plain" && p.pattern == "HTTP <n>"),
+        "{:?}",
+        monitor_core::error_patterns()
+    );
+}
+
+#[test]
+fn the_outer_of_nested_handlers_takes_the_request() {
+    let scope = RequestScope::new();
+    {
+        let _entered = scope.enter();
+        req_outer();
+    }
+    // The inner call was displaced, and recorded as it was.
+    assert_eq!(site("req_inner").stats().calls, 1);
+    assert_eq!(site("req_outer").stats().calls, 0);
+    scope.complete(201, None, Some(5), "GET /req/outer");
+    let outer = site("req_outer").stats();
+    assert_eq!((outer.calls, outer.response_bytes), (1, 5));
+    assert_eq!(
+        site("req_inner").stats().response_bytes,
+        5,
+        "its own value's size"
+    );
+}
+
+#[test]
+fn a_request_dropped_before_it_completes_still_counts_the_handler() {
+    let scope = RequestScope::new();
+    {
+        let _entered = scope.enter();
+        req_dropped();
+    }
+    drop(scope);
+    assert_eq!(site("req_dropped").stats().calls, 1);
+}
+
+#[test]
+fn a_request_no_handler_served_lands_on_its_route() {
+    let scope = RequestScope::new();
+    assert!(!scope.served_by_handler());
+    scope.complete(200, Some(0), Some(2), "GET /req/unserved/{id}");
+    let route = route_site("GET /req/unserved/{id}");
+    assert!(route.is_route());
+    let stats = route.stats();
+    assert_eq!((stats.calls, stats.response_bytes), (1, 2));
+    assert!(monitor_core::sites().any(|s| std::ptr::eq(s, route)));
+}
+
+#[test]
+fn route_sites_are_bounded() {
+    for i in 0..monitor_core::MAX_ROUTE_SITES + 20 {
+        route_site(&format!("GET /req/many/{i}"));
+    }
+    let routes = monitor_core::sites().filter(|s| s.is_route()).count();
+    assert!(routes <= monitor_core::MAX_ROUTE_SITES + 1, "{routes}");
+    let other = route_site("GET /req/yet-another");
+    assert_eq!(other.route(), Some(monitor_core::OTHER_ROUTES));
+}
