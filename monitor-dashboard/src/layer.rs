@@ -83,12 +83,12 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let route = match request.extensions().get::<MatchedPath>() {
-            Some(path) => format!("{} {}", request.method(), path.as_str()),
-            // Unmatched paths are not routes: one site for all of them keeps odd paths from
-            // making sites without end.
-            None => format!("{} <unmatched>", request.method()),
-        };
+        // Kept as they are (both clone cheaply) and formatted only for a request no instrumented
+        // handler served: the only one that needs its route's name.
+        let route = (
+            request.method().clone(),
+            request.extensions().get::<MatchedPath>().cloned(),
+        );
         let declared = content_length(request.headers());
         let received = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&received);
@@ -120,7 +120,7 @@ where
 /// What the request knows until its response has flowed.
 struct Pending {
     scope: RequestScope,
-    route: String,
+    route: (http::Method, Option<MatchedPath>),
     /// The request's `Content-Length`, which counts a body the handler never read too.
     declared: Option<u64>,
     /// Request body bytes read so far.
@@ -132,8 +132,17 @@ impl Pending {
         let received = self
             .declared
             .unwrap_or_else(|| self.received.load(Ordering::Relaxed));
-        self.scope
-            .complete(status, Some(received), sent, &self.route);
+        let route = if self.scope.served_by_handler() {
+            String::new()
+        } else {
+            match &self.route {
+                (method, Some(path)) => format!("{method} {}", path.as_str()),
+                // Unmatched paths are not routes: one site for all of them keeps odd paths from
+                // making sites without end.
+                (method, None) => format!("{method} <unmatched>"),
+            }
+        };
+        self.scope.complete(status, Some(received), sent, &route);
     }
 }
 
