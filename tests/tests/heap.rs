@@ -6,8 +6,19 @@ use monitor_tests::support;
 #[global_allocator]
 static ALLOC: MonitoredAlloc = MonitoredAlloc::system();
 
+/// The heap's counts are the process's: tests that read them take turns, or one test's
+/// allocations land in another's figures.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn allocations_frees_and_the_peak_are_counted() {
+    let _serial = serial();
     let before = heap();
     let big: Vec<Vec<u8>> = (0..8).map(|_| vec![1u8; 1 << 20]).collect();
     let during = heap();
@@ -73,6 +84,7 @@ fn allocated(stage: &str) -> u64 {
 /// vectors (the histogram's none, the error path's none) would only add; the bounds allow a little.
 #[test]
 fn bytes_allocated_go_to_the_innermost_site() {
+    let _serial = serial();
     const CALLS: u64 = 20;
     for _ in 0..CALLS {
         outer_stage();
@@ -103,6 +115,7 @@ fn bytes_allocated_go_to_the_innermost_site() {
 /// ticks; the heap's own leak check reads those samples.
 #[test]
 fn ticks_sample_the_heap() {
+    let _serial = serial();
     let t0 = std::time::SystemTime::now();
     monitor_core::tick_at(t0);
     let kept: Vec<Vec<u8>> = (0..100).map(|_| vec![0u8; 1000]).collect();
