@@ -19,6 +19,7 @@
 //! | `monitor_cache_lookups_total` | counter | `cache`, `result` |
 //! | `process_resident_memory_bytes`, `process_virtual_memory_bytes` | gauge | |
 //! | `monitor_heap_bytes`, `monitor_heap_peak_bytes` (gauges), `monitor_heap_allocations_total` | | only with `MonitoredAlloc` |
+//! | `monitor_allocated_bytes_total` | counter | site labels; only with `MonitoredAlloc` |
 //!
 //! The site labels are `site` (the site's name), `kind`, `module`, and `route`, `pipeline`,
 //! `stage` where the attribute gave them. Sites that share all of these are exported as one
@@ -80,10 +81,16 @@ const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// ```
 pub fn render() -> String {
     let mut out = String::with_capacity(16 * 1024);
-    render_sites(&mut out);
+    let memory = monitor_core::memory().ok();
+    // Bytes allocated per site are counted only when `MonitoredAlloc` is the global allocator;
+    // without it they read 0, which must not pass for a measurement.
+    let heap_counted = memory.is_some_and(|m| m.heap_bytes.is_some());
+    render_sites(&mut out, heap_counted);
     render_models(&mut out, &monitor_core::models());
     render_caches(&mut out);
-    render_memory(&mut out);
+    if let Some(sample) = memory {
+        render_memory(&mut out, &sample);
+    }
     out
 }
 
@@ -110,6 +117,7 @@ struct Counts {
     output_tokens: u64,
     known_cost_usd: f64,
     unpriced_calls: u64,
+    allocated_bytes: u64,
 }
 
 impl Counts {
@@ -144,6 +152,7 @@ impl Counts {
             output_tokens: s.output_tokens,
             known_cost_usd: s.known_cost_usd,
             unpriced_calls: s.unpriced_calls,
+            allocated_bytes: s.allocated_bytes,
         }
     }
 
@@ -164,6 +173,7 @@ impl Counts {
             (&mut self.input_tokens, other.input_tokens),
             (&mut self.output_tokens, other.output_tokens),
             (&mut self.unpriced_calls, other.unpriced_calls),
+            (&mut self.allocated_bytes, other.allocated_bytes),
         ] {
             *m = m.saturating_add(t);
         }
@@ -238,7 +248,7 @@ fn site_labels(site: &Site) -> String {
     labels
 }
 
-fn render_sites(out: &mut String) {
+fn render_sites(out: &mut String, heap_counted: bool) {
     let mut kinds = [
         (SiteKind::Handler, 0u64),
         (SiteKind::Stage, 0),
@@ -316,7 +326,16 @@ fn render_sites(out: &mut String) {
         "counter",
         "Metered calls of the site whose model had no price: their cost is unknown.",
     );
+    let mut allocated = Family::new(
+        "monitor_allocated_bytes_total",
+        "counter",
+        "Heap bytes allocated by the site's own code: inside its calls and not inside an \
+         instrumented call they made (with MonitoredAlloc as the global allocator).",
+    );
     for (labels, c) in &groups {
+        if heap_counted {
+            allocated.sample("", labels, &[], c.allocated_bytes);
+        }
         for (outcome, n) in OUTCOMES.iter().zip(c.outcomes) {
             calls.sample("", labels, &[("outcome", outcome)], n);
         }
@@ -366,6 +385,7 @@ fn render_sites(out: &mut String) {
     tokens.write(out);
     cost.write(out);
     unpriced.write(out);
+    allocated.write(out);
 }
 
 /// Errors by type, from the error patterns: types only, never the messages.
@@ -468,11 +488,9 @@ fn render_caches(out: &mut String) {
     lookups.write(out);
 }
 
-fn render_memory(out: &mut String) {
-    // Unreadable memory is left out rather than reported as zero.
-    let Ok(sample) = monitor_core::memory() else {
-        return;
-    };
+/// Unreadable memory is left out rather than reported as zero: `render` calls this only with a
+/// sample.
+fn render_memory(out: &mut String, sample: &monitor_core::MemorySample) {
     let mut rss = Family::new(
         "process_resident_memory_bytes",
         "gauge",

@@ -186,8 +186,17 @@ async fn the_service_reports_exactly_the_load_it_served() {
         "{metrics}"
     );
     assert!(sample(&metrics, "monitor_heap_allocations_total", &[]).is_some_and(|v| v > 0.0));
-    // Bytes the handlers' own code allocated, per call.
+    // Bytes the handlers' own code allocated, per call, in the stats and in /metrics.
     assert!(handler("create_logo").allocated_bytes > 0);
+    assert!(
+        sample(
+            &metrics,
+            "monitor_allocated_bytes_total",
+            &[("site", "create_logo")]
+        )
+        .is_some_and(|v| v > 0.0),
+        "{metrics}"
+    );
     // The dashboard's own requests are not the service's traffic.
     assert!(
         !monitor_core::sites().any(|s| s.is_route() && s.route().unwrap_or("").contains("/admin"))
