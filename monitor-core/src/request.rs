@@ -36,7 +36,12 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
 }
 
-/// One request, from the layer's point of view. See the [module docs](self).
+/// One HTTP request, from the point of view of the layer serving it (such as
+/// `monitor_dashboard::MonitorLayer`). The layer makes one per request and
+/// [`enter`](RequestScope::enter)s it around every poll of the request's future; a
+/// `#[monitored_handler]` that finishes inside it leaves its call in the scope, and
+/// [`complete`](RequestScope::complete) records that call once, with the final status and the body
+/// sizes the layer saw. Without a scope, handlers record at once, as always.
 ///
 /// # Examples
 ///

@@ -2,7 +2,7 @@
 //!
 //! Three axum handlers with `#[monitored_handler]`, a pipeline of four `#[pipeline_stage]`s (one
 //! of them a cache), and a simulated LLM client whose calls carry `#[tracks_tokens]`. The router
-//! carries [`MonitorLayer`](monitor_dashboard::MonitorLayer); the monitor's dashboard is nested at
+//! carries [`monitor_dashboard::MonitorLayer`]; the monitor's dashboard is nested at
 //! `/admin`, behind a token. The binary `logo-service` runs it under a built-in load.
 
 mod handlers;
