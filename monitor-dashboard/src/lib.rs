@@ -53,7 +53,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
-pub use layer::{MonitorLayer, MonitorService};
+pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
 pub use prometheus::{CONTENT_TYPE, render};
 pub use stream::STREAM_BUFFER;
 
