@@ -26,14 +26,12 @@ use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use axum::routing::get;
 use criterion::{Bencher, Criterion, criterion_group, criterion_main};
-use metrics_exporter_prometheus::PrometheusBuilder;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tower::{Service, ServiceExt};
 use tower_http::trace::TraceLayer;
-use tracing_subscriber::layer::SubscriberExt;
 
 async fn plain() -> &'static str {
     "hello, world"
@@ -43,12 +41,6 @@ async fn plain() -> &'static str {
 async fn monitored() -> &'static str {
     "hello, world"
 }
-
-/// A layer that does nothing: the cost measured is tracing's own span and event machinery, as in
-/// `peer_tracing.rs`.
-struct Noop;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Noop {}
 
 /// The middleware of axum's `prometheus-metrics` example, as users copy it: the matched path, the
 /// method and the status as labels, a counter and a latency histogram per request.
@@ -103,18 +95,8 @@ fn per_request(b: &mut Bencher<'_>, rt: &Runtime, router: &Router) {
 }
 
 fn http_layer(c: &mut Criterion) {
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Noop))
-        .expect("no other global subscriber in this binary");
-    let prometheus = PrometheusBuilder::new()
-        .install_recorder()
-        .expect("no other recorder in this binary");
-    let upkeep = prometheus.clone();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_secs(5));
-            upkeep.run_upkeep();
-        }
-    });
+    monitor_benches::install_noop_subscriber();
+    let prometheus = monitor_benches::install_prometheus_recorder();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a tokio runtime");

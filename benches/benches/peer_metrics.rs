@@ -3,11 +3,10 @@
 //! `#[monitored_handler]`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use metrics_exporter_prometheus::PrometheusBuilder;
 use monitor_benches::body;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[monitored_handler]
 #[inline(never)]
@@ -35,16 +34,7 @@ fn histogram_cached(handle: &metrics::Histogram, x: u64) -> u64 {
 }
 
 fn peer(c: &mut Criterion) {
-    let prometheus = PrometheusBuilder::new()
-        .install_recorder()
-        .expect("no other recorder in this binary");
-    let upkeep = prometheus.clone();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_secs(5));
-            upkeep.run_upkeep();
-        }
-    });
+    let prometheus = monitor_benches::install_prometheus_recorder();
     let cached = metrics::histogram!("call_duration_seconds", "function" => "histogram_cached");
 
     let mut g = c.benchmark_group("metrics");

@@ -5,7 +5,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use monitor_benches::body;
 use monitor_core::monitored_handler;
 use std::hint::black_box;
-use tracing_subscriber::layer::SubscriberExt;
 
 #[monitored_handler]
 #[inline(never)]
@@ -19,14 +18,8 @@ fn traced(x: u64) -> u64 {
     body(x)
 }
 
-/// A layer that does nothing: the cost measured is tracing's own span machinery.
-struct Noop;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Noop {}
-
 fn peer(c: &mut Criterion) {
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Noop))
-        .expect("no other global subscriber in this binary");
+    monitor_benches::install_noop_subscriber();
     let mut g = c.benchmark_group("tracing");
     monitor_benches::baseline(&mut g, handler);
     g.bench_function("#[tracing::instrument], registry + no-op layer", |b| {

@@ -106,3 +106,41 @@ pub fn baseline(group: &mut BenchmarkGroup<'_, WallTime>, handler: impl Fn(u64) 
     });
     group.bench_function("#[monitored_handler]", |b| b.iter(|| handler(black_box(7))));
 }
+
+/// A tracing layer that does nothing: what a peer benchmark then measures is tracing's own span
+/// and event machinery.
+struct Noop;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Noop {}
+
+/// Sets a registry with a no-op layer as the global tracing subscriber: `tracing` as a service
+/// has it, before any layer of its own does work.
+///
+/// # Panics
+///
+/// If the binary already set a global subscriber.
+pub fn install_noop_subscriber() {
+    use tracing_subscriber::layer::SubscriberExt;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Noop))
+        .expect("no other global subscriber in this binary");
+}
+
+/// Installs the `metrics` Prometheus recorder with nobody scraping it, and runs its upkeep every
+/// 5 s on a thread of its own, as a service would. Returns the handle that renders it.
+///
+/// # Panics
+///
+/// If the binary already installed a recorder.
+pub fn install_prometheus_recorder() -> metrics_exporter_prometheus::PrometheusHandle {
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("no other recorder in this binary");
+    let upkeep = prometheus.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            upkeep.run_upkeep();
+        }
+    });
+    prometheus
+}
