@@ -27,6 +27,18 @@ pub(crate) struct Deferred {
     request_bytes: u64,
 }
 
+impl Deferred {
+    fn record(self) {
+        guard::record(
+            self.site,
+            self.units,
+            self.mode,
+            self.outcome,
+            self.request_bytes,
+        );
+    }
+}
+
 #[derive(Debug, Default)]
 struct Slot {
     deferred: Mutex<Option<Deferred>>,
@@ -145,13 +157,7 @@ impl RequestScope {
         if let Some(bytes) = request_bytes {
             call.request_bytes = bytes;
         }
-        guard::record(
-            call.site,
-            call.units,
-            call.mode,
-            call.outcome,
-            call.request_bytes,
-        );
+        call.record();
     }
 }
 
@@ -161,13 +167,7 @@ impl Drop for RequestScope {
     fn drop(&mut self) {
         let deferred = self.slot.deferred.lock().take();
         if let Some(call) = deferred {
-            guard::record(
-                call.site,
-                call.units,
-                call.mode,
-                call.outcome,
-                call.request_bytes,
-            );
+            call.record();
         }
     }
 }
@@ -217,8 +217,8 @@ pub(crate) fn defer(
         outcome,
         request_bytes,
     });
-    if let Some(d) = displaced {
-        guard::record(d.site, d.units, d.mode, d.outcome, d.request_bytes);
+    if let Some(call) = displaced {
+        call.record();
     }
     None
 }
