@@ -84,14 +84,18 @@ pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
 }
 
 /// Rejects parameters a route does not take, so that a typo is an answer, not a silent default.
-fn only(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn only(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
     match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         Some((key, _)) => Err(ApiError::bad_parameter(
             key,
-            format!(
-                "unknown parameter `{key}`; this route takes: {}",
-                known.join(", ")
-            ),
+            if known.is_empty() {
+                format!("unknown parameter `{key}`; this route takes none")
+            } else {
+                format!(
+                    "unknown parameter `{key}`; this route takes: {}",
+                    known.join(", ")
+                )
+            },
         )),
         None => Ok(()),
     }
@@ -181,7 +185,7 @@ async fn memory(
         "history": history,
         "leak": leak,
         "heap_leak": heap_leak,
-        "leak_threshold_bytes_per_sec": state.config.leak_detector().threshold_bytes_per_sec,
+        "leak_threshold_bytes_per_sec": detector.threshold_bytes_per_sec,
     })))
 }
 

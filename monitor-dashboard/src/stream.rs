@@ -4,7 +4,7 @@
 //! (counted, and told in the next message's `dropped`) and never holds up the collector.
 
 use crate::AppState;
-use crate::api::{ApiError, params};
+use crate::api::{ApiError, only, params};
 use axum::Router;
 use axum::extract::RawQuery;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -28,12 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
 async fn stream(
     RawQuery(raw): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    if let Some((key, _)) = params(raw.as_deref())?.first() {
-        return Err(ApiError::bad_parameter(
-            key,
-            format!("unknown parameter `{key}`; this route takes none"),
-        ));
-    }
+    only(&params(raw.as_deref())?, &[])?;
     monitor_core::ensure_collector();
     let subscription = monitor_core::subscribe(STREAM_BUFFER);
     let ticks = futures_util::stream::unfold(

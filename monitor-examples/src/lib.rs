@@ -74,17 +74,7 @@ pub async fn start(
 pub fn list_sites() -> String {
     let mut out = String::new();
     for site in monitor_core::sites().filter(|s| !s.is_route()) {
-        let what = match site.kind() {
-            monitor_core::SiteKind::Handler => site.route().unwrap_or("").to_owned(),
-            monitor_core::SiteKind::Stage => format!(
-                "{} / {}",
-                site.pipeline().unwrap_or(""),
-                site.stage().unwrap_or("")
-            ),
-            monitor_core::SiteKind::Tokens => {
-                site.model().or(site.model_expr()).unwrap_or("").to_owned()
-            }
-        };
+        let what = summary::place(site);
         out.push_str(&format!(
             "{:<8} {:<20} {:<28} {}:{}\n",
             site.kind().as_str(),

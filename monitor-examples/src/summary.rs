@@ -30,7 +30,9 @@ pub fn summary(elapsed: Duration, load: &LoadReport) -> String {
     out
 }
 
-fn place(site: &Site) -> String {
+/// What the site's attribute named: a handler's route, a stage's pipeline and stage, a metered
+/// call's model.
+pub(crate) fn place(site: &Site) -> String {
     match site.kind() {
         SiteKind::Handler => site.route().unwrap_or("").to_owned(),
         SiteKind::Stage => format!(
