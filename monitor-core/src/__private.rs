@@ -2,14 +2,15 @@
 
 pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
-pub use crate::guard::{Guard, Scoped, call_once, instrument, once, run};
-pub use crate::outcome::{
+pub use crate::record::guard::{Guard, Scoped, call_once, instrument, once, run};
+pub use crate::record::outcome::{
     ErrorText, Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny, TextDebug,
     TextDisplay, TextNone,
 };
-pub use crate::site::{Site, SiteKind, SiteMeta, SiteRef};
-pub use crate::switch::{ON, mode};
-pub use crate::tokens::ReportsTokens;
+pub use crate::record::registry::SiteRef;
+pub use crate::record::site::{Site, SiteKind, SiteMeta};
+pub use crate::record::switch::{ON, mode};
+pub use crate::usage::tokens::ReportsTokens;
 pub use core::any::type_name_of_val;
 pub use inventory;
 

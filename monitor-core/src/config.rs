@@ -1,6 +1,6 @@
 //! Configuration from code or from `MONITOR_*` environment variables.
 
-use crate::pricing::PricingError;
+use crate::usage::PricingError;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -57,7 +57,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        let limits = crate::history::DEFAULT_LIMITS;
+        let limits = crate::history::state::DEFAULT_LIMITS;
         Config {
             enabled: true,
             pricing_file: None,
@@ -209,7 +209,7 @@ impl Config {
         if let Some(table) = table {
             crate::set_pricing(table);
         }
-        crate::history::set_limits(crate::history::HistoryLimits {
+        crate::history::state::set_limits(crate::history::state::HistoryLimits {
             tick: self.tick,
             retention: self.retention,
             max_bytes: self.max_history_bytes,
@@ -271,7 +271,7 @@ pub fn init() -> Result<Config, ConfigError> {
     let config = Config::from_env()?;
     config.apply()?;
     crate::record_panics();
-    crate::history::start_global(config.tick);
+    crate::history::collector::start_global(config.tick);
     Ok(config)
 }
 

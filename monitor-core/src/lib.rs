@@ -65,30 +65,16 @@
 
 #![warn(missing_docs)]
 
-mod aggregate;
-#[cfg(feature = "alloc")]
-mod alloc;
-mod caches;
-mod clock;
+// The layers, bottom up; each depends only on those above it in this list.
 mod config;
-mod context;
-mod errors;
-mod estimate;
-mod events;
-mod guard;
-mod histogram;
-mod history;
-mod memory;
-mod outcome;
-mod pricing;
-mod query;
-mod registry;
-mod request;
-mod site;
-mod stats;
-mod switch;
-mod tokens;
-mod usage;
+pub(crate) mod errors;
+pub(crate) mod figures;
+pub(crate) mod history;
+mod interned;
+pub(crate) mod memory;
+pub(crate) mod record;
+pub(crate) mod snapshot;
+pub(crate) mod usage;
 
 #[doc(hidden)]
 pub mod __private;
@@ -145,33 +131,40 @@ pub use monitor_macros::pipeline_stage;
 /// ```
 pub use monitor_macros::tracks_tokens;
 
-#[cfg(feature = "alloc")]
-pub use alloc::{HeapStats, MonitoredAlloc, heap};
-pub use caches::{Cache, CacheLookup, CacheStats, Lookup, MAX_CACHES, OTHER_CACHES, cache, caches};
-pub use config::{Config, ConfigError, init};
-pub use errors::{
-    ErrorPattern, ErrorSummary, MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError,
-    add_redaction, error_patterns, normalize, record_panics, redact,
+// The record path: sites and what they record, caches, raw events, the switch.
+pub use record::{
+    Cache, CacheLookup, CacheStats, EVENT_CAPACITY, EnteredRequest, Event, EventReason, Lookup,
+    MAX_CACHES, MAX_MODEL_CELLS, MAX_ROUTE_SITES, OTHER_CACHES, OTHER_ROUTES, RequestScope, Site,
+    SiteBuilder, SiteKind, cache, caches, events, is_enabled, route_site, set_enabled,
+    set_outlier_factor, set_sampling, sites,
 };
-pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stages};
-pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};
-pub use histogram::Histogram;
+// The figures of a set of calls, and their views.
+pub use figures::{Figures, Histogram, Outcomes, SiteStats, StatusClasses};
+// The read model.
+pub use snapshot::{
+    ErrorPattern, ErrorSummary, ModelStats, SiteSnapshot, Snapshot, error_patterns, models,
+    snapshot,
+};
+// Tokens, prices and models.
+pub use usage::{
+    MAX_MODELS, OTHER_MODELS, Price, PriceTable, PricingError, TokenUsage, Tokens, UNKNOWN_MODEL,
+    load_pricing, price_of, pricing, set_price, set_pricing,
+};
+// History, queries, estimates, subscribers.
 pub use history::{
-    CacheTick, Collector, MEMORY_SAMPLES, SiteTick, Subscription, Tick, ensure_collector,
-    heap_leak_check, history_bytes, leak_check, memory_history, start_collector, stop_collector,
-    subscribe, tick_at,
+    CacheResult, CacheTick, Collector, Estimate, Field, GroupResult, MEMORY_SAMPLES, OutcomeFilter,
+    Point, Query, QueryError, QueryResult, SiteTick, StageEstimate, StageModel, Subscription, Tick,
+    TimeRange, ensure_collector, estimate, estimate_stages, heap_leak_check, history_bytes,
+    leak_check, memory_history, query, start_collector, stop_collector, subscribe, tick_at,
 };
+// Errors and redaction.
+pub use errors::{
+    MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError, add_redaction, normalize,
+    record_panics, redact,
+};
+// Memory.
+#[cfg(feature = "alloc")]
+pub use memory::{HeapStats, MonitoredAlloc, heap};
 pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
-pub use pricing::{
-    Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
-};
-pub use query::{
-    CacheResult, Field, GroupResult, OutcomeFilter, Point, Query, QueryError, QueryResult,
-    TimeRange, query,
-};
-pub use request::{EnteredRequest, RequestScope};
-pub use site::{MAX_ROUTE_SITES, OTHER_ROUTES, Site, SiteKind, route_site, sites};
-pub use stats::{SiteStats, StatusClasses};
-pub use switch::{is_enabled, set_enabled};
-pub use tokens::{TokenUsage, Tokens};
-pub use usage::{MAX_MODELS, ModelStats, OTHER_MODELS, UNKNOWN_MODEL, models};
+// Configuration.
+pub use config::{Config, ConfigError, init};

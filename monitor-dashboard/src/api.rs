@@ -108,6 +108,14 @@ struct SiteEntry {
     stats: monitor_core::SiteStats,
 }
 
+/// The read model now, taken off the runtime's threads: a snapshot reads every site that
+/// recorded since the previous one.
+async fn snapshot() -> monitor_core::Snapshot {
+    tokio::task::spawn_blocking(monitor_core::snapshot)
+        .await
+        .unwrap_or_else(|_| monitor_core::Snapshot::new(std::time::SystemTime::now()))
+}
+
 /// Every instrumented site, called or not, with its totals since the start. `?kind=` narrows it.
 async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
     let params = params(raw.as_deref())?;
@@ -116,11 +124,14 @@ async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiEr
         Some((_, v)) => Some(kind(v)?),
         None => None,
     };
-    let sites: Vec<SiteEntry> = monitor_core::sites()
-        .filter(|s| kind.is_none_or(|k| s.kind() == k))
-        .map(|site| SiteEntry {
-            site,
-            stats: site.stats(),
+    let sites: Vec<SiteEntry> = snapshot()
+        .await
+        .sites
+        .into_iter()
+        .filter(|s| kind.is_none_or(|k| s.site.kind() == k))
+        .map(|s| SiteEntry {
+            site: s.site,
+            stats: monitor_core::SiteStats::from(monitor_core::Figures::clone(&s.figures)),
         })
         .collect();
     Ok(Json(json!({ "sites": sites })))
@@ -162,7 +173,9 @@ fn query_error(e: monitor_core::QueryError) -> ApiError {
 /// Error patterns, most frequent first. Messages were redacted before they were stored.
 async fn errors(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::ErrorSummary>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    Ok(Json(monitor_core::error_patterns()))
+    Ok(Json(monitor_core::ErrorSummary::clone(
+        &snapshot().await.errors,
+    )))
 }
 
 /// Memory now, at each tick kept, and the leak verdicts over them (resident size; the heap when
@@ -239,7 +252,7 @@ async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, A
 /// Tokens and cost by model since the start.
 async fn models(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    Ok(Json(json!({ "models": monitor_core::models() })))
+    Ok(Json(json!({ "models": snapshot().await.models })))
 }
 
 /// What to look at, in words.

@@ -1,14 +1,14 @@
 //! Insights: what to look at, in words.
 //!
-//! Each rule reads `monitor_core`'s public API — the history through queries, the totals of sites,
-//! caches and models, the error patterns and the memory samples — and says in one sentence what
-//! stands out. Rules that judge the recent past read the history; when the history has nothing for
+//! Each rule reads the read model — the history through queries, and one [`Snapshot`] for the
+//! totals of sites, caches and models and the error patterns — and the memory samples, and says
+//! in one sentence what stands out. Rules that judge the recent past read the history; when the history has nothing for
 //! them (no collector running, or a quiet stretch) they fall back to the totals since the start, and
 //! say so.
 
 use monitor_core::{
-    Field, GroupResult, Histogram, LeakDetector, LeakVerdict, Query, QueryResult, Site, SiteKind,
-    TimeRange,
+    ErrorSummary, Field, GroupResult, Histogram, LeakDetector, LeakVerdict, ModelStats, Query,
+    QueryResult, Site, SiteKind, SiteSnapshot, Snapshot, TimeRange,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -137,6 +137,7 @@ pub fn insights(detector: &LeakDetector) -> Vec<Insight> {
 /// assert!(found.iter().any(|i| i.kind == "slowest_handler" && i.message.contains("`slow`")));
 /// ```
 pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
+    let snapshot = monitor_core::snapshot();
     let mut found = Vec::new();
     found.extend(leak_insight(&monitor_core::leak_check(detector)));
     // The heap, when counted, shows a leak before the resident size does: allocators keep freed
@@ -146,12 +147,12 @@ pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
             .and_then(|verdict| leak_warning(&verdict, "the heap in use")),
     );
     found.extend(rising_errors(now));
-    found.extend(caches(now));
-    found.extend(slowest_stages(now));
-    found.extend(slowest_handler(now));
-    found.extend(costliest_model());
-    found.extend(unpriced_models());
-    found.extend(error_pattern());
+    found.extend(caches(now, &snapshot));
+    found.extend(slowest_stages(now, &snapshot));
+    found.extend(slowest_handler(now, &snapshot));
+    found.extend(costliest_model(&snapshot.models));
+    found.extend(unpriced_models(&snapshot.models));
+    found.extend(error_pattern(&snapshot.errors));
     // Stable: within a severity, the order above holds.
     found.sort_by_key(|i| std::cmp::Reverse(i.severity));
     found
@@ -312,7 +313,7 @@ fn rising_errors(now: SystemTime) -> Vec<Insight> {
 }
 
 /// Caches that miss more than they hit, over the [`WINDOW`] or else since the start.
-fn caches(now: SystemTime) -> Vec<Insight> {
+fn caches(now: SystemTime, snapshot: &Snapshot) -> Vec<Insight> {
     let recent: Vec<(String, u64, u64)> = history(TimeRange::Last(WINDOW), now, None, &[])
         .map(|r| r.caches)
         .unwrap_or_default()
@@ -320,9 +321,10 @@ fn caches(now: SystemTime) -> Vec<Insight> {
         .map(|c| (c.name, c.hits, c.misses))
         .collect();
     let (figures, when) = if recent.is_empty() {
-        let totals = monitor_core::caches()
-            .into_iter()
-            .map(|c| (c.name, c.hits, c.misses))
+        let totals = snapshot
+            .caches
+            .iter()
+            .map(|c| (c.name.clone(), c.hits, c.misses))
             .collect();
         (totals, "since the start".to_owned())
     } else {
@@ -366,36 +368,23 @@ struct Figures {
 }
 
 impl Figures {
-    /// A group of the history. The history keeps no sum of durations, so the time spent is the
-    /// calls of each of its points times their median: close to the sum, and it follows the
-    /// durations as they change over the window.
+    /// A group of the history: the time spent is the sum of its calls' durations.
     fn of_group(group: &GroupResult) -> Figures {
-        let from_series: f64 = group
-            .series
-            .iter()
-            .map(|p| p.calls as f64 * finite_or_zero(p.p50))
-            .sum();
-        let time = if group.series.is_empty() {
-            group.calls as f64 * finite_or_zero(group.p50)
-        } else {
-            from_series
-        };
         Figures {
             calls: group.calls,
-            time,
+            time: finite_or_zero(group.total_duration),
             p50: finite_or_zero(group.p50),
             p99: finite_or_zero(group.p99),
         }
     }
 
     /// The totals of sites that share a description (a stage named twice, say).
-    fn of_totals<'a>(sites: impl IntoIterator<Item = &'a Site>) -> Figures {
+    fn of_totals<'a>(sites: impl IntoIterator<Item = &'a SiteSnapshot>) -> Figures {
         let mut calls = 0;
         let mut durations = Histogram::default();
         for site in sites {
-            let stats = site.stats();
-            calls += stats.calls;
-            durations.merge(&stats.durations);
+            calls += site.figures.calls();
+            durations.merge(&site.figures.durations);
         }
         Figures {
             calls,
@@ -408,7 +397,12 @@ impl Figures {
 
 /// The figures of every site of `kind` with calls, by `fields`: over the [`WINDOW`] when the
 /// history has any, else since the start. Also says which.
-fn figures(now: SystemTime, kind: SiteKind, fields: &[Field]) -> (Vec<(Key, Figures)>, String) {
+fn figures(
+    now: SystemTime,
+    snapshot: &Snapshot,
+    kind: SiteKind,
+    fields: &[Field],
+) -> (Vec<(Key, Figures)>, String) {
     let recent: Vec<(Key, Figures)> = history(TimeRange::Last(WINDOW), now, Some(kind), fields)
         .map(|r| r.groups)
         .unwrap_or_default()
@@ -419,9 +413,9 @@ fn figures(now: SystemTime, kind: SiteKind, fields: &[Field]) -> (Vec<(Key, Figu
     if !recent.is_empty() {
         return (recent, format!("in the last {}", span(WINDOW)));
     }
-    let mut by_key: BTreeMap<Key, Vec<&Site>> = BTreeMap::new();
-    for site in monitor_core::sites().filter(|s| s.kind() == kind) {
-        let full = key_of(site);
+    let mut by_key: BTreeMap<Key, Vec<&SiteSnapshot>> = BTreeMap::new();
+    for site in snapshot.sites.iter().filter(|s| s.site.kind() == kind) {
+        let full = key_of(site.site);
         let key = fields
             .iter()
             .filter_map(|f| {
@@ -440,8 +434,13 @@ fn figures(now: SystemTime, kind: SiteKind, fields: &[Field]) -> (Vec<(Key, Figu
 }
 
 /// Per pipeline of two stages or more, the stage that takes the largest share of its time.
-fn slowest_stages(now: SystemTime) -> Vec<Insight> {
-    let (stages, when) = figures(now, SiteKind::Stage, &[Field::Pipeline, Field::Stage]);
+fn slowest_stages(now: SystemTime, snapshot: &Snapshot) -> Vec<Insight> {
+    let (stages, when) = figures(
+        now,
+        snapshot,
+        SiteKind::Stage,
+        &[Field::Pipeline, Field::Stage],
+    );
     let mut pipelines: BTreeMap<String, Vec<(String, Figures)>> = BTreeMap::new();
     for (key, figures) in stages {
         if let (Some(pipeline), Some(stage)) = (key.get("pipeline"), key.get("stage")) {
@@ -477,9 +476,10 @@ fn slowest_stages(now: SystemTime) -> Vec<Insight> {
 }
 
 /// The handler with the highest p99 among those with enough calls.
-fn slowest_handler(now: SystemTime) -> Option<Insight> {
+fn slowest_handler(now: SystemTime, snapshot: &Snapshot) -> Option<Insight> {
     let (handlers, when) = figures(
         now,
+        snapshot,
         SiteKind::Handler,
         &[Field::Kind, Field::Site, Field::Route],
     );
@@ -501,8 +501,7 @@ fn slowest_handler(now: SystemTime) -> Option<Insight> {
 }
 
 /// The model that cost the most, with its share of what all models cost.
-fn costliest_model() -> Option<Insight> {
-    let models = monitor_core::models();
+fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
     let total: f64 = models
         .iter()
         .map(|m| finite_or_zero(m.known_cost_usd))
@@ -534,9 +533,9 @@ fn costliest_model() -> Option<Insight> {
 }
 
 /// Models that used tokens while they had no price: their cost is unknown, and so is the total.
-fn unpriced_models() -> Option<Insight> {
-    let unpriced: Vec<_> = monitor_core::models()
-        .into_iter()
+fn unpriced_models(models: &[ModelStats]) -> Option<Insight> {
+    let unpriced: Vec<_> = models
+        .iter()
         .filter(|m| m.unpriced_calls > 0 && m.input_tokens.saturating_add(m.output_tokens) > 0)
         .collect();
     if unpriced.is_empty() {
@@ -574,8 +573,7 @@ fn unpriced_models() -> Option<Insight> {
 }
 
 /// The most frequent error pattern.
-fn error_pattern() -> Option<Insight> {
-    let summary = monitor_core::error_patterns();
+fn error_pattern(summary: &ErrorSummary) -> Option<Insight> {
     let top = summary.patterns.first()?;
     let mut pattern: String = top.pattern.chars().take(MAX_PATTERN_CHARS).collect();
     if top.pattern.chars().nth(MAX_PATTERN_CHARS).is_some() {

@@ -43,8 +43,8 @@ mod api;
 mod auth;
 mod insights;
 mod layer;
+mod metrics;
 mod page;
-mod prometheus;
 mod stream;
 
 use axum::Router;
@@ -54,7 +54,8 @@ use std::sync::Arc;
 
 pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
-pub use prometheus::{CONTENT_TYPE, render};
+pub use metrics::render;
+pub use monitor_export::CONTENT_TYPE;
 pub use stream::STREAM_BUFFER;
 
 /// How the dashboard is served: its token and what it protects.
@@ -264,7 +265,7 @@ pub fn router(config: DashboardConfig) -> Router {
     monitor_core::ensure_collector();
     let state = AppState { config };
     let protected = Router::new().merge(api::routes()).merge(stream::routes());
-    let metrics = prometheus::routes();
+    let metrics = metrics::routes();
     let (protected, metrics) = if state.config.protect_metrics {
         (protected.merge(metrics), Router::new())
     } else {

@@ -2,12 +2,15 @@
 //! figures of each group with a time series for charts. The same query serves the dashboard, the
 //! JSON API and tests.
 
-use crate::history::{Delta, Frame, unix_ms, with_state};
-use crate::site::{Site, sites};
-use crate::usage::{known_cost, picousd_to_usd};
+use super::state::{unix_ms, with_state};
+use super::tiers::Frame;
+use crate::figures::Figures;
+use crate::record::registry::all;
+use crate::record::site::Site;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The time a query covers.
@@ -38,7 +41,7 @@ pub enum Field {
     Pipeline,
     /// A stage's name.
     Stage,
-    /// A token-tracking site's literal model.
+    /// A token-tracking site's model: its literal one, or each model its calls named.
     Model,
     /// How calls ended: `ok`, `error` or `client_error` (see [`OutcomeFilter`]).
     Outcome,
@@ -92,6 +95,8 @@ impl Field {
             Field::Site => site.name() == wanted || site.id() == wanted,
             // Applied to the calls, not to the sites.
             Field::Outcome => true,
+            // A site that names its model per call has calls of many: applied to its parts.
+            Field::Model if site.models_per_call() => true,
             _ => self.value(site).as_deref() == Some(wanted),
         }
     }
@@ -169,56 +174,6 @@ impl OutcomeFilter {
             OutcomeFilter::ClientError => "client_error",
         }
     }
-
-    /// The calls of `d` with this outcome, and their durations. Sites keep the durations of failed
-    /// calls and of client errors apart; those of the calls that went well are the rest. Bytes,
-    /// tokens, cost and allocations are not kept by outcome, and are left out (0).
-    fn part(self, d: &Delta) -> Delta {
-        let (calls, errors, client_errors, buckets) = match self {
-            OutcomeFilter::Ok => (
-                d.calls
-                    .saturating_sub(d.errors + d.client_errors + d.cancelled),
-                0,
-                0,
-                sparse_subtract(&d.buckets, &[&d.error_buckets, &d.client_error_buckets]),
-            ),
-            OutcomeFilter::Error => (d.errors, d.errors, 0, d.error_buckets.clone()),
-            OutcomeFilter::ClientError => (
-                d.client_errors,
-                0,
-                d.client_errors,
-                d.client_error_buckets.clone(),
-            ),
-        };
-        Delta {
-            calls,
-            errors,
-            client_errors,
-            panics: if self == OutcomeFilter::Error {
-                d.panics
-            } else {
-                0
-            },
-            buckets,
-            ..Delta::default()
-        }
-    }
-}
-
-/// `all` less each of `parts`, bucket by bucket.
-fn sparse_subtract(all: &[(u16, u64)], parts: &[&Vec<(u16, u64)>]) -> Vec<(u16, u64)> {
-    all.iter()
-        .filter_map(|&(i, n)| {
-            let taken: u64 = parts
-                .iter()
-                .flat_map(|p| p.iter())
-                .filter(|(j, _)| *j == i)
-                .map(|(_, m)| m)
-                .sum();
-            let left = n.saturating_sub(taken);
-            (left > 0).then_some((i, left))
-        })
-        .collect()
 }
 
 impl Query {
@@ -458,6 +413,10 @@ pub struct GroupResult {
     pub p99: f64,
     /// Longest call, seconds (the top of its histogram bucket).
     pub max: f64,
+    /// Time spent in the calls, seconds: the sum of their durations.
+    pub total_duration: f64,
+    /// Mean duration, seconds.
+    pub mean: f64,
     /// Request payload bytes.
     pub request_bytes: u64,
     /// Response payload bytes.
@@ -493,6 +452,8 @@ pub struct Point {
     pub p50: f64,
     /// 99th percentile duration, seconds.
     pub p99: f64,
+    /// Time spent in the calls, seconds.
+    pub total_duration: f64,
     /// Input plus output tokens.
     pub tokens: u64,
     /// Cost of the priced calls, USD.
@@ -501,8 +462,8 @@ pub struct Point {
 
 /// The grouped fields' values of one group, in `group_by` order.
 type GroupKey = Vec<Option<String>>;
-/// A group's deltas by the start of their series slot.
-type Series = BTreeMap<u64, Delta>;
+/// A group's figures by the start of their series slot.
+type Series = BTreeMap<u64, Figures>;
 
 /// Answers a query from the history.
 pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
@@ -522,7 +483,7 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
             to: to_ms / 1000,
         });
     }
-    let all: Vec<&'static Site> = sites().collect();
+    let all = all();
     let selected: Vec<bool> = all
         .iter()
         .map(|s| {
@@ -531,7 +492,6 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                 .all(|(field, value)| field.matches(s, value))
         })
         .collect();
-    let scale = crate::clock::nanos_per_unit();
     // An outcome filter, from `outcome(…)` or `filter(Field::Outcome, …)`.
     let mut outcome = q.outcome;
     for (field, value) in &q.filters {
@@ -557,7 +517,8 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
         vec![outcome]
     };
 
-    with_state(|state| {
+    // Only the frames are taken under the history's lock; the query computes without it.
+    let (frames, resolution) = with_state(|state| {
         // The finest tier that reaches back to the start of the range.
         let newest_ms = state.last_tick_ms().unwrap_or(to_ms);
         let tier = state
@@ -577,47 +538,73 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                 finest,
             });
         }
-        let step_ms = u64::try_from(resolution.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let frames = tier
+        let frames: Vec<Arc<Frame>> = tier
             .frames
             .iter()
-            .filter(|f: &&Frame| f.end_ms > from_ms && f.start_ms < to_ms);
+            .filter(|f| f.end_ms > from_ms && f.start_ms < to_ms)
+            .cloned()
+            .collect();
+        Ok((frames, resolution))
+    })?;
+    let step_ms = u64::try_from(resolution.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let model_filter = q
+        .filters
+        .iter()
+        .find(|(f, _)| *f == Field::Model)
+        .map(|(_, v)| v.as_str());
+    // Sites that name their model per call are split by model only when the query asks about
+    // models: otherwise their calls are one part.
+    let split_models = model_filter.is_some() || q.group_by.contains(&Field::Model);
 
-        let mut caches: BTreeMap<String, BTreeMap<u64, (u64, u64)>> = BTreeMap::new();
-        // group key -> (whole-range delta, delta per series slot)
-        let mut groups: BTreeMap<GroupKey, (Delta, Series)> = BTreeMap::new();
-        for frame in frames {
-            // Points start at multiples of the step since the epoch, so that the same point of
-            // time has the same label whatever the range's start.
-            let slot = frame.start_ms.max(from_ms) / step_ms * step_ms;
-            for (name, (hits, misses)) in &frame.caches {
-                let point = caches
-                    .entry(name.clone())
-                    .or_default()
-                    .entry(slot)
-                    .or_default();
-                point.0 += hits;
-                point.1 += misses;
+    let mut caches: BTreeMap<String, BTreeMap<u64, (u64, u64)>> = BTreeMap::new();
+    // group key -> (whole-range figures, figures per series slot)
+    let mut groups: BTreeMap<GroupKey, (Figures, Series)> = BTreeMap::new();
+    for frame in &frames {
+        // Points start at multiples of the step since the epoch, so that the same point of
+        // time has the same label whatever the range's start.
+        let slot = frame.start_ms.max(from_ms) / step_ms * step_ms;
+        for (name, (hits, misses)) in &frame.caches {
+            let point = caches
+                .entry(name.clone())
+                .or_default()
+                .entry(slot)
+                .or_default();
+            point.0 += hits;
+            point.1 += misses;
+        }
+        for (index, figures) in &frame.sites {
+            let Some(site) = all.get(*index) else {
+                continue;
+            };
+            if !selected.get(*index).copied().unwrap_or(false) {
+                continue;
             }
-            for (index, delta) in &frame.sites {
-                let Some(site) = all.get(*index) else {
-                    continue;
-                };
-                if !selected.get(*index).copied().unwrap_or(false) {
+            let by_model = frame.models_of(*index);
+            let model_parts: Vec<(Option<&str>, &Figures)> = if split_models && !by_model.is_empty()
+            {
+                by_model
+                    .iter()
+                    .map(|((_, model), f)| (Some(*model), f))
+                    .collect()
+            } else {
+                vec![(site.model(), figures)]
+            };
+            for (model, figures) in model_parts {
+                if model_filter.is_some_and(|wanted| model != Some(wanted)) {
                     continue;
                 }
                 for part in &parts {
                     let split;
-                    let delta = match part {
-                        None => delta,
+                    let figures = match part {
+                        None => figures,
                         Some(o) => {
-                            split = o.part(delta);
+                            split = figures.with_outcome(*o);
                             &split
                         }
                     };
-                    if by_outcome && delta.calls == 0 {
+                    if by_outcome && figures.calls() == 0 {
                         continue;
                     }
                     let key: Vec<Option<String>> = q
@@ -625,94 +612,102 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                         .iter()
                         .map(|f| match (f, part) {
                             (Field::Outcome, Some(o)) => Some(o.name().to_owned()),
+                            (Field::Model, _) => model.map(str::to_owned),
                             _ => f.value(site),
                         })
                         .collect();
                     let (total, series) = groups.entry(key).or_default();
-                    total.merge(delta);
-                    series.entry(slot).or_default().merge(delta);
+                    total.add(figures);
+                    series.entry(slot).or_default().add(figures);
                 }
             }
         }
-        let range_secs = ((to_ms - from_ms) as f64 / 1000.0).max(1e-3);
-        let groups = groups
-            .into_iter()
-            .map(|(key, (total, series))| {
-                let (calls, errors, client_errors) =
-                    (total.calls, total.errors, total.client_errors);
-                let h = total.histogram(scale);
-                let key = q
-                    .group_by
-                    .iter()
-                    .zip(key)
-                    .filter_map(|(f, v)| Some((f.name(), v?)))
-                    .collect();
-                GroupResult {
-                    key,
-                    calls,
-                    rate_per_sec: calls as f64 / range_secs,
-                    errors,
-                    error_rate: if calls == 0 {
-                        0.0
-                    } else {
-                        errors as f64 / calls as f64
-                    },
-                    client_errors,
-                    p50: h.quantile(0.5).as_secs_f64(),
-                    p90: h.quantile(0.9).as_secs_f64(),
-                    p99: h.quantile(0.99).as_secs_f64(),
-                    max: h.max().as_secs_f64(),
-                    request_bytes: total.request_bytes,
-                    response_bytes: total.response_bytes,
-                    input_tokens: total.input_tokens,
-                    output_tokens: total.output_tokens,
-                    cached_input_tokens: total.cached_input_tokens,
-                    cost_usd: known_cost(total.cost_picousd, total.unpriced_calls),
-                    known_cost_usd: picousd_to_usd(total.cost_picousd),
-                    allocated_bytes: total.allocated_bytes,
-                    series: series
-                        .into_iter()
-                        .map(|(at, d)| {
-                            let h = d.histogram(scale);
-                            Point {
-                                at: at / 1000,
-                                calls: d.calls,
-                                errors: d.errors,
-                                p50: h.quantile(0.5).as_secs_f64(),
-                                p99: h.quantile(0.99).as_secs_f64(),
-                                tokens: d.input_tokens + d.output_tokens,
-                                cost_usd: picousd_to_usd(d.cost_picousd),
-                            }
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        let caches = caches
-            .into_iter()
-            .map(|(name, series)| {
-                let (hits, misses) = series
-                    .values()
-                    .fold((0, 0), |(h, m), (a, b)| (h + a, m + b));
-                let lookups = hits + misses;
-                CacheResult {
-                    name,
-                    hits,
-                    misses,
-                    hit_ratio: (lookups > 0).then(|| hits as f64 / lookups as f64),
-                    series: series
-                        .into_iter()
-                        .map(|(at, (h, m))| (at / 1000, h, m))
-                        .collect(),
-                }
-            })
-            .collect();
-        Ok(QueryResult {
-            from: from_ms / 1000,
-            to: to_ms / 1000,
-            resolution_secs: resolution.as_secs_f64(),
-            groups,
-            caches,
+    }
+    let range_secs = ((to_ms - from_ms) as f64 / 1000.0).max(1e-3);
+    let groups = groups
+        .into_iter()
+        .map(|(key, (total, series))| {
+            let key = q
+                .group_by
+                .iter()
+                .zip(key)
+                .filter_map(|(f, v)| Some((f.name(), v?)))
+                .collect();
+            GroupResult::of(key, &total, range_secs, series)
         })
+        .collect();
+    let caches = caches
+        .into_iter()
+        .map(|(name, series)| {
+            let (hits, misses) = series
+                .values()
+                .fold((0, 0), |(h, m), (a, b)| (h + a, m + b));
+            let lookups = hits + misses;
+            CacheResult {
+                name,
+                hits,
+                misses,
+                hit_ratio: (lookups > 0).then(|| hits as f64 / lookups as f64),
+                series: series
+                    .into_iter()
+                    .map(|(at, (h, m))| (at / 1000, h, m))
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(QueryResult {
+        from: from_ms / 1000,
+        to: to_ms / 1000,
+        resolution_secs: resolution.as_secs_f64(),
+        groups,
+        caches,
     })
+}
+
+impl GroupResult {
+    /// A group's view of its figures over a range of `range_secs`, with its series.
+    fn of(
+        key: BTreeMap<&'static str, String>,
+        f: &Figures,
+        range_secs: f64,
+        series: Series,
+    ) -> GroupResult {
+        let calls = f.calls();
+        let h = &f.durations;
+        GroupResult {
+            key,
+            calls,
+            rate_per_sec: calls as f64 / range_secs,
+            errors: f.errors,
+            error_rate: f.error_rate(),
+            client_errors: f.client_errors,
+            p50: h.quantile(0.5).as_secs_f64(),
+            p90: h.quantile(0.9).as_secs_f64(),
+            p99: h.quantile(0.99).as_secs_f64(),
+            max: h.max().as_secs_f64(),
+            total_duration: h.sum().as_secs_f64(),
+            mean: h.mean().as_secs_f64(),
+            request_bytes: f.request_bytes,
+            response_bytes: f.response_bytes,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cost_usd: f.cost_usd(),
+            known_cost_usd: f.known_cost_usd(),
+            allocated_bytes: f.allocated_bytes,
+            series: series
+                .into_iter()
+                .map(|(at, f)| Point {
+                    at: at / 1000,
+                    calls: f.calls(),
+                    errors: f.errors,
+                    p50: f.durations.quantile(0.5).as_secs_f64(),
+                    p99: f.durations.quantile(0.99).as_secs_f64(),
+                    total_duration: f.durations.sum().as_secs_f64(),
+                    tokens: f.tokens.input + f.tokens.output,
+                    cost_usd: f.known_cost_usd(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -8,11 +8,11 @@
 //! served is recorded on its route's site ([`route_site`](crate::route_site)). Without a layer,
 //! handlers record as always: the test is one bit of the mode byte each call already reads.
 
-use crate::clock;
-use crate::guard;
-use crate::outcome::Outcome;
-use crate::site::{Site, SiteKind};
-use crate::switch;
+use super::clock;
+use super::file;
+use super::outcome::Outcome;
+use super::site::{Site, SiteKind};
+use super::switch;
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub(crate) struct Deferred {
 
 impl Deferred {
     fn record(self) {
-        guard::record(
+        file::record(
             self.site,
             self.units,
             self.mode,
@@ -149,8 +149,8 @@ impl RequestScope {
             }
             let units = clock::since(self.start, self.mode);
             let outcome = status_outcome(Outcome::OK, status, response_bytes);
-            let site = crate::route_site(route);
-            guard::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
+            let site = super::registry::route_site(route);
+            file::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
             return;
         };
         call.outcome = status_outcome(call.outcome, status, response_bytes);

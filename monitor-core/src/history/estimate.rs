@@ -6,8 +6,9 @@
 //! it, say). The distribution of a run is then the sum of its stages', estimated by drawing
 //! 20,000 runs from the stages' histograms with a fixed seed: deterministic, and a few milliseconds.
 
-use crate::histogram::Histogram;
-use crate::site::{SiteKind, sites};
+use crate::figures::Histogram;
+use crate::record::site::SiteKind;
+use crate::snapshot::snapshot;
 use serde::Serialize;
 
 /// What is known of one stage.
@@ -154,12 +155,14 @@ pub fn estimate_stages(stages: &[StageModel], finished: &[&str]) -> Estimate {
 /// Estimates a run of `pipeline` from what its `#[pipeline_stage]` sites recorded so far, given
 /// the stages already finished; `None` before any stage of it has finished a call.
 pub fn estimate(pipeline: &str, finished: &[&str]) -> Option<Estimate> {
-    let stages: Vec<(String, Histogram)> = sites()
-        .filter(|s| s.kind() == SiteKind::Stage && s.pipeline() == Some(pipeline))
+    let stages: Vec<(String, Histogram)> = snapshot()
+        .sites
+        .into_iter()
+        .filter(|s| s.site.kind() == SiteKind::Stage && s.site.pipeline() == Some(pipeline))
         .map(|s| {
             (
-                s.stage().unwrap_or(s.name()).to_owned(),
-                s.stats().durations,
+                s.site.stage().unwrap_or(s.site.name()).to_owned(),
+                s.figures.durations.clone(),
             )
         })
         .collect();

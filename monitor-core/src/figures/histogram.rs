@@ -40,6 +40,10 @@ pub(crate) fn bucket_bounds(index: usize) -> (u64, u64) {
 
 /// A copy of a duration histogram: counts per bucket, sum and exact maximum.
 ///
+/// Only the buckets that hold a value are stored, in bucket order, so a histogram of a site that
+/// ran in a narrow band of durations — the usual case — is a few dozen pairs, not 1,280 counters;
+/// merging, subtracting and quantiles walk those pairs.
+///
 /// # Examples
 ///
 /// ```
@@ -56,7 +60,8 @@ pub(crate) fn bucket_bounds(index: usize) -> (u64, u64) {
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct Histogram {
-    counts: Box<[u64; BUCKETS]>,
+    /// Non-empty buckets, `(index, count)`, ascending by index.
+    buckets: Vec<(u16, u64)>,
     count: u64,
     sum_units: u128,
     max_units: u64,
@@ -91,12 +96,17 @@ impl Histogram {
             1.0
         };
         Histogram {
-            counts: Box::new([0; BUCKETS]),
+            buckets: Vec::new(),
             count: 0,
             sum_units: 0,
             max_units: 0,
             nanos_per_unit,
         }
+    }
+
+    /// An empty histogram in the units sites count in (the clock's raw units).
+    pub(crate) fn in_clock_units() -> Histogram {
+        Histogram::in_units(crate::record::clock::nanos_per_unit())
     }
 
     /// Adds one value.
@@ -115,8 +125,23 @@ impl Histogram {
         Duration::from_nanos((units * self.nanos_per_unit).round() as u64)
     }
 
+    /// Adds `n` values to a bucket. Cheapest in ascending bucket order (an append), which is how
+    /// sites are read.
     pub(crate) fn add_raw(&mut self, bucket: usize, n: u64) {
-        self.counts[bucket] += n;
+        if n == 0 {
+            return;
+        }
+        let bucket = bucket.min(BUCKETS - 1) as u16;
+        match self.buckets.last_mut() {
+            Some(last) if last.0 == bucket => last.1 += n,
+            Some(last) if last.0 > bucket => {
+                match self.buckets.binary_search_by_key(&bucket, |&(i, _)| i) {
+                    Ok(at) => self.buckets[at].1 += n,
+                    Err(at) => self.buckets.insert(at, (bucket, n)),
+                }
+            }
+            _ => self.buckets.push((bucket, n)),
+        }
         self.count += n;
     }
 
@@ -128,17 +153,19 @@ impl Histogram {
     /// Adds every value of `other` to this one. Histograms in different units (one read off a site,
     /// one filled by [`record`](Self::record)) are merged at the midpoints of `other`'s buckets.
     pub fn merge(&mut self, other: &Histogram) {
-        if self.nanos_per_unit == other.nanos_per_unit {
-            for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
-                *mine += theirs;
-            }
+        if other.count == 0 && other.sum_units == 0 {
+            return;
+        }
+        if self.nanos_per_unit == other.nanos_per_unit || self.count == 0 && self.sum_units == 0 {
+            self.nanos_per_unit = other.nanos_per_unit;
+            self.buckets = merge_sorted(&self.buckets, &other.buckets, |a, b| a + b);
             self.count += other.count;
             self.sum_units += other.sum_units;
             self.max_units = self.max_units.max(other.max_units);
             return;
         }
-        for (index, &n) in other.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-            let nanos = other.midpoint(index) as f64 * other.nanos_per_unit;
+        for &(index, n) in &other.buckets {
+            let nanos = other.midpoint(usize::from(index)) as f64 * other.nanos_per_unit;
             self.add_raw(bucket_of(self.to_units(nanos)), n);
         }
         let ratio = other.nanos_per_unit / self.nanos_per_unit;
@@ -148,15 +175,64 @@ impl Histogram {
             .max((other.max_units as f64 * ratio).round() as u64);
     }
 
+    /// What this histogram holds beyond `before`, an earlier reading of the same counters: bucket
+    /// by bucket, the ones that grew. A bucket read lower than before (a reading racing a writer)
+    /// adds nothing. The difference's exact maximum is not known: the top of its highest bucket
+    /// stands in, at most 1/32 above it, and never above this histogram's maximum.
+    pub(crate) fn since(&self, before: &Histogram) -> Histogram {
+        let mut buckets = Vec::new();
+        let mut theirs = before.buckets.iter().peekable();
+        let mut count = 0;
+        for &(index, n) in &self.buckets {
+            while theirs.next_if(|(j, _)| *j < index).is_some() {}
+            let earlier = theirs.next_if(|(j, _)| *j == index).map_or(0, |&(_, m)| m);
+            if n > earlier {
+                buckets.push((index, n - earlier));
+                count += n - earlier;
+            }
+        }
+        let max_units = buckets.last().map_or(0, |&(index, _)| {
+            let (low, width) = bucket_bounds(usize::from(index));
+            (low + width - 1).min(self.max_units)
+        });
+        Histogram {
+            buckets,
+            count,
+            sum_units: self.sum_units.saturating_sub(before.sum_units),
+            max_units,
+            nanos_per_unit: self.nanos_per_unit,
+        }
+    }
+
+    /// Bucket by bucket, the higher of the two counts, and the higher sum and maximum: of two
+    /// readings of the same counters, a count that only ever grows.
+    pub(crate) fn max_with(&mut self, other: &Histogram) {
+        if self.count == 0 && self.sum_units == 0 {
+            self.nanos_per_unit = other.nanos_per_unit;
+        }
+        self.buckets = merge_sorted(&self.buckets, &other.buckets, u64::max);
+        self.count = self.buckets.iter().map(|&(_, n)| n).sum();
+        self.sum_units = self.sum_units.max(other.sum_units);
+        self.max_units = self.max_units.max(other.max_units);
+    }
+
+    /// This histogram less `parts` (histograms of some of its values, in the same units), bucket
+    /// by bucket. Sums are not kept by part, so the result's sum is this one's less theirs.
+    pub(crate) fn without(&self, parts: &[&Histogram]) -> Histogram {
+        let mut rest = self.clone();
+        for part in parts {
+            rest = rest.since(part);
+        }
+        rest.max_units = rest.max_units.min(self.max_units);
+        rest
+    }
+
     /// A duration measured in clock units.
     pub(crate) fn units_to_duration(units: u64) -> Duration {
-        Duration::from_nanos((units as f64 * crate::clock::nanos_per_unit()).round() as u64)
+        Duration::from_nanos((units as f64 * crate::record::clock::nanos_per_unit()).round() as u64)
     }
 
-    pub(crate) fn counts(&self) -> &[u64; BUCKETS] {
-        &self.counts
-    }
-
+    #[cfg(test)]
     pub(crate) fn sum_units(&self) -> u128 {
         self.sum_units
     }
@@ -169,15 +245,14 @@ impl Histogram {
     /// values from the distribution needs.
     pub(crate) fn cdf(&self) -> Vec<(u64, f64)> {
         let mut seen = 0;
-        self.counts
+        self.buckets
             .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(index, &n)| {
+            .map(|&(index, n)| {
                 seen += n;
                 (
                     seen,
-                    self.to_duration(self.midpoint(index) as f64).as_secs_f64(),
+                    self.to_duration(self.midpoint(usize::from(index)) as f64)
+                        .as_secs_f64(),
                 )
             })
             .collect()
@@ -186,6 +261,11 @@ impl Histogram {
     /// Number of values recorded.
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// Whether no value was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     /// Sum of the values recorded.
@@ -225,10 +305,10 @@ impl Histogram {
         // Rank of the wanted value, 1-based: the smallest k with k >= q·n.
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0;
-        for (index, &n) in self.counts.iter().enumerate() {
+        for &(index, n) in &self.buckets {
             seen += n;
             if seen >= rank {
-                return self.to_duration(self.midpoint(index) as f64);
+                return self.to_duration(self.midpoint(usize::from(index)) as f64);
             }
         }
         self.max()
@@ -238,15 +318,51 @@ impl Histogram {
     /// in a bucket is below its upper bound and at or above the previous bucket's. This is what
     /// exporters turn into cumulative `le` buckets.
     pub fn buckets(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(index, &n)| {
-                let (low, width) = bucket_bounds(index);
-                (self.to_duration((low + width) as f64), n)
-            })
+        self.buckets.iter().map(|&(index, n)| {
+            let (low, width) = bucket_bounds(usize::from(index));
+            (self.to_duration((low + width) as f64), n)
+        })
     }
+
+    /// Memory the histogram holds, approximately, in bytes.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Histogram>() + self.buckets.len() * std::mem::size_of::<(u16, u64)>()
+    }
+}
+
+/// Two lists of `(index, count)` ascending by index, combined into one: `both` decides the count
+/// of an index present in each.
+fn merge_sorted(
+    a: &[(u16, u64)],
+    b: &[(u16, u64)],
+    both: impl Fn(u64, u64) -> u64,
+) -> Vec<(u16, u64)> {
+    let mut merged = Vec::with_capacity(a.len().max(b.len()));
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(&&(i, n)), Some(&&(j, m))) if i == j => {
+                a.next();
+                b.next();
+                (i, both(n, m))
+            }
+            (Some(&&(i, n)), Some(&&(j, _))) if i < j => {
+                a.next();
+                (i, n)
+            }
+            (_, Some(&&(j, m))) => {
+                b.next();
+                (j, m)
+            }
+            (Some(&&(i, n)), None) => {
+                a.next();
+                (i, n)
+            }
+            (None, None) => break,
+        };
+        merged.push(next);
+    }
+    merged
 }
 
 /// Serialised as its summary and the non-empty buckets, `[[upper_ns, count], …]`.

@@ -1,14 +1,15 @@
 //! The per-call guard generated code creates: clock reads, scope, and recording on every way out.
 
-use crate::clock;
-use crate::context::{self, Entered};
-use crate::events::{self, EventReason};
-use crate::histogram::Histogram;
-use crate::outcome::Outcome;
-use crate::site::{Site, SiteKind};
-use crate::switch;
-use crate::tokens::Tokens;
-use crate::usage::{self, ModelEntry, UNKNOWN_MODEL};
+use super::clock;
+use super::events::{self, EventReason};
+use super::file;
+use super::outcome::Outcome;
+use super::scope::{self as context, Entered};
+use super::site::{Site, SiteKind};
+use super::switch;
+use crate::figures::Histogram;
+use crate::usage::Tokens;
+use crate::usage::entry::{self as usage, ModelEntry, UNKNOWN_MODEL};
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
@@ -38,7 +39,7 @@ pub struct Guard {
     finish_on_drop: bool,
     /// For a synchronous call, the thread's allocation counts at entry.
     #[cfg(feature = "alloc")]
-    alloc_mark: Option<crate::alloc::Mark>,
+    alloc_mark: Option<crate::memory::alloc::Mark>,
 }
 
 /// Credits the heap bytes allocated while it lives, less those nested sites claimed, to its site.
@@ -46,7 +47,7 @@ pub struct Guard {
 #[cfg(feature = "alloc")]
 struct Claim {
     site: &'static Site,
-    mark: crate::alloc::Mark,
+    mark: crate::memory::alloc::Mark,
 }
 
 #[cfg(feature = "alloc")]
@@ -55,7 +56,7 @@ impl Claim {
     fn new(site: &'static Site) -> Claim {
         Claim {
             site,
-            mark: crate::alloc::mark(),
+            mark: crate::memory::alloc::mark(),
         }
     }
 }
@@ -64,8 +65,8 @@ impl Claim {
 impl Drop for Claim {
     #[inline]
     fn drop(&mut self) {
-        let bytes = crate::alloc::claim_since(self.mark);
-        self.site.aggregates.record_allocated(bytes);
+        let bytes = crate::memory::alloc::claim_since(self.mark);
+        self.site.record_allocated(bytes);
     }
 }
 
@@ -108,7 +109,7 @@ impl Guard {
         let mut guard = Guard::new(site, mode, context::enter(site, kind));
         #[cfg(feature = "alloc")]
         {
-            guard.alloc_mark = Some(crate::alloc::mark());
+            guard.alloc_mark = Some(crate::memory::alloc::mark());
         }
         Some(guard)
     }
@@ -153,8 +154,7 @@ impl Guard {
         #[cfg(feature = "alloc")]
         if let Some(mark) = this.alloc_mark {
             this.site
-                .aggregates
-                .record_allocated(crate::alloc::claim_since(mark));
+                .record_allocated(crate::memory::alloc::claim_since(mark));
         }
         (this, units)
     }
@@ -166,30 +166,43 @@ impl Guard {
         let mut outcome = outcome;
         if this.mode & switch::REQUESTS != 0 {
             // An HTTP layer may be waiting to complete this call with the final status.
-            match crate::request::defer(this.site, units, this.mode, outcome, this.request_bytes) {
+            match super::request::defer(this.site, units, this.mode, outcome, this.request_bytes) {
                 Some(returned) => outcome = returned,
                 None => return,
             }
         }
-        record(this.site, units, this.mode, outcome, this.request_bytes);
+        file::record(this.site, units, this.mode, outcome, this.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
-    /// ([`ReportsTokens`](crate::tokens::ReportsTokens)).
+    /// ([`ReportsTokens`](crate::usage::tokens::ReportsTokens)).
     pub fn finish_usage(self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
         let (this, units) = self.end();
         let site = this.site;
-        site.aggregates.record(units, &outcome, this.request_bytes);
-        keep_event(site, units, this.mode, &outcome, this.request_bytes);
-        record_error(site, outcome);
-        let Some((tokens, named)) = reported else {
+        // The expression's model, else the literal one, else the one the value names.
+        let model = || {
+            this.model
+                .or_else(|| site.literal_model())
+                .unwrap_or_else(|| {
+                    usage::model(
+                        reported
+                            .and_then(|(_, named)| named)
+                            .unwrap_or(UNKNOWN_MODEL),
+                    )
+                })
+        };
+        let usage = reported.map(|(tokens, _)| model().usage(tokens));
+        if site.models_per_call() {
+            let cell = site.model_totals(model());
+            cell.record(units, &outcome, this.request_bytes);
+            if let Some(usage) = usage {
+                cell.record_usage(usage);
+            }
+        }
+        file::record(site, units, this.mode, outcome, this.request_bytes);
+        let Some(usage) = usage else {
             return;
         };
-        let entry = this
-            .model
-            .or_else(|| site.literal_model())
-            .unwrap_or_else(|| usage::model(named.unwrap_or(UNKNOWN_MODEL)));
-        let usage = entry.record(tokens);
         site.record_usage(usage);
         // Credit the enclosing stage and handler: the scope now is the caller's.
         let scope = context::current();
@@ -212,53 +225,8 @@ impl Drop for Guard {
             self.entered,
             self.request_bytes,
             self.finish_on_drop,
+            self.model,
         );
-    }
-}
-
-/// Records a call that returned: totals, raw event, error pattern.
-#[inline(always)]
-pub(crate) fn record(
-    site: &'static Site,
-    units: u64,
-    mode: u8,
-    outcome: Outcome,
-    request_bytes: u64,
-) {
-    site.aggregates.record(units, &outcome, request_bytes);
-    keep_event(site, units, mode, &outcome, request_bytes);
-    record_error(site, outcome);
-}
-
-/// Files a failed call's error with its pattern. Nothing to do for most calls; the test is on a
-/// field that is a constant `None` for return types that cannot fail.
-#[inline(always)]
-fn record_error(site: &'static Site, outcome: Outcome) {
-    if let (Some(error_type), Some(message)) = (outcome.error_type, outcome.error_message) {
-        crate::errors::record(site, error_type, &message);
-    }
-}
-
-/// Keeps the call as a raw event if it failed, was an outlier, or was drawn by sampling. For a
-/// plain call: a compare with the site's threshold and a test of a bit of the mode byte.
-#[inline(always)]
-fn keep_event(site: &'static Site, units: u64, mode: u8, outcome: &Outcome, request_bytes: u64) {
-    let reason = if outcome.error_type.is_some() || outcome.status >= 500 {
-        Some(EventReason::Failed)
-    } else if units
-        > site
-            .outlier_units
-            .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        Some(EventReason::Outlier)
-    } else if mode & switch::SAMPLE != 0 && events::sample_due() {
-        Some(EventReason::Sampled)
-    } else {
-        None
-    };
-    if let Some(reason) = reason {
-        let duration = Histogram::units_to_duration(units);
-        events::keep(site, duration, reason, outcome, request_bytes);
     }
 }
 
@@ -271,11 +239,20 @@ fn unfinished(
     entered: Entered,
     request_bytes: u64,
     finish_on_drop: bool,
+    model: Option<&'static ModelEntry>,
 ) {
     let units = clock::since(start, mode);
     context::leave(entered);
+    // A site that names its model per call splits its calls by model; a call that gave no value
+    // named none.
+    let cell = site
+        .models_per_call()
+        .then(|| site.model_totals(model.unwrap_or_else(|| usage::model(UNKNOWN_MODEL))));
     if std::thread::panicking() {
-        site.aggregates.record_panic(units, request_bytes);
+        site.record_panic(units, request_bytes);
+        if let Some(cell) = cell {
+            cell.record_panic(units, request_bytes);
+        }
         let duration = Histogram::units_to_duration(units);
         events::keep(
             site,
@@ -284,11 +261,17 @@ fn unfinished(
             &Outcome::PANICKED,
             request_bytes,
         );
-        crate::errors::record_panic(site);
+        file::file_panic(site);
     } else if finish_on_drop {
-        site.aggregates.record(units, &Outcome::OK, request_bytes);
+        site.record(units, &Outcome::OK, request_bytes);
+        if let Some(cell) = cell {
+            cell.record(units, &Outcome::OK, request_bytes);
+        }
     } else {
-        site.aggregates.record_cancelled();
+        site.record_cancelled();
+        if let Some(cell) = cell {
+            cell.record_cancelled();
+        }
     }
 }
 

@@ -26,12 +26,13 @@
 //! series, their counts added: two series with the same labels would make a scrape fail.
 //!
 //! No error message is exported, only error types: messages can carry secrets.
+//!
+//! The writer reads a [`Snapshot`] and nothing else; what to say about the calls — labels,
+//! outcomes, unknown costs, counters that never fall — comes from [`crate::rules`].
 
-use crate::AppState;
-use axum::Router;
-use axum::routing::get;
-use monitor_core::{ModelStats, Site, SiteKind, SiteStats};
-use std::collections::{BTreeMap, HashMap};
+use crate::rules::{self, OutcomePeaks, SiteGroup};
+use monitor_core::{ModelStats, Outcomes, SiteKind, Snapshot};
+use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -63,122 +64,67 @@ const BOUNDS: [(&str, u64); 18] = [
 /// Buckets exported per histogram: the bounds and `+Inf`.
 const LE: usize = BOUNDS.len() + 1;
 
-/// Values of the `outcome` label of `monitor_calls_total`, in the order of [`Counts::outcomes`].
-/// They partition the calls: a panic is not also an `error` here, unlike in `SiteStats::errors`.
-const OUTCOMES: [&str; 5] = ["ok", "error", "client_error", "panic", "cancelled"];
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/// Every metric, in the Prometheus text format 0.0.4.
-///
-/// Reading is lock-free for the instrumented functions (see [`Site::stats`]); call it per scrape,
-/// not in a hot loop: it costs a pass over every site's counters.
+/// Renders snapshots in the Prometheus text format, keeping what it exported before so that no
+/// counter falls between two renderings (see [`OutcomePeaks`]). [`render`] uses one for the
+/// process; a test or a second endpoint can hold its own.
 ///
 /// # Examples
 ///
 /// ```
-/// let text = monitor_dashboard::render();
+/// use monitor_core::{Figures, Site, SiteKind, SiteSnapshot, Snapshot};
+/// use std::time::{Duration, SystemTime};
+///
+/// let site = Site::builder(SiteKind::Handler, "hello").route("GET /hello").build();
+/// let mut figures = Figures::default();
+/// figures.durations.record(Duration::from_millis(3));
+/// let mut snapshot = Snapshot::new(SystemTime::UNIX_EPOCH);
+/// snapshot.sites.push(SiteSnapshot::new(site, figures));
+///
+/// let text = monitor_export::Exposition::new().render(&snapshot);
+/// assert!(text.contains("monitor_calls_total{site=\"hello\",kind=\"handler\",module=\"\",route=\"GET /hello\",outcome=\"ok\"} 1\n"));
+/// ```
+#[derive(Debug, Default)]
+pub struct Exposition {
+    peaks: OutcomePeaks,
+}
+
+impl Exposition {
+    /// A renderer that has exported nothing yet.
+    pub fn new() -> Exposition {
+        Exposition::default()
+    }
+
+    /// Every metric of `snapshot`, in the Prometheus text format 0.0.4.
+    pub fn render(&mut self, snapshot: &Snapshot) -> String {
+        let mut out = String::with_capacity(16 * 1024 + snapshot.sites.len() * 2048);
+        let groups = rules::group_sites(snapshot, &mut self.peaks);
+        render_sites(&mut out, snapshot, &groups);
+        render_models(&mut out, &snapshot.models);
+        render_caches(&mut out, snapshot);
+        if let Some(sample) = &snapshot.memory {
+            render_memory(&mut out, sample);
+        }
+        out
+    }
+}
+
+/// Every metric of `snapshot`, in the Prometheus text format 0.0.4, through the process's
+/// [`Exposition`].
+///
+/// # Examples
+///
+/// ```
+/// let text = monitor_export::render(&monitor_core::snapshot());
 /// assert!(text.contains("# TYPE monitor_sites gauge\n"));
 /// ```
-pub fn render() -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    let memory = monitor_core::memory().ok();
-    // Bytes allocated per site are counted only when `MonitoredAlloc` is the global allocator;
-    // without it they read 0, which must not pass for a measurement.
-    let heap_counted = memory.is_some_and(|m| m.heap_bytes.is_some());
-    render_sites(&mut out, heap_counted);
-    render_models(&mut out, &monitor_core::models());
-    render_caches(&mut out);
-    if let Some(sample) = memory {
-        render_memory(&mut out, &sample);
-    }
-    out
-}
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/metrics",
-        get(|| async { ([(http::header::CONTENT_TYPE, CONTENT_TYPE)], render()) }),
-    )
-}
-
-/// What one site (or several sharing their labels) exports.
-#[derive(Debug, Clone, Default)]
-struct Counts {
-    /// Calls by outcome, in the order of [`OUTCOMES`].
-    outcomes: [u64; 5],
-    /// Finished calls no longer than each bound, cumulative; the last one, `+Inf`, is all of them.
-    buckets: [u64; LE],
-    sum_seconds: f64,
-    statuses: [u64; 5],
-    request_bytes: u64,
-    response_bytes: u64,
-    token_calls: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    known_cost_usd: f64,
-    unpriced_calls: u64,
-    allocated_bytes: u64,
-}
-
-impl Counts {
-    fn of(s: &SiteStats) -> Counts {
-        // `errors` includes panics; cancelled calls are in neither `errors` nor the histogram.
-        let finished = s.durations.count();
-        let outcomes = [
-            finished
-                .saturating_sub(s.errors)
-                .saturating_sub(s.client_errors),
-            s.errors.saturating_sub(s.panics),
-            s.client_errors,
-            s.panics,
-            s.cancelled,
-        ];
-        let st = &s.statuses;
-        Counts {
-            outcomes,
-            buckets: cumulative_buckets(&s.durations),
-            sum_seconds: s.total_duration.as_secs_f64(),
-            statuses: [
-                st.informational,
-                st.success,
-                st.redirection,
-                st.client_error,
-                st.server_error,
-            ],
-            request_bytes: s.request_bytes,
-            response_bytes: s.response_bytes,
-            token_calls: s.token_calls,
-            input_tokens: s.input_tokens,
-            output_tokens: s.output_tokens,
-            known_cost_usd: s.known_cost_usd,
-            unpriced_calls: s.unpriced_calls,
-            allocated_bytes: s.allocated_bytes,
-        }
-    }
-
-    fn add(&mut self, other: &Counts) {
-        fn add_all<const N: usize>(mine: &mut [u64; N], theirs: &[u64; N]) {
-            for (m, t) in mine.iter_mut().zip(theirs) {
-                *m = m.saturating_add(*t);
-            }
-        }
-        add_all(&mut self.outcomes, &other.outcomes);
-        add_all(&mut self.buckets, &other.buckets);
-        add_all(&mut self.statuses, &other.statuses);
-        self.sum_seconds += other.sum_seconds;
-        for (m, t) in [
-            (&mut self.request_bytes, other.request_bytes),
-            (&mut self.response_bytes, other.response_bytes),
-            (&mut self.token_calls, other.token_calls),
-            (&mut self.input_tokens, other.input_tokens),
-            (&mut self.output_tokens, other.output_tokens),
-            (&mut self.unpriced_calls, other.unpriced_calls),
-            (&mut self.allocated_bytes, other.allocated_bytes),
-        ] {
-            *m = m.saturating_add(t);
-        }
-        self.known_cost_usd += other.known_cost_usd;
-    }
+pub fn render(snapshot: &Snapshot) -> String {
+    static PROCESS: Mutex<Option<Exposition>> = Mutex::new(None);
+    let mut exposition = PROCESS.lock().unwrap_or_else(PoisonError::into_inner);
+    exposition
+        .get_or_insert_with(Exposition::new)
+        .render(snapshot)
 }
 
 /// The site's histogram folded onto [`BOUNDS`], cumulative.
@@ -204,75 +150,18 @@ fn cumulative_buckets(durations: &monitor_core::Histogram) -> [u64; LE] {
     buckets
 }
 
-/// Per site, the highest outcome and bucket counts exported so far.
-///
-/// `Site::stats` reads counters one after the other while calls go on: a call can be seen in
-/// `errors` and not yet in the histogram, and a call parked for filing can be missed by its bucket
-/// for an instant. `ok` and `error` are differences, and a bucket is one of many counters, so either
-/// may read one lower than a previous scrape saw. Prometheus takes any fall of a counter for a
-/// restart of the process and `rate()` jumps by the whole count; exporting the highest value seen
-/// instead is never more than the in-flight call ahead, and catches up with the next one.
-type Peaks = BTreeMap<usize, ([u64; 5], [u64; LE])>;
-static PEAKS: Mutex<Peaks> = Mutex::new(BTreeMap::new());
-
-fn never_falling(peaks: &mut Peaks, site: &'static Site, counts: &mut Counts) {
-    let (outcomes, buckets) = peaks
-        .entry(std::ptr::from_ref(site) as usize)
-        .or_insert(([0; 5], [0; LE]));
-    for (now, peak) in counts
-        .outcomes
-        .iter_mut()
-        .zip(outcomes.iter_mut())
-        .chain(counts.buckets.iter_mut().zip(buckets.iter_mut()))
-    {
-        *now = (*now).max(*peak);
-        *peak = *now;
-    }
-}
-
-/// The labels that identify a site, rendered: `site="…",kind="…",…`.
-fn site_labels(site: &Site) -> String {
-    let mut labels = String::new();
-    push_label(&mut labels, "site", site.name());
-    push_label(&mut labels, "kind", site.kind().as_str());
-    push_label(&mut labels, "module", site.module_path());
-    for (name, value) in [
-        ("route", site.route()),
-        ("pipeline", site.pipeline()),
-        ("stage", site.stage()),
-    ] {
-        if let Some(value) = value {
-            push_label(&mut labels, name, value);
-        }
-    }
-    labels
-}
-
-fn render_sites(out: &mut String, heap_counted: bool) {
+fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
+    let heap_counted = rules::heap_counted(snapshot);
     let mut kinds = [
         (SiteKind::Handler, 0u64),
         (SiteKind::Stage, 0),
         (SiteKind::Tokens, 0),
     ];
-    // Sites that share their labels are one series; BTreeMap for a stable order.
-    let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut group_of: HashMap<usize, String> = HashMap::new();
-    let read: Vec<(&'static Site, Counts)> = monitor_core::sites()
-        .map(|site| (site, Counts::of(&site.stats())))
-        .collect();
-    {
-        let mut peaks = PEAKS.lock().unwrap_or_else(PoisonError::into_inner);
-        for (site, mut counts) in read {
-            if let Some((_, n)) = kinds.iter_mut().find(|(kind, _)| *kind == site.kind()) {
-                *n += 1;
-            }
-            never_falling(&mut peaks, site, &mut counts);
-            let labels = site_labels(site);
-            groups.entry(labels.clone()).or_default().add(&counts);
-            group_of.insert(std::ptr::from_ref(site) as usize, labels);
+    for s in &snapshot.sites {
+        if let Some((_, n)) = kinds.iter_mut().find(|(kind, _)| *kind == s.site.kind()) {
+            *n += 1;
         }
     }
-
     let mut sites = Family::new(
         "monitor_sites",
         "gauge",
@@ -332,56 +221,54 @@ fn render_sites(out: &mut String, heap_counted: bool) {
         "Heap bytes allocated by the site's own code: inside its calls and not inside an \
          instrumented call they made (with MonitoredAlloc as the global allocator).",
     );
-    for (labels, c) in &groups {
+    let mut rendered = Vec::with_capacity(groups.len());
+    for g in groups {
+        let mut labels = String::new();
+        for (name, value) in &g.labels {
+            push_label(&mut labels, name, value);
+        }
+        let c = &g.figures;
         if heap_counted {
-            allocated.sample("", labels, &[], c.allocated_bytes);
+            allocated.sample("", &labels, &[], c.allocated_bytes);
         }
-        for (outcome, n) in OUTCOMES.iter().zip(c.outcomes) {
-            calls.sample("", labels, &[("outcome", outcome)], n);
+        for (outcome, n) in Outcomes::NAMES.iter().zip(g.outcomes.counts()) {
+            calls.sample("", &labels, &[("outcome", outcome)], n);
         }
-        for ((le, _), n) in BOUNDS.iter().zip(c.buckets) {
-            durations.sample("_bucket", labels, &[("le", le)], n);
+        let buckets = cumulative_buckets(&c.durations);
+        for ((le, _), n) in BOUNDS.iter().zip(buckets) {
+            durations.sample("_bucket", &labels, &[("le", le)], n);
         }
-        let finished = c.buckets[LE - 1];
-        durations.sample("_bucket", labels, &[("le", "+Inf")], finished);
-        durations.sample("_sum", labels, &[], Float(c.sum_seconds));
-        durations.sample("_count", labels, &[], finished);
+        let finished = buckets[LE - 1];
+        durations.sample("_bucket", &labels, &[("le", "+Inf")], finished);
+        durations.sample("_sum", &labels, &[], Float(c.durations.sum().as_secs_f64()));
+        durations.sample("_count", &labels, &[], finished);
         // Only for sites that return statuses: five zero series per other site say nothing.
         if c.statuses.iter().any(|&n| n > 0) {
             for (class, n) in STATUS_CLASSES.iter().zip(c.statuses) {
-                statuses.sample("", labels, &[("status_class", class)], n);
+                statuses.sample("", &labels, &[("status_class", class)], n);
             }
         }
-        request_bytes.sample("", labels, &[], c.request_bytes);
-        response_bytes.sample("", labels, &[], c.response_bytes);
+        request_bytes.sample("", &labels, &[], c.request_bytes);
+        response_bytes.sample("", &labels, &[], c.response_bytes);
         if c.token_calls > 0 {
-            tokens.sample(
-                "",
-                labels,
-                &[("gen_ai_token_type", "input")],
-                c.input_tokens,
-            );
-            tokens.sample(
-                "",
-                labels,
-                &[("gen_ai_token_type", "output")],
-                c.output_tokens,
-            );
+            for (token_type, n) in [("input", c.tokens.input), ("output", c.tokens.output)] {
+                tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
+            }
         }
-        // A cost of zero for calls without a price would be a lie: no series until one is priced.
-        if c.token_calls > c.unpriced_calls {
-            cost.sample("", labels, &[], Float(c.known_cost_usd));
+        if let Some(usd) = rules::site_cost(c) {
+            cost.sample("", &labels, &[], Float(usd));
         }
         if c.unpriced_calls > 0 {
-            unpriced.sample("", labels, &[], c.unpriced_calls);
+            unpriced.sample("", &labels, &[], c.unpriced_calls);
         }
+        rendered.push(labels);
     }
     calls.write(out);
     durations.write(out);
     statuses.write(out);
     request_bytes.write(out);
     response_bytes.write(out);
-    render_error_types(out, &group_of);
+    render_error_types(out, snapshot, groups, &rendered);
     tokens.write(out);
     cost.write(out);
     unpriced.write(out);
@@ -389,15 +276,13 @@ fn render_sites(out: &mut String, heap_counted: bool) {
 }
 
 /// Errors by type, from the error patterns: types only, never the messages.
-fn render_error_types(out: &mut String, group_of: &HashMap<usize, String>) {
-    let summary = monitor_core::error_patterns();
-    let mut by_type: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for pattern in &summary.patterns {
-        if let Some(labels) = group_of.get(&(std::ptr::from_ref(pattern.site) as usize)) {
-            let n = by_type.entry((labels, pattern.error_type)).or_default();
-            *n = n.saturating_add(pattern.count);
-        }
-    }
+fn render_error_types(
+    out: &mut String,
+    snapshot: &Snapshot,
+    groups: &[SiteGroup],
+    labels: &[String],
+) {
+    let by_type = rules::error_types(snapshot, groups);
     let mut errors = Family::new(
         "monitor_returned_errors_total",
         "counter",
@@ -405,8 +290,8 @@ fn render_error_types(out: &mut String, group_of: &HashMap<usize, String>) {
          panics (type panic) once monitor_core::record_panics is installed. Messages are not \
          exported.",
     );
-    for ((labels, error_type), n) in by_type {
-        errors.sample("", labels, &[("error_type", error_type)], n);
+    for ((group, error_type), n) in by_type {
+        errors.sample("", &labels[group], &[("error_type", error_type)], n);
     }
     errors.write(out);
     let mut ungrouped = Family::new(
@@ -414,7 +299,7 @@ fn render_error_types(out: &mut String, group_of: &HashMap<usize, String>) {
         "counter",
         "Returned errors not counted by type because the table of error patterns was full.",
     );
-    ungrouped.sample("", "", &[], summary.dropped);
+    ungrouped.sample("", "", &[], snapshot.errors.dropped);
     ungrouped.write(out);
 }
 
@@ -460,9 +345,8 @@ fn render_models(out: &mut String, models: &[ModelStats]) {
             usage.sample("_count", &labels, &[], m.calls);
         }
         cached.sample("", "", &model, m.cached_input_tokens);
-        // Zero is the truth for a priced model not called yet, and a lie for an unpriced one.
-        if m.price.is_some() || m.calls > m.unpriced_calls {
-            cost.sample("", "", &model, Float(m.known_cost_usd));
+        if let Some(usd) = rules::model_cost(m) {
+            cost.sample("", "", &model, Float(usd));
         }
         if m.unpriced_calls > 0 {
             unpriced.sample("", "", &model, m.unpriced_calls);
@@ -474,13 +358,13 @@ fn render_models(out: &mut String, models: &[ModelStats]) {
     unpriced.write(out);
 }
 
-fn render_caches(out: &mut String) {
+fn render_caches(out: &mut String, snapshot: &Snapshot) {
     let mut lookups = Family::new(
         "monitor_cache_lookups_total",
         "counter",
         "Lookups of a named cache, by result: hit or miss.",
     );
-    for cache in monitor_core::caches() {
+    for cache in &snapshot.caches {
         let name = [("cache", cache.name.as_str())];
         lookups.sample("", "", &[name[0], ("result", "hit")], cache.hits);
         lookups.sample("", "", &[name[0], ("result", "miss")], cache.misses);
@@ -550,7 +434,7 @@ trait Value {
 
 impl Value for u64 {
     fn write_to(self, out: &mut String) {
-        out.push_str(&self.to_string());
+        let _ = write!(out, "{self}");
     }
 }
 
@@ -564,7 +448,7 @@ impl Value for Float {
             0.0
         };
         // `Display` of an f64 never uses an exponent and round-trips: valid in the format.
-        out.push_str(&v.to_string());
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -592,12 +476,14 @@ impl Family {
         s.push_str(self.name);
         s.push_str(suffix);
         if !labels.is_empty() || !extra.is_empty() {
-            let mut all = labels.to_owned();
-            for (name, value) in extra {
-                push_label(&mut all, name, value);
-            }
             s.push('{');
-            s.push_str(&all);
+            s.push_str(labels);
+            for (i, (name, value)) in extra.iter().enumerate() {
+                if i > 0 || !labels.is_empty() {
+                    s.push(',');
+                }
+                push_label_only(s, name, value);
+            }
             s.push('}');
         }
         s.push(' ');
@@ -634,6 +520,11 @@ fn push_label(labels: &mut String, name: &str, value: &str) {
     if !labels.is_empty() {
         labels.push(',');
     }
+    push_label_only(labels, name, value);
+}
+
+/// Writes `name="value"`, escaping the value.
+fn push_label_only(labels: &mut String, name: &str, value: &str) {
     labels.push_str(name);
     labels.push_str("=\"");
     for c in value.chars() {

@@ -1,162 +1,14 @@
-//! Errors and their patterns: every failed call's error, grouped by site, error type and a
-//! normalised message, after redaction.
-//!
-//! A message is first redacted — things shaped like API keys, bearer tokens, passwords in URLs and
-//! e-mail addresses are replaced, plus any pattern added with [`add_redaction`] — so no secret is
-//! ever stored. It is then normalised (numbers, ids, hex and quoted values become placeholders) to
-//! give the pattern that groups it. Only error values are recorded, never argument values.
+//! Redaction and normalisation of error messages: secrets out before anything is stored, then the
+//! values that differ from one error to the next replaced, to give the pattern that groups them.
 
-use crate::site::Site;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use regex_lite::Regex;
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
-use std::time::SystemTime;
-
-/// Distinct patterns kept; errors of further patterns are only counted, in
-/// [`ErrorSummary::dropped`].
-pub const MAX_PATTERNS: usize = 1024;
-/// Characters of an example message kept.
-pub const MAX_EXAMPLE_CHARS: usize = 500;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What replaces a redacted secret.
 pub const REDACTED: &str = "<redacted>";
-
-/// One group of errors: same site, same error type, same normalised message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ErrorPattern {
-    /// The site that failed.
-    pub site: &'static Site,
-    /// The error's type, as `std::any::type_name` gives it.
-    pub error_type: &'static str,
-    /// The redacted message with numbers, ids, hex and quoted values replaced by placeholders.
-    pub pattern: String,
-    /// Errors in this group.
-    pub count: u64,
-    /// When the first one happened.
-    pub first_seen: SystemTime,
-    /// When the latest one happened.
-    pub last_seen: SystemTime,
-    /// The latest message, redacted and cut to [`MAX_EXAMPLE_CHARS`].
-    pub example: String,
-}
-
-/// Every pattern, most frequent first, and how many errors did not fit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ErrorSummary {
-    /// The patterns, most frequent first.
-    pub patterns: Vec<ErrorPattern>,
-    /// Errors not grouped because [`MAX_PATTERNS`] patterns were already kept.
-    pub dropped: u64,
-}
-
-struct Entry {
-    count: u64,
-    first_seen: SystemTime,
-    last_seen: SystemTime,
-    example: String,
-}
-
-type Key = (usize, &'static str, String);
-
-struct Registry {
-    patterns: BTreeMap<Key, (&'static Site, Entry)>,
-    dropped: u64,
-}
-
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    patterns: BTreeMap::new(),
-    dropped: 0,
-});
-
-/// What redaction and normalisation made of recent messages, by a hash of the raw message: an
-/// error that repeats word for word (the common case in an error storm) skips the regular
-/// expressions, and no raw message is kept. Cleared when full, so it stays small.
-static SEEN: Mutex<BTreeMap<u64, (String, String)>> = Mutex::new(BTreeMap::new());
-const SEEN_CAPACITY: usize = 4096;
-
-/// The redacted example and the pattern of a message.
-fn example_and_pattern(message: &str) -> (String, String) {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(message);
-    if let Some(known) = SEEN.lock().get(&key) {
-        return known.clone();
-    }
-    let example = truncate(redact(message));
-    let pattern = normalize(&example);
-    let mut seen = SEEN.lock();
-    if seen.len() >= SEEN_CAPACITY {
-        seen.clear();
-    }
-    seen.insert(key, (example.clone(), pattern.clone()));
-    (example, pattern)
-}
-
-/// Records one failed call's error. Called on the error path only.
-pub(crate) fn record(site: &'static Site, error_type: &'static str, message: &str) {
-    let (example, pattern) = example_and_pattern(message);
-    let now = SystemTime::now();
-    let mut registry = REGISTRY.lock();
-    let key = (site as *const Site as usize, error_type, pattern);
-    if let Some((_, entry)) = registry.patterns.get_mut(&key) {
-        entry.count += 1;
-        entry.last_seen = now;
-        entry.example = example;
-    } else if registry.patterns.len() < MAX_PATTERNS {
-        let entry = Entry {
-            count: 1,
-            first_seen: now,
-            last_seen: now,
-            example,
-        };
-        registry.patterns.insert(key, (site, entry));
-    } else {
-        registry.dropped += 1;
-    }
-}
-
-/// The error patterns recorded so far, most frequent first.
-///
-/// # Examples
-///
-/// ```
-/// for p in monitor_core::error_patterns().patterns {
-///     println!("{} × {} in {}: {}", p.count, p.error_type, p.site.name(), p.pattern);
-/// }
-/// ```
-pub fn error_patterns() -> ErrorSummary {
-    let registry = REGISTRY.lock();
-    let mut patterns: Vec<ErrorPattern> = registry
-        .patterns
-        .iter()
-        .map(|((_, error_type, pattern), (site, entry))| ErrorPattern {
-            site,
-            error_type,
-            pattern: pattern.clone(),
-            count: entry.count,
-            first_seen: entry.first_seen,
-            last_seen: entry.last_seen,
-            example: entry.example.clone(),
-        })
-        .collect();
-    patterns.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
-    ErrorSummary {
-        patterns,
-        dropped: registry.dropped,
-    }
-}
-
-fn truncate(mut message: String) -> String {
-    if let Some((cut, _)) = message.char_indices().nth(MAX_EXAMPLE_CHARS) {
-        message.truncate(cut);
-        message.push('…');
-    }
-    message
-}
 
 /// The built-in redactions, in order: each regex and what replaces a match.
 fn builtin() -> &'static [(Regex, &'static str)] {
@@ -183,6 +35,13 @@ fn builtin() -> &'static [(Regex, &'static str)] {
 }
 
 static USER_RULES: RwLock<Vec<Regex>> = RwLock::new(Vec::new());
+/// Bumped by each [`add_redaction`]: what was redacted before is out of date.
+static RULES_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+/// How many times the redaction rules changed: a cache of redacted text keyed by it stays valid.
+pub(crate) fn rules_generation() -> u64 {
+    RULES_CHANGED.load(Ordering::Relaxed)
+}
 
 /// A redaction pattern that is not a valid regular expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,8 +81,8 @@ pub fn add_redaction(pattern: &str) -> Result<(), RedactionError> {
         reason: e.to_string(),
     })?;
     USER_RULES.write().push(regex);
-    // Messages seen before were redacted without the new pattern.
-    SEEN.lock().clear();
+    // Messages redacted before were redacted without the new pattern.
+    RULES_CHANGED.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
@@ -352,59 +211,5 @@ mod tests {
             "v<n> api",
             "short runs are not hex ids"
         );
-    }
-
-    #[test]
-    fn long_examples_are_cut_at_a_character_boundary() {
-        let long = "é".repeat(MAX_EXAMPLE_CHARS + 10);
-        let cut = truncate(long);
-        assert_eq!(cut.chars().count(), MAX_EXAMPLE_CHARS + 1);
-        assert!(cut.ends_with('…'));
-    }
-}
-
-thread_local! {
-    /// The message of the panic unwinding this thread, set by the hook [`record_panics`] installs.
-    static PANIC_MESSAGE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Installs a panic hook (keeping the one in place, which still runs) that lets instrumented calls
-/// file their panics as error patterns, with the panic's message, type `panic`. Without it a panic
-/// is still counted as an error and kept as an event, but its message is not known. [`init`]
-/// installs it; calling this again does nothing.
-///
-/// [`init`]: crate::init
-///
-/// # Examples
-///
-/// ```
-/// monitor_core::record_panics();
-/// ```
-pub fn record_panics() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic with a non-string payload".to_owned());
-            let _ = PANIC_MESSAGE.try_with(|m| *m.borrow_mut() = Some(message));
-            previous(info);
-        }));
-    });
-}
-
-/// Files the panic unwinding this thread, if the hook caught its message. The message stays for
-/// the enclosing instrumented calls, which the same panic unwinds too.
-pub(crate) fn record_panic(site: &'static Site) {
-    let message = PANIC_MESSAGE
-        .try_with(|m| m.borrow().clone())
-        .ok()
-        .flatten();
-    if let Some(message) = message {
-        record(site, "panic", &message);
     }
 }

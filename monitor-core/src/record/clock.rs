@@ -6,7 +6,7 @@
 //! `rdtsc` instead of calling into `quanta`. Either way a call keeps the difference of two raw
 //! readings, unscaled: sites count in counter units and scale to nanoseconds when read.
 
-use crate::switch::{self, TSC};
+use super::switch::{self, TSC};
 use std::sync::OnceLock;
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();

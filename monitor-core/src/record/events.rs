@@ -2,9 +2,9 @@
 //! configurable rate), every failed call, and outliers (calls much slower than their site's p99).
 //! The aggregates count every call regardless; these are examples, in a bounded buffer.
 
-use crate::outcome::Outcome;
-use crate::site::Site;
-use crate::switch;
+use super::outcome::Outcome;
+use super::site::Site;
+use super::switch;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::cell::Cell;
@@ -137,7 +137,10 @@ pub(crate) fn keep(
         request_bytes,
         response_bytes: outcome.response_bytes,
         error_type: outcome.error_type,
-        error_message: outcome.error_message.as_deref().map(crate::errors::redact),
+        error_message: outcome
+            .error_message
+            .as_deref()
+            .map(crate::errors::redact::redact),
     };
     let mut buffer = BUFFER.lock();
     if buffer.events.len() >= EVENT_CAPACITY {

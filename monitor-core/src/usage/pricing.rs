@@ -1,6 +1,6 @@
 //! Prices of metered models, and the cost of the tokens a call used.
 
-use crate::tokens::Tokens;
+use super::tokens::Tokens;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -254,13 +254,13 @@ static TABLE: RwLock<PriceTable> = RwLock::new(PriceTable {
 /// ```
 pub fn set_pricing(table: PriceTable) {
     *TABLE.write() = table;
-    crate::usage::reprice();
+    super::entry::reprice();
 }
 
 /// Sets or changes the price of one model.
 pub fn set_price(model: &str, price: Price) -> Result<(), PricingError> {
     TABLE.write().insert(model, price)?;
-    crate::usage::reprice();
+    super::entry::reprice();
     Ok(())
 }
 

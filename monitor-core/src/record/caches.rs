@@ -1,8 +1,9 @@
 //! Cache effectiveness: hits and misses per named cache.
 
-use crate::aggregate::add;
-use crate::context::{self, OWNED_STRIPES, STRIPES};
-use crate::registry::{Registry, intern};
+use super::stripes::add;
+use super::thread::{self as context, OWNED_STRIPES, STRIPES};
+use crate::interned::{Registry, intern};
+use crate::usage::{TokenUsage, Tokens};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -103,7 +104,7 @@ impl Cache {
     #[inline]
     pub fn record(&self, hit: bool) {
         if let Some(entry) = self.0
-            && crate::is_enabled()
+            && super::switch::is_enabled()
         {
             entry.add(hit);
         }
@@ -131,7 +132,8 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
-    fn new(name: String, hits: u64, misses: u64) -> CacheStats {
+    /// A cache's figures: `hits` and `misses`, and the ratio they make.
+    pub fn new(name: String, hits: u64, misses: u64) -> CacheStats {
         let lookups = hits + misses;
         let hit_ratio = (lookups > 0).then(|| hits as f64 / lookups as f64);
         CacheStats {
@@ -199,8 +201,8 @@ impl<T> CacheLookup for Lookup<T> {
 }
 
 /// A cached response still reports the tokens it used (cached input, typically).
-impl<T: crate::TokenUsage> crate::TokenUsage for Lookup<T> {
-    fn token_usage(&self) -> crate::Tokens {
+impl<T: TokenUsage> TokenUsage for Lookup<T> {
+    fn token_usage(&self) -> Tokens {
         match self {
             Lookup::Hit(value) | Lookup::Miss(value) => value.token_usage(),
         }

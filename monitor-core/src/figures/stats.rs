@@ -1,8 +1,8 @@
-//! A site's totals as plain values.
+//! A site's totals as plain values: the view of [`Figures`] that [`Site::stats`] returns.
+//!
+//! [`Site::stats`]: crate::Site::stats
 
-use crate::aggregate::Totals;
-use crate::histogram::Histogram;
-use crate::usage::{known_cost, picousd_to_usd};
+use super::{Figures, Histogram};
 use serde::{Serialize, Serializer};
 use std::time::Duration;
 
@@ -94,49 +94,57 @@ pub(crate) fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Err
     s.serialize_f64(d.as_secs_f64())
 }
 
-impl SiteStats {
-    pub(crate) fn from_totals(t: Totals) -> SiteStats {
-        let known_cost_usd = picousd_to_usd(t.cost_picousd);
+impl StatusClasses {
+    /// The classes of `[1xx, 2xx, 3xx, 4xx, 5xx]` counts.
+    pub fn from_counts(counts: [u64; 5]) -> StatusClasses {
         let [
             informational,
             success,
             redirection,
             client_error,
             server_error,
-        ] = t.status_classes;
-        SiteStats {
-            calls: t.durations.count() + t.cancelled,
-            errors: t.errors,
-            client_errors: t.client_errors,
-            panics: t.panics,
-            cancelled: t.cancelled,
-            statuses: StatusClasses {
-                informational,
-                success,
-                redirection,
-                client_error,
-                server_error,
-            },
-            request_bytes: t.request_bytes,
-            response_bytes: t.response_bytes,
-            token_calls: t.token_calls,
-            input_tokens: t.tokens.input,
-            output_tokens: t.tokens.output,
-            cached_input_tokens: t.tokens.cached_input,
-            cost_usd: known_cost(t.cost_picousd, t.unpriced_calls),
-            known_cost_usd,
-            unpriced_calls: t.unpriced_calls,
-            allocated_bytes: t.allocated_bytes,
-            p50: t.durations.quantile(0.50),
-            p90: t.durations.quantile(0.90),
-            p99: t.durations.quantile(0.99),
-            max: t.durations.max(),
-            mean: t.durations.mean(),
-            total_duration: t.durations.sum(),
-            durations: t.durations,
+        ] = counts;
+        StatusClasses {
+            informational,
+            success,
+            redirection,
+            client_error,
+            server_error,
         }
     }
+}
 
+impl From<Figures> for SiteStats {
+    fn from(f: Figures) -> SiteStats {
+        SiteStats {
+            calls: f.calls(),
+            errors: f.errors,
+            client_errors: f.client_errors,
+            panics: f.panics,
+            cancelled: f.cancelled,
+            statuses: StatusClasses::from_counts(f.statuses),
+            request_bytes: f.request_bytes,
+            response_bytes: f.response_bytes,
+            token_calls: f.token_calls,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cost_usd: f.cost_usd(),
+            known_cost_usd: f.known_cost_usd(),
+            unpriced_calls: f.unpriced_calls,
+            allocated_bytes: f.allocated_bytes,
+            p50: f.durations.quantile(0.50),
+            p90: f.durations.quantile(0.90),
+            p99: f.durations.quantile(0.99),
+            max: f.durations.max(),
+            mean: f.durations.mean(),
+            total_duration: f.durations.sum(),
+            durations: f.durations,
+        }
+    }
+}
+
+impl SiteStats {
     /// Errors per call, 0 when there were no calls.
     pub fn error_rate(&self) -> f64 {
         if self.calls == 0 {

@@ -1,29 +1,11 @@
-//! Which instrumented calls enclose the code running on this thread right now.
+//! Which stripe of every site's counters this thread writes.
 //!
-//! Tokens spent by a `#[tracks_tokens]` call are credited to the enclosing stage and handler. For
-//! synchronous calls the scope is set on entry and put back on exit; for futures it is set around
-//! every poll (see [`Scoped`](crate::guard::Scoped)), so a future that moves between threads, or
-//! two futures interleaved on one thread, each see only their own enclosing calls.
+//! A thread owns one of the first stripes while it lives and writes it with plain loads and
+//! stores; threads beyond the owners share the rest with atomic adds. No cache line is written by
+//! two threads at once.
 
-use crate::site::{Site, SiteKind};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-
-/// The stage and the handler enclosing the current code.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Scope {
-    pub(crate) stage: Option<&'static Site>,
-    pub(crate) handler: Option<&'static Site>,
-}
-
-/// What entering a site changed, for [`leave`] to undo: the enclosing site of the same kind.
-/// Token-tracking sites enclose nothing, so entering them costs nothing.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Entered {
-    Stage(Option<&'static Site>),
-    Handler(Option<&'static Site>),
-    Nothing,
-}
 
 /// Stripes a thread can own: only its owner writes them, with plain loads and stores.
 pub(crate) const OWNED_STRIPES: usize = 4;
@@ -39,17 +21,13 @@ static OWNED: AtomicU32 = AtomicU32::new(0);
 static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
 
 struct ThreadState {
-    stage: Cell<Option<&'static Site>>,
-    handler: Cell<Option<&'static Site>>,
     stripe: Cell<usize>,
 }
 
 thread_local! {
     // Const-initialised and without `Drop`: access is a plain TLS offset, and it never fails,
     // even while the thread is being torn down.
-    static STATE: ThreadState = const {
-        ThreadState { stage: Cell::new(None), handler: Cell::new(None), stripe: Cell::new(NO_STRIPE) }
-    };
+    static STATE: ThreadState = const { ThreadState { stripe: Cell::new(NO_STRIPE) } };
     // Gives an owned stripe back when its thread exits, so short-lived threads do not use them up.
     static OWNER: Owner = const { Owner(Cell::new(NO_STRIPE)) };
 }
@@ -109,30 +87,4 @@ fn assign_stripe(state: &ThreadState) -> usize {
     };
     state.stripe.set(stripe);
     stripe.min(STRIPES - 1)
-}
-
-/// Makes `site`, of the given kind, enclose the code that runs until [`leave`].
-#[inline(always)]
-pub(crate) fn enter(site: &'static Site, kind: SiteKind) -> Entered {
-    match kind {
-        SiteKind::Stage => Entered::Stage(STATE.with(|s| s.stage.replace(Some(site)))),
-        SiteKind::Handler => Entered::Handler(STATE.with(|s| s.handler.replace(Some(site)))),
-        SiteKind::Tokens => Entered::Nothing,
-    }
-}
-
-#[inline(always)]
-pub(crate) fn leave(entered: Entered) {
-    match entered {
-        Entered::Stage(previous) => STATE.with(|s| s.stage.set(previous)),
-        Entered::Handler(previous) => STATE.with(|s| s.handler.set(previous)),
-        Entered::Nothing => {}
-    }
-}
-
-pub(crate) fn current() -> Scope {
-    STATE.with(|s| Scope {
-        stage: s.stage.get(),
-        handler: s.handler.get(),
-    })
 }

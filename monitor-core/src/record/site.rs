@@ -1,13 +1,19 @@
-//! Instrumented sites: one `static` per instrumented function, registered with `inventory`.
+//! Instrumented sites: one `static` per instrumented function, with its description, its totals,
+//! and a mark of whether it recorded anything since the read model last read it.
 
-use crate::aggregate::{Aggregates, Usage};
-use crate::stats::SiteStats;
-use crate::usage::ModelEntry;
-use parking_lot::{Mutex, RwLock};
+use super::caches::Cache;
+use super::cells::Cells;
+use super::outcome::Outcome;
+use super::stripes::Aggregates;
+use crate::figures::{Figures, SiteStats};
+use crate::usage::entry::{ModelEntry, Usage};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+/// The `file` of a route's site: no source file has this name.
+pub(crate) const ROUTE_FILE: &str = "<route>";
 
 /// Which macro instrumented a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -97,14 +103,49 @@ pub struct SiteMeta {
 /// ```
 pub struct Site {
     meta: SiteMeta,
-    pub(crate) aggregates: Aggregates,
+    aggregates: Aggregates,
     /// The entry of a literal `model = "…"`, resolved on first use.
     literal_model: OnceLock<&'static ModelEntry>,
     /// The cache of `cache = "…"`, resolved on first use.
-    cache: OnceLock<crate::Cache>,
+    cache: OnceLock<Cache>,
+    /// Calls split by model, for a token site whose model is named per call.
+    cells: Cells,
+    activity: Activity,
+}
+
+/// What the record path and the read model share about a site, on a cache line of its own: every
+/// call reads it (the outlier threshold, whether the site is marked), and it is written about once
+/// per tick, not once per call.
+#[repr(align(64))]
+struct Activity {
     /// Calls longer than this, in clock units, are kept as outlier events. Set by the collector
     /// from the site's p99; no call is an outlier before it has.
-    pub(crate) outlier_units: std::sync::atomic::AtomicU64,
+    outlier_units: AtomicU64,
+    /// The site recorded something the read model has not read yet: it is on the list of
+    /// [`take_marked`].
+    marked: AtomicBool,
+    /// The next site on that list.
+    next: AtomicPtr<Site>,
+    /// Position among [`sites`](super::registry::sites), or `usize::MAX` before it has one.
+    index: AtomicUsize,
+}
+
+/// Sites marked since the list was last taken, newest first.
+static MARKED: AtomicPtr<Site> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Takes the sites that recorded anything since the previous call. Each site is on the list once
+/// however much it recorded, so taking it costs what was active, not what is linked in.
+pub(crate) fn take_marked() -> impl Iterator<Item = &'static Site> {
+    let mut next = MARKED.swap(std::ptr::null_mut(), Ordering::Acquire);
+    std::iter::from_fn(move || {
+        // SAFETY: only `&'static Site`s are put on the list (`Site::mark`), so the pointer is
+        // valid for ever; the Acquire swap or load made its `next` visible.
+        let site: &'static Site = unsafe { next.as_ref()? };
+        next = site.activity.next.load(Ordering::Acquire);
+        // Unmarked before it is read: a call recording from now on marks it again.
+        site.activity.marked.store(false, Ordering::Release);
+        Some(site)
+    })
 }
 
 impl Site {
@@ -115,8 +156,129 @@ impl Site {
             aggregates: Aggregates::new(),
             literal_model: OnceLock::new(),
             cache: OnceLock::new(),
-            outlier_units: std::sync::atomic::AtomicU64::new(u64::MAX),
+            cells: Cells::new(),
+            activity: Activity {
+                outlier_units: AtomicU64::new(u64::MAX),
+                marked: AtomicBool::new(false),
+                next: AtomicPtr::new(std::ptr::null_mut()),
+                index: AtomicUsize::new(usize::MAX),
+            },
         }
+    }
+
+    /// Marks the site as having recorded something: a load of a line every call reads anyway, and
+    /// a store the first time after each read.
+    #[inline(always)]
+    fn touch(&'static self) {
+        if !self.activity.marked.load(Ordering::Relaxed) {
+            self.mark();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mark(&'static self) {
+        if self.activity.marked.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let me = std::ptr::from_ref(self).cast_mut();
+        let mut head = MARKED.load(Ordering::Relaxed);
+        loop {
+            self.activity.next.store(head, Ordering::Relaxed);
+            match MARKED.compare_exchange_weak(head, me, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// One finished call.
+    #[inline(always)]
+    pub(crate) fn record(&'static self, units: u64, outcome: &Outcome, request_bytes: u64) {
+        self.aggregates.record(units, outcome, request_bytes);
+        self.touch();
+    }
+
+    /// A call that unwound.
+    #[cold]
+    pub(crate) fn record_panic(&'static self, units: u64, request_bytes: u64) {
+        self.aggregates.record_panic(units, request_bytes);
+        self.touch();
+    }
+
+    /// A future dropped before it finished.
+    #[cold]
+    pub(crate) fn record_cancelled(&'static self) {
+        self.aggregates.record_cancelled();
+        self.touch();
+    }
+
+    /// Tokens of one metered call, credited to this site.
+    pub(crate) fn record_usage(&'static self, usage: Usage) {
+        self.aggregates.record_usage(usage);
+        self.touch();
+    }
+
+    /// Heap bytes allocated by the site's own code.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn record_allocated(&'static self, bytes: u64) {
+        if bytes > 0 {
+            self.aggregates.record_allocated(bytes);
+            self.touch();
+        }
+    }
+
+    /// The outlier threshold, in clock units.
+    #[inline(always)]
+    pub(crate) fn outlier_units(&self) -> u64 {
+        self.activity.outlier_units.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_outlier_units(&self, units: u64) {
+        if self.outlier_units() != units {
+            self.activity.outlier_units.store(units, Ordering::Relaxed);
+        }
+    }
+
+    /// Position among the sites, once it has one.
+    pub(crate) fn index(&self) -> Option<usize> {
+        let index = self.activity.index.load(Ordering::Relaxed);
+        (index != usize::MAX).then_some(index)
+    }
+
+    pub(crate) fn set_index(&self, index: usize) {
+        self.activity.index.store(index, Ordering::Relaxed);
+    }
+
+    /// Everything the site recorded so far.
+    pub(crate) fn figures(&self) -> Figures {
+        self.aggregates.read()
+    }
+
+    /// The site's calls split by model, when its model is named per call: `(model, figures)`.
+    pub(crate) fn figures_by_model(&self) -> Vec<(&'static str, Figures)> {
+        self.cells
+            .iter()
+            .map(|cell| (cell.model().name(), cell.totals.read()))
+            .collect()
+    }
+
+    /// Whether the site's calls name their model per call (no literal `model = "…"`).
+    pub(crate) fn models_per_call(&self) -> bool {
+        self.meta.kind == SiteKind::Tokens && self.meta.model.is_none()
+    }
+
+    /// The totals of `model`'s calls at this site, for a site whose model is named per call.
+    pub(crate) fn model_totals(
+        &'static self,
+        model: &'static ModelEntry,
+    ) -> &'static Aggregates<1> {
+        &self.cells.of(model).totals
+    }
+
+    /// Whether any call split by model was recorded.
+    pub(crate) fn has_models(&self) -> bool {
+        !self.cells.is_empty()
     }
 
     /// Whether this site stands for a route that no instrumented handler served ([`route_site`]),
@@ -192,9 +354,9 @@ impl Site {
     }
 
     /// The handle of the site's cache.
-    pub(crate) fn cache_handle(&self) -> Option<crate::Cache> {
+    pub(crate) fn cache_handle(&self) -> Option<Cache> {
         let name = self.meta.cache?;
-        Some(*self.cache.get_or_init(|| crate::cache(name)))
+        Some(*self.cache.get_or_init(|| super::caches::cache(name)))
     }
 
     /// A name unique among the sites of a binary: `module::name@file:line`.
@@ -205,19 +367,19 @@ impl Site {
         )
     }
 
-    /// The totals recorded so far. Reading costs a pass over the site's counters (a few thousand
-    /// relaxed loads) and never blocks a call being recorded.
+    /// The totals recorded so far. Reading costs what the site used — the stripes of the threads
+    /// that called it, the bands of durations its calls fell in — and never blocks a call being
+    /// recorded.
     pub fn stats(&self) -> SiteStats {
-        SiteStats::from_totals(self.aggregates.totals())
+        SiteStats::from(self.figures())
     }
 
     pub(crate) fn literal_model(&'static self) -> Option<&'static ModelEntry> {
         let name = self.meta.model?;
-        Some(self.literal_model.get_or_init(|| crate::usage::model(name)))
-    }
-
-    pub(crate) fn record_usage(&self, usage: Usage) {
-        self.aggregates.record_usage(usage);
+        Some(
+            self.literal_model
+                .get_or_init(|| crate::usage::entry::model(name)),
+        )
     }
 }
 
@@ -263,134 +425,6 @@ impl Serialize for Site {
         s.end()
     }
 }
-
-/// Registration of a site. Not public API. Used by generated code.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct SiteRef(pub &'static Site);
-
-inventory::collect!(SiteRef);
-
-/// Every instrumented site linked into the binary, called or not, ordered by file, line and name.
-///
-/// Without the `enabled` feature there are none. A site in a library crate is listed when the binary
-/// links that crate's code (calling any function of it is enough).
-///
-/// # Examples
-///
-/// A test that every handler of a service is instrumented:
-///
-/// ```
-/// use monitor_core::SiteKind;
-///
-/// for site in monitor_core::sites().filter(|s| s.kind() == SiteKind::Handler) {
-///     println!("{} {:?} at {}:{}", site.name(), site.route(), site.file(), site.line());
-/// }
-/// ```
-pub fn sites() -> impl ExactSizeIterator<Item = &'static Site> + Clone {
-    let all = Arc::clone(&all_sites().read());
-    SiteIter { all, next: 0 }
-}
-
-/// The sites linked in, ordered, then those made at run time ([`route_site`]) in the order they
-/// were made: appending keeps every site's position, which the history files deltas by.
-fn all_sites() -> &'static RwLock<Arc<Vec<&'static Site>>> {
-    static ALL: OnceLock<RwLock<Arc<Vec<&'static Site>>>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let mut all: Vec<&'static Site> = if cfg!(feature = "enabled") {
-            inventory::iter::<SiteRef>
-                .into_iter()
-                .map(|r| r.0)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        all.sort_by_key(|s| (s.file(), s.line(), s.name(), s.module_path()));
-        RwLock::new(Arc::new(all))
-    })
-}
-
-#[derive(Clone)]
-struct SiteIter {
-    all: Arc<Vec<&'static Site>>,
-    next: usize,
-}
-
-impl Iterator for SiteIter {
-    type Item = &'static Site;
-
-    fn next(&mut self) -> Option<&'static Site> {
-        let site = self.all.get(self.next).copied()?;
-        self.next += 1;
-        Some(site)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.all.len() - self.next;
-        (left, Some(left))
-    }
-}
-
-impl ExactSizeIterator for SiteIter {}
-
-/// Sites made for routes, at most; later routes share [`OTHER_ROUTES`]. Each site holds its own
-/// histogram (tens of KiB), so the number a stream of odd paths can make must be bounded.
-pub const MAX_ROUTE_SITES: usize = 128;
-/// The route of the site shared by routes beyond [`MAX_ROUTE_SITES`].
-pub const OTHER_ROUTES: &str = "other routes";
-
-/// The site of requests to `route` (`"GET /api/logos/{id}"`) that no instrumented handler served:
-/// made on first use, listed by [`sites`] from then on, with [`Site::is_route`] true. An HTTP layer
-/// (`monitor_dashboard::MonitorLayer`) records such requests here.
-///
-/// # Examples
-///
-/// ```
-/// let site = monitor_core::route_site("GET /health");
-/// assert!(site.is_route());
-/// assert_eq!(site.route(), Some("GET /health"));
-/// assert!(std::ptr::eq(site, monitor_core::route_site("GET /health")));
-/// ```
-pub fn route_site(route: &str) -> &'static Site {
-    static ROUTES: Mutex<BTreeMap<String, &'static Site>> = Mutex::new(BTreeMap::new());
-    let mut routes = ROUTES.lock();
-    if let Some(site) = routes.get(route) {
-        return site;
-    }
-    let full = routes.len() >= MAX_ROUTE_SITES;
-    let key = if full { OTHER_ROUTES } else { route };
-    if let Some(site) = routes.get(key) {
-        return site;
-    }
-    // Leaked on purpose: sites are `'static`, and there are at most `MAX_ROUTE_SITES + 1`.
-    let name: &'static str = Box::leak(key.to_owned().into_boxed_str());
-    let site: &'static Site = Box::leak(Box::new(Site::new(SiteMeta {
-        kind: SiteKind::Handler,
-        name,
-        function: "",
-        module_path: "",
-        file: ROUTE_FILE,
-        line: 0,
-        route: Some(name),
-        pipeline: None,
-        stage: None,
-        model: None,
-        model_expr: None,
-        provider: None,
-        cache: None,
-    })));
-    routes.insert(key.to_owned(), site);
-    if cfg!(feature = "enabled") {
-        let mut all = all_sites().write();
-        let mut grown = Vec::clone(&all);
-        grown.push(site);
-        *all = Arc::new(grown);
-    }
-    site
-}
-
-/// The `file` of a route's site: no source file has this name.
-const ROUTE_FILE: &str = "<route>";
 
 #[cfg(test)]
 mod tests {

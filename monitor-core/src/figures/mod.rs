@@ -1,0 +1,360 @@
+//! The figures of a set of calls, defined once.
+//!
+//! A site's stripes are read into [`Figures`]; the history keeps the difference of two readings
+//! (only the buckets that grew); queries, models and exporters add them up. [`SiteStats`] and the
+//! query and tick types are views of it. A new figure is a field here, read in `record::stripes`,
+//! and shown where it is shown: adding, subtracting and merging are written once, below.
+
+pub(crate) mod histogram;
+mod stats;
+
+pub use histogram::Histogram;
+pub(crate) use stats::seconds;
+pub use stats::{SiteStats, StatusClasses};
+
+use crate::usage::Tokens;
+
+/// What a set of calls did: counts by outcome, statuses, payload bytes, tokens, cost, heap bytes,
+/// and the durations of the finished calls, with those of the failed calls and of the calls
+/// answered with a 4xx apart.
+///
+/// Counts are exact. Every reader of the runtime sees these: [`crate::Snapshot`] holds them per
+/// site, the history keeps what each tick added, and [`SiteStats`] and the query results are views
+/// of them.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::Figures;
+/// use std::time::Duration;
+///
+/// let mut a = Figures::default();
+/// a.durations.record(Duration::from_millis(5));
+/// a.errors = 1;
+/// a.error_durations.record(Duration::from_millis(5));
+/// let mut b = a.clone();
+/// b.durations.record(Duration::from_millis(7));
+///
+/// let added = b.since(&a);
+/// assert_eq!(added.calls(), 1);
+/// assert_eq!(added.errors, 0);
+/// let mut both = a.clone();
+/// both.add(&b);
+/// assert_eq!((both.calls(), both.errors), (3, 2));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Figures {
+    /// Durations of the calls that finished (returned or panicked).
+    pub durations: Histogram,
+    /// Durations of the failed calls (a part of `durations`).
+    pub error_durations: Histogram,
+    /// Durations of the calls answered with a 4xx (a part of `durations`).
+    pub client_error_durations: Histogram,
+    /// Failed calls: an `Err` without a 4xx status, a 5xx status, or a panic.
+    pub errors: u64,
+    /// Calls whose outcome carried a 4xx status; not in `errors`.
+    pub client_errors: u64,
+    /// Calls that panicked (also in `errors`).
+    pub panics: u64,
+    /// Futures dropped before they finished; not in `durations`.
+    pub cancelled: u64,
+    /// Calls whose outcome carried an HTTP status, by class: 1xx … 5xx.
+    pub statuses: [u64; 5],
+    /// Request payload bytes.
+    pub request_bytes: u64,
+    /// Response payload bytes.
+    pub response_bytes: u64,
+    /// Metered calls counted here: a token site's own, or those made inside a stage or handler.
+    pub token_calls: u64,
+    /// Their tokens.
+    pub tokens: Tokens,
+    /// Cost of the metered calls whose model had a price, in millionths of a millionth of a USD.
+    pub cost_picousd: u64,
+    /// Metered calls whose model had no price.
+    pub unpriced_calls: u64,
+    /// Heap bytes allocated by the calls' own code (feature `alloc`, with `MonitoredAlloc`).
+    pub allocated_bytes: u64,
+}
+
+/// The outcomes of a set of calls, each call in exactly one: what exporters label `outcome`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcomes {
+    /// Finished without an error or a 4xx.
+    pub ok: u64,
+    /// Failed without panicking.
+    pub error: u64,
+    /// Answered with a 4xx.
+    pub client_error: u64,
+    /// Panicked.
+    pub panic: u64,
+    /// Dropped before finishing.
+    pub cancelled: u64,
+}
+
+impl Outcomes {
+    /// The label values, in the order of [`Outcomes::counts`].
+    pub const NAMES: [&'static str; 5] = ["ok", "error", "client_error", "panic", "cancelled"];
+
+    /// The counts in the order of [`Outcomes::NAMES`].
+    pub fn counts(&self) -> [u64; 5] {
+        [
+            self.ok,
+            self.error,
+            self.client_error,
+            self.panic,
+            self.cancelled,
+        ]
+    }
+}
+
+/// Plain counters in [`Figures`].
+const COUNTERS: usize = 18;
+
+impl Figures {
+    /// Figures with nothing in them, their durations in the clock's units.
+    pub(crate) fn in_clock_units() -> Figures {
+        Figures {
+            durations: Histogram::in_clock_units(),
+            error_durations: Histogram::in_clock_units(),
+            client_error_durations: Histogram::in_clock_units(),
+            ..Figures::default()
+        }
+    }
+
+    /// Every plain counter, in one order: what `add`, `since` and `max_with` walk. A new counter
+    /// goes here and in [`counter_values`](Self::counter_values), in the same place (a test
+    /// checks they agree).
+    fn counters_mut(&mut self) -> [&mut u64; COUNTERS] {
+        let [
+            informational,
+            success,
+            redirection,
+            client_error,
+            server_error,
+        ] = &mut self.statuses;
+        let Tokens {
+            input,
+            output,
+            cached_input,
+        } = &mut self.tokens;
+        [
+            &mut self.errors,
+            &mut self.client_errors,
+            &mut self.panics,
+            &mut self.cancelled,
+            informational,
+            success,
+            redirection,
+            client_error,
+            server_error,
+            &mut self.request_bytes,
+            &mut self.response_bytes,
+            &mut self.token_calls,
+            input,
+            output,
+            cached_input,
+            &mut self.cost_picousd,
+            &mut self.unpriced_calls,
+            &mut self.allocated_bytes,
+        ]
+    }
+
+    fn counter_values(&self) -> [u64; COUNTERS] {
+        let [
+            informational,
+            success,
+            redirection,
+            client_error,
+            server_error,
+        ] = self.statuses;
+        let Tokens {
+            input,
+            output,
+            cached_input,
+        } = self.tokens;
+        [
+            self.errors,
+            self.client_errors,
+            self.panics,
+            self.cancelled,
+            informational,
+            success,
+            redirection,
+            client_error,
+            server_error,
+            self.request_bytes,
+            self.response_bytes,
+            self.token_calls,
+            input,
+            output,
+            cached_input,
+            self.cost_picousd,
+            self.unpriced_calls,
+            self.allocated_bytes,
+        ]
+    }
+
+    fn zip_counters(&mut self, other: &Figures, f: impl Fn(u64, u64) -> u64) {
+        for (mine, theirs) in self.counters_mut().into_iter().zip(other.counter_values()) {
+            *mine = f(*mine, theirs);
+        }
+    }
+
+    /// Calls made: finished, panicked, or dropped before they finished.
+    pub fn calls(&self) -> u64 {
+        self.durations.count() + self.cancelled
+    }
+
+    /// Calls that finished (their durations are in `durations`).
+    pub fn finished(&self) -> u64 {
+        self.durations.count()
+    }
+
+    /// Each call in exactly one outcome. `errors` counts panics too; here they are apart.
+    pub fn outcomes(&self) -> Outcomes {
+        let finished = self.finished();
+        Outcomes {
+            ok: finished
+                .saturating_sub(self.errors)
+                .saturating_sub(self.client_errors),
+            error: self.errors.saturating_sub(self.panics),
+            client_error: self.client_errors,
+            panic: self.panics,
+            cancelled: self.cancelled,
+        }
+    }
+
+    /// Failed calls per call, 0 without calls.
+    pub fn error_rate(&self) -> f64 {
+        let calls = self.calls();
+        if calls == 0 {
+            0.0
+        } else {
+            self.errors as f64 / calls as f64
+        }
+    }
+
+    /// The cost of the priced calls, in USD.
+    pub fn known_cost_usd(&self) -> f64 {
+        picousd_to_usd(self.cost_picousd)
+    }
+
+    /// The cost in USD, or `None` when a call had no price: a partial sum would understate it.
+    pub fn cost_usd(&self) -> Option<f64> {
+        (self.unpriced_calls == 0).then(|| self.known_cost_usd())
+    }
+
+    /// Whether nothing at all was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.calls() == 0 && self.token_calls == 0 && self.allocated_bytes == 0
+    }
+
+    /// Adds `other`'s calls to these.
+    pub fn add(&mut self, other: &Figures) {
+        self.zip_counters(other, u64::saturating_add);
+        self.durations.merge(&other.durations);
+        self.error_durations.merge(&other.error_durations);
+        self.client_error_durations
+            .merge(&other.client_error_durations);
+    }
+
+    /// What these figures hold beyond `before`, an earlier reading of the same calls. Counters
+    /// only grow, so a lower reading (racing a writer) adds nothing rather than going negative.
+    pub fn since(&self, before: &Figures) -> Figures {
+        let mut d = self.clone();
+        d.zip_counters(before, u64::saturating_sub);
+        d.durations = self.durations.since(&before.durations);
+        d.error_durations = self.error_durations.since(&before.error_durations);
+        d.client_error_durations = self
+            .client_error_durations
+            .since(&before.client_error_durations);
+        d
+    }
+
+    /// Field by field, the higher of these and `other`, two readings of the same counters: a
+    /// reading never shows less than an earlier one did.
+    pub(crate) fn max_with(&mut self, other: &Figures) {
+        self.zip_counters(other, u64::max);
+        self.durations.max_with(&other.durations);
+        self.error_durations.max_with(&other.error_durations);
+        self.client_error_durations
+            .max_with(&other.client_error_durations);
+    }
+
+    /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost and heap bytes
+    /// are not kept by outcome: they are left out (0).
+    pub fn with_outcome(&self, outcome: crate::OutcomeFilter) -> Figures {
+        use crate::OutcomeFilter;
+        let mut part = Figures {
+            durations: Histogram::in_units(self.durations.nanos_per_unit()),
+            ..Figures::default()
+        };
+        match outcome {
+            OutcomeFilter::Ok => {
+                part.durations = self
+                    .durations
+                    .without(&[&self.error_durations, &self.client_error_durations]);
+            }
+            OutcomeFilter::Error => {
+                part.durations = self.error_durations.clone();
+                part.error_durations = self.error_durations.clone();
+                part.errors = self.errors;
+                part.panics = self.panics;
+            }
+            OutcomeFilter::ClientError => {
+                part.durations = self.client_error_durations.clone();
+                part.client_error_durations = self.client_error_durations.clone();
+                part.client_errors = self.client_errors;
+            }
+        }
+        part
+    }
+
+    /// Memory these figures hold, approximately, in bytes.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Figures>()
+            + self.durations.approx_bytes()
+            + self.error_durations.approx_bytes()
+            + self.client_error_durations.approx_bytes()
+            - 3 * std::mem::size_of::<Histogram>()
+    }
+}
+
+/// Millionths of a millionth of a USD, in USD.
+pub(crate) fn picousd_to_usd(picousd: u64) -> f64 {
+    picousd as f64 / 1e12
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_lists_of_counters_agree() {
+        let mut f = Figures::default();
+        for (i, counter) in f.counters_mut().into_iter().enumerate() {
+            *counter = i as u64 + 1;
+        }
+        let values = f.counter_values();
+        assert_eq!(values.to_vec(), (1..=COUNTERS as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn since_is_the_inverse_of_add() {
+        let mut a = Figures::default();
+        a.durations.record(std::time::Duration::from_micros(10));
+        a.tokens.output = 7;
+        a.statuses[1] = 1;
+        let mut b = a.clone();
+        b.add(&a);
+        b.add(&a);
+        let d = b.since(&a);
+        let mut twice = a.clone();
+        twice.add(&a);
+        assert_eq!(d.counter_values(), twice.counter_values());
+        assert_eq!(d.durations.count(), 2);
+        assert_eq!(d.durations.sum(), twice.durations.sum());
+    }
+}

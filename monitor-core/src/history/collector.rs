@@ -1,0 +1,96 @@
+//! The background collector: a thread that ticks at the configured interval.
+
+use super::state::{tick_at, with_state};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+/// The background collector: a thread that ticks until stopped or dropped.
+#[derive(Debug)]
+#[must_use = "the collector stops when this handle is dropped"]
+pub struct Collector {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Starts a thread that calls [`tick_at`] with the system clock every `every`.
+/// Without the `enabled` feature there is nothing to collect, and no thread is started.
+pub fn start_collector(every: Duration) -> Collector {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if !cfg!(feature = "enabled") {
+        return Collector { stop, thread: None };
+    }
+    let flag = Arc::clone(&stop);
+    let every = every.max(Duration::from_millis(10));
+    let thread = std::thread::Builder::new()
+        .name("monitor-collector".into())
+        .spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::park_timeout(every);
+                if !flag.load(Ordering::Relaxed) {
+                    tick_at(SystemTime::now());
+                }
+            }
+        })
+        .ok();
+    Collector { stop, thread }
+}
+
+impl Collector {
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// The collector [`init`](crate::init) starts.
+static GLOBAL: Mutex<Option<Collector>> = Mutex::new(None);
+
+/// Starts the background collector, ticking at the configured interval ([`Config`](crate::Config)'s
+/// `tick`, 1 s by default), unless it runs already. What consumes ticks calls it on first use: the
+/// dashboard's router does, so a service that serves the dashboard has a history without a call to
+/// [`init`](crate::init). Returns whether this call started it.
+///
+/// # Examples
+///
+/// ```
+/// monitor_core::ensure_collector();
+/// assert!(!monitor_core::ensure_collector()); // already running
+/// monitor_core::stop_collector();
+/// ```
+pub fn ensure_collector() -> bool {
+    let tick = with_state(|state| state.limits().tick);
+    start_global(tick)
+}
+
+pub(crate) fn start_global(every: Duration) -> bool {
+    let mut global = GLOBAL.lock();
+    if global.is_some() {
+        return false;
+    }
+    *global = Some(start_collector(every));
+    true
+}
+
+/// Stops the collector [`init`](crate::init) started, if it runs. The history stays.
+pub fn stop_collector() {
+    let collector = GLOBAL.lock().take();
+    if let Some(collector) = collector {
+        collector.stop();
+    }
+}

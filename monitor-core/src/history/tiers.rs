@@ -1,0 +1,102 @@
+//! The rollups: frames of what each site added in a period, in tiers of growing width — one frame
+//! per tick for the recent past, one per minute further back, one per hour beyond.
+
+use crate::figures::Figures;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// One period of one tier: what every site that was active added in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// Start and end, in milliseconds since the Unix epoch.
+    pub(crate) start_ms: u64,
+    pub(crate) end_ms: u64,
+    /// By site index in [`sites`](crate::sites) order, ascending.
+    pub(crate) sites: Vec<(usize, Figures)>,
+    /// For sites that name their model per call, what each model added: by site index, then model.
+    pub(crate) models: Vec<((usize, &'static str), Figures)>,
+    /// Cache lookups in the period, by cache name: `(hits, misses)`.
+    pub(crate) caches: Vec<(String, (u64, u64))>,
+}
+
+/// Adds `theirs` into `mine`, two lists sorted by key, keeping the order.
+fn merge_keyed<K: Ord + Clone, V: Clone>(
+    mine: &mut Vec<(K, V)>,
+    theirs: &[(K, V)],
+    add: impl Fn(&mut V, &V),
+) {
+    for (key, value) in theirs {
+        match mine.binary_search_by(|(k, _)| k.cmp(key)) {
+            Ok(i) => add(&mut mine[i].1, value),
+            Err(i) => mine.insert(i, (key.clone(), value.clone())),
+        }
+    }
+}
+
+impl Frame {
+    fn merge(&mut self, other: &Frame) {
+        self.start_ms = self.start_ms.min(other.start_ms);
+        self.end_ms = self.end_ms.max(other.end_ms);
+        merge_keyed(&mut self.sites, &other.sites, Figures::add);
+        merge_keyed(&mut self.models, &other.models, Figures::add);
+        merge_keyed(&mut self.caches, &other.caches, |a, b| {
+            a.0 += b.0;
+            a.1 += b.1;
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sites.is_empty() && self.caches.is_empty()
+    }
+
+    /// What a site added, with its split by model if it has one.
+    pub(crate) fn models_of(&self, site: usize) -> &[((usize, &'static str), Figures)] {
+        let from = self.models.partition_point(|((s, _), _)| *s < site);
+        let to = self.models.partition_point(|((s, _), _)| *s <= site);
+        &self.models[from..to]
+    }
+
+    pub(crate) fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Frame>()
+            + self
+                .caches
+                .iter()
+                .map(|(name, _)| 40 + name.len())
+                .sum::<usize>()
+            + self
+                .sites
+                .iter()
+                .map(|(_, f)| 8 + f.approx_bytes())
+                .sum::<usize>()
+            + self
+                .models
+                .iter()
+                .map(|(_, f)| 24 + f.approx_bytes())
+                .sum::<usize>()
+    }
+}
+
+/// Frames of one width, oldest first. Frames are shared with the queries reading them: a query
+/// takes the frames it needs and computes without the history's lock, and filing into a frame a
+/// query still holds copies it first.
+#[derive(Debug)]
+pub(crate) struct Tier {
+    pub(crate) width_ms: u64,
+    /// How far back this tier reaches; a finer tier covers the recent past at a finer width.
+    pub(crate) span_ms: u64,
+    pub(crate) frames: VecDeque<Arc<Frame>>,
+}
+
+impl Tier {
+    pub(crate) fn file(&mut self, frame: &Frame) {
+        let slot = frame.start_ms / self.width_ms;
+        match self.frames.back_mut() {
+            Some(last) if last.start_ms / self.width_ms == slot => Arc::make_mut(last).merge(frame),
+            _ => {
+                let mut aligned = frame.clone();
+                aligned.start_ms = slot * self.width_ms;
+                self.frames.push_back(Arc::new(aligned));
+            }
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! A site's running totals: written by every call, read into [`Figures`].
+//!
+//! The totals are split into stripes, one per group of threads, each on its own cache lines, so
+//! threads calling the same function do not fight over one line (see `thread.rs`). Each stripe
+//! also says which parts of it were ever written, so that reading a site costs what the site
+//! used — the stripes of the threads that called it, the bands of durations its calls fell in —
+//! and not a pass over every counter it has.
+
+use super::outcome::Outcome;
+use super::thread::{self, OWNED_STRIPES, STRIPES};
+use crate::figures::Figures;
+use crate::figures::histogram::{BUCKETS, Histogram, bucket_of};
+use crate::usage::entry::Usage;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Buckets per bit of a stripe's `used` mask: 64, two powers of two of durations.
+const CHUNK_SHIFT: u32 = 6;
+const CHUNKS: usize = BUCKETS >> CHUNK_SHIFT;
+/// The bit of `used` that says a counter other than the durations was written.
+const OTHER: u64 = 1 << 63;
+const _: () = assert!(CHUNKS < 63 && CHUNKS << CHUNK_SHIFT == BUCKETS);
+
+/// Counters of one stripe. Aligned to 128 bytes: x86 prefetches cache lines in pairs.
+#[repr(C, align(128))]
+pub(crate) struct Stripe {
+    /// Which 64-bucket chunks of `buckets` hold a count, a bit each, and [`OTHER`].
+    used: AtomicU64,
+    sum_units: AtomicU64,
+    max_units: AtomicU64,
+    /// An owned stripe's latest duration, not yet in `buckets` ([`NOTHING_PARKED`] if none).
+    parked: AtomicU64,
+    errors: AtomicU64,
+    client_errors: AtomicU64,
+    panics: AtomicU64,
+    cancelled: AtomicU64,
+    request_bytes: AtomicU64,
+    response_bytes: AtomicU64,
+    /// Calls whose return value carried an HTTP status, by class: 1xx … 5xx.
+    status_classes: [AtomicU64; 5],
+    token_calls: AtomicU64,
+    input_tokens: AtomicU64,
+    output_tokens: AtomicU64,
+    cached_input_tokens: AtomicU64,
+    /// Cost of the calls whose model has a price, in millionths of a millionth of a US dollar.
+    cost_picousd: AtomicU64,
+    unpriced_calls: AtomicU64,
+    /// Heap bytes allocated inside calls and not inside an instrumented call they made (feature
+    /// `alloc`).
+    allocated_bytes: AtomicU64,
+    buckets: [AtomicU64; BUCKETS],
+}
+
+const NOTHING_PARKED: u64 = u64::MAX;
+
+#[allow(clippy::declare_interior_mutable_const)] // a template for array repetition, never shared
+const ZERO: AtomicU64 = AtomicU64::new(0);
+
+/// Adds to a counter. Only the stripe's owner writes an owned stripe, so a load and a store do; a
+/// shared stripe needs the atomic add. Readers see either value, never a torn one.
+#[inline(always)]
+pub(crate) fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
+    if OWNED {
+        counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+    } else {
+        counter.fetch_add(n, Relaxed);
+    }
+}
+
+/// Sets `bits` in a `used` mask unless they are set: a load on the line the call writes anyway,
+/// and a store the first time only.
+#[inline(always)]
+fn mark<const OWNED: bool>(used: &AtomicU64, bits: u64) {
+    let now = used.load(Relaxed);
+    if now & bits != bits {
+        if OWNED {
+            used.store(now | bits, Relaxed);
+        } else {
+            used.fetch_or(bits, Relaxed);
+        }
+    }
+}
+
+#[inline(always)]
+fn chunk_bit(bucket: usize) -> u64 {
+    1 << (bucket >> CHUNK_SHIFT)
+}
+
+/// Adds the buckets of the chunks `used` marks to `into`, in ascending order.
+fn read_buckets(counters: &[AtomicU64; BUCKETS], used: u64, into: &mut Histogram) {
+    let mut chunks = used & !OTHER;
+    while chunks != 0 {
+        let chunk = chunks.trailing_zeros() as usize;
+        chunks &= chunks - 1;
+        let from = chunk << CHUNK_SHIFT;
+        for (offset, n) in counters[from..from + (1 << CHUNK_SHIFT)].iter().enumerate() {
+            let n = n.load(Relaxed);
+            if n > 0 {
+                into.add_raw(from + offset, n);
+            }
+        }
+    }
+}
+
+impl Stripe {
+    #[inline(always)]
+    fn record_duration<const OWNED: bool>(&self, units: u64) {
+        if OWNED {
+            // A store whose address depends on the clock reading just taken stalls the core until
+            // the reading is in (~6 ns here: about as much as all the rest of recording). So the
+            // owner parks the duration at a fixed address and files the one parked by its previous
+            // call, whose bucket is known at once. Readers count the parked one too. The order —
+            // park, then file — lets a reader miss a call for an instant, never count one twice.
+            let previous = self.parked.load(Relaxed);
+            self.parked.store(units, Relaxed);
+            if previous != NOTHING_PARKED {
+                let bucket = bucket_of(previous);
+                add::<true>(&self.buckets[bucket], 1);
+                mark::<true>(&self.used, chunk_bit(bucket));
+            }
+        } else {
+            let bucket = bucket_of(units);
+            self.buckets[bucket].fetch_add(1, Relaxed);
+            mark::<false>(&self.used, chunk_bit(bucket));
+        }
+        add::<OWNED>(&self.sum_units, units);
+        if units > self.max_units.load(Relaxed) {
+            if OWNED {
+                self.max_units.store(units, Relaxed);
+            } else {
+                self.max_units.fetch_max(units, Relaxed);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn record_usage<const OWNED: bool>(&self, usage: Usage) {
+        add::<OWNED>(&self.token_calls, 1);
+        add::<OWNED>(&self.input_tokens, usage.tokens.input);
+        add::<OWNED>(&self.output_tokens, usage.tokens.output);
+        add::<OWNED>(&self.cached_input_tokens, usage.tokens.cached_input);
+        match usage.cost_picousd {
+            Some(cost) => add::<OWNED>(&self.cost_picousd, cost),
+            None => add::<OWNED>(&self.unpriced_calls, 1),
+        }
+        mark::<OWNED>(&self.used, OTHER);
+    }
+
+    const fn new() -> Self {
+        Stripe {
+            used: ZERO,
+            sum_units: ZERO,
+            max_units: ZERO,
+            parked: AtomicU64::new(NOTHING_PARKED),
+            errors: ZERO,
+            client_errors: ZERO,
+            panics: ZERO,
+            cancelled: ZERO,
+            request_bytes: ZERO,
+            response_bytes: ZERO,
+            status_classes: [ZERO; 5],
+            token_calls: ZERO,
+            input_tokens: ZERO,
+            output_tokens: ZERO,
+            cached_input_tokens: ZERO,
+            cost_picousd: ZERO,
+            unpriced_calls: ZERO,
+            allocated_bytes: ZERO,
+            buckets: [ZERO; BUCKETS],
+        }
+    }
+
+    /// Adds what this stripe holds to `f`; a stripe no thread wrote costs two loads.
+    fn read_into(&self, f: &mut Figures) {
+        let used = self.used.load(Relaxed);
+        let parked = self.parked.load(Relaxed);
+        if used == 0 && parked == NOTHING_PARKED {
+            return;
+        }
+        read_buckets(&self.buckets, used, &mut f.durations);
+        if parked != NOTHING_PARKED {
+            f.durations.add_raw(bucket_of(parked), 1);
+        }
+        f.durations
+            .add_sum_max(self.sum_units.load(Relaxed), self.max_units.load(Relaxed));
+        if used & OTHER == 0 {
+            return;
+        }
+        let c = |counter: &AtomicU64| counter.load(Relaxed);
+        f.errors += c(&self.errors);
+        f.client_errors += c(&self.client_errors);
+        f.panics += c(&self.panics);
+        f.cancelled += c(&self.cancelled);
+        f.request_bytes += c(&self.request_bytes);
+        f.response_bytes += c(&self.response_bytes);
+        for (total, n) in f.statuses.iter_mut().zip(&self.status_classes) {
+            *total += c(n);
+        }
+        f.token_calls += c(&self.token_calls);
+        f.tokens.input += c(&self.input_tokens);
+        f.tokens.output += c(&self.output_tokens);
+        f.tokens.cached_input += c(&self.cached_input_tokens);
+        f.cost_picousd += c(&self.cost_picousd);
+        f.unpriced_calls += c(&self.unpriced_calls);
+        f.allocated_bytes += c(&self.allocated_bytes);
+    }
+}
+
+/// The totals of a site, or of one model's calls at a site: `N` stripes, and the durations of
+/// failed calls apart.
+pub(crate) struct Aggregates<const N: usize = STRIPES> {
+    stripes: [Stripe; N],
+    /// Durations of failed calls and of client errors, so that queries can tell the durations of
+    /// each outcome. Made on the first such call: a site that never fails pays a pointer.
+    failures: OnceLock<Box<Failures>>,
+}
+
+/// Durations of the calls that failed, and of those answered with a 4xx. Written on the cold path
+/// of a failed call only, with atomic adds: no striping needed.
+struct Failures {
+    errors: Durations,
+    client_errors: Durations,
+}
+
+struct Durations {
+    used: AtomicU64,
+    sum_units: AtomicU64,
+    max_units: AtomicU64,
+    buckets: [AtomicU64; BUCKETS],
+}
+
+impl Durations {
+    const fn new() -> Durations {
+        Durations {
+            used: ZERO,
+            sum_units: ZERO,
+            max_units: ZERO,
+            buckets: [ZERO; BUCKETS],
+        }
+    }
+
+    fn add(&self, units: u64) {
+        let bucket = bucket_of(units);
+        self.buckets[bucket].fetch_add(1, Relaxed);
+        mark::<false>(&self.used, chunk_bit(bucket));
+        self.sum_units.fetch_add(units, Relaxed);
+        self.max_units.fetch_max(units, Relaxed);
+    }
+
+    fn read_into(&self, h: &mut Histogram) {
+        read_buckets(&self.buckets, self.used.load(Relaxed), h);
+        h.add_sum_max(self.sum_units.load(Relaxed), self.max_units.load(Relaxed));
+    }
+}
+
+impl<const N: usize> Aggregates<N> {
+    pub(crate) const fn new() -> Self {
+        Aggregates {
+            stripes: [const { Stripe::new() }; N],
+            failures: OnceLock::new(),
+        }
+    }
+
+    /// This thread's stripe, and whether the thread owns it. With one stripe (a model's calls at
+    /// a site), every thread shares it.
+    #[inline(always)]
+    fn stripe(&self) -> (&Stripe, bool) {
+        if N == STRIPES {
+            let index = thread::stripe();
+            (&self.stripes[index], index < OWNED_STRIPES)
+        } else {
+            (&self.stripes[0], false)
+        }
+    }
+
+    /// One finished call, whose duration is `units` of the clock. The common case — no error, no
+    /// status, no sizes — touches one bucket, the sum and (rarely) the maximum; on a stripe this
+    /// thread owns, with plain loads and stores.
+    #[inline(always)]
+    pub(crate) fn record(&self, units: u64, outcome: &Outcome, request_bytes: u64) {
+        let details = Details::of(outcome, request_bytes);
+        let (s, owned) = self.stripe();
+        if owned {
+            s.record_duration::<true>(units);
+        } else {
+            s.record_duration::<false>(units);
+        }
+        if !details.is_empty() {
+            let Details {
+                error,
+                client_error,
+                status_class,
+                response_bytes,
+                request_bytes,
+            } = details;
+            record_details(
+                s,
+                &self.failures,
+                units,
+                error,
+                client_error,
+                status_class,
+                response_bytes,
+                request_bytes,
+            );
+        }
+    }
+
+    /// A call that unwound: an error, with its duration up to the panic.
+    #[cold]
+    pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) {
+        let (s, _) = self.stripe();
+        s.panics.fetch_add(1, Relaxed);
+        self.record(units, &Outcome::PANICKED, request_bytes);
+    }
+
+    /// A future dropped before it finished. Its partial duration is left out of the histogram.
+    #[cold]
+    pub(crate) fn record_cancelled(&self) {
+        let (s, _) = self.stripe();
+        s.cancelled.fetch_add(1, Relaxed);
+        s.used.fetch_or(OTHER, Relaxed);
+    }
+
+    /// Tokens of one metered call, credited to this site (its own, or an enclosing stage's).
+    pub(crate) fn record_usage(&self, usage: Usage) {
+        let (s, owned) = self.stripe();
+        if owned {
+            s.record_usage::<true>(usage);
+        } else {
+            s.record_usage::<false>(usage);
+        }
+    }
+
+    /// Heap bytes allocated by the site's own code during a call or a poll.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn record_allocated(&self, bytes: u64) {
+        let (s, owned) = self.stripe();
+        if owned {
+            add::<true>(&s.allocated_bytes, bytes);
+            mark::<true>(&s.used, OTHER);
+        } else {
+            add::<false>(&s.allocated_bytes, bytes);
+            mark::<false>(&s.used, OTHER);
+        }
+    }
+
+    /// Everything recorded so far. Reads only the stripes threads wrote and, in them, the bands of
+    /// durations calls fell in; never blocks a call being recorded.
+    pub(crate) fn read(&self) -> Figures {
+        let mut f = Figures::in_clock_units();
+        for s in &self.stripes {
+            s.read_into(&mut f);
+        }
+        if let Some(failures) = self.failures.get() {
+            failures.errors.read_into(&mut f.error_durations);
+            failures
+                .client_errors
+                .read_into(&mut f.client_error_durations);
+        }
+        f
+    }
+}
+
+/// Errors, statuses and sizes: off the common path.
+#[cold]
+#[inline(never)]
+// Scalars rather than a struct: they travel in registers, so the caller stores nothing.
+#[allow(clippy::too_many_arguments)]
+fn record_details(
+    s: &Stripe,
+    failures: &OnceLock<Box<Failures>>,
+    units: u64,
+    error: bool,
+    client_error: bool,
+    status_class: u8,
+    response_bytes: u64,
+    request_bytes: u64,
+) {
+    if error {
+        s.errors.fetch_add(1, Relaxed);
+    }
+    if client_error {
+        s.client_errors.fetch_add(1, Relaxed);
+    }
+    if error || client_error {
+        let f = failures.get_or_init(|| {
+            Box::new(Failures {
+                errors: Durations::new(),
+                client_errors: Durations::new(),
+            })
+        });
+        if error { &f.errors } else { &f.client_errors }.add(units);
+    }
+    if let Some(counter) = s.status_classes.get(usize::from(status_class)) {
+        counter.fetch_add(1, Relaxed);
+    }
+    if response_bytes > 0 {
+        s.response_bytes.fetch_add(response_bytes, Relaxed);
+    }
+    if request_bytes > 0 {
+        s.request_bytes.fetch_add(request_bytes, Relaxed);
+    }
+    s.used.fetch_or(OTHER, Relaxed);
+}
+
+/// What a call adds beyond its duration, in plain scalars: for most return types they are
+/// constants, and the test for "nothing to add" compiles away.
+#[derive(Clone, Copy)]
+struct Details {
+    error: bool,
+    client_error: bool,
+    /// 0 for 1xx … 4 for 5xx; 255 for none.
+    status_class: u8,
+    response_bytes: u64,
+    request_bytes: u64,
+}
+
+impl Details {
+    #[inline(always)]
+    fn of(outcome: &Outcome, request_bytes: u64) -> Details {
+        Details {
+            error: outcome.is_error(),
+            client_error: outcome.is_client_error(),
+            status_class: outcome.status_class().map_or(u8::MAX, |class| class as u8),
+            response_bytes: outcome.response_bytes.unwrap_or(0),
+            request_bytes,
+        }
+    }
+
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        !self.error
+            && !self.client_error
+            && self.status_class == u8::MAX
+            && self.response_bytes == 0
+            && self.request_bytes == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_sees_every_band_and_stripe_written() {
+        let a: Aggregates = Aggregates::new();
+        assert!(a.read().is_empty());
+        // Durations in bands far apart, and a parked one.
+        for units in [10, 100, 5_000, 1 << 20, 1 << 30, 7] {
+            a.record(units, &Outcome::OK, 0);
+        }
+        let f = a.read();
+        assert_eq!(f.calls(), 6);
+        assert_eq!(
+            f.durations.sum_units(),
+            10 + 100 + 5_000 + (1 << 20) + (1 << 30) + 7
+        );
+        let shared: Aggregates<1> = Aggregates::new();
+        shared.record(3, &Outcome::OK, 9);
+        let f = shared.read();
+        assert_eq!((f.calls(), f.request_bytes), (1, 9));
+    }
+}

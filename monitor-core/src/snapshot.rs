@@ -1,0 +1,418 @@
+//! The read model: one consistent view of the runtime, the only way readers see it.
+//!
+//! [`snapshot()`] gives every site with its description and figures, the models, the caches, the
+//! memory and the error patterns, as of one moment. The collector, queries, insights, the JSON API
+//! and every exporter read through it (or through the history built from it).
+//!
+//! Taking one costs what was active, not what is linked in: a site that recorded anything puts
+//! itself, once, on a list the read model takes (`record::site`); the read model reads only
+//! those sites, keeps the latest figures of every site, and hands out shared references to them.
+//! A site that recorded nothing since the previous snapshot costs a reference count.
+
+use crate::errors::patterns;
+use crate::figures::Figures;
+use crate::memory::{MemorySample, memory};
+use crate::record::caches::{CacheStats, caches};
+use crate::record::registry::{all, index_of, site_at};
+use crate::record::site::{Site, SiteKind, take_marked};
+use crate::usage::Price;
+use crate::usage::entry;
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The runtime as of one moment: what every reader reads.
+///
+/// Built by [`snapshot()`], or by hand (an exporter's test renders one with no instrumented call
+/// at all).
+///
+/// # Examples
+///
+/// ```
+/// let snap = monitor_core::snapshot();
+/// for s in &snap.sites {
+///     println!("{} {} calls", s.site.name(), s.figures.calls());
+/// }
+/// println!("{} models, {} caches", snap.models.len(), snap.caches.len());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// When it was taken.
+    pub at: SystemTime,
+    /// Every site, called or not, in [`sites`](crate::sites) order.
+    pub sites: Vec<SiteSnapshot>,
+    /// Tokens and cost by model, sorted by name.
+    pub models: Vec<ModelStats>,
+    /// Every cache, by name.
+    pub caches: Vec<CacheStats>,
+    /// The process's memory, when it could be read.
+    pub memory: Option<MemorySample>,
+    /// The error patterns.
+    pub errors: Arc<ErrorSummary>,
+}
+
+impl Snapshot {
+    /// An empty snapshot taken at `at`, to fill by hand.
+    pub fn new(at: SystemTime) -> Snapshot {
+        Snapshot {
+            at,
+            sites: Vec::new(),
+            models: Vec::new(),
+            caches: Vec::new(),
+            memory: None,
+            errors: Arc::default(),
+        }
+    }
+}
+
+/// One site in a [`Snapshot`]: its description and everything it recorded since the start.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SiteSnapshot {
+    /// The site.
+    pub site: &'static Site,
+    /// Its figures.
+    pub figures: Arc<Figures>,
+    /// For a token site that names its model per call, its calls split by model; empty
+    /// otherwise (a literal model's calls are the site's own figures).
+    pub by_model: Arc<[(&'static str, Figures)]>,
+    /// Changes whenever the figures do: equal versions of a site mean equal figures.
+    pub version: u64,
+}
+
+impl SiteSnapshot {
+    /// A site with its figures.
+    pub fn new(site: &'static Site, figures: Figures) -> SiteSnapshot {
+        SiteSnapshot {
+            site,
+            figures: Arc::new(figures),
+            by_model: Arc::new([]),
+            version: 0,
+        }
+    }
+
+    /// The same, with the calls split by model.
+    pub fn with_models(mut self, by_model: Vec<(&'static str, Figures)>) -> SiteSnapshot {
+        self.by_model = by_model.into();
+        self
+    }
+
+    /// The model of each part of the site's calls: the literal model and all of them, or each
+    /// model named per call and its share.
+    pub fn model_parts(&self) -> Vec<(Option<&'static str>, &Figures)> {
+        if self.by_model.is_empty() {
+            vec![(self.site.model(), &*self.figures)]
+        } else {
+            self.by_model.iter().map(|(m, f)| (Some(*m), f)).collect()
+        }
+    }
+}
+
+/// Token usage and cost of one model, over every site that called it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ModelStats {
+    /// The model's name; [`UNKNOWN_MODEL`](crate::UNKNOWN_MODEL) for calls that named none.
+    pub model: String,
+    /// The price in force now, if any.
+    pub price: Option<Price>,
+    /// Calls that reported usage.
+    pub calls: u64,
+    /// Input tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Input tokens read from the provider's cache.
+    pub cached_input_tokens: u64,
+    /// Total cost in USD, or `None` when some calls were made while the model had no price.
+    pub cost_usd: Option<f64>,
+    /// Cost of the calls that had a price.
+    pub known_cost_usd: f64,
+    /// Calls made while the model had no price.
+    pub unpriced_calls: u64,
+}
+
+impl ModelStats {
+    /// A model's stats from the figures of its calls.
+    pub fn new(model: impl Into<String>, price: Option<Price>, f: &Figures) -> ModelStats {
+        ModelStats {
+            model: model.into(),
+            price,
+            calls: f.token_calls,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cost_usd: f.cost_usd(),
+            known_cost_usd: f.known_cost_usd(),
+            unpriced_calls: f.unpriced_calls,
+        }
+    }
+}
+
+/// One group of errors: same site, same error type, same normalised message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ErrorPattern {
+    /// The site that failed.
+    pub site: &'static Site,
+    /// The error's type, as `std::any::type_name` gives it.
+    pub error_type: &'static str,
+    /// The redacted message with numbers, ids, hex and quoted values replaced by placeholders.
+    pub pattern: String,
+    /// Errors in this group.
+    pub count: u64,
+    /// When the first one happened.
+    pub first_seen: SystemTime,
+    /// When the latest one happened.
+    pub last_seen: SystemTime,
+    /// The latest message, redacted and cut to [`MAX_EXAMPLE_CHARS`](crate::MAX_EXAMPLE_CHARS).
+    pub example: String,
+}
+
+impl ErrorPattern {
+    /// A pattern of `count` errors of `site`, the latest at `last_seen`: for a snapshot built by
+    /// hand.
+    pub fn new(
+        site: &'static Site,
+        error_type: &'static str,
+        pattern: impl Into<String>,
+        count: u64,
+        last_seen: SystemTime,
+    ) -> ErrorPattern {
+        let pattern = pattern.into();
+        ErrorPattern {
+            site,
+            error_type,
+            example: pattern.clone(),
+            pattern,
+            count,
+            first_seen: last_seen,
+            last_seen,
+        }
+    }
+}
+
+/// Every pattern, most frequent first, and how many errors did not fit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ErrorSummary {
+    /// The patterns, most frequent first.
+    pub patterns: Vec<ErrorPattern>,
+    /// Errors not grouped because [`MAX_PATTERNS`](crate::MAX_PATTERNS) patterns were already kept.
+    pub dropped: u64,
+}
+
+impl ErrorSummary {
+    /// A summary of `patterns`, most frequent first as given, and `dropped` errors that did not
+    /// fit: for a snapshot built by hand.
+    pub fn new(patterns: Vec<ErrorPattern>, dropped: u64) -> ErrorSummary {
+        ErrorSummary { patterns, dropped }
+    }
+}
+
+/// The error patterns recorded so far, most frequent first.
+///
+/// # Examples
+///
+/// ```
+/// for p in monitor_core::error_patterns().patterns {
+///     println!("{} × {} in {}: {}", p.count, p.error_type, p.site.name(), p.pattern);
+/// }
+/// ```
+pub fn error_patterns() -> ErrorSummary {
+    let (rows, dropped) = patterns::table();
+    let mut patterns: Vec<ErrorPattern> = rows
+        .into_iter()
+        .filter_map(|((site, error_type, pattern), entry)| {
+            Some(ErrorPattern {
+                site: site_at(site)?,
+                error_type,
+                pattern,
+                count: entry.count,
+                first_seen: entry.first_seen,
+                last_seen: entry.last_seen,
+                example: entry.example,
+            })
+        })
+        .collect();
+    patterns.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
+    ErrorSummary { patterns, dropped }
+}
+
+/// Usage by model, sorted by name.
+///
+/// # Examples
+///
+/// ```
+/// for model in monitor_core::models() {
+///     println!("{}: {} tokens in", model.model, model.input_tokens);
+/// }
+/// ```
+pub fn models() -> Vec<ModelStats> {
+    snapshot().models
+}
+
+/// The latest figures of one site, as the read model holds them.
+#[derive(Clone)]
+struct Entry {
+    figures: Arc<Figures>,
+    by_model: Arc<[(&'static str, Figures)]>,
+    version: u64,
+}
+
+struct ReadModel {
+    entries: Vec<Entry>,
+    /// Sites read by the previous refresh, read once more by the next: a call that wrote its
+    /// counters just as its site was taken off the marked list may have been missed by that read.
+    recent: Vec<usize>,
+    versions: u64,
+    /// The error table as last built, and the count of errors filed it reflects.
+    errors: Option<(u64, Arc<ErrorSummary>)>,
+}
+
+static READ: Mutex<ReadModel> = Mutex::new(ReadModel {
+    entries: Vec::new(),
+    recent: Vec::new(),
+    versions: 0,
+    errors: None,
+});
+
+impl ReadModel {
+    /// Reads the sites that recorded anything since the previous refresh.
+    fn refresh(&mut self, all: &[&'static Site]) {
+        if self.entries.len() < all.len() {
+            let empty = Entry {
+                figures: Arc::new(Figures::default()),
+                by_model: Arc::new([]),
+                version: 0,
+            };
+            self.entries.resize(all.len(), empty);
+        }
+        let marked: Vec<usize> = take_marked().filter_map(index_of).collect();
+        let mut to_read = marked.clone();
+        to_read.append(&mut self.recent);
+        to_read.sort_unstable();
+        to_read.dedup();
+        for index in to_read {
+            let (Some(site), Some(entry)) = (all.get(index), self.entries.get_mut(index)) else {
+                continue;
+            };
+            let mut figures = site.figures();
+            figures.max_with(&entry.figures);
+            let by_model: Vec<(&'static str, Figures)> = if site.has_models() {
+                let mut now = site.figures_by_model();
+                now.sort_by_key(|(model, _)| *model);
+                for (model, f) in &mut now {
+                    if let Some((_, before)) = entry.by_model.iter().find(|(m, _)| m == model) {
+                        f.max_with(before);
+                    }
+                }
+                now
+            } else {
+                Vec::new()
+            };
+            if figures != *entry.figures || by_model[..] != entry.by_model[..] {
+                self.versions += 1;
+                *entry = Entry {
+                    figures: Arc::new(figures),
+                    by_model: by_model.into(),
+                    version: self.versions,
+                };
+            }
+        }
+        self.recent = marked;
+    }
+
+    fn errors(&mut self) -> Arc<ErrorSummary> {
+        let changes = patterns::changes();
+        match &self.errors {
+            Some((seen, errors)) if *seen == changes => Arc::clone(errors),
+            _ => {
+                let errors = Arc::new(error_patterns());
+                self.errors = Some((changes, Arc::clone(&errors)));
+                errors
+            }
+        }
+    }
+}
+
+/// The runtime now: every site with its figures, the models, the caches, the memory and the
+/// error patterns.
+///
+/// Sites that recorded nothing since the previous snapshot are not read again; their figures are
+/// shared with it. Counters never read lower than in an earlier snapshot.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::monitored_handler;
+///
+/// #[monitored_handler]
+/// fn ping() -> &'static str {
+///     "pong"
+/// }
+///
+/// ping();
+/// let snap = monitor_core::snapshot();
+/// # #[cfg(feature = "enabled")] {
+/// let ping = snap.sites.iter().find(|s| s.site.name() == "ping").unwrap();
+/// assert_eq!(ping.figures.calls(), 1);
+/// # }
+/// ```
+pub fn snapshot() -> Snapshot {
+    let at = SystemTime::now();
+    let all = all();
+    let (sites, errors) = {
+        let mut read = READ.lock();
+        read.refresh(&all);
+        let sites: Vec<SiteSnapshot> = all
+            .iter()
+            .zip(&read.entries)
+            .map(|(site, e)| SiteSnapshot {
+                site,
+                figures: Arc::clone(&e.figures),
+                by_model: Arc::clone(&e.by_model),
+                version: e.version,
+            })
+            .collect();
+        (sites, read.errors())
+    };
+    Snapshot {
+        at,
+        models: models_of(&sites),
+        sites,
+        caches: caches(),
+        memory: memory().ok(),
+        errors,
+    }
+}
+
+/// Tokens and cost by model: the calls of every token site, under its model.
+fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
+    let mut by_model: BTreeMap<&'static str, Figures> = BTreeMap::new();
+    for s in sites.iter().filter(|s| s.site.kind() == SiteKind::Tokens) {
+        for (model, f) in s.model_parts() {
+            if f.token_calls == 0 && f.calls() == 0 {
+                continue;
+            }
+            let total = by_model
+                .entry(model.unwrap_or(entry::UNKNOWN_MODEL))
+                .or_default();
+            // Only the token counters make a model's stats: no histogram to merge.
+            total.token_calls += f.token_calls;
+            total.tokens.input += f.tokens.input;
+            total.tokens.output += f.tokens.output;
+            total.tokens.cached_input += f.tokens.cached_input;
+            total.cost_picousd += f.cost_picousd;
+            total.unpriced_calls += f.unpriced_calls;
+        }
+    }
+    by_model
+        .into_iter()
+        .filter(|(_, f)| f.token_calls > 0)
+        .map(|(model, f)| ModelStats::new(model, entry::model(model).price(), &f))
+        .collect()
+}

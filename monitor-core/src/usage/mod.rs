@@ -1,0 +1,14 @@
+//! Tokens, prices, and models by name: what a metered call used and what it cost.
+//!
+//! The bottom layer of the crate: it knows nothing of sites. The record path prices a call's
+//! tokens with [`entry::ModelEntry::usage`]; the read model adds up what each model used.
+
+pub(crate) mod entry;
+pub(crate) mod pricing;
+pub(crate) mod tokens;
+
+pub use entry::{MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL};
+pub use pricing::{
+    Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
+};
+pub use tokens::{TokenUsage, Tokens};

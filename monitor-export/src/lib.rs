@@ -1,0 +1,22 @@
+//! Exporters of monitor: what leaves the process, read from a [`Snapshot`] and nothing else.
+//!
+//! - [`prometheus`]: the Prometheus text exposition format 0.0.4 ([`render`], [`Exposition`]).
+//! - [`rules`]: the naming rules every exporter shares — a site's labels, the outcome split, an
+//!   unknown cost never exported as 0, counters that never fall.
+//!
+//! An exporter takes a snapshot, so it can be tested without any instrumented call: build a
+//! [`Snapshot`] by hand and compare the text.
+//!
+//! ```
+//! let text = monitor_export::render(&monitor_core::snapshot());
+//! assert!(text.starts_with("# HELP monitor_sites "));
+//! ```
+//!
+//! [`Snapshot`]: monitor_core::Snapshot
+
+#![warn(missing_docs)]
+
+pub mod prometheus;
+pub mod rules;
+
+pub use prometheus::{CONTENT_TYPE, Exposition, render};

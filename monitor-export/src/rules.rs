@@ -1,0 +1,155 @@
+//! The naming rules every exporter follows, so that Prometheus, OTLP and remote write say the same
+//! thing about the same calls.
+//!
+//! - A site is identified by its labels ([`site_labels`]); sites that share them are one series,
+//!   their figures added ([`group_sites`]): two series with the same labels would make a scrape
+//!   fail.
+//! - Calls are split by outcome into parts that add up to the calls ([`Outcomes`]): a panic is
+//!   not also an `error` there, unlike in `SiteStats::errors`.
+//! - An unknown cost is never exported as 0 ([`site_cost`], [`model_cost`]).
+//! - Counters never fall between two exports ([`OutcomePeaks`]): the read model never reads a
+//!   counter lower than before, but the outcome split is a difference of counters read one after
+//!   the other, which can.
+
+use monitor_core::{Figures, ModelStats, Outcomes, Site, Snapshot};
+use std::collections::{BTreeMap, HashMap};
+
+/// The label names of a site, in the order exporters write them.
+pub const SITE_LABELS: [&str; 6] = ["site", "kind", "module", "route", "pipeline", "stage"];
+
+/// The labels that identify a site: `site` (its name), `kind`, `module`, and `route`, `pipeline`,
+/// `stage` where the attribute gave them.
+pub fn site_labels(site: &Site) -> Vec<(&'static str, &'static str)> {
+    let mut labels = vec![
+        ("site", site.name()),
+        ("kind", site.kind().as_str()),
+        ("module", site.module_path()),
+    ];
+    for (name, value) in [
+        ("route", site.route()),
+        ("pipeline", site.pipeline()),
+        ("stage", site.stage()),
+    ] {
+        if let Some(value) = value {
+            labels.push((name, value));
+        }
+    }
+    labels
+}
+
+/// One exported series of sites: their shared labels, their figures added, and the sites in it.
+#[derive(Debug, Clone)]
+pub struct SiteGroup {
+    /// The labels, as [`site_labels`] gives them.
+    pub labels: Vec<(&'static str, &'static str)>,
+    /// The figures of all its sites.
+    pub figures: Figures,
+    /// Each call in one outcome, never lower than in an earlier export.
+    pub outcomes: Outcomes,
+    /// The sites in the group.
+    pub sites: Vec<&'static Site>,
+}
+
+/// The sites of a snapshot as exported series, ordered by labels. `peaks` keeps each series'
+/// outcomes from falling between exports.
+pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGroup> {
+    let mut groups: BTreeMap<Vec<(&'static str, &'static str)>, SiteGroup> = BTreeMap::new();
+    for s in &snapshot.sites {
+        let labels = site_labels(s.site);
+        let group = groups.entry(labels.clone()).or_insert_with(|| SiteGroup {
+            labels,
+            figures: Figures::default(),
+            outcomes: Outcomes::default(),
+            sites: Vec::new(),
+        });
+        group.figures.add(&s.figures);
+        group.sites.push(s.site);
+    }
+    groups
+        .into_values()
+        .map(|mut g| {
+            g.outcomes = peaks.never_falling(&g.labels, g.figures.outcomes());
+            g
+        })
+        .collect()
+}
+
+/// The highest outcome counts exported so far, per series.
+///
+/// The read model reads each counter of a site one after the other while calls go on: a call can
+/// be seen in `errors` and not yet among the finished calls. `ok` is a difference, so it may read
+/// one lower than a previous export saw. Prometheus takes any fall of a counter for a restart of
+/// the process and `rate()` jumps by the whole count; exporting the highest value seen instead is
+/// never more than the in-flight call ahead, and catches up with the next one.
+#[derive(Debug, Default)]
+pub struct OutcomePeaks {
+    peaks: HashMap<Vec<(&'static str, &'static str)>, [u64; 5]>,
+}
+
+impl OutcomePeaks {
+    /// No export seen yet.
+    pub fn new() -> OutcomePeaks {
+        OutcomePeaks::default()
+    }
+
+    /// `now`, raised where the series was exported higher before.
+    pub fn never_falling(
+        &mut self,
+        labels: &[(&'static str, &'static str)],
+        now: Outcomes,
+    ) -> Outcomes {
+        let peak = self.peaks.entry(labels.to_vec()).or_default();
+        let mut counts = now.counts();
+        for (n, p) in counts.iter_mut().zip(peak.iter_mut()) {
+            *n = (*n).max(*p);
+            *p = *n;
+        }
+        let mut out = now;
+        [
+            out.ok,
+            out.error,
+            out.client_error,
+            out.panic,
+            out.cancelled,
+        ] = counts;
+        out
+    }
+}
+
+/// The cost of a site's metered calls to export: `None` while no call had a price — zero would
+/// pass for a measurement.
+pub fn site_cost(f: &Figures) -> Option<f64> {
+    (f.token_calls > f.unpriced_calls).then(|| f.known_cost_usd())
+}
+
+/// The cost of a model's calls to export: zero is the truth for a priced model not called yet,
+/// and a lie for an unpriced one.
+pub fn model_cost(m: &ModelStats) -> Option<f64> {
+    (m.price.is_some() || m.calls > m.unpriced_calls).then_some(m.known_cost_usd)
+}
+
+/// Whether heap figures mean anything: only when `MonitoredAlloc` counts the heap. Without it
+/// they read 0, which must not pass for a measurement.
+pub fn heap_counted(snapshot: &Snapshot) -> bool {
+    snapshot.memory.is_some_and(|m| m.heap_bytes.is_some())
+}
+
+/// Failed calls by error type, per series: types only, never messages (they can carry secrets).
+pub fn error_types<'a>(
+    snapshot: &'a Snapshot,
+    groups: &[SiteGroup],
+) -> BTreeMap<(usize, &'a str), u64> {
+    let group_of: HashMap<*const Site, usize> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| g.sites.iter().map(move |s| (std::ptr::from_ref(*s), i)))
+        .collect();
+    let mut by_type = BTreeMap::new();
+    for pattern in &snapshot.errors.patterns {
+        if let Some(&group) = group_of.get(&std::ptr::from_ref(pattern.site)) {
+            let n: &mut u64 = by_type.entry((group, pattern.error_type)).or_default();
+            *n = n.saturating_add(pattern.count);
+        }
+    }
+    by_type
+}
