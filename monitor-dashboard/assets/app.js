@@ -650,12 +650,13 @@
     const generation = state.generation;
     const range = RANGES[state.range];
     try {
-      const [sites, bySite, byKind, errors, memory, estimates, models, insights] = await Promise.all([
+      const [sites, bySite, byKind, errors, events, memory, estimates, models, insights] = await Promise.all([
         getJson("/api/sites"),
         query("kind,site", range.step),
         // The totals per kind, with exact quantiles over the whole range (one wide point).
         query("kind", range.secs),
         getOptional("/api/errors", { patterns: [], dropped: 0 }),
+        getOptional("/api/events", null, { ...state.filters, limit: EVENTS_SHOWN }),
         getOptional("/api/memory", null),
         getOptional("/api/estimates", { pipelines: [] }),
         getOptional("/api/models", { models: [] }),
@@ -664,7 +665,7 @@
       if (generation !== state.generation) return;
       state.sites = sites.sites || [];
       const meta = metaLookup(state.sites);
-      state.data = { bySite, byKind, errors, memory, estimates, models, insights, at: Date.now() };
+      state.data = { bySite, byKind, errors, events, memory, estimates, models, insights, at: Date.now() };
       // Live, the charts are read once and then follow the ticks; they are read again only when
       // there is no stream to follow, or it came back after a gap.
       const followTicks = state.range === "live" && state.stream.up && state.view && !state.reseed;
@@ -878,6 +879,7 @@
     renderTiles();
     renderCharts();
     renderErrors();
+    renderEvents();
     renderPipelines();
     renderModels();
     renderStageTokens();
@@ -1196,13 +1198,7 @@
         el(
           "tr",
           { "data-site-id": p.site.id },
-          el(
-            "td",
-            {},
-            el("span", { class: "kind", "data-kind": p.site.kind, text: p.site.kind }),
-            " ",
-            p.site.name,
-          ),
+          siteCell(p.site),
           el(
             "td",
             { class: "mono wrap", title: p.example },
@@ -1217,6 +1213,51 @@
     setText(
       "errors-note",
       `${shown.length} patterns since start` + (dropped ? ` · ${fmt.count(dropped)} not grouped` : ""),
+    );
+  }
+
+  /** A table cell naming a site: its kind, then its name. */
+  function siteCell(site) {
+    return el("td", {}, el("span", { class: "kind", "data-kind": site.kind, text: site.kind }), " ", site.name);
+  }
+
+  /** Rows of the events table: a screenful to scroll, small enough to read again every refresh. */
+  const EVENTS_SHOWN = 50;
+  const REASON_NAMES = { failed: "failed", outlier: "slow outlier", sampled: "sampled" };
+  const OUTCOME_NAMES = { ok: "ok", error: "error", client_error: "client error" };
+
+  /** The newest kept calls, filtered by kind, pipeline and site as the rest of the page is. */
+  function renderEvents() {
+    const answer = state.data.events;
+    if (!answer) {
+      fillTable($("events-table"), [], "Events could not be read from this server.");
+      setText("events-note", "");
+      return;
+    }
+    const rows = answer.events.map((e) =>
+      el(
+        "tr",
+        { "data-site-id": e.site.id, "data-reason": e.reason, "data-outcome": e.outcome },
+        el("td", { title: new Date(e.at * 1000).toLocaleString(), text: clock(e.at, true) }),
+        siteCell(e.site),
+        el(
+          "td",
+          {},
+          el("span", { class: "reason", "data-reason": e.reason, text: REASON_NAMES[e.reason] || e.reason }),
+        ),
+        el("td", { class: e.outcome === "error" ? "bad" : null, text: OUTCOME_NAMES[e.outcome] || e.outcome }),
+        el("td", { class: "num", text: e.status == null ? "–" : String(e.status) }),
+        el("td", { class: "num", text: fmt.duration(e.duration_secs) }),
+        el("td", { class: "num", text: `${fmt.bytes(e.request_bytes)} / ${fmt.bytes(e.response_bytes)}` }),
+        el("td", { class: "mono muted wrap", text: e.error_type || "" }),
+        el("td", { class: "mono wrap", "data-field": "message", text: e.error_message || "" }),
+      ),
+    );
+    fillTable($("events-table"), rows, "No failed, slow or sampled call kept.");
+    setText(
+      "events-note",
+      `newest ${rows.length} of ${fmt.count(answer.matched)} kept` +
+        (answer.evicted ? ` · ${fmt.count(answer.evicted)} older ones dropped` : ""),
     );
   }
 

@@ -1,4 +1,5 @@
-//! The JSON API: sites, queries, errors, memory, estimates, models and insights.
+//! The JSON API: sites, queries, errors, memory, estimates, models and insights (and the raw
+//! events, in `events.rs`).
 
 use crate::AppState;
 use axum::Json;
@@ -19,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/estimates", get(estimates))
         .route("/api/models", get(models))
         .route("/api/insights", get(insights))
+        .merge(crate::events::routes())
 }
 
 /// An answer that is not a success: a status and a JSON body `{"error": …, "message": …}`, with
@@ -137,7 +139,7 @@ async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiEr
     Ok(Json(json!({ "sites": sites })))
 }
 
-fn kind(value: &str) -> Result<monitor_core::SiteKind, ApiError> {
+pub(crate) fn kind(value: &str) -> Result<monitor_core::SiteKind, ApiError> {
     match value {
         "handler" => Ok(monitor_core::SiteKind::Handler),
         "stage" => Ok(monitor_core::SiteKind::Stage),
@@ -158,7 +160,7 @@ async fn query(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::QueryResult
     monitor_core::query(&query).map(Json).map_err(query_error)
 }
 
-fn query_error(e: monitor_core::QueryError) -> ApiError {
+pub(crate) fn query_error(e: monitor_core::QueryError) -> ApiError {
     use monitor_core::QueryError;
     let parameter = match &e {
         QueryError::InvertedRange { .. } => "from".to_owned(),

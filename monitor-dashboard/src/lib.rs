@@ -8,6 +8,7 @@
 //!   0.0.4, for a Prometheus (and what sits on it) to scrape.
 //! - `/api/sites`, `/api/query`, `/api/errors`, `/api/memory`, `/api/estimates`, `/api/models`,
 //!   `/api/insights`: JSON, from the same data and queries as `monitor_core`'s own API.
+//! - `/api/events`: the raw per-call events (failed calls, outliers, samples), newest first.
 //! - `/api/stream`: Server-Sent Events, one `tick` message per collector tick.
 //! - `/`: a page that shows all of it live (assets served from the binary; it works offline).
 //!
@@ -41,6 +42,7 @@
 
 mod api;
 mod auth;
+mod events;
 mod insights;
 mod layer;
 mod metrics;

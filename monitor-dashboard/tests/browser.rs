@@ -4,8 +4,9 @@
 //! `nest_service`, which also answers `/ops/`: axum 0.8's `nest` answers `/admin` but not
 //! `/admin/`, tokio-rs/axum#2659) and `/open` (no token); a thread calls instrumented
 //! handlers, stages and token calls, with errors, while a collector ticks. The browser loads the
-//! page, is refused a wrong token, is let in with the right one, sees charts with live data,
-//! changes the filters and the range, and leaves a screenshot in `target/dashboard-screenshot.png`.
+//! page, is refused a wrong token, is let in with the right one, sees charts with live data and
+//! the failed calls among the recent events, changes the filters and the range, and leaves a
+//! screenshot in `target/dashboard-screenshot.png`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium chromium-driver`,
 //! which `scripts/deps.sh` installs).
@@ -620,6 +621,13 @@ async fn drive(client: &Client, base: &str) -> TestResult {
     .await?;
     wait_js(
         client,
+        "a failed render among the recent failures",
+        "return [...document.querySelectorAll('#events-table tbody tr[data-reason=\"failed\"]')].some(r => \
+                r.cells[1].textContent.includes('render') && r.textContent.includes('renderer timed out'))",
+    )
+    .await?;
+    wait_js(
+        client,
         "the logo pipeline with its stages",
         "const p = document.querySelector('#pipelines [data-pipeline=\"logo\"]'); \
          return p && p.querySelectorAll('tr[data-stage]').length === 3",
@@ -697,6 +705,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
         "const rows = [...document.querySelectorAll('#sites-table tbody tr')]; \
          return rows.length === 1 && rows[0].dataset.name === 'collect' && \
                 document.querySelectorAll('#pipelines [data-pipeline]').length === 1 && \
+                ![...document.querySelectorAll('#events-table tbody tr')].some(r => r.textContent.includes('renderer')) && \
                 !document.querySelector('#sites-table tr[data-name=\"create_logo\"]')",
     )
     .await?;

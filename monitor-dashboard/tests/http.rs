@@ -56,7 +56,7 @@ async fn get_json(addr: SocketAddr, path: &str, token: Option<&str>) -> (StatusC
     (status, json)
 }
 
-const API_ROUTES: [&str; 7] = [
+const API_ROUTES: [&str; 8] = [
     "/admin/api/sites",
     "/admin/api/query",
     "/admin/api/errors",
@@ -64,6 +64,7 @@ const API_ROUTES: [&str; 7] = [
     "/admin/api/estimates",
     "/admin/api/models",
     "/admin/api/insights",
+    "/admin/api/events",
 ];
 
 #[tokio::test]
