@@ -261,6 +261,8 @@ struct Entry {
     figures: Arc<Figures>,
     by_model: Arc<[(&'static str, Figures)]>,
     version: u64,
+    /// Changed since the collector last asked ([`changes`]).
+    changed: bool,
 }
 
 struct ReadModel {
@@ -269,6 +271,8 @@ struct ReadModel {
     /// counters just as its site was taken off the marked list may have been missed by that read.
     recent: Vec<usize>,
     versions: u64,
+    /// The sites whose entries changed since the collector last asked, each once.
+    changed: Vec<usize>,
     /// The error table as last built, and the count of errors filed it reflects.
     errors: Option<(u64, Arc<ErrorSummary>)>,
 }
@@ -277,6 +281,7 @@ static READ: Mutex<ReadModel> = Mutex::new(ReadModel {
     entries: Vec::new(),
     recent: Vec::new(),
     versions: 0,
+    changed: Vec::new(),
     errors: None,
 });
 
@@ -288,6 +293,7 @@ impl ReadModel {
                 figures: Arc::new(Figures::default()),
                 by_model: Arc::new([]),
                 version: 0,
+                changed: false,
             };
             self.entries.resize(all.len(), empty);
         }
@@ -301,25 +307,31 @@ impl ReadModel {
                 continue;
             };
             let mut figures = site.figures();
-            figures.max_with(&entry.figures);
+            let mut changed = figures.max_with(&entry.figures);
             let by_model: Vec<(&'static str, Figures)> = if site.has_models() {
                 let mut now = site.figures_by_model();
                 now.sort_by_key(|(model, _)| *model);
+                changed |= now.len() != entry.by_model.len();
                 for (model, f) in &mut now {
-                    if let Some((_, before)) = entry.by_model.iter().find(|(m, _)| m == model) {
-                        f.max_with(before);
+                    match entry.by_model.iter().find(|(m, _)| m == model) {
+                        Some((_, before)) => changed |= f.max_with(before),
+                        None => changed = true,
                     }
                 }
                 now
             } else {
                 Vec::new()
             };
-            if figures != *entry.figures || by_model[..] != entry.by_model[..] {
+            if changed {
                 self.versions += 1;
+                if !entry.changed {
+                    self.changed.push(index);
+                }
                 *entry = Entry {
                     figures: Arc::new(figures),
                     by_model: by_model.into(),
                     version: self.versions,
+                    changed: true,
                 };
             }
         }
@@ -387,6 +399,53 @@ pub fn snapshot() -> Snapshot {
         caches: caches(),
         memory: memory().ok(),
         errors,
+    }
+}
+
+/// What the read model saw change since the previous call: the part of a snapshot the collector
+/// needs, at a cost that follows activity — the sites whose figures changed, by position, with the
+/// caches and the memory.
+pub(crate) struct Changes {
+    /// Every site there is now.
+    pub(crate) sites: usize,
+    /// The sites whose figures changed, ascending by position.
+    pub(crate) changed: Vec<(usize, SiteSnapshot)>,
+    pub(crate) caches: Vec<CacheStats>,
+    pub(crate) memory: Option<MemorySample>,
+}
+
+/// The sites whose figures changed since the previous call (and the caches and memory now).
+/// Only the collector calls it: each change is handed out once.
+pub(crate) fn changes() -> Changes {
+    let all = all();
+    let changed = {
+        let mut read = READ.lock();
+        read.refresh(&all);
+        let mut changed = std::mem::take(&mut read.changed);
+        changed.sort_unstable();
+        changed
+            .into_iter()
+            .filter_map(|index| {
+                let site = all.get(index)?;
+                let e = read.entries.get_mut(index)?;
+                e.changed = false;
+                Some((
+                    index,
+                    SiteSnapshot {
+                        site,
+                        figures: Arc::clone(&e.figures),
+                        by_model: Arc::clone(&e.by_model),
+                        version: e.version,
+                    },
+                ))
+            })
+            .collect()
+    };
+    Changes {
+        sites: all.len(),
+        changed,
+        caches: caches(),
+        memory: memory().ok(),
     }
 }
 

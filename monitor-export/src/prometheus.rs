@@ -434,7 +434,7 @@ trait Value {
 
 impl Value for u64 {
     fn write_to(self, out: &mut String) {
-        let _ = write!(out, "{self}");
+        out.push_str(itoa::Buffer::new().format(self));
     }
 }
 

@@ -13,6 +13,7 @@
 
 use monitor_core::{Figures, ModelStats, Outcomes, Site, Snapshot};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The label names of a site, in the order exporters write them.
 pub const SITE_LABELS: [&str; 6] = ["site", "kind", "module", "route", "pipeline", "stage"];
@@ -42,8 +43,8 @@ pub fn site_labels(site: &Site) -> Vec<(&'static str, &'static str)> {
 pub struct SiteGroup {
     /// The labels, as [`site_labels`] gives them.
     pub labels: Vec<(&'static str, &'static str)>,
-    /// The figures of all its sites.
-    pub figures: Figures,
+    /// The figures of all its sites (shared with the snapshot when it has one site).
+    pub figures: Arc<Figures>,
     /// Each call in one outcome, never lower than in an earlier export.
     pub outcomes: Outcomes,
     /// The sites in the group.
@@ -56,14 +57,21 @@ pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGro
     let mut groups: BTreeMap<Vec<(&'static str, &'static str)>, SiteGroup> = BTreeMap::new();
     for s in &snapshot.sites {
         let labels = site_labels(s.site);
-        let group = groups.entry(labels.clone()).or_insert_with(|| SiteGroup {
-            labels,
-            figures: Figures::default(),
-            outcomes: Outcomes::default(),
-            sites: Vec::new(),
-        });
-        group.figures.add(&s.figures);
-        group.sites.push(s.site);
+        match groups.get_mut(&labels) {
+            Some(group) => {
+                Arc::make_mut(&mut group.figures).add(&s.figures);
+                group.sites.push(s.site);
+            }
+            None => {
+                let group = SiteGroup {
+                    labels: labels.clone(),
+                    figures: Arc::clone(&s.figures),
+                    outcomes: Outcomes::default(),
+                    sites: vec![s.site],
+                };
+                groups.insert(labels, group);
+            }
+        }
     }
     groups
         .into_values()
@@ -98,7 +106,10 @@ impl OutcomePeaks {
         labels: &[(&'static str, &'static str)],
         now: Outcomes,
     ) -> Outcomes {
-        let peak = self.peaks.entry(labels.to_vec()).or_default();
+        let peak = match self.peaks.get_mut(labels) {
+            Some(peak) => peak,
+            None => self.peaks.entry(labels.to_vec()).or_default(),
+        };
         let mut counts = now.counts();
         for (n, p) in counts.iter_mut().zip(peak.iter_mut()) {
             *n = (*n).max(*p);

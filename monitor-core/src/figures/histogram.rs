@@ -132,6 +132,10 @@ impl Histogram {
             return;
         }
         let bucket = bucket.min(BUCKETS - 1) as u16;
+        if self.buckets.capacity() == 0 {
+            // Sites' durations fall in a few bands: a few dozen buckets, usually.
+            self.buckets.reserve(16);
+        }
         match self.buckets.last_mut() {
             Some(last) if last.0 == bucket => last.1 += n,
             Some(last) if last.0 > bucket => {
@@ -158,7 +162,7 @@ impl Histogram {
         }
         if self.nanos_per_unit == other.nanos_per_unit || self.count == 0 && self.sum_units == 0 {
             self.nanos_per_unit = other.nanos_per_unit;
-            self.buckets = merge_sorted(&self.buckets, &other.buckets, |a, b| a + b);
+            combine_sorted(&mut self.buckets, &other.buckets, |a, b| a + b);
             self.count += other.count;
             self.sum_units += other.sum_units;
             self.max_units = self.max_units.max(other.max_units);
@@ -180,7 +184,7 @@ impl Histogram {
     /// adds nothing. The difference's exact maximum is not known: the top of its highest bucket
     /// stands in, at most 1/32 above it, and never above this histogram's maximum.
     pub(crate) fn since(&self, before: &Histogram) -> Histogram {
-        let mut buckets = Vec::new();
+        let mut buckets = Vec::with_capacity(self.buckets.len());
         let mut theirs = before.buckets.iter().peekable();
         let mut count = 0;
         for &(index, n) in &self.buckets {
@@ -205,15 +209,22 @@ impl Histogram {
     }
 
     /// Bucket by bucket, the higher of the two counts, and the higher sum and maximum: of two
-    /// readings of the same counters, a count that only ever grows.
-    pub(crate) fn max_with(&mut self, other: &Histogram) {
+    /// readings of the same counters, a count that only ever grows. Returns whether this one held
+    /// anything above `other`.
+    pub(crate) fn max_with(&mut self, other: &Histogram) -> bool {
         if self.count == 0 && self.sum_units == 0 {
             self.nanos_per_unit = other.nanos_per_unit;
         }
-        self.buckets = merge_sorted(&self.buckets, &other.buckets, u64::max);
+        let rose = self.count > other.count
+            || self.sum_units > other.sum_units
+            || self.max_units > other.max_units;
+        combine_sorted(&mut self.buckets, &other.buckets, u64::max);
         self.count = self.buckets.iter().map(|&(_, n)| n).sum();
         self.sum_units = self.sum_units.max(other.sum_units);
         self.max_units = self.max_units.max(other.max_units);
+        // A reading with more calls has a higher count or a higher sum, whichever bucket they fell
+        // in; one with as many has its buckets at most as high, so nothing rose.
+        rose
     }
 
     /// This histogram less `parts` (histograms of some of its values, in the same units), bucket
@@ -330,14 +341,33 @@ impl Histogram {
     }
 }
 
-/// Two lists of `(index, count)` ascending by index, combined into one: `both` decides the count
-/// of an index present in each.
+/// Combines `b` into `a`, two lists of `(index, count)` ascending by index: `both` decides the
+/// count of an index present in each. In place when every index of `b` is in `a` already — two
+/// readings of one site, or a frame added to the next, usually — else into a new list.
+fn combine_sorted(a: &mut Vec<(u16, u64)>, b: &[(u16, u64)], both: impl Fn(u64, u64) -> u64) {
+    let mut at = 0;
+    for (done, &(index, n)) in b.iter().enumerate() {
+        while a.get(at).is_some_and(|&(i, _)| i < index) {
+            at += 1;
+        }
+        match a.get_mut(at) {
+            Some(mine) if mine.0 == index => mine.1 = both(mine.1, n),
+            // An index `a` lacks: what is combined so far stays, the rest is merged anew.
+            _ => {
+                *a = merge_sorted(a, &b[done..], both);
+                return;
+            }
+        }
+    }
+}
+
+/// Two lists of `(index, count)` ascending by index, merged into a new one.
 fn merge_sorted(
     a: &[(u16, u64)],
     b: &[(u16, u64)],
     both: impl Fn(u64, u64) -> u64,
 ) -> Vec<(u16, u64)> {
-    let mut merged = Vec::with_capacity(a.len().max(b.len()));
+    let mut merged = Vec::with_capacity(a.len() + b.len());
     let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
     loop {
         let next = match (a.peek(), b.peek()) {

@@ -263,24 +263,40 @@ impl Figures {
     /// What these figures hold beyond `before`, an earlier reading of the same calls. Counters
     /// only grow, so a lower reading (racing a writer) adds nothing rather than going negative.
     pub fn since(&self, before: &Figures) -> Figures {
-        let mut d = self.clone();
-        d.zip_counters(before, u64::saturating_sub);
-        d.durations = self.durations.since(&before.durations);
-        d.error_durations = self.error_durations.since(&before.error_durations);
-        d.client_error_durations = self
-            .client_error_durations
-            .since(&before.client_error_durations);
+        let mut d = Figures {
+            durations: self.durations.since(&before.durations),
+            error_durations: self.error_durations.since(&before.error_durations),
+            client_error_durations: self
+                .client_error_durations
+                .since(&before.client_error_durations),
+            ..Figures::default()
+        };
+        for ((diff, now), earlier) in d
+            .counters_mut()
+            .into_iter()
+            .zip(self.counter_values())
+            .zip(before.counter_values())
+        {
+            *diff = now.saturating_sub(earlier);
+        }
         d
     }
 
     /// Field by field, the higher of these and `other`, two readings of the same counters: a
-    /// reading never shows less than an earlier one did.
-    pub(crate) fn max_with(&mut self, other: &Figures) {
-        self.zip_counters(other, u64::max);
-        self.durations.max_with(&other.durations);
-        self.error_durations.max_with(&other.error_durations);
-        self.client_error_durations
+    /// reading never shows less than an earlier one did. Returns whether these held anything
+    /// above `other`, that is whether the result differs from it.
+    pub(crate) fn max_with(&mut self, other: &Figures) -> bool {
+        let mut rose = false;
+        for (mine, theirs) in self.counters_mut().into_iter().zip(other.counter_values()) {
+            rose |= *mine > theirs;
+            *mine = (*mine).max(theirs);
+        }
+        rose |= self.durations.max_with(&other.durations);
+        rose |= self.error_durations.max_with(&other.error_durations);
+        rose |= self
+            .client_error_durations
             .max_with(&other.client_error_durations);
+        rose
     }
 
     /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost and heap bytes

@@ -1,17 +1,17 @@
 //! The history's state and one tick: take a snapshot, file what each active site added since the
 //! previous tick into the tiers, sample memory, set outlier thresholds, tell the subscribers.
 //!
-//! A tick costs what was active: a site whose snapshot version did not change since the previous
-//! tick is skipped with one compare.
+//! A tick costs what was active: it asks the read model for the sites whose figures changed
+//! since the previous tick, and reads nothing of the others.
 
 use super::subscribe::{Subscribers, Subscription};
 use super::tick::{CacheTick, SiteTick, Tick};
-use super::tiers::{Frame, Tier};
+use super::tiers::{Frame, Tier, file_all};
 use crate::figures::{Figures, Histogram};
 use crate::memory::MemorySample;
 use crate::record::events;
 use crate::record::site::Site;
-use crate::snapshot::{SiteSnapshot, snapshot};
+use crate::snapshot::{SiteSnapshot, changes};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -37,8 +37,9 @@ pub const MEMORY_SAMPLES: usize = 3600;
 
 pub(crate) struct State {
     limits: HistoryLimits,
-    /// Each site as the previous tick saw it.
-    previous: Vec<Option<SiteSnapshot>>,
+    /// Each site as the previous tick saw it, and the count of calls its outlier threshold was
+    /// worked out at.
+    previous: Vec<(Option<SiteSnapshot>, u64)>,
     last_tick_ms: Option<u64>,
     pub(crate) tiers: Vec<Tier>,
     subscribers: Subscribers,
@@ -51,14 +52,18 @@ pub(crate) struct State {
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
 /// Calls slower than the outlier factor times the site's p99 become outlier events; a site needs
-/// 100 calls before it has a p99 worth the name.
-fn set_outlier_threshold(site: &Site, durations: &Histogram) {
-    if durations.count() < 100 {
-        return;
+/// 100 calls before it has a p99 worth the name. The p99 of all a site's calls moves slowly: it is
+/// worked out again once the calls have grown by a tenth since `last` (the count it was worked out
+/// at), not at every tick. Returns the count it was worked out at.
+fn set_outlier_threshold(site: &Site, durations: &Histogram, last: u64) -> u64 {
+    let count = durations.count();
+    if count < 100 || count < last.saturating_add(last / 10) {
+        return last;
     }
     let p99_units = durations.quantile(0.99).as_nanos() as f64 / durations.nanos_per_unit();
     let threshold = (p99_units * events::outlier_factor()).min(u64::MAX as f64) as u64;
     site.set_outlier_units(threshold);
+    count
 }
 
 /// Milliseconds since the Unix epoch; 0 before it.
@@ -121,6 +126,7 @@ impl State {
             width_ms,
             span_ms,
             frames: VecDeque::new(),
+            bytes: 0,
         })
         .collect();
         State {
@@ -138,13 +144,13 @@ impl State {
         self.limits
     }
 
-    /// Takes a snapshot, files what each site added, trims to the limits, and tells the
-    /// subscribers.
+    /// Takes what changed from the read model, files what each site added, trims to the limits,
+    /// and tells the subscribers.
     fn tick(&mut self, at: SystemTime) -> Arc<Tick> {
         let now_ms = unix_ms(at);
         let start_ms = self.last_tick_ms.unwrap_or(now_ms).min(now_ms);
-        let snap = snapshot();
-        self.previous.resize_with(snap.sites.len(), || None);
+        let snap = changes();
+        self.previous.resize_with(snap.sites, || (None, 0));
         let mut frame = Frame {
             start_ms,
             end_ms: now_ms,
@@ -178,13 +184,14 @@ impl State {
                 })
                 .collect(),
         };
-        for (index, now) in snap.sites.into_iter().enumerate() {
-            let previous = &mut self.previous[index];
-            if previous.as_ref().is_some_and(|p| p.version == now.version) {
+        frame.sites.reserve(snap.changed.len());
+        tick.sites.reserve(snap.changed.len());
+        for (index, now) in snap.changed {
+            let Some((previous, threshold_at)) = self.previous.get_mut(index) else {
                 continue;
-            }
+            };
             let (figures, by_model) = added(&now, previous.as_ref());
-            set_outlier_threshold(now.site, &now.figures.durations);
+            *threshold_at = set_outlier_threshold(now.site, &now.figures.durations, *threshold_at);
             let site = now.site;
             *previous = Some(now);
             if figures.is_empty() {
@@ -199,9 +206,7 @@ impl State {
         frame.models.sort_by(|a, b| a.0.cmp(&b.0));
         self.last_tick_ms = Some(now_ms);
         if !frame.is_empty() {
-            for tier in &mut self.tiers {
-                tier.file(&frame);
-            }
+            file_all(&mut self.tiers, frame);
         }
         self.trim(now_ms);
         let tick = Arc::new(tick);
@@ -239,17 +244,21 @@ impl State {
         for tier in &mut self.tiers {
             let from = oldest_kept.max(now_ms.saturating_sub(tier.span_ms));
             while tier.frames.front().is_some_and(|f| f.end_ms <= from) {
-                tier.frames.pop_front();
+                tier.drop_oldest();
             }
         }
-        let mut bytes = self.approx_bytes();
-        while bytes > self.limits.max_bytes {
-            // The coarsest tier holds the oldest frames.
-            let Some(tier) = self.tiers.iter_mut().rev().find(|t| !t.frames.is_empty()) else {
+        while self.approx_bytes() > self.limits.max_bytes {
+            // The coarsest tier holds the oldest frames; but each tier's latest frame is the one
+            // every tick adds to, so it goes last: dropping it would only have the next tick
+            // start it again, from a copy.
+            let tiers = &mut self.tiers;
+            let index = tiers
+                .iter()
+                .rposition(|t| t.frames.len() > 1)
+                .or_else(|| tiers.iter().position(|t| !t.frames.is_empty()));
+            if index.and_then(|i| tiers[i].drop_oldest()).is_none() {
                 break;
-            };
-            let dropped = tier.frames.pop_front().map_or(0, |f| f.approx_bytes());
-            bytes = bytes.saturating_sub(dropped);
+            }
         }
     }
 
@@ -259,11 +268,7 @@ impl State {
     }
 
     fn approx_bytes(&self) -> usize {
-        self.tiers
-            .iter()
-            .flat_map(|t| t.frames.iter())
-            .map(|f| f.approx_bytes())
-            .sum()
+        self.tiers.iter().map(|t| t.bytes).sum()
     }
 }
 

@@ -19,16 +19,34 @@ pub(crate) struct Frame {
     pub(crate) caches: Vec<(String, (u64, u64))>,
 }
 
-/// Adds `theirs` into `mine`, two lists sorted by key, keeping the order.
+/// Adds `theirs` into `mine`, two lists sorted by key, keeping the order: one pass over both, and
+/// no new list when every key of `theirs` is in `mine` already (the same sites, tick after tick).
 fn merge_keyed<K: Ord + Clone, V: Clone>(
     mine: &mut Vec<(K, V)>,
     theirs: &[(K, V)],
     add: impl Fn(&mut V, &V),
 ) {
+    let mut fresh = Vec::new();
+    let mut at = 0;
     for (key, value) in theirs {
-        match mine.binary_search_by(|(k, _)| k.cmp(key)) {
-            Ok(i) => add(&mut mine[i].1, value),
-            Err(i) => mine.insert(i, (key.clone(), value.clone())),
+        while mine.get(at).is_some_and(|(k, _)| k < key) {
+            at += 1;
+        }
+        match mine.get_mut(at) {
+            Some((k, v)) if k == key => add(v, value),
+            _ => fresh.push((key.clone(), value.clone())),
+        }
+    }
+    if !fresh.is_empty() {
+        let old = std::mem::take(mine);
+        let mut old = old.into_iter().peekable();
+        let mut fresh = fresh.into_iter().peekable();
+        while let Some(next) = match (old.peek(), fresh.peek()) {
+            (Some((a, _)), Some((b, _))) if b < a => fresh.next(),
+            (Some(_), _) => old.next(),
+            (None, _) => fresh.next(),
+        } {
+            mine.push(next);
         }
     }
 }
@@ -56,6 +74,8 @@ impl Frame {
         &self.models[from..to]
     }
 
+    /// Memory the frame holds, approximately: a pass over its entries, made once per frame
+    /// filed, never over the whole history.
     pub(crate) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Frame>()
             + self
@@ -85,18 +105,46 @@ pub(crate) struct Tier {
     /// How far back this tier reaches; a finer tier covers the recent past at a finer width.
     pub(crate) span_ms: u64,
     pub(crate) frames: VecDeque<Arc<Frame>>,
+    /// What `frames` hold, approximately, kept up to date as frames come and go.
+    pub(crate) bytes: usize,
 }
 
 impl Tier {
-    pub(crate) fn file(&mut self, frame: &Frame) {
+    /// Files `frame` into this tier: added to the last frame when it falls in the same slot, else
+    /// a frame of its own (the frame itself when it is given by value, a copy otherwise).
+    fn file(&mut self, frame: std::borrow::Cow<'_, Frame>) {
         let slot = frame.start_ms / self.width_ms;
         match self.frames.back_mut() {
-            Some(last) if last.start_ms / self.width_ms == slot => Arc::make_mut(last).merge(frame),
+            Some(last) if last.start_ms / self.width_ms == slot => {
+                let before = last.approx_bytes();
+                Arc::make_mut(last).merge(&frame);
+                self.bytes = (self.bytes + last.approx_bytes()).saturating_sub(before);
+            }
             _ => {
-                let mut aligned = frame.clone();
+                let mut aligned = frame.into_owned();
                 aligned.start_ms = slot * self.width_ms;
+                self.bytes += aligned.approx_bytes();
                 self.frames.push_back(Arc::new(aligned));
             }
         }
     }
+
+    /// Drops the oldest frame; returns the bytes it held.
+    pub(crate) fn drop_oldest(&mut self) -> Option<usize> {
+        let dropped = self.frames.pop_front()?.approx_bytes();
+        self.bytes = self.bytes.saturating_sub(dropped);
+        Some(dropped)
+    }
+}
+
+/// Files `frame` into every tier; the finest takes it without a copy.
+pub(crate) fn file_all(tiers: &mut [Tier], frame: Frame) {
+    let Some((finest, coarser)) = tiers.split_first_mut() else {
+        return;
+    };
+    // The finest tier starts a new frame every tick: it takes the frame itself.
+    for tier in coarser {
+        tier.file(std::borrow::Cow::Borrowed(&frame));
+    }
+    finest.file(std::borrow::Cow::Owned(frame));
 }

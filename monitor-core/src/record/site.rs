@@ -4,13 +4,13 @@
 use super::caches::Cache;
 use super::cells::Cells;
 use super::outcome::Outcome;
-use super::stripes::Aggregates;
+use super::stripes::{ALL_STRIPES, Aggregates};
 use crate::figures::{Figures, SiteStats};
 use crate::usage::entry::{ModelEntry, Usage};
 use serde::Serialize;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 /// The `file` of a route's site: no source file has this name.
 pub(crate) const ROUTE_FILE: &str = "<route>";
@@ -121,9 +121,11 @@ struct Activity {
     /// Calls longer than this, in clock units, are kept as outlier events. Set by the collector
     /// from the site's p99; no call is an outlier before it has.
     outlier_units: AtomicU64,
-    /// The site recorded something the read model has not read yet: it is on the list of
-    /// [`take_marked`].
-    marked: AtomicBool,
+    /// The stripes, a bit each, that recorded something the read model has not read yet; while
+    /// any is set, the site is on the list of [`take_marked`].
+    marked: AtomicU8,
+    /// The stripes that ever recorded anything: the ones reading the site must read.
+    stripes: AtomicU8,
     /// The next site on that list.
     next: AtomicPtr<Site>,
     /// Position among [`sites`](super::registry::sites), or `usize::MAX` before it has one.
@@ -143,7 +145,7 @@ pub(crate) fn take_marked() -> impl Iterator<Item = &'static Site> {
         let site: &'static Site = unsafe { next.as_ref()? };
         next = site.activity.next.load(Ordering::Acquire);
         // Unmarked before it is read: a call recording from now on marks it again.
-        site.activity.marked.store(false, Ordering::Release);
+        site.activity.marked.store(0, Ordering::Release);
         Some(site)
     })
 }
@@ -159,26 +161,31 @@ impl Site {
             cells: Cells::new(),
             activity: Activity {
                 outlier_units: AtomicU64::new(u64::MAX),
-                marked: AtomicBool::new(false),
+                marked: AtomicU8::new(0),
+                stripes: AtomicU8::new(0),
                 next: AtomicPtr::new(std::ptr::null_mut()),
                 index: AtomicUsize::new(usize::MAX),
             },
         }
     }
 
-    /// Marks the site as having recorded something: a load of a line every call reads anyway, and
-    /// a store the first time after each read.
+    /// Marks the site as having recorded something on `stripe`: a load of a line every call
+    /// reads anyway, and a store the first time after each read.
     #[inline(always)]
-    fn touch(&'static self) {
-        if !self.activity.marked.load(Ordering::Relaxed) {
-            self.mark();
+    fn touch(&'static self, stripe: usize) {
+        let bit = 1 << stripe;
+        if self.activity.marked.load(Ordering::Relaxed) & bit == 0 {
+            self.mark(bit);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn mark(&'static self) {
-        if self.activity.marked.swap(true, Ordering::AcqRel) {
+    fn mark(&'static self, bit: u8) {
+        if self.activity.stripes.load(Ordering::Relaxed) & bit == 0 {
+            self.activity.stripes.fetch_or(bit, Ordering::Relaxed);
+        }
+        if self.activity.marked.fetch_or(bit, Ordering::AcqRel) != 0 {
             return;
         }
         let me = std::ptr::from_ref(self).cast_mut();
@@ -195,36 +202,36 @@ impl Site {
     /// One finished call.
     #[inline(always)]
     pub(crate) fn record(&'static self, units: u64, outcome: &Outcome, request_bytes: u64) {
-        self.aggregates.record(units, outcome, request_bytes);
-        self.touch();
+        let stripe = self.aggregates.record(units, outcome, request_bytes);
+        self.touch(stripe);
     }
 
     /// A call that unwound.
     #[cold]
     pub(crate) fn record_panic(&'static self, units: u64, request_bytes: u64) {
-        self.aggregates.record_panic(units, request_bytes);
-        self.touch();
+        let stripe = self.aggregates.record_panic(units, request_bytes);
+        self.touch(stripe);
     }
 
     /// A future dropped before it finished.
     #[cold]
     pub(crate) fn record_cancelled(&'static self) {
-        self.aggregates.record_cancelled();
-        self.touch();
+        let stripe = self.aggregates.record_cancelled();
+        self.touch(stripe);
     }
 
     /// Tokens of one metered call, credited to this site.
     pub(crate) fn record_usage(&'static self, usage: Usage) {
-        self.aggregates.record_usage(usage);
-        self.touch();
+        let stripe = self.aggregates.record_usage(usage);
+        self.touch(stripe);
     }
 
     /// Heap bytes allocated by the site's own code.
     #[cfg(feature = "alloc")]
     pub(crate) fn record_allocated(&'static self, bytes: u64) {
         if bytes > 0 {
-            self.aggregates.record_allocated(bytes);
-            self.touch();
+            let stripe = self.aggregates.record_allocated(bytes);
+            self.touch(stripe);
         }
     }
 
@@ -252,14 +259,17 @@ impl Site {
 
     /// Everything the site recorded so far.
     pub(crate) fn figures(&self) -> Figures {
-        self.aggregates.read()
+        // Loaded before the stripes: a stripe's first write is marked right after it, so a
+        // stripe missing here has nothing a later read would not see.
+        self.aggregates
+            .read(self.activity.stripes.load(Ordering::Acquire))
     }
 
     /// The site's calls split by model, when its model is named per call: `(model, figures)`.
     pub(crate) fn figures_by_model(&self) -> Vec<(&'static str, Figures)> {
         self.cells
             .iter()
-            .map(|cell| (cell.model().name(), cell.totals.read()))
+            .map(|cell| (cell.model().name(), cell.totals.read(ALL_STRIPES)))
             .collect()
     }
 

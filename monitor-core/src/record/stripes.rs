@@ -20,6 +20,9 @@ const CHUNKS: usize = BUCKETS >> CHUNK_SHIFT;
 /// The bit of `used` that says a counter other than the durations was written.
 const OTHER: u64 = 1 << 63;
 const _: () = assert!(CHUNKS < 63 && CHUNKS << CHUNK_SHIFT == BUCKETS);
+/// Every stripe, for [`Aggregates::read`] when the caller does not know which were written.
+pub(crate) const ALL_STRIPES: u8 = u8::MAX;
+const _: () = assert!(STRIPES <= 8);
 
 /// Counters of one stripe. Aligned to 128 bytes: x86 prefetches cache lines in pairs.
 #[repr(C, align(128))]
@@ -264,22 +267,25 @@ impl<const N: usize> Aggregates<N> {
     /// This thread's stripe, and whether the thread owns it. With one stripe (a model's calls at
     /// a site), every thread shares it.
     #[inline(always)]
-    fn stripe(&self) -> (&Stripe, bool) {
+    fn stripe(&self) -> (&Stripe, bool, usize) {
         if N == STRIPES {
             let index = thread::stripe();
-            (&self.stripes[index], index < OWNED_STRIPES)
+            (&self.stripes[index], index < OWNED_STRIPES, index)
         } else {
-            (&self.stripes[0], false)
+            (&self.stripes[0], false, 0)
         }
     }
 
     /// One finished call, whose duration is `units` of the clock. The common case — no error, no
     /// status, no sizes — touches one bucket, the sum and (rarely) the maximum; on a stripe this
     /// thread owns, with plain loads and stores.
+    ///
+    /// Returns the stripe written, as all the `record` methods do: the site marks it as one to
+    /// read.
     #[inline(always)]
-    pub(crate) fn record(&self, units: u64, outcome: &Outcome, request_bytes: u64) {
+    pub(crate) fn record(&self, units: u64, outcome: &Outcome, request_bytes: u64) -> usize {
         let details = Details::of(outcome, request_bytes);
-        let (s, owned) = self.stripe();
+        let (s, owned, index) = self.stripe();
         if owned {
             s.record_duration::<true>(units);
         } else {
@@ -304,38 +310,41 @@ impl<const N: usize> Aggregates<N> {
                 request_bytes,
             );
         }
+        index
     }
 
     /// A call that unwound: an error, with its duration up to the panic.
     #[cold]
-    pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) {
-        let (s, _) = self.stripe();
+    pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) -> usize {
+        let (s, _, _) = self.stripe();
         s.panics.fetch_add(1, Relaxed);
-        self.record(units, &Outcome::PANICKED, request_bytes);
+        self.record(units, &Outcome::PANICKED, request_bytes)
     }
 
     /// A future dropped before it finished. Its partial duration is left out of the histogram.
     #[cold]
-    pub(crate) fn record_cancelled(&self) {
-        let (s, _) = self.stripe();
+    pub(crate) fn record_cancelled(&self) -> usize {
+        let (s, _, index) = self.stripe();
         s.cancelled.fetch_add(1, Relaxed);
         s.used.fetch_or(OTHER, Relaxed);
+        index
     }
 
     /// Tokens of one metered call, credited to this site (its own, or an enclosing stage's).
-    pub(crate) fn record_usage(&self, usage: Usage) {
-        let (s, owned) = self.stripe();
+    pub(crate) fn record_usage(&self, usage: Usage) -> usize {
+        let (s, owned, index) = self.stripe();
         if owned {
             s.record_usage::<true>(usage);
         } else {
             s.record_usage::<false>(usage);
         }
+        index
     }
 
     /// Heap bytes allocated by the site's own code during a call or a poll.
     #[cfg(feature = "alloc")]
-    pub(crate) fn record_allocated(&self, bytes: u64) {
-        let (s, owned) = self.stripe();
+    pub(crate) fn record_allocated(&self, bytes: u64) -> usize {
+        let (s, owned, index) = self.stripe();
         if owned {
             add::<true>(&s.allocated_bytes, bytes);
             mark::<true>(&s.used, OTHER);
@@ -343,14 +352,18 @@ impl<const N: usize> Aggregates<N> {
             add::<false>(&s.allocated_bytes, bytes);
             mark::<false>(&s.used, OTHER);
         }
+        index
     }
 
-    /// Everything recorded so far. Reads only the stripes threads wrote and, in them, the bands of
-    /// durations calls fell in; never blocks a call being recorded.
-    pub(crate) fn read(&self) -> Figures {
+    /// Everything recorded so far. Reads only the stripes threads wrote — those in `stripes`, a
+    /// bit each, when the caller knows them — and, in them, the bands of durations calls fell in;
+    /// never blocks a call being recorded.
+    pub(crate) fn read(&self, stripes: u8) -> Figures {
         let mut f = Figures::in_clock_units();
-        for s in &self.stripes {
-            s.read_into(&mut f);
+        for (index, s) in self.stripes.iter().enumerate() {
+            if stripes & (1 << index) != 0 {
+                s.read_into(&mut f);
+            }
         }
         if let Some(failures) = self.failures.get() {
             failures.errors.read_into(&mut f.error_durations);
@@ -445,12 +458,12 @@ mod tests {
     #[test]
     fn reading_sees_every_band_and_stripe_written() {
         let a: Aggregates = Aggregates::new();
-        assert!(a.read().is_empty());
+        assert!(a.read(ALL_STRIPES).is_empty());
         // Durations in bands far apart, and a parked one.
         for units in [10, 100, 5_000, 1 << 20, 1 << 30, 7] {
             a.record(units, &Outcome::OK, 0);
         }
-        let f = a.read();
+        let f = a.read(ALL_STRIPES);
         assert_eq!(f.calls(), 6);
         assert_eq!(
             f.durations.sum_units(),
@@ -458,7 +471,7 @@ mod tests {
         );
         let shared: Aggregates<1> = Aggregates::new();
         shared.record(3, &Outcome::OK, 9);
-        let f = shared.read();
+        let f = shared.read(ALL_STRIPES);
         assert_eq!((f.calls(), f.request_bytes), (1, 9));
     }
 }
