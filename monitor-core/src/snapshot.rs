@@ -261,8 +261,27 @@ struct Entry {
     figures: Arc<Figures>,
     by_model: Arc<[(&'static str, Figures)]>,
     version: u64,
-    /// Changed since the collector last asked ([`changes`]).
-    changed: bool,
+    /// What the site added since the collector last asked ([`changes`]); `None` while nothing.
+    added: Option<Added>,
+}
+
+/// What a site added over a stretch of time: its figures, and its split by model.
+#[derive(Clone, Default)]
+pub(crate) struct Added {
+    pub(crate) figures: Figures,
+    pub(crate) by_model: Vec<(&'static str, Figures)>,
+}
+
+impl Added {
+    fn add(&mut self, figures: &Figures, by_model: Vec<(&'static str, Figures)>) {
+        self.figures.add(figures);
+        for (model, f) in by_model {
+            match self.by_model.iter_mut().find(|(m, _)| *m == model) {
+                Some((_, mine)) => mine.add(&f),
+                None => self.by_model.push((model, f)),
+            }
+        }
+    }
 }
 
 struct ReadModel {
@@ -271,7 +290,7 @@ struct ReadModel {
     /// counters just as its site was taken off the marked list may have been missed by that read.
     recent: Vec<usize>,
     versions: u64,
-    /// The sites whose entries changed since the collector last asked, each once.
+    /// The sites that added anything since the collector last asked, each once.
     changed: Vec<usize>,
     /// The error table as last built, and the count of errors filed it reflects.
     errors: Option<(u64, Arc<ErrorSummary>)>,
@@ -293,7 +312,7 @@ impl ReadModel {
                 figures: Arc::new(Figures::default()),
                 by_model: Arc::new([]),
                 version: 0,
-                changed: false,
+                added: None,
             };
             self.entries.resize(all.len(), empty);
         }
@@ -324,14 +343,38 @@ impl ReadModel {
             };
             if changed {
                 self.versions += 1;
-                if !entry.changed {
-                    self.changed.push(index);
-                }
+                // What it added, worked out now, while the figures it is measured from are in
+                // the cache the comparison above just brought them into.
+                let added_figures = figures.since(&entry.figures);
+                let added_models: Vec<(&'static str, Figures)> = by_model
+                    .iter()
+                    .map(|(model, f)| {
+                        let before = entry.by_model.iter().find(|(m, _)| m == model);
+                        (
+                            *model,
+                            before.map_or_else(|| f.clone(), |(_, b)| f.since(b)),
+                        )
+                    })
+                    .filter(|(_, f)| !f.is_empty())
+                    .collect();
+                let added = match entry.added.take() {
+                    Some(mut earlier) => {
+                        earlier.add(&added_figures, added_models);
+                        earlier
+                    }
+                    None => {
+                        self.changed.push(index);
+                        Added {
+                            figures: added_figures,
+                            by_model: added_models,
+                        }
+                    }
+                };
                 *entry = Entry {
                     figures: Arc::new(figures),
                     by_model: by_model.into(),
                     version: self.versions,
-                    changed: true,
+                    added: Some(added),
                 };
             }
         }
@@ -403,19 +446,20 @@ pub fn snapshot() -> Snapshot {
 }
 
 /// What the read model saw change since the previous call: the part of a snapshot the collector
-/// needs, at a cost that follows activity — the sites whose figures changed, by position, with the
-/// caches and the memory.
+/// needs, at a cost that follows activity — what each site that recorded anything added, by
+/// position, with the caches and the memory.
 pub(crate) struct Changes {
     /// Every site there is now.
     pub(crate) sites: usize,
-    /// The sites whose figures changed, ascending by position.
-    pub(crate) changed: Vec<(usize, SiteSnapshot)>,
+    /// The sites that added anything, ascending by position: the site, its figures now, and
+    /// what it added.
+    pub(crate) changed: Vec<(usize, &'static Site, Arc<Figures>, Added)>,
     pub(crate) caches: Vec<CacheStats>,
     pub(crate) memory: Option<MemorySample>,
 }
 
-/// The sites whose figures changed since the previous call (and the caches and memory now).
-/// Only the collector calls it: each change is handed out once.
+/// What each site added since the previous call (and the caches and memory now). Only the
+/// collector calls it: each change is handed out once.
 pub(crate) fn changes() -> Changes {
     let all = all();
     let changed = {
@@ -428,16 +472,7 @@ pub(crate) fn changes() -> Changes {
             .filter_map(|index| {
                 let site = all.get(index)?;
                 let e = read.entries.get_mut(index)?;
-                e.changed = false;
-                Some((
-                    index,
-                    SiteSnapshot {
-                        site,
-                        figures: Arc::clone(&e.figures),
-                        by_model: Arc::clone(&e.by_model),
-                        version: e.version,
-                    },
-                ))
+                Some((index, *site, Arc::clone(&e.figures), e.added.take()?))
             })
             .collect()
     };

@@ -521,15 +521,15 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
     let (frames, resolution) = with_state(|state| {
         // The finest tier that reaches back to the start of the range.
         let newest_ms = state.last_tick_ms().unwrap_or(to_ms);
-        let tier = state
+        let at = state
             .tiers
             .iter()
-            .find(|t| from_ms >= newest_ms.saturating_sub(t.span_ms))
-            .or(state.tiers.last())
-            .ok_or(QueryError::InvalidValue {
-                field: "range".into(),
-                value: String::new(),
-            })?;
+            .position(|t| from_ms >= newest_ms.saturating_sub(t.span_ms))
+            .unwrap_or(state.tiers.len().saturating_sub(1));
+        let tier = state.tiers.get(at).ok_or(QueryError::InvalidValue {
+            field: "range".into(),
+            value: String::new(),
+        })?;
         let finest = Duration::from_millis(tier.width_ms);
         let resolution = q.resolution.unwrap_or(finest);
         if resolution < finest {
@@ -538,9 +538,20 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
                 finest,
             });
         }
+        // A tier filed from its finer neighbour's finished frames lacks the one in progress: it
+        // is taken from the neighbour.
+        let unfiled = match at.checked_sub(1).and_then(|i| state.tiers.get(i)) {
+            Some(finer) if at >= 2 => finer
+                .frames
+                .iter()
+                .filter(|f| f.end_ms > tier.filed_to_ms)
+                .collect(),
+            _ => Vec::new(),
+        };
         let frames: Vec<Arc<Frame>> = tier
             .frames
             .iter()
+            .chain(unfiled)
             .filter(|f| f.end_ms > from_ms && f.start_ms < to_ms)
             .cloned()
             .collect();

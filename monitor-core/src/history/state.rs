@@ -7,11 +7,11 @@
 use super::subscribe::{Subscribers, Subscription};
 use super::tick::{CacheTick, SiteTick, Tick};
 use super::tiers::{Frame, Tier, file_all};
-use crate::figures::{Figures, Histogram};
+use crate::figures::Histogram;
 use crate::memory::MemorySample;
 use crate::record::events;
 use crate::record::site::Site;
-use crate::snapshot::{SiteSnapshot, changes};
+use crate::snapshot::{Added, changes};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -37,9 +37,8 @@ pub const MEMORY_SAMPLES: usize = 3600;
 
 pub(crate) struct State {
     limits: HistoryLimits,
-    /// Each site as the previous tick saw it, and the count of calls its outlier threshold was
-    /// worked out at.
-    previous: Vec<(Option<SiteSnapshot>, u64)>,
+    /// For each site, the count of calls its outlier threshold was worked out at.
+    thresholds: Vec<u64>,
     last_tick_ms: Option<u64>,
     pub(crate) tiers: Vec<Tier>,
     subscribers: Subscribers,
@@ -84,30 +83,6 @@ fn allocation_rate(
     (seconds > 0.0).then(|| made as f64 / seconds)
 }
 
-/// What one site added since the previous tick: its figures, and its split by model.
-fn added(
-    now: &SiteSnapshot,
-    before: Option<&SiteSnapshot>,
-) -> (Figures, Vec<(&'static str, Figures)>) {
-    let Some(before) = before else {
-        return (Figures::clone(&now.figures), now.by_model.to_vec());
-    };
-    let figures = now.figures.since(&before.figures);
-    let by_model = now
-        .by_model
-        .iter()
-        .map(|(model, f)| {
-            let earlier = before.by_model.iter().find(|(m, _)| m == model);
-            (
-                *model,
-                earlier.map_or_else(|| f.clone(), |(_, e)| f.since(e)),
-            )
-        })
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
-    (figures, by_model)
-}
-
 impl State {
     pub(crate) fn new(limits: HistoryLimits) -> State {
         let tick_ms = u64::try_from(limits.tick.as_millis())
@@ -127,11 +102,12 @@ impl State {
             span_ms,
             frames: VecDeque::new(),
             bytes: 0,
+            filed_to_ms: 0,
         })
         .collect();
         State {
             limits,
-            previous: Vec::new(),
+            thresholds: Vec::new(),
             last_tick_ms: None,
             tiers,
             subscribers: Subscribers::default(),
@@ -150,7 +126,7 @@ impl State {
         let now_ms = unix_ms(at);
         let start_ms = self.last_tick_ms.unwrap_or(now_ms).min(now_ms);
         let snap = changes();
-        self.previous.resize_with(snap.sites, || (None, 0));
+        self.thresholds.resize(snap.sites, 0);
         let mut frame = Frame {
             start_ms,
             end_ms: now_ms,
@@ -186,14 +162,11 @@ impl State {
         };
         frame.sites.reserve(snap.changed.len());
         tick.sites.reserve(snap.changed.len());
-        for (index, now) in snap.changed {
-            let Some((previous, threshold_at)) = self.previous.get_mut(index) else {
-                continue;
-            };
-            let (figures, by_model) = added(&now, previous.as_ref());
-            *threshold_at = set_outlier_threshold(now.site, &now.figures.durations, *threshold_at);
-            let site = now.site;
-            *previous = Some(now);
+        for (index, site, now, added) in snap.changed {
+            if let Some(at) = self.thresholds.get_mut(index) {
+                *at = set_outlier_threshold(site, &now.durations, *at);
+            }
+            let Added { figures, by_model } = added;
             if figures.is_empty() {
                 continue;
             }

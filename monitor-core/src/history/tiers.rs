@@ -107,6 +107,9 @@ pub(crate) struct Tier {
     pub(crate) frames: VecDeque<Arc<Frame>>,
     /// What `frames` hold, approximately, kept up to date as frames come and go.
     pub(crate) bytes: usize,
+    /// For a tier filed from its finer neighbour's finished frames: the end of the newest one it
+    /// took. What the neighbour holds past this is not in this tier yet.
+    pub(crate) filed_to_ms: u64,
 }
 
 impl Tier {
@@ -137,14 +140,29 @@ impl Tier {
     }
 }
 
-/// Files `frame` into every tier; the finest takes it without a copy.
+/// Files a tick's `frame`: the finest tier takes it without a copy, the next adds it to its
+/// latest frame, and each tier beyond takes its finer neighbour's frames once they are finished —
+/// so a site's figures are added once a tick to the minute tier, and once a minute to the hour
+/// tier, not once a tick to each. Queries of such a tier add what it has not taken yet
+/// ([`Tier::filed_to_ms`]).
 pub(crate) fn file_all(tiers: &mut [Tier], frame: Frame) {
+    for coarse in (2..tiers.len()).rev() {
+        let (finer, coarser) = tiers.split_at_mut(coarse);
+        let (finer, coarser) = (&finer[coarse - 1], &mut coarser[0]);
+        // The neighbour's latest frame is finished when this tick's frame falls in a later slot.
+        if let Some(last) = finer.frames.back()
+            && last.start_ms / finer.width_ms != frame.start_ms / finer.width_ms
+            && last.end_ms > coarser.filed_to_ms
+        {
+            coarser.filed_to_ms = last.end_ms;
+            coarser.file(std::borrow::Cow::Borrowed(last));
+        }
+    }
     let Some((finest, coarser)) = tiers.split_first_mut() else {
         return;
     };
-    // The finest tier starts a new frame every tick: it takes the frame itself.
-    for tier in coarser {
-        tier.file(std::borrow::Cow::Borrowed(&frame));
+    if let Some(next) = coarser.first_mut() {
+        next.file(std::borrow::Cow::Borrowed(&frame));
     }
     finest.file(std::borrow::Cow::Owned(frame));
 }

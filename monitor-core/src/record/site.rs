@@ -4,13 +4,13 @@
 use super::caches::Cache;
 use super::cells::Cells;
 use super::outcome::Outcome;
-use super::stripes::{ALL_STRIPES, Aggregates};
+use super::stripes::Aggregates;
 use crate::figures::{Figures, SiteStats};
 use crate::usage::entry::{ModelEntry, Usage};
 use serde::Serialize;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 /// The `file` of a route's site: no source file has this name.
 pub(crate) const ROUTE_FILE: &str = "<route>";
@@ -121,11 +121,9 @@ struct Activity {
     /// Calls longer than this, in clock units, are kept as outlier events. Set by the collector
     /// from the site's p99; no call is an outlier before it has.
     outlier_units: AtomicU64,
-    /// The stripes, a bit each, that recorded something the read model has not read yet; while
-    /// any is set, the site is on the list of [`take_marked`].
-    marked: AtomicU8,
-    /// The stripes that ever recorded anything: the ones reading the site must read.
-    stripes: AtomicU8,
+    /// The site recorded something the read model has not read yet: it is on the list of
+    /// [`take_marked`].
+    marked: AtomicBool,
     /// The next site on that list.
     next: AtomicPtr<Site>,
     /// Position among [`sites`](super::registry::sites), or `usize::MAX` before it has one.
@@ -145,7 +143,7 @@ pub(crate) fn take_marked() -> impl Iterator<Item = &'static Site> {
         let site: &'static Site = unsafe { next.as_ref()? };
         next = site.activity.next.load(Ordering::Acquire);
         // Unmarked before it is read: a call recording from now on marks it again.
-        site.activity.marked.store(0, Ordering::Release);
+        site.activity.marked.store(false, Ordering::Release);
         Some(site)
     })
 }
@@ -161,31 +159,27 @@ impl Site {
             cells: Cells::new(),
             activity: Activity {
                 outlier_units: AtomicU64::new(u64::MAX),
-                marked: AtomicU8::new(0),
-                stripes: AtomicU8::new(0),
+                marked: AtomicBool::new(false),
                 next: AtomicPtr::new(std::ptr::null_mut()),
                 index: AtomicUsize::new(usize::MAX),
             },
         }
     }
 
-    /// Marks the site as having recorded something on `stripe`: a load of a line every call
-    /// reads anyway, and a store the first time after each read.
+    /// Marks the site as having recorded something: a load of a line every call reads anyway, and
+    /// a store the first time after each read. (A mark per stripe, to read only the stripes
+    /// marked, cost the record path a nanosecond: the stripes say themselves which were written.)
     #[inline(always)]
-    fn touch(&'static self, stripe: usize) {
-        let bit = 1 << stripe;
-        if self.activity.marked.load(Ordering::Relaxed) & bit == 0 {
-            self.mark(bit);
+    fn touch(&'static self) {
+        if !self.activity.marked.load(Ordering::Relaxed) {
+            self.mark();
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn mark(&'static self, bit: u8) {
-        if self.activity.stripes.load(Ordering::Relaxed) & bit == 0 {
-            self.activity.stripes.fetch_or(bit, Ordering::Relaxed);
-        }
-        if self.activity.marked.fetch_or(bit, Ordering::AcqRel) != 0 {
+    fn mark(&'static self) {
+        if self.activity.marked.swap(true, Ordering::AcqRel) {
             return;
         }
         let me = std::ptr::from_ref(self).cast_mut();
@@ -202,36 +196,36 @@ impl Site {
     /// One finished call.
     #[inline(always)]
     pub(crate) fn record(&'static self, units: u64, outcome: &Outcome, request_bytes: u64) {
-        let stripe = self.aggregates.record(units, outcome, request_bytes);
-        self.touch(stripe);
+        self.aggregates.record(units, outcome, request_bytes);
+        self.touch();
     }
 
     /// A call that unwound.
     #[cold]
     pub(crate) fn record_panic(&'static self, units: u64, request_bytes: u64) {
-        let stripe = self.aggregates.record_panic(units, request_bytes);
-        self.touch(stripe);
+        self.aggregates.record_panic(units, request_bytes);
+        self.touch();
     }
 
     /// A future dropped before it finished.
     #[cold]
     pub(crate) fn record_cancelled(&'static self) {
-        let stripe = self.aggregates.record_cancelled();
-        self.touch(stripe);
+        self.aggregates.record_cancelled();
+        self.touch();
     }
 
     /// Tokens of one metered call, credited to this site.
     pub(crate) fn record_usage(&'static self, usage: Usage) {
-        let stripe = self.aggregates.record_usage(usage);
-        self.touch(stripe);
+        self.aggregates.record_usage(usage);
+        self.touch();
     }
 
     /// Heap bytes allocated by the site's own code.
     #[cfg(feature = "alloc")]
     pub(crate) fn record_allocated(&'static self, bytes: u64) {
         if bytes > 0 {
-            let stripe = self.aggregates.record_allocated(bytes);
-            self.touch(stripe);
+            self.aggregates.record_allocated(bytes);
+            self.touch();
         }
     }
 
@@ -259,17 +253,14 @@ impl Site {
 
     /// Everything the site recorded so far.
     pub(crate) fn figures(&self) -> Figures {
-        // Loaded before the stripes: a stripe's first write is marked right after it, so a
-        // stripe missing here has nothing a later read would not see.
-        self.aggregates
-            .read(self.activity.stripes.load(Ordering::Acquire))
+        self.aggregates.read()
     }
 
     /// The site's calls split by model, when its model is named per call: `(model, figures)`.
     pub(crate) fn figures_by_model(&self) -> Vec<(&'static str, Figures)> {
         self.cells
             .iter()
-            .map(|cell| (cell.model().name(), cell.totals.read(ALL_STRIPES)))
+            .map(|cell| (cell.model().name(), cell.totals.read()))
             .collect()
     }
 

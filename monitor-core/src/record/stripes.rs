@@ -19,16 +19,13 @@ const CHUNK_SHIFT: u32 = 6;
 const CHUNKS: usize = BUCKETS >> CHUNK_SHIFT;
 /// The bit of `used` that says a counter other than the durations was written.
 const OTHER: u64 = 1 << 63;
-const _: () = assert!(CHUNKS < 63 && CHUNKS << CHUNK_SHIFT == BUCKETS);
-/// Every stripe, for [`Aggregates::read`] when the caller does not know which were written.
-pub(crate) const ALL_STRIPES: u8 = u8::MAX;
-const _: () = assert!(STRIPES <= 8);
+/// The bit of `used` that says a duration was parked (an owned stripe's first call files none).
+const PARKED: u64 = 1 << 62;
+const _: () = assert!(CHUNKS < 62 && CHUNKS << CHUNK_SHIFT == BUCKETS);
 
 /// Counters of one stripe. Aligned to 128 bytes: x86 prefetches cache lines in pairs.
 #[repr(C, align(128))]
 pub(crate) struct Stripe {
-    /// Which 64-bucket chunks of `buckets` hold a count, a bit each, and [`OTHER`].
-    used: AtomicU64,
     sum_units: AtomicU64,
     max_units: AtomicU64,
     /// An owned stripe's latest duration, not yet in `buckets` ([`NOTHING_PARKED`] if none).
@@ -70,8 +67,8 @@ pub(crate) fn add<const OWNED: bool>(counter: &AtomicU64, n: u64) {
     }
 }
 
-/// Sets `bits` in a `used` mask unless they are set: a load on the line the call writes anyway,
-/// and a store the first time only.
+/// Sets `bits` in a `used` mask unless they are set: a load of a line every call reads, and a
+/// store the first time only.
 #[inline(always)]
 fn mark<const OWNED: bool>(used: &AtomicU64, bits: u64) {
     let now = used.load(Relaxed);
@@ -91,7 +88,7 @@ fn chunk_bit(bucket: usize) -> u64 {
 
 /// Adds the buckets of the chunks `used` marks to `into`, in ascending order.
 fn read_buckets(counters: &[AtomicU64; BUCKETS], used: u64, into: &mut Histogram) {
-    let mut chunks = used & !OTHER;
+    let mut chunks = used & !(OTHER | PARKED);
     while chunks != 0 {
         let chunk = chunks.trailing_zeros() as usize;
         chunks &= chunks - 1;
@@ -107,7 +104,7 @@ fn read_buckets(counters: &[AtomicU64; BUCKETS], used: u64, into: &mut Histogram
 
 impl Stripe {
     #[inline(always)]
-    fn record_duration<const OWNED: bool>(&self, units: u64) {
+    fn record_duration<const OWNED: bool>(&self, used: &AtomicU64, units: u64) {
         if OWNED {
             // A store whose address depends on the clock reading just taken stalls the core until
             // the reading is in (~6 ns here: about as much as all the rest of recording). So the
@@ -119,12 +116,15 @@ impl Stripe {
             if previous != NOTHING_PARKED {
                 let bucket = bucket_of(previous);
                 add::<true>(&self.buckets[bucket], 1);
-                mark::<true>(&self.used, chunk_bit(bucket));
+                mark::<true>(used, chunk_bit(bucket));
+            } else {
+                // The stripe's first call: nothing filed yet, but something to read.
+                mark::<true>(used, PARKED);
             }
         } else {
             let bucket = bucket_of(units);
             self.buckets[bucket].fetch_add(1, Relaxed);
-            mark::<false>(&self.used, chunk_bit(bucket));
+            mark::<false>(used, chunk_bit(bucket));
         }
         add::<OWNED>(&self.sum_units, units);
         if units > self.max_units.load(Relaxed) {
@@ -137,7 +137,7 @@ impl Stripe {
     }
 
     #[inline(always)]
-    fn record_usage<const OWNED: bool>(&self, usage: Usage) {
+    fn record_usage<const OWNED: bool>(&self, used: &AtomicU64, usage: Usage) {
         add::<OWNED>(&self.token_calls, 1);
         add::<OWNED>(&self.input_tokens, usage.tokens.input);
         add::<OWNED>(&self.output_tokens, usage.tokens.output);
@@ -146,12 +146,11 @@ impl Stripe {
             Some(cost) => add::<OWNED>(&self.cost_picousd, cost),
             None => add::<OWNED>(&self.unpriced_calls, 1),
         }
-        mark::<OWNED>(&self.used, OTHER);
+        mark::<OWNED>(used, OTHER);
     }
 
     const fn new() -> Self {
         Stripe {
-            used: ZERO,
             sum_units: ZERO,
             max_units: ZERO,
             parked: AtomicU64::new(NOTHING_PARKED),
@@ -173,13 +172,9 @@ impl Stripe {
         }
     }
 
-    /// Adds what this stripe holds to `f`; a stripe no thread wrote costs two loads.
-    fn read_into(&self, f: &mut Figures) {
-        let used = self.used.load(Relaxed);
+    /// Adds what this stripe holds to `f`, given its `used` mask (not 0).
+    fn read_into(&self, used: u64, f: &mut Figures) {
         let parked = self.parked.load(Relaxed);
-        if used == 0 && parked == NOTHING_PARKED {
-            return;
-        }
         read_buckets(&self.buckets, used, &mut f.durations);
         if parked != NOTHING_PARKED {
             f.durations.add_raw(bucket_of(parked), 1);
@@ -212,6 +207,11 @@ impl Stripe {
 /// The totals of a site, or of one model's calls at a site: `N` stripes, and the durations of
 /// failed calls apart.
 pub(crate) struct Aggregates<const N: usize = STRIPES> {
+    /// Each stripe's `used` mask: which 64-bucket chunks of its durations hold a count, a bit
+    /// each, and [`PARKED`] and [`OTHER`]. Together on one line, apart from the stripes: a reader
+    /// learns from one load which stripes, and which parts of them, to read; the calls read it
+    /// and write it about once per band of durations.
+    used: Used<N>,
     stripes: [Stripe; N],
     /// Durations of failed calls and of client errors, so that queries can tell the durations of
     /// each outcome. Made on the first such call: a site that never fails pays a pointer.
@@ -256,9 +256,13 @@ impl Durations {
     }
 }
 
+#[repr(align(64))]
+struct Used<const N: usize>([AtomicU64; N]);
+
 impl<const N: usize> Aggregates<N> {
     pub(crate) const fn new() -> Self {
         Aggregates {
+            used: Used([ZERO; N]),
             stripes: [const { Stripe::new() }; N],
             failures: OnceLock::new(),
         }
@@ -267,29 +271,30 @@ impl<const N: usize> Aggregates<N> {
     /// This thread's stripe, and whether the thread owns it. With one stripe (a model's calls at
     /// a site), every thread shares it.
     #[inline(always)]
-    fn stripe(&self) -> (&Stripe, bool, usize) {
+    fn stripe(&self) -> (&Stripe, &AtomicU64, bool) {
         if N == STRIPES {
             let index = thread::stripe();
-            (&self.stripes[index], index < OWNED_STRIPES, index)
+            (
+                &self.stripes[index],
+                &self.used.0[index],
+                index < OWNED_STRIPES,
+            )
         } else {
-            (&self.stripes[0], false, 0)
+            (&self.stripes[0], &self.used.0[0], false)
         }
     }
 
     /// One finished call, whose duration is `units` of the clock. The common case — no error, no
     /// status, no sizes — touches one bucket, the sum and (rarely) the maximum; on a stripe this
     /// thread owns, with plain loads and stores.
-    ///
-    /// Returns the stripe written, as all the `record` methods do: the site marks it as one to
-    /// read.
     #[inline(always)]
-    pub(crate) fn record(&self, units: u64, outcome: &Outcome, request_bytes: u64) -> usize {
+    pub(crate) fn record(&self, units: u64, outcome: &Outcome, request_bytes: u64) {
         let details = Details::of(outcome, request_bytes);
-        let (s, owned, index) = self.stripe();
+        let (s, used, owned) = self.stripe();
         if owned {
-            s.record_duration::<true>(units);
+            s.record_duration::<true>(used, units);
         } else {
-            s.record_duration::<false>(units);
+            s.record_duration::<false>(used, units);
         }
         if !details.is_empty() {
             let Details {
@@ -301,6 +306,7 @@ impl<const N: usize> Aggregates<N> {
             } = details;
             record_details(
                 s,
+                used,
                 &self.failures,
                 units,
                 error,
@@ -310,59 +316,55 @@ impl<const N: usize> Aggregates<N> {
                 request_bytes,
             );
         }
-        index
     }
 
     /// A call that unwound: an error, with its duration up to the panic.
     #[cold]
-    pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) -> usize {
+    pub(crate) fn record_panic(&self, units: u64, request_bytes: u64) {
         let (s, _, _) = self.stripe();
         s.panics.fetch_add(1, Relaxed);
-        self.record(units, &Outcome::PANICKED, request_bytes)
+        self.record(units, &Outcome::PANICKED, request_bytes);
     }
 
     /// A future dropped before it finished. Its partial duration is left out of the histogram.
     #[cold]
-    pub(crate) fn record_cancelled(&self) -> usize {
-        let (s, _, index) = self.stripe();
+    pub(crate) fn record_cancelled(&self) {
+        let (s, used, _) = self.stripe();
         s.cancelled.fetch_add(1, Relaxed);
-        s.used.fetch_or(OTHER, Relaxed);
-        index
+        used.fetch_or(OTHER, Relaxed);
     }
 
     /// Tokens of one metered call, credited to this site (its own, or an enclosing stage's).
-    pub(crate) fn record_usage(&self, usage: Usage) -> usize {
-        let (s, owned, index) = self.stripe();
+    pub(crate) fn record_usage(&self, usage: Usage) {
+        let (s, used, owned) = self.stripe();
         if owned {
-            s.record_usage::<true>(usage);
+            s.record_usage::<true>(used, usage);
         } else {
-            s.record_usage::<false>(usage);
+            s.record_usage::<false>(used, usage);
         }
-        index
     }
 
     /// Heap bytes allocated by the site's own code during a call or a poll.
     #[cfg(feature = "alloc")]
-    pub(crate) fn record_allocated(&self, bytes: u64) -> usize {
-        let (s, owned, index) = self.stripe();
+    pub(crate) fn record_allocated(&self, bytes: u64) {
+        let (s, used, owned) = self.stripe();
         if owned {
             add::<true>(&s.allocated_bytes, bytes);
-            mark::<true>(&s.used, OTHER);
+            mark::<true>(used, OTHER);
         } else {
             add::<false>(&s.allocated_bytes, bytes);
-            mark::<false>(&s.used, OTHER);
+            mark::<false>(used, OTHER);
         }
-        index
     }
 
-    /// Everything recorded so far. Reads only the stripes threads wrote — those in `stripes`, a
-    /// bit each, when the caller knows them — and, in them, the bands of durations calls fell in;
-    /// never blocks a call being recorded.
-    pub(crate) fn read(&self, stripes: u8) -> Figures {
+    /// Everything recorded so far. Reads only the stripes threads wrote and, in them, the bands
+    /// of durations calls fell in; never blocks a call being recorded.
+    pub(crate) fn read(&self) -> Figures {
         let mut f = Figures::in_clock_units();
-        for (index, s) in self.stripes.iter().enumerate() {
-            if stripes & (1 << index) != 0 {
-                s.read_into(&mut f);
+        for (s, used) in self.stripes.iter().zip(&self.used.0) {
+            let used = used.load(Relaxed);
+            if used != 0 {
+                s.read_into(used, &mut f);
             }
         }
         if let Some(failures) = self.failures.get() {
@@ -382,6 +384,7 @@ impl<const N: usize> Aggregates<N> {
 #[allow(clippy::too_many_arguments)]
 fn record_details(
     s: &Stripe,
+    used: &AtomicU64,
     failures: &OnceLock<Box<Failures>>,
     units: u64,
     error: bool,
@@ -414,7 +417,7 @@ fn record_details(
     if request_bytes > 0 {
         s.request_bytes.fetch_add(request_bytes, Relaxed);
     }
-    s.used.fetch_or(OTHER, Relaxed);
+    used.fetch_or(OTHER, Relaxed);
 }
 
 /// What a call adds beyond its duration, in plain scalars: for most return types they are
@@ -458,12 +461,12 @@ mod tests {
     #[test]
     fn reading_sees_every_band_and_stripe_written() {
         let a: Aggregates = Aggregates::new();
-        assert!(a.read(ALL_STRIPES).is_empty());
+        assert!(a.read().is_empty());
         // Durations in bands far apart, and a parked one.
         for units in [10, 100, 5_000, 1 << 20, 1 << 30, 7] {
             a.record(units, &Outcome::OK, 0);
         }
-        let f = a.read(ALL_STRIPES);
+        let f = a.read();
         assert_eq!(f.calls(), 6);
         assert_eq!(
             f.durations.sum_units(),
@@ -471,7 +474,7 @@ mod tests {
         );
         let shared: Aggregates<1> = Aggregates::new();
         shared.record(3, &Outcome::OK, 9);
-        let f = shared.read(ALL_STRIPES);
+        let f = shared.read();
         assert_eq!((f.calls(), f.request_bytes), (1, 9));
     }
 }
