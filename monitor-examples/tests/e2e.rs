@@ -138,6 +138,45 @@ async fn the_service_reports_exactly_the_load_it_served() {
         .await
         .unwrap();
     assert_eq!(query["groups"][0]["calls"], REQUESTS as u64, "{query}");
+
+    // The LLM client names its model per call (`model = self.model.as_str()`): queries filter and
+    // group its calls by the model each call named, as /api/models counts them.
+    let models: Value = api("models").await.unwrap().json().await.unwrap();
+    let models = models["models"].as_array().unwrap().clone();
+    assert!(models.len() >= 2, "{models:?}");
+    let by_model: Value = api("query?range=15m&kind=tokens&group_by=model")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let groups = by_model["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), models.len(), "{by_model}");
+    let complete = handler("complete");
+    let calls: u64 = groups.iter().map(|g| g["calls"].as_u64().unwrap()).sum();
+    assert_eq!(calls, complete.calls, "{by_model}");
+    for model in &models {
+        let name = model["model"].as_str().unwrap();
+        let group = groups
+            .iter()
+            .find(|g| g["key"]["model"] == name)
+            .unwrap_or_else(|| panic!("no group for {name} in {by_model}"));
+        assert_eq!(group["input_tokens"], model["input_tokens"], "{name}");
+        assert_eq!(group["output_tokens"], model["output_tokens"], "{name}");
+        // Rate-limited calls named their model too, and reported no tokens.
+        assert!(group["calls"].as_u64() >= model["calls"].as_u64(), "{name}");
+        let filtered: Value = api(&format!("query?range=15m&model={name}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(filtered["groups"][0]["calls"], group["calls"], "{filtered}");
+        assert_eq!(
+            filtered["groups"][0]["input_tokens"], model["input_tokens"],
+            "{filtered}"
+        );
+    }
     let estimates: Value = api("estimates?pipeline=logo")
         .await
         .unwrap()
