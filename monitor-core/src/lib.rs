@@ -47,6 +47,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Reading what was recorded
+//!
+//! [`snapshot()`] is the read model every reader uses: every site with its description and
+//! [`Figures`], the models, the caches, the memory and the error patterns, as of one moment, at a
+//! cost that follows what was active since the previous one. The history ([`query`],
+//! [`subscribe`], [`estimate`]) is built from it, and so are the exporters of `monitor-export`.
+//!
+//! ```
+//! let snap = monitor_core::snapshot();
+//! let busiest = snap.sites.iter().max_by_key(|s| s.figures.calls());
+//! # let _ = busiest;
+//! ```
+//!
 //! # Switching it off
 //!
 //! At run time, [`set_enabled(false)`](set_enabled) stops recording: a call then costs one relaxed
@@ -65,7 +78,8 @@
 
 #![warn(missing_docs)]
 
-// The layers, bottom up; each depends only on those above it in this list.
+// The layers, bottom up: interned, usage, figures, errors, memory, record, snapshot, history, and
+// config above them all. Each uses only those before it (`tests/tests/layers.rs` checks).
 mod config;
 pub(crate) mod errors;
 pub(crate) mod figures;

@@ -831,13 +831,14 @@
     state.recentTicks.push(tick);
     while (state.recentTicks.length && unixSecs(state.recentTicks[0].at) < at - 15) state.recentTicks.shift();
 
-    // Totals since the start, as the sites table shows them.
+    // Totals since the start, as the sites table shows them. The tick says where the site stands;
+    // adding its `calls` to totals read at another moment would count the calls in between twice.
     const byId = new Map(state.sites.map((s) => [s.id, s]));
     for (const entry of tick.sites) {
       const site = byId.get(entry.site.id);
       if (site && site.stats) {
-        site.stats.calls += entry.calls;
-        site.stats.errors += entry.errors;
+        site.stats.calls = Math.max(site.stats.calls, entry.total_calls);
+        site.stats.errors = Math.max(site.stats.errors, entry.total_errors);
       }
     }
     if (tick.memory) {
@@ -1375,8 +1376,7 @@
     const time = new Map();
     let total = 0;
     for (const [stage, group] of groups) {
-      // p50 × calls: a stand-in for the time spent; the API gives no sum per range.
-      const spent = group.p50 * group.calls;
+      const spent = group.total_duration;
       time.set(stage, spent);
       total += spent;
     }

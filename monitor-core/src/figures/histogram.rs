@@ -104,11 +104,6 @@ impl Histogram {
         }
     }
 
-    /// An empty histogram in the units sites count in (the clock's raw units).
-    pub(crate) fn in_clock_units() -> Histogram {
-        Histogram::in_units(crate::record::clock::nanos_per_unit())
-    }
-
     /// Adds one value.
     pub fn record(&mut self, value: Duration) {
         let units = self.to_units(value.as_nanos() as f64);
@@ -236,11 +231,6 @@ impl Histogram {
         }
         rest.max_units = rest.max_units.min(self.max_units);
         rest
-    }
-
-    /// A duration measured in clock units.
-    pub(crate) fn units_to_duration(units: u64) -> Duration {
-        Duration::from_nanos((units as f64 * crate::record::clock::nanos_per_unit()).round() as u64)
     }
 
     #[cfg(test)]

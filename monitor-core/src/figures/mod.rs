@@ -113,12 +113,13 @@ impl Outcomes {
 const COUNTERS: usize = 18;
 
 impl Figures {
-    /// Figures with nothing in them, their durations in the clock's units.
-    pub(crate) fn in_clock_units() -> Figures {
+    /// Figures with nothing in them, their durations counted in units of `nanos_per_unit`
+    /// nanoseconds (the record path's clock units).
+    pub(crate) fn in_units(nanos_per_unit: f64) -> Figures {
         Figures {
-            durations: Histogram::in_clock_units(),
-            error_durations: Histogram::in_clock_units(),
-            client_error_durations: Histogram::in_clock_units(),
+            durations: Histogram::in_units(nanos_per_unit),
+            error_durations: Histogram::in_units(nanos_per_unit),
+            client_error_durations: Histogram::in_units(nanos_per_unit),
             ..Figures::default()
         }
     }

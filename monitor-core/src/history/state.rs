@@ -170,7 +170,7 @@ impl State {
             if figures.is_empty() {
                 continue;
             }
-            tick.sites.push(SiteTick::of(site, &figures));
+            tick.sites.push(SiteTick::of(site, &figures, &now));
             frame.sites.push((index, figures));
             frame
                 .models

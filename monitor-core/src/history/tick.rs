@@ -59,11 +59,17 @@ pub struct SiteTick {
     /// 99th percentile duration in the period.
     #[serde(serialize_with = "crate::figures::seconds")]
     pub p99: Duration,
+    /// Calls since the start, as of the tick: a reader that holds totals read at another moment
+    /// (a snapshot) catches up to these rather than adding `calls`, which may overlap them.
+    pub total_calls: u64,
+    /// Failed calls since the start, as of the tick.
+    pub total_errors: u64,
 }
 
 impl SiteTick {
-    /// What `site` added in a period: a view of the figures it added.
-    pub(crate) fn of(site: &'static Site, added: &Figures) -> SiteTick {
+    /// What `site` added in a period, and where that left it: views of the figures it added and
+    /// of those it has now.
+    pub(crate) fn of(site: &'static Site, added: &Figures, now: &Figures) -> SiteTick {
         SiteTick {
             site,
             calls: added.calls(),
@@ -74,6 +80,8 @@ impl SiteTick {
             known_cost_usd: added.known_cost_usd(),
             p50: added.durations.quantile(0.5),
             p99: added.durations.quantile(0.99),
+            total_calls: now.calls(),
+            total_errors: now.errors,
         }
     }
 }

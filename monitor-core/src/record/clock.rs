@@ -72,3 +72,8 @@ pub(crate) fn nanos_per_unit() -> f64 {
     const SPAN: u64 = 1 << 40;
     clock().delta_as_nanos(0, SPAN) as f64 / SPAN as f64
 }
+
+/// A duration measured in clock units.
+pub(crate) fn to_duration(units: u64) -> std::time::Duration {
+    std::time::Duration::from_nanos((units as f64 * nanos_per_unit()).round() as u64)
+}

@@ -1,13 +1,13 @@
 //! Filing a finished call: its totals, its raw event if it is worth keeping, its error pattern.
 //! The guard files the calls it measures; the request scope files those it held for the layer.
 
+use super::clock;
 use super::events::{self, EventReason};
 use super::outcome::Outcome;
 use super::registry::index_of;
 use super::site::Site;
 use super::switch;
 use crate::errors::patterns;
-use crate::figures::Histogram;
 
 /// Records a call that returned: totals, raw event, error pattern.
 #[inline(always)]
@@ -52,7 +52,7 @@ pub(crate) fn keep_event(
         None
     };
     if let Some(reason) = reason {
-        let duration = Histogram::units_to_duration(units);
+        let duration = clock::to_duration(units);
         events::keep(site, duration, reason, outcome, request_bytes);
     }
 }

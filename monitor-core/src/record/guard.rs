@@ -7,7 +7,6 @@ use super::outcome::Outcome;
 use super::scope::{self as context, Entered};
 use super::site::{Site, SiteKind};
 use super::switch;
-use crate::figures::Histogram;
 use crate::usage::Tokens;
 use crate::usage::entry::{self as usage, ModelEntry, UNKNOWN_MODEL};
 use std::future::Future;
@@ -253,7 +252,7 @@ fn unfinished(
         if let Some(cell) = cell {
             cell.record_panic(units, request_bytes);
         }
-        let duration = Histogram::units_to_duration(units);
+        let duration = clock::to_duration(units);
         events::keep(
             site,
             duration,

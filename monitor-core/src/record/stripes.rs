@@ -360,7 +360,7 @@ impl<const N: usize> Aggregates<N> {
     /// Everything recorded so far. Reads only the stripes threads wrote and, in them, the bands
     /// of durations calls fell in; never blocks a call being recorded.
     pub(crate) fn read(&self) -> Figures {
-        let mut f = Figures::in_clock_units();
+        let mut f = Figures::in_units(super::clock::nanos_per_unit());
         for (s, used) in self.stripes.iter().zip(&self.used.0) {
             let used = used.load(Relaxed);
             if used != 0 {

@@ -6,11 +6,12 @@
 //! memory without bound. What each model used is not kept here: it is read from the sites
 //! (see `crate::snapshot`).
 
-use super::pricing::{Price, price_of};
+use super::pricing::{Price, PriceTable, PricingError, TABLE, price_of};
 use super::tokens::Tokens;
 use crate::interned::{Registry, intern};
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Distinct models tracked; later ones are counted under [`OTHER_MODELS`].
 pub const MAX_MODELS: usize = 256;
@@ -84,8 +85,41 @@ pub(crate) fn model(name: &str) -> &'static ModelEntry {
 }
 
 /// Picks up a new price table in every entry.
-pub(crate) fn reprice() {
+fn reprice() {
     for entry in MODELS.read().values() {
         *entry.price.write() = price_of(entry.name);
     }
+}
+
+/// Replaces the price table every site costs its tokens with from now on. Costs already recorded
+/// stay as they were.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::{Price, PriceTable, price_of, set_pricing};
+///
+/// let mut table = PriceTable::new();
+/// table.insert("my-model", Price::per_million(1.0, 2.0))?;
+/// set_pricing(table);
+/// assert_eq!(price_of("my-model"), Some(Price::per_million(1.0, 2.0)));
+/// # Ok::<(), monitor_core::PricingError>(())
+/// ```
+pub fn set_pricing(table: PriceTable) {
+    *TABLE.write() = table;
+    reprice();
+}
+
+/// Sets or changes the price of one model.
+pub fn set_price(model: &str, price: Price) -> Result<(), PricingError> {
+    TABLE.write().insert(model, price)?;
+    reprice();
+    Ok(())
+}
+
+/// Loads a price table from a JSON file (the form shown on [`PriceTable`]) and sets it. On error the
+/// table in force stays.
+pub fn load_pricing(path: impl AsRef<Path>) -> Result<(), PricingError> {
+    set_pricing(PriceTable::from_json_file(path)?);
+    Ok(())
 }

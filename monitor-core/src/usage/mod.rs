@@ -7,8 +7,6 @@ pub(crate) mod entry;
 pub(crate) mod pricing;
 pub(crate) mod tokens;
 
-pub use entry::{MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL};
-pub use pricing::{
-    Price, PriceTable, PricingError, load_pricing, price_of, pricing, set_price, set_pricing,
-};
+pub use entry::{MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL, load_pricing, set_price, set_pricing};
+pub use pricing::{Price, PriceTable, PricingError, price_of, pricing};
 pub use tokens::{TokenUsage, Tokens};

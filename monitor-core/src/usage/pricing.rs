@@ -234,42 +234,10 @@ impl std::error::Error for PricingError {
     }
 }
 
-static TABLE: RwLock<PriceTable> = RwLock::new(PriceTable {
+/// The table in force. Set through `entry.rs`, which reprices the models it knows.
+pub(crate) static TABLE: RwLock<PriceTable> = RwLock::new(PriceTable {
     models: BTreeMap::new(),
 });
-
-/// Replaces the price table every site costs its tokens with from now on. Costs already recorded
-/// stay as they were.
-///
-/// # Examples
-///
-/// ```
-/// use monitor_core::{Price, PriceTable, price_of, set_pricing};
-///
-/// let mut table = PriceTable::new();
-/// table.insert("my-model", Price::per_million(1.0, 2.0))?;
-/// set_pricing(table);
-/// assert_eq!(price_of("my-model"), Some(Price::per_million(1.0, 2.0)));
-/// # Ok::<(), monitor_core::PricingError>(())
-/// ```
-pub fn set_pricing(table: PriceTable) {
-    *TABLE.write() = table;
-    super::entry::reprice();
-}
-
-/// Sets or changes the price of one model.
-pub fn set_price(model: &str, price: Price) -> Result<(), PricingError> {
-    TABLE.write().insert(model, price)?;
-    super::entry::reprice();
-    Ok(())
-}
-
-/// Loads a price table from a JSON file (the form shown on [`PriceTable`]) and sets it. On error the
-/// table in force stays.
-pub fn load_pricing(path: impl AsRef<Path>) -> Result<(), PricingError> {
-    set_pricing(PriceTable::from_json_file(path)?);
-    Ok(())
-}
 
 /// The price in force for `model`.
 pub fn price_of(model: &str) -> Option<Price> {

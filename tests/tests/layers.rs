@@ -1,0 +1,179 @@
+//! monitor-core is laid out in layers: no module imports another that imports it back, directly or
+//! around a circle — neither between files nor between the directories that group them (record,
+//! usage, figures, history, errors, memory, snapshot). Read from the sources: every path a file
+//! names through `crate::`, `super::` or `self::`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Every module of monitor-core (`record::site`, …) with its source, comments removed.
+fn modules() -> BTreeMap<String, String> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(root).unwrap().with_extension("");
+                let name = rel.to_string_lossy().replace("/mod", "").replace('/', "::");
+                let source = std::fs::read_to_string(&path).unwrap();
+                let code: String = source
+                    .lines()
+                    .map(|l| l.split("//").next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                out.insert(name, code);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../monitor-core/src");
+    let mut out = BTreeMap::new();
+    walk(&root, &root, &mut out);
+    out
+}
+
+/// The module a path starting in `from` names: the longest prefix that is a module.
+fn target(from: &str, path: &[&str], modules: &BTreeMap<String, String>) -> Option<String> {
+    let mut base: Vec<&str> = from.split("::").collect();
+    let rest: &[&str] = match path.first() {
+        Some(&"crate") => {
+            base.clear();
+            &path[1..]
+        }
+        Some(&"self") => &path[1..],
+        Some(&"super") => {
+            let supers = path.iter().take_while(|p| **p == "super").count();
+            base.truncate(base.len().saturating_sub(supers));
+            &path[supers..]
+        }
+        _ => return None,
+    };
+    base.extend(rest);
+    longest(&base, modules)
+}
+
+fn longest(parts: &[&str], modules: &BTreeMap<String, String>) -> Option<String> {
+    (1..=parts.len())
+        .rev()
+        .map(|n| parts[..n].join("::"))
+        .find(|m| modules.contains_key(m))
+}
+
+/// `from → to` for every module a module names, itself, its parents and its children left out.
+fn edges(modules: &BTreeMap<String, String>) -> BTreeSet<(String, String)> {
+    let mut edges = BTreeSet::new();
+    for (from, code) in modules {
+        let words: Vec<&str> = code
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '{' || c == ','))
+            .filter(|w| !w.is_empty())
+            .collect();
+        for word in words {
+            // `use super::{a, b}` and `crate::x::y` alike: the path, then each item of a brace.
+            let (head, items) = match word.split_once("::{") {
+                Some((head, items)) => (head, items.split(',').collect::<Vec<_>>()),
+                None => (word, vec![""]),
+            };
+            for item in items {
+                let item = item.trim_matches(|c| c == '{' || c == '}' || c == ',');
+                let path: Vec<&str> = head
+                    .split("::")
+                    .chain(item.split("::"))
+                    .filter(|p| !p.is_empty() && *p != "{")
+                    .collect();
+                if !matches!(path.first(), Some(&("crate" | "super" | "self"))) {
+                    continue;
+                }
+                if let Some(to) = target(from, &path, modules) {
+                    let related = to == *from
+                        || from.starts_with(&format!("{to}::"))
+                        || to.starts_with(&format!("{from}::"));
+                    if !related {
+                        edges.insert((from.clone(), to));
+                    }
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// A circle among `edges`, if there is one.
+fn circle(edges: &BTreeSet<(String, String)>) -> Option<Vec<String>> {
+    let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (a, b) in edges {
+        graph.entry(a).or_default().push(b);
+    }
+    fn visit<'a>(
+        node: &'a str,
+        graph: &BTreeMap<&'a str, Vec<&'a str>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| *n == node) {
+            return Some(path[at..].iter().map(|s| s.to_string()).collect());
+        }
+        if !done.insert(node) {
+            return None;
+        }
+        path.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(found) = visit(next, graph, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, &graph, &mut Vec::new(), &mut done))
+}
+
+/// The crate root, its hidden module for generated code and the configuration gather everything;
+/// the layers are below them.
+const ABOVE: [&str; 3] = ["lib", "__private", "config"];
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let modules = modules();
+    assert!(modules.contains_key("record::site") && modules.contains_key("snapshot"));
+    let edges: BTreeSet<(String, String)> = edges(&modules)
+        .into_iter()
+        .filter(|(a, b)| !ABOVE.contains(&a.as_str()) && !ABOVE.contains(&b.as_str()))
+        .collect();
+    // The test reads the imports it must: these are known to exist.
+    assert!(
+        edges.contains(&("record::guard".into(), "record::site".into())),
+        "{edges:?}"
+    );
+    assert!(
+        edges.contains(&("snapshot".into(), "record::registry".into())),
+        "{edges:?}"
+    );
+    assert_eq!(circle(&edges), None, "files import each other");
+    let top = |m: &str| m.split("::").next().unwrap_or(m).to_owned();
+    let layers: BTreeSet<(String, String)> = edges
+        .iter()
+        .map(|(a, b)| (top(a), top(b)))
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(
+        circle(&layers),
+        None,
+        "layers import each other: {layers:?}"
+    );
+    // The order README's Layout section gives, bottom up.
+    for (below, above) in [
+        ("usage", "figures"),
+        ("figures", "record"),
+        ("errors", "record"),
+        ("record", "snapshot"),
+        ("snapshot", "history"),
+    ] {
+        assert!(
+            !layers.contains(&(below.to_owned(), above.to_owned())),
+            "{below} imports {above}"
+        );
+    }
+}
