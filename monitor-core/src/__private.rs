@@ -9,6 +9,7 @@ pub use crate::record::outcome::{
 };
 pub use crate::record::registry::SiteRef;
 pub use crate::record::site::{Site, SiteKind, SiteMeta};
+pub use crate::record::stripes::Aggregates as Totals;
 pub use crate::record::switch::{ON, mode};
 pub use crate::usage::tokens::ReportsTokens;
 pub use core::any::type_name_of_val;

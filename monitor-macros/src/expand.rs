@@ -232,6 +232,10 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     // `line!()` spanned on `fn` gives the function's line, not the attribute's.
     let line = quote_spanned!(sig.fn_token.span=> ::core::line!());
     quote! {
+        // The totals apart from the description: all zero bytes, so they take no space in the
+        // binary and no memory until a call records into them.
+        static __MONITOR_TOTALS: ::monitor_core::__private::Totals =
+            ::monitor_core::__private::Totals::new();
         static __MONITOR_SITE: ::monitor_core::__private::Site =
             ::monitor_core::__private::Site::new(::monitor_core::__private::SiteMeta {
                 kind: ::monitor_core::__private::SiteKind::#kind,
@@ -247,7 +251,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
                 model_expr: #model_expr,
                 provider: #provider,
                 cache: #cache,
-            });
+            }, &__MONITOR_TOTALS);
         ::monitor_core::__private::inventory::submit! {
             ::monitor_core::__private::SiteRef(&__MONITOR_SITE)
         }

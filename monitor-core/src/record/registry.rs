@@ -2,6 +2,7 @@
 //! those made at run time for routes no handler served.
 
 use super::site::{ROUTE_FILE, Site, SiteKind, SiteMeta};
+use super::stripes::Aggregates;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -139,21 +140,25 @@ pub fn route_site(route: &str) -> &'static Site {
     }
     // Leaked on purpose: sites are `'static`, and there are at most `MAX_ROUTE_SITES + 1`.
     let name: &'static str = Box::leak(key.to_owned().into_boxed_str());
-    let site: &'static Site = Box::leak(Box::new(Site::new(SiteMeta {
-        kind: SiteKind::Handler,
-        name,
-        function: "",
-        module_path: "",
-        file: ROUTE_FILE,
-        line: 0,
-        route: Some(name),
-        pipeline: None,
-        stage: None,
-        model: None,
-        model_expr: None,
-        provider: None,
-        cache: None,
-    })));
+    let totals: &'static Aggregates = Box::leak(Box::default());
+    let site: &'static Site = Box::leak(Box::new(Site::new(
+        SiteMeta {
+            kind: SiteKind::Handler,
+            name,
+            function: "",
+            module_path: "",
+            file: ROUTE_FILE,
+            line: 0,
+            route: Some(name),
+            pipeline: None,
+            stage: None,
+            model: None,
+            model_expr: None,
+            provider: None,
+            cache: None,
+        },
+        totals,
+    )));
     routes.insert(key.to_owned(), site);
     if cfg!(feature = "enabled") {
         register(site);
@@ -249,7 +254,8 @@ impl SiteBuilder {
 
     /// The site. Sites are `'static`: this one is leaked, so build a few, not one per request.
     pub fn build(self) -> &'static Site {
-        Box::leak(Box::new(Site::new(self.meta)))
+        let totals: &'static Aggregates = Box::leak(Box::default());
+        Box::leak(Box::new(Site::new(self.meta, totals)))
     }
 
     /// The site, registered: listed by [`sites`] from now on, like a site an attribute made, and

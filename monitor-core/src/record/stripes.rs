@@ -11,8 +11,7 @@ use super::thread::{self, OWNED_STRIPES, STRIPES};
 use crate::figures::Figures;
 use crate::figures::histogram::{BUCKETS, Histogram, bucket_of};
 use crate::usage::entry::Usage;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering, Ordering::Relaxed};
 
 /// Buckets per bit of a stripe's `used` mask: 64, two powers of two of durations.
 const CHUNK_SHIFT: u32 = 6;
@@ -28,7 +27,9 @@ const _: () = assert!(CHUNKS < 62 && CHUNKS << CHUNK_SHIFT == BUCKETS);
 pub(crate) struct Stripe {
     sum_units: AtomicU64,
     max_units: AtomicU64,
-    /// An owned stripe's latest duration, not yet in `buckets` ([`NOTHING_PARKED`] if none).
+    /// An owned stripe's latest duration plus one, not yet in `buckets`; 0 if none. (Plus one so
+    /// that a site's counters start as all zero bytes: its `static` then takes no space in the
+    /// binary, and no page of memory until a thread records into it.)
     parked: AtomicU64,
     errors: AtomicU64,
     client_errors: AtomicU64,
@@ -50,8 +51,6 @@ pub(crate) struct Stripe {
     allocated_bytes: AtomicU64,
     buckets: [AtomicU64; BUCKETS],
 }
-
-const NOTHING_PARKED: u64 = u64::MAX;
 
 #[allow(clippy::declare_interior_mutable_const)] // a template for array repetition, never shared
 const ZERO: AtomicU64 = AtomicU64::new(0);
@@ -112,9 +111,10 @@ impl Stripe {
             // call, whose bucket is known at once. Readers count the parked one too. The order —
             // park, then file — lets a reader miss a call for an instant, never count one twice.
             let previous = self.parked.load(Relaxed);
-            self.parked.store(units, Relaxed);
-            if previous != NOTHING_PARKED {
-                let bucket = bucket_of(previous);
+            // A call of 2^64 - 1 units (never: 200 years of a 3 GHz counter) would park as none.
+            self.parked.store(units.wrapping_add(1), Relaxed);
+            if previous != 0 {
+                let bucket = bucket_of(previous - 1);
                 add::<true>(&self.buckets[bucket], 1);
                 mark::<true>(used, chunk_bit(bucket));
             } else {
@@ -153,7 +153,7 @@ impl Stripe {
         Stripe {
             sum_units: ZERO,
             max_units: ZERO,
-            parked: AtomicU64::new(NOTHING_PARKED),
+            parked: ZERO,
             errors: ZERO,
             client_errors: ZERO,
             panics: ZERO,
@@ -176,8 +176,8 @@ impl Stripe {
     fn read_into(&self, used: u64, f: &mut Figures) {
         let parked = self.parked.load(Relaxed);
         read_buckets(&self.buckets, used, &mut f.durations);
-        if parked != NOTHING_PARKED {
-            f.durations.add_raw(bucket_of(parked), 1);
+        if parked != 0 {
+            f.durations.add_raw(bucket_of(parked - 1), 1);
         }
         f.durations
             .add_sum_max(self.sum_units.load(Relaxed), self.max_units.load(Relaxed));
@@ -205,8 +205,11 @@ impl Stripe {
 }
 
 /// The totals of a site, or of one model's calls at a site: `N` stripes, and the durations of
-/// failed calls apart.
-pub(crate) struct Aggregates<const N: usize = STRIPES> {
+/// failed calls apart. All zero bytes when new: an attribute's expansion puts a site's totals in a
+/// `static` of their own, which takes no space in the binary. Not public API. Used by generated
+/// code.
+#[doc(hidden)]
+pub struct Aggregates<const N: usize = STRIPES> {
     /// Each stripe's `used` mask: which 64-bucket chunks of its durations hold a count, a bit
     /// each, and [`PARKED`] and [`OTHER`]. Together on one line, apart from the stripes: a reader
     /// learns from one load which stripes, and which parts of them, to read; the calls read it
@@ -215,7 +218,47 @@ pub(crate) struct Aggregates<const N: usize = STRIPES> {
     stripes: [Stripe; N],
     /// Durations of failed calls and of client errors, so that queries can tell the durations of
     /// each outcome. Made on the first such call: a site that never fails pays a pointer.
-    failures: OnceLock<Box<Failures>>,
+    failures: FailuresCell,
+}
+
+/// The durations of a site's failed calls, made on its first failure. A pointer rather than a
+/// `OnceLock`, whose empty state is not zero bytes: the site's totals must be, to take no space in
+/// the binary.
+struct FailuresCell(AtomicPtr<Failures>);
+
+impl FailuresCell {
+    fn get(&self) -> Option<&Failures> {
+        // SAFETY: the pointer is null or a leaked `Box<Failures>` published with Release (see
+        // `get_or_make`), never freed while the site lives: sites live for the whole process.
+        unsafe { self.0.load(Ordering::Acquire).as_ref() }
+    }
+
+    #[cold]
+    fn get_or_make(&self) -> &Failures {
+        if let Some(f) = self.get() {
+            return f;
+        }
+        let made = Box::into_raw(Box::new(Failures {
+            errors: Durations::new(),
+            client_errors: Durations::new(),
+        }));
+        match self.0.compare_exchange(
+            std::ptr::null_mut(),
+            made,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: just published, and never freed (see `get`).
+            Ok(_) => unsafe { &*made },
+            Err(theirs) => {
+                // Another thread's first failure won: ours was never shared.
+                // SAFETY: `made` came from `Box::into_raw` above and nothing else has it.
+                drop(unsafe { Box::from_raw(made) });
+                // SAFETY: as in `get`.
+                unsafe { &*theirs }
+            }
+        }
+    }
 }
 
 /// Durations of the calls that failed, and of those answered with a 4xx. Written on the cold path
@@ -259,12 +302,25 @@ impl Durations {
 #[repr(align(64))]
 struct Used<const N: usize>([AtomicU64; N]);
 
+impl<const N: usize> std::fmt::Debug for Aggregates<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregates").finish_non_exhaustive()
+    }
+}
+
+impl<const N: usize> Default for Aggregates<N> {
+    fn default() -> Self {
+        Aggregates::new()
+    }
+}
+
 impl<const N: usize> Aggregates<N> {
-    pub(crate) const fn new() -> Self {
+    /// No calls yet. Not public API. Used by generated code.
+    pub const fn new() -> Self {
         Aggregates {
             used: Used([ZERO; N]),
             stripes: [const { Stripe::new() }; N],
-            failures: OnceLock::new(),
+            failures: FailuresCell(AtomicPtr::new(std::ptr::null_mut())),
         }
     }
 
@@ -385,7 +441,7 @@ impl<const N: usize> Aggregates<N> {
 fn record_details(
     s: &Stripe,
     used: &AtomicU64,
-    failures: &OnceLock<Box<Failures>>,
+    failures: &FailuresCell,
     units: u64,
     error: bool,
     client_error: bool,
@@ -400,12 +456,7 @@ fn record_details(
         s.client_errors.fetch_add(1, Relaxed);
     }
     if error || client_error {
-        let f = failures.get_or_init(|| {
-            Box::new(Failures {
-                errors: Durations::new(),
-                client_errors: Durations::new(),
-            })
-        });
+        let f = failures.get_or_make();
         if error { &f.errors } else { &f.client_errors }.add(units);
     }
     if let Some(counter) = s.status_classes.get(usize::from(status_class)) {
