@@ -51,6 +51,22 @@ fn call_all(sites: &[&'static Site], round: u64) {
     }
 }
 
+/// The time `read` takes, `iters` times, each after one call of every site (not timed).
+fn after_every_site_called<R>(
+    sites: &[&'static Site],
+    iters: u64,
+    mut read: impl FnMut() -> R,
+) -> Duration {
+    let mut spent = Duration::ZERO;
+    for round in 0..iters {
+        call_all(sites, round);
+        let start = Instant::now();
+        black_box(read());
+        spent += start.elapsed();
+    }
+    spent
+}
+
 fn collector(c: &mut Criterion) {
     let mut clock = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
     let mut tick = move || {
@@ -68,27 +84,13 @@ fn collector(c: &mut Criterion) {
             b.iter(|| black_box(tick()))
         });
         group.bench_with_input(BenchmarkId::new("active_tick", n), &n, |b, _| {
-            b.iter_custom(|iters| {
-                let mut spent = Duration::ZERO;
-                for round in 0..iters {
-                    call_all(&sites, round);
-                    let start = Instant::now();
-                    black_box(tick());
-                    spent += start.elapsed();
-                }
-                spent
-            })
+            b.iter_custom(|iters| after_every_site_called(&sites, iters, || tick()))
         });
         group.bench_with_input(BenchmarkId::new("metrics", n), &n, |b, _| {
             b.iter_custom(|iters| {
-                let mut spent = Duration::ZERO;
-                for round in 0..iters {
-                    call_all(&sites, round);
-                    let start = Instant::now();
-                    black_box(monitor_export::render(&monitor_core::snapshot()));
-                    spent += start.elapsed();
-                }
-                spent
+                after_every_site_called(&sites, iters, || {
+                    monitor_export::render(&monitor_core::snapshot())
+                })
             })
         });
     }
