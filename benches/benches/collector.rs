@@ -84,7 +84,7 @@ fn collector(c: &mut Criterion) {
             b.iter(|| black_box(tick()))
         });
         group.bench_with_input(BenchmarkId::new("active_tick", n), &n, |b, _| {
-            b.iter_custom(|iters| after_every_site_called(&sites, iters, || tick()))
+            b.iter_custom(|iters| after_every_site_called(&sites, iters, &mut tick))
         });
         group.bench_with_input(BenchmarkId::new("metrics", n), &n, |b, _| {
             b.iter_custom(|iters| {
