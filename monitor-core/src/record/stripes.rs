@@ -93,7 +93,9 @@ fn read_buckets(counters: &[AtomicU64; BUCKETS], used: u64, into: &mut Histogram
         chunks &= chunks - 1;
         let from = chunk << CHUNK_SHIFT;
         for (offset, n) in counters[from..from + (1 << CHUNK_SHIFT)].iter().enumerate() {
-            let n = n.load(Relaxed);
+            // Acquire, paired with the owner's Release when it files a parked duration: a reader
+            // that sees the duration filed sees the next one parked (`Stripe::read_into`).
+            let n = n.load(Ordering::Acquire);
             if n > 0 {
                 into.add_raw(from + offset, n);
             }
@@ -115,7 +117,9 @@ impl Stripe {
             self.parked.store(units.wrapping_add(1), Relaxed);
             if previous != 0 {
                 let bucket = bucket_of(previous - 1);
-                add::<true>(&self.buckets[bucket], 1);
+                // Release (a plain store on x86): the park above is seen first.
+                let filed = &self.buckets[bucket];
+                filed.store(filed.load(Relaxed).wrapping_add(1), Ordering::Release);
                 mark::<true>(used, chunk_bit(bucket));
             } else {
                 // The stripe's first call: nothing filed yet, but something to read.
@@ -174,8 +178,11 @@ impl Stripe {
 
     /// Adds what this stripe holds to `f`, given its `used` mask (not 0).
     fn read_into(&self, used: u64, f: &mut Figures) {
-        let parked = self.parked.load(Relaxed);
+        // The buckets, then the parked duration: the owner parks, then files the duration it
+        // parked before, so this order can miss a call for an instant but never count one twice
+        // (the other order did, in `tests/tests/read_model_threads.rs`).
         read_buckets(&self.buckets, used, &mut f.durations);
+        let parked = self.parked.load(Relaxed);
         if parked != 0 {
             f.durations.add_raw(bucket_of(parked - 1), 1);
         }
