@@ -98,7 +98,9 @@ impl Exposition {
 
     /// Every metric of `snapshot`, in the Prometheus text format 0.0.4.
     pub fn render(&mut self, snapshot: &Snapshot) -> String {
-        let mut out = String::with_capacity(16 * 1024 + snapshot.sites.len() * 2048);
+        // About 28 lines of about 110 bytes a site: one allocation, not a doubling and a copy of
+        // tens of megabytes at the end.
+        let mut out = String::with_capacity(16 * 1024 + snapshot.sites.len() * 3 * 1024);
         let groups = rules::group_sites(snapshot, &mut self.peaks);
         render_sites(&mut out, snapshot, &groups);
         render_models(&mut out, &snapshot.models);
@@ -221,6 +223,15 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
         "Heap bytes allocated by the site's own code: inside its calls and not inside an \
          instrumented call they made (with MonitoredAlloc as the global allocator).",
     );
+    // A line is about 130 bytes: each family's lines in one allocation, not grown by doubling.
+    for (family, lines) in [
+        (&mut calls, Outcomes::NAMES.len()),
+        (&mut durations, LE + 2),
+        (&mut request_bytes, 1),
+        (&mut response_bytes, 1),
+    ] {
+        family.samples.reserve(groups.len() * lines * 130);
+    }
     let mut rendered = Vec::with_capacity(groups.len());
     for g in groups {
         let mut labels = String::new();
@@ -527,6 +538,12 @@ fn push_label(labels: &mut String, name: &str, value: &str) {
 fn push_label_only(labels: &mut String, name: &str, value: &str) {
     labels.push_str(name);
     labels.push_str("=\"");
+    // Most values need no escape: copied whole (a tenth of the time of /metrics, else).
+    if !value.contains(['\\', '"', '\n']) {
+        labels.push_str(value);
+        labels.push('"');
+        return;
+    }
     for c in value.chars() {
         match c {
             '\\' => labels.push_str("\\\\"),
