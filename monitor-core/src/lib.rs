@@ -78,8 +78,8 @@
 
 #![warn(missing_docs)]
 
-// The layers, bottom up: interned, usage, figures, errors, memory, record, snapshot, history, and
-// config above them all. Each uses only those before it (`tests/tests/layers.rs` checks).
+// The layers, bottom up: interned and sorted, usage, figures, errors, memory, record, snapshot,
+// history, and config above them all. Each uses only those before it (`tests/tests/layers.rs` checks).
 mod config;
 pub(crate) mod errors;
 pub(crate) mod figures;
@@ -88,6 +88,7 @@ mod interned;
 pub(crate) mod memory;
 pub(crate) mod record;
 pub(crate) mod snapshot;
+mod sorted;
 pub(crate) mod usage;
 
 #[doc(hidden)]

@@ -492,16 +492,10 @@ fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
             if f.token_calls == 0 && f.calls() == 0 {
                 continue;
             }
-            let total = by_model
+            by_model
                 .entry(model.unwrap_or(entry::UNKNOWN_MODEL))
-                .or_default();
-            // Only the token counters make a model's stats: no histogram to merge.
-            total.token_calls += f.token_calls;
-            total.tokens.input += f.tokens.input;
-            total.tokens.output += f.tokens.output;
-            total.tokens.cached_input += f.tokens.cached_input;
-            total.cost_picousd += f.cost_picousd;
-            total.unpriced_calls += f.unpriced_calls;
+                .or_default()
+                .add(f);
         }
     }
     by_model

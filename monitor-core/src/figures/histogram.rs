@@ -8,6 +8,7 @@
 //! ticks of a 2.5 GHz TSC) and more share the last bucket; the exact maximum is kept beside the
 //! histogram, and quantiles never exceed it.
 
+use crate::sorted::merge_keyed;
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 use std::time::Duration;
 
@@ -157,7 +158,7 @@ impl Histogram {
         }
         if self.nanos_per_unit == other.nanos_per_unit || self.count == 0 && self.sum_units == 0 {
             self.nanos_per_unit = other.nanos_per_unit;
-            combine_sorted(&mut self.buckets, &other.buckets, |a, b| a + b);
+            merge_keyed(&mut self.buckets, &other.buckets, |a, b| *a += b);
             self.count += other.count;
             self.sum_units += other.sum_units;
             self.max_units = self.max_units.max(other.max_units);
@@ -213,7 +214,7 @@ impl Histogram {
         let rose = self.count > other.count
             || self.sum_units > other.sum_units
             || self.max_units > other.max_units;
-        combine_sorted(&mut self.buckets, &other.buckets, u64::max);
+        merge_keyed(&mut self.buckets, &other.buckets, |a, b| *a = (*a).max(*b));
         self.count = self.buckets.iter().map(|&(_, n)| n).sum();
         self.sum_units = self.sum_units.max(other.sum_units);
         self.max_units = self.max_units.max(other.max_units);
@@ -329,60 +330,6 @@ impl Histogram {
     pub(crate) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Histogram>() + self.buckets.len() * std::mem::size_of::<(u16, u64)>()
     }
-}
-
-/// Combines `b` into `a`, two lists of `(index, count)` ascending by index: `both` decides the
-/// count of an index present in each. In place when every index of `b` is in `a` already — two
-/// readings of one site, or a frame added to the next, usually — else into a new list.
-fn combine_sorted(a: &mut Vec<(u16, u64)>, b: &[(u16, u64)], both: impl Fn(u64, u64) -> u64) {
-    let mut at = 0;
-    for (done, &(index, n)) in b.iter().enumerate() {
-        while a.get(at).is_some_and(|&(i, _)| i < index) {
-            at += 1;
-        }
-        match a.get_mut(at) {
-            Some(mine) if mine.0 == index => mine.1 = both(mine.1, n),
-            // An index `a` lacks: what is combined so far stays, the rest is merged anew.
-            _ => {
-                *a = merge_sorted(a, &b[done..], both);
-                return;
-            }
-        }
-    }
-}
-
-/// Two lists of `(index, count)` ascending by index, merged into a new one.
-fn merge_sorted(
-    a: &[(u16, u64)],
-    b: &[(u16, u64)],
-    both: impl Fn(u64, u64) -> u64,
-) -> Vec<(u16, u64)> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(&&(i, n)), Some(&&(j, m))) if i == j => {
-                a.next();
-                b.next();
-                (i, both(n, m))
-            }
-            (Some(&&(i, n)), Some(&&(j, _))) if i < j => {
-                a.next();
-                (i, n)
-            }
-            (_, Some(&&(j, m))) => {
-                b.next();
-                (j, m)
-            }
-            (Some(&&(i, n)), None) => {
-                a.next();
-                (i, n)
-            }
-            (None, None) => break,
-        };
-        merged.push(next);
-    }
-    merged
 }
 
 /// Serialised as its summary and the non-empty buckets, `[[upper_ns, count], …]`.

@@ -2,6 +2,7 @@
 //! per tick for the recent past, one per minute further back, one per hour beyond.
 
 use crate::figures::Figures;
+use crate::sorted::merge_keyed;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -17,38 +18,6 @@ pub(crate) struct Frame {
     pub(crate) models: Vec<((usize, &'static str), Figures)>,
     /// Cache lookups in the period, by cache name: `(hits, misses)`.
     pub(crate) caches: Vec<(String, (u64, u64))>,
-}
-
-/// Adds `theirs` into `mine`, two lists sorted by key, keeping the order: one pass over both, and
-/// no new list when every key of `theirs` is in `mine` already (the same sites, tick after tick).
-fn merge_keyed<K: Ord + Clone, V: Clone>(
-    mine: &mut Vec<(K, V)>,
-    theirs: &[(K, V)],
-    add: impl Fn(&mut V, &V),
-) {
-    let mut fresh = Vec::new();
-    let mut at = 0;
-    for (key, value) in theirs {
-        while mine.get(at).is_some_and(|(k, _)| k < key) {
-            at += 1;
-        }
-        match mine.get_mut(at) {
-            Some((k, v)) if k == key => add(v, value),
-            _ => fresh.push((key.clone(), value.clone())),
-        }
-    }
-    if !fresh.is_empty() {
-        let old = std::mem::take(mine);
-        let mut old = old.into_iter().peekable();
-        let mut fresh = fresh.into_iter().peekable();
-        while let Some(next) = match (old.peek(), fresh.peek()) {
-            (Some((a, _)), Some((b, _))) if b < a => fresh.next(),
-            (Some(_), _) => old.next(),
-            (None, _) => fresh.next(),
-        } {
-            mine.push(next);
-        }
-    }
 }
 
 impl Frame {
