@@ -23,20 +23,12 @@ fn stage(x: u64) -> u64 {
 #[tracks_tokens(model = "bench-model")]
 #[inline(never)]
 fn tokens(x: u64) -> Tokens {
-    Tokens {
-        input: body(x) & 0xff,
-        output: 1,
-        cached_input: 0,
-    }
+    Tokens::new(body(x) & 0xff, 1)
 }
 
 #[inline(never)]
 fn bare_tokens(x: u64) -> Tokens {
-    Tokens {
-        input: body(x) & 0xff,
-        output: 1,
-        cached_input: 0,
-    }
+    Tokens::new(body(x) & 0xff, 1)
 }
 
 #[monitored_handler]

@@ -140,7 +140,7 @@ pub use monitor_macros::pipeline_stage;
 /// impl Client {
 ///     #[tracks_tokens(model = self.model.as_str(), provider = "openai")]
 ///     async fn complete(&self, prompt: &str) -> Result<Tokens, std::io::Error> {
-///         Ok(Tokens { input: prompt.len() as u64, output: 10, cached_input: 0 })
+///         Ok(Tokens::new(prompt.len() as u64, 10))
 ///     }
 /// }
 /// ```
@@ -154,7 +154,9 @@ pub use record::{
     set_outlier_factor, set_sampling, sites,
 };
 // The figures of a set of calls, and their views.
-pub use figures::{Figures, Histogram, Outcomes, SiteStats, StatusClasses};
+pub use figures::{
+    Figures, Histogram, KindCosts, Outcomes, SiteStats, StatusClasses, TOKEN_BOUNDS, TOKEN_BUCKETS,
+};
 // The read model.
 pub use snapshot::{
     ErrorPattern, ErrorSummary, ModelStats, SiteSnapshot, Snapshot, error_patterns, models,
@@ -162,8 +164,9 @@ pub use snapshot::{
 };
 // Tokens, prices and models.
 pub use usage::{
-    MAX_MODELS, OTHER_MODELS, Price, PriceTable, PricingError, TokenUsage, Tokens, UNKNOWN_MODEL,
-    load_pricing, price_of, pricing, set_price, set_pricing,
+    MAX_MODELS, OTHER_MODELS, Price, PriceFileReport, PriceFormat, PriceTable, PriceTier,
+    PricingError, TokenKind, TokenUsage, Tokens, UNKNOWN_MODEL, load_pricing, price_of, pricing,
+    set_price, set_pricing,
 };
 // History, queries, estimates, subscribers.
 pub use history::{

@@ -10,7 +10,7 @@
 //! A site that recorded nothing since the previous snapshot costs a reference count.
 
 use crate::errors::patterns;
-use crate::figures::Figures;
+use crate::figures::{Figures, KindCosts};
 use crate::memory::{MemorySample, memory};
 use crate::record::caches::{CacheStats, caches};
 use crate::record::registry::{all, index_of, site_at};
@@ -127,6 +127,12 @@ pub struct ModelStats {
     pub output_tokens: u64,
     /// Input tokens read from the provider's cache.
     pub cached_input_tokens: u64,
+    /// Input tokens written to the provider's cache.
+    pub cache_write_tokens: u64,
+    /// Output tokens spent reasoning.
+    pub reasoning_tokens: u64,
+    /// What each kind of token cost, in USD, over the priced calls.
+    pub cost_by_kind: KindCosts,
     /// Total cost in USD, or `None` when some calls were made while the model had no price.
     pub cost_usd: Option<f64>,
     /// Cost of the calls that had a price.
@@ -145,6 +151,9 @@ impl ModelStats {
             input_tokens: f.tokens.input,
             output_tokens: f.tokens.output,
             cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: KindCosts::of(f),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,
@@ -486,7 +495,9 @@ pub(crate) fn changes() -> Changes {
 
 /// Tokens and cost by model: the calls of every token site, under its model.
 fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
-    let mut by_model: BTreeMap<&'static str, Figures> = BTreeMap::new();
+    // By name, with the provider of the first site that called it: its price, when the bare name
+    // has none, is the `provider/model` one.
+    let mut by_model: BTreeMap<&'static str, (Option<&'static str>, Figures)> = BTreeMap::new();
     for s in sites.iter().filter(|s| s.site.kind() == SiteKind::Tokens) {
         for (model, f) in s.model_parts() {
             if f.token_calls == 0 && f.calls() == 0 {
@@ -494,13 +505,17 @@ fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
             }
             by_model
                 .entry(model.unwrap_or(entry::UNKNOWN_MODEL))
-                .or_default()
+                .or_insert_with(|| (s.site.provider(), Figures::default()))
+                .1
                 .add(f);
         }
     }
+    let table = crate::usage::pricing::TABLE.read();
     by_model
         .into_iter()
-        .filter(|(_, f)| f.token_calls > 0)
-        .map(|(model, f)| ModelStats::new(model, entry::model(model).price(), &f))
+        .filter(|(_, (_, f))| f.token_calls > 0)
+        .map(|(model, (provider, f))| {
+            ModelStats::new(model, table.lookup(model, provider).cloned(), &f)
+        })
         .collect()
 }

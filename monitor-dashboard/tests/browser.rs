@@ -45,20 +45,12 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 #[tracks_tokens(model = "gpt-4o-mini", provider = "openai")]
 fn complete(prompt: &str) -> Result<Tokens, String> {
     std::thread::sleep(Duration::from_millis(2));
-    Ok(Tokens {
-        input: 200 + prompt.len() as u64,
-        output: 80,
-        cached_input: 50,
-    })
+    Ok(Tokens::new(200 + prompt.len() as u64, 80).cached(50))
 }
 
 #[tracks_tokens(model = "claude-haiku")]
 fn critique(text: &str) -> Result<Tokens, String> {
-    Ok(Tokens {
-        input: 120 + text.len() as u64,
-        output: 30,
-        cached_input: 0,
-    })
+    Ok(Tokens::new(120 + text.len() as u64, 30))
 }
 
 #[pipeline_stage(pipeline = "logo", stage = "analyse")]

@@ -76,29 +76,17 @@ fn quick() -> u8 {
 
 #[tracks_tokens(model = "ins-model-big")]
 fn big() -> Tokens {
-    Tokens {
-        input: 1_000_000,
-        output: 0,
-        cached_input: 0,
-    }
+    Tokens::new(1_000_000, 0)
 }
 
 #[tracks_tokens(model = "ins-model-small")]
 fn small() -> Tokens {
-    Tokens {
-        input: 1_000_000,
-        output: 0,
-        cached_input: 0,
-    }
+    Tokens::new(1_000_000, 0)
 }
 
 #[tracks_tokens(model = "ins-model-free")]
 fn free() -> Tokens {
-    Tokens {
-        input: 400,
-        output: 100,
-        cached_input: 0,
-    }
+    Tokens::new(400, 100)
 }
 
 /// The insights of `kind` whose message mentions `text`.

@@ -46,20 +46,12 @@ fn fmt_stage(prompt: &str) -> Result<usize, String> {
 
 #[tracks_tokens(model = "fmt-priced")]
 fn fmt_priced(_prompt: &str) -> Result<Tokens, String> {
-    Ok(Tokens {
-        input: 100,
-        output: 10,
-        cached_input: 0,
-    })
+    Ok(Tokens::new(100, 10))
 }
 
 #[tracks_tokens(model = "fmt-unpriced")]
 fn fmt_unpriced(_prompt: &str) -> Result<Tokens, String> {
-    Ok(Tokens {
-        input: 50,
-        output: 5,
-        cached_input: 40,
-    })
+    Ok(Tokens::new(50, 5).cached(40))
 }
 
 #[monitored_handler]

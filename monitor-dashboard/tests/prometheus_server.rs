@@ -44,11 +44,7 @@ fn prom_odd(fail: bool) -> Result<String, String> {
 
 #[tracks_tokens(model = "prom-model \"x\"")]
 fn prom_llm() -> Result<Tokens, String> {
-    Ok(Tokens {
-        input: 11,
-        output: 7,
-        cached_input: 0,
-    })
+    Ok(Tokens::new(11, 7))
 }
 
 // The sites below are the promtool test's own: the server test counts calls of the others exactly.
@@ -64,11 +60,7 @@ fn tool_odd(fail: bool) -> Result<String, String> {
 
 #[tracks_tokens(model = "tool-model \"x\"")]
 fn tool_llm() -> Result<Tokens, String> {
-    Ok(Tokens {
-        input: 3,
-        output: 2,
-        cached_input: 1,
-    })
+    Ok(Tokens::new(3, 2).cached(1))
 }
 
 #[monitored_handler]

@@ -36,11 +36,7 @@ impl LlmClient {
         let input = 300 + 4 * prompt.split_whitespace().count() as u64;
         let text = format!("{} says: a bold, round logo for {prompt}", self.model);
         Ok(Completion {
-            usage: Tokens {
-                input,
-                output: 80,
-                cached_input: 300,
-            },
+            usage: Tokens::new(input, 80).cached(300),
             text,
         })
     }

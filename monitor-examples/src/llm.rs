@@ -88,11 +88,7 @@ impl LlmClient {
         Ok(Completion {
             text: format!("{} concept for: {prompt}", self.model),
             model: self.model.clone(),
-            usage: Tokens {
-                input,
-                output,
-                cached_input: system_tokens,
-            },
+            usage: Tokens::new(input, output).cached(system_tokens),
         })
     }
 }

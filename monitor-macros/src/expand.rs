@@ -85,6 +85,36 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     } else {
         quote! { __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret)); }
     };
+    // A function whose value is a stream (or a `Result` of one), returned directly or by the
+    // future it returns: the call goes on until the stream ends, so the guard moves into it.
+    let async_trait = sig.asyncness.is_none() && async_trait_body(&body).is_some();
+    let value_type = if sig.asyncness.is_some() {
+        match &sig.output {
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+            ReturnType::Default => None,
+        }
+    } else if let Some(future) = returns_future(&sig.output) {
+        future.output
+    } else if async_trait {
+        None
+    } else {
+        match &sig.output {
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+            ReturnType::Default => None,
+        }
+    };
+    let stream = if has_track_caller(&attrs) {
+        None
+    } else {
+        value_type.as_ref().and_then(returns_stream)
+    };
+    let (finish, finish_direct) = match &stream {
+        Some(stream) => {
+            let wrap = wrap_stream(which, stream);
+            (wrap.clone(), wrap)
+        }
+        None => (finish, finish_direct),
+    };
     let new_body = if sig.asyncness.is_some() {
         let fake_return = fake_return(&sig.output);
         quote! {
@@ -140,7 +170,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             }
             #body
         }
-    } else if which != Macro::Tokens {
+    } else if which != Macro::Tokens && stream.is_none() {
         // Off, the function calls its body and returns; on, everything else happens in `run`,
         // out of line, so the off path carries none of the instrumentation's set-up.
         let ret = closure_return(&sig.output);
@@ -167,6 +197,16 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
                     ::monitor_core::__private::outcome!(__monitor_ret)
                 },
             )
+        }
+    } else if stream.is_some() {
+        // A stream: the body makes it in the site's scope, and the guard goes on inside it.
+        let ret = closure_return(&sig.output);
+        quote! {
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
+            #entry
+            let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
+            #finish_direct
+            __monitor_ret
         }
     } else {
         // Token tracking: the usage read off the return value borrows it, so the guard stays here.
@@ -439,6 +479,165 @@ fn last_type_arg(segment: &syn::PathSegment) -> Option<Type> {
         syn::GenericArgument::Type(ty) => Some(ty.clone()),
         _ => None,
     })
+}
+
+/// How a declared stream type is built from the stream the body made.
+enum StreamForm {
+    /// `impl Stream<Item = …>`: the wrapper itself.
+    Impl,
+    /// `Pin<Box<dyn Stream<Item = …>>>`, `BoxStream<'_, …>`, `LocalBoxStream<'_, …>`: the wrapper,
+    /// boxed, and coerced to the declared type.
+    Boxed(Type),
+}
+
+/// A value that is a stream, or a `Result` whose `Ok` is one.
+struct StreamReturn {
+    form: StreamForm,
+    /// The item type as written, for spans; `None` when the signature does not name it.
+    item: Option<Type>,
+    in_result: bool,
+}
+
+/// Whether `ty` is a stream or a `Result` of one, and how it is built.
+fn returns_stream(ty: &Type) -> Option<StreamReturn> {
+    if let Some((form, item)) = stream_form(ty) {
+        return Some(StreamReturn {
+            form,
+            item,
+            in_result: false,
+        });
+    }
+    let Type::Path(p) = ty else {
+        return None;
+    };
+    let segment = p.path.segments.last().filter(|s| s.ident == "Result")?;
+    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    let ok = args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })?;
+    let (form, item) = stream_form(ok)?;
+    Some(StreamReturn {
+        form,
+        item,
+        in_result: true,
+    })
+}
+
+fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
+    match ty {
+        Type::ImplTrait(t) => Some((StreamForm::Impl, stream_bound_item(&t.bounds)?)),
+        Type::Path(p) => {
+            let segment = p.path.segments.last()?;
+            match segment.ident.to_string().as_str() {
+                "BoxStream" | "LocalBoxStream" => {
+                    Some((StreamForm::Boxed(ty.clone()), last_type_arg(segment)))
+                }
+                "Pin" => {
+                    let Type::Path(boxed) = last_type_arg(segment)? else {
+                        return None;
+                    };
+                    let segment = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
+                    let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
+                        return None;
+                    };
+                    Some((StreamForm::Boxed(ty.clone()), stream_bound_item(&object.bounds)?))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// For bounds that include `Stream<Item = X>`: `Some(Some(X))`; `Some(None)` for a `Stream` bound
+/// without `Item`; `None` without a `Stream` bound.
+fn stream_bound_item(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<Option<Type>> {
+    bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(t) = bound else {
+            return None;
+        };
+        let segment = t.path.segments.last().filter(|s| s.ident == "Stream")?;
+        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return Some(None);
+        };
+        Some(args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => {
+                Some(assoc.ty.clone())
+            }
+            _ => None,
+        }))
+    })
+}
+
+/// Replaces `__monitor_ret`, the stream (or `Result` of one) the body gave, with the stream
+/// measured until its end; an `Err` instead of a stream ends the call there.
+fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
+    let usage = if which == Macro::Tokens {
+        // Spanned on the item type, so an item that reports no usage is underlined there.
+        let span = stream
+            .item
+            .as_ref()
+            .map_or_else(proc_macro2::Span::call_site, Spanned::span);
+        quote_spanned! {span=>
+            ::monitor_core::__private::ChunkReportsTokens::__monitor_chunk_usage(__monitor_item)
+        }
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    // The item's type as declared, so that it is classified as that type (a projection of the
+    // stream's type would leave the choice among the probes to inference).
+    let item_type = stream.item.clone().map(|mut item| {
+        InferImplTrait.visit_type_mut(&mut item);
+        quote!(: &#item)
+    });
+    let metered = quote! {
+        ::monitor_core::__private::meter_stream(
+            __monitor_guard,
+            __monitor_stream,
+            |__monitor_item #item_type, __monitor_call: &mut ::monitor_core::__private::StreamCall| {
+                __monitor_call.chunk(::monitor_core::__private::outcome!(__monitor_item), #usage);
+            },
+        )
+    };
+    let built = match &stream.form {
+        StreamForm::Impl => metered,
+        StreamForm::Boxed(ty) => quote! {{
+            let __monitor_boxed: #ty = ::std::boxed::Box::pin(#metered);
+            __monitor_boxed
+        }},
+    };
+    if !stream.in_result {
+        return quote! {
+            let __monitor_stream = __monitor_ret;
+            let __monitor_ret = #built;
+        };
+    }
+    let finish = if which == Macro::Tokens {
+        quote!(__monitor_guard.finish_usage(::monitor_core::__private::outcome!(&__monitor_error), ::core::option::Option::None))
+    } else {
+        quote!(__monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_error)))
+    };
+    quote! {
+        let __monitor_ret = match __monitor_ret {
+            ::core::result::Result::Ok(__monitor_stream) => ::core::result::Result::Ok(#built),
+            ::core::result::Result::Err(__monitor_error) => {
+                // Classified as a `Result` whose error is the function's.
+                let __monitor_error: ::core::result::Result<(), _> = ::core::result::Result::Err(__monitor_error);
+                if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
+                    #finish;
+                }
+                match __monitor_error {
+                    ::core::result::Result::Err(__monitor_error) => ::core::result::Result::Err(__monitor_error),
+                    ::core::result::Result::Ok(()) => ::core::unreachable!(),
+                }
+            }
+        };
+    }
 }
 
 /// Recognises the body `#[async_trait]` generates: statements ending in

@@ -99,20 +99,12 @@ impl Counter {
 
     #[tracks_tokens(model = self.model.as_str())]
     pub fn call_model(&self, prompt: &str) -> Tokens {
-        Tokens {
-            input: prompt.len() as u64,
-            output: 1,
-            cached_input: 0,
-        }
+        Tokens::new(prompt.len() as u64, 1)
     }
 
     #[tracks_tokens(model = self.model.clone())]
     pub fn consume_model(self) -> Tokens {
-        Tokens {
-            input: self.n,
-            output: 1,
-            cached_input: 0,
-        }
+        Tokens::new(self.n, 1)
     }
 }
 
@@ -164,11 +156,7 @@ pub fn returns_boxed_future<'a>(
     prompt: &'a str,
 ) -> std::pin::Pin<Box<dyn Future<Output = Tokens> + Send + 'a>> {
     Box::pin(async move {
-        Tokens {
-            input: prompt.len() as u64,
-            output: 1,
-            cached_input: 0,
-        }
+        Tokens::new(prompt.len() as u64, 1)
     })
 }
 
@@ -182,10 +170,6 @@ impl Llm for Counter {
     #[tracks_tokens(model = self.model.as_str(), name = "async_trait_complete")]
     async fn complete(&self, prompt: &str) -> Result<Tokens, String> {
         tokio::task::yield_now().await;
-        Ok(Tokens {
-            input: prompt.len() as u64,
-            output: self.n,
-            cached_input: 0,
-        })
+        Ok(Tokens::new(prompt.len() as u64, self.n))
     }
 }

@@ -60,11 +60,7 @@ async fn fetch(key: u32) -> Result<Option<u32>, String> {
 
 #[tracks_tokens(model = "caches-model", cache = "prompt-cache")]
 fn complete(cached: bool) -> Lookup<Tokens> {
-    let usage = Tokens {
-        input: 10,
-        output: 1,
-        cached_input: if cached { 10 } else { 0 },
-    };
+    let usage = Tokens::new(10, 1).cached(if cached { 10 } else { 0 });
     if cached {
         Lookup::Hit(usage)
     } else {

@@ -42,11 +42,7 @@ fn eight_threads_times_one_hundred_thousand_calls_are_all_counted() {
 
 #[tracks_tokens(model = "concurrency-model")]
 fn metered(i: u64) -> Tokens {
-    Tokens {
-        input: i % 7,
-        output: 1,
-        cached_input: 0,
-    }
+    Tokens::new(i % 7, 1)
 }
 
 #[pipeline_stage(pipeline = "concurrency")]

@@ -29,11 +29,7 @@ impl Client {
         if fail {
             return Err("rate limited".into());
         }
-        Ok(Tokens {
-            input: 100,
-            output: 10,
-            cached_input: 0,
-        })
+        Ok(Tokens::new(100, 10))
     }
 }
 
@@ -45,11 +41,7 @@ fn routed(model: &'static str, fail: bool) -> Result<Reply, String> {
     }
     Ok(Reply {
         model,
-        tokens: Tokens {
-            input: 7,
-            output: 3,
-            cached_input: 0,
-        },
+        tokens: Tokens::new(7, 3),
     })
 }
 

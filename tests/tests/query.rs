@@ -9,11 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[tracks_tokens(model = "query-model")]
 fn complete(n: u64) -> Tokens {
-    Tokens {
-        input: n,
-        output: 1,
-        cached_input: 0,
-    }
+    Tokens::new(n, 1)
 }
 
 #[pipeline_stage(pipeline = "q", stage = "draft")]

@@ -10,7 +10,7 @@ mod stats;
 
 pub use histogram::Histogram;
 pub(crate) use stats::seconds;
-pub use stats::{SiteStats, StatusClasses};
+pub use stats::{KindCosts, SiteStats, StatusClasses};
 
 use crate::usage::Tokens;
 
@@ -71,10 +71,47 @@ pub struct Figures {
     pub tokens: Tokens,
     /// Cost of the metered calls whose model had a price, in millionths of a millionth of a USD.
     pub cost_picousd: u64,
+    /// The part of `cost_picousd` each kind of token cost, in the order of
+    /// [`TokenKind::ALL`](crate::TokenKind::ALL).
+    pub cost_by_kind: [u64; 5],
     /// Metered calls whose model had no price.
     pub unpriced_calls: u64,
+    /// A token site's own calls by their input (`[0]`) and output (`[1]`) tokens, at the
+    /// OpenTelemetry GenAI boundaries: bucket `k` counts the calls with at most
+    /// [`TOKEN_BOUNDS`]`[k]` tokens and more than the bound before; the last, those above all.
+    pub tokens_per_call: [[u64; TOKEN_BUCKETS]; 2],
     /// Heap bytes allocated by the calls' own code (feature `alloc`, with `MonitoredAlloc`).
     pub allocated_bytes: u64,
+    /// Items yielded by streamed calls.
+    pub chunks: u64,
+    /// Time from the call to a streamed call's first item, for each call that yielded one.
+    pub first_chunk: Histogram,
+    /// Time per output chunk of each streamed call with two items or more: from its first item to
+    /// its last, divided by the items after the first.
+    pub per_output_chunk: Histogram,
+}
+
+/// Upper bounds of the token buckets of [`Figures::tokens_per_call`]: the explicit boundaries the
+/// OpenTelemetry GenAI conventions give `gen_ai.client.token.usage`, 1, 4, 16 … 4^13.
+pub const TOKEN_BOUNDS: [u64; 14] = {
+    let mut bounds = [1; 14];
+    let mut k = 1;
+    while k < 14 {
+        bounds[k] = bounds[k - 1] * 4;
+        k += 1;
+    }
+    bounds
+};
+
+/// Buckets of [`Figures::tokens_per_call`]: one per bound, and one above them.
+pub const TOKEN_BUCKETS: usize = TOKEN_BOUNDS.len() + 1;
+
+/// The bucket of [`Figures::tokens_per_call`] that counts a call of `n` tokens.
+#[inline]
+pub(crate) fn token_bucket(n: u64) -> usize {
+    // ceil(log4(n)) for n ≥ 2, from the bit length of n - 1; 0 for 0 and 1.
+    let bits = 64 - n.saturating_sub(1).leading_zeros() as usize;
+    bits.div_ceil(2).min(TOKEN_BUCKETS - 1)
 }
 
 /// The outcomes of a set of calls, each call in exactly one: what exporters label `outcome`.
@@ -109,8 +146,11 @@ impl Outcomes {
     }
 }
 
-/// Plain counters in [`Figures`].
-const COUNTERS: usize = 18;
+/// Plain counters in [`Figures`] outside arrays.
+const SCALARS: usize = 21;
+/// Every plain counter in [`Figures`].
+#[cfg(test)]
+const COUNTERS: usize = SCALARS + 5 + 2 * TOKEN_BUCKETS;
 
 impl Figures {
     /// Figures with nothing in them, their durations counted in units of `nanos_per_unit`
@@ -120,6 +160,8 @@ impl Figures {
             durations: Histogram::in_units(nanos_per_unit),
             error_durations: Histogram::in_units(nanos_per_unit),
             client_error_durations: Histogram::in_units(nanos_per_unit),
+            first_chunk: Histogram::in_units(nanos_per_unit),
+            per_output_chunk: Histogram::in_units(nanos_per_unit),
             ..Figures::default()
         }
     }
@@ -127,7 +169,7 @@ impl Figures {
     /// Every plain counter, in one order: what `add`, `since` and `max_with` walk. A new counter
     /// goes here and in [`counter_values`](Self::counter_values), in the same place (a test
     /// checks they agree).
-    fn counters_mut(&mut self) -> [&mut u64; COUNTERS] {
+    fn counters_mut(&mut self) -> impl Iterator<Item = &mut u64> {
         let [
             informational,
             success,
@@ -139,8 +181,10 @@ impl Figures {
             input,
             output,
             cached_input,
+            cache_write,
+            reasoning,
         } = &mut self.tokens;
-        [
+        let scalars: [&mut u64; SCALARS] = [
             &mut self.errors,
             &mut self.client_errors,
             &mut self.panics,
@@ -156,13 +200,20 @@ impl Figures {
             input,
             output,
             cached_input,
+            cache_write,
+            reasoning,
             &mut self.cost_picousd,
             &mut self.unpriced_calls,
             &mut self.allocated_bytes,
-        ]
+            &mut self.chunks,
+        ];
+        scalars
+            .into_iter()
+            .chain(&mut self.cost_by_kind)
+            .chain(self.tokens_per_call.iter_mut().flatten())
     }
 
-    fn counter_values(&self) -> [u64; COUNTERS] {
+    fn counter_values(&self) -> impl Iterator<Item = u64> + '_ {
         let [
             informational,
             success,
@@ -174,8 +225,10 @@ impl Figures {
             input,
             output,
             cached_input,
+            cache_write,
+            reasoning,
         } = self.tokens;
-        [
+        let scalars: [u64; SCALARS] = [
             self.errors,
             self.client_errors,
             self.panics,
@@ -191,14 +244,21 @@ impl Figures {
             input,
             output,
             cached_input,
+            cache_write,
+            reasoning,
             self.cost_picousd,
             self.unpriced_calls,
             self.allocated_bytes,
-        ]
+            self.chunks,
+        ];
+        scalars
+            .into_iter()
+            .chain(self.cost_by_kind)
+            .chain(self.tokens_per_call.iter().flatten().copied())
     }
 
     fn zip_counters(&mut self, other: &Figures, f: impl Fn(u64, u64) -> u64) {
-        for (mine, theirs) in self.counters_mut().into_iter().zip(other.counter_values()) {
+        for (mine, theirs) in self.counters_mut().zip(other.counter_values()) {
             *mine = f(*mine, theirs);
         }
     }
@@ -242,6 +302,11 @@ impl Figures {
         picousd_to_usd(self.cost_picousd)
     }
 
+    /// What tokens of `kind` cost, in USD, over the priced calls.
+    pub fn cost_usd_of(&self, kind: crate::usage::TokenKind) -> f64 {
+        picousd_to_usd(self.cost_by_kind[kind as usize])
+    }
+
     /// The cost in USD, or `None` when a call had no price: a partial sum would understate it.
     pub fn cost_usd(&self) -> Option<f64> {
         (self.unpriced_calls == 0).then(|| self.known_cost_usd())
@@ -259,6 +324,8 @@ impl Figures {
         self.error_durations.merge(&other.error_durations);
         self.client_error_durations
             .merge(&other.client_error_durations);
+        self.first_chunk.merge(&other.first_chunk);
+        self.per_output_chunk.merge(&other.per_output_chunk);
     }
 
     /// What these figures hold beyond `before`, an earlier reading of the same calls. Counters
@@ -270,11 +337,12 @@ impl Figures {
             client_error_durations: self
                 .client_error_durations
                 .since(&before.client_error_durations),
+            first_chunk: self.first_chunk.since(&before.first_chunk),
+            per_output_chunk: self.per_output_chunk.since(&before.per_output_chunk),
             ..Figures::default()
         };
         for ((diff, now), earlier) in d
             .counters_mut()
-            .into_iter()
             .zip(self.counter_values())
             .zip(before.counter_values())
         {
@@ -288,7 +356,7 @@ impl Figures {
     /// above `other`, that is whether the result differs from it.
     pub(crate) fn max_with(&mut self, other: &Figures) -> bool {
         let mut rose = false;
-        for (mine, theirs) in self.counters_mut().into_iter().zip(other.counter_values()) {
+        for (mine, theirs) in self.counters_mut().zip(other.counter_values()) {
             rose |= *mine > theirs;
             *mine = (*mine).max(theirs);
         }
@@ -297,11 +365,13 @@ impl Figures {
         rose |= self
             .client_error_durations
             .max_with(&other.client_error_durations);
+        rose |= self.first_chunk.max_with(&other.first_chunk);
+        rose |= self.per_output_chunk.max_with(&other.per_output_chunk);
         rose
     }
 
-    /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost and heap bytes
-    /// are not kept by outcome: they are left out (0).
+    /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes
+    /// and chunks are not kept by outcome: they are left out (0).
     pub fn with_outcome(&self, outcome: crate::OutcomeFilter) -> Figures {
         use crate::OutcomeFilter;
         let mut part = Figures {
@@ -335,7 +405,9 @@ impl Figures {
             + self.durations.approx_bytes()
             + self.error_durations.approx_bytes()
             + self.client_error_durations.approx_bytes()
-            - 3 * std::mem::size_of::<Histogram>()
+            + self.first_chunk.approx_bytes()
+            + self.per_output_chunk.approx_bytes()
+            - 5 * std::mem::size_of::<Histogram>()
     }
 }
 
@@ -349,13 +421,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn token_buckets_follow_the_bounds() {
+        for (k, bound) in TOKEN_BOUNDS.iter().enumerate() {
+            assert_eq!(token_bucket(*bound), k, "{bound}");
+            assert_eq!(token_bucket(bound + 1), k + 1, "{bound} + 1");
+        }
+        assert_eq!((token_bucket(0), token_bucket(u64::MAX)), (0, TOKEN_BUCKETS - 1));
+        assert_eq!(TOKEN_BOUNDS[13], 67_108_864);
+    }
+
+    #[test]
     fn the_two_lists_of_counters_agree() {
         let mut f = Figures::default();
-        for (i, counter) in f.counters_mut().into_iter().enumerate() {
+        for (i, counter) in f.counters_mut().enumerate() {
             *counter = i as u64 + 1;
         }
-        let values = f.counter_values();
-        assert_eq!(values.to_vec(), (1..=COUNTERS as u64).collect::<Vec<_>>());
+        let values: Vec<u64> = f.counter_values().collect();
+        assert_eq!(values, (1..=COUNTERS as u64).collect::<Vec<_>>());
     }
 
     #[test]
@@ -370,7 +452,7 @@ mod tests {
         let d = b.since(&a);
         let mut twice = a.clone();
         twice.add(&a);
-        assert_eq!(d.counter_values(), twice.counter_values());
+        assert!(d.counter_values().eq(twice.counter_values()));
         assert_eq!(d.durations.count(), 2);
         assert_eq!(d.durations.sum(), twice.durations.sum());
     }

@@ -22,6 +22,37 @@ pub struct StatusClasses {
     pub server_error: u64,
 }
 
+/// What each kind of token cost, in USD, over the calls that had a price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct KindCosts {
+    /// Input tokens neither read from nor written to the cache.
+    pub input: f64,
+    /// Input tokens read from the cache.
+    pub cached_input: f64,
+    /// Input tokens written to the cache.
+    pub cache_write: f64,
+    /// Output tokens that were not reasoning.
+    pub output: f64,
+    /// Reasoning tokens.
+    pub reasoning: f64,
+}
+
+impl KindCosts {
+    /// The costs by kind of `f`.
+    pub fn of(f: &Figures) -> KindCosts {
+        let [input, cached_input, cache_write, output, reasoning] =
+            f.cost_by_kind.map(super::picousd_to_usd);
+        KindCosts {
+            input,
+            cached_input,
+            cache_write,
+            output,
+            reasoning,
+        }
+    }
+}
+
 /// What a site recorded since the process started. Returned by [`Site::stats`].
 ///
 /// Counts are exact. Durations come from a log-linear histogram: `p50`, `p90` and `p99` are within
@@ -56,6 +87,12 @@ pub struct SiteStats {
     pub output_tokens: u64,
     /// Input tokens read from the provider's cache.
     pub cached_input_tokens: u64,
+    /// Input tokens written to the provider's cache.
+    pub cache_write_tokens: u64,
+    /// Output tokens spent reasoning (a part of `output_tokens`).
+    pub reasoning_tokens: u64,
+    /// What each kind of token cost, over the calls that had a price.
+    pub cost_by_kind: KindCosts,
     /// Cost of the tokens in USD; `None` when a call's model had no price, since a partial sum
     /// would understate it. Zero when no tokens were used.
     pub cost_usd: Option<f64>,
@@ -87,6 +124,14 @@ pub struct SiteStats {
     pub total_duration: Duration,
     /// The whole distribution of finished calls, for other quantiles.
     pub durations: Histogram,
+    /// Items yielded, by calls that return a stream.
+    pub chunks: u64,
+    /// Time from the call to a stream's first item, for each streamed call that yielded one;
+    /// empty for a site that does not stream.
+    pub first_chunk: Histogram,
+    /// Time per output chunk of each streamed call with two items or more: from its first item to
+    /// its last, over the items after the first.
+    pub per_output_chunk: Histogram,
 }
 
 /// Serialises a duration as seconds.
@@ -129,6 +174,9 @@ impl From<Figures> for SiteStats {
             input_tokens: f.tokens.input,
             output_tokens: f.tokens.output,
             cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: KindCosts::of(&f),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,
@@ -140,6 +188,9 @@ impl From<Figures> for SiteStats {
             mean: f.durations.mean(),
             total_duration: f.durations.sum(),
             durations: f.durations,
+            chunks: f.chunks,
+            first_chunk: f.first_chunk,
+            per_output_chunk: f.per_output_chunk,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! group such a site by model. A site with a literal model needs none: its own figures are that
 //! model's.
 
+use super::guard::Named;
+use super::site::Site;
 use super::stripes::Aggregates;
 use crate::usage::entry::{self, ModelEntry, OTHER_MODELS};
 use parking_lot::Mutex;
@@ -16,12 +18,66 @@ pub const MAX_MODEL_CELLS: usize = 1024;
 pub(crate) struct ModelCell {
     model: &'static ModelEntry,
     pub(crate) totals: Aggregates<1>,
+    response_model: ResponseModel,
     next: AtomicPtr<ModelCell>,
 }
 
 impl ModelCell {
     pub(crate) fn model(&self) -> &'static ModelEntry {
         self.model
+    }
+
+    /// Keeps the model the latest response named, when it is not the cell's.
+    pub(crate) fn note_response(&self, named: Named<'_>) {
+        if !matches!(named, Named::Nothing) {
+            self.response_model.note_for(named, self.model, self.model.provider());
+        }
+    }
+
+    /// The model the latest response named, when not the cell's own.
+    pub(crate) fn response_model(&self) -> Option<&'static ModelEntry> {
+        self.response_model.get()
+    }
+}
+
+/// The model the latest response of some calls named (`gen_ai.response.model`), kept only when
+/// it is not the model asked for: providers answer `gpt-4o` with `gpt-4o-2024-08-06`.
+pub(crate) struct ResponseModel(AtomicPtr<ModelEntry>);
+
+impl ResponseModel {
+    pub(crate) const fn new() -> ResponseModel {
+        ResponseModel(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    pub(crate) fn get(&self) -> Option<&'static ModelEntry> {
+        // SAFETY: null or a `&'static ModelEntry` (entries are never freed).
+        unsafe { self.0.load(Ordering::Relaxed).as_ref() }
+    }
+
+    /// For a site: kept when the site asks for a literal model and the response named another.
+    pub(crate) fn note(&self, named: Named<'_>, site: &'static Site) {
+        if let Some(asked) = site.literal_model() {
+            self.note_for(named, asked, site.provider());
+        }
+    }
+
+    /// Kept when `named` is not `asked`. Comparing names first: a response that names the model
+    /// kept already costs a string compare, not a lookup.
+    pub(crate) fn note_for(&self, named: Named<'_>, asked: &ModelEntry, provider: Option<&str>) {
+        let name = match named {
+            Named::Nothing => return,
+            Named::Name(name) => name,
+            Named::Entry(entry) => entry.name(),
+        };
+        if name == asked.name() || self.get().is_some_and(|kept| kept.name() == name) {
+            return;
+        }
+        let entry = match named {
+            Named::Entry(entry) => entry,
+            _ => entry::model(name, provider),
+        };
+        self.0
+            .store(std::ptr::from_ref(entry).cast_mut(), Ordering::Relaxed);
     }
 }
 
@@ -72,7 +128,7 @@ impl Cells {
         let _making = MAKING.lock();
         let full = MADE.load(Ordering::Relaxed) >= MAX_MODEL_CELLS;
         let model = if full {
-            entry::model(OTHER_MODELS)
+            entry::model(OTHER_MODELS, model.provider())
         } else {
             model
         };
@@ -85,6 +141,7 @@ impl Cells {
         let cell: &'static ModelCell = Box::leak(Box::new(ModelCell {
             model,
             totals: Aggregates::new(),
+            response_model: ResponseModel::new(),
             next: AtomicPtr::new(self.head.load(Ordering::Relaxed)),
         }));
         self.head

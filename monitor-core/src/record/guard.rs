@@ -7,8 +7,10 @@ use super::outcome::Outcome;
 use super::scope::{self as context, Entered};
 use super::site::{Site, SiteKind};
 use super::switch;
+use super::stripes::{Share, StreamEnd};
 use crate::usage::Tokens;
 use crate::usage::entry::{self as usage, ModelEntry, UNKNOWN_MODEL};
+use crate::usage::tokens::Reported;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
@@ -70,7 +72,7 @@ impl Drop for Claim {
 }
 
 /// Leaves a site when dropped, so a panicking poll leaves the thread's scope as it found it.
-struct Leave(Entered);
+pub(crate) struct Leave(pub(crate) Entered);
 
 impl Drop for Leave {
     #[inline(always)]
@@ -140,7 +142,7 @@ impl Guard {
 
     /// The model an expression named for this call.
     pub fn set_model(&mut self, name: &str) {
-        self.model = Some(usage::model(name));
+        self.model = Some(usage::model(name, self.site.provider()));
     }
 
     /// Ends the call without running `Drop`: puts the caller's scope back, returns the duration in
@@ -175,40 +177,141 @@ impl Guard {
 
     /// Records a call that returned, with the token usage its value reported
     /// ([`ReportsTokens`](crate::usage::tokens::ReportsTokens)).
-    pub fn finish_usage(self, outcome: Outcome, reported: Option<(Tokens, Option<&str>)>) {
+    #[inline(always)]
+    pub fn finish_usage(self, outcome: Outcome, reported: Option<Reported<'_>>) {
+        let (tokens, named) = match reported {
+            Some(r) => (Some(r.tokens), r.model.map_or(Named::Nothing, Named::Name)),
+            None => (None, Named::Nothing),
+        };
+        self.finish_metered(outcome, tokens, named, Credit::Enclosing, None);
+    }
+
+    /// The guard of a call that goes on as a stream: the scope it entered is left (each poll of
+    /// the stream enters it again), the clock goes on.
+    pub(crate) fn into_stream(mut self) -> Guard {
+        context::leave(self.entered);
+        self.entered = Entered::Nothing;
+        #[cfg(feature = "alloc")]
+        if let Some(mark) = self.alloc_mark.take() {
+            self.site
+                .record_allocated(crate::memory::alloc::claim_since(mark));
+        }
+        self
+    }
+
+    /// The guard's site.
+    pub(crate) fn site(&self) -> &'static Site {
+        self.site
+    }
+
+    /// The raw clock at the call's start, and the clock's mode.
+    pub(crate) fn started(&self) -> (u64, u8) {
+        (self.start, self.mode)
+    }
+
+    /// The model an expression named at entry.
+    pub(crate) fn model(&self) -> Option<&'static ModelEntry> {
+        self.model
+    }
+
+    /// Records a metered call that ended: its outcome, its tokens (`None` when it reported
+    /// none), the model its value named, and for a stream, its items.
+    #[inline(always)]
+    pub(crate) fn finish_metered(
+        self,
+        outcome: Outcome,
+        tokens: Option<Tokens>,
+        named: Named<'_>,
+        credit: Credit,
+        stream: Option<StreamEnd>,
+    ) {
         let (this, units) = self.end();
         let site = this.site;
-        // The expression's model, else the literal one, else the one the value names.
-        let model = || {
-            this.model
-                .or_else(|| site.literal_model())
-                .unwrap_or_else(|| {
-                    usage::model(
-                        reported
-                            .and_then(|(_, named)| named)
-                            .unwrap_or(UNKNOWN_MODEL),
-                    )
-                })
-        };
-        let usage = reported.map(|(tokens, _)| model().usage(tokens));
+        let model = || request_model(site, this.model, named);
+        let usage = tokens.map(|tokens| model().usage(tokens));
         if site.models_per_call() {
-            let cell = site.model_totals(model());
-            cell.record(units, &outcome, this.request_bytes);
-            if let Some(usage) = usage {
-                cell.record_usage(usage);
+            let cell = site.model_cell(model());
+            cell.totals.record(units, &outcome, this.request_bytes);
+            if let Some(usage) = &usage {
+                cell.totals.record_usage(usage, OWN_CALL);
             }
+            if let Some(end) = stream {
+                cell.totals.record_stream(end);
+            }
+            cell.note_response(named);
+        } else if !matches!(named, Named::Nothing) {
+            site.note_response(named);
         }
         file::record(site, units, this.mode, outcome, this.request_bytes);
+        if let Some(end) = stream {
+            site.record_stream(end);
+        }
         let Some(usage) = usage else {
             return;
         };
-        site.record_usage(usage);
-        // Credit the enclosing stage and handler: the scope now is the caller's.
-        let scope = context::current();
-        for enclosing in [scope.stage, scope.handler].into_iter().flatten() {
-            enclosing.record_usage(usage);
+        site.record_usage(&usage, OWN_CALL);
+        if let Credit::Enclosing = credit {
+            // Credit the enclosing stage and handler: the scope now is the caller's.
+            let share = Share {
+                calls: 1,
+                per_call: false,
+            };
+            let scope = context::current();
+            for enclosing in [scope.stage, scope.handler].into_iter().flatten() {
+                enclosing.record_usage(&usage, share);
+            }
         }
     }
+}
+
+/// A metered call's own record: one call, its tokens in the per-call buckets.
+const OWN_CALL: Share = Share {
+    calls: 1,
+    per_call: true,
+};
+
+/// Whether a metered call's tokens are credited to the enclosing stage and handler when it ends,
+/// or were as it went (a stream, poll by poll).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Credit {
+    Enclosing,
+    AlreadyCredited,
+}
+
+/// The model a call's value named: nothing, a name to resolve, or an entry resolved already.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Named<'a> {
+    Nothing,
+    Name(&'a str),
+    Entry(&'static ModelEntry),
+}
+
+impl Named<'_> {
+    /// The entry, resolved for `site`'s provider.
+    pub(crate) fn resolve(self, site: &Site) -> Option<&'static ModelEntry> {
+        match self {
+            Named::Nothing => None,
+            Named::Name(name) => Some(usage::model(name, site.provider())),
+            Named::Entry(entry) => Some(entry),
+        }
+    }
+}
+
+/// The model a call is counted and priced as: the expression's, else the literal one, else the
+/// one its value named, else [`UNKNOWN_MODEL`].
+#[inline(always)]
+pub(crate) fn request_model(
+    site: &'static Site,
+    expression: Option<&'static ModelEntry>,
+    named: Named<'_>,
+) -> &'static ModelEntry {
+    expression
+        .or_else(|| site.literal_model())
+        .unwrap_or_else(|| {
+            named
+                .resolve(site)
+                .unwrap_or_else(|| usage::model(UNKNOWN_MODEL, site.provider()))
+        })
 }
 
 impl Drop for Guard {
@@ -244,9 +347,11 @@ fn unfinished(
     context::leave(entered);
     // A site that names its model per call splits its calls by model; a call that gave no value
     // named none.
-    let cell = site
-        .models_per_call()
-        .then(|| site.model_totals(model.unwrap_or_else(|| usage::model(UNKNOWN_MODEL))));
+    let cell = site.models_per_call().then(|| {
+        &site
+            .model_cell(model.unwrap_or_else(|| usage::model(UNKNOWN_MODEL, site.provider())))
+            .totals
+    });
     if std::thread::panicking() {
         site.record_panic(units, request_bytes);
         if let Some(cell) = cell {

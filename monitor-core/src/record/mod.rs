@@ -21,6 +21,7 @@ pub(crate) mod registry;
 pub(crate) mod request;
 pub(crate) mod scope;
 pub(crate) mod site;
+pub(crate) mod stream;
 pub(crate) mod stripes;
 pub(crate) mod switch;
 pub(crate) mod thread;

@@ -2,7 +2,9 @@
 //! and a mark of whether it recorded anything since the read model last read it.
 
 use super::caches::Cache;
-use super::cells::Cells;
+use super::cells::{Cells, ModelCell, ResponseModel};
+use super::guard::Named;
+use super::stripes::{Share, StreamEnd};
 use super::outcome::Outcome;
 use super::stripes::Aggregates;
 use crate::figures::{Figures, SiteStats};
@@ -111,6 +113,8 @@ pub struct Site {
     cache: OnceLock<Cache>,
     /// Calls split by model, for a token site whose model is named per call.
     cells: Cells,
+    /// The model the latest response named, when not the one asked for.
+    response_model: ResponseModel,
     activity: Activity,
 }
 
@@ -158,6 +162,7 @@ impl Site {
             literal_model: OnceLock::new(),
             cache: OnceLock::new(),
             cells: Cells::new(),
+            response_model: ResponseModel::new(),
             activity: Activity {
                 outlier_units: AtomicU64::new(u64::MAX),
                 marked: AtomicBool::new(false),
@@ -216,9 +221,28 @@ impl Site {
     }
 
     /// Tokens of one metered call, credited to this site.
-    pub(crate) fn record_usage(&'static self, usage: Usage) {
-        self.aggregates.record_usage(usage);
+    #[inline(always)]
+    pub(crate) fn record_usage(&'static self, usage: &Usage, share: Share) {
+        self.aggregates.record_usage(usage, share);
         self.touch();
+    }
+
+    /// The items and times of a streamed call that ended.
+    #[cold]
+    pub(crate) fn record_stream(&'static self, end: StreamEnd) {
+        self.aggregates.record_stream(end);
+        self.touch();
+    }
+
+    /// Keeps the model the latest response named, when it is not the model asked for.
+    pub(crate) fn note_response(&'static self, named: Named<'_>) {
+        self.response_model.note(named, self);
+    }
+
+    /// The model the latest response named, when a response named one other than the model
+    /// asked for.
+    pub(crate) fn response_model(&self) -> Option<&'static ModelEntry> {
+        self.response_model.get()
     }
 
     /// Heap bytes allocated by the site's own code.
@@ -265,17 +289,23 @@ impl Site {
             .collect()
     }
 
+    /// The models the responses of each model's calls named, for a site whose model is named per
+    /// call: `(model, response model)`, when they differ.
+    pub(crate) fn responses_by_model(&self) -> Vec<(&'static str, &'static str)> {
+        self.cells
+            .iter()
+            .filter_map(|cell| Some((cell.model().name(), cell.response_model()?.name())))
+            .collect()
+    }
+
     /// Whether the site's calls name their model per call (no literal `model = "…"`).
     pub(crate) fn models_per_call(&self) -> bool {
         self.meta.kind == SiteKind::Tokens && self.meta.model.is_none()
     }
 
-    /// The totals of `model`'s calls at this site, for a site whose model is named per call.
-    pub(crate) fn model_totals(
-        &'static self,
-        model: &'static ModelEntry,
-    ) -> &'static Aggregates<1> {
-        &self.cells.of(model).totals
+    /// The cell of `model`'s calls at this site, for a site whose model is named per call.
+    pub(crate) fn model_cell(&'static self, model: &'static ModelEntry) -> &'static ModelCell {
+        self.cells.of(model)
     }
 
     /// Whether any call split by model was recorded.
@@ -380,7 +410,7 @@ impl Site {
         let name = self.meta.model?;
         Some(
             self.literal_model
-                .get_or_init(|| crate::usage::entry::model(name)),
+                .get_or_init(|| crate::usage::entry::model(name, self.meta.provider)),
         )
     }
 }

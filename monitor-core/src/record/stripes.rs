@@ -8,8 +8,8 @@
 
 use super::outcome::Outcome;
 use super::thread::{self, OWNED_STRIPES, STRIPES};
-use crate::figures::Figures;
 use crate::figures::histogram::{BUCKETS, Histogram, bucket_of};
+use crate::figures::{Figures, TOKEN_BUCKETS, token_bucket};
 use crate::usage::entry::Usage;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering, Ordering::Relaxed};
 
@@ -43,9 +43,15 @@ pub(crate) struct Stripe {
     input_tokens: AtomicU64,
     output_tokens: AtomicU64,
     cached_input_tokens: AtomicU64,
+    cache_write_tokens: AtomicU64,
+    reasoning_tokens: AtomicU64,
     /// Cost of the calls whose model has a price, in millionths of a millionth of a US dollar.
     cost_picousd: AtomicU64,
+    /// The same, by kind of token ([`TokenKind::ALL`](crate::TokenKind::ALL)).
+    cost_by_kind: [AtomicU64; 5],
     unpriced_calls: AtomicU64,
+    /// A token site's calls by their input and output tokens (`Figures::tokens_per_call`).
+    tokens_per_call: [[AtomicU64; TOKEN_BUCKETS]; 2],
     /// Heap bytes allocated inside calls and not inside an instrumented call they made (feature
     /// `alloc`).
     allocated_bytes: AtomicU64,
@@ -141,14 +147,29 @@ impl Stripe {
     }
 
     #[inline(always)]
-    fn record_usage<const OWNED: bool>(&self, used: &AtomicU64, usage: Usage) {
-        add::<OWNED>(&self.token_calls, 1);
-        add::<OWNED>(&self.input_tokens, usage.tokens.input);
-        add::<OWNED>(&self.output_tokens, usage.tokens.output);
-        add::<OWNED>(&self.cached_input_tokens, usage.tokens.cached_input);
+    fn record_usage<const OWNED: bool>(&self, used: &AtomicU64, usage: &Usage, share: Share) {
+        let t = &usage.tokens;
+        add::<OWNED>(&self.token_calls, share.calls);
+        add::<OWNED>(&self.input_tokens, t.input);
+        add::<OWNED>(&self.output_tokens, t.output);
+        add::<OWNED>(&self.cached_input_tokens, t.cached_input);
+        add::<OWNED>(&self.cache_write_tokens, t.cache_write);
+        add::<OWNED>(&self.reasoning_tokens, t.reasoning);
         match usage.cost_picousd {
-            Some(cost) => add::<OWNED>(&self.cost_picousd, cost),
-            None => add::<OWNED>(&self.unpriced_calls, 1),
+            Some(by_kind) => {
+                let mut total = 0u64;
+                for (counter, cost) in self.cost_by_kind.iter().zip(by_kind) {
+                    add::<OWNED>(counter, cost);
+                    total = total.wrapping_add(cost);
+                }
+                add::<OWNED>(&self.cost_picousd, total);
+            }
+            None => add::<OWNED>(&self.unpriced_calls, share.calls),
+        }
+        if share.per_call {
+            let [inputs, outputs] = &self.tokens_per_call;
+            add::<OWNED>(&inputs[token_bucket(t.input)], 1);
+            add::<OWNED>(&outputs[token_bucket(t.output)], 1);
         }
         mark::<OWNED>(used, OTHER);
     }
@@ -169,8 +190,12 @@ impl Stripe {
             input_tokens: ZERO,
             output_tokens: ZERO,
             cached_input_tokens: ZERO,
+            cache_write_tokens: ZERO,
+            reasoning_tokens: ZERO,
             cost_picousd: ZERO,
+            cost_by_kind: [ZERO; 5],
             unpriced_calls: ZERO,
+            tokens_per_call: [const { [ZERO; TOKEN_BUCKETS] }; 2],
             allocated_bytes: ZERO,
             buckets: [ZERO; BUCKETS],
         }
@@ -205,8 +230,18 @@ impl Stripe {
         f.tokens.input += c(&self.input_tokens);
         f.tokens.output += c(&self.output_tokens);
         f.tokens.cached_input += c(&self.cached_input_tokens);
+        f.tokens.cache_write += c(&self.cache_write_tokens);
+        f.tokens.reasoning += c(&self.reasoning_tokens);
         f.cost_picousd += c(&self.cost_picousd);
+        for (total, n) in f.cost_by_kind.iter_mut().zip(&self.cost_by_kind) {
+            *total += c(n);
+        }
         f.unpriced_calls += c(&self.unpriced_calls);
+        for (totals, counters) in f.tokens_per_call.iter_mut().zip(&self.tokens_per_call) {
+            for (total, n) in totals.iter_mut().zip(counters) {
+                *total += c(n);
+            }
+        }
         f.allocated_bytes += c(&self.allocated_bytes);
     }
 }
@@ -226,29 +261,77 @@ pub struct Aggregates<const N: usize = STRIPES> {
     /// Durations of failed calls and of client errors, so that queries can tell the durations of
     /// each outcome. Made on the first such call: a site that never fails pays a pointer.
     failures: FailuresCell,
+    /// Times to first chunk and per chunk of streamed calls, made on the first one.
+    streams: Lazy<Streams>,
 }
 
-/// The durations of a site's failed calls, made on its first failure. A pointer rather than a
-/// `OnceLock`, whose empty state is not zero bytes: the site's totals must be, to take no space in
-/// the binary.
-struct FailuresCell(AtomicPtr<Failures>);
+/// What the owner of a token site's usage is credited with beyond the tokens: the call itself
+/// (`calls` 1) or only more tokens of a call already counted (a stream's later polls, 0); and
+/// whether the call's tokens go into the per-call buckets (the token site's own record).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Share {
+    pub(crate) calls: u64,
+    pub(crate) per_call: bool,
+}
 
-impl FailuresCell {
-    fn get(&self) -> Option<&Failures> {
-        // SAFETY: the pointer is null or a leaked `Box<Failures>` published with Release (see
+/// What a streamed call adds when it ends: its items, and its times.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamEnd {
+    pub(crate) chunks: u64,
+    /// Clock units from the call to its first item, if it yielded one.
+    pub(crate) first_chunk_units: Option<u64>,
+    /// Clock units per item after the first, if it yielded two or more.
+    pub(crate) per_chunk_units: Option<u64>,
+}
+
+/// The durations of a site's failed calls, made on its first failure.
+type FailuresCell = Lazy<Failures>;
+
+/// A value made on first use. A pointer rather than a `OnceLock`, whose empty state is not zero
+/// bytes: the site's totals must be, to take no space in the binary.
+struct Lazy<T>(AtomicPtr<T>);
+
+/// Made on first use by [`Lazy`].
+trait Empty {
+    fn empty() -> Self;
+}
+
+impl Empty for Failures {
+    fn empty() -> Failures {
+        Failures {
+            errors: Durations::new(),
+            client_errors: Durations::new(),
+        }
+    }
+}
+
+impl Empty for Streams {
+    fn empty() -> Streams {
+        Streams {
+            chunks: ZERO,
+            first_chunk: Durations::new(),
+            per_output_chunk: Durations::new(),
+        }
+    }
+}
+
+impl<T: Empty> Lazy<T> {
+    const fn new() -> Lazy<T> {
+        Lazy(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    fn get(&self) -> Option<&T> {
+        // SAFETY: the pointer is null or a leaked `Box<T>` published with Release (see
         // `get_or_make`), never freed while the site lives: sites live for the whole process.
         unsafe { self.0.load(Ordering::Acquire).as_ref() }
     }
 
     #[cold]
-    fn get_or_make(&self) -> &Failures {
+    fn get_or_make(&self) -> &T {
         if let Some(f) = self.get() {
             return f;
         }
-        let made = Box::into_raw(Box::new(Failures {
-            errors: Durations::new(),
-            client_errors: Durations::new(),
-        }));
+        let made = Box::into_raw(Box::new(T::empty()));
         match self.0.compare_exchange(
             std::ptr::null_mut(),
             made,
@@ -273,6 +356,13 @@ impl FailuresCell {
 struct Failures {
     errors: Durations,
     client_errors: Durations,
+}
+
+/// Streamed calls' items and times, written once per call when it ends, with atomic adds.
+struct Streams {
+    chunks: AtomicU64,
+    first_chunk: Durations,
+    per_output_chunk: Durations,
 }
 
 struct Durations {
@@ -327,7 +417,8 @@ impl<const N: usize> Aggregates<N> {
         Aggregates {
             used: Used([ZERO; N]),
             stripes: [const { Stripe::new() }; N],
-            failures: FailuresCell(AtomicPtr::new(std::ptr::null_mut())),
+            failures: Lazy::new(),
+            streams: Lazy::new(),
         }
     }
 
@@ -398,13 +489,29 @@ impl<const N: usize> Aggregates<N> {
     }
 
     /// Tokens of one metered call, credited to this site (its own, or an enclosing stage's).
-    pub(crate) fn record_usage(&self, usage: Usage) {
+    #[inline(always)]
+    pub(crate) fn record_usage(&self, usage: &Usage, share: Share) {
         let (s, used, owned) = self.stripe();
         if owned {
-            s.record_usage::<true>(used, usage);
+            s.record_usage::<true>(used, usage, share);
         } else {
-            s.record_usage::<false>(used, usage);
+            s.record_usage::<false>(used, usage, share);
         }
+    }
+
+    /// The items and times of a streamed call that ended.
+    #[cold]
+    pub(crate) fn record_stream(&self, end: StreamEnd) {
+        let streams = self.streams.get_or_make();
+        streams.chunks.fetch_add(end.chunks, Relaxed);
+        if let Some(units) = end.first_chunk_units {
+            streams.first_chunk.add(units);
+        }
+        if let Some(units) = end.per_chunk_units {
+            streams.per_output_chunk.add(units);
+        }
+        let (_, used, _) = self.stripe();
+        used.fetch_or(OTHER, Relaxed);
     }
 
     /// Heap bytes allocated by the site's own code during a call or a poll.
@@ -435,6 +542,11 @@ impl<const N: usize> Aggregates<N> {
             failures
                 .client_errors
                 .read_into(&mut f.client_error_durations);
+        }
+        if let Some(streams) = self.streams.get() {
+            f.chunks += streams.chunks.load(Relaxed);
+            streams.first_chunk.read_into(&mut f.first_chunk);
+            streams.per_output_chunk.read_into(&mut f.per_output_chunk);
         }
         f
     }

@@ -6,12 +6,12 @@
 //! memory without bound. What each model used is not kept here: it is read from the sites
 //! (see `crate::snapshot`).
 
-use super::pricing::{Price, PriceTable, PricingError, TABLE, price_of};
+use super::pricing::{Price, PriceFileReport, PriceTable, PricingError, TABLE};
 use super::tokens::Tokens;
 use crate::interned::{Registry, intern};
-use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// Distinct models tracked; later ones are counted under [`OTHER_MODELS`].
 pub const MAX_MODELS: usize = 256;
@@ -20,16 +20,21 @@ pub const UNKNOWN_MODEL: &str = "unknown";
 /// The model name calls are counted under once [`MAX_MODELS`] names are taken.
 pub const OTHER_MODELS: &str = "other";
 
-/// A model and its price.
+/// A model, as a site's provider serves it, and its price.
 pub(crate) struct ModelEntry {
     name: &'static str,
-    price: RwLock<Option<Price>>,
+    provider: Option<&'static str>,
+    /// The price in force: null, or a leaked `Price` (see [`ModelEntry::set_price`]). A pointer,
+    /// so that a call reads its price with one load: a read lock here cost every metered call
+    /// ~10 ns and a shared line written by every thread.
+    price: AtomicPtr<Price>,
 }
 
 impl std::fmt::Debug for ModelEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ModelEntry")
             .field("name", &self.name)
+            .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
 }
@@ -38,17 +43,21 @@ impl std::fmt::Debug for ModelEntry {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Usage {
     pub(crate) tokens: Tokens,
-    /// `None` when the model has no price.
-    pub(crate) cost_picousd: Option<u64>,
+    /// Picodollars by kind, in the order of [`TokenKind::ALL`](super::TokenKind::ALL); `None`
+    /// when the model has no price.
+    pub(crate) cost_picousd: Option<[u64; 5]>,
 }
 
 impl ModelEntry {
-    fn new(name: &str) -> ModelEntry {
-        ModelEntry {
+    fn new(name: &str, provider: Option<&str>) -> ModelEntry {
+        let entry = ModelEntry {
             // Entries are never removed, and there are at most `MAX_MODELS`.
             name: Box::leak(name.into()),
-            price: RwLock::new(price_of(name)),
-        }
+            provider: provider.map(|p| &*Box::leak(p.into())),
+            price: AtomicPtr::new(std::ptr::null_mut()),
+        };
+        entry.set_price(TABLE.read().lookup(name, provider));
+        entry
     }
 
     /// The model's name.
@@ -56,38 +65,76 @@ impl ModelEntry {
         self.name
     }
 
+    /// The provider of the sites that use it, if they name one.
+    pub(crate) fn provider(&self) -> Option<&'static str> {
+        self.provider
+    }
+
     /// The price in force now.
-    pub(crate) fn price(&self) -> Option<Price> {
-        *self.price.read()
+    #[inline]
+    pub(crate) fn price(&self) -> Option<&'static Price> {
+        // SAFETY: null or a leaked `Price`, published with Release in `set_price` and never
+        // freed.
+        unsafe { self.price.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// Puts `price` in force. A price that changed is leaked rather than freed, since a call on
+    /// another thread may be reading the old one: what leaks is bounded by the number of price
+    /// changes of the models in use (at most [`MAX_MODELS`] each time a table is set), and
+    /// setting an equal price again leaks nothing.
+    fn set_price(&self, price: Option<&Price>) {
+        if self.price() == price {
+            return;
+        }
+        let new = price.map_or(std::ptr::null_mut(), |p| Box::into_raw(Box::new(p.clone())));
+        self.price.store(new, Ordering::Release);
     }
 
     /// One call's tokens with their cost at the price in force.
+    #[inline]
     pub(crate) fn usage(&self, tokens: Tokens) -> Usage {
         Usage {
             tokens,
-            cost_picousd: self.price.read().map(|price| price.cost_picousd(&tokens)),
+            cost_picousd: self.price().map(|price| price.cost_picousd(&tokens)),
         }
     }
 }
 
 static MODELS: Registry<ModelEntry> = Registry::new(BTreeMap::new());
 
-/// The entry for `name`, created on first use.
-pub(crate) fn model(name: &str) -> &'static ModelEntry {
+/// The entry for `name` served by `provider`, created on first use.
+pub(crate) fn model(name: &str, provider: Option<&str>) -> &'static ModelEntry {
+    // One entry per model and provider: a provider's prices may differ (`provider/model`).
+    let key = match provider {
+        Some(provider) => std::borrow::Cow::Owned(format!("{name}\u{1f}{provider}")),
+        None => std::borrow::Cow::Borrowed(name),
+    };
     intern(
         &MODELS,
-        name,
+        &key,
         MAX_MODELS,
         OTHER_MODELS,
         &[UNKNOWN_MODEL],
-        ModelEntry::new,
+        |key| {
+            let name = key.split('\u{1f}').next().unwrap_or(key);
+            ModelEntry::new(name, provider.filter(|_| key.contains('\u{1f}')))
+        },
     )
+}
+
+/// Every model entry.
+pub(crate) fn entries() -> Vec<&'static ModelEntry> {
+    MODELS.read().values().copied().collect()
 }
 
 /// Picks up a new price table in every entry.
 fn reprice() {
-    for entry in MODELS.read().values() {
-        *entry.price.write() = price_of(entry.name);
+    // The entries first, the table after: making an entry holds the registry and then reads the
+    // table, so holding both in the other order could deadlock behind a waiting writer.
+    let entries = entries();
+    let table = TABLE.read();
+    for entry in entries {
+        entry.set_price(table.lookup(entry.name, entry.provider));
     }
 }
 
@@ -117,9 +164,12 @@ pub fn set_price(model: &str, price: Price) -> Result<(), PricingError> {
     Ok(())
 }
 
-/// Loads a price table from a JSON file (the form shown on [`PriceTable`]) and sets it. On error the
-/// table in force stays.
-pub fn load_pricing(path: impl AsRef<Path>) -> Result<(), PricingError> {
-    set_pricing(PriceTable::from_json_file(path)?);
-    Ok(())
+/// Loads a price table from a JSON file (either form shown on [`PriceTable`], monitor's or
+/// LiteLLM's) and sets it, returning what it took in and left out. On error the table in force
+/// stays.
+pub fn load_pricing(path: impl AsRef<Path>) -> Result<PriceFileReport, PricingError> {
+    let table = PriceTable::from_json_file(path)?;
+    let report = table.report().clone();
+    set_pricing(table);
+    Ok(report)
 }

@@ -4,9 +4,13 @@
 //! tokens with [`entry::ModelEntry::usage`]; the read model adds up what each model used.
 
 pub(crate) mod entry;
+mod price_file;
 pub(crate) mod pricing;
 pub(crate) mod tokens;
 
 pub use entry::{MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL, load_pricing, set_price, set_pricing};
-pub use pricing::{Price, PriceTable, PricingError, price_of, pricing};
+pub use pricing::{
+    Price, PriceFileReport, PriceFormat, PriceTable, PriceTier, PricingError, TokenKind, price_of,
+    pricing,
+};
 pub use tokens::{TokenUsage, Tokens};

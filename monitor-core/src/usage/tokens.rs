@@ -2,42 +2,167 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Tokens one call used.
+/// Tokens one call used, of the five kinds providers bill.
 ///
-/// `input` counts every input token, cached ones included (as the OpenTelemetry GenAI attribute
-/// `gen_ai.usage.input_tokens` does); `cached_input` is the part of `input` read from the
-/// provider's prompt cache, which is billed at the cached-input price.
+/// `input` counts every input token (as the OpenTelemetry GenAI attribute
+/// `gen_ai.usage.input_tokens` does); `cached_input` (read from the provider's prompt cache) and
+/// `cache_write` (written to it) are parts of `input`, billed at their own rates. `reasoning` is
+/// the part of `output` a reasoning model spent thinking. Providers that report these apart
+/// (Anthropic's `input_tokens` excludes cache reads and writes) are converted when the value is
+/// built: see [`TokenUsage`].
 ///
 /// # Examples
 ///
 /// ```
 /// use monitor_core::Tokens;
 ///
-/// let usage = Tokens { input: 1_200, output: 300, cached_input: 1_000 };
+/// let usage = Tokens::new(1_200, 300).cached(1_000).reasoning(120);
 /// assert_eq!(usage.total(), 1_500);
-/// assert_eq!(Tokens::default().total(), 0);
+/// assert_eq!(usage.fresh_input(), 200);
+/// assert_eq!(usage.visible_output(), 180);
+/// // Code that names the fields keeps compiling as kinds are added.
+/// let same = Tokens { input: 1_200, output: 300, ..Tokens::default() };
+/// assert_eq!(same.total(), 1_500);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tokens {
-    /// Input (prompt) tokens, cached ones included.
+    /// Input (prompt) tokens, cached and cache-written ones included.
     pub input: u64,
-    /// Output (completion) tokens.
+    /// Output (completion) tokens, reasoning ones included.
     pub output: u64,
-    /// Input tokens served from the provider's cache; a part of `input`.
+    /// Input tokens read from the provider's cache; a part of `input`.
+    #[serde(default)]
     pub cached_input: u64,
+    /// Input tokens written to the provider's cache (Anthropic's `cache_creation_input_tokens`);
+    /// a part of `input`.
+    #[serde(default)]
+    pub cache_write: u64,
+    /// Output tokens spent reasoning; a part of `output`.
+    #[serde(default)]
+    pub reasoning: u64,
 }
 
 impl Tokens {
+    /// `input` tokens in and `output` tokens out, none cached, none reasoning.
+    pub const fn new(input: u64, output: u64) -> Tokens {
+        Tokens {
+            input,
+            output,
+            cached_input: 0,
+            cache_write: 0,
+            reasoning: 0,
+        }
+    }
+
+    /// The same usage with `n` of its input tokens read from the provider's cache.
+    #[must_use]
+    pub const fn cached(self, n: u64) -> Tokens {
+        Tokens {
+            cached_input: n,
+            ..self
+        }
+    }
+
+    /// The same usage with `n` of its input tokens written to the provider's cache.
+    #[must_use]
+    pub const fn cache_write(self, n: u64) -> Tokens {
+        Tokens {
+            cache_write: n,
+            ..self
+        }
+    }
+
+    /// The same usage with `n` of its output tokens spent reasoning.
+    #[must_use]
+    pub const fn reasoning(self, n: u64) -> Tokens {
+        Tokens {
+            reasoning: n,
+            ..self
+        }
+    }
+
     /// Input plus output tokens.
-    pub fn total(&self) -> u64 {
+    pub const fn total(&self) -> u64 {
         self.input.saturating_add(self.output)
+    }
+
+    /// Input tokens neither read from nor written to the cache. The parts are capped at the whole,
+    /// so a value whose parts exceed it (a provider's rounding, a conversion mistake) is never
+    /// counted twice.
+    pub const fn fresh_input(&self) -> u64 {
+        self.input
+            .saturating_sub(self.cached_input_part())
+            .saturating_sub(self.cache_write_part())
+    }
+
+    /// Output tokens that were not reasoning.
+    pub const fn visible_output(&self) -> u64 {
+        self.output.saturating_sub(self.reasoning_part())
+    }
+
+    /// `cached_input`, at most `input`.
+    pub(crate) const fn cached_input_part(&self) -> u64 {
+        if self.cached_input < self.input {
+            self.cached_input
+        } else {
+            self.input
+        }
+    }
+
+    /// `cache_write`, at most what `input` leaves after the cached part.
+    pub(crate) const fn cache_write_part(&self) -> u64 {
+        let room = self.input - self.cached_input_part();
+        if self.cache_write < room {
+            self.cache_write
+        } else {
+            room
+        }
+    }
+
+    /// `reasoning`, at most `output`.
+    pub(crate) const fn reasoning_part(&self) -> u64 {
+        if self.reasoning < self.output {
+            self.reasoning
+        } else {
+            self.output
+        }
+    }
+
+    /// Kind by kind, the sum of two usages.
+    #[must_use]
+    pub const fn plus(self, other: Tokens) -> Tokens {
+        Tokens {
+            input: self.input.saturating_add(other.input),
+            output: self.output.saturating_add(other.output),
+            cached_input: self.cached_input.saturating_add(other.cached_input),
+            cache_write: self.cache_write.saturating_add(other.cache_write),
+            reasoning: self.reasoning.saturating_add(other.reasoning),
+        }
+    }
+
+    /// Kind by kind, the larger of two usages: how a running total takes in a later one.
+    #[must_use]
+    pub const fn max_each(self, other: Tokens) -> Tokens {
+        const fn max(a: u64, b: u64) -> u64 {
+            if a > b { a } else { b }
+        }
+        Tokens {
+            input: max(self.input, other.input),
+            output: max(self.output, other.output),
+            cached_input: max(self.cached_input, other.cached_input),
+            cache_write: max(self.cache_write, other.cache_write),
+            reasoning: max(self.reasoning, other.reasoning),
+        }
     }
 }
 
 /// A value that knows the tokens a metered call used: implement it for your LLM client's response
-/// type, and `#[tracks_tokens]` reads it from the function's return value.
+/// type, and `#[tracks_tokens]` reads it from the function's return value — or, for a function
+/// that returns a stream, from every item the stream yields.
 ///
 /// # Examples
+///
+/// A whole response (OpenAI's `usage`: `prompt_tokens` include the cached ones):
 ///
 /// ```
 /// use monitor_core::{TokenUsage, Tokens};
@@ -45,33 +170,94 @@ impl Tokens {
 /// struct Completion {
 ///     text: String,
 ///     prompt_tokens: u32,
+///     cached_tokens: u32,
 ///     completion_tokens: u32,
+///     reasoning_tokens: u32,
 ///     model: String,
 /// }
 ///
 /// impl TokenUsage for Completion {
 ///     fn token_usage(&self) -> Tokens {
-///         Tokens {
-///             input: self.prompt_tokens.into(),
-///             output: self.completion_tokens.into(),
-///             cached_input: 0,
-///         }
+///         Tokens::new(self.prompt_tokens.into(), self.completion_tokens.into())
+///             .cached(self.cached_tokens.into())
+///             .reasoning(self.reasoning_tokens.into())
 ///     }
 ///
-///     // The model the provider says answered; used when the attribute names none.
+///     // The model the provider says answered (`gen_ai.response.model`).
 ///     fn model(&self) -> Option<&str> {
 ///         Some(&self.model)
 ///     }
 /// }
 /// ```
+///
+/// Streamed chunks whose usage comes once, in the last chunk (OpenAI with
+/// `stream_options.include_usage`): every other chunk reports nothing, and the chunks' usages add
+/// up.
+///
+/// ```
+/// use monitor_core::{TokenUsage, Tokens};
+///
+/// struct Chunk {
+///     delta: String,
+///     usage: Option<(u64, u64)>, // prompt_tokens, completion_tokens
+/// }
+///
+/// impl TokenUsage for Chunk {
+///     fn token_usage(&self) -> Tokens {
+///         self.usage.map_or(Tokens::default(), |(i, o)| Tokens::new(i, o))
+///     }
+/// }
+/// ```
+///
+/// Streamed events whose usage is a running total (Anthropic: `message_start` carries the input
+/// and a first output count, each `message_delta` the output so far). Saying so makes the stream
+/// keep, kind by kind, the latest total rather than adding the totals up. Anthropic counts cache
+/// reads and writes apart from `input_tokens`; monitor counts them as parts of the input.
+///
+/// ```
+/// use monitor_core::{TokenUsage, Tokens};
+///
+/// enum Event {
+///     MessageStart { input_tokens: u64, cache_read_input_tokens: u64, cache_creation_input_tokens: u64, output_tokens: u64 },
+///     ContentBlockDelta { text: String },
+///     MessageDelta { output_tokens: u64 },
+/// }
+///
+/// impl TokenUsage for Event {
+///     fn token_usage(&self) -> Tokens {
+///         match self {
+///             Event::MessageStart { input_tokens, cache_read_input_tokens, cache_creation_input_tokens, output_tokens } => {
+///                 Tokens::new(input_tokens + cache_read_input_tokens + cache_creation_input_tokens, *output_tokens)
+///                     .cached(*cache_read_input_tokens)
+///                     .cache_write(*cache_creation_input_tokens)
+///             }
+///             Event::ContentBlockDelta { .. } => Tokens::default(),
+///             Event::MessageDelta { output_tokens } => Tokens::new(0, *output_tokens),
+///         }
+///     }
+///
+///     fn is_running_total(&self) -> bool {
+///         true
+///     }
+/// }
+/// ```
 pub trait TokenUsage {
-    /// The tokens the call used.
+    /// The tokens the call used; for a stream's item, the tokens this item reports (none for most
+    /// chunks).
     fn token_usage(&self) -> Tokens;
 
-    /// The model that served the call, if the value knows it. `#[tracks_tokens(model = …)]` takes
-    /// precedence.
+    /// The model that served the call, if the value knows it (`gen_ai.response.model`). With no
+    /// `#[tracks_tokens(model = …)]`, it is the model the call is priced and counted as.
     fn model(&self) -> Option<&str> {
         None
+    }
+
+    /// Whether [`token_usage`](Self::token_usage) is the stream's usage so far rather than this
+    /// item's own. A stream keeps, kind by kind, the largest running total its items reported and
+    /// adds the items that report their own usage. Irrelevant for a value that is not a stream
+    /// item.
+    fn is_running_total(&self) -> bool {
+        false
     }
 }
 
@@ -88,6 +274,9 @@ impl<T: TokenUsage + ?Sized> TokenUsage for &T {
     fn model(&self) -> Option<&str> {
         (**self).model()
     }
+    fn is_running_total(&self) -> bool {
+        (**self).is_running_total()
+    }
 }
 
 impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
@@ -97,6 +286,29 @@ impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
     fn model(&self) -> Option<&str> {
         (**self).model()
     }
+    fn is_running_total(&self) -> bool {
+        (**self).is_running_total()
+    }
+}
+
+/// What a value reports: its usage, the model it names, and whether the usage is a running total.
+/// Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Reported<'a> {
+    pub tokens: Tokens,
+    pub model: Option<&'a str>,
+    pub running_total: bool,
+}
+
+impl<'a> Reported<'a> {
+    fn of<T: TokenUsage + ?Sized>(value: &'a T) -> Reported<'a> {
+        Reported {
+            tokens: value.token_usage(),
+            model: value.model(),
+            running_total: value.is_running_total(),
+        }
+    }
 }
 
 /// A return value `#[tracks_tokens]` can read usage from. Not public API. Used by generated code.
@@ -104,25 +316,64 @@ impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
 #[diagnostic::on_unimplemented(
     message = "`#[tracks_tokens]` needs a function whose return value reports token usage, and `{Self}` does not",
     label = "this type does not implement `monitor_core::TokenUsage`",
-    note = "return `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, or a `Result` of one"
+    note = "return `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, a `Result` of one, or a stream of them"
 )]
 pub trait ReportsTokens {
     /// The usage, and the model the value names; `None` for an `Err`.
-    fn __monitor_usage(&self) -> Option<(Tokens, Option<&str>)>;
+    fn __monitor_usage(&self) -> Option<Reported<'_>>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: TokenUsage> ReportsTokens for T {
-    fn __monitor_usage(&self) -> Option<(Tokens, Option<&str>)> {
-        Some((self.token_usage(), self.model()))
+    fn __monitor_usage(&self) -> Option<Reported<'_>> {
+        Some(Reported::of(self))
     }
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: TokenUsage, E> ReportsTokens for Result<T, E> {
-    fn __monitor_usage(&self) -> Option<(Tokens, Option<&str>)> {
-        self.as_ref()
-            .ok()
-            .map(|value| (value.token_usage(), value.model()))
+    fn __monitor_usage(&self) -> Option<Reported<'_>> {
+        self.as_ref().ok().map(Reported::of)
+    }
+}
+
+/// An item of a stream `#[tracks_tokens]` can read usage from. Not public API. Used by generated
+/// code.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`#[tracks_tokens]` needs a stream whose items report token usage, and `{Self}` does not",
+    label = "this item type does not implement `monitor_core::TokenUsage`",
+    note = "yield `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, or a `Result` of one; a chunk without usage reports `Tokens::default()`"
+)]
+pub trait ChunkReportsTokens {
+    /// The usage the item reports; `None` for an `Err`.
+    fn __monitor_chunk_usage(&self) -> Option<Reported<'_>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: TokenUsage> ChunkReportsTokens for T {
+    fn __monitor_chunk_usage(&self) -> Option<Reported<'_>> {
+        Some(Reported::of(self))
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: TokenUsage, E> ChunkReportsTokens for Result<T, E> {
+    fn __monitor_chunk_usage(&self) -> Option<Reported<'_>> {
+        self.as_ref().ok().map(Reported::of)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tokens;
+
+    #[test]
+    fn parts_never_exceed_the_whole() {
+        let t = Tokens::new(100, 10).cached(80).cache_write(50).reasoning(30);
+        assert_eq!((t.cached_input_part(), t.cache_write_part()), (80, 20));
+        assert_eq!((t.fresh_input(), t.visible_output(), t.reasoning_part()), (0, 0, 10));
+        let running = Tokens::new(25, 1).max_each(Tokens::new(0, 15));
+        assert_eq!(running, Tokens::new(25, 15));
     }
 }

@@ -43,11 +43,7 @@ pub struct Client {
 impl Client {
     #[tracks_tokens(model = self.model.as_str())]
     pub fn complete(&self) -> Tokens {
-        Tokens {
-            input: 1,
-            output: 2,
-            cached_input: 0,
-        }
+        Tokens::new(1, 2)
     }
 }
 

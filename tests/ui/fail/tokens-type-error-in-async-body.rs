@@ -2,11 +2,7 @@ use monitor_core::{Tokens, tracks_tokens};
 
 #[tracks_tokens(model = "gpt-4o")]
 async fn complete(prompt: &str) -> Tokens {
-    Tokens {
-        input: prompt.len(),
-        output: 0,
-        cached_input: 0,
-    }
+    Tokens::new(prompt.len(), 0)
 }
 
 fn main() {

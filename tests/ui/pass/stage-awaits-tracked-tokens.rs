@@ -5,11 +5,7 @@ use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, tracks_toke
 #[tracks_tokens(model = "gpt-4o")]
 async fn complete(prompt: &str) -> Result<Tokens, String> {
     tokio::task::yield_now().await;
-    Ok(Tokens {
-        input: prompt.len() as u64 * 1_000,
-        output: 500,
-        cached_input: 0,
-    })
+    Ok(Tokens::new(prompt.len() as u64 * 1_000, 500))
 }
 
 // Tokens spent by the awaited `#[tracks_tokens]` calls are credited to the stage.

@@ -9,11 +9,7 @@ struct Pipeline {
 impl Pipeline {
     #[tracks_tokens(model = self.model.as_str())]
     fn complete(&self, prompt: &str) -> Tokens {
-        Tokens {
-            input: prompt.len() as u64,
-            output: 7,
-            cached_input: 0,
-        }
+        Tokens::new(prompt.len() as u64, 7)
     }
 
     #[pipeline_stage(pipeline = "sync", stage = "draft")]

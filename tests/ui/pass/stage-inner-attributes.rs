@@ -17,7 +17,7 @@ fn tokens() -> Tokens {
     Tokens {
         input: 1,
         output,
-        cached_input: 0,
+        ..Tokens::default()
     }
 }
 

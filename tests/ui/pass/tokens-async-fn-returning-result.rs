@@ -13,11 +13,7 @@ impl Client {
         if prompt.is_empty() {
             return Err(std::io::Error::other("empty prompt"));
         }
-        Ok(Tokens {
-            input: prompt.len() as u64,
-            output: 10,
-            cached_input: 0,
-        })
+        Ok(Tokens::new(prompt.len() as u64, 10))
     }
 }
 

@@ -5,11 +5,7 @@ use monitor_core::{Tokens, tracks_tokens};
 #[tracks_tokens(model = "small")]
 async fn embed(text: &str) -> Tokens {
     tokio::task::yield_now().await;
-    Tokens {
-        input: text.len() as u64,
-        output: 0,
-        cached_input: 0,
-    }
+    Tokens::new(text.len() as u64, 0)
 }
 
 fn main() {

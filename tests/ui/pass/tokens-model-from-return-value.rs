@@ -9,11 +9,7 @@ struct Completion {
 
 impl TokenUsage for Completion {
     fn token_usage(&self) -> Tokens {
-        Tokens {
-            input: 10,
-            output: self.text.len() as u64,
-            cached_input: 4,
-        }
+        Tokens::new(10, self.text.len() as u64).cached(4)
     }
 
     fn model(&self) -> Option<&str> {

@@ -4,11 +4,7 @@ use monitor_core::{Price, SiteKind, Tokens, tracks_tokens};
 
 #[tracks_tokens(model = "gpt-4o", provider = "openai")]
 fn complete(prompt: &str) -> Tokens {
-    Tokens {
-        input: prompt.len() as u64 * 100,
-        output: 500,
-        cached_input: 0,
-    }
+    Tokens::new(prompt.len() as u64 * 100, 500)
 }
 
 fn main() {

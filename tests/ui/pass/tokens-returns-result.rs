@@ -8,11 +8,7 @@ struct Completion {
 
 impl TokenUsage for Completion {
     fn token_usage(&self) -> Tokens {
-        Tokens {
-            input: 2,
-            output: self.text.len() as u64,
-            cached_input: 0,
-        }
+        Tokens::new(2, self.text.len() as u64)
     }
 }
 

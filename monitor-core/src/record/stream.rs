@@ -1,0 +1,316 @@
+//! Streamed calls: a function that returns a stream is measured until the stream ends.
+//!
+//! The guard made at the call goes on inside [`Metered`], which wraps the stream the function
+//! returned. Each poll runs in the site's scope; each item is classified by a closure the macro
+//! generates where the item's type is known (an `Err` item makes the call an error; under
+//! `#[tracks_tokens]` its usage is added). The call ends when the stream does — or is dropped:
+//! then it is a cancelled call, whose tokens are still counted and priced.
+
+use super::clock;
+use super::guard::{Credit, Guard, Leave, Named, request_model};
+use super::outcome::Outcome;
+use super::scope::{self as context, Scope};
+use super::site::Site;
+use super::stripes::{Share, StreamEnd};
+use crate::usage::Tokens;
+use crate::usage::entry::ModelEntry;
+use crate::usage::tokens::Reported;
+use futures_core::Stream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// One streamed call in progress. Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StreamCall {
+    guard: Option<Guard>,
+    chunks: u64,
+    /// Raw clock at the first and the latest item.
+    first_at: u64,
+    last_at: u64,
+    /// The first `Err` item's outcome: the call's.
+    error: Option<Outcome>,
+    /// Payload bytes of the items whose type tells a size.
+    response_bytes: u64,
+    /// Usage items reported as their own, added up.
+    added: Tokens,
+    /// Usage items reported as running totals, kind by kind the largest.
+    running: Tokens,
+    /// Whether any item reported usage (a `#[tracks_tokens]` stream whose items all failed
+    /// reported none).
+    reported: bool,
+    /// The first model an item named.
+    named: Option<&'static ModelEntry>,
+    /// What was credited to the enclosing stage and handler so far, poll by poll.
+    credited: Tokens,
+    credited_cost: [u64; 5],
+    credited_call: bool,
+}
+
+impl StreamCall {
+    fn new(guard: Guard) -> StreamCall {
+        StreamCall {
+            guard: Some(guard.into_stream()),
+            chunks: 0,
+            first_at: 0,
+            last_at: 0,
+            error: None,
+            response_bytes: 0,
+            added: Tokens::default(),
+            running: Tokens::default(),
+            reported: false,
+            named: None,
+            credited: Tokens::default(),
+            credited_cost: [0; 5],
+            credited_call: false,
+        }
+    }
+
+    /// One item: what its outcome says and, under `#[tracks_tokens]`, the usage it reports
+    /// (`None` for an `Err`). Not public API. Used by generated code.
+    #[inline]
+    pub fn chunk(&mut self, outcome: Outcome, usage: Option<Reported<'_>>) {
+        let Some(guard) = &self.guard else {
+            return;
+        };
+        let (_, mode) = guard.started();
+        let now = clock::now(mode);
+        if self.chunks == 0 {
+            self.first_at = now;
+        }
+        self.last_at = now;
+        self.chunks += 1;
+        self.response_bytes = self
+            .response_bytes
+            .saturating_add(outcome.response_bytes.unwrap_or(0));
+        if self.error.is_none() && outcome.is_error() {
+            self.error = Some(outcome);
+        }
+        if let Some(r) = usage {
+            self.reported = true;
+            if r.running_total {
+                self.running = self.running.max_each(r.tokens);
+            } else {
+                self.added = self.added.plus(r.tokens);
+            }
+            if self.named.is_none()
+                && let Some(name) = r.model
+            {
+                self.named = Named::Name(name).resolve(guard.site());
+            }
+        }
+    }
+
+    fn tokens(&self) -> Tokens {
+        self.added.plus(self.running)
+    }
+
+    fn site(&self) -> Option<&'static Site> {
+        self.guard.as_ref().map(Guard::site)
+    }
+
+    fn named(&self) -> Named<'static> {
+        self.named.map_or(Named::Nothing, Named::Entry)
+    }
+
+    /// Credits what the call used since the last credit to the stage and handler enclosing the
+    /// poll: tokens as they come, and the cost of the call so far less what was credited (so a
+    /// call that crosses a long-context threshold is credited the whole call's higher rate).
+    fn credit(&mut self, scope: Scope) {
+        let (Some(guard), true) = (&self.guard, self.reported) else {
+            return;
+        };
+        let total = self.tokens();
+        if total == self.credited && self.credited_call {
+            return;
+        }
+        let enclosing: Vec<&'static Site> = [scope.stage, scope.handler]
+            .into_iter()
+            .flatten()
+            .collect();
+        if enclosing.is_empty() {
+            return;
+        }
+        let model = request_model(guard.site(), guard.model(), self.named());
+        let mut usage = model.usage(total);
+        usage.tokens = minus(total, self.credited);
+        if let Some(cost) = &mut usage.cost_picousd {
+            for (now, before) in cost.iter_mut().zip(&mut self.credited_cost) {
+                let delta = now.saturating_sub(*before);
+                *before = (*before).max(*now);
+                *now = delta;
+            }
+        }
+        let share = Share {
+            calls: u64::from(!self.credited_call),
+            per_call: false,
+        };
+        for site in enclosing {
+            site.record_usage(&usage, share);
+        }
+        self.credited = total;
+        self.credited_call = true;
+    }
+
+    /// The items and times so far.
+    fn end(&self) -> StreamEnd {
+        let start = self.guard.as_ref().map_or(0, |g| g.started().0);
+        StreamEnd {
+            chunks: self.chunks,
+            first_chunk_units: (self.chunks > 0).then(|| self.first_at.saturating_sub(start)),
+            per_chunk_units: (self.chunks > 1)
+                .then(|| self.last_at.saturating_sub(self.first_at) / (self.chunks - 1)),
+        }
+    }
+
+    /// The stream ended: the call is recorded, with its outcome, tokens and items.
+    fn finish(&mut self, tokens_site: bool) {
+        let end = self.end();
+        let tokens = (tokens_site && self.reported).then(|| self.tokens());
+        let named = self.named();
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let mut outcome = self.error.take().unwrap_or(Outcome::OK);
+        if self.response_bytes > 0 {
+            outcome.response_bytes = Some(self.response_bytes);
+        }
+        guard.finish_metered(
+            outcome,
+            tokens,
+            named,
+            Credit::AlreadyCredited,
+            Some(end),
+        );
+    }
+}
+
+impl Drop for StreamCall {
+    /// Dropped before its end: a cancelled call (or a panic, if unwinding), whose items and
+    /// tokens still count.
+    fn drop(&mut self) {
+        let Some(guard) = &self.guard else {
+            return;
+        };
+        let site = guard.site();
+        let end = self.end();
+        let cell = site.models_per_call().then(|| {
+            let model = request_model(site, guard.model(), self.named());
+            site.model_cell(model)
+        });
+        if self.reported {
+            let model = request_model(site, guard.model(), self.named());
+            let usage = model.usage(self.tokens());
+            let own = Share {
+                calls: 1,
+                per_call: true,
+            };
+            site.record_usage(&usage, own);
+            if let Some(cell) = cell {
+                cell.totals.record_usage(&usage, own);
+            }
+        }
+        site.record_stream(end);
+        if let Some(cell) = cell {
+            cell.totals.record_stream(end);
+        }
+        // The guard, dropped unfinished, records the call as cancelled (or panicked).
+        self.guard = None;
+    }
+}
+
+/// Kind by kind, `a - b`, never below 0.
+fn minus(a: Tokens, b: Tokens) -> Tokens {
+    Tokens {
+        input: a.input.saturating_sub(b.input),
+        output: a.output.saturating_sub(b.output),
+        cached_input: a.cached_input.saturating_sub(b.cached_input),
+        cache_write: a.cache_write.saturating_sub(b.cache_write),
+        reasoning: a.reasoning.saturating_sub(b.reasoning),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A stream measured as one call, from the function's call to the stream's end. Not public
+    /// API. Used by generated code.
+    #[doc(hidden)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Metered<S, F> {
+        #[pin]
+        inner: S,
+        call: Option<StreamCall>,
+        classify: F,
+        tokens_site: bool,
+    }
+}
+
+impl<S: std::fmt::Debug, F> std::fmt::Debug for Metered<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metered")
+            .field("inner", &self.inner)
+            .field("call", &self.call)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wraps the stream a call returned: the call goes on until it ends. `None` when monitoring was
+/// off at the call: the stream is passed through. Not public API. Used by generated code.
+#[doc(hidden)]
+#[inline]
+pub fn meter_stream<S, F>(guard: Option<Guard>, stream: S, classify: F) -> Metered<S, F>
+where
+    S: Stream,
+    F: FnMut(&S::Item, &mut StreamCall),
+{
+    let tokens_site = guard
+        .as_ref()
+        .is_some_and(|g| g.site().kind() == super::site::SiteKind::Tokens);
+    Metered {
+        inner: stream,
+        call: guard.map(StreamCall::new),
+        classify,
+        tokens_site,
+    }
+}
+
+impl<S, F> Stream for Metered<S, F>
+where
+    S: Stream,
+    F: FnMut(&S::Item, &mut StreamCall),
+{
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let Some(call) = this.call.as_mut() else {
+            return this.inner.poll_next(cx);
+        };
+        let Some(site) = call.site() else {
+            return this.inner.poll_next(cx);
+        };
+        // The scope of whoever polls: the stage and handler the tokens are credited to.
+        let scope = context::current();
+        let polled = {
+            let _leave = Leave(context::enter(site, site.kind()));
+            this.inner.poll_next(cx)
+        };
+        match &polled {
+            Poll::Ready(Some(item)) => {
+                (this.classify)(item, call);
+                if *this.tokens_site {
+                    call.credit(scope);
+                }
+            }
+            Poll::Ready(None) => {
+                call.finish(*this.tokens_site);
+                *this.call = None;
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,245 @@
+//! The two JSON forms of a price table: monitor's own (USD per million tokens) and LiteLLM's
+//! `model_prices_and_context_window.json` (USD per token). Both are read into a `serde_json`
+//! value first, so that every bad rate is reported with its model and key, not a byte offset.
+
+use super::pricing::{Price, PriceFileReport, PriceFormat, PricingError};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+type Models = BTreeMap<String, Price>;
+
+pub(crate) fn parse(json: &str, path: Option<&Path>) -> Result<(Models, PriceFileReport), PricingError> {
+    let path = path.map(Path::to_owned);
+    let value: Value = serde_json::from_str(json).map_err(|e| PricingError::Parse {
+        path: path.clone(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    let Value::Object(top) = value else {
+        return Err(shape(&path, "the top level must be an object"));
+    };
+    let file = File { path };
+    match top.get("models") {
+        Some(Value::Object(models)) => file.monitor(models),
+        Some(_) => Err(shape(&file.path, "`models` must be an object of model names")),
+        None => file.litellm(&top),
+    }
+}
+
+fn shape(path: &Option<PathBuf>, message: &str) -> PricingError {
+    PricingError::Parse {
+        path: path.clone(),
+        line: 0,
+        column: 0,
+        message: message.to_owned(),
+    }
+}
+
+struct File {
+    path: Option<PathBuf>,
+}
+
+/// monitor's rate keys.
+const MONITOR_RATES: [&str; 5] = ["input", "output", "cached_input", "cache_write", "reasoning"];
+
+/// LiteLLM's rate keys, in the order of `MONITOR_RATES`.
+const LITELLM_RATES: [&str; 5] = [
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+    "output_cost_per_reasoning_token",
+];
+
+/// Suffixes of LiteLLM's service-tier rates: a call is billed at them only when it asks for the
+/// tier, which the record path cannot see.
+const SERVICE_TIERS: [&str; 3] = ["_batches", "_flex", "_priority"];
+
+/// Rates of one price, by position in `MONITOR_RATES`.
+type Rates = [Option<f64>; 5];
+
+fn price_of_rates(rates: Rates) -> Price {
+    let [input, output, cached_input, cache_write, reasoning] = rates;
+    Price {
+        input: input.unwrap_or(0.0),
+        output: output.unwrap_or(0.0),
+        cached_input,
+        cache_write,
+        reasoning,
+        tiers: Vec::new(),
+    }
+}
+
+impl File {
+    fn invalid(&self, model: &str, key: &str, value: &Value) -> PricingError {
+        PricingError::InvalidRate {
+            path: self.path.clone(),
+            model: model.to_owned(),
+            key: key.to_owned(),
+            value: value.to_string(),
+        }
+    }
+
+    /// A rate: a finite number, 0 or more, times `scale`.
+    fn rate(&self, model: &str, key: &str, value: &Value, scale: f64) -> Result<f64, PricingError> {
+        match value.as_f64() {
+            Some(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate * scale),
+            _ => Err(self.invalid(model, key, value)),
+        }
+    }
+
+    fn monitor(&self, models: &Map<String, Value>) -> Result<(Models, PriceFileReport), PricingError> {
+        let mut out = Models::new();
+        for (model, entry) in models {
+            out.insert(model.clone(), self.monitor_price(model, entry)?);
+        }
+        let report = PriceFileReport {
+            format: PriceFormat::Monitor,
+            models: out.len(),
+            ..PriceFileReport::default()
+        };
+        Ok((out, report))
+    }
+
+    /// One price of monitor's form.
+    fn monitor_price(&self, model: &str, entry: &Value) -> Result<Price, PricingError> {
+        let (rates, tiers, _) = self.monitor_entry(model, entry, "")?;
+        let mut price = price_of_rates(rates);
+        for tier in tiers {
+            let (rates, _, above) = self.monitor_entry(model, tier, "tiers.")?;
+            let above = above.ok_or_else(|| {
+                self.invalid(model, "tiers.above_input_tokens", &Value::Null)
+            })?;
+            price = price.with_tier(above, price_of_rates(rates));
+        }
+        Ok(price)
+    }
+
+    /// The rates of a price or a tier (`prefix` is `tiers.` inside one), its tiers, and a tier's
+    /// threshold.
+    fn monitor_entry<'v>(
+        &self,
+        model: &str,
+        entry: &'v Value,
+        prefix: &str,
+    ) -> Result<(Rates, &'v [Value], Option<u64>), PricingError> {
+        let Value::Object(entry) = entry else {
+            return Err(self.invalid(model, prefix.trim_end_matches('.'), entry));
+        };
+        let mut rates: Rates = [None; 5];
+        let mut tiers: &[Value] = &[];
+        let mut above = None;
+        for (key, value) in entry {
+            let spelled = format!("{prefix}{key}");
+            if let Some(at) = MONITOR_RATES.iter().position(|k| k == key) {
+                rates[at] = Some(self.rate(model, &spelled, value, 1.0)?);
+            } else if key == "tiers" && prefix.is_empty() {
+                let Value::Array(list) = value else {
+                    return Err(self.invalid(model, "tiers", value));
+                };
+                tiers = list;
+            } else if key == "above_input_tokens" && !prefix.is_empty() {
+                match value.as_u64() {
+                    Some(n) if n > 0 => above = Some(n),
+                    _ => return Err(self.invalid(model, &spelled, value)),
+                }
+            } else {
+                return Err(PricingError::UnknownKey {
+                    path: self.path.clone(),
+                    model: model.to_owned(),
+                    key: spelled,
+                });
+            }
+        }
+        for (at, key) in [(0, "input"), (1, "output")] {
+            if rates[at].is_none() {
+                return Err(self.invalid(model, &format!("{prefix}{key}"), &Value::Null));
+            }
+        }
+        Ok((rates, tiers, above))
+    }
+
+    fn litellm(&self, top: &Map<String, Value>) -> Result<(Models, PriceFileReport), PricingError> {
+        let mut out = Models::new();
+        let mut report = PriceFileReport {
+            format: PriceFormat::LiteLlm,
+            ..PriceFileReport::default()
+        };
+        for (model, entry) in top {
+            if model == "sample_spec" {
+                continue;
+            }
+            let Value::Object(entry) = entry else {
+                report.not_per_token += 1;
+                continue;
+            };
+            match self.litellm_price(model, entry, &mut report)? {
+                Some(price) => {
+                    let mode = entry.get("mode").and_then(Value::as_str).unwrap_or("unknown");
+                    *report.modes.entry(mode.to_owned()).or_default() += 1;
+                    out.insert(model.clone(), price);
+                }
+                None => report.not_per_token += 1,
+            }
+        }
+        report.models = out.len();
+        Ok((out, report))
+    }
+
+    /// One LiteLLM entry; `None` when it has no per-token rate.
+    fn litellm_price(
+        &self,
+        model: &str,
+        entry: &Map<String, Value>,
+        report: &mut PriceFileReport,
+    ) -> Result<Option<Price>, PricingError> {
+        let mut base: Rates = [None; 5];
+        let mut tiers: BTreeMap<u64, Rates> = BTreeMap::new();
+        for (key, value) in entry {
+            if SERVICE_TIERS.iter().any(|s| key.ends_with(s)) {
+                report.service_tier_rates += 1;
+                continue;
+            }
+            let Some((at, rest)) = LITELLM_RATES
+                .iter()
+                .enumerate()
+                .find_map(|(at, k)| key.strip_prefix(k).map(|rest| (at, rest)))
+            else {
+                if !matches!(key.as_str(), "litellm_provider" | "mode") {
+                    report.ignored_keys += 1;
+                }
+                continue;
+            };
+            if rest.is_empty() {
+                base[at] = Some(self.rate(model, key, value, 1e6)?);
+            } else if let Some(threshold) = rest
+                .strip_prefix("_above_")
+                .and_then(|r| r.strip_suffix("_tokens"))
+            {
+                let above = threshold
+                    .strip_suffix('k')
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .filter(|&n| n > 0)
+                    .and_then(|n| n.checked_mul(1000))
+                    .ok_or_else(|| self.invalid(model, key, &Value::String(threshold.to_owned())))?;
+                tiers.entry(above).or_insert([None; 5])[at] =
+                    Some(self.rate(model, key, value, 1e6)?);
+            } else {
+                // Another unit of the same rate (`_above_1hr` cache writes, `_per_image`, …).
+                report.ignored_keys += 1;
+            }
+        }
+        if base[0].is_none() && base[1].is_none() {
+            return Ok(None);
+        }
+        let mut price = price_of_rates(base);
+        for (above, rates) in tiers {
+            // A tier names the rates that change; the others stay the base's.
+            let merged: Rates = std::array::from_fn(|i| rates[i].or(base[i]));
+            price = price.with_tier(above, price_of_rates(merged));
+        }
+        Ok(Some(price))
+    }
+}

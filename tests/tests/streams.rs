@@ -1,0 +1,356 @@
+//! Functions that return streams: the call lasts until the stream ends, each item's usage is
+//! added (or taken as a running total), an `Err` item fails the call, a stream dropped early is a
+//! cancelled call whose tokens still count, and tokens reach the enclosing stage poll by poll.
+
+use futures_core::stream::BoxStream;
+use futures_util::{Stream, StreamExt, stream};
+use monitor_core::{
+    Price, TokenUsage, Tokens, error_patterns, monitored_handler, pipeline_stage, set_price,
+    tracks_tokens,
+};
+use monitor_tests::support::{block_on, site};
+use std::pin::Pin;
+use std::time::Duration;
+
+const EPS: f64 = 1e-12;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// An OpenAI-style chunk: text, and usage only in the last one.
+#[derive(Debug, Clone)]
+struct Chunk {
+    text: &'static str,
+    usage: Option<Tokens>,
+}
+
+impl TokenUsage for Chunk {
+    fn token_usage(&self) -> Tokens {
+        self.usage.unwrap_or_default()
+    }
+}
+
+/// Chunks after `first` ms, then one every `gap` ms; usage in the last.
+fn timed_chunks(first: u64, gap: u64, n: usize, usage: Tokens) -> impl Stream<Item = Chunk> {
+    stream::iter(0..n).then(move |i| async move {
+        let wait = if i == 0 { first } else { gap };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        Chunk {
+            text: "tok",
+            usage: (i + 1 == n).then_some(usage),
+        }
+    })
+}
+
+#[tracks_tokens(model = "stream-openai", provider = "openai")]
+fn chat(n: usize) -> impl Stream<Item = Chunk> {
+    timed_chunks(40, 10, n, Tokens::new(1_000, 200).cached(600))
+}
+
+#[test]
+fn a_stream_is_one_call_from_the_call_to_its_end_with_chunk_timings() {
+    set_price(
+        "stream-openai",
+        Price::per_million(2.50, 10.00).with_cached_input(1.25),
+    )
+    .unwrap();
+    let texts: Vec<&str> = runtime().block_on(chat(5).map(|c| c.text).collect());
+    assert_eq!(texts.len(), 5);
+    let s = site("chat").stats();
+    assert_eq!((s.calls, s.errors, s.cancelled, s.chunks), (1, 0, 0, 5));
+    assert_eq!(
+        (s.input_tokens, s.cached_input_tokens, s.output_tokens),
+        (1_000, 600, 200)
+    );
+    // 400 fresh input at 2.50, 600 cached at 1.25, 200 output at 10.00.
+    let expected = (400.0 * 2.50 + 600.0 * 1.25 + 200.0 * 10.00) / 1e6;
+    assert!((s.cost_usd.unwrap() - expected).abs() < EPS, "{s:?}");
+    // Timings: sleeps are at least as long as asked, and on a loaded machine up to ~25 ms
+    // longer. First chunk after 40 ms; four gaps of 10 ms; the whole call 80 ms.
+    let first = s.first_chunk.quantile(0.5);
+    assert_eq!(s.first_chunk.count(), 1);
+    assert!(
+        first >= Duration::from_millis(39) && first < Duration::from_millis(70),
+        "{first:?}"
+    );
+    let per_chunk = s.per_output_chunk.quantile(0.5);
+    assert!(
+        per_chunk >= Duration::from_millis(9) && per_chunk < Duration::from_millis(30),
+        "{per_chunk:?}"
+    );
+    assert!(
+        s.max >= Duration::from_millis(79) && s.max < Duration::from_millis(200),
+        "{:?}",
+        s.max
+    );
+}
+
+/// Anthropic's events: `message_start` with the input (cache reads and writes apart from
+/// `input_tokens`), deltas of text, `message_delta` with the output so far.
+#[derive(Debug)]
+enum Event {
+    MessageStart {
+        input_tokens: u64,
+        cache_read: u64,
+        cache_creation: u64,
+        output_tokens: u64,
+    },
+    Text,
+    MessageDelta {
+        output_tokens: u64,
+    },
+}
+
+impl TokenUsage for Event {
+    fn token_usage(&self) -> Tokens {
+        match *self {
+            Event::MessageStart {
+                input_tokens,
+                cache_read,
+                cache_creation,
+                output_tokens,
+            } => Tokens::new(input_tokens + cache_read + cache_creation, output_tokens)
+                .cached(cache_read)
+                .cache_write(cache_creation),
+            Event::Text => Tokens::default(),
+            Event::MessageDelta { output_tokens } => Tokens::new(0, output_tokens),
+        }
+    }
+
+    fn is_running_total(&self) -> bool {
+        true
+    }
+
+    fn model(&self) -> Option<&str> {
+        match self {
+            Event::MessageStart { .. } => Some("claude-stream"),
+            _ => None,
+        }
+    }
+}
+
+fn anthropic_events() -> Vec<Event> {
+    vec![
+        Event::MessageStart {
+            input_tokens: 100,
+            cache_read: 2_000,
+            cache_creation: 500,
+            output_tokens: 1,
+        },
+        Event::Text,
+        Event::MessageDelta { output_tokens: 40 },
+        Event::Text,
+        Event::MessageDelta { output_tokens: 90 },
+    ]
+}
+
+#[tracks_tokens(provider = "anthropic")]
+fn messages() -> Pin<Box<dyn Stream<Item = Event> + Send + 'static>> {
+    Box::pin(stream::iter(anthropic_events()))
+}
+
+#[test]
+fn running_totals_keep_the_latest_count_of_each_kind() {
+    set_price(
+        "claude-stream",
+        Price::per_million(3.00, 15.00)
+            .with_cached_input(0.30)
+            .with_cache_write(3.75),
+    )
+    .unwrap();
+    let n = block_on(messages().count());
+    assert_eq!(n, 5);
+    let s = site("messages").stats();
+    assert_eq!(
+        (
+            s.input_tokens,
+            s.cached_input_tokens,
+            s.cache_write_tokens,
+            s.output_tokens
+        ),
+        (2_600, 2_000, 500, 90),
+        "{s:?}"
+    );
+    let expected = (100.0 * 3.00 + 2_000.0 * 0.30 + 500.0 * 3.75 + 90.0 * 15.00) / 1e6;
+    assert!((s.cost_usd.unwrap() - expected).abs() < EPS, "{s:?}");
+    // The model is the one the events named.
+    let model = monitor_core::models()
+        .into_iter()
+        .find(|m| m.model == "claude-stream")
+        .unwrap();
+    assert_eq!((model.calls, model.output_tokens), (1, 90));
+}
+
+#[tracks_tokens(model = "stream-cancel")]
+fn cut_off() -> BoxStream<'static, Tokens> {
+    stream::iter([Tokens::new(50, 0), Tokens::new(0, 7), Tokens::new(0, 9)]).boxed()
+}
+
+#[test]
+fn a_stream_dropped_before_its_end_is_cancelled_and_its_tokens_are_priced() {
+    set_price("stream-cancel", Price::per_million(1.00, 2.00)).unwrap();
+    let mut s = cut_off();
+    let first_two = block_on(async {
+        let a = s.next().await.unwrap();
+        let b = s.next().await.unwrap();
+        (a, b)
+    });
+    assert_eq!(first_two.1.output, 7);
+    drop(s);
+    let stats = site("cut_off").stats();
+    assert_eq!(
+        (stats.calls, stats.cancelled, stats.errors, stats.chunks),
+        (1, 1, 0, 2)
+    );
+    assert_eq!((stats.input_tokens, stats.output_tokens), (50, 7));
+    let expected = (50.0 * 1.00 + 7.0 * 2.00) / 1e6;
+    assert!((stats.cost_usd.unwrap() - expected).abs() < EPS, "{stats:?}");
+    assert_eq!(stats.durations.count(), 0, "a cancelled call has no duration");
+}
+
+#[derive(Debug)]
+struct Overloaded;
+
+impl std::fmt::Display for Overloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("provider overloaded after 3 chunks")
+    }
+}
+
+#[tracks_tokens(model = "stream-errors")]
+fn flaky() -> impl Stream<Item = Result<Tokens, Overloaded>> + Send {
+    stream::iter([Ok(Tokens::new(10, 1)), Ok(Tokens::new(0, 2)), Err(Overloaded)])
+}
+
+#[test]
+fn an_err_item_makes_the_call_an_error() {
+    let items: Vec<_> = block_on(flaky().collect::<Vec<_>>());
+    assert_eq!(items.len(), 3);
+    let s = site("flaky").stats();
+    assert_eq!((s.calls, s.errors, s.chunks), (1, 1, 3));
+    assert_eq!((s.input_tokens, s.output_tokens), (10, 3));
+    let pattern = error_patterns()
+        .patterns
+        .into_iter()
+        .find(|p| p.site.name() == "flaky")
+        .expect("the error is filed with its pattern");
+    assert!(pattern.error_type.ends_with("Overloaded"), "{pattern:?}");
+}
+
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection refused")
+    }
+}
+
+#[tracks_tokens(model = "stream-open")]
+async fn open(fail: bool) -> Result<BoxStream<'static, Tokens>, Refused> {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    if fail {
+        return Err(Refused);
+    }
+    Ok(stream::iter([Tokens::new(3, 0), Tokens::new(0, 4)]).boxed())
+}
+
+#[test]
+fn an_async_fn_returning_a_result_of_a_stream_measures_the_stream() {
+    let rt = runtime();
+    let n = rt.block_on(async { open(false).await.unwrap().count().await });
+    assert_eq!(n, 2);
+    assert!(rt.block_on(open(true)).is_err());
+    let s = site("open").stats();
+    assert_eq!((s.calls, s.errors, s.chunks), (2, 1, 2));
+    assert_eq!((s.input_tokens, s.output_tokens, s.token_calls), (3, 4, 1));
+    assert!(s.first_chunk.quantile(0.5) >= Duration::from_millis(5));
+}
+
+#[tracks_tokens(model = "stream-credit")]
+fn credited() -> impl Stream<Item = Tokens> {
+    stream::iter([Tokens::new(100, 0), Tokens::new(0, 5), Tokens::new(0, 6)])
+}
+
+#[pipeline_stage(pipeline = "streams", stage = "consume")]
+async fn consume(take: usize) -> usize {
+    credited().take(take).count().await
+}
+
+#[test]
+fn tokens_reach_the_enclosing_stage_poll_by_poll_even_when_cut_off() {
+    set_price("stream-credit", Price::per_million(1.0, 1.0)).unwrap();
+    // `take(4)` polls past the third item and sees the end; `take(2)` drops the stream early.
+    assert_eq!(block_on(consume(4)), 3);
+    assert_eq!(block_on(consume(2)), 2);
+    let stage = site("consume").stats();
+    let own = site("credited").stats();
+    assert_eq!((own.calls, own.cancelled, own.token_calls), (2, 1, 2));
+    assert_eq!(
+        (stage.token_calls, stage.input_tokens, stage.output_tokens),
+        (2, 200, 11 + 5)
+    );
+    assert!((stage.known_cost_usd - own.known_cost_usd).abs() < EPS);
+    assert_eq!((own.input_tokens, own.output_tokens), (200, 16));
+}
+
+#[monitored_handler(route = "GET /stream")]
+fn events_handler() -> impl Stream<Item = Result<&'static str, Overloaded>> {
+    stream::iter([Ok("a"), Ok("bc")])
+}
+
+#[pipeline_stage(pipeline = "streams")]
+fn produce() -> BoxStream<'static, u32> {
+    stream::iter([1, 2, 3]).boxed()
+}
+
+#[test]
+fn handlers_and_stages_measure_streams_too() {
+    let n = block_on(events_handler().count());
+    let m = block_on(produce().count());
+    assert_eq!((n, m), (2, 3));
+    let h = site("events_handler").stats();
+    assert_eq!((h.calls, h.chunks, h.errors, h.token_calls), (1, 2, 0, 0));
+    let p = site("produce").stats();
+    assert_eq!((p.calls, p.chunks), (1, 3));
+}
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[test]
+fn measured_streams_stay_send() {
+    assert_send(&flaky());
+    assert_send(&open(false));
+    assert_send(&messages());
+}
+
+/// Items per thread × threads: every chunk and every token counted exactly.
+#[tracks_tokens(model = "stream-threads")]
+fn threaded(i: u64) -> impl Stream<Item = Tokens> {
+    stream::iter([Tokens::new(i, 0), Tokens::new(0, 1)])
+}
+
+#[test]
+fn streams_on_many_threads_are_counted_exactly() {
+    const THREADS: u64 = 4;
+    const CALLS: u64 = 250;
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                for i in 0..CALLS {
+                    let n = block_on(threaded(i).count());
+                    assert_eq!(n, 2);
+                }
+            });
+        }
+    });
+    let s = site("threaded").stats();
+    assert_eq!(s.calls, THREADS * CALLS);
+    assert_eq!(s.chunks, 2 * THREADS * CALLS);
+    assert_eq!(s.output_tokens, THREADS * CALLS);
+    assert_eq!(s.input_tokens, THREADS * (0..CALLS).sum::<u64>());
+}
