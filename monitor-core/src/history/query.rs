@@ -4,7 +4,7 @@
 
 use super::state::{unix_ms, with_state};
 use super::tiers::Frame;
-use crate::figures::Figures;
+use crate::figures::{Figures, KindCosts};
 use crate::record::registry::all;
 use crate::record::site::Site;
 use serde::Serialize;
@@ -427,6 +427,20 @@ pub struct GroupResult {
     pub output_tokens: u64,
     /// Cached input tokens.
     pub cached_input_tokens: u64,
+    /// Input tokens written to the provider's cache.
+    pub cache_write_tokens: u64,
+    /// Output tokens spent reasoning.
+    pub reasoning_tokens: u64,
+    /// What each kind of token cost, over the priced calls.
+    pub cost_by_kind: KindCosts,
+    /// Items yielded by streamed calls.
+    pub chunks: u64,
+    /// Median time to a streamed call's first item, seconds (0 without streamed calls).
+    pub first_chunk_p50: f64,
+    /// 99th percentile time to first item, seconds.
+    pub first_chunk_p99: f64,
+    /// Median time per output chunk, seconds.
+    pub per_output_chunk_p50: f64,
     /// Cost in USD, `None` when some calls had no price.
     pub cost_usd: Option<f64>,
     /// Cost of the priced calls.
@@ -458,6 +472,8 @@ pub struct Point {
     pub tokens: u64,
     /// Cost of the priced calls, USD.
     pub cost_usd: f64,
+    /// 99th percentile time to a streamed call's first item, seconds.
+    pub first_chunk_p99: f64,
 }
 
 /// The grouped fields' values of one group, in `group_by` order.
@@ -703,6 +719,13 @@ impl GroupResult {
             input_tokens: f.tokens.input,
             output_tokens: f.tokens.output,
             cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: KindCosts::of(f),
+            chunks: f.chunks,
+            first_chunk_p50: f.first_chunk.quantile(0.5).as_secs_f64(),
+            first_chunk_p99: f.first_chunk.quantile(0.99).as_secs_f64(),
+            per_output_chunk_p50: f.per_output_chunk.quantile(0.5).as_secs_f64(),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             allocated_bytes: f.allocated_bytes,
@@ -717,6 +740,7 @@ impl GroupResult {
                     total_duration: f.durations.sum().as_secs_f64(),
                     tokens: f.tokens.input + f.tokens.output,
                     cost_usd: f.known_cost_usd(),
+                    first_chunk_p99: f.first_chunk.quantile(0.99).as_secs_f64(),
                 })
                 .collect(),
         }
