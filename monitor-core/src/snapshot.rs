@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The runtime as of one moment: what every reader reads.
 ///
@@ -139,6 +139,22 @@ pub struct ModelStats {
     pub known_cost_usd: f64,
     /// Calls made while the model had no price.
     pub unpriced_calls: u64,
+    /// Items yielded by its streamed calls.
+    pub chunks: u64,
+    /// Streamed calls that yielded an item.
+    pub streamed_calls: u64,
+    /// Median time to a streamed call's first item.
+    #[serde(serialize_with = "crate::figures::seconds")]
+    pub first_chunk_p50: Duration,
+    /// 99th percentile time to a streamed call's first item.
+    #[serde(serialize_with = "crate::figures::seconds")]
+    pub first_chunk_p99: Duration,
+    /// Median time per output chunk of its streamed calls.
+    #[serde(serialize_with = "crate::figures::seconds")]
+    pub per_output_chunk_p50: Duration,
+    /// 99th percentile time per output chunk.
+    #[serde(serialize_with = "crate::figures::seconds")]
+    pub per_output_chunk_p99: Duration,
 }
 
 impl ModelStats {
@@ -157,6 +173,12 @@ impl ModelStats {
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,
+            chunks: f.chunks,
+            streamed_calls: f.first_chunk.count(),
+            first_chunk_p50: f.first_chunk.quantile(0.5),
+            first_chunk_p99: f.first_chunk.quantile(0.99),
+            per_output_chunk_p50: f.per_output_chunk.quantile(0.5),
+            per_output_chunk_p99: f.per_output_chunk.quantile(0.99),
         }
     }
 }
