@@ -5,7 +5,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use monitor_benches::{bare, bare_async, block_on, body, on_threads, quanta_pair, std_pair};
-use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
+use futures_util::{Stream, StreamExt, stream};
+use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use std::hint::black_box;
 
 #[monitored_handler]
@@ -31,6 +32,29 @@ fn bare_tokens(x: u64) -> Tokens {
     Tokens::new(body(x) & 0xff, 1)
 }
 
+/// Chunks of a streamed response: usage in the last one, as OpenAI sends it.
+const CHUNKS: u64 = 64;
+
+fn chunks(x: u64) -> impl Stream<Item = Tokens> {
+    stream::iter(0..CHUNKS).map(move |i| {
+        if i + 1 == CHUNKS {
+            Tokens::new(body(x) & 0xff, CHUNKS)
+        } else {
+            Tokens::default()
+        }
+    })
+}
+
+#[tracks_tokens(model = "bench-model")]
+fn metered_stream(x: u64) -> impl Stream<Item = Tokens> {
+    chunks(x)
+}
+
+/// Drains a stream, as a client reading a response does.
+fn drain(s: impl Stream<Item = Tokens>) -> u64 {
+    block_on(s.fold(0, |n, t| async move { n + t.output }))
+}
+
 #[monitored_handler]
 #[inline(never)]
 async fn handler_async(x: u64) -> u64 {
@@ -46,6 +70,12 @@ fn suffix() -> &'static str {
 }
 
 fn single_thread(c: &mut Criterion) {
+    // Priced, as a metered call in production is: the cost is worked out on every call.
+    monitor_core::set_price(
+        "bench-model",
+        Price::per_million(2.50, 10.00).with_cached_input(1.25),
+    )
+    .expect("a valid price");
     let mut g = c.benchmark_group("one thread");
     let s = suffix();
     g.bench_function("bare call", |b| b.iter(|| bare(black_box(7))));
@@ -87,6 +117,16 @@ fn asynchronous(c: &mut Criterion) {
     g.finish();
 }
 
+fn streams(c: &mut Criterion) {
+    let mut g = c.benchmark_group(format!("a stream of {CHUNKS} chunks"));
+    let s = suffix();
+    g.bench_function("bare stream", |b| b.iter(|| drain(chunks(black_box(7)))));
+    g.bench_function(format!("#[tracks_tokens] stream{s}"), |b| {
+        b.iter(|| drain(metered_stream(black_box(7))))
+    });
+    g.finish();
+}
+
 fn two_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("per call, per thread");
     let s = suffix();
@@ -106,6 +146,6 @@ fn two_threads(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = monitor_benches::criterion();
-    targets = single_thread, asynchronous, two_threads
+    targets = single_thread, asynchronous, streams, two_threads
 }
 criterion_main!(benches);

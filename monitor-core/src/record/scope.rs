@@ -55,6 +55,7 @@ pub(crate) fn leave(entered: Entered) {
     }
 }
 
+#[inline(always)]
 pub(crate) fn current() -> Scope {
     STATE.with(|s| Scope {
         stage: s.stage.get(),

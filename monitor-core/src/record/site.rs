@@ -406,6 +406,7 @@ impl Site {
         SiteStats::from(self.figures())
     }
 
+    #[inline]
     pub(crate) fn literal_model(&'static self) -> Option<&'static ModelEntry> {
         let name = self.meta.model?;
         Some(

@@ -124,11 +124,7 @@ impl StreamCall {
         if total == self.credited && self.credited_call {
             return;
         }
-        let enclosing: Vec<&'static Site> = [scope.stage, scope.handler]
-            .into_iter()
-            .flatten()
-            .collect();
-        if enclosing.is_empty() {
+        if scope.stage.is_none() && scope.handler.is_none() {
             return;
         }
         let model = request_model(guard.site(), guard.model(), self.named());
@@ -145,7 +141,7 @@ impl StreamCall {
             calls: u64::from(!self.credited_call),
             per_call: false,
         };
-        for site in enclosing {
+        for site in [scope.stage, scope.handler].into_iter().flatten() {
             site.record_usage(&usage, share);
         }
         self.credited = total;

@@ -6,7 +6,7 @@
 //! memory without bound. What each model used is not kept here: it is read from the sites
 //! (see `crate::snapshot`).
 
-use super::pricing::{Price, PriceFileReport, PriceTable, PricingError, TABLE};
+use super::pricing::{Compiled, Price, PriceFileReport, PriceTable, PricingError, TABLE};
 use super::tokens::Tokens;
 use crate::interned::{Registry, intern};
 use std::collections::BTreeMap;
@@ -24,10 +24,10 @@ pub const OTHER_MODELS: &str = "other";
 pub(crate) struct ModelEntry {
     name: &'static str,
     provider: Option<&'static str>,
-    /// The price in force: null, or a leaked `Price` (see [`ModelEntry::set_price`]). A pointer,
+    /// The price in force: null, or a leaked price (see [`ModelEntry::set_price`]). A pointer,
     /// so that a call reads its price with one load: a read lock here cost every metered call
     /// ~10 ns and a shared line written by every thread.
-    price: AtomicPtr<Price>,
+    price: AtomicPtr<Compiled>,
 }
 
 impl std::fmt::Debug for ModelEntry {
@@ -71,9 +71,13 @@ impl ModelEntry {
     }
 
     /// The price in force now.
-    #[inline]
     pub(crate) fn price(&self) -> Option<&'static Price> {
-        // SAFETY: null or a leaked `Price`, published with Release in `set_price` and never
+        self.compiled().map(|c| &c.price)
+    }
+
+    #[inline]
+    fn compiled(&self) -> Option<&'static Compiled> {
+        // SAFETY: null or a leaked `Compiled`, published with Release in `set_price` and never
         // freed.
         unsafe { self.price.load(Ordering::Acquire).as_ref() }
     }
@@ -86,7 +90,9 @@ impl ModelEntry {
         if self.price() == price {
             return;
         }
-        let new = price.map_or(std::ptr::null_mut(), |p| Box::into_raw(Box::new(p.clone())));
+        let new = price.map_or(std::ptr::null_mut(), |p| {
+            Box::into_raw(Box::new(Compiled::new(p)))
+        });
         self.price.store(new, Ordering::Release);
     }
 
@@ -95,7 +101,7 @@ impl ModelEntry {
     pub(crate) fn usage(&self, tokens: Tokens) -> Usage {
         Usage {
             tokens,
-            cost_picousd: self.price().map(|price| price.cost_picousd(&tokens)),
+            cost_picousd: self.compiled().map(|price| price.cost_picousd(&tokens)),
         }
     }
 }
