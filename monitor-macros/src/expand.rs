@@ -94,7 +94,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
             ReturnType::Default => None,
         }
     } else if let Some(future) = returns_future(&sig.output) {
-        future.output
+        future.declared
     } else if async_trait {
         None
     } else {
@@ -139,7 +139,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
                 __monitor_ret
             })
         }
-    } else if let Some(FutureReturn { boxed, output }) = returns_future(&sig.output) {
+    } else if let Some(FutureReturn { boxed, output, .. }) = returns_future(&sig.output) {
         let output = output_annotation(output);
         // A synchronous function that returns a future: its work happens when the future is
         // polled, so that is what is timed, from the call to the future's completion.
@@ -405,6 +405,8 @@ struct FutureReturn {
     boxed: bool,
     /// The `Output` it names, with `impl Trait` inside left to inference.
     output: Option<Type>,
+    /// The `Output` as written.
+    declared: Option<Type>,
 }
 
 /// Whether the declared return type is a future, and of what.
@@ -413,16 +415,21 @@ fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
         return None;
     };
     let mut found = match &**ty {
-        Type::ImplTrait(t) => Some(FutureReturn {
-            boxed: false,
-            output: future_bound_output(&t.bounds)?,
-        }),
+        Type::ImplTrait(t) => {
+            let output = future_bound_output(&t.bounds)?;
+            Some(FutureReturn {
+                boxed: false,
+                declared: output.clone(),
+                output,
+            })
+        }
         Type::Path(p) => {
             let segment = p.path.segments.last()?;
             match segment.ident.to_string().as_str() {
                 "BoxFuture" | "LocalBoxFuture" => Some(FutureReturn {
                     boxed: true,
                     output: last_type_arg(segment),
+                    declared: last_type_arg(segment),
                 }),
                 "Pin" => {
                     let boxed = last_type_arg(segment)?;
@@ -433,9 +440,11 @@ fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
                     let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
                         return None;
                     };
+                    let output = future_bound_output(&object.bounds)?;
                     Some(FutureReturn {
                         boxed: true,
-                        output: future_bound_output(&object.bounds)?,
+                        declared: output.clone(),
+                        output,
                     })
                 }
                 _ => None,

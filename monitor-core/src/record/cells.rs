@@ -3,10 +3,8 @@
 //! group such a site by model. A site with a literal model needs none: its own figures are that
 //! model's.
 
-use super::guard::Named;
-use super::site::Site;
 use super::stripes::Aggregates;
-use crate::usage::entry::{self, ModelEntry, OTHER_MODELS};
+use crate::usage::entry::{self, ModelEntry, Named, OTHER_MODELS};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
@@ -52,13 +50,6 @@ impl ResponseModel {
     pub(crate) fn get(&self) -> Option<&'static ModelEntry> {
         // SAFETY: null or a `&'static ModelEntry` (entries are never freed).
         unsafe { self.0.load(Ordering::Relaxed).as_ref() }
-    }
-
-    /// For a site: kept when the site asks for a literal model and the response named another.
-    pub(crate) fn note(&self, named: Named<'_>, site: &'static Site) {
-        if let Some(asked) = site.literal_model() {
-            self.note_for(named, asked, site.provider());
-        }
     }
 
     /// Kept when `named` is not `asked`. Comparing names first: a response that names the model

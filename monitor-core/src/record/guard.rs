@@ -9,7 +9,7 @@ use super::site::{Site, SiteKind};
 use super::switch;
 use super::stripes::{Share, StreamEnd};
 use crate::usage::Tokens;
-use crate::usage::entry::{self as usage, ModelEntry, UNKNOWN_MODEL};
+use crate::usage::entry::{self as usage, ModelEntry, Named, UNKNOWN_MODEL};
 use crate::usage::tokens::Reported;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -278,25 +278,6 @@ pub(crate) enum Credit {
     AlreadyCredited,
 }
 
-/// The model a call's value named: nothing, a name to resolve, or an entry resolved already.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Named<'a> {
-    Nothing,
-    Name(&'a str),
-    Entry(&'static ModelEntry),
-}
-
-impl Named<'_> {
-    /// The entry, resolved for `site`'s provider.
-    pub(crate) fn resolve(self, site: &Site) -> Option<&'static ModelEntry> {
-        match self {
-            Named::Nothing => None,
-            Named::Name(name) => Some(usage::model(name, site.provider())),
-            Named::Entry(entry) => Some(entry),
-        }
-    }
-}
-
 /// The model a call is counted and priced as: the expression's, else the literal one, else the
 /// one its value named, else [`UNKNOWN_MODEL`].
 #[inline(always)]
@@ -309,7 +290,7 @@ pub(crate) fn request_model(
         .or_else(|| site.literal_model())
         .unwrap_or_else(|| {
             named
-                .resolve(site)
+                .resolve(site.provider())
                 .unwrap_or_else(|| usage::model(UNKNOWN_MODEL, site.provider()))
         })
 }

@@ -3,12 +3,11 @@
 
 use super::caches::Cache;
 use super::cells::{Cells, ModelCell, ResponseModel};
-use super::guard::Named;
 use super::stripes::{Share, StreamEnd};
 use super::outcome::Outcome;
 use super::stripes::Aggregates;
 use crate::figures::{Figures, SiteStats};
-use crate::usage::entry::{ModelEntry, Usage};
+use crate::usage::entry::{ModelEntry, Named, Usage};
 use serde::Serialize;
 use std::fmt;
 use std::sync::OnceLock;
@@ -236,7 +235,9 @@ impl Site {
 
     /// Keeps the model the latest response named, when it is not the model asked for.
     pub(crate) fn note_response(&'static self, named: Named<'_>) {
-        self.response_model.note(named, self);
+        if let Some(asked) = self.literal_model() {
+            self.response_model.note_for(named, asked, self.meta.provider);
+        }
     }
 
     /// The model the latest response named, when a response named one other than the model

@@ -7,13 +7,13 @@
 //! then it is a cancelled call, whose tokens are still counted and priced.
 
 use super::clock;
-use super::guard::{Credit, Guard, Leave, Named, request_model};
+use super::guard::{Credit, Guard, Leave, request_model};
 use super::outcome::Outcome;
 use super::scope::{self as context, Scope};
 use super::site::Site;
 use super::stripes::{Share, StreamEnd};
 use crate::usage::Tokens;
-use crate::usage::entry::ModelEntry;
+use crate::usage::entry::{ModelEntry, Named};
 use crate::usage::tokens::Reported;
 use futures_core::Stream;
 use std::pin::Pin;
@@ -96,7 +96,7 @@ impl StreamCall {
             if self.named.is_none()
                 && let Some(name) = r.model
             {
-                self.named = Named::Name(name).resolve(guard.site());
+                self.named = Named::Name(name).resolve(guard.site().provider());
             }
         }
     }

@@ -106,6 +106,25 @@ impl ModelEntry {
     }
 }
 
+/// The model a call's value named: nothing, a name to resolve, or an entry resolved already.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Named<'a> {
+    Nothing,
+    Name(&'a str),
+    Entry(&'static ModelEntry),
+}
+
+impl Named<'_> {
+    /// The entry, for a site of `provider`.
+    pub(crate) fn resolve(self, provider: Option<&str>) -> Option<&'static ModelEntry> {
+        match self {
+            Named::Nothing => None,
+            Named::Name(name) => Some(model(name, provider)),
+            Named::Entry(entry) => Some(entry),
+        }
+    }
+}
+
 static MODELS: Registry<ModelEntry> = Registry::new(BTreeMap::new());
 
 /// The entry for `name` served by `provider`, created on first use.

@@ -2,14 +2,37 @@
 //! `model_prices_and_context_window.json` (USD per token). Both are read into a `serde_json`
 //! value first, so that every bad rate is reported with its model and key, not a byte offset.
 
-use super::pricing::{Price, PriceFileReport, PriceFormat, PricingError};
+use super::pricing::{Price, PriceFileReport, PriceFormat, PriceTable, PricingError};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 type Models = BTreeMap<String, Price>;
 
-pub(crate) fn parse(json: &str, path: Option<&Path>) -> Result<(Models, PriceFileReport), PricingError> {
+impl PriceTable {
+    /// Reads either JSON form shown on [`PriceTable`].
+    pub fn from_json_str(json: &str) -> Result<PriceTable, PricingError> {
+        Self::parse(json, None)
+    }
+
+    /// Reads either JSON form shown on [`PriceTable`] from a file.
+    pub fn from_json_file(path: impl AsRef<Path>) -> Result<PriceTable, PricingError> {
+        let path = path.as_ref();
+        let json = std::fs::read_to_string(path).map_err(|source| PricingError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&json, Some(path))
+    }
+
+    fn parse(json: &str, path: Option<&Path>) -> Result<PriceTable, PricingError> {
+        let (models, report) = parse(json, path)?;
+        Ok(PriceTable { models, report })
+    }
+}
+
+
+fn parse(json: &str, path: Option<&Path>) -> Result<(Models, PriceFileReport), PricingError> {
     let path = path.map(Path::to_owned);
     let value: Value = serde_json::from_str(json).map_err(|e| PricingError::Parse {
         path: path.clone(),

@@ -1,12 +1,11 @@
 //! Prices of metered models, and the cost of the tokens a call used.
 
-use super::price_file;
 use super::tokens::Tokens;
 use parking_lot::RwLock;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The five kinds of tokens providers bill, each call's tokens split so that each is in one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -327,8 +326,8 @@ impl Compiled {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceTable {
-    models: BTreeMap<String, Price>,
-    report: PriceFileReport,
+    pub(crate) models: BTreeMap<String, Price>,
+    pub(crate) report: PriceFileReport,
 }
 
 /// Which JSON form a price file was in.
@@ -427,25 +426,6 @@ impl PriceTable {
         &self.report
     }
 
-    /// Reads either JSON form shown on [`PriceTable`].
-    pub fn from_json_str(json: &str) -> Result<PriceTable, PricingError> {
-        Self::parse(json, None)
-    }
-
-    /// Reads either JSON form shown on [`PriceTable`] from a file.
-    pub fn from_json_file(path: impl AsRef<Path>) -> Result<PriceTable, PricingError> {
-        let path = path.as_ref();
-        let json = std::fs::read_to_string(path).map_err(|source| PricingError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&json, Some(path))
-    }
-
-    fn parse(json: &str, path: Option<&Path>) -> Result<PriceTable, PricingError> {
-        let (models, report) = price_file::parse(json, path)?;
-        Ok(PriceTable { models, report })
-    }
 }
 
 /// Why a price table could not be set.
