@@ -4,8 +4,8 @@
 //! compile out, and the instrumented variants must then cost what `bare` costs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use monitor_benches::{bare, bare_async, block_on, body, on_threads, quanta_pair, std_pair};
 use futures_util::{Stream, StreamExt, stream};
+use monitor_benches::{bare, bare_async, block_on, body, on_threads, quanta_pair, std_pair};
 use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use std::hint::black_box;
 

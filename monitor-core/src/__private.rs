@@ -9,9 +9,9 @@ pub use crate::record::outcome::{
 };
 pub use crate::record::registry::SiteRef;
 pub use crate::record::site::{Site, SiteKind, SiteMeta};
+pub use crate::record::stream::{Metered, StreamCall, meter_stream};
 pub use crate::record::stripes::Aggregates as Totals;
 pub use crate::record::switch::{ON, mode};
-pub use crate::record::stream::{Metered, StreamCall, meter_stream};
 pub use crate::usage::tokens::{ChunkReportsTokens, Reported, ReportsTokens};
 pub use core::any::type_name_of_val;
 pub use inventory;

@@ -81,6 +81,9 @@ pub struct SiteSnapshot {
     pub by_model: Arc<[(&'static str, Figures)]>,
     /// Changes whenever the figures do: equal versions of a site mean equal figures.
     pub version: u64,
+    /// For a token site, the model the latest response named for each model asked for, where
+    /// they differ (`gpt-4o` answered by `gpt-4o-2024-08-06`): `(request, response)`.
+    pub responses: Arc<[(&'static str, &'static str)]>,
 }
 
 impl SiteSnapshot {
@@ -91,7 +94,23 @@ impl SiteSnapshot {
             figures: Arc::new(figures),
             by_model: Arc::new([]),
             version: 0,
+            responses: Arc::new([]),
         }
+    }
+
+    /// The same, with the models responses named (see [`SiteSnapshot::responses`]).
+    pub fn with_responses(mut self, responses: Vec<(&'static str, &'static str)>) -> SiteSnapshot {
+        self.responses = responses.into();
+        self
+    }
+
+    /// The model that answered calls asking for `request` (`gen_ai.response.model`): the one the
+    /// latest response named, or `request` itself.
+    pub fn response_model<'a>(&'a self, request: &'a str) -> &'a str {
+        self.responses
+            .iter()
+            .find(|(asked, _)| *asked == request)
+            .map_or(request, |(_, answered)| answered)
     }
 
     /// The same, with the calls split by model.
@@ -462,6 +481,7 @@ pub fn snapshot() -> Snapshot {
                 figures: Arc::clone(&e.figures),
                 by_model: Arc::clone(&e.by_model),
                 version: e.version,
+                responses: responses_of(site),
             })
             .collect();
         (sites, read.errors())
@@ -513,6 +533,18 @@ pub(crate) fn changes() -> Changes {
         caches: caches(),
         memory: memory().ok(),
     }
+}
+
+/// The models responses named at a token site, where not the one asked for.
+fn responses_of(site: &'static Site) -> Arc<[(&'static str, &'static str)]> {
+    if site.kind() != SiteKind::Tokens {
+        return Arc::new([]);
+    }
+    let mut responses = site.responses_by_model();
+    if let (Some(asked), Some(answered)) = (site.model(), site.response_model()) {
+        responses.push((asked, answered.name()));
+    }
+    responses.into()
 }
 
 /// Tokens and cost by model: the calls of every token site, under its model.

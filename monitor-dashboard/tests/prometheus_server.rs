@@ -63,6 +63,17 @@ fn tool_llm() -> Result<Tokens, String> {
     Ok(Tokens::new(3, 2).cached(1))
 }
 
+/// A streamed call with every kind of token, and one whose stream fails: the GenAI histograms.
+#[tracks_tokens(model = "tool-stream", provider = "anthropic", operation = "chat")]
+fn tool_stream(fail: bool) -> impl futures_util::Stream<Item = Result<Tokens, String>> {
+    let last = if fail {
+        Err("overloaded".to_owned())
+    } else {
+        Ok(Tokens::new(0, 40).reasoning(10))
+    };
+    futures_util::stream::iter([Ok(Tokens::new(900, 1).cached(500).cache_write(300)), last])
+}
+
 #[monitored_handler]
 fn tool_status(code: u16) -> http::StatusCode {
     http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::OK)
@@ -74,10 +85,27 @@ fn promtool_accepts_the_exposition() -> TestResult {
         let _ = tool_odd(fail);
     }
     tool_llm()?;
+    for fail in [false, true] {
+        let items = monitor_tests_block_on(futures_util::StreamExt::count(tool_stream(fail)));
+        assert_eq!(items, 2);
+    }
     tool_status(404);
     tool_status(200);
     monitor_core::cache("tool \"cache\"\n").hit();
     let text = monitor_dashboard::render();
+    for family in [
+        "gen_ai_client_operation_duration_seconds",
+        "gen_ai_client_token_usage",
+        "gen_ai_client_operation_time_to_first_chunk_seconds",
+        "gen_ai_client_operation_time_per_output_chunk_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} histogram\n")),
+            "{family} missing"
+        );
+    }
+    assert!(text.contains("gen_ai_provider_name=\"anthropic\",gen_ai_request_model=\"tool-stream\",gen_ai_response_model=\"tool-stream\",error_type=\"alloc::string::String\",le=\"+Inf\"} 1\n"), "{text}");
+    assert!(text.contains("monitor_model_tokens_total{gen_ai_request_model=\"tool-stream\",gen_ai_token_type=\"cache_write\"} 600\n"));
     assert!(text.contains("monitor_calls_total{site=\"tool \\\"odd\\\" \\\\ name\\nline two"));
 
     let mut promtool = Command::new(PROMTOOL)
@@ -104,6 +132,17 @@ fn promtool_accepts_the_exposition() -> TestResult {
         output.status
     );
     Ok(())
+}
+
+/// Polls a future that never waits (the streams above are ready at once) to its end.
+fn monitor_tests_block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
 }
 
 /// A Prometheus server of the test's own, stopped and its data removed however the test ends.

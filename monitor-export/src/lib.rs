@@ -3,6 +3,8 @@
 //! - [`prometheus`]: the Prometheus text exposition format 0.0.4 ([`render`], [`Exposition`]).
 //! - [`rules`]: the naming rules every exporter shares — a site's labels, the outcome split, an
 //!   unknown cost never exported as 0, counters that never fall.
+//! - [`gen_ai`]: the OpenTelemetry GenAI conventions — series of metered calls, their attributes
+//!   and bucket boundaries.
 //!
 //! An exporter takes a snapshot, so it can be tested without any instrumented call: build a
 //! [`Snapshot`] by hand and compare the text.
@@ -16,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod gen_ai;
 pub mod prometheus;
 pub mod rules;
 

@@ -13,9 +13,13 @@
 //! | `monitor_returned_errors_ungrouped_total` | counter | |
 //! | `monitor_site_tokens_total` | counter | site labels, `gen_ai_token_type` |
 //! | `monitor_site_cost_usd_total`, `monitor_site_unpriced_calls_total` | counter | site labels |
-//! | `gen_ai_client_token_usage` | summary (sum and count) | `gen_ai_request_model`, `gen_ai_token_type` |
-//! | `monitor_cached_input_tokens_total` | counter | `gen_ai_request_model` |
+//! | `monitor_model_tokens_total` | counter | `gen_ai_request_model`, `gen_ai_token_type` |
 //! | `monitor_cost_usd_total`, `monitor_unpriced_calls_total` | counter | `gen_ai_request_model` |
+//! | `monitor_token_cost_usd_total` | counter | `gen_ai_request_model`, `gen_ai_token_type` |
+//! | `gen_ai_client_operation_duration_seconds` | histogram | GenAI labels, `error_type` on failures |
+//! | `gen_ai_client_token_usage` | histogram | GenAI labels, `gen_ai_token_type` |
+//! | `gen_ai_client_operation_time_to_first_chunk_seconds` | histogram | GenAI labels; streams |
+//! | `gen_ai_client_operation_time_per_output_chunk_seconds` | histogram | GenAI labels; streams |
 //! | `monitor_cache_lookups_total` | counter | `cache`, `result` |
 //! | `process_resident_memory_bytes`, `process_virtual_memory_bytes` | gauge | |
 //! | `monitor_heap_bytes`, `monitor_heap_peak_bytes` (gauges), `monitor_heap_allocations_total` | | only with `MonitoredAlloc` |
@@ -25,11 +29,15 @@
 //! `stage` where the attribute gave them. Sites that share all of these are exported as one
 //! series, their counts added: two series with the same labels would make a scrape fail.
 //!
+//! The GenAI labels are `gen_ai_operation_name`, `gen_ai_provider_name`, `gen_ai_request_model`
+//! and `gen_ai_response_model` (see [`crate::gen_ai`]).
+//!
 //! No error message is exported, only error types: messages can carry secrets.
 //!
 //! The writer reads a [`Snapshot`] and nothing else; what to say about the calls — labels,
 //! outcomes, unknown costs, counters that never fall — comes from [`crate::rules`].
 
+use crate::gen_ai;
 use crate::rules::{self, OutcomePeaks, SiteGroup};
 use monitor_core::{ModelStats, Outcomes, SiteKind, Snapshot};
 use std::fmt::Write as _;
@@ -104,6 +112,7 @@ impl Exposition {
         let groups = rules::group_sites(snapshot, &mut self.peaks);
         render_sites(&mut out, snapshot, &groups);
         render_models(&mut out, &snapshot.models);
+        render_gen_ai(&mut out, snapshot);
         render_caches(&mut out, snapshot);
         if let Some(sample) = &snapshot.memory {
             render_memory(&mut out, sample);
@@ -203,8 +212,10 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
     let mut tokens = Family::new(
         "monitor_site_tokens_total",
         "counter",
-        "Tokens used by the metered calls of a site; a stage or handler is credited with the \
-         calls made inside it, so a sum over sites counts them more than once.",
+        "Tokens used by the metered calls of a site, by type: input (cached_input and \
+         cache_write included), output (reasoning included), and those three parts; a stage or \
+         handler is credited with the calls made inside it, so a sum over sites counts them more \
+         than once.",
     );
     let mut cost = Family::new(
         "monitor_site_cost_usd_total",
@@ -262,7 +273,14 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
         request_bytes.sample("", &labels, &[], c.request_bytes);
         response_bytes.sample("", &labels, &[], c.response_bytes);
         if c.token_calls > 0 {
-            for (token_type, n) in [("input", c.tokens.input), ("output", c.tokens.output)] {
+            let t = &c.tokens;
+            for (token_type, n) in [
+                ("input", t.input),
+                ("output", t.output),
+                ("cached_input", t.cached_input),
+                ("cache_write", t.cache_write),
+                ("reasoning", t.reasoning),
+            ] {
                 tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
             }
         }
@@ -315,25 +333,12 @@ fn render_error_types(
 }
 
 /// Tokens and cost per model.
-///
-/// OpenTelemetry's `gen_ai.client.token.usage` is a histogram of the tokens of each call. monitor
-/// keeps totals per model, not each call's tokens, so its buckets cannot be built truthfully; a
-/// histogram with only a `+Inf` bucket would make the quantile queries written for the real one
-/// answer nonsense. Its sum and count are exactly known, though, so the metric is exported under
-/// its own name as a summary without quantiles: `rate(gen_ai_client_token_usage_sum[5m])` and the
-/// average per call work as for OpenTelemetry's, and a query on `_bucket` finds nothing rather
-/// than something wrong.
 fn render_models(out: &mut String, models: &[ModelStats]) {
-    let mut usage = Family::new(
-        "gen_ai_client_token_usage",
-        "summary",
-        "Tokens per metered call (OpenTelemetry gen_ai.client.token.usage), by model and token \
-         type; sum and count only: per-call values are not kept. Input includes cached input.",
-    );
-    let mut cached = Family::new(
-        "monitor_cached_input_tokens_total",
+    let mut tokens = Family::new(
+        "monitor_model_tokens_total",
         "counter",
-        "Input tokens read from the provider's cache (included in the input tokens).",
+        "Tokens of the metered calls of a model, by type: input (cached_input and cache_write \
+         included) and output (reasoning included), and those three parts.",
     );
     let mut cost = Family::new(
         "monitor_cost_usd_total",
@@ -341,32 +346,180 @@ fn render_models(out: &mut String, models: &[ModelStats]) {
         "Cost in US dollars of the calls made while the model had a price; calls without one are \
          in monitor_unpriced_calls_total, not here.",
     );
+    let mut by_type = Family::new(
+        "monitor_token_cost_usd_total",
+        "counter",
+        "The cost of monitor_cost_usd_total by token type, each token in one: input (neither read \
+         from nor written to the cache), cached_input, cache_write, output (not reasoning), \
+         reasoning. They add up to monitor_cost_usd_total.",
+    );
     let mut unpriced = Family::new(
         "monitor_unpriced_calls_total",
         "counter",
         "Metered calls made while the model had no price: their cost is unknown.",
     );
     for m in models {
-        let model = [("gen_ai_request_model", m.model.as_str())];
-        for (token_type, n) in [("input", m.input_tokens), ("output", m.output_tokens)] {
-            let mut labels = String::new();
-            push_label(&mut labels, "gen_ai_request_model", &m.model);
-            push_label(&mut labels, "gen_ai_token_type", token_type);
-            usage.sample("_sum", &labels, &[], n);
-            usage.sample("_count", &labels, &[], m.calls);
+        let mut labels = String::new();
+        push_label(&mut labels, "gen_ai_request_model", &m.model);
+        for (token_type, n) in [
+            ("input", m.input_tokens),
+            ("output", m.output_tokens),
+            ("cached_input", m.cached_input_tokens),
+            ("cache_write", m.cache_write_tokens),
+            ("reasoning", m.reasoning_tokens),
+        ] {
+            tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
         }
-        cached.sample("", "", &model, m.cached_input_tokens);
         if let Some(usd) = rules::model_cost(m) {
-            cost.sample("", "", &model, Float(usd));
+            cost.sample("", &labels, &[], Float(usd));
+            let k = &m.cost_by_kind;
+            for (token_type, usd) in [
+                ("input", k.input),
+                ("cached_input", k.cached_input),
+                ("cache_write", k.cache_write),
+                ("output", k.output),
+                ("reasoning", k.reasoning),
+            ] {
+                by_type.sample(
+                    "",
+                    &labels,
+                    &[("gen_ai_token_type", token_type)],
+                    Float(usd),
+                );
+            }
         }
         if m.unpriced_calls > 0 {
-            unpriced.sample("", "", &model, m.unpriced_calls);
+            unpriced.sample("", &labels, &[], m.unpriced_calls);
         }
     }
-    usage.write(out);
-    cached.write(out);
+    tokens.write(out);
     cost.write(out);
+    by_type.write(out);
     unpriced.write(out);
+}
+
+/// The OpenTelemetry GenAI client metrics, as histograms with the conventions' boundaries (see
+/// [`crate::gen_ai`]). Token counts are each call's, kept by the record path; durations are the
+/// site's histogram folded onto the boundaries.
+fn render_gen_ai(out: &mut String, snapshot: &Snapshot) {
+    let series = gen_ai::series(snapshot);
+    if series.is_empty() {
+        return;
+    }
+    let mut duration = Family::new(
+        "gen_ai_client_operation_duration_seconds",
+        "histogram",
+        "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration): from the \
+         call to its value, or to a stream's end; failed calls carry error_type.",
+    );
+    let mut usage = Family::new(
+        "gen_ai_client_token_usage",
+        "histogram",
+        "Tokens per metered call (OpenTelemetry gen_ai.client.token.usage), by gen_ai_token_type: \
+         input (cached included) or output.",
+    );
+    let mut first = Family::new(
+        "gen_ai_client_operation_time_to_first_chunk_seconds",
+        "histogram",
+        "Time from a streamed call to its first chunk \
+         (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
+    );
+    let mut per_chunk = Family::new(
+        "gen_ai_client_operation_time_per_output_chunk_seconds",
+        "histogram",
+        "Time per output chunk of a streamed call after its first, from the first chunk to the \
+         last (OpenTelemetry gen_ai.client.operation.time_per_output_chunk).",
+    );
+    let seconds_le: Vec<String> = gen_ai::DURATION_BOUNDS.iter().map(f64::to_string).collect();
+    let tokens_le: Vec<String> = gen_ai::TOKEN_BOUNDS.iter().map(u64::to_string).collect();
+    for s in &series {
+        let mut labels = String::new();
+        push_label(&mut labels, "gen_ai_operation_name", s.key.operation);
+        push_label(&mut labels, "gen_ai_provider_name", s.key.provider);
+        push_label(&mut labels, "gen_ai_request_model", &s.key.request_model);
+        push_label(&mut labels, "gen_ai_response_model", &s.key.response_model);
+        let ok = s.ok_durations();
+        histogram(
+            &mut duration,
+            &labels,
+            &[],
+            &seconds_le,
+            &gen_ai::fold_seconds(&ok, &gen_ai::DURATION_BOUNDS),
+            ok.sum().as_secs_f64(),
+        );
+        if let Some(error_type) = s.error_type {
+            let failed = s.failed_durations();
+            histogram(
+                &mut duration,
+                &labels,
+                &[("error_type", error_type)],
+                &seconds_le,
+                &gen_ai::fold_seconds(&failed, &gen_ai::DURATION_BOUNDS),
+                failed.sum().as_secs_f64(),
+            );
+        }
+        let f = &s.figures;
+        if f.token_calls > 0 {
+            for (token_type, per_call, sum) in [
+                ("input", &f.tokens_per_call[0], f.tokens.input),
+                ("output", &f.tokens_per_call[1], f.tokens.output),
+            ] {
+                histogram(
+                    &mut usage,
+                    &labels,
+                    &[("gen_ai_token_type", token_type)],
+                    &tokens_le,
+                    &gen_ai::token_buckets(per_call),
+                    sum as f64,
+                );
+            }
+        }
+        for (family, h) in [
+            (&mut first, &f.first_chunk),
+            (&mut per_chunk, &f.per_output_chunk),
+        ] {
+            if h.count() > 0 {
+                histogram(
+                    family,
+                    &labels,
+                    &[],
+                    &seconds_le,
+                    &gen_ai::fold_seconds(h, &gen_ai::DURATION_BOUNDS),
+                    h.sum().as_secs_f64(),
+                );
+            }
+        }
+    }
+    duration.write(out);
+    usage.write(out);
+    first.write(out);
+    per_chunk.write(out);
+}
+
+/// One histogram's samples: `cumulative` has a count per bound in `le` and then `+Inf`.
+fn histogram(
+    family: &mut Family,
+    labels: &str,
+    extra: &[(&str, &str)],
+    le: &[String],
+    cumulative: &[u64],
+    sum: f64,
+) {
+    let mut with_le: Vec<(&str, &str)> = extra.to_vec();
+    with_le.push(("le", ""));
+    let last = with_le.len() - 1;
+    for (bound, n) in le
+        .iter()
+        .map(String::as_str)
+        .chain(["+Inf"])
+        .zip(cumulative)
+    {
+        with_le[last].1 = bound;
+        family.sample("_bucket", labels, &with_le, *n);
+    }
+    let count = cumulative.last().copied().unwrap_or(0);
+    family.sample("_sum", labels, extra, Float(sum));
+    family.sample("_count", labels, extra, count);
 }
 
 fn render_caches(out: &mut String, snapshot: &Snapshot) {

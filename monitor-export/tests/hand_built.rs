@@ -22,6 +22,7 @@ fn snapshot() -> Snapshot {
     let tokens = Site::builder(SiteKind::Tokens, "complete")
         .module_path("app::llm")
         .model("gpt-4o")
+        .provider("openai")
         .build();
 
     // Three calls of the handler: 2 ms and 40 ms that went well, 3 s that failed with a 503.
@@ -51,32 +52,63 @@ fn snapshot() -> Snapshot {
     s.tokens.output = 5;
     s.unpriced_calls = 1;
 
+    // Two streamed calls of 500 ms and 700 ms. Call A: 600 input (300 cached, 100 written to the
+    // cache), 150 output (50 reasoning); call B: 400 input (100 cached), 50 output.
     let mut t = Figures::default();
     t.durations.record(Duration::from_millis(500));
     t.durations.record(Duration::from_millis(700));
+    // The 700 ms one failed (rate limited) after its tokens were counted.
+    t.errors = 1;
+    t.error_durations.record(Duration::from_millis(700));
     t.token_calls = 2;
     t.tokens.input = 1_000;
     t.tokens.output = 200;
     t.tokens.cached_input = 400;
-    t.cost_picousd = 4_500_000_000;
+    t.tokens.cache_write = 100;
+    t.tokens.reasoning = 50;
+    // Per call: input 600 and 400 are both in (256, 1024], bucket 5; output 150 in (64, 256],
+    // bucket 4, and 50 in (16, 64], bucket 3.
+    t.tokens_per_call[0][5] = 2;
+    t.tokens_per_call[1][4] = 1;
+    t.tokens_per_call[1][3] = 1;
+    // At 2.50 / 10.00 / 1.25 per million (cache writes at the input rate, reasoning at the output
+    // rate): 500 fresh input $0.00125, 400 cached $0.0005, 100 written $0.00025, 150 visible
+    // output $0.0015, 50 reasoning $0.0005: $0.004 in all.
+    t.cost_by_kind = [
+        1_250_000_000,
+        500_000_000,
+        250_000_000,
+        1_500_000_000,
+        500_000_000,
+    ];
+    t.cost_picousd = 4_000_000_000;
+    // 30 chunks; first chunks after 120 ms and 300 ms; 15 ms and 30 ms per chunk after.
+    t.chunks = 30;
+    t.first_chunk.record(Duration::from_millis(120));
+    t.first_chunk.record(Duration::from_millis(300));
+    t.per_output_chunk.record(Duration::from_millis(15));
+    t.per_output_chunk.record(Duration::from_millis(30));
 
     let price = Price::per_million(2.5, 10.0).with_cached_input(1.25);
     let mut snap = Snapshot::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
     snap.sites = vec![
         SiteSnapshot::new(handler, h),
         SiteSnapshot::new(stage, s),
-        SiteSnapshot::new(tokens, t.clone()),
+        SiteSnapshot::new(tokens, t.clone()).with_responses(vec![("gpt-4o", "gpt-4o-2024-08-06")]),
     ];
     snap.models = vec![ModelStats::new("gpt-4o", Some(price), &t)];
     snap.caches = vec![CacheStats::new("logos".into(), 3, 1)];
     snap.errors = Arc::new(ErrorSummary::new(
-        vec![ErrorPattern::new(
-            handler,
-            "app::Error",
-            "upstream <n> unavailable",
-            1,
-            snap.at,
-        )],
+        vec![
+            ErrorPattern::new(
+                handler,
+                "app::Error",
+                "upstream <n> unavailable",
+                1,
+                snap.at,
+            ),
+            ErrorPattern::new(tokens, "app::llm::RateLimited", "rate limited", 1, snap.at),
+        ],
         0,
     ));
     snap

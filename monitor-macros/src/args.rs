@@ -27,7 +27,7 @@ impl Macro {
         match self {
             Macro::Handler => &["name", "route", "cache"],
             Macro::Stage => &["pipeline", "stage", "name", "cache"],
-            Macro::Tokens => &["model", "provider", "name", "cache"],
+            Macro::Tokens => &["model", "provider", "operation", "name", "cache"],
         }
     }
 }
@@ -47,6 +47,7 @@ pub(crate) struct Args {
     pub(crate) stage: Option<LitStr>,
     pub(crate) model: Option<Model>,
     pub(crate) provider: Option<LitStr>,
+    pub(crate) operation: Option<LitStr>,
     pub(crate) cache: Option<LitStr>,
 }
 
@@ -70,6 +71,7 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> 
                         "pipeline" => &mut args.pipeline,
                         "stage" => &mut args.stage,
                         "cache" => &mut args.cache,
+                        "operation" => &mut args.operation,
                         _ => &mut args.provider,
                     };
                     slot.replace(value).is_some()

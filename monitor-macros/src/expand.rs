@@ -264,6 +264,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let stage = opt(checked.stage.clone());
     let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
     let cache = opt(args.cache.as_ref().map(syn::LitStr::value));
+    let operation = opt(args.operation.as_ref().map(syn::LitStr::value));
     let (model, model_expr) = match &args.model {
         Some(Model::Literal(lit)) => (opt(Some(lit.value())), opt(None)),
         Some(Model::Expr(expr)) => (opt(None), opt(Some(expr.to_token_stream().to_string()))),
@@ -291,6 +292,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
                 model_expr: #model_expr,
                 provider: #provider,
                 cache: #cache,
+                operation: #operation,
             }, &__MONITOR_TOTALS);
         ::monitor_core::__private::inventory::submit! {
             ::monitor_core::__private::SiteRef(&__MONITOR_SITE)
@@ -496,7 +498,7 @@ enum StreamForm {
     Impl,
     /// `Pin<Box<dyn Stream<Item = …>>>`, `BoxStream<'_, …>`, `LocalBoxStream<'_, …>`: the wrapper,
     /// boxed, and coerced to the declared type.
-    Boxed(Type),
+    Boxed(Box<Type>),
 }
 
 /// A value that is a stream, or a `Result` whose `Ok` is one.
@@ -541,9 +543,10 @@ fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
         Type::Path(p) => {
             let segment = p.path.segments.last()?;
             match segment.ident.to_string().as_str() {
-                "BoxStream" | "LocalBoxStream" => {
-                    Some((StreamForm::Boxed(ty.clone()), last_type_arg(segment)))
-                }
+                "BoxStream" | "LocalBoxStream" => Some((
+                    StreamForm::Boxed(Box::new(ty.clone())),
+                    last_type_arg(segment),
+                )),
                 "Pin" => {
                     let Type::Path(boxed) = last_type_arg(segment)? else {
                         return None;
@@ -552,7 +555,10 @@ fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
                     let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
                         return None;
                     };
-                    Some((StreamForm::Boxed(ty.clone()), stream_bound_item(&object.bounds)?))
+                    Some((
+                        StreamForm::Boxed(Box::new(ty.clone())),
+                        stream_bound_item(&object.bounds)?,
+                    ))
                 }
                 _ => None,
             }
@@ -627,7 +633,10 @@ fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
         };
     }
     let finish = if which == Macro::Tokens {
-        quote!(__monitor_guard.finish_usage(::monitor_core::__private::outcome!(&__monitor_error), ::core::option::Option::None))
+        quote!(__monitor_guard.finish_usage(
+            ::monitor_core::__private::outcome!(&__monitor_error),
+            ::core::option::Option::None
+        ))
     } else {
         quote!(__monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_error)))
     };

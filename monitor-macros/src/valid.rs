@@ -23,9 +23,15 @@ pub(crate) fn check(which: Macro, args: Args, function: &Function) -> Result<Che
         );
         return Err(syn::Error::new(constness.span, message).into());
     }
-    for lit in [&args.name, &args.pipeline, &args.stage, &args.provider]
-        .into_iter()
-        .flatten()
+    for lit in [
+        &args.name,
+        &args.pipeline,
+        &args.stage,
+        &args.provider,
+        &args.operation,
+    ]
+    .into_iter()
+    .flatten()
     {
         not_empty(lit)?;
     }

@@ -155,9 +155,7 @@ pub fn returns_impl_future(x: u32) -> impl Future<Output = Result<u32, String>> 
 pub fn returns_boxed_future<'a>(
     prompt: &'a str,
 ) -> std::pin::Pin<Box<dyn Future<Output = Tokens> + Send + 'a>> {
-    Box::pin(async move {
-        Tokens::new(prompt.len() as u64, 1)
-    })
+    Box::pin(async move { Tokens::new(prompt.len() as u64, 1) })
 }
 
 #[async_trait::async_trait]

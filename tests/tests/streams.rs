@@ -208,8 +208,15 @@ fn a_stream_dropped_before_its_end_is_cancelled_and_its_tokens_are_priced() {
     );
     assert_eq!((stats.input_tokens, stats.output_tokens), (50, 7));
     let expected = (50.0 * 1.00 + 7.0 * 2.00) / 1e6;
-    assert!((stats.cost_usd.unwrap() - expected).abs() < EPS, "{stats:?}");
-    assert_eq!(stats.durations.count(), 0, "a cancelled call has no duration");
+    assert!(
+        (stats.cost_usd.unwrap() - expected).abs() < EPS,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.durations.count(),
+        0,
+        "a cancelled call has no duration"
+    );
 }
 
 #[derive(Debug)]
@@ -223,7 +230,11 @@ impl std::fmt::Display for Overloaded {
 
 #[tracks_tokens(model = "stream-errors")]
 fn flaky() -> impl Stream<Item = Result<Tokens, Overloaded>> + Send {
-    stream::iter([Ok(Tokens::new(10, 1)), Ok(Tokens::new(0, 2)), Err(Overloaded)])
+    stream::iter([
+        Ok(Tokens::new(10, 1)),
+        Ok(Tokens::new(0, 2)),
+        Err(Overloaded),
+    ])
 }
 
 #[test]

@@ -369,10 +369,7 @@ fn an_async_trait_method_evaluates_its_model_expression() {
         n: 3,
         model: "tok-async-trait".into(),
     };
-    assert_eq!(
-        block_on(counter.complete("abcd")),
-        Ok(Tokens::new(4, 3))
-    );
+    assert_eq!(block_on(counter.complete("abcd")), Ok(Tokens::new(4, 3)));
     let model = models()
         .into_iter()
         .find(|m| m.model == "tok-async-trait")

@@ -426,7 +426,10 @@ mod tests {
             assert_eq!(token_bucket(*bound), k, "{bound}");
             assert_eq!(token_bucket(bound + 1), k + 1, "{bound} + 1");
         }
-        assert_eq!((token_bucket(0), token_bucket(u64::MAX)), (0, TOKEN_BUCKETS - 1));
+        assert_eq!(
+            (token_bucket(0), token_bucket(u64::MAX)),
+            (0, TOKEN_BUCKETS - 1)
+        );
         assert_eq!(TOKEN_BOUNDS[13], 67_108_864);
     }
 

@@ -28,7 +28,8 @@ impl ModelCell {
     /// Keeps the model the latest response named, when it is not the cell's.
     pub(crate) fn note_response(&self, named: Named<'_>) {
         if !matches!(named, Named::Nothing) {
-            self.response_model.note_for(named, self.model, self.model.provider());
+            self.response_model
+                .note_for(named, self.model, self.model.provider());
         }
     }
 

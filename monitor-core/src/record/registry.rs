@@ -155,6 +155,7 @@ pub fn route_site(route: &str) -> &'static Site {
             model: None,
             model_expr: None,
             provider: None,
+            operation: None,
             cache: None,
         },
         totals,
@@ -202,6 +203,7 @@ impl Site {
                 model: None,
                 model_expr: None,
                 provider: None,
+                operation: None,
                 cache: None,
             },
         }
@@ -243,6 +245,12 @@ impl SiteBuilder {
     /// A token site's literal model.
     pub fn model(mut self, model: &'static str) -> SiteBuilder {
         self.meta.model = Some(model);
+        self
+    }
+
+    /// A token site's operation (`gen_ai.operation.name`: `chat`, `embeddings`, …).
+    pub fn operation(mut self, operation: &'static str) -> SiteBuilder {
+        self.meta.operation = Some(operation);
         self
     }
 

@@ -3,9 +3,9 @@
 
 use super::caches::Cache;
 use super::cells::{Cells, ModelCell, ResponseModel};
-use super::stripes::{Share, StreamEnd};
 use super::outcome::Outcome;
 use super::stripes::Aggregates;
+use super::stripes::{Share, StreamEnd};
 use crate::figures::{Figures, SiteStats};
 use crate::usage::entry::{ModelEntry, Named, Usage};
 use serde::Serialize;
@@ -77,6 +77,7 @@ pub struct SiteMeta {
     pub model_expr: Option<&'static str>,
     pub provider: Option<&'static str>,
     pub cache: Option<&'static str>,
+    pub operation: Option<&'static str>,
 }
 
 /// One instrumented function: where it is, what its attribute said, and its running totals.
@@ -236,7 +237,8 @@ impl Site {
     /// Keeps the model the latest response named, when it is not the model asked for.
     pub(crate) fn note_response(&'static self, named: Named<'_>) {
         if let Some(asked) = self.literal_model() {
-            self.response_model.note_for(named, asked, self.meta.provider);
+            self.response_model
+                .note_for(named, asked, self.meta.provider);
         }
     }
 
@@ -381,6 +383,12 @@ impl Site {
         self.meta.provider
     }
 
+    /// `operation = "…"` of a token-tracking site (`gen_ai.operation.name`), `chat` when not
+    /// given.
+    pub fn operation(&self) -> &'static str {
+        self.meta.operation.unwrap_or("chat")
+    }
+
     /// `cache = "…"`: the cache whose hits and misses the return value reports.
     pub fn cache(&self) -> Option<&'static str> {
         self.meta.cache
@@ -441,7 +449,7 @@ impl Serialize for Site {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let m = &self.meta;
-        let mut s = serializer.serialize_struct("Site", 14)?;
+        let mut s = serializer.serialize_struct("Site", 15)?;
         s.serialize_field("id", &self.id())?;
         s.serialize_field("kind", &m.kind)?;
         s.serialize_field("name", m.name)?;
@@ -455,6 +463,7 @@ impl Serialize for Site {
         s.serialize_field("model", &m.model)?;
         s.serialize_field("model_expr", &m.model_expr)?;
         s.serialize_field("provider", &m.provider)?;
+        s.serialize_field("operation", &m.operation)?;
         s.serialize_field("cache", &m.cache)?;
         s.end()
     }

@@ -171,13 +171,7 @@ impl StreamCall {
         if self.response_bytes > 0 {
             outcome.response_bytes = Some(self.response_bytes);
         }
-        guard.finish_metered(
-            outcome,
-            tokens,
-            named,
-            Credit::AlreadyCredited,
-            Some(end),
-        );
+        guard.finish_metered(outcome, tokens, named, Credit::AlreadyCredited, Some(end));
     }
 }
 

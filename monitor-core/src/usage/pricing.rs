@@ -260,7 +260,8 @@ impl Compiled {
         // USD per million tokens is picodollars per token × 1e-6: × 1e6, in fixed point. `as`
         // saturates; rates are checked finite and non-negative.
         let fixed = |p: &Price| {
-            TokenKind::ALL.map(|kind| (p.rate(kind) * 1e6 * f64::from(1u32 << FRACTION)).round() as u64)
+            TokenKind::ALL
+                .map(|kind| (p.rate(kind) * 1e6 * f64::from(1u32 << FRACTION)).round() as u64)
         };
         Compiled {
             price: price.clone(),
@@ -408,7 +409,9 @@ impl PriceTable {
 
     /// Models and their prices, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Price)> {
-        self.models.iter().map(|(name, price)| (name.as_str(), price))
+        self.models
+            .iter()
+            .map(|(name, price)| (name.as_str(), price))
     }
 
     /// Models priced.
@@ -425,7 +428,6 @@ impl PriceTable {
     pub fn report(&self) -> &PriceFileReport {
         &self.report
     }
-
 }
 
 /// Why a price table could not be set.

@@ -370,9 +370,15 @@ mod tests {
 
     #[test]
     fn parts_never_exceed_the_whole() {
-        let t = Tokens::new(100, 10).cached(80).cache_write(50).reasoning(30);
+        let t = Tokens::new(100, 10)
+            .cached(80)
+            .cache_write(50)
+            .reasoning(30);
         assert_eq!((t.cached_input_part(), t.cache_write_part()), (80, 20));
-        assert_eq!((t.fresh_input(), t.visible_output(), t.reasoning_part()), (0, 0, 10));
+        assert_eq!(
+            (t.fresh_input(), t.visible_output(), t.reasoning_part()),
+            (0, 0, 10)
+        );
         let running = Tokens::new(25, 1).max_each(Tokens::new(0, 15));
         assert_eq!(running, Tokens::new(25, 15));
     }

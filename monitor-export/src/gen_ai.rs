@@ -1,0 +1,184 @@
+//! The OpenTelemetry GenAI conventions: which series a snapshot's metered calls make, with which
+//! attributes, and the conventions' bucket boundaries. Shared by every exporter, so that
+//! Prometheus and a push exporter name the same calls the same way.
+//!
+//! A series is one operation of one provider's model: `gen_ai.operation.name` (the attribute's
+//! `operation = "…"`, `chat` by default), `gen_ai.provider.name` (`provider = "…"`),
+//! `gen_ai.request.model` (the model asked for) and `gen_ai.response.model` (the model the latest
+//! response named, else the one asked for). Token sites that share all four are one series.
+
+use monitor_core::{Figures, Histogram, OutcomeFilter, SiteKind, Snapshot};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Boundaries of `gen_ai.client.operation.duration`, `…time_to_first_chunk` and
+/// `…time_per_output_chunk`, in seconds: 0.01 doubling to 81.92, as the conventions give them.
+pub const DURATION_BOUNDS: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/// Boundaries of `gen_ai.client.token.usage`: 1, 4, 16 … 67,108,864 tokens.
+pub const TOKEN_BOUNDS: [u64; 14] = monitor_core::TOKEN_BOUNDS;
+
+/// `gen_ai.provider.name` of a site that names none.
+pub const UNKNOWN_PROVIDER: &str = "_OTHER";
+
+/// `error.type` when the failed calls of a series had several error types, or none known (a 5xx
+/// status without an `Err`): the conventions' fallback value.
+pub const OTHER_ERROR: &str = "_OTHER";
+
+/// The attributes of one series.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GenAiKey {
+    /// `gen_ai.operation.name`.
+    pub operation: &'static str,
+    /// `gen_ai.provider.name`.
+    pub provider: &'static str,
+    /// `gen_ai.request.model`.
+    pub request_model: String,
+    /// `gen_ai.response.model`.
+    pub response_model: String,
+}
+
+/// One series: its attributes, its calls' figures, and the `error.type` of its failures.
+#[derive(Debug, Clone)]
+pub struct GenAiSeries {
+    /// Its attributes.
+    pub key: GenAiKey,
+    /// The figures of its calls.
+    pub figures: Figures,
+    /// `error.type` of its failed calls, when it had any.
+    pub error_type: Option<&'static str>,
+}
+
+impl GenAiSeries {
+    /// Durations of the calls that did not fail.
+    pub fn ok_durations(&self) -> Histogram {
+        self.figures.with_outcome(OutcomeFilter::Ok).durations
+    }
+
+    /// Durations of the calls that failed: errors, and answers with a 4xx status.
+    pub fn failed_durations(&self) -> Histogram {
+        let mut failed = self.figures.error_durations.clone();
+        failed.merge(&self.figures.client_error_durations);
+        failed
+    }
+}
+
+/// The GenAI series of `snapshot`'s token sites, sorted by attributes.
+pub fn series(snapshot: &Snapshot) -> Vec<GenAiSeries> {
+    let mut error_types: BTreeMap<*const monitor_core::Site, Vec<&'static str>> = BTreeMap::new();
+    for p in &snapshot.errors.patterns {
+        let types = error_types.entry(std::ptr::from_ref(p.site)).or_default();
+        if !types.contains(&p.error_type) {
+            types.push(p.error_type);
+        }
+    }
+    let mut by_key: BTreeMap<GenAiKey, (Figures, Vec<&'static str>)> = BTreeMap::new();
+    for s in snapshot
+        .sites
+        .iter()
+        .filter(|s| s.site.kind() == SiteKind::Tokens)
+    {
+        let site = s.site;
+        for (model, figures) in s.model_parts() {
+            if figures.calls() == 0 {
+                continue;
+            }
+            let request = model.unwrap_or(monitor_core::UNKNOWN_MODEL);
+            let key = GenAiKey {
+                operation: site.operation(),
+                provider: site.provider().unwrap_or(UNKNOWN_PROVIDER),
+                request_model: request.to_owned(),
+                response_model: s.response_model(request).to_owned(),
+            };
+            let (sum, types) = by_key.entry(key).or_default();
+            sum.add(figures);
+            if figures.errors + figures.client_errors > 0 {
+                for t in error_types
+                    .get(&std::ptr::from_ref(site))
+                    .into_iter()
+                    .flatten()
+                {
+                    if !types.contains(t) {
+                        types.push(t);
+                    }
+                }
+            }
+        }
+    }
+    by_key
+        .into_iter()
+        .map(|(key, (figures, types))| {
+            let failed = figures.errors + figures.client_errors > 0;
+            let error_type = failed.then_some(match types.as_slice() {
+                [one] => *one,
+                _ => OTHER_ERROR,
+            });
+            GenAiSeries {
+                key,
+                figures,
+                error_type,
+            }
+        })
+        .collect()
+}
+
+/// `h` folded onto `bounds` (seconds), cumulative, with `+Inf` last.
+///
+/// A bucket of `h` is counted under the first bound at or above its upper end, so no call is
+/// counted under a bound it may exceed; a call within the histogram's bucket width (≤ 3 %) below
+/// a bound may be counted under the next.
+pub fn fold_seconds(h: &Histogram, bounds: &[f64]) -> Vec<u64> {
+    let bounds: Vec<Duration> = bounds.iter().map(|&s| Duration::from_secs_f64(s)).collect();
+    let mut buckets = vec![0u64; bounds.len() + 1];
+    for (upper, n) in h.buckets() {
+        let index = bounds
+            .iter()
+            .position(|&bound| upper <= bound)
+            .unwrap_or(bounds.len());
+        buckets[index] = buckets[index].saturating_add(n);
+    }
+    cumulate(&mut buckets);
+    buckets
+}
+
+/// Per-call token counts ([`Figures::tokens_per_call`]) made cumulative, with `+Inf` last.
+pub fn token_buckets(per_call: &[u64]) -> Vec<u64> {
+    let mut buckets = per_call.to_vec();
+    cumulate(&mut buckets);
+    buckets
+}
+
+fn cumulate(buckets: &mut [u64]) {
+    let mut seen = 0u64;
+    for bucket in buckets {
+        seen = seen.saturating_add(*bucket);
+        *bucket = seen;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundaries_are_the_conventions() {
+        assert_eq!(DURATION_BOUNDS[0], 0.01);
+        for w in DURATION_BOUNDS.windows(2) {
+            assert!((w[1] / w[0] - 2.0).abs() < 1e-9);
+        }
+        assert_eq!(TOKEN_BOUNDS[13], 67_108_864);
+    }
+
+    #[test]
+    fn folding_never_counts_a_call_under_a_bound_it_exceeds() {
+        let mut h = Histogram::default();
+        h.record(Duration::from_millis(9));
+        h.record(Duration::from_millis(11));
+        h.record(Duration::from_secs(100));
+        let folded = fold_seconds(&h, &DURATION_BOUNDS);
+        assert_eq!(folded.len(), 15);
+        assert_eq!((folded[0], folded[1], folded[13], folded[14]), (1, 2, 2, 3));
+    }
+}
