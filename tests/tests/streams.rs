@@ -365,3 +365,71 @@ fn streams_on_many_threads_are_counted_exactly() {
     assert_eq!(s.output_tokens, THREADS * CALLS);
     assert_eq!(s.input_tokens, THREADS * (0..CALLS).sum::<u64>());
 }
+
+/// A long-context call whose input arrives over two chunks and crosses the tier's threshold on
+/// the second: the whole call is billed at the tier's rates, and the enclosing stage, credited
+/// poll by poll, ends with the same cost.
+#[tracks_tokens(model = "stream-tiered")]
+fn long_context() -> impl Stream<Item = Tokens> {
+    stream::iter([Tokens::new(150_000, 0), Tokens::new(100_000, 0), Tokens::new(0, 1_000)])
+}
+
+#[pipeline_stage(pipeline = "streams", stage = "summarise")]
+async fn summarise() -> usize {
+    long_context().count().await
+}
+
+#[test]
+fn a_stream_crossing_a_long_context_threshold_is_billed_at_the_tier_for_every_token() {
+    set_price(
+        "stream-tiered",
+        Price::per_million(1.25, 10.00).with_tier(200_000, Price::per_million(2.50, 15.00)),
+    )
+    .unwrap();
+    assert_eq!(block_on(summarise()), 3);
+    let own = site("long_context").stats();
+    let stage = site("summarise").stats();
+    // 250k input > 200k: every token at the tier's rates.
+    let expected = (250_000.0 * 2.50 + 1_000.0 * 15.00) / 1e6;
+    assert!((own.cost_usd.unwrap() - expected).abs() < 1e-9, "{own:?}");
+    assert!((stage.cost_usd.unwrap() - expected).abs() < 1e-9, "{stage:?}");
+    assert_eq!((stage.input_tokens, stage.output_tokens), (250_000, 1_000));
+}
+
+/// The provider answers a request for `gpt-5` with a dated model.
+#[derive(Debug)]
+struct Answer;
+
+impl TokenUsage for Answer {
+    fn token_usage(&self) -> Tokens {
+        Tokens::new(5, 5)
+    }
+    fn model(&self) -> Option<&str> {
+        Some("gpt-5-2025-08-07")
+    }
+}
+
+#[tracks_tokens(model = "gpt-5", provider = "openai", operation = "text_completion")]
+fn answered() -> Answer {
+    Answer
+}
+
+#[test]
+fn the_model_a_response_names_is_its_response_model() {
+    answered();
+    let snapshot = monitor_core::snapshot();
+    let s = snapshot
+        .sites
+        .iter()
+        .find(|s| s.site.name() == "answered")
+        .unwrap();
+    assert_eq!(s.response_model("gpt-5"), "gpt-5-2025-08-07");
+    assert_eq!(s.site.operation(), "text_completion");
+    let text = monitor_export::render(&snapshot);
+    assert!(
+        text.contains(
+            "gen_ai_client_token_usage_count{gen_ai_operation_name=\"text_completion\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-5\",gen_ai_response_model=\"gpt-5-2025-08-07\",gen_ai_token_type=\"input\"} 1\n"
+        ),
+        "{text}"
+    );
+}
