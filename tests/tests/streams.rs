@@ -371,7 +371,11 @@ fn streams_on_many_threads_are_counted_exactly() {
 /// poll by poll, ends with the same cost.
 #[tracks_tokens(model = "stream-tiered")]
 fn long_context() -> impl Stream<Item = Tokens> {
-    stream::iter([Tokens::new(150_000, 0), Tokens::new(100_000, 0), Tokens::new(0, 1_000)])
+    stream::iter([
+        Tokens::new(150_000, 0),
+        Tokens::new(100_000, 0),
+        Tokens::new(0, 1_000),
+    ])
 }
 
 #[pipeline_stage(pipeline = "streams", stage = "summarise")]
@@ -392,7 +396,10 @@ fn a_stream_crossing_a_long_context_threshold_is_billed_at_the_tier_for_every_to
     // 250k input > 200k: every token at the tier's rates.
     let expected = (250_000.0 * 2.50 + 1_000.0 * 15.00) / 1e6;
     assert!((own.cost_usd.unwrap() - expected).abs() < 1e-9, "{own:?}");
-    assert!((stage.cost_usd.unwrap() - expected).abs() < 1e-9, "{stage:?}");
+    assert!(
+        (stage.cost_usd.unwrap() - expected).abs() < 1e-9,
+        "{stage:?}"
+    );
     assert_eq!((stage.input_tokens, stage.output_tokens), (250_000, 1_000));
 }
 

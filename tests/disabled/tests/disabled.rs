@@ -1,7 +1,9 @@
 //! Without the `enabled` feature nothing is instrumented and the API is inert.
 
 use monitor_core::{Config, Price, models, set_enabled, set_price, sites};
-use monitor_tests_disabled::{Client, async_handler, bare_async_handler, handler, stage};
+use monitor_tests_disabled::{
+    Client, async_handler, bare_async_handler, handler, stage, typed_stream,
+};
 
 #[test]
 fn functions_run_unchanged_and_no_site_exists() {
@@ -9,6 +11,8 @@ fn functions_run_unchanged_and_no_site_exists() {
     assert!(handler(0).is_err());
     assert_eq!(stage(), 7);
     assert_eq!(Client { model: "m".into() }.complete().output, 2);
+    let stream = typed_stream();
+    assert_eq!(futures_util::Stream::size_hint(&stream), (1, Some(1)));
     assert_eq!(sites().len(), 0);
 }
 
