@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 type Models = BTreeMap<String, Price>;
 
-pub(crate) fn parse(json: &str, path: Option<&Path>) -> Result<(Models, PriceFileReport), PricingError> {
+pub(crate) fn parse(
+    json: &str,
+    path: Option<&Path>,
+) -> Result<(Models, PriceFileReport), PricingError> {
     let path = path.map(Path::to_owned);
     let value: Value = serde_json::from_str(json).map_err(|e| PricingError::Parse {
         path: path.clone(),
@@ -23,7 +26,10 @@ pub(crate) fn parse(json: &str, path: Option<&Path>) -> Result<(Models, PriceFil
     let file = File { path };
     match top.get("models") {
         Some(Value::Object(models)) => file.monitor(models),
-        Some(_) => Err(shape(&file.path, "`models` must be an object of model names")),
+        Some(_) => Err(shape(
+            &file.path,
+            "`models` must be an object of model names",
+        )),
         None => file.litellm(&top),
     }
 }
@@ -42,7 +48,13 @@ struct File {
 }
 
 /// monitor's rate keys.
-const MONITOR_RATES: [&str; 5] = ["input", "output", "cached_input", "cache_write", "reasoning"];
+const MONITOR_RATES: [&str; 5] = [
+    "input",
+    "output",
+    "cached_input",
+    "cache_write",
+    "reasoning",
+];
 
 /// LiteLLM's rate keys, in the order of `MONITOR_RATES`.
 const LITELLM_RATES: [&str; 5] = [
@@ -90,7 +102,10 @@ impl File {
         }
     }
 
-    fn monitor(&self, models: &Map<String, Value>) -> Result<(Models, PriceFileReport), PricingError> {
+    fn monitor(
+        &self,
+        models: &Map<String, Value>,
+    ) -> Result<(Models, PriceFileReport), PricingError> {
         let mut out = Models::new();
         for (model, entry) in models {
             out.insert(model.clone(), self.monitor_price(model, entry)?);
@@ -109,9 +124,8 @@ impl File {
         let mut price = price_of_rates(rates);
         for tier in tiers {
             let (rates, _, above) = self.monitor_entry(model, tier, "tiers.")?;
-            let above = above.ok_or_else(|| {
-                self.invalid(model, "tiers.above_input_tokens", &Value::Null)
-            })?;
+            let above = above
+                .ok_or_else(|| self.invalid(model, "tiers.above_input_tokens", &Value::Null))?;
             price = price.with_tier(above, price_of_rates(rates));
         }
         Ok(price)
@@ -177,7 +191,10 @@ impl File {
             };
             match self.litellm_price(model, entry, &mut report)? {
                 Some(price) => {
-                    let mode = entry.get("mode").and_then(Value::as_str).unwrap_or("unknown");
+                    let mode = entry
+                        .get("mode")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown");
                     *report.modes.entry(mode.to_owned()).or_default() += 1;
                     out.insert(model.clone(), price);
                 }
@@ -223,7 +240,9 @@ impl File {
                     .and_then(|n| n.parse::<u64>().ok())
                     .filter(|&n| n > 0)
                     .and_then(|n| n.checked_mul(1000))
-                    .ok_or_else(|| self.invalid(model, key, &Value::String(threshold.to_owned())))?;
+                    .ok_or_else(|| {
+                        self.invalid(model, key, &Value::String(threshold.to_owned()))
+                    })?;
                 tiers.entry(above).or_insert([None; 5])[at] =
                     Some(self.rate(model, key, value, 1e6)?);
             } else {

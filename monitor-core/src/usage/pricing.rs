@@ -365,7 +365,9 @@ impl PriceTable {
 
     /// Models and their prices, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Price)> {
-        self.models.iter().map(|(name, price)| (name.as_str(), price))
+        self.models
+            .iter()
+            .map(|(name, price)| (name.as_str(), price))
     }
 
     /// Models priced.
