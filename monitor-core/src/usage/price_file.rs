@@ -86,11 +86,16 @@ fn price_of_rates(rates: Rates) -> Price {
 
 impl File {
     fn invalid(&self, model: &str, key: &str, value: &Value) -> PricingError {
+        self.invalid_text(model, key, &value.to_string())
+    }
+
+    /// `value` as written: a JSON value, or the threshold spelled inside a key.
+    fn invalid_text(&self, model: &str, key: &str, value: &str) -> PricingError {
         PricingError::InvalidRate {
             path: self.path.clone(),
             model: model.to_owned(),
             key: key.to_owned(),
-            value: value.to_string(),
+            value: value.to_owned(),
         }
     }
 
@@ -234,15 +239,12 @@ impl File {
             } else if let Some(threshold) = rest
                 .strip_prefix("_above_")
                 .and_then(|r| r.strip_suffix("_tokens"))
+                // `_above_1hr_above_200k_tokens` is the long-context rate of one-hour cache
+                // writes, a rate monitor does not keep: a threshold is one word.
+                .filter(|t| !t.contains('_'))
             {
-                let above = threshold
-                    .strip_suffix('k')
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .filter(|&n| n > 0)
-                    .and_then(|n| n.checked_mul(1000))
-                    .ok_or_else(|| {
-                        self.invalid(model, key, &Value::String(threshold.to_owned()))
-                    })?;
+                let above = tokens_above(threshold)
+                    .ok_or_else(|| self.invalid_text(model, key, threshold))?;
                 tiers.entry(above).or_insert([None; 5])[at] =
                     Some(self.rate(model, key, value, 1e6)?);
             } else {
@@ -261,4 +263,21 @@ impl File {
         }
         Ok(Some(price))
     }
+}
+
+/// The tokens of a LiteLLM threshold, `200k` or `200000`: a positive whole number.
+fn tokens_above(threshold: &str) -> Option<u64> {
+    let (digits, scale) = match threshold.strip_suffix('k') {
+        Some(digits) => (digits, 1000),
+        None => (threshold, 1),
+    };
+    // `parse` alone would take `+5`.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|&n| n > 0)
 }

@@ -438,7 +438,8 @@ pub enum PricingError {
         /// The key as the source spells it (`input`, `tiers.cached_input`,
         /// `input_cost_per_token_above_200k_tokens`, …).
         key: String,
-        /// The value given, as written.
+        /// The value given, as written; for a threshold spelled in a LiteLLM key, that part of
+        /// the key (`1.5k`).
         value: String,
     },
     /// A key monitor's own form does not have (a typo would otherwise price at a default).
@@ -473,16 +474,30 @@ impl fmt::Display for PricingError {
                 key,
                 value,
             } => {
-                let what = if key.contains("above") {
-                    "must be a finite number 0 or more, and a tier's threshold a positive whole number of tokens"
+                let file = in_file(path);
+                const THRESHOLD: &str =
+                    "a tier's threshold must be a positive whole number of tokens";
+                // LiteLLM spells a tier's threshold inside the key, `…_above_200k_tokens`: when it
+                // is that part which is wrong, `value` is that part.
+                let spelled = key
+                    .rsplit_once("_above_")
+                    .and_then(|(_, rest)| rest.strip_suffix("_tokens"));
+                if key.ends_with("above_input_tokens") {
+                    write!(
+                        f,
+                        "{file}: `{key}` of model `{model}` is {value}, but {THRESHOLD}"
+                    )
+                } else if spelled == Some(value.as_str()) {
+                    write!(
+                        f,
+                        "{file}: `{key}` of model `{model}` has the threshold {value}, but {THRESHOLD}"
+                    )
                 } else {
-                    "must be a finite number of USD, 0 or more"
-                };
-                write!(
-                    f,
-                    "{}: `{key}` of model `{model}` is {value}, but {what}",
-                    in_file(path)
-                )
+                    write!(
+                        f,
+                        "{file}: `{key}` of model `{model}` is {value}, but must be a finite number of USD, 0 or more"
+                    )
+                }
             }
             PricingError::UnknownKey { path, model, key } => write!(
                 f,
