@@ -255,6 +255,19 @@ impl File {
         if base[0].is_none() && base[1].is_none() {
             return Ok(None);
         }
+        // Rerankers, Azure's DALL-E 3 and others carry `output_cost_per_token: 0` beside the rate
+        // they are billed at (per query, per pixel, …): priced per token they would cost 0, a
+        // cost that looks known and is wrong. Models free per token and priced in nothing else
+        // (experimental and local ones) do cost 0.
+        let free_per_token = base.iter().flatten().all(|&rate| rate == 0.0)
+            && tiers.values().flatten().flatten().all(|&rate| rate == 0.0);
+        if free_per_token
+            && entry
+                .iter()
+                .any(|(key, value)| priced_otherwise(key, value))
+        {
+            return Ok(None);
+        }
         let mut price = price_of_rates(base);
         for (above, rates) in tiers {
             // A tier names the rates that change; the others stay the base's.
@@ -280,4 +293,12 @@ fn tokens_above(threshold: &str) -> Option<u64> {
         .ok()
         .and_then(|n| n.checked_mul(scale))
         .filter(|&n| n > 0)
+}
+
+/// Whether `key` is a positive rate in a unit other than tokens (`input_cost_per_query`,
+/// `input_cost_per_pixel`, `output_cost_per_second`, …).
+fn priced_otherwise(key: &str, value: &Value) -> bool {
+    key.contains("cost")
+        && !LITELLM_RATES.iter().any(|rate| key.starts_with(rate))
+        && value.as_f64().is_some_and(|rate| rate > 0.0)
 }
