@@ -220,6 +220,9 @@ impl File {
         let mut base: Rates = [None; 5];
         let mut tiers: BTreeMap<u64, Rates> = BTreeMap::new();
         for (key, value) in entry {
+            if key == "tiered_pricing" {
+                continue;
+            }
             if SERVICE_TIERS.iter().any(|s| key.ends_with(s)) {
                 report.service_tier_rates += 1;
                 continue;
@@ -252,6 +255,13 @@ impl File {
                 report.ignored_keys += 1;
             }
         }
+        if let Some(list) = entry.get("tiered_pricing") {
+            match self.litellm_ranges(model, list, base[1])? {
+                // It replaces the flat rates, as in LiteLLM: those are its first range's.
+                Some(price) => return Ok(Some(price)),
+                None => report.ignored_keys += 1,
+            }
+        }
         if base[0].is_none() && base[1].is_none() {
             return Ok(None);
         }
@@ -273,6 +283,70 @@ impl File {
             // A tier names the rates that change; the others stay the base's.
             let merged: Rates = std::array::from_fn(|i| rates[i].or(base[i]));
             price = price.with_tier(above, price_of_rates(merged));
+        }
+        Ok(Some(price))
+    }
+}
+
+impl File {
+    /// LiteLLM's `tiered_pricing` list (Dashscope, Volcengine, …): a call's input falls in one
+    /// `range`, `start < input <= end` (above the last, the last), and every token of the call is
+    /// billed at that range's rates, which are the price's and its tiers' (`above_input_tokens`
+    /// is a range's start). `None` when no range is priced per token (search engines' ranges are
+    /// of results, priced per query).
+    fn litellm_ranges(
+        &self,
+        model: &str,
+        list: &Value,
+        flat_output: Option<f64>,
+    ) -> Result<Option<Price>, PricingError> {
+        let Value::Array(list) = list else {
+            return Err(self.invalid(model, "tiered_pricing", list));
+        };
+        let mut ranges: Vec<(u64, Rates, String)> = Vec::new();
+        for (i, range) in list.iter().enumerate() {
+            let at = format!("tiered_pricing[{i}]");
+            let Value::Object(range) = range else {
+                return Err(self.invalid(model, &at, range));
+            };
+            // LiteLLM falls back to the flat rates for a range without an input rate.
+            if !range.contains_key("input_cost_per_token") {
+                continue;
+            }
+            let mut rates: Rates = [None; 5];
+            for (kind, key) in LITELLM_RATES.iter().enumerate() {
+                if let Some(value) = range.get(*key) {
+                    rates[kind] = Some(self.rate(model, &format!("{at}.{key}"), value, 1e6)?);
+                }
+            }
+            let bounds = range.get("range").unwrap_or(&Value::Null);
+            let start = bounds
+                .as_array()
+                .filter(|b| b.len() == 2)
+                .and_then(|b| b[0].as_f64())
+                .filter(|s| s.is_finite() && *s >= 0.0 && s.fract() == 0.0 && *s < u64::MAX as f64)
+                .ok_or_else(|| self.invalid(model, &format!("{at}.range"), bounds))?;
+            ranges.push((start as u64, rates, format!("{at}.range")));
+        }
+        ranges.sort_by_key(|(start, ..)| *start);
+        let Some(((_, first, _), rest)) = ranges.split_first() else {
+            return Ok(None);
+        };
+        // A range's rates that are not given are its input rate, but for output, which is the
+        // model's flat output rate: LiteLLM's reading, so that a range of input rates alone does
+        // not make output free.
+        let price_of = |rates: &Rates| {
+            let mut rates = *rates;
+            rates[1] = rates[1].or(flat_output);
+            price_of_rates(rates)
+        };
+        let mut price = price_of(first);
+        for (start, rates, key) in rest {
+            // A second range from 0 would bill every call at it.
+            if *start == 0 {
+                return Err(self.invalid_text(model, key, "0"));
+            }
+            price = price.with_tier(*start, price_of(rates));
         }
         Ok(Some(price))
     }

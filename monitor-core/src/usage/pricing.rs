@@ -305,9 +305,10 @@ pub enum PriceFormat {
 /// From LiteLLM's file, an entry is read from `input_cost_per_token`, `output_cost_per_token`,
 /// `cache_read_input_token_cost`, `cache_creation_input_token_cost`,
 /// `output_cost_per_reasoning_token` and their `_above_<N>k_tokens` forms (long-context tiers, N
-/// thousand input tokens); `litellm_provider` and `mode` are kept in the report only. Entries
-/// priced in anything but tokens (images, seconds of audio, search queries) are skipped, as are
-/// service-tier rates (`_batches`, `_flex`, `_priority`), which a plain call is not billed at;
+/// thousand input tokens), or from a `tiered_pricing` list of input ranges with those rates;
+/// `litellm_provider` and `mode` are kept in the report only. Entries priced in anything but
+/// tokens (images, seconds of audio, search queries) are skipped, as are service-tier rates
+/// (`_batches`, `_flex`, `_priority`), which a plain call is not billed at;
 /// other keys (context sizes, `supports_*` flags) are ignored; the `sample_spec` entry, which
 /// documents the format, is not a model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
