@@ -250,8 +250,8 @@ impl Price {
 
 /// Prices by model name. Names match exactly: a dated variant (`gpt-4o-2024-08-06`) needs its own
 /// entry, because guessing from a prefix would price `gpt-4o-mini` as `gpt-4o`. A site that names
-/// its provider (`#[tracks_tokens(provider = "vertex_ai")]`) is also priced by `provider/model`
-/// when the bare name has no entry, as LiteLLM's file names many models.
+/// its provider (`#[tracks_tokens(provider = "vertex_ai")]`) is priced by `provider/model` when
+/// the table has that entry, as LiteLLM's file names many models, and by the bare name otherwise.
 ///
 /// Two JSON forms are read, by [`PriceTable::from_json_str`] and [`load_pricing`]: monitor's own,
 /// in USD per million tokens,
@@ -355,13 +355,15 @@ impl PriceTable {
         self.models.get(model)
     }
 
-    /// The price of `model` served by `provider`: the model's own entry, or else
-    /// `provider/model`'s.
+    /// The price of `model` served by `provider`: `provider/model`'s entry, or else the model's
+    /// own.
     pub fn lookup(&self, model: &str, provider: Option<&str>) -> Option<&Price> {
-        self.get(model).or_else(|| {
-            let provider = provider?;
-            self.get(&format!("{provider}/{model}"))
-        })
+        // The provider's entry first, as LiteLLM looks it up: `vertex_ai/claude-sonnet-4-5` has
+        // long-context rates that `claude-sonnet-4-5` (Anthropic's API) lacks, and
+        // `azure_ai/claude-sonnet-4-5` other rates. A bare name is often one provider's entry.
+        provider
+            .and_then(|provider| self.get(&format!("{provider}/{model}")))
+            .or_else(|| self.get(model))
     }
 
     /// Models and their prices, by name.
