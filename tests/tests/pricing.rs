@@ -11,6 +11,7 @@ use monitor_core::{
 };
 use monitor_tests::support::site;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// One picodollar: sites add up costs in picodollars, and the rates here are whole picodollars
 /// per token, so nothing rounds by more than float noise.
@@ -777,4 +778,88 @@ fn loaded_prices_are_in_force_for_sites() {
     pricing_transcription();
     let s = site("pricing_transcription").stats();
     assert_eq!((s.input_tokens, s.cost_usd), (100, None));
+}
+
+// The whole of LiteLLM's file.
+
+/// Where `scripts/deps.sh` puts the file; `MONITOR_LITELLM_PRICES` names another.
+fn full_file() -> PathBuf {
+    std::env::var_os("MONITOR_LITELLM_PRICES").map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/litellm/model_prices_and_context_window.json")
+        },
+        PathBuf::from,
+    )
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+#[test]
+fn the_whole_litellm_file_loads() {
+    let path = full_file();
+    if !path.exists() {
+        assert!(
+            !in_ci(),
+            "{} is missing: scripts/deps.sh fetches it, and CI must test it",
+            path.display()
+        );
+        eprintln!(
+            "note: {} is missing (bash scripts/deps.sh fetches it); the whole file was not tested",
+            path.display()
+        );
+        return;
+    }
+    let started = Instant::now();
+    let table = PriceTable::from_json_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
+    let report = table.report();
+    eprintln!("{}: parsed in {took:?}: {report:?}", path.display());
+    assert_eq!(report.format, PriceFormat::LiteLlm);
+    // litellm 1.110.2 has 4,877 entries besides sample_spec: 3,945 with flat per-token rates, of
+    // which 38 are billed per query, pixel or image and have token rates of 0, and 51 more
+    // priced per token only in `tiered_pricing`. 3,956 are priced; the bound leaves room for a
+    // later version to drop a few.
+    assert!(report.models >= 3_900, "{report:?}");
+    assert!(report.not_per_token >= 500, "{report:?}");
+    assert!(
+        report.modes.get("chat").is_some_and(|&n| n >= 3_000),
+        "{report:?}"
+    );
+    assert!(report.modes.contains_key("embedding"), "{report:?}");
+    assert_eq!(table.get("sample_spec"), None);
+
+    // What the fixture copied from this file, priced the same from the whole of it.
+    let fixture = fixture();
+    for (model, price) in fixture.iter() {
+        assert_eq!(table.get(model), Some(price), "{model}");
+    }
+    // gpt-4o: 2k other input at 2.5e-6 + 8k cached at 1.25e-6 + 100 output at 1e-5
+    assert_usd(
+        price(&table, "gpt-4o").cost_usd(&Tokens::new(10_000, 100).cached(8_000)),
+        2_000.0 * 2.5e-6 + 8_000.0 * 1.25e-6 + 100.0 * 1e-5,
+    );
+    // gemini-2.5-pro: 250k input at 2.5e-6 + 1k output at 1.5e-5 (above 200k)
+    assert_usd(
+        price(&table, "gemini-2.5-pro").cost_usd(&Tokens::new(250_000, 1_000)),
+        250_000.0 * 2.5e-6 + 1_000.0 * 1.5e-5,
+    );
+    // claude-sonnet-4-5: 6k other input at 3e-6 + 4k written at 3.75e-6 + 500 output at 1.5e-5
+    assert_usd(
+        price(&table, "claude-sonnet-4-5").cost_usd(&Tokens::new(10_000, 500).cache_write(4_000)),
+        6_000.0 * 3e-6 + 4_000.0 * 3.75e-6 + 500.0 * 1.5e-5,
+    );
+    for skipped in [
+        "whisper-1",
+        "azure/hd/1024-x-1024/dall-e-3",
+        "rerank-english-v3.0",
+    ] {
+        assert_eq!(
+            table.get(skipped),
+            None,
+            "{skipped} is not priced per token"
+        );
+    }
 }
