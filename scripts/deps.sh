@@ -37,8 +37,9 @@ litellm_json=$litellm_dir/model_prices_and_context_window.json
 if [ "$(cat "$litellm_dir/VERSION" 2>/dev/null)" != "$litellm_version" ] || [ ! -s "$litellm_json" ]; then
     echo "fetching LiteLLM's price file (litellm $litellm_version) for the price engine's tests" >&2
     # A bare Debian has no python3, and Debian's own python3 comes without pip.
-    command -v python3 >/dev/null || apt_install python3
-    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    command -v python3 >/dev/null || apt_install --no-install-recommends python3
+    # Without its recommends, which are a C toolchain: the wheel is only downloaded.
+    python3 -m pip --version >/dev/null 2>&1 || apt_install --no-install-recommends python3-pip
     wheels=$(mktemp -d)
     trap 'rm -rf "$wheels"' EXIT
     # Only downloaded, never installed: no dependencies, and nothing for the system's Python.
