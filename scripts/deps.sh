@@ -1,17 +1,56 @@
 #!/usr/bin/env bash
-# Installs what the dashboard's tests talk to, if it is missing: a real Prometheus (with promtool)
-# and a real headless Chromium driven through chromedriver, from Debian's packages. The tests start
-# them on 127.0.0.1 themselves and stop them. Needs root (or sudo) and apt; does nothing when all
-# three are there.
+# Installs what the tests need, if it is missing:
+# - for the dashboard's tests, a real Prometheus (with promtool) and a real headless Chromium driven
+#   through chromedriver, from Debian's packages; the tests start them on 127.0.0.1 themselves and
+#   stop them. Needs root (or sudo) and apt.
+# - for the price engine's test of LiteLLM's whole price file, that file, as the PyPI package
+#   `litellm` ships it, in target/litellm/ (tests/tests/pricing.rs reads it there).
+# Does nothing for what is already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+apt_updated=""
+apt_install() {
+    if [ -z "$apt_updated" ]; then
+        $sudo apt-get update
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "$@"
+}
+
 missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} for the dashboard's tests" >&2
+    apt_install "${missing[@]}"
+fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing ${missing[*]} for the dashboard's tests" >&2
-$sudo apt-get update
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+# Pinned, so that the prices the test expects of a few models stay the file's: to move on, change
+# the version and those prices together.
+litellm_version=1.110.2
+litellm_dir=target/litellm
+litellm_json=$litellm_dir/model_prices_and_context_window.json
+if [ "$(cat "$litellm_dir/VERSION" 2>/dev/null)" != "$litellm_version" ] || [ ! -s "$litellm_json" ]; then
+    echo "fetching LiteLLM's price file (litellm $litellm_version) for the price engine's tests" >&2
+    # A bare Debian has no python3, and Debian's own python3 comes without pip.
+    command -v python3 >/dev/null || apt_install --no-install-recommends python3
+    # Without its recommends, which are a C toolchain: the wheel is only downloaded.
+    python3 -m pip --version >/dev/null 2>&1 || apt_install --no-install-recommends python3-pip
+    wheels=$(mktemp -d)
+    trap 'rm -rf "$wheels"' EXIT
+    # Only downloaded, never installed: no dependencies, and nothing for the system's Python.
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$wheels" "litellm==$litellm_version"
+    mkdir -p "$litellm_dir"
+    python3 - "$wheels" "$litellm_json.tmp" <<'PY'
+import pathlib, sys, zipfile
+wheel, = pathlib.Path(sys.argv[1]).glob("litellm-*.whl")
+with zipfile.ZipFile(wheel) as z:
+    pathlib.Path(sys.argv[2]).write_bytes(z.read("litellm/model_prices_and_context_window_backup.json"))
+PY
+    mv "$litellm_json.tmp" "$litellm_json"
+    echo "$litellm_version" >"$litellm_dir/VERSION"
+fi

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# Prometheus and Chromium for the dashboard's tests, when missing.
+# Prometheus and Chromium for the dashboard's tests and LiteLLM's price file for the price engine's, when missing.
 bash scripts/deps.sh || exit $?
 
 status=0

@@ -105,11 +105,16 @@ fn price_of_rates(rates: Rates) -> Price {
 
 impl File {
     fn invalid(&self, model: &str, key: &str, value: &Value) -> PricingError {
+        self.invalid_text(model, key, &value.to_string())
+    }
+
+    /// `value` as written: a JSON value, or the threshold spelled inside a key.
+    fn invalid_text(&self, model: &str, key: &str, value: &str) -> PricingError {
         PricingError::InvalidRate {
             path: self.path.clone(),
             model: model.to_owned(),
             key: key.to_owned(),
-            value: value.to_string(),
+            value: value.to_owned(),
         }
     }
 
@@ -234,6 +239,9 @@ impl File {
         let mut base: Rates = [None; 5];
         let mut tiers: BTreeMap<u64, Rates> = BTreeMap::new();
         for (key, value) in entry {
+            if key == "tiered_pricing" {
+                continue;
+            }
             if SERVICE_TIERS.iter().any(|s| key.ends_with(s)) {
                 report.service_tier_rates += 1;
                 continue;
@@ -253,15 +261,12 @@ impl File {
             } else if let Some(threshold) = rest
                 .strip_prefix("_above_")
                 .and_then(|r| r.strip_suffix("_tokens"))
+                // `_above_1hr_above_200k_tokens` is the long-context rate of one-hour cache
+                // writes, a rate monitor does not keep: a threshold is one word.
+                .filter(|t| !t.contains('_'))
             {
-                let above = threshold
-                    .strip_suffix('k')
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .filter(|&n| n > 0)
-                    .and_then(|n| n.checked_mul(1000))
-                    .ok_or_else(|| {
-                        self.invalid(model, key, &Value::String(threshold.to_owned()))
-                    })?;
+                let above = tokens_above(threshold)
+                    .ok_or_else(|| self.invalid_text(model, key, threshold))?;
                 tiers.entry(above).or_insert([None; 5])[at] =
                     Some(self.rate(model, key, value, 1e6)?);
             } else {
@@ -269,7 +274,27 @@ impl File {
                 report.ignored_keys += 1;
             }
         }
+        if let Some(list) = entry.get("tiered_pricing") {
+            match self.litellm_ranges(model, list, base[1])? {
+                // It replaces the flat rates, as in LiteLLM: those are its first range's.
+                Some(price) => return Ok(Some(price)),
+                None => report.ignored_keys += 1,
+            }
+        }
         if base[0].is_none() && base[1].is_none() {
+            return Ok(None);
+        }
+        // Rerankers, Azure's DALL-E 3 and others carry `output_cost_per_token: 0` beside the rate
+        // they are billed at (per query, per pixel, …): priced per token they would cost 0, a
+        // cost that looks known and is wrong. Models free per token and priced in nothing else
+        // (experimental and local ones) do cost 0.
+        let free_per_token = base.iter().flatten().all(|&rate| rate == 0.0)
+            && tiers.values().flatten().flatten().all(|&rate| rate == 0.0);
+        if free_per_token
+            && entry
+                .iter()
+                .any(|(key, value)| priced_otherwise(key, value))
+        {
             return Ok(None);
         }
         let mut price = price_of_rates(base);
@@ -280,4 +305,93 @@ impl File {
         }
         Ok(Some(price))
     }
+}
+
+impl File {
+    /// LiteLLM's `tiered_pricing` list (Dashscope, Volcengine, …): a call's input falls in one
+    /// `range`, `start < input <= end` (above the last, the last), and every token of the call is
+    /// billed at that range's rates, which are the price's and its tiers' (`above_input_tokens`
+    /// is a range's start). `None` when no range is priced per token (search engines' ranges are
+    /// of results, priced per query).
+    fn litellm_ranges(
+        &self,
+        model: &str,
+        list: &Value,
+        flat_output: Option<f64>,
+    ) -> Result<Option<Price>, PricingError> {
+        let Value::Array(list) = list else {
+            return Err(self.invalid(model, "tiered_pricing", list));
+        };
+        let mut ranges: Vec<(u64, Rates, String)> = Vec::new();
+        for (i, range) in list.iter().enumerate() {
+            let at = format!("tiered_pricing[{i}]");
+            let Value::Object(range) = range else {
+                return Err(self.invalid(model, &at, range));
+            };
+            // LiteLLM falls back to the flat rates for a range without an input rate.
+            if !range.contains_key("input_cost_per_token") {
+                continue;
+            }
+            let mut rates: Rates = [None; 5];
+            for (kind, key) in LITELLM_RATES.iter().enumerate() {
+                if let Some(value) = range.get(*key) {
+                    rates[kind] = Some(self.rate(model, &format!("{at}.{key}"), value, 1e6)?);
+                }
+            }
+            let bounds = range.get("range").unwrap_or(&Value::Null);
+            let start = bounds
+                .as_array()
+                .filter(|b| b.len() == 2)
+                .and_then(|b| b[0].as_f64())
+                .filter(|s| s.is_finite() && *s >= 0.0 && s.fract() == 0.0 && *s < u64::MAX as f64)
+                .ok_or_else(|| self.invalid(model, &format!("{at}.range"), bounds))?;
+            ranges.push((start as u64, rates, format!("{at}.range")));
+        }
+        ranges.sort_by_key(|(start, ..)| *start);
+        let Some(((_, first, _), rest)) = ranges.split_first() else {
+            return Ok(None);
+        };
+        // A range's rates that are not given are its input rate, but for output, which is the
+        // model's flat output rate: LiteLLM's reading, so that a range of input rates alone does
+        // not make output free.
+        let price_of = |rates: &Rates| {
+            let mut rates = *rates;
+            rates[1] = rates[1].or(flat_output);
+            price_of_rates(rates)
+        };
+        let mut price = price_of(first);
+        for (start, rates, key) in rest {
+            // A second range from 0 would bill every call at it.
+            if *start == 0 {
+                return Err(self.invalid_text(model, key, "0"));
+            }
+            price = price.with_tier(*start, price_of(rates));
+        }
+        Ok(Some(price))
+    }
+}
+
+/// The tokens of a LiteLLM threshold, `200k` or `200000`: a positive whole number.
+fn tokens_above(threshold: &str) -> Option<u64> {
+    let (digits, scale) = match threshold.strip_suffix('k') {
+        Some(digits) => (digits, 1000),
+        None => (threshold, 1),
+    };
+    // `parse` alone would take `+5`.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|&n| n > 0)
+}
+
+/// Whether `key` is a positive rate in a unit other than tokens (`input_cost_per_query`,
+/// `input_cost_per_pixel`, `output_cost_per_second`, …).
+fn priced_otherwise(key: &str, value: &Value) -> bool {
+    key.contains("cost")
+        && !LITELLM_RATES.iter().any(|rate| key.starts_with(rate))
+        && value.as_f64().is_some_and(|rate| rate > 0.0)
 }

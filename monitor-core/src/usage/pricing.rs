@@ -294,8 +294,8 @@ impl Compiled {
 
 /// Prices by model name. Names match exactly: a dated variant (`gpt-4o-2024-08-06`) needs its own
 /// entry, because guessing from a prefix would price `gpt-4o-mini` as `gpt-4o`. A site that names
-/// its provider (`#[tracks_tokens(provider = "vertex_ai")]`) is also priced by `provider/model`
-/// when the bare name has no entry, as LiteLLM's file names many models.
+/// its provider (`#[tracks_tokens(provider = "vertex_ai")]`) is priced by `provider/model` when
+/// the table has that entry, as LiteLLM's file names many models, and by the bare name otherwise.
 ///
 /// Two JSON forms are read, by [`PriceTable::from_json_str`] and [`load_pricing`]: monitor's own,
 /// in USD per million tokens,
@@ -349,9 +349,10 @@ pub enum PriceFormat {
 /// From LiteLLM's file, an entry is read from `input_cost_per_token`, `output_cost_per_token`,
 /// `cache_read_input_token_cost`, `cache_creation_input_token_cost`,
 /// `output_cost_per_reasoning_token` and their `_above_<N>k_tokens` forms (long-context tiers, N
-/// thousand input tokens); `litellm_provider` and `mode` are kept in the report only. Entries
-/// priced in anything but tokens (images, seconds of audio, search queries) are skipped, as are
-/// service-tier rates (`_batches`, `_flex`, `_priority`), which a plain call is not billed at;
+/// thousand input tokens), or from a `tiered_pricing` list of input ranges with those rates;
+/// `litellm_provider` and `mode` are kept in the report only. Entries priced in anything but
+/// tokens (images, seconds of audio, search queries) are skipped, as are service-tier rates
+/// (`_batches`, `_flex`, `_priority`), which a plain call is not billed at;
 /// other keys (context sizes, `supports_*` flags) are ignored; the `sample_spec` entry, which
 /// documents the format, is not a model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -398,13 +399,15 @@ impl PriceTable {
         self.models.get(model)
     }
 
-    /// The price of `model` served by `provider`: the model's own entry, or else
-    /// `provider/model`'s.
+    /// The price of `model` served by `provider`: `provider/model`'s entry, or else the model's
+    /// own.
     pub fn lookup(&self, model: &str, provider: Option<&str>) -> Option<&Price> {
-        self.get(model).or_else(|| {
-            let provider = provider?;
-            self.get(&format!("{provider}/{model}"))
-        })
+        // The provider's entry first, as LiteLLM looks it up: `vertex_ai/claude-sonnet-4-5` has
+        // long-context rates that `claude-sonnet-4-5` (Anthropic's API) lacks, and
+        // `azure_ai/claude-sonnet-4-5` other rates. A bare name is often one provider's entry.
+        provider
+            .and_then(|provider| self.get(&format!("{provider}/{model}")))
+            .or_else(|| self.get(model))
     }
 
     /// Models and their prices, by name.
@@ -462,7 +465,8 @@ pub enum PricingError {
         /// The key as the source spells it (`input`, `tiers.cached_input`,
         /// `input_cost_per_token_above_200k_tokens`, …).
         key: String,
-        /// The value given, as written.
+        /// The value given, as written; for a threshold spelled in a LiteLLM key, that part of
+        /// the key (`1.5k`).
         value: String,
     },
     /// A key monitor's own form does not have (a typo would otherwise price at a default).
@@ -497,16 +501,30 @@ impl fmt::Display for PricingError {
                 key,
                 value,
             } => {
-                let what = if key.contains("above") {
-                    "must be a finite number 0 or more, and a tier's threshold a positive whole number of tokens"
+                let file = in_file(path);
+                const THRESHOLD: &str =
+                    "a tier's threshold must be a positive whole number of tokens";
+                // LiteLLM spells a tier's threshold inside the key, `…_above_200k_tokens`: when it
+                // is that part which is wrong, `value` is that part.
+                let spelled = key
+                    .rsplit_once("_above_")
+                    .and_then(|(_, rest)| rest.strip_suffix("_tokens"));
+                if key.ends_with("above_input_tokens") {
+                    write!(
+                        f,
+                        "{file}: `{key}` of model `{model}` is {value}, but {THRESHOLD}"
+                    )
+                } else if spelled == Some(value.as_str()) {
+                    write!(
+                        f,
+                        "{file}: `{key}` of model `{model}` has the threshold {value}, but {THRESHOLD}"
+                    )
                 } else {
-                    "must be a finite number of USD, 0 or more"
-                };
-                write!(
-                    f,
-                    "{}: `{key}` of model `{model}` is {value}, but {what}",
-                    in_file(path)
-                )
+                    write!(
+                        f,
+                        "{file}: `{key}` of model `{model}` is {value}, but must be a finite number of USD, 0 or more"
+                    )
+                }
             }
             PricingError::UnknownKey { path, model, key } => write!(
                 f,
