@@ -1383,18 +1383,89 @@
     return new Map([...time].map(([stage, spent]) => [stage, total > 0 ? spent / total : 0]));
   }
 
+  /** The five kinds of tokens, each in exactly one: how `/api/models` names their counts and
+   *  costs. Input and output exclude their parts (cache reads and writes, reasoning). */
+  const TOKEN_KINDS = [
+    { kind: "input", label: "Input", colour: "#2f6fed" },
+    { kind: "cached_input", label: "Cached input", colour: "#15976b" },
+    { kind: "cache_write", label: "Cache write", colour: "#d99206" },
+    { kind: "output", label: "Output", colour: "#8b5cf6" },
+    { kind: "reasoning", label: "Reasoning", colour: "#db2777" },
+  ];
+
+  /** A model's tokens of each kind of TOKEN_KINDS. */
+  function tokensByKind(m) {
+    const cached = m.cached_input_tokens || 0;
+    const written = m.cache_write_tokens || 0;
+    const reasoning = m.reasoning_tokens || 0;
+    return {
+      input: Math.max(0, (m.input_tokens || 0) - cached - written),
+      cached_input: cached,
+      cache_write: written,
+      output: Math.max(0, (m.output_tokens || 0) - reasoning),
+      reasoning,
+    };
+  }
+
+  /** Two durations as "p50 / p99", or "–" without streamed calls. */
+  function timingPair(streamed, p50, p99) {
+    return streamed > 0 ? `${fmt.duration(p50)} / ${fmt.duration(p99)}` : "–";
+  }
+
   function renderModels() {
+    const legend = $("kinds-legend");
+    if (!legend.childElementCount) {
+      legend.replaceChildren(
+        ...TOKEN_KINDS.map((k) => el("span", {}, swatch(k.colour), k.label)),
+      );
+    }
     const models = state.data.models.models || [];
     const rows = models.map((m) => {
       const cost = m.cost_usd != null ? fmt.usd(m.cost_usd) : `≥ ${fmt.usd(m.known_cost_usd)}`;
+      const tokens = tokensByKind(m);
+      const total = TOKEN_KINDS.reduce((sum, k) => sum + tokens[k.kind], 0);
+      const mix = el("div", {
+        class: "stack mix",
+        role: "img",
+        "aria-label": `${m.model}: tokens by kind`,
+      });
+      for (const k of TOKEN_KINDS) {
+        if (tokens[k.kind] <= 0 || total <= 0) continue;
+        const share = tokens[k.kind] / total;
+        const part = el("span", { title: `${k.label}: ${fmt.compact(tokens[k.kind])} (${fmt.percent(share)})` });
+        part.style.width = (share * 100).toFixed(2) + "%";
+        part.style.background = k.colour;
+        mix.append(part);
+      }
+      const kindCells = TOKEN_KINDS.map((k) => {
+        const usd = m.cost_by_kind ? m.cost_by_kind[k.kind] : null;
+        return el(
+          "td",
+          { class: "num", "data-field": k.kind },
+          fmt.compact(tokens[k.kind]),
+          m.price ? el("span", { class: "sub", "data-field": `${k.kind}_cost`, text: fmt.usd(usd) }) : null,
+        );
+      });
+      const streamed = m.streamed_calls || 0;
       return el(
         "tr",
         { "data-model": m.model },
         el("td", { class: "wrap" }, m.model, m.price ? null : el("span", { class: "tag", text: "no price" })),
-        el("td", { class: "num", text: fmt.count(m.calls) }),
-        el("td", { class: "num", text: fmt.compact(m.input_tokens) }),
-        el("td", { class: "num", text: fmt.compact(m.output_tokens) }),
-        el("td", { class: "num", text: cost }),
+        el("td", { class: "num", "data-field": "calls", text: fmt.count(m.calls) }),
+        el("td", {}, mix),
+        ...kindCells,
+        el("td", { class: "num", "data-field": "cost", text: cost }),
+        el("td", { class: "num", "data-field": "streams", text: fmt.count(streamed) }),
+        el("td", {
+          class: "num",
+          "data-field": "first_chunk",
+          text: timingPair(streamed, m.first_chunk_p50, m.first_chunk_p99),
+        }),
+        el("td", {
+          class: "num",
+          "data-field": "per_output_chunk",
+          text: timingPair(streamed, m.per_output_chunk_p50, m.per_output_chunk_p99),
+        }),
       );
     });
     fillTable($("models-table"), rows, "No model has been called.");

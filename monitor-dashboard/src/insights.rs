@@ -8,7 +8,7 @@
 
 use monitor_core::{
     ErrorSummary, Field, GroupResult, Histogram, LeakDetector, LeakVerdict, ModelStats, Query,
-    QueryResult, Site, SiteKind, SiteSnapshot, Snapshot, TimeRange,
+    QueryResult, Site, SiteKind, SiteSnapshot, Snapshot, TimeRange, TokenKind,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,7 +31,8 @@ pub struct Insight {
     /// How much it matters.
     pub severity: Severity,
     /// What it is about, for grouping: `slowest_stage`, `slowest_handler`, `rising_errors`,
-    /// `leak`, `cache`, `costliest_model`, `unpriced_models`, `error_pattern`.
+    /// `rising_first_chunk`, `leak`, `cache`, `cache_writes`, `costliest_model`,
+    /// `unpriced_models`, `error_pattern`.
     pub kind: &'static str,
     /// What to look at, in one sentence.
     pub message: String,
@@ -76,6 +77,26 @@ const ERROR_RISE_MIN: f64 = 0.05;
 /// Calls a handler needs in the window before its p99 is compared: a p99 of a handful of calls is
 /// its maximum.
 const MIN_CALLS_FOR_P99: u64 = 20;
+
+/// Calls a model needs in each of [`RECENT`] and [`BASELINE`] before its time to first chunk p99
+/// is compared: of fewer, the p99 is the slowest call or two. (A group counts all the model's
+/// metered calls, streamed or not: for a model whose calls all stream, as LLM calls do, they are
+/// its streams.)
+const MIN_CALLS_FOR_FIRST_CHUNK: u64 = 20;
+
+/// How many times the usual time to first chunk p99 the recent one must be to count as rising: a
+/// tail half as long again is what the users of a chat notice, while a provider's p99 wanders by
+/// a quarter or so from one stretch to the next.
+const FIRST_CHUNK_RISE_FACTOR: f64 = 1.5;
+
+/// How much longer, in absolute terms, the recent p99 must be: 100 ms, about the least delay a
+/// person notices before an answer starts. A fast model whose p99 goes from 20 to 60 ms is not
+/// worth a warning.
+const FIRST_CHUNK_RISE_MIN_SECS: f64 = 0.1;
+
+/// Metered calls a model needs before its prompt cache's balance is judged: right after the first
+/// writes, the reads that pay for them are still to come.
+const MIN_CALLS_FOR_CACHE: u64 = 20;
 
 /// Lookups a cache needs before its hit ratio is judged.
 const MIN_CACHE_LOOKUPS: u64 = 20;
@@ -147,10 +168,12 @@ pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
             .and_then(|verdict| leak_warning(&verdict, "the heap in use")),
     );
     found.extend(rising_errors(now));
+    found.extend(rising_first_chunk(now));
     found.extend(caches(now, &snapshot));
     found.extend(slowest_stages(now, &snapshot));
     found.extend(slowest_handler(now, &snapshot));
     found.extend(costliest_model(&snapshot.models));
+    found.extend(snapshot.models.iter().filter_map(cache_writes_unpaid));
     found.extend(unpriced_models(&snapshot.models));
     found.extend(error_pattern(&snapshot.errors));
     // Stable: within a severity, the order above holds.
@@ -310,6 +333,101 @@ fn rising_errors(now: SystemTime) -> Vec<Insight> {
         .collect();
     rising.sort_by(|a, b| b.0.total_cmp(&a.0));
     rising.into_iter().map(|(_, insight)| insight).collect()
+}
+
+/// Models whose time to first chunk p99 in the last [`RECENT`] is well above the one in the
+/// [`BASELINE`] before: a provider slowing down, or prompts growing.
+fn rising_first_chunk(now: SystemTime) -> Vec<Insight> {
+    let split = now.checked_sub(RECENT).unwrap_or(UNIX_EPOCH);
+    let start = split.checked_sub(BASELINE).unwrap_or(UNIX_EPOCH);
+    let window = |from, to| -> BTreeMap<String, (u64, f64)> {
+        history(
+            TimeRange::Between { from, to },
+            now,
+            Some(SiteKind::Tokens),
+            &[Field::Model],
+        )
+        .map(|r| r.groups)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|g| {
+            let model = g.key.get("model")?.clone();
+            Some((model, (g.calls, finite_or_zero(g.first_chunk_p99))))
+        })
+        .collect()
+    };
+    let before = window(start, split);
+    let mut rising: Vec<(f64, Insight)> = window(split, now)
+        .into_iter()
+        .filter_map(|(model, recent)| {
+            let usual = before.get(&model)?;
+            let insight = first_chunk_rise(&model, recent, *usual)?;
+            Some((recent.1 / usual.1, insight))
+        })
+        .collect();
+    rising.sort_by(|a, b| b.0.total_cmp(&a.0));
+    rising.into_iter().map(|(_, insight)| insight).collect()
+}
+
+/// The warning for a model whose time to first chunk p99 rose from `usual` to `recent`, each
+/// `(calls, p99 in seconds)`; `None` when it did not rise enough, or too few calls tell.
+fn first_chunk_rise(model: &str, recent: (u64, f64), usual: (u64, f64)) -> Option<Insight> {
+    let ((recent_calls, now_p99), (usual_calls, usual_p99)) = (recent, usual);
+    let rises = recent_calls >= MIN_CALLS_FOR_FIRST_CHUNK
+        && usual_calls >= MIN_CALLS_FOR_FIRST_CHUNK
+        // Without streams in a window its p99 is 0: nothing to compare.
+        && usual_p99 > 0.0
+        && now_p99 >= usual_p99 * FIRST_CHUNK_RISE_FACTOR
+        && now_p99 - usual_p99 >= FIRST_CHUNK_RISE_MIN_SECS;
+    rises.then(|| {
+        Insight::new(
+            Severity::Warning,
+            "rising_first_chunk",
+            format!(
+                "Time to first chunk is rising for model `{model}`: p99 {} in the last {} ({}), \
+                 up from {} in the {} before",
+                seconds(now_p99),
+                span(RECENT),
+                calls_of(recent_calls),
+                seconds(usual_p99),
+                span(BASELINE),
+            ),
+        )
+    })
+}
+
+/// A model whose prompt cache costs more than it saves since the start: what its cache writes
+/// cost beyond the same tokens as plain input is more than what its cache reads saved against
+/// plain input. Both at the price's base rates: a long-context tier raises them alike.
+///
+/// The writes' premium, not their whole cost, is what caching adds: a prompt written once and read
+/// once costs 1.25 + 0.1 times the input rate at Anthropic's rates, against 2 times uncached —
+/// caching paid off, though the write alone cost more than the read saved.
+fn cache_writes_unpaid(m: &ModelStats) -> Option<Insight> {
+    let price = m.price.as_ref()?;
+    if m.calls < MIN_CALLS_FOR_CACHE || m.cache_write_tokens == 0 {
+        return None;
+    }
+    let input = price.rate(TokenKind::Input);
+    let premium = m.cache_write_tokens as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
+    let saved = m.cached_input_tokens as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
+    (premium > saved).then(|| {
+        Insight::new(
+            Severity::Warning,
+            "cache_writes",
+            format!(
+                "Prompt caching costs model `{}` more than it saves: its {} tokens written to the \
+                 cache cost {} more than plain input would have ({} in all), and its {} read \
+                 from the cache saved {} since the start",
+                m.model,
+                count(m.cache_write_tokens),
+                usd(premium),
+                usd(m.cost_by_kind.cache_write),
+                count(m.cached_input_tokens),
+                usd(saved),
+            ),
+        )
+    })
 }
 
 /// Caches that miss more than they hit, over the [`WINDOW`] or else since the start.
@@ -782,6 +900,27 @@ mod tests {
             "stage `s` of pipeline `p`"
         );
         assert_eq!(subject(&Key::new()), "`?`");
+    }
+
+    #[test]
+    fn a_time_to_first_chunk_half_as_long_again_and_100_ms_longer_is_rising() {
+        let insight = first_chunk_rise("m", (40, 0.45), (120, 0.3)).unwrap();
+        assert_eq!(insight.severity, Severity::Warning);
+        assert_eq!(insight.kind, "rising_first_chunk");
+        assert_eq!(
+            insight.message,
+            "Time to first chunk is rising for model `m`: p99 450 ms in the last 5 min (40 calls), \
+             up from 300 ms in the 10 min before"
+        );
+        // Twice as long, but only 40 ms longer; 90 ms longer but not half as long again; too few
+        // calls in either window; nothing streamed before.
+        assert_eq!(first_chunk_rise("m", (40, 0.08), (40, 0.04)), None);
+        assert_eq!(first_chunk_rise("m", (40, 0.39), (40, 0.3)), None);
+        assert_eq!(first_chunk_rise("m", (19, 0.9), (40, 0.3)), None);
+        assert_eq!(first_chunk_rise("m", (40, 0.9), (19, 0.3)), None);
+        assert_eq!(first_chunk_rise("m", (40, 0.9), (40, 0.0)), None);
+        assert!(first_chunk_rise("m", (20, 0.4), (20, 0.3)).is_none());
+        assert!(first_chunk_rise("m", (20, 0.45), (20, 0.3)).is_some());
     }
 
     #[test]

@@ -3,18 +3,20 @@
 //! A test server nests the dashboard under `/admin` (with a token), `/ops` (the same, through
 //! `nest_service`, which also answers `/ops/`: axum 0.8's `nest` answers `/admin` but not
 //! `/admin/`, tokio-rs/axum#2659) and `/open` (no token); a thread calls instrumented
-//! handlers, stages and token calls, with errors, while a collector ticks. The browser loads the
-//! page, is refused a wrong token, is let in with the right one, sees charts with live data and
-//! the failed calls among the recent events, changes the filters and the range, and leaves a
-//! screenshot in `target/dashboard-screenshot.png`.
+//! handlers, stages and streamed token calls of two models (five kinds of tokens between them),
+//! with errors, while a collector ticks. The browser loads the page, is refused a wrong token, is
+//! let in with the right one, sees charts with live data, the failed calls among the recent
+//! events and each model's tokens by kind and stream timings, changes the filters and the range,
+//! and leaves a screenshot in `target/dashboard-screenshot.png`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium chromium-driver`,
 //! which `scripts/deps.sh` installs).
 
 use axum::Router;
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::stream::{self, Stream, StreamExt};
 use monitor_core::{
-    MonitoredAlloc, Price, Tokens, monitored_handler, pipeline_stage, tracks_tokens,
+    MonitoredAlloc, Price, TokenUsage, Tokens, monitored_handler, pipeline_stage, tracks_tokens,
 };
 use monitor_dashboard::DashboardConfig;
 use serde_json::{Value, json};
@@ -42,15 +44,86 @@ static ALLOC: MonitoredAlloc = MonitoredAlloc::system();
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
-#[tracks_tokens(model = "gpt-4o-mini", provider = "openai")]
-fn complete(prompt: &str) -> Result<Tokens, String> {
-    std::thread::sleep(Duration::from_millis(2));
-    Ok(Tokens::new(200 + prompt.len() as u64, 80).cached(50))
+/// A streamed item: a chunk's usage, as its own (OpenAI's last chunk) or as the stream's so far
+/// (Anthropic's events).
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    usage: Tokens,
+    running_total: bool,
 }
 
+impl TokenUsage for Chunk {
+    fn token_usage(&self) -> Tokens {
+        self.usage
+    }
+
+    fn is_running_total(&self) -> bool {
+        self.running_total
+    }
+}
+
+/// Plays `chunks`: the first after `first_ms`, the others 1 ms apart.
+fn play(first_ms: u64, chunks: Vec<Chunk>) -> impl Stream<Item = Chunk> {
+    stream::iter(chunks.into_iter().enumerate()).then(move |(i, chunk)| async move {
+        let wait = if i == 0 { first_ms } else { 1 };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        chunk
+    })
+}
+
+/// OpenAI-style: a reasoning model, its usage in the last chunk.
+#[tracks_tokens(model = "gpt-4o-mini", provider = "openai")]
+fn complete(prompt: &str) -> impl Stream<Item = Chunk> + use<> {
+    let usage = Tokens::new(200 + prompt.len() as u64, 80)
+        .cached(50)
+        .reasoning(30);
+    let mut chunks = vec![
+        Chunk {
+            usage: Tokens::default(),
+            running_total: false,
+        };
+        3
+    ];
+    chunks.push(Chunk {
+        usage,
+        running_total: false,
+    });
+    play(4, chunks)
+}
+
+/// Anthropic-style: running totals, its system prompt written to the cache on the first call and
+/// read from it after.
 #[tracks_tokens(model = "claude-haiku")]
-fn critique(text: &str) -> Result<Tokens, String> {
-    Ok(Tokens::new(120 + text.len() as u64, 30))
+fn critique(text: &str) -> impl Stream<Item = Chunk> + use<> {
+    static WRITTEN: AtomicBool = AtomicBool::new(false);
+    let first = !WRITTEN.swap(true, Ordering::Relaxed);
+    let (written, read) = if first { (400, 0) } else { (0, 400) };
+    let start = Tokens::new(120 + text.len() as u64 + 400, 1)
+        .cached(read)
+        .cache_write(written);
+    let running = |usage| Chunk {
+        usage,
+        running_total: true,
+    };
+    let chunks = vec![
+        running(start),
+        running(Tokens::default()),
+        running(Tokens::new(0, 30)),
+    ];
+    play(3, chunks)
+}
+
+thread_local! {
+    /// Where the load's thread reads its streams.
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime for the load's streams");
+}
+
+/// Reads a stream to its end on the thread's runtime; its chunks.
+fn read<S: Stream>(stream: S) -> usize {
+    RUNTIME.with(|runtime| runtime.block_on(stream.count()))
 }
 
 #[pipeline_stage(pipeline = "logo", stage = "analyse")]
@@ -61,9 +134,7 @@ fn analyse(prompt: &str) -> Result<usize, String> {
 
 #[pipeline_stage(pipeline = "logo", stage = "concepts")]
 fn concepts(prompt: &str) -> Result<usize, String> {
-    complete(prompt)?;
-    critique(prompt)?;
-    Ok(3)
+    Ok(read(complete(prompt)) + read(critique(prompt)))
 }
 
 #[pipeline_stage(pipeline = "logo", stage = "render")]
@@ -342,6 +413,117 @@ async fn start_server() -> Result<SocketAddr, Box<dyn std::error::Error + Send +
     Ok(addr)
 }
 
+/// The models' cells, as the page shows them: tokens of each kind with their cost, the streams'
+/// times to first chunk and per output chunk.
+async fn check_models(client: &Client, base: &str) -> TestResult {
+    // Every cell of a model's row by field, once both models have streamed and been priced.
+    let cells = |model: &str| {
+        format!(
+            "const row = document.querySelector('#models-table tr[data-model=\"{model}\"]'); \
+             if (!row) return null; \
+             const cells = {{}}; \
+             for (const c of row.querySelectorAll('[data-field]')) cells[c.dataset.field] = c.firstChild.textContent; \
+             return Number(cells.streams.replace(/,/g, '')) > 0 && cells.first_chunk !== '–' && cells"
+        )
+    };
+    let gpt = wait_js(client, "gpt-4o-mini's streams", &cells("gpt-4o-mini")).await?;
+    let claude = wait_js(client, "claude-haiku's streams", &cells("claude-haiku")).await?;
+    let text = |row: &Value, field: &str| row[field].as_str().unwrap_or_default().to_owned();
+
+    // A count as the page writes it (`950`, `1.2K`, `3.4M`).
+    let count = |text: &str| -> f64 {
+        let (digits, scale) = match text.chars().last() {
+            Some('K') => (&text[..text.len() - 1], 1e3),
+            Some('M') => (&text[..text.len() - 1], 1e6),
+            _ => (text, 1.0),
+        };
+        digits.replace(',', "").parse::<f64>().unwrap_or(-1.0) * scale
+    };
+    // Both models used every kind they bill: gpt-4o-mini no cache writes, claude-haiku no
+    // reasoning.
+    for (row, kinds, none) in [
+        (
+            &gpt,
+            ["input", "cached_input", "output", "reasoning"],
+            "cache_write",
+        ),
+        (
+            &claude,
+            ["input", "cached_input", "cache_write", "output"],
+            "reasoning",
+        ),
+    ] {
+        for kind in kinds {
+            assert!(count(&text(row, kind)) > 0.0, "{kind}: {row}");
+            let cost = text(row, &format!("{kind}_cost"));
+            assert!(cost.starts_with('$') && cost != "$0", "{kind} cost: {row}");
+        }
+        assert_eq!(text(row, none), "0", "{row}");
+        assert!(text(row, "cost").starts_with('$'), "{row}");
+    }
+    // Each of claude-haiku's calls after the first read its 400-token system prompt from the
+    // cache: its cached input is 400 times its calls less one (the page lags the server).
+    let calls = count(&text(&claude, "calls"));
+    let cached = count(&text(&claude, "cached_input"));
+    assert!(
+        calls >= 2.0 && (cached - 400.0 * (calls - 1.0)).abs() <= 400.0 * 0.05 * calls,
+        "{claude}"
+    );
+
+    // Durations as the page writes them: `5.12 ms / 9.3 ms`.
+    let seconds = |pair: &str| -> Vec<f64> {
+        pair.split(" / ")
+            .map(|d| {
+                let (value, unit) = d.split_once(' ').unwrap_or((d, ""));
+                let scale = match unit {
+                    "µs" => 1e-6,
+                    "ms" => 1e-3,
+                    "s" => 1.0,
+                    _ => f64::NAN,
+                };
+                value.parse::<f64>().unwrap_or(f64::NAN) * scale
+            })
+            .collect()
+    };
+    // First chunks come after 4 ms (gpt-4o-mini) and 3 ms (claude-haiku), later ones 1 ms apart;
+    // sleeps run some ms over on a loaded machine.
+    for (row, first) in [(&gpt, 0.004), (&claude, 0.003)] {
+        let [p50, p99] = seconds(&text(row, "first_chunk"))[..] else {
+            panic!("{row}")
+        };
+        assert!(p50 >= first * 0.98 && p50 < 0.1 && p99 >= p50, "{row}");
+        let [p50, p99] = seconds(&text(row, "per_output_chunk"))[..] else {
+            panic!("{row}")
+        };
+        assert!((0.00098..0.05).contains(&p50) && p99 >= p50, "{row}");
+    }
+
+    // The page's figures are the API's, which the same formatting gives.
+    let models: Value = reqwest::Client::new()
+        .get(format!("{base}/admin/api/models"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let api = models["models"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["model"] == "claude-haiku"))
+        .ok_or("no claude-haiku in /api/models")?;
+    assert!(api["cache_write_tokens"] == 400, "{api}");
+    assert_eq!(text(&claude, "cache_write"), "400", "{claude}");
+    let legend = js(
+        client,
+        "return document.getElementById('kinds-legend').textContent",
+    )
+    .await?;
+    assert_eq!(
+        legend, "InputCached inputCache writeOutputReasoning",
+        "{legend}"
+    );
+    Ok(())
+}
+
 /// Chromium and chromedriver are required, as Prometheus is for the exporter's tests: a test that
 /// passed without a browser would say nothing.
 fn check_browser() -> TestResult {
@@ -436,8 +618,18 @@ async fn page_and_assets_are_served_with_types_and_cache_headers() -> TestResult
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     check_browser()?;
-    monitor_core::set_price("gpt-4o-mini", Price::per_million(0.15, 0.60))?;
-    monitor_core::set_price("claude-haiku", Price::per_million(0.80, 4.00))?;
+    monitor_core::set_price(
+        "gpt-4o-mini",
+        Price::per_million(0.15, 0.60)
+            .with_cached_input(0.075)
+            .with_reasoning(0.60),
+    )?;
+    monitor_core::set_price(
+        "claude-haiku",
+        Price::per_million(0.80, 4.00)
+            .with_cached_input(0.08)
+            .with_cache_write(1.00),
+    )?;
     let collector = monitor_core::start_collector(Duration::from_millis(200));
     let load = Load::start();
     let addr = start_server().await?;
@@ -632,6 +824,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
                 document.querySelector('#models-table tr[data-model=\"claude-haiku\"]')",
     )
     .await?;
+    check_models(client, base).await?;
     wait_js(
         client,
         "the cache's hit ratio",

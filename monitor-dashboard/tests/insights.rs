@@ -2,6 +2,7 @@
 //! models and error patterns are global to the process: every name here is unique to one test, and
 //! only one test ticks the history.
 
+use futures_util::stream::{self, Stream, StreamExt};
 use monitor_core::{
     LeakDetector, Price, Tokens, monitored_handler, pipeline_stage, set_price, tick_at,
     tracks_tokens,
@@ -89,6 +90,64 @@ fn free() -> Tokens {
     Tokens::new(400, 100)
 }
 
+/// A streamed call to `model` whose first chunk comes after `first`, then one more.
+#[tracks_tokens(model = model)]
+fn ins_stream(model: &'static str, first: Duration) -> impl Stream<Item = Tokens> {
+    stream::iter([first, Duration::ZERO]).then(|wait| async move {
+        tokio::time::sleep(wait).await;
+        Tokens::default()
+    })
+}
+
+/// `n` streamed calls to `model` at once, each with its first chunk after `first_ms`.
+fn streams(model: &'static str, n: usize, first_ms: u64) {
+    let first = Duration::from_millis(first_ms);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(futures_util::future::join_all(
+            (0..n).map(|_| ins_stream(model, first).count()),
+        ));
+}
+
+/// A metered call to `model` with `written` input tokens written to the cache and `read` read
+/// from it.
+#[tracks_tokens(model = model)]
+fn ins_cached(model: &'static str, written: u64, read: u64) -> Tokens {
+    Tokens::new(written + read, 0)
+        .cache_write(written)
+        .cached(read)
+}
+
+/// The message with every duration (`152 ms`, `5.3 ms`, `1.2 s`) replaced by `<t>`, and the
+/// durations in seconds.
+fn without_durations(message: &str) -> (String, Vec<f64>) {
+    let words: Vec<&str> = message.split(' ').collect();
+    let (mut out, mut found) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < words.len() {
+        let scale = words.get(i + 1).and_then(|unit| match *unit {
+            "µs" => Some(1e-6),
+            "ms" => Some(1e-3),
+            "s" => Some(1.0),
+            _ => None,
+        });
+        match (words[i].parse::<f64>(), scale) {
+            (Ok(value), Some(scale)) => {
+                found.push(value * scale);
+                out.push("<t>");
+                i += 2;
+            }
+            _ => {
+                out.push(words[i]);
+                i += 1;
+            }
+        }
+    }
+    (out.join(" "), found)
+}
+
 /// The insights of `kind` whose message mentions `text`.
 fn find<'a>(all: &'a [Insight], kind: &str, text: &str) -> Vec<&'a Insight> {
     all.iter()
@@ -158,6 +217,22 @@ fn insights_say_what_stands_out_in_the_history() {
             render(concepts(fetch(k)));
             ins_slow();
         }
+        // Streamed calls, all of a window's at once: times to first chunk of 5 ms in the
+        // baseline; in the recent past, 150 ms for one model, still 5 ms for another, 40 ms for
+        // a third (8 times as long, but not 100 ms longer), and 150 ms for a model with too few
+        // calls to judge.
+        if k == 60 {
+            streams("ins-ttft-rising", 24, 5);
+            streams("ins-ttft-steady", 24, 5);
+            streams("ins-ttft-slight", 24, 5);
+            streams("ins-ttft-sparse", 24, 5);
+        }
+        if k == 100 {
+            streams("ins-ttft-rising", 24, 150);
+            streams("ins-ttft-steady", 24, 5);
+            streams("ins-ttft-slight", 24, 40);
+            streams("ins-ttft-sparse", 5, 150);
+        }
         tick_at(at(t0 + 10 * k));
     }
     let now = at(t0 + 1200);
@@ -186,6 +261,30 @@ fn insights_say_what_stands_out_in_the_history() {
         find(&all, "rising_errors", "ins_sparse").is_empty(),
         "{all:#?}"
     );
+
+    // The model whose time to first chunk rose, and none of the others.
+    let ttft = one(&all, "rising_first_chunk", "`ins-ttft-rising`");
+    assert_eq!(ttft.severity, Severity::Warning);
+    let (message, durations) = without_durations(&ttft.message);
+    assert_eq!(
+        message,
+        "Time to first chunk is rising for model `ins-ttft-rising`: p99 <t> in the last 5 min \
+         (24 calls), up from <t> in the 10 min before",
+        "{}",
+        ttft.message
+    );
+    // Sleeps last at least as long as asked, and on a loaded machine some ms longer.
+    assert!(
+        (0.148..0.5).contains(&durations[0]) && (0.0049..0.05).contains(&durations[1]),
+        "{}",
+        ttft.message
+    );
+    for model in ["ins-ttft-steady", "ins-ttft-slight", "ins-ttft-sparse"] {
+        assert!(
+            find(&all, "rising_first_chunk", model).is_empty(),
+            "{model}: {all:#?}"
+        );
+    }
 
     // The stage that takes most of its pipeline.
     let stage = one(&all, "slowest_stage", "pipeline `ins_pipe`");
@@ -262,10 +361,69 @@ fn insights_say_what_stands_out_in_the_history() {
     }
     let later = insights_at(&LeakDetector::new(DEFAULT_LEAK_THRESHOLD), at(t0 + 1800));
     assert!(find(&later, "rising_errors", "").is_empty(), "{later:#?}");
+    assert!(
+        find(&later, "rising_first_chunk", "").is_empty(),
+        "{later:#?}"
+    );
 
     let json = serde_json::to_value(&all).unwrap();
     assert_eq!(json[0]["severity"], "warning");
     assert!(json[0]["kind"].is_string() && json[0]["message"].is_string());
+}
+
+#[test]
+fn a_prompt_cache_whose_writes_cost_more_than_its_reads_save_is_flagged() {
+    // Anthropic's ratios: cache writes at 1.25 times input, reads at a tenth. The costs stay
+    // under half a cent in all, so that the costliest model's share in the other test holds.
+    let price = Price::per_million(1.00, 1.00)
+        .with_cached_input(0.10)
+        .with_cache_write(1.25);
+    for model in [
+        "ins-cache-waste",
+        "ins-cache-pays",
+        "ins-cache-once",
+        "ins-cache-new",
+    ] {
+        set_price(model, price.clone()).unwrap();
+    }
+    // Written on every call, hardly read: 2,000 tokens written, 200 read.
+    for _ in 0..20 {
+        ins_cached("ins-cache-waste", 100, 10);
+    }
+    // Written once, read on each later call.
+    ins_cached("ins-cache-pays", 100, 0);
+    for _ in 0..19 {
+        ins_cached("ins-cache-pays", 0, 100);
+    }
+    // Each prompt written once and read once: the write cost more than the read saved
+    // ($0.0000625 against $0.000045 a prompt), yet caching saved money: 1.25 + 0.1 times the
+    // input rate against 2 times without a cache.
+    for _ in 0..10 {
+        ins_cached("ins-cache-once", 50, 0);
+        ins_cached("ins-cache-once", 0, 50);
+    }
+    // Written on every call, but too few calls yet to judge.
+    for _ in 0..5 {
+        ins_cached("ins-cache-new", 100, 0);
+    }
+
+    let all = insights_at(&LeakDetector::new(f64::INFINITY), at(4_100_000_000));
+    let waste = one(&all, "cache_writes", "`ins-cache-waste`");
+    assert_eq!(waste.severity, Severity::Warning);
+    // Writes: 2,000 × $0.25 per million above the input rate, $0.0025 in all; reads: 200 × $0.90
+    // per million saved.
+    assert_eq!(
+        waste.message,
+        "Prompt caching costs model `ins-cache-waste` more than it saves: its 2.0k tokens written \
+         to the cache cost $0.00050 more than plain input would have ($0.0025 in all), and its \
+         200 read from the cache saved $0.00018 since the start"
+    );
+    for model in ["ins-cache-pays", "ins-cache-once", "ins-cache-new"] {
+        assert!(
+            find(&all, "cache_writes", model).is_empty(),
+            "{model}: {all:#?}"
+        );
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The service's API handlers: axum handlers, each with `#[monitored_handler]`.
 
-use crate::llm::LlmClient;
+use crate::llm::{ChatClient, MessagesClient};
 use crate::pipeline::{self, PipelineError, Style};
 use axum::Json;
 use axum::body::Bytes;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Longest prompt accepted, in characters.
 pub const MAX_PROMPT_CHARS: usize = 500;
@@ -20,8 +20,8 @@ pub const MAX_PROMPT_CHARS: usize = 500;
 /// The service's state: its LLM clients and the logos made so far.
 #[derive(Debug)]
 pub struct App {
-    pub(crate) draft: LlmClient,
-    pub(crate) judge: LlmClient,
+    pub(crate) draft: MessagesClient,
+    pub(crate) judge: ChatClient,
     logos: Mutex<HashMap<u64, Logo>>,
     /// SVGs by prompt and style: a repeated request is served without running the pipeline.
     rendered: Mutex<HashMap<(String, Style), (String, String)>>,
@@ -29,16 +29,24 @@ pub struct App {
 }
 
 impl App {
-    /// The demo's service: a cheap drafting model with a price, and a judging model without one
-    /// (its cost shows as unknown, never as $0).
+    /// The demo's service: an Anthropic-style drafting model whose system prompt is cached, and
+    /// an OpenAI-style reasoning model that judges the drafts (see [`crate::prices`]). Times to
+    /// first token of 20 and 12 ms (the judge's reasoning comes on top), chunks about 1 ms apart.
     pub fn new() -> App {
+        let ms = Duration::from_millis;
         App::with_clients(
-            LlmClient::new("gpt-4o-mini", std::time::Duration::from_millis(40), 17),
-            LlmClient::new("sketch-judge-v1", std::time::Duration::from_millis(60), 29),
+            MessagesClient::new(crate::prices::DRAFT_MODEL, ms(20), ms(1), 17, 29),
+            ChatClient::new(
+                crate::prices::JUDGE_MODEL,
+                ms(12),
+                ms(1),
+                Duration::from_micros(60),
+                23,
+            ),
         )
     }
 
-    pub(crate) fn with_clients(draft: LlmClient, judge: LlmClient) -> App {
+    pub(crate) fn with_clients(draft: MessagesClient, judge: ChatClient) -> App {
         App {
             draft,
             judge,

@@ -1,7 +1,8 @@
 //! The logo service: an "AI logo generator" written as a user of monitor writes a service.
 //!
 //! Three axum handlers with `#[monitored_handler]`, a pipeline of four `#[pipeline_stage]`s (one
-//! of them a cache), and a simulated LLM client whose calls carry `#[tracks_tokens]`. The router
+//! of them a cache), and two simulated LLM clients whose streamed calls carry `#[tracks_tokens]`
+//! (an Anthropic-style one with prompt caching, an OpenAI-style reasoning model). The router
 //! carries [`monitor_dashboard::MonitorLayer`]; the monitor's dashboard is nested at
 //! `/admin`, behind a token. The binary `logo-service` runs it under a built-in load.
 
@@ -9,6 +10,7 @@ mod handlers;
 mod llm;
 pub mod load;
 mod pipeline;
+pub mod prices;
 mod summary;
 
 use axum::Router;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 
 pub use handlers::{ApiError, App, CreateLogo, Logo, MAX_PROMPT_CHARS};
 pub use pipeline::Style;
+pub use prices::example_prices;
 pub use summary::summary;
 
 /// Every route of the service, as `(method, path)`. [`router`] serves each with an instrumented

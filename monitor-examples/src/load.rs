@@ -1,9 +1,17 @@
 //! The built-in load: logo requests sent over HTTP to the running service, as clients would send
-//! them, a few of them bad on purpose.
+//! them, a few of them bad on purpose, and a few from clients that give up and disconnect.
 
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// One logo request in this many comes from an impatient client.
+pub const IMPATIENT_EVERY: usize = 20;
+
+/// How long an impatient client waits for its logo before it disconnects: less than a run of the
+/// pipeline takes, so the service drops the request midway — and the LLM stream it was reading.
+pub const PATIENCE: Duration = Duration::from_millis(100);
 
 const PROMPTS: &[&str] = &[
     "a bakery called Crumb & Co with a warm, friendly feel",
@@ -41,6 +49,8 @@ pub struct LoadReport {
     pub rejected: usize,
     /// Answered 503: the model stayed rate-limited through the retries.
     pub unavailable: usize,
+    /// Given up on by an impatient client after [`PATIENCE`], which disconnected.
+    pub abandoned: usize,
     /// `GET /api/logos/{id}` sent (once per logo created, plus the lookups of missing ids).
     pub get_sent: usize,
     /// `GET /api/logos/{id}/svg` sent (once per logo created).
@@ -57,6 +67,7 @@ impl LoadReport {
         self.created += other.created;
         self.rejected += other.rejected;
         self.unavailable += other.unavailable;
+        self.abandoned += other.abandoned;
         self.get_sent += other.get_sent;
         self.svg_sent += other.svg_sent;
         self.not_found += other.not_found;
@@ -127,14 +138,20 @@ pub async fn drive(
 /// One logo request, and the fetches a client makes after it.
 async fn one(client: &reqwest::Client, base: &str, i: usize, report: &mut LoadReport) {
     report.create_sent += 1;
-    let created = client
+    let mut request = client
         .post(format!("{base}/api/logos"))
         .header("content-type", "application/json")
-        .body(body(i))
-        .send()
-        .await;
-    let response = match created {
+        .body(body(i));
+    if i % IMPATIENT_EVERY == IMPATIENT_EVERY / 3 {
+        request = request.timeout(PATIENCE);
+    }
+    let response = match request.send().await {
         Ok(response) => response,
+        // The connection is closed on a timeout: the service sees the client go.
+        Err(e) if e.is_timeout() => {
+            report.abandoned += 1;
+            return;
+        }
         Err(_) => {
             report.failures += 1;
             return;
@@ -178,5 +195,29 @@ async fn fetch(client: &reqwest::Client, url: &str, expected: u16) -> bool {
             response.bytes().await.is_ok() && status == expected
         }
         Err(_) => false,
+    }
+}
+
+/// Waits, at most `timeout`, until the service's handlers have recorded every request the load
+/// sent: a response is recorded when its body has ended on the server's side, an instant after
+/// the client read it, and a request whose client went away when the server notices the
+/// connection closed.
+pub async fn settle(report: &LoadReport, timeout: Duration) {
+    let sent = [
+        ("create_logo", report.create_sent),
+        ("get_logo", report.get_sent),
+        ("get_logo_svg", report.svg_sent),
+    ];
+    let deadline = tokio::time::Instant::now() + timeout;
+    let recorded = |name: &str| {
+        monitor_core::sites()
+            .filter(|s| s.name() == name)
+            .map(|s| s.stats().calls)
+            .sum::<u64>()
+    };
+    while sent.iter().any(|(name, n)| recorded(name) < *n as u64)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -55,12 +55,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    // The monitor's settings from MONITOR_* variables; the example price table unless one is given.
-    let mut config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
-    if config.pricing_file.is_none() {
-        config = config.pricing_file(concat!(env!("CARGO_MANIFEST_DIR"), "/pricing.json"));
-    }
+    // The monitor's settings from MONITOR_* variables; the example prices unless a price file is
+    // given (MONITOR_PRICING_FILE).
+    let config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
+    let example_prices = config.pricing_file.is_none();
     config.apply().map_err(|e| e.to_string())?;
+    if example_prices {
+        monitor_core::set_pricing(logo_service::example_prices());
+    }
     monitor_core::record_panics();
 
     let mut dashboard = DashboardConfig::from_env().map_err(|e| e.to_string())?;
@@ -108,6 +110,7 @@ fn run(args: Args) -> Result<(), String> {
             };
             let started = Instant::now();
             let report = with_progress(&base, &options).await;
+            logo_service::load::settle(&report, Duration::from_secs(2)).await;
             // One more tick, so the history (and the insights read from it) has the last calls.
             monitor_core::tick_at(std::time::SystemTime::now());
             print!("{}", logo_service::summary(started.elapsed(), &report));

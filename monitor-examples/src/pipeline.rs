@@ -1,12 +1,16 @@
 //! The logo pipeline: analyse the prompt, generate concepts with the LLM, render an SVG, optimise it.
 
-use crate::llm::{LlmClient, LlmError, hash};
+use crate::llm::{ChatClient, LlmError, MessagesClient, hash};
 use monitor_core::pipeline_stage;
 use std::fmt;
 use std::time::Duration;
 
 const SYSTEM: &str = "You are a brand designer. Answer with one short logo concept: a shape, a colour \
                       palette of two or three colours, and a typeface, for the brief that follows.";
+
+const JUDGE_SYSTEM: &str = "You are an art director. Of the logo concepts that follow, pick the one \
+                            that is most distinctive at small sizes and truest to the brief, and \
+                            answer with that concept alone.";
 
 /// How a logo is drawn.
 #[derive(
@@ -73,13 +77,18 @@ pub(crate) fn analyse_prompt(prompt: &str) -> Result<Brief, PipelineError> {
     })
 }
 
-/// Asks the drafting model for concepts, retrying rate limits, then has the larger model pick one.
+/// Asks the drafting model for three concepts, then has the reasoning model pick one; both
+/// answers stream in, and rate limits and streams that fail midway are retried. The drafts' system
+/// prompt names the brief's palette: its first call writes it to the provider's cache, later ones
+/// read it.
 #[pipeline_stage(pipeline = "logo", stage = "concepts")]
 pub(crate) async fn generate_concepts(
-    draft: &LlmClient,
-    judge: &LlmClient,
+    draft: &MessagesClient,
+    judge: &ChatClient,
     brief: &Brief,
 ) -> Result<String, PipelineError> {
+    let [primary, accent] = brief.palette;
+    let system = format!("{SYSTEM} The brand's colours are {primary} and {accent}.");
     let mut concepts = Vec::new();
     for variant in 0..3 {
         let prompt = format!(
@@ -87,19 +96,13 @@ pub(crate) async fn generate_concepts(
             brief.name,
             brief.keywords.join(", ")
         );
-        concepts.push(
-            with_retries(|| draft.complete(SYSTEM, &prompt, 120))
-                .await?
-                .text,
-        );
+        concepts.push(with_retries(|| draft.complete(&system, &prompt, 120)).await?);
     }
     let pick = format!(
         "Pick the strongest of these concepts: {}",
         concepts.join(" | ")
     );
-    Ok(with_retries(|| judge.complete(SYSTEM, &pick, 60))
-        .await?
-        .text)
+    with_retries(|| judge.complete(JUDGE_SYSTEM, &pick, 60)).await
 }
 
 async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, PipelineError>
@@ -115,6 +118,7 @@ where
                 attempt += 1;
                 tokio::time::sleep(retry_after * attempt).await;
             }
+            Err(LlmError::Overloaded) if attempt < 3 => attempt += 1,
             Err(e) => return Err(PipelineError::Llm(e)),
         }
     }

@@ -1,8 +1,9 @@
-//! The summary printed after the load: every site, totals, memory, caches, error patterns and
-//! insights, as the monitor recorded them.
+//! The summary printed after the load: every site, totals, models with their streams and cost by
+//! token kind, memory, caches, error patterns and insights, as the monitor recorded them.
 
 use crate::load::LoadReport;
-use monitor_core::{Site, SiteKind, SiteStats};
+use monitor_core::{ModelStats, Price, Site, SiteKind, SiteStats, TokenKind};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -11,20 +12,24 @@ pub fn summary(elapsed: Duration, load: &LoadReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nload: {} logo requests in {:.2} s: {} created, {} rejected (400), {} unavailable (503); \
-         {} lookups, {} SVG fetches, {} of missing logos (404); {} failed",
+        "\nload: {} logo requests in {:.2} s: {} created, {} rejected (400), {} unavailable (503), \
+         {} abandoned by their client; {} lookups, {} SVG fetches, {} of missing logos (404); {} failed",
         load.create_sent,
         elapsed.as_secs_f64(),
         load.created,
         load.rejected,
         load.unavailable,
+        load.abandoned,
         load.get_sent,
         load.svg_sent,
         load.not_found,
         load.failures,
     );
     sites_table(&mut out);
-    models_table(&mut out);
+    let models = monitor_core::models();
+    models_table(&mut out, &models);
+    streams_table(&mut out, &models);
+    cost_by_kind(&mut out, &models);
     memory_and_caches(&mut out);
     errors_and_insights(&mut out);
     out
@@ -110,26 +115,141 @@ fn sites_table(out: &mut String) {
     );
 }
 
-fn models_table(out: &mut String) {
+fn models_table(out: &mut String, models: &[ModelStats]) {
     let _ = writeln!(
         out,
-        "\n{:<20} {:>6} {:>10} {:>10} {:>10} {:>12}",
-        "model", "calls", "tok in", "cached", "tok out", "cost"
+        "\n{:<20} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "model", "calls", "tok in", "cached", "written", "tok out", "reasoning", "cost"
     );
-    for m in monitor_core::models() {
+    for m in models {
         let _ = writeln!(
             out,
-            "{:<20} {:>6} {:>10} {:>10} {:>10} {:>12}",
+            "{:<20} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
             m.model,
             m.calls,
             m.input_tokens,
             m.cached_input_tokens,
+            m.cache_write_tokens,
             m.output_tokens,
+            m.reasoning_tokens,
             match m.cost_usd {
                 Some(c) => format!("${c:.4}"),
                 None => "unknown".to_owned(),
             }
         );
+    }
+}
+
+/// Per model: its streamed calls, their time to first chunk and per output chunk, and the ones cut
+/// off before their end (cancelled: their tokens are in the totals all the same).
+fn streams_table(out: &mut String, models: &[ModelStats]) {
+    let mut cancelled: BTreeMap<&str, u64> = BTreeMap::new();
+    for site in monitor_core::snapshot().sites {
+        if site.site.kind() == SiteKind::Tokens {
+            for (model, figures) in site.model_parts() {
+                let model = model.unwrap_or(monitor_core::UNKNOWN_MODEL);
+                *cancelled.entry(model).or_default() += figures.cancelled;
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<20} {:>8} {:>8} {:>16} {:>16} {:>16} {:>16} {:>10}",
+        "streams",
+        "calls",
+        "chunks",
+        "1st chunk p50",
+        "1st chunk p99",
+        "per chunk p50",
+        "per chunk p99",
+        "cancelled"
+    );
+    for m in models.iter().filter(|m| m.streamed_calls > 0) {
+        let _ = writeln!(
+            out,
+            "{:<20} {:>8} {:>8} {:>16} {:>16} {:>16} {:>16} {:>10}",
+            m.model,
+            m.streamed_calls,
+            m.chunks,
+            millis(m.first_chunk_p50),
+            millis(m.first_chunk_p99),
+            millis(m.per_output_chunk_p50),
+            millis(m.per_output_chunk_p99),
+            cancelled.get(m.model.as_str()).copied().unwrap_or(0),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(cancelled: cut off before their end, as when a client disconnects; their tokens count)"
+    );
+}
+
+/// Per model: what each kind of token cost, and what its prompt cache cost and saved.
+fn cost_by_kind(out: &mut String, models: &[ModelStats]) {
+    let example = {
+        let prices = |t: &monitor_core::PriceTable| -> Vec<(String, Price)> {
+            t.iter().map(|(m, p)| (m.to_owned(), p.clone())).collect()
+        };
+        prices(&monitor_core::pricing()) == prices(&crate::example_prices())
+    };
+    let _ = writeln!(
+        out,
+        "\ncost by token kind, USD ({}):",
+        if example {
+            "the demo's example prices, not a price list"
+        } else {
+            "the prices in force"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:>10} {:>13} {:>12} {:>10} {:>10} {:>10}",
+        "model", "input", "cached input", "cache write", "output", "reasoning", "total"
+    );
+    for m in models.iter().filter(|m| m.price.is_some()) {
+        let k = &m.cost_by_kind;
+        let _ = writeln!(
+            out,
+            "{:<20} {:>10} {:>13} {:>12} {:>10} {:>10} {:>10}",
+            m.model,
+            usd(k.input),
+            usd(k.cached_input),
+            usd(k.cache_write),
+            usd(k.output),
+            usd(k.reasoning),
+            usd(m.known_cost_usd),
+        );
+    }
+    for m in models {
+        let Some(price) = &m.price else { continue };
+        if m.cached_input_tokens == 0 && m.cache_write_tokens == 0 {
+            continue;
+        }
+        // At the base rates: what the same tokens would have cost as plain input.
+        let input = price.rate(TokenKind::Input);
+        let saved =
+            m.cached_input_tokens as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
+        let premium =
+            m.cache_write_tokens as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
+        let line = if m.cache_write_tokens > 0 {
+            format!(
+                "{} tokens written for {} ({} more than as plain input), {} read for {}, saving {}",
+                m.cache_write_tokens,
+                usd(m.cost_by_kind.cache_write),
+                usd(premium),
+                m.cached_input_tokens,
+                usd(m.cost_by_kind.cached_input),
+                usd(saved),
+            )
+        } else {
+            format!(
+                "{} tokens read for {}, saving {}; no writes billed",
+                m.cached_input_tokens,
+                usd(m.cost_by_kind.cached_input),
+                usd(saved),
+            )
+        };
+        let _ = writeln!(out, "prompt cache of {}: {line}", m.model);
     }
 }
 
@@ -208,6 +328,10 @@ fn cost(cost: Option<f64>, known: f64, token_calls: u64) -> String {
         (_, None) if known > 0.0 => format!("≥ ${known:.4}"),
         (_, None) => "unknown".to_owned(),
     }
+}
+
+fn usd(v: f64) -> String {
+    format!("${v:.4}")
 }
 
 fn mib(bytes: u64) -> String {

@@ -1,5 +1,6 @@
 //! End to end: the logo service on a free loopback port under a small load; the summary, the JSON
-//! API and `/metrics` must tell exactly the load that was sent.
+//! API and `/metrics` must tell exactly the load that was sent, and the LLM streams' timings,
+//! tokens by kind and cut-off calls.
 
 use logo_service::load::{LoadOptions, drive};
 use monitor_dashboard::DashboardConfig;
@@ -30,6 +31,7 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_reports_exactly_the_load_it_served() {
+    monitor_core::set_pricing(logo_service::example_prices());
     let dashboard = DashboardConfig::new().token(TOKEN).unwrap();
     let (addr, _server) = logo_service::start("127.0.0.1:0".parse().unwrap(), dashboard)
         .await
@@ -44,12 +46,14 @@ async fn the_service_reports_exactly_the_load_it_served() {
     assert_eq!(load.create_sent, REQUESTS);
     assert_eq!(load.failures, 0, "{load:?}");
     assert_eq!(
-        load.created + load.rejected + load.unavailable,
+        load.created + load.rejected + load.unavailable + load.abandoned,
         REQUESTS,
         "{load:?}"
     );
     // 40 requests: bodies 24 is malformed, prompts 8, 19 and 30 have no words.
     assert_eq!(load.rejected, 4, "{load:?}");
+    // Requests 6 and 26 come from impatient clients, who give up before the pipeline is done.
+    assert!(load.abandoned >= 1, "{load:?}");
     assert_eq!(load.not_found, REQUESTS / 10);
 
     // The layer records a request when its response body has ended on the server side, an
@@ -60,12 +64,17 @@ async fn the_service_reports_exactly_the_load_it_served() {
             .unwrap()
             .stats()
     };
+    // A request whose client went away ends when the server notices the connection closed.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while handler("get_logo_svg").calls < load.svg_sent as u64 && Instant::now() < deadline {
+    while (handler("get_logo_svg").calls < load.svg_sent as u64
+        || handler("create_logo").calls < REQUESTS as u64)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let create = handler("create_logo");
     assert_eq!(create.calls, REQUESTS as u64);
+    assert_eq!(create.cancelled, load.abandoned as u64, "{create:?}");
     assert_eq!(create.client_errors, load.rejected as u64);
     assert_eq!(create.errors, load.unavailable as u64);
     assert_eq!(create.statuses.success, load.created as u64);
@@ -92,10 +101,42 @@ async fn the_service_reports_exactly_the_load_it_served() {
     assert_eq!(row("get_logo")[4], load.get_sent.to_string(), "{summary}");
     assert_eq!(row("get_logo")[6], load.not_found.to_string(), "{summary}");
     assert!(summary.contains("cache logos:"), "{summary}");
-    assert!(summary.contains("sketch-judge-v1"), "{summary}");
+    // Per model: streams with their times to first chunk, and cost by token kind.
+    let model_row = |table: &str, model: &str| {
+        let start = summary
+            .find(table)
+            .unwrap_or_else(|| panic!("no {table:?} table in\n{summary}"));
+        summary[start..]
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(model))
+            .unwrap_or_else(|| panic!("no {model} row under {table:?} in\n{summary}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    for model in [
+        logo_service::prices::DRAFT_MODEL,
+        logo_service::prices::JUDGE_MODEL,
+    ] {
+        // model, calls, chunks, p50 value and unit, p99 value and unit, …
+        let streams = model_row("\nstreams ", model);
+        assert!(streams[1].parse::<u64>().unwrap() > 0, "{streams:?}");
+        assert!(streams[3].parse::<f64>().unwrap() > 0.0, "{streams:?}");
+        assert_eq!(streams[4], "ms", "{streams:?}");
+        let costs = model_row("cost by token kind", model);
+        assert_eq!(costs.len(), 7, "{costs:?}");
+        assert!(
+            costs.iter().skip(1).all(|c| c.starts_with('$')),
+            "{costs:?}"
+        );
+    }
     assert!(
-        summary.contains("unknown"),
-        "an unpriced model's cost: {summary}"
+        summary.contains("the demo's example prices, not a price list"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("prompt cache of claude-sonnet-4-5: "),
+        "{summary}"
     );
 
     // The JSON API, behind the token.
@@ -152,9 +193,13 @@ async fn the_service_reports_exactly_the_load_it_served() {
         .unwrap();
     let groups = by_model["groups"].as_array().unwrap();
     assert_eq!(groups.len(), models.len(), "{by_model}");
-    let complete = handler("complete");
+    let streams = [handler("stream_messages"), handler("stream_chat")];
     let calls: u64 = groups.iter().map(|g| g["calls"].as_u64().unwrap()).sum();
-    assert_eq!(calls, complete.calls, "{by_model}");
+    assert_eq!(
+        calls,
+        streams.iter().map(|s| s.calls).sum::<u64>(),
+        "{by_model}"
+    );
     for model in &models {
         let name = model["model"].as_str().unwrap();
         let group = groups
@@ -177,6 +222,53 @@ async fn the_service_reports_exactly_the_load_it_served() {
             "{filtered}"
         );
     }
+    // Both models streamed: chunks, times to first chunk and per output chunk; the drafting model
+    // wrote its system prompt to the cache and read it after, the judging one reasoned.
+    let model = |name: &str| {
+        models
+            .iter()
+            .find(|m| m["model"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {models:?}"))
+    };
+    for name in [
+        logo_service::prices::DRAFT_MODEL,
+        logo_service::prices::JUDGE_MODEL,
+    ] {
+        let m = model(name);
+        assert!(m["streamed_calls"].as_u64() > Some(0), "{m}");
+        assert!(m["chunks"].as_u64() > m["streamed_calls"].as_u64(), "{m}");
+        for timing in ["first_chunk_p50", "first_chunk_p99", "per_output_chunk_p50"] {
+            assert!(m[timing].as_f64() > Some(0.0), "{timing}: {m}");
+        }
+        assert!(m["cost_by_kind"]["output"].as_f64() > Some(0.0), "{m}");
+    }
+    let draft = model(logo_service::prices::DRAFT_MODEL);
+    assert!(draft["cache_write_tokens"].as_u64() > Some(0), "{draft}");
+    assert!(draft["cached_input_tokens"].as_u64() > Some(0), "{draft}");
+    assert!(
+        draft["cost_by_kind"]["cache_write"].as_f64() > Some(0.0),
+        "{draft}"
+    );
+    let judge = model(logo_service::prices::JUDGE_MODEL);
+    assert!(judge["reasoning_tokens"].as_u64() > Some(0), "{judge}");
+    assert!(
+        judge["cost_by_kind"]["reasoning"].as_f64() > Some(0.0),
+        "{judge}"
+    );
+    // The streams the abandoned requests were reading were cut off: cancelled calls, whose tokens
+    // reached the stage all the same (the stage's tokens are the streams', to the token).
+    let cut_off: u64 = streams.iter().map(|s| s.cancelled).sum();
+    assert!(cut_off >= 1, "{streams:?}");
+    let concepts = handler("generate_concepts");
+    assert_eq!(concepts.cancelled, load.abandoned as u64, "{concepts:?}");
+    assert_eq!(
+        concepts.input_tokens,
+        streams.iter().map(|s| s.input_tokens).sum::<u64>()
+    );
+    assert_eq!(
+        concepts.output_tokens,
+        streams.iter().map(|s| s.output_tokens).sum::<u64>()
+    );
     let estimates: Value = api("estimates?pipeline=logo")
         .await
         .unwrap()
