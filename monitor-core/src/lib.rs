@@ -19,7 +19,7 @@
 //!
 //! #[tracks_tokens(model = "gpt-4o")]
 //! fn complete(prompt: &str) -> Result<Tokens, String> {
-//!     Ok(Tokens { input: prompt.len() as u64, output: 42, cached_input: 0 })
+//!     Ok(Tokens::new(prompt.len() as u64, 42))
 //! }
 //!
 //! #[pipeline_stage(pipeline = "logo", stage = "concepts")]

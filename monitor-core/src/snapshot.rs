@@ -549,8 +549,8 @@ fn responses_of(site: &'static Site) -> Arc<[(&'static str, &'static str)]> {
 
 /// Tokens and cost by model: the calls of every token site, under its model.
 fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
-    // By name, with the provider of the first site that called it: its price, when the bare name
-    // has none, is the `provider/model` one.
+    // By name, with the provider of the first site that called it, whose `provider/model` price
+    // is the one shown (the calls themselves were each priced with their own site's).
     let mut by_model: BTreeMap<&'static str, (Option<&'static str>, Figures)> = BTreeMap::new();
     for s in sites.iter().filter(|s| s.site.kind() == SiteKind::Tokens) {
         for (model, f) in s.model_parts() {

@@ -252,7 +252,10 @@ fn the_exposition_follows_the_format_and_counts_every_call_exactly() -> TestResu
     let priced = [("gen_ai_request_model", "fmt-priced")];
     let unpriced = [("gen_ai_request_model", "fmt-unpriced")];
     assert_eq!(
-        exposition.value("monitor_cached_input_tokens_total", &unpriced),
+        exposition.value(
+            "monitor_model_tokens_total",
+            &model("fmt-unpriced", "cached_input")
+        ),
         120.0
     );
     // 3 calls of 100 input tokens at $1/M and 10 output tokens at $2/M.

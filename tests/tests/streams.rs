@@ -440,3 +440,31 @@ fn the_model_a_response_names_is_its_response_model() {
         "{text}"
     );
 }
+
+#[tracks_tokens(model = "stream-question-mark")]
+fn failing_midway() -> impl Stream<Item = Result<Tokens, Overloaded>> {
+    stream::iter([
+        Ok(Tokens::new(20, 2)),
+        Err(Overloaded),
+        Ok(Tokens::new(0, 5)),
+    ])
+}
+
+/// The natural consumer: `?` on each item, so the stream is dropped at the first `Err`.
+async fn read_all() -> Result<u64, Overloaded> {
+    let mut s = std::pin::pin!(failing_midway());
+    let mut output = 0;
+    while let Some(item) = s.next().await {
+        output += item?.output;
+    }
+    Ok(output)
+}
+
+#[test]
+fn a_stream_dropped_at_its_first_err_is_a_failed_call_not_a_cancelled_one() {
+    assert!(block_on(read_all()).is_err());
+    let s = site("failing_midway").stats();
+    assert_eq!((s.calls, s.errors, s.cancelled, s.chunks), (1, 1, 0, 2));
+    assert_eq!((s.input_tokens, s.output_tokens), (20, 2));
+    assert_eq!(s.durations.count(), 1, "a failed call has its duration");
+}

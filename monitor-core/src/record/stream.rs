@@ -45,11 +45,15 @@ pub struct StreamCall {
     credited: Tokens,
     credited_cost: [u64; 5],
     credited_call: bool,
+    /// Whether the site is a `#[tracks_tokens]` one, whose items' usage is counted.
+    tokens_site: bool,
 }
 
 impl StreamCall {
     fn new(guard: Guard) -> StreamCall {
+        let tokens_site = guard.site().kind() == super::site::SiteKind::Tokens;
         StreamCall {
+            tokens_site,
             guard: Some(guard.into_stream()),
             chunks: 0,
             first_at: 0,
@@ -160,9 +164,9 @@ impl StreamCall {
     }
 
     /// The stream ended: the call is recorded, with its outcome, tokens and items.
-    fn finish(&mut self, tokens_site: bool) {
+    fn finish(&mut self) {
         let end = self.end();
-        let tokens = (tokens_site && self.reported).then(|| self.tokens());
+        let tokens = (self.tokens_site && self.reported).then(|| self.tokens());
         let named = self.named();
         let Some(guard) = self.guard.take() else {
             return;
@@ -177,11 +181,16 @@ impl StreamCall {
 
 impl Drop for StreamCall {
     /// Dropped before its end: a cancelled call (or a panic, if unwinding), whose items and
-    /// tokens still count.
+    /// tokens still count — unless an item failed: a caller that stops at the first `Err` (a `?`
+    /// in its loop) ended a failed call, not a cancelled one.
     fn drop(&mut self) {
         let Some(guard) = &self.guard else {
             return;
         };
+        if self.error.is_some() && !std::thread::panicking() {
+            self.finish();
+            return;
+        }
         let site = guard.site();
         let end = self.end();
         let cell = site.models_per_call().then(|| {
@@ -230,7 +239,6 @@ pin_project_lite::pin_project! {
         inner: S,
         call: Option<StreamCall>,
         classify: F,
-        tokens_site: bool,
     }
 }
 
@@ -252,14 +260,10 @@ where
     S: Stream,
     F: FnMut(&S::Item, &mut StreamCall),
 {
-    let tokens_site = guard
-        .as_ref()
-        .is_some_and(|g| g.site().kind() == super::site::SiteKind::Tokens);
     Metered {
         inner: stream,
         call: guard.map(StreamCall::new),
         classify,
-        tokens_site,
     }
 }
 
@@ -287,12 +291,12 @@ where
         match &polled {
             Poll::Ready(Some(item)) => {
                 (this.classify)(item, call);
-                if *this.tokens_site {
+                if call.tokens_site {
                     call.credit(scope);
                 }
             }
             Poll::Ready(None) => {
-                call.finish(*this.tokens_site);
+                call.finish();
                 *this.call = None;
             }
             Poll::Pending => {}
