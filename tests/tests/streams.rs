@@ -468,3 +468,32 @@ fn a_stream_dropped_at_its_first_err_is_a_failed_call_not_a_cancelled_one() {
     assert_eq!((s.input_tokens, s.output_tokens), (20, 2));
     assert_eq!(s.durations.count(), 1, "a failed call has its duration");
 }
+
+#[async_trait::async_trait]
+trait Provider {
+    async fn stream(&self) -> BoxStream<'static, Tokens>;
+}
+
+struct Remote;
+
+#[async_trait::async_trait]
+impl Provider for Remote {
+    #[tracks_tokens(model = "stream-async-trait")]
+    async fn stream(&self) -> BoxStream<'static, Tokens> {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        stream::iter([Tokens::new(4, 0), Tokens::new(0, 6)]).boxed()
+    }
+}
+
+#[test]
+fn an_async_trait_method_returning_a_stream_is_measured_to_the_stream_end() {
+    let rt = runtime();
+    let n = rt.block_on(async { Remote.stream().await.count().await });
+    assert_eq!(n, 2);
+    let s = site("stream").stats();
+    assert_eq!(
+        (s.calls, s.chunks, s.input_tokens, s.output_tokens),
+        (1, 2, 4, 6)
+    );
+    assert!(s.first_chunk.quantile(0.5) >= Duration::from_millis(3));
+}

@@ -61,6 +61,19 @@ async fn chunks(n: u32) -> BoxStream<'static, u32> {
     stream::iter(0..n).boxed()
 }
 
+#[async_trait::async_trait]
+trait Provider {
+    async fn stream(&self) -> BoxStream<'static, Result<Tokens, Failed>>;
+}
+
+#[async_trait::async_trait]
+impl Provider for Client {
+    #[tracks_tokens(model = "m")]
+    async fn stream(&self) -> BoxStream<'static, Result<Tokens, Failed>> {
+        stream::iter([Ok(Tokens::new(1, 1))]).boxed()
+    }
+}
+
 fn assert_send<T: Send>(_: T) {}
 
 fn main() {
@@ -75,4 +88,5 @@ fn main() {
     assert_send(boxed_future());
     assert_send(events());
     assert_send(chunks(3));
+    assert_send(Provider::stream(&client));
 }
