@@ -418,7 +418,7 @@ fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
     };
     let mut found = match &**ty {
         Type::ImplTrait(t) => {
-            let output = future_bound_output(&t.bounds)?;
+            let output = bound_assoc(&t.bounds, "Future", "Output")?;
             Some(FutureReturn {
                 boxed: false,
                 declared: output.clone(),
@@ -442,7 +442,7 @@ fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
                     let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
                         return None;
                     };
-                    let output = future_bound_output(&object.bounds)?;
+                    let output = bound_assoc(&object.bounds, "Future", "Output")?;
                     Some(FutureReturn {
                         boxed: true,
                         declared: output.clone(),
@@ -460,23 +460,24 @@ fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
     Some(found)
 }
 
-/// For bounds that include `Future<Output = X>`: `Some(Some(X))`; `Some(None)` for a `Future` bound
-/// without `Output`; `None` without a `Future` bound.
-fn future_bound_output(
+/// For bounds that include `Trait<Assoc = X>` (`Future<Output = X>`, `Stream<Item = X>`):
+/// `Some(Some(X))`; `Some(None)` for a `Trait` bound without `Assoc`; `None` without a `Trait`
+/// bound.
+fn bound_assoc(
     bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+    trait_name: &str,
+    assoc: &str,
 ) -> Option<Option<Type>> {
     bounds.iter().find_map(|bound| {
         let syn::TypeParamBound::Trait(t) = bound else {
             return None;
         };
-        let segment = t.path.segments.last().filter(|s| s.ident == "Future")?;
+        let segment = t.path.segments.last().filter(|s| s.ident == trait_name)?;
         let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
             return Some(None);
         };
         Some(args.args.iter().find_map(|arg| match arg {
-            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
-                Some(assoc.ty.clone())
-            }
+            syn::GenericArgument::AssocType(a) if a.ident == assoc => Some(a.ty.clone()),
             _ => None,
         }))
     })
@@ -539,7 +540,7 @@ fn returns_stream(ty: &Type) -> Option<StreamReturn> {
 
 fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
     match ty {
-        Type::ImplTrait(t) => Some((StreamForm::Impl, stream_bound_item(&t.bounds)?)),
+        Type::ImplTrait(t) => Some((StreamForm::Impl, bound_assoc(&t.bounds, "Stream", "Item")?)),
         Type::Path(p) => {
             let segment = p.path.segments.last()?;
             match segment.ident.to_string().as_str() {
@@ -557,7 +558,7 @@ fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
                     };
                     Some((
                         StreamForm::Boxed(Box::new(ty.clone())),
-                        stream_bound_item(&object.bounds)?,
+                        bound_assoc(&object.bounds, "Stream", "Item")?,
                     ))
                 }
                 _ => None,
@@ -565,28 +566,6 @@ fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
         }
         _ => None,
     }
-}
-
-/// For bounds that include `Stream<Item = X>`: `Some(Some(X))`; `Some(None)` for a `Stream` bound
-/// without `Item`; `None` without a `Stream` bound.
-fn stream_bound_item(
-    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
-) -> Option<Option<Type>> {
-    bounds.iter().find_map(|bound| {
-        let syn::TypeParamBound::Trait(t) = bound else {
-            return None;
-        };
-        let segment = t.path.segments.last().filter(|s| s.ident == "Stream")?;
-        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
-            return Some(None);
-        };
-        Some(args.args.iter().find_map(|arg| match arg {
-            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => {
-                Some(assoc.ty.clone())
-            }
-            _ => None,
-        }))
-    })
 }
 
 /// Replaces `__monitor_ret`, the stream (or `Result` of one) the body gave, with the stream
