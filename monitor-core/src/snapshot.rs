@@ -158,6 +158,9 @@ pub struct ModelStats {
     pub known_cost_usd: f64,
     /// Calls made while the model had no price.
     pub unpriced_calls: u64,
+    /// Calls dropped before they finished (streams cut off, futures cancelled); their tokens
+    /// count.
+    pub cancelled: u64,
     /// Items yielded by its streamed calls.
     pub chunks: u64,
     /// Streamed calls that yielded an item.
@@ -192,6 +195,7 @@ impl ModelStats {
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,
+            cancelled: f.cancelled,
             chunks: f.chunks,
             streamed_calls: f.first_chunk.count(),
             first_chunk_p50: f.first_chunk.quantile(0.5),

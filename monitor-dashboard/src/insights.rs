@@ -78,10 +78,8 @@ const ERROR_RISE_MIN: f64 = 0.05;
 /// its maximum.
 const MIN_CALLS_FOR_P99: u64 = 20;
 
-/// Calls a model needs in each of [`RECENT`] and [`BASELINE`] before its time to first chunk p99
-/// is compared: of fewer, the p99 is the slowest call or two. (A group counts all the model's
-/// metered calls, streamed or not: for a model whose calls all stream, as LLM calls do, they are
-/// its streams.)
+/// Streamed calls a model needs in each of [`RECENT`] and [`BASELINE`] before its time to first
+/// chunk p99 is compared: of fewer, the p99 is the slowest call or two.
 const MIN_CALLS_FOR_FIRST_CHUNK: u64 = 20;
 
 /// How many times the usual time to first chunk p99 the recent one must be to count as rising: a
@@ -352,7 +350,7 @@ fn rising_first_chunk(now: SystemTime) -> Vec<Insight> {
         .into_iter()
         .filter_map(|g| {
             let model = g.key.get("model")?.clone();
-            Some((model, (g.calls, finite_or_zero(g.first_chunk_p99))))
+            Some((model, (g.streamed_calls, finite_or_zero(g.first_chunk_p99))))
         })
         .collect()
     };

@@ -435,6 +435,8 @@ pub struct GroupResult {
     pub cost_by_kind: KindCosts,
     /// Items yielded by streamed calls.
     pub chunks: u64,
+    /// Streamed calls that yielded an item: the calls the time to first chunk is of.
+    pub streamed_calls: u64,
     /// Median time to a streamed call's first item, seconds (0 without streamed calls).
     pub first_chunk_p50: f64,
     /// 99th percentile time to first item, seconds.
@@ -723,6 +725,7 @@ impl GroupResult {
             reasoning_tokens: f.tokens.reasoning,
             cost_by_kind: KindCosts::of(f),
             chunks: f.chunks,
+            streamed_calls: f.first_chunk.count(),
             first_chunk_p50: f.first_chunk.quantile(0.5).as_secs_f64(),
             first_chunk_p99: f.first_chunk.quantile(0.99).as_secs_f64(),
             per_output_chunk_p50: f.per_output_chunk.quantile(0.5).as_secs_f64(),
