@@ -227,10 +227,12 @@ impl Guard {
     ) {
         let (this, units) = self.end();
         let site = this.site;
-        let model = || request_model(site, this.model, named);
-        let usage = tokens.map(|tokens| model().usage(tokens));
-        if site.models_per_call() {
-            let cell = site.model_cell(model());
+        let per_model = site.models_per_call();
+        // Resolved once: a model the value names is looked up by name.
+        let model = (tokens.is_some() || per_model).then(|| request_model(site, this.model, named));
+        let usage = tokens.zip(model).map(|(tokens, model)| model.usage(tokens));
+        if let (true, Some(model)) = (per_model, model) {
+            let cell = site.model_cell(model);
             cell.totals.record(units, &outcome, this.request_bytes);
             if let Some(usage) = &usage {
                 cell.totals.record_usage(usage, OWN_CALL);

@@ -4,7 +4,8 @@
 //! returned. Each poll runs in the site's scope; each item is classified by a closure the macro
 //! generates where the item's type is known (an `Err` item makes the call an error; under
 //! `#[tracks_tokens]` its usage is added). The call ends when the stream does — or is dropped:
-//! then it is a cancelled call, whose tokens are still counted and priced.
+//! then it is a cancelled call, whose tokens are still counted and priced, or a failed one if an
+//! item failed (a consumer's `?` drops the stream at its first `Err`).
 
 use super::clock;
 use super::guard::{Credit, Guard, Leave, request_model};
@@ -193,13 +194,10 @@ impl Drop for StreamCall {
         }
         let site = guard.site();
         let end = self.end();
-        let cell = site.models_per_call().then(|| {
-            let model = request_model(site, guard.model(), self.named());
-            site.model_cell(model)
-        });
+        let model = || request_model(site, guard.model(), self.named());
+        let cell = site.models_per_call().then(|| site.model_cell(model()));
         if self.reported {
-            let model = request_model(site, guard.model(), self.named());
-            let usage = model.usage(self.tokens());
+            let usage = model().usage(self.tokens());
             let own = Share {
                 calls: 1,
                 per_call: true,
