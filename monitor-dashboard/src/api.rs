@@ -4,7 +4,7 @@
 use crate::AppState;
 use axum::Json;
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
@@ -21,10 +21,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/models", get(models))
         .route("/api/insights", get(insights))
         .merge(crate::events::routes())
+        // Behind the token check like the rest: without a token, no path under /api tells
+        // whether it exists.
+        .route("/api/{*rest}", axum::routing::any(not_found))
 }
 
-/// An answer that is not a success: a status and a JSON body `{"error": …, "message": …}`, with
-/// `"parameter"` when one parameter was at fault.
+/// An answer that is not a success: a status and a JSON body `{"error": …, "status": …,
+/// "message": …}`, with `"parameter"` when one parameter was at fault.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
@@ -55,7 +58,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.error, "message": self.message });
+        let mut body = json!({
+            "error": self.error,
+            "status": self.status.as_u16(),
+            "message": self.message,
+        });
         if let Some(parameter) = self.parameter {
             body["parameter"] = parameter.into();
         }
@@ -70,12 +77,31 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub(crate) async fn not_found(uri: http::Uri) -> Response {
-    let body = json!({
-        "error": "not_found",
-        "message": format!("no route {}", uri.path()),
-    });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
+/// The one shape of every error the dashboard answers: `{"error", "status", "message"}`.
+pub(crate) fn error(status: StatusCode, error: &'static str, message: String) -> Response {
+    let body = json!({ "error": error, "status": status.as_u16(), "message": message });
+    (status, Json(body)).into_response()
+}
+
+/// No route: the path as the client sent it, prefix included (a nested router sees it without).
+pub(crate) async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route {}", uri.path()),
+    )
+}
+
+/// A route that does not take the request's method; axum adds the `Allow` header.
+pub(crate) async fn method_not_allowed(
+    method: http::Method,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 /// The URL's parameters as pairs, percent-decoded; a query string that does not decode is a 400.
@@ -85,8 +111,19 @@ pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
     })
 }
 
-/// Rejects parameters a route does not take, so that a typo is an answer, not a silent default.
+/// Rejects parameters a route does not take, so that a typo is an answer, not a silent default,
+/// and a parameter given twice, which would silently take one of the two.
 pub(crate) fn only(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
+    if let Some((key, _)) = params
+        .iter()
+        .enumerate()
+        .find_map(|(i, (k, _))| params[..i].iter().find(|(earlier, _)| earlier == k))
+    {
+        return Err(ApiError::bad_parameter(
+            key,
+            format!("`{key}` is given more than once; give it once"),
+        ));
+    }
     match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         Some((key, _)) => Err(ApiError::bad_parameter(
             key,
@@ -166,6 +203,7 @@ pub(crate) fn query_error(e: monitor_core::QueryError) -> ApiError {
         QueryError::InvertedRange { .. } => "from".to_owned(),
         QueryError::UnknownField { field } => field.clone(),
         QueryError::InvalidValue { field, .. } => field.clone(),
+        QueryError::Repeated { field } => field.clone(),
         QueryError::ResolutionTooFine { .. } => "resolution".to_owned(),
         _ => "query".to_owned(),
     };
@@ -237,6 +275,31 @@ async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, A
             "finished",
             "`finished` needs `pipeline`: stages are named within a pipeline".to_owned(),
         ));
+    }
+    if let Some(wanted) = wanted {
+        // Each finished stage once, and one of the pipeline's: checked as they come, so a list of
+        // thousands is refused at its first bad entry rather than estimated.
+        let stages: Vec<&'static str> = monitor_core::sites()
+            .filter(|s| s.pipeline() == Some(wanted))
+            .filter_map(|s| s.stage())
+            .collect();
+        for (i, stage) in finished.iter().enumerate() {
+            if !stages.contains(stage) {
+                return Err(ApiError::bad_parameter(
+                    "finished",
+                    format!(
+                        "no stage {stage:?} in pipeline {wanted:?}; its stages: {}",
+                        stages.join(", ")
+                    ),
+                ));
+            }
+            if finished[..i].contains(stage) {
+                return Err(ApiError::bad_parameter(
+                    "finished",
+                    format!("stage {stage:?} is listed more than once"),
+                ));
+            }
+        }
     }
     let estimates: Vec<serde_json::Value> = pipelines
         .into_iter()

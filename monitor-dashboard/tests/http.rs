@@ -408,3 +408,171 @@ async fn garbage_query_strings_get_an_answer_never_a_crash() {
     let (status, _) = get_json(addr, "/admin/api/sites", Some(TOKEN)).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// The hardening issue's points 4, 5, 6 and 10, each as a hostile client tried them.
+#[tokio::test]
+async fn the_scheme_is_case_insensitive_and_another_scheme_is_named() {
+    let addr = start_dashboard().await;
+    let url = format!("http://{addr}/admin/api/models");
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let response = client()
+            .get(&url)
+            .header("Authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+    let response = client()
+        .get(&url)
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], 401);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a `Basic` credential"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn every_error_is_one_json_shape_and_no_path_can_be_probed() {
+    let addr = start_dashboard().await;
+    // An unknown page path: JSON, with the path as sent, prefix included.
+    let (status, body) = get_json(addr, "/admin/nonexistent", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        (body["error"].as_str(), body["status"].as_u64()),
+        (Some("not_found"), Some(404))
+    );
+    assert_eq!(body["message"], "no route /admin/nonexistent");
+    // An unknown API path tells nothing without the token, and is a 404 with it.
+    let (status, body) = get_json(addr, "/admin/api/secret-route", None).await;
+    assert_eq!(
+        (status, body["status"].as_u64()),
+        (StatusCode::UNAUTHORIZED, Some(401))
+    );
+    let (status, body) = get_json(addr, "/admin/api/secret-route", Some(TOKEN)).await;
+    assert_eq!(
+        (status, body["status"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+    // A method a route does not take: a JSON 405 that still says what it takes.
+    let response = client()
+        .post(format!("http://{addr}/admin/api/sites"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["error"].as_str(), body["status"].as_u64()),
+        (Some("method_not_allowed"), Some(405))
+    );
+    // A bad parameter has the same shape, with the parameter named.
+    let (status, body) = get_json(addr, "/admin/api/sites?kind=garbage", Some(TOKEN)).await;
+    assert_eq!(
+        (status, body["status"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(400))
+    );
+    assert_eq!(body["parameter"], "kind");
+}
+
+#[tokio::test]
+async fn answers_are_not_sniffed_nor_cached() {
+    let addr = start_dashboard().await;
+    for (path, token) in [
+        ("/admin/api/sites", Some(TOKEN)),
+        ("/admin/api/sites", None),
+        ("/admin/metrics", None),
+        ("/admin/nonexistent", None),
+    ] {
+        let mut request = client().get(format!("http://{addr}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+    }
+    // The page keeps its own policy: revalidated, not refetched blind.
+    let response = client()
+        .get(format!("http://{addr}/admin/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn query_parameters_are_validated_alike_on_every_route() {
+    http_test_stage();
+    let addr = start_dashboard().await;
+    for (path, parameter) in [
+        // A kind that no site has is a mistake, not an empty answer.
+        ("/admin/api/query?kind=garbage", "kind"),
+        // A parameter given twice would silently take one of them.
+        ("/admin/api/query?range=5m&range=1h", "range"),
+        ("/admin/api/sites?kind=stage&kind=handler", "kind"),
+        (
+            "/admin/api/estimates?pipeline=http_test_pipe&pipeline=x",
+            "pipeline",
+        ),
+        // A time past the year 9999 is refused, not clamped.
+        ("/admin/api/query?from=0&to=99999999999999999", "to"),
+        // Stages are the pipeline's, each once.
+        (
+            "/admin/api/estimates?pipeline=http_test_pipe&finished=x",
+            "finished",
+        ),
+        (
+            "/admin/api/estimates?pipeline=http_test_pipe&finished=only,only",
+            "finished",
+        ),
+    ] {
+        let (status, body) = get_json(addr, path, Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["parameter"], parameter, "{path}: {body}");
+    }
+    let (status, _) = get_json(
+        addr,
+        "/admin/api/estimates?pipeline=http_test_pipe&finished=only",
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The 32,000 entries (as long as a URL may be) are refused at the first bad one.
+    let long = vec!["x"; 32_000].join(",");
+    let started = Instant::now();
+    let (status, body) = get_json(
+        addr,
+        &format!("/admin/api/estimates?pipeline=http_test_pipe&finished={long}"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    eprintln!("32,000 stages refused in {:?}", started.elapsed());
+}
+
+#[test]
+fn an_empty_token_variable_is_no_token() {
+    let config = DashboardConfig::from_vars([("MONITOR_DASHBOARD_TOKEN", "")]).unwrap();
+    assert!(!config.has_token());
+    let config = DashboardConfig::from_vars([("MONITOR_DASHBOARD_TOKEN", "  ")]).unwrap();
+    assert!(!config.has_token());
+    assert!(matches!(
+        DashboardConfig::from_vars([("MONITOR_DASHBOARD_TOKEN", "short")]),
+        Err(DashboardError::InvalidValue { .. })
+    ));
+}

@@ -265,3 +265,31 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let json = serde_json::to_value(query(&last(60).group_by(Field::Kind)).unwrap()).unwrap();
     assert!(json["groups"].as_array().unwrap().len() >= 3);
 }
+
+#[test]
+fn query_parameters_given_twice_an_unknown_kind_or_a_time_past_9999_are_refused() {
+    use monitor_core::{Query, QueryError};
+    let parse = |pairs: &[(&str, &str)]| Query::from_params(pairs.iter().copied());
+    assert_eq!(
+        parse(&[("range", "5m"), ("range", "1h")]).unwrap_err(),
+        QueryError::Repeated {
+            field: "range".into()
+        }
+    );
+    assert_eq!(
+        parse(&[("site", "a"), ("site", "b")]).unwrap_err(),
+        QueryError::Repeated {
+            field: "site".into()
+        }
+    );
+    assert!(matches!(
+        parse(&[("kind", "garbage")]).unwrap_err(),
+        QueryError::InvalidValue { field, .. } if field == "kind"
+    ));
+    assert!(parse(&[("kind", "stage")]).is_ok());
+    assert!(matches!(
+        parse(&[("from", "0"), ("to", "99999999999999999")]).unwrap_err(),
+        QueryError::InvalidValue { field, .. } if field == "to"
+    ));
+    assert!(parse(&[("from", "0"), ("to", "253402300799")]).is_ok());
+}

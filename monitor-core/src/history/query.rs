@@ -242,11 +242,19 @@ impl Query {
     ) -> Result<Query, QueryError> {
         let mut query = Query::new(TimeRange::Last(Duration::from_secs(15 * 60)));
         let (mut from, mut to) = (None, None);
+        let mut seen: Vec<&str> = Vec::new();
         for (key, value) in params {
             let invalid = || QueryError::InvalidValue {
                 field: key.to_owned(),
                 value: value.to_owned(),
             };
+            // A repeated parameter would silently take the last (or, as a filter, match nothing).
+            if seen.contains(&key) {
+                return Err(QueryError::Repeated {
+                    field: key.to_owned(),
+                });
+            }
+            seen.push(key);
             match key {
                 "range" => {
                     query.range = TimeRange::Last(parse_duration(value).ok_or_else(invalid)?)
@@ -260,7 +268,14 @@ impl Query {
                         query.group_by.push(Field::parse(name)?);
                     }
                 }
-                other => query.filters.push((Field::parse(other)?, value.to_owned())),
+                other => {
+                    let field = Field::parse(other)?;
+                    // A kind is one of three: any other value would match no site, silently.
+                    if field == Field::Kind && !["handler", "stage", "tokens"].contains(&value) {
+                        return Err(invalid());
+                    }
+                    query.filters.push((field, value.to_owned()));
+                }
             }
         }
         match (from, to) {
@@ -298,8 +313,11 @@ fn parse_duration(text: &str) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(secs))
 }
 
+/// Unix seconds up to the end of year 9999: a later time is a typo, not a range to clamp.
 fn parse_unix(text: &str) -> Option<SystemTime> {
-    UNIX_EPOCH.checked_add(Duration::from_secs(text.trim().parse().ok()?))
+    const LAST: u64 = 253_402_300_799;
+    let secs: u64 = text.trim().parse().ok()?;
+    (secs <= LAST).then(|| UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// A query that cannot be answered, and why.
@@ -325,6 +343,11 @@ pub enum QueryError {
         /// The value given.
         value: String,
     },
+    /// A parameter given twice.
+    Repeated {
+        /// The parameter.
+        field: String,
+    },
     /// The history keeps that range only at a coarser resolution.
     ResolutionTooFine {
         /// The resolution asked for.
@@ -346,6 +369,9 @@ impl fmt::Display for QueryError {
             }
             QueryError::InvalidValue { field, value } => {
                 write!(f, "`{field}` has an invalid value {value:?}")
+            }
+            QueryError::Repeated { field } => {
+                write!(f, "`{field}` is given more than once; give it once")
             }
             QueryError::ResolutionTooFine { asked, finest } => write!(
                 f,
