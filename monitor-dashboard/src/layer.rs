@@ -89,7 +89,6 @@ where
             request.method().clone(),
             request.extensions().get::<MatchedPath>().cloned(),
         );
-        let declared = content_length(request.headers());
         let received = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&received);
         let request = request.map(|body| {
@@ -110,7 +109,6 @@ where
             request: Some(Pending {
                 scope,
                 route,
-                declared,
                 received,
             }),
         }
@@ -121,30 +119,48 @@ where
 struct Pending {
     scope: RequestScope,
     route: (http::Method, Option<MatchedPath>),
-    /// The request's `Content-Length`, which counts a body the handler never read too.
-    declared: Option<u64>,
-    /// Request body bytes read so far.
+    /// Request body bytes read so far: what the request carried, as far as anyone knows. A
+    /// declared `Content-Length` is a claim — one request declaring 99,999,999,999 bytes and
+    /// sending 3 would add 1e11 — so it is never counted.
     received: Arc<AtomicU64>,
 }
 
 impl Pending {
     fn complete(self, status: u16, sent: Option<u64>) {
-        let received = self
-            .declared
-            .unwrap_or_else(|| self.received.load(Ordering::Relaxed));
+        let received = self.received.load(Ordering::Relaxed);
         let route = if self.scope.served_by_handler() {
             String::new()
         } else {
-            match &self.route {
-                (method, Some(path)) => format!("{method} {}", path.as_str()),
+            // A method outside HTTP's standard set is any client's invention: under its own
+            // name, 300 made-up methods made 300 sites.
+            let method = if STANDARD_METHODS.contains(&self.route.0) {
+                self.route.0.as_str()
+            } else {
+                "OTHER"
+            };
+            match &self.route.1 {
+                Some(path) => format!("{method} {}", path.as_str()),
                 // Unmatched paths are not routes: one site for all of them keeps odd paths from
                 // making sites without end.
-                (method, None) => format!("{method} <unmatched>"),
+                None => format!("{method} <unmatched>"),
             }
         };
         self.scope.complete(status, Some(received), sent, &route);
     }
 }
+
+/// The methods of RFC 9110 and PATCH: the only ones a route site is named after.
+const STANDARD_METHODS: [http::Method; 9] = [
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::DELETE,
+    http::Method::CONNECT,
+    http::Method::OPTIONS,
+    http::Method::TRACE,
+    http::Method::PATCH,
+];
 
 /// The response's status, waiting for its body to end.
 struct Completion {
@@ -264,14 +280,4 @@ where
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
-}
-
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }

@@ -1,5 +1,5 @@
-//! `MonitorLayer` on a real axum service on 127.0.0.1: final statuses, body sizes (declared and
-//! streamed), requests no instrumented handler served, and exact counts under concurrency.
+//! `MonitorLayer` on a real axum service on 127.0.0.1: final statuses, body sizes (as they flow,
+//! never as declared), requests no instrumented handler served, and exact counts under concurrency.
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -77,6 +77,8 @@ async fn start() -> SocketAddr {
         .route("/layer/concurrent", get(layer_concurrent))
         .route("/layer/sync", get(|| async { layer_sync() }))
         .route("/layer/plain/{id}", get(|| async { "not instrumented" }))
+        .route("/layer/invented/{id}", get(|| async { "not instrumented" }))
+        .route("/layer/claimed/{id}", get(|| async { "not instrumented" }))
         .layer(MonitorLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -228,4 +230,64 @@ async fn concurrent_requests_are_counted_exactly() {
     assert_eq!(s.statuses.success, expected);
     // Nothing recorded twice on a route site.
     assert!(route_stats("GET /layer/concurrent").is_none());
+}
+
+/// Made-up methods are any client's invention: they share one name, and never make a site each.
+#[tokio::test]
+async fn made_up_methods_make_no_sites() {
+    let addr = start().await;
+    let client = reqwest::Client::new();
+    for i in 0..300 {
+        let method = http::Method::from_bytes(format!("XQWERTY{i}").as_bytes()).unwrap();
+        let path = if i % 2 == 0 {
+            "/layer/invented/1"
+        } else {
+            "/nowhere"
+        };
+        let r = client
+            .request(method, format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        r.bytes().await.unwrap();
+    }
+    eventually(|| {
+        route_stats("OTHER /layer/invented/{id}").is_some_and(|s| s.calls == 150)
+            && route_stats("OTHER <unmatched>").is_some_and(|s| s.calls >= 150)
+    })
+    .await;
+    let invented: Vec<&str> = monitor_core::sites()
+        .filter_map(|s| s.route().filter(|r| r.contains("/layer/invented/")))
+        .collect();
+    assert_eq!(invented, ["OTHER /layer/invented/{id}"]);
+    assert!(!monitor_core::sites().any(|s| s.route().is_some_and(|r| r.starts_with("XQWERTY"))));
+}
+
+/// A declared length is a claim: only the bytes that arrived are counted.
+#[tokio::test]
+async fn a_declared_length_is_never_counted_as_bytes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = start().await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /layer/claimed/7 HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999999\r\n\r\nabc",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+    drop(stream);
+    eventually(|| route_stats("GET /layer/claimed/{id}").is_some_and(|s| s.calls == 1)).await;
+    let counted = route_stats("GET /layer/claimed/{id}")
+        .unwrap()
+        .request_bytes;
+    assert!(
+        counted <= 3,
+        "{counted} bytes counted for a request that sent 3"
+    );
 }
