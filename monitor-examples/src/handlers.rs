@@ -9,23 +9,64 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use monitor_core::{monitored_handler, pipeline_stage};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Longest prompt accepted, in characters.
 pub const MAX_PROMPT_CHARS: usize = 500;
 
+/// Logos kept, and SVGs kept for repeated prompts: beyond, the oldest go first. Kept for ever,
+/// 115,000 requests held 138 MB of heap.
+pub(crate) const MAX_LOGOS: usize = 10_000;
+
+/// Entries by key, at most `cap`, the oldest dropped first: a store whose memory no run of
+/// requests can grow without bound.
+#[derive(Debug)]
+struct Bounded<K, V> {
+    entries: HashMap<K, V>,
+    order: VecDeque<K>,
+    cap: usize,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
+    fn new(cap: usize) -> Bounded<K, V> {
+        Bounded {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        self.entries.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.entries.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > self.cap {
+            if let Some(oldest) = self.order.pop_front() {
+                self.entries.remove(&oldest);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
 /// The service's state: its LLM clients and the logos made so far.
 #[derive(Debug)]
 pub struct App {
     pub(crate) draft: MessagesClient,
     pub(crate) judge: ChatClient,
-    logos: Mutex<HashMap<u64, Logo>>,
+    logos: Mutex<Bounded<String, Logo>>,
     /// SVGs by prompt and style: a repeated request is served without running the pipeline.
-    rendered: Mutex<HashMap<(String, Style), (String, String)>>,
-    next_id: AtomicU64,
+    rendered: Mutex<Bounded<(String, Style), (String, String)>>,
 }
 
 impl App {
@@ -50,18 +91,21 @@ impl App {
         App {
             draft,
             judge,
-            logos: Mutex::default(),
-            rendered: Mutex::default(),
-            next_id: AtomicU64::new(1),
+            logos: Mutex::new(Bounded::new(MAX_LOGOS)),
+            rendered: Mutex::new(Bounded::new(MAX_LOGOS)),
         }
     }
 
-    fn logo(&self, id: u64) -> Option<Logo> {
+    fn logo(&self, id: &str) -> Option<Logo> {
         self.logos
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .cloned()
+            .get(&id.to_owned())
+    }
+
+    /// Logos kept now.
+    pub fn logos_kept(&self) -> usize {
+        self.logos.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
@@ -74,8 +118,9 @@ impl Default for App {
 /// A logo made by the service.
 #[derive(Debug, Clone, Serialize)]
 pub struct Logo {
-    /// Its id.
-    pub id: u64,
+    /// Its id: 128 random bits in hex, so that no one finds another's logo (and prompt) by
+    /// counting.
+    pub id: String,
     /// The prompt it was made from.
     pub prompt: String,
     /// Its style.
@@ -101,7 +146,8 @@ pub struct CreateLogo {
     pub style: Style,
 }
 
-/// An answer that is not a success: a status and `{"error": …, "message": …}`.
+/// An answer that is not a success: a status and `{"error": …, "status": …, "message": …}`, the
+/// dashboard's shape.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -127,7 +173,11 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.error, "message": self.message });
+        let body = serde_json::json!({
+            "error": self.error,
+            "status": self.status.as_u16(),
+            "message": self.message,
+        });
         (self.status, Json(body)).into_response()
     }
 }
@@ -153,8 +203,22 @@ impl From<PipelineError> for ApiError {
 #[monitored_handler(route = "POST /api/logos")]
 pub(crate) async fn create_logo(
     State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Logo>), ApiError> {
+    // JSON only: a plain cross-site form (`text/plain`, no preflight) cannot post one.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the request as `Content-Type: application/json`",
+        ));
+    }
     let request: CreateLogo = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
     let prompt = request.prompt.trim().to_owned();
@@ -182,9 +246,15 @@ pub(crate) async fn create_logo(
             (concept, svg)
         }
     };
-    let id = app.next_id.fetch_add(1, Ordering::Relaxed);
+    let id = crate::new_token().map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_randomness",
+            format!("no id can be drawn: {e}"),
+        )
+    })?;
     let logo = Logo {
-        id,
+        id: id.clone(),
         prompt,
         style: request.style,
         concept,
@@ -209,17 +279,16 @@ fn cached_logo(app: &App, prompt: &str, style: Style) -> Option<(String, String)
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&(prompt.to_owned(), style))
-        .cloned()
 }
 
-/// A logo's description, or 404; 400 for an id that is not a number.
+/// A logo's description, or 404; 400 for an id that is not one.
 #[monitored_handler(route = "GET /api/logos/{id}")]
 pub(crate) async fn get_logo(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Json<Logo>, ApiError> {
-    let id = parse_id(&id)?;
-    app.logo(id).map(Json).ok_or_else(|| not_found(id))
+    check_id(&id)?;
+    app.logo(&id).map(Json).ok_or_else(|| not_found(&id))
 }
 
 /// A logo's SVG (`image/svg+xml`), or 404.
@@ -228,21 +297,57 @@ pub(crate) async fn get_logo_svg(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let logo = app.logo(id).ok_or_else(|| not_found(id))?;
+    check_id(&id)?;
+    let logo = app.logo(&id).ok_or_else(|| not_found(&id))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], logo.svg).into_response())
 }
 
-fn parse_id(id: &str) -> Result<u64, ApiError> {
-    id.parse().map_err(|_| {
-        ApiError::new(
+/// Characters of a logo id: 32 hex digits.
+pub(crate) const ID_LEN: usize = 32;
+
+fn check_id(id: &str) -> Result<(), ApiError> {
+    if id.len() == ID_LEN && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        // Not echoed whole: an id is at most 32 characters, a path can be anything.
+        let shown: String = id.chars().take(ID_LEN).collect();
+        Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_id",
-            format!("a logo id is a number, not {id:?}"),
-        )
-    })
+            format!("a logo id is {ID_LEN} hex digits, not {shown:?}"),
+        ))
+    }
 }
 
-fn not_found(id: u64) -> ApiError {
+fn not_found(id: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no logo {id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bounded, check_id};
+
+    #[test]
+    fn the_store_keeps_at_most_its_cap_the_oldest_dropped_first() {
+        let mut store = Bounded::new(3);
+        for i in 0..10 {
+            store.insert(i, i * 10);
+            assert!(store.len() <= 3);
+        }
+        assert_eq!(
+            (store.get(&6), store.get(&7), store.get(&9)),
+            (None, Some(70), Some(90))
+        );
+        // Replacing a kept entry does not count it twice.
+        store.insert(9, 1);
+        assert_eq!((store.len(), store.get(&7)), (3, Some(70)));
+    }
+
+    #[test]
+    fn an_id_is_32_hex_digits() {
+        assert!(check_id("0123456789abcdef0123456789abcdef").is_ok());
+        for bad in ["1", "0123456789abcdef0123456789abcdeg", &"a".repeat(33), ""] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
 }

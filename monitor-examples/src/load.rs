@@ -161,7 +161,7 @@ async fn one(client: &reqwest::Client, base: &str, i: usize, report: &mut LoadRe
         201 => {
             report.created += 1;
             let logo: serde_json::Value = response.json().await.unwrap_or_default();
-            let Some(id) = logo["id"].as_u64() else {
+            let Some(id) = logo["id"].as_str() else {
                 report.failures += 1;
                 return;
             };
@@ -181,7 +181,14 @@ async fn one(client: &reqwest::Client, base: &str, i: usize, report: &mut LoadRe
     if i % 10 == 9 {
         report.get_sent += 1;
         report.not_found += 1;
-        if !fetch(client, &format!("{base}/api/logos/{}", 1_000_000 + i), 404).await {
+        // Well-formed ids no logo has.
+        if !fetch(
+            client,
+            &format!("{base}/api/logos/{:032x}", 1_000_000 + i),
+            404,
+        )
+        .await
+        {
             report.failures += 1;
         }
     }

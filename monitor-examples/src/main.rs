@@ -74,7 +74,14 @@ fn run(args: Args) -> Result<(), String> {
         }
     };
     if let Some(token) = &token {
-        dashboard = dashboard.token(token).map_err(|e| e.to_string())?;
+        // Named as the user gave it: a bad `--token` is not a bad environment variable.
+        dashboard = dashboard.token(token).map_err(|_| {
+            format!(
+                "--token must be at least {} characters, without whitespace (it has {})",
+                monitor_dashboard::MIN_TOKEN_LEN,
+                token.chars().count()
+            )
+        })?;
     }
     monitor_dashboard::check_exposure(args.addr, &dashboard).map_err(|e| e.to_string())?;
 

@@ -32,6 +32,7 @@ async fn no_request_to_the_service_goes_unmonitored() {
     let client = reqwest::Client::new();
     let created: serde_json::Value = client
         .post(format!("http://{addr}/api/logos"))
+        .header("content-type", "application/json")
         .body(r#"{"prompt": "a lighthouse café called Beacon"}"#)
         .send()
         .await
@@ -39,9 +40,9 @@ async fn no_request_to_the_service_goes_unmonitored() {
         .json()
         .await
         .unwrap();
-    let id = created["id"].as_u64().expect("a logo was created");
+    let id = created["id"].as_str().expect("a logo was created");
     for (method, path) in ROUTES.iter().filter(|(m, _)| *m == "GET") {
-        let url = format!("http://{addr}{}", path.replace("{id}", &id.to_string()));
+        let url = format!("http://{addr}{}", path.replace("{id}", id));
         let response = client.get(url).send().await.unwrap();
         assert!(response.status().is_success(), "{method} {path}");
         response.bytes().await.unwrap();
@@ -117,6 +118,61 @@ fn the_binary_runs_a_load_prints_the_summary_and_exits_with_no_serve() {
     assert_eq!(create.split_whitespace().nth(4), Some("12"), "{create}");
 }
 
+/// The hardening issue's points 9 and 10 for the demo: ids no one can count to, JSON bodies only.
+#[tokio::test]
+async fn logo_ids_cannot_be_guessed_and_only_json_is_taken() {
+    let (addr, _server) = logo_service::start(
+        "127.0.0.1:0".parse().unwrap(),
+        DashboardConfig::new().token("every-handler-token").unwrap(),
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let post = |content_type: &'static str| {
+        client
+            .post(format!("http://{addr}/api/logos"))
+            .header("content-type", content_type)
+            .body(r#"{"prompt": "a tea room called Steep"}"#)
+            .send()
+    };
+    // A plain cross-site form posts `text/plain`: refused, in JSON.
+    let refused = post("text/plain").await.unwrap();
+    assert_eq!(refused.status(), 415);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_media_type");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created: serde_json::Value = post("application/json; charset=utf-8")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().expect("a logo").to_owned();
+        assert!(
+            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1]);
+    // The old sequential ids find nothing; a malformed one is a 400, not a lookup.
+    for (path, status) in [("/api/logos/1", 400), ("/api/logos/2/svg", 400)] {
+        let r = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    let found = client
+        .get(format!("http://{addr}/api/logos/{}", ids[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 200);
+}
+
 #[test]
 fn bad_flags_are_refused_with_a_message() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_logo-service"))
@@ -130,10 +186,11 @@ fn bad_flags_are_refused_with_a_message() {
         .output()
         .unwrap();
     assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("MONITOR_DASHBOARD_TOKEN"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        said.contains("--token must be at least 8 characters")
+            && !said.contains("MONITOR_DASHBOARD_TOKEN"),
+        "{said}"
     );
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_logo-service"))
         .arg("--help")
