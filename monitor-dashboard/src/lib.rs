@@ -76,6 +76,7 @@ pub struct DashboardConfig {
     token: Option<Arc<str>>,
     protect_metrics: bool,
     leak_threshold_bytes_per_sec: Option<f64>,
+    max_streams: Option<usize>,
 }
 
 /// The token is a secret: it never appears in debug output.
@@ -88,6 +89,7 @@ impl fmt::Debug for DashboardConfig {
                 "leak_threshold_bytes_per_sec",
                 &self.leak_threshold_bytes_per_sec,
             )
+            .field("max_streams", &self.stream_cap())
             .finish()
     }
 }
@@ -96,6 +98,13 @@ impl fmt::Debug for DashboardConfig {
 pub const TOKEN_VAR: &str = "MONITOR_DASHBOARD_TOKEN";
 /// The environment variable that protects `/metrics` with the token (`true` or `false`).
 pub const PROTECT_METRICS_VAR: &str = "MONITOR_DASHBOARD_PROTECT_METRICS";
+/// The environment variable that caps the open `/api/stream` connections (a whole number, 1 or
+/// more).
+pub const MAX_STREAMS_VAR: &str = "MONITOR_DASHBOARD_MAX_STREAMS";
+
+/// Open `/api/stream` connections allowed unless configured otherwise; beyond, a JSON 503. Each
+/// costs a task and a buffer of [`STREAM_BUFFER`] ticks, and nothing while idle.
+pub const DEFAULT_MAX_STREAMS: usize = 256;
 
 /// Shortest token accepted: a guessable token is no protection.
 pub const MIN_TOKEN_LEN: usize = 8;
@@ -110,7 +119,8 @@ impl DashboardConfig {
         DashboardConfig::default()
     }
 
-    /// Reads `MONITOR_DASHBOARD_TOKEN` and `MONITOR_DASHBOARD_PROTECT_METRICS`.
+    /// Reads `MONITOR_DASHBOARD_TOKEN`, `MONITOR_DASHBOARD_PROTECT_METRICS` and
+    /// `MONITOR_DASHBOARD_MAX_STREAMS`.
     pub fn from_env() -> Result<DashboardConfig, DashboardError> {
         DashboardConfig::from_vars(std::env::vars_os().filter_map(|(k, v)| {
             Some((k.into_string().ok()?, v.into_string().unwrap_or_default()))
@@ -155,6 +165,19 @@ impl DashboardConfig {
                     };
                     config = config.protect_metrics(protect);
                 }
+                MAX_STREAMS_VAR => {
+                    let n = value
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| DashboardError::InvalidValue {
+                            key: key.to_owned(),
+                            value: value.to_owned(),
+                            expected: "a whole number, 1 or more",
+                        })?;
+                    config = config.max_streams(n);
+                }
                 _ => {}
             }
         }
@@ -188,6 +211,16 @@ impl DashboardConfig {
     pub fn leak_threshold(mut self, bytes_per_sec: f64) -> DashboardConfig {
         self.leak_threshold_bytes_per_sec = Some(bytes_per_sec);
         self
+    }
+
+    /// Caps the open `/api/stream` connections (default [`DEFAULT_MAX_STREAMS`]); at least 1.
+    pub fn max_streams(mut self, n: usize) -> DashboardConfig {
+        self.max_streams = Some(n.max(1));
+        self
+    }
+
+    pub(crate) fn stream_cap(&self) -> usize {
+        self.max_streams.unwrap_or(DEFAULT_MAX_STREAMS)
     }
 
     /// Whether a token is set.
@@ -259,6 +292,8 @@ impl std::error::Error for DashboardError {
 #[derive(Clone, Debug)]
 pub(crate) struct AppState {
     pub(crate) config: DashboardConfig,
+    /// A permit per open stream, at most the configured cap.
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// The dashboard's routes, to mount under any prefix (`Router::nest_service("/admin",
@@ -268,7 +303,8 @@ pub(crate) struct AppState {
 /// history, the charts and the stream are made of its ticks.
 pub fn router(config: DashboardConfig) -> Router {
     monitor_core::ensure_collector();
-    let state = AppState { config };
+    let streams = Arc::new(tokio::sync::Semaphore::new(config.stream_cap()));
+    let state = AppState { config, streams };
     let protected = Router::new().merge(api::routes()).merge(stream::routes());
     let metrics = metrics::routes();
     let (protected, metrics) = if state.config.protect_metrics {

@@ -1,52 +1,100 @@
-//! `/api/stream`: one Server-Sent Event per collector tick.
+//! `/api/stream`: one Server-Sent Event per collector tick, pushed as the tick happens.
 //!
-//! Each client gets its own bounded [`Subscription`]: a client that reads slowly loses ticks
-//! (counted, and told in the next message's `dropped`) and never holds up the collector.
+//! One subscription to the collector feeds a broadcast every stream listens on: an idle stream
+//! waits on it and costs nothing (each polled its own subscription every 50 ms, and 500 idle
+//! streams cost 5 % of a core). A client that reads slowly loses ticks (counted, and told in the
+//! next message's `dropped`) and never holds up the collector or the other clients. Open streams
+//! are capped ([`DashboardConfig::max_streams`](crate::DashboardConfig::max_streams)): beyond, a
+//! JSON 503.
 
 use crate::AppState;
-use crate::api::{ApiError, only, params};
+use crate::api::{error, only, params};
 use axum::Router;
-use axum::extract::RawQuery;
+use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::Stream;
-use monitor_core::Subscription;
-use std::convert::Infallible;
+use monitor_core::Tick;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Ticks a client may fall behind by before its ticks are dropped.
 pub const STREAM_BUFFER: usize = 16;
-
-/// How often a stream looks for a new tick: the subscription is a blocking channel, and polling it
-/// from the runtime keeps a client from holding a thread.
-const POLL_EVERY: Duration = Duration::from_millis(50);
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/stream", get(stream))
 }
 
-async fn stream(
-    RawQuery(raw): RawQuery,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    only(&params(raw.as_deref())?, &[])?;
-    monitor_core::ensure_collector();
-    let subscription = monitor_core::subscribe(STREAM_BUFFER);
-    let ticks = futures_util::stream::unfold(
-        (subscription, tokio::time::interval(POLL_EVERY)),
-        |(subscription, mut interval): (Subscription, tokio::time::Interval)| async move {
-            loop {
-                if let Some(tick) = subscription.try_recv() {
-                    let event = tick_event(&tick, subscription.dropped());
-                    return Some((Ok(event), (subscription, interval)));
+/// The broadcast of the collector's ticks, fed from one subscription by a thread of its own: the
+/// subscription's receiver blocks, and a thread waiting on it holds no runtime worker.
+fn ticks() -> &'static broadcast::Sender<Arc<Tick>> {
+    static HUB: OnceLock<broadcast::Sender<Arc<Tick>>> = OnceLock::new();
+    HUB.get_or_init(|| {
+        monitor_core::ensure_collector();
+        let (sender, _) = broadcast::channel(STREAM_BUFFER);
+        let subscription = monitor_core::subscribe(STREAM_BUFFER);
+        let feed = sender.clone();
+        let spawned = std::thread::Builder::new()
+            .name("monitor-stream".into())
+            .spawn(move || {
+                while let Some(tick) = subscription.recv() {
+                    // No listener now is no error: the next one gets the next tick.
+                    let _ = feed.send(tick);
                 }
-                interval.tick().await;
+            });
+        if let Err(e) = spawned {
+            eprintln!("monitor: no thread for /api/stream ({e}); streams will stay silent");
+        }
+        sender
+    })
+}
+
+async fn stream(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    if let Err(e) = params(raw.as_deref()).and_then(|p| only(&p, &[])) {
+        return e.into_response();
+    }
+    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
+        return too_many(state.config.stream_cap());
+    };
+    let receiver = ticks().subscribe();
+    let events = futures_util::stream::unfold(
+        (receiver, 0u64, permit),
+        |(mut receiver, mut dropped, permit)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(tick) => {
+                        let event = tick_event(&tick, dropped);
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(event),
+                            (receiver, dropped, permit),
+                        ));
+                    }
+                    Err(RecvError::Lagged(n)) => dropped = dropped.saturating_add(n),
+                    Err(RecvError::Closed) => return None,
+                }
             }
         },
     );
-    Ok(Sse::new(ticks).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
-fn tick_event(tick: &monitor_core::Tick, dropped: u64) -> Event {
+fn too_many(cap: usize) -> Response {
+    let mut response = error(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "too_many_streams",
+        format!("{cap} streams are open, the most this dashboard serves; retry later"),
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("5"),
+    );
+    response
+}
+
+fn tick_event(tick: &Tick, dropped: u64) -> Event {
     let mut data = serde_json::to_value(tick).unwrap_or_default();
     if let Some(object) = data.as_object_mut() {
         object.insert("dropped".into(), dropped.into());

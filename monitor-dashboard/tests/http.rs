@@ -576,3 +576,61 @@ fn an_empty_token_variable_is_no_token() {
         Err(DashboardError::InvalidValue { .. })
     ));
 }
+
+/// Streams are capped: beyond the cap a JSON 503, and a closed stream gives its place back.
+#[tokio::test]
+async fn streams_beyond_the_cap_get_a_json_503() {
+    let config = DashboardConfig::new().token(TOKEN).unwrap().max_streams(2);
+    let addr = start(Router::new().nest_service("/admin", monitor_dashboard::router(config))).await;
+    let open = || async {
+        client()
+            .get(format!("http://{addr}/admin/api/stream"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = open().await;
+    let second = open().await;
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let third = open().await;
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(third.headers()["retry-after"], "5");
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(
+        (body["error"].as_str(), body["status"].as_u64()),
+        (Some("too_many_streams"), Some(503))
+    );
+    // The server learns a client left when it next writes to it: at the next tick.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        monitor_core::tick_at(std::time::SystemTime::now());
+        let again = open().await;
+        if again.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(second);
+}
+
+#[test]
+fn the_stream_cap_is_configured_from_the_environment() {
+    let config = DashboardConfig::from_vars([("MONITOR_DASHBOARD_MAX_STREAMS", "7")]).unwrap();
+    assert!(format!("{config:?}").contains("max_streams: 7"));
+    for bad in ["0", "-1", "many", ""] {
+        let err = DashboardConfig::from_vars([("MONITOR_DASHBOARD_MAX_STREAMS", bad)]).unwrap_err();
+        assert!(
+            err.to_string().contains("MONITOR_DASHBOARD_MAX_STREAMS"),
+            "{err}"
+        );
+    }
+}
