@@ -78,7 +78,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The one shape of every error the dashboard answers: `{"error", "status", "message"}`.
-pub(crate) fn error(status: StatusCode, error: &'static str, message: String) -> Response {
+pub(crate) fn error(status: StatusCode, error: &str, message: String) -> Response {
     let body = json!({ "error": error, "status": status.as_u16(), "message": message });
     (status, Json(body)).into_response()
 }

@@ -47,6 +47,7 @@ mod insights;
 mod layer;
 mod metrics;
 mod page;
+mod server;
 mod stream;
 
 use axum::Router;
@@ -58,6 +59,7 @@ pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
 pub use metrics::render;
 pub use monitor_export::CONTENT_TYPE;
+pub use server::{SERVER_VARS, ServerLimits, json_errors, serve_with_limits};
 pub use stream::STREAM_BUFFER;
 
 /// How the dashboard is served: its token and what it protects.
@@ -346,12 +348,16 @@ pub const DEFAULT_ADDR: SocketAddr =
 
 /// Serves [`router`] on `addr` until the process ends. Refuses an address beyond loopback when no
 /// token is set.
+///
+/// It holds to [`ServerLimits::from_env`]: timeouts for headers, idle connections and requests,
+/// a cap on connections and on request bodies.
 pub async fn serve(addr: SocketAddr, config: DashboardConfig) -> Result<(), DashboardError> {
     check_exposure(addr, &config)?;
+    let limits = ServerLimits::from_env()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(DashboardError::Io)?;
-    axum::serve(listener, router(config))
+    serve_with_limits(listener, router(config), &limits)
         .await
         .map_err(DashboardError::Io)
 }

@@ -65,12 +65,28 @@ pub async fn start(
     addr: SocketAddr,
     dashboard: DashboardConfig,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let limits = limits().map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = service(Arc::new(App::new()), dashboard);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server =
+        tokio::spawn(
+            async move { monitor_dashboard::serve_with_limits(listener, app, &limits).await },
+        );
     Ok((bound, server))
 }
+
+/// What the service holds to: the server's defaults, but bodies of 16 KiB at most (a request is a
+/// prompt of 500 characters), refused from their `Content-Length` before any is read; the
+/// environment's `MONITOR_SERVER_*` over that.
+pub fn limits() -> Result<monitor_dashboard::ServerLimits, monitor_dashboard::DashboardError> {
+    monitor_dashboard::ServerLimits::default()
+        .max_body_bytes(MAX_BODY_BYTES)
+        .with_env()
+}
+
+/// Largest request body the service reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Every instrumented site, one per line: kind, name, route / pipeline and stage / model, file and
 /// line. The listing a test harness would read.

@@ -173,6 +173,43 @@ async fn logo_ids_cannot_be_guessed_and_only_json_is_taken() {
     assert_eq!(found.status(), 200);
 }
 
+/// The service's own routes answer errors in the dashboard's JSON shape, a body declared too large
+/// before any is read, and a path no route has.
+#[tokio::test]
+async fn the_service_bounds_bodies_and_answers_errors_in_json() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, _server) = logo_service::start(
+        "127.0.0.1:0".parse().unwrap(),
+        DashboardConfig::new().token("every-handler-token").unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /api/logos HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered before any body was sent")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"status\":413"), "{answer}");
+    let client = reqwest::Client::new();
+    for (method, path, status) in [("GET", "/nowhere", 404), ("DELETE", "/api/logos", 405)] {
+        let r = client
+            .request(method.parse().unwrap(), format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{method} {path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["status"], status, "{method} {path}");
+    }
+}
+
 #[test]
 fn bad_flags_are_refused_with_a_message() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_logo-service"))
