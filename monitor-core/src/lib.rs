@@ -164,9 +164,9 @@ pub use snapshot::{
 };
 // Tokens, prices and models.
 pub use usage::{
-    MAX_MODELS, OTHER_MODELS, Price, PriceFileReport, PriceFormat, PriceTable, PriceTier,
-    PricingError, TokenKind, TokenUsage, Tokens, UNKNOWN_MODEL, load_pricing, price_of, pricing,
-    set_price, set_pricing,
+    MAX_MODEL_NAME, MAX_MODELS, OTHER_MODELS, Price, PriceFileReport, PriceFormat, PriceTable,
+    PriceTier, PricingError, TokenKind, TokenUsage, Tokens, UNKNOWN_MODEL, load_pricing, price_of,
+    pricing, set_price, set_pricing,
 };
 // History, queries, estimates, subscribers.
 pub use history::{

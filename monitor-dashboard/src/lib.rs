@@ -324,22 +324,8 @@ pub fn router(config: DashboardConfig) -> Router {
         .merge(protected)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(axum::middleware::map_response(no_sniff_no_store))
+        .layer(axum::middleware::map_response(server::no_sniff_no_store))
         .with_state(state)
-}
-
-/// Every answer is what its `Content-Type` says (no sniffing a JSON error into a page), and none
-/// is kept by a cache unless its route said otherwise: the API and `/metrics` are live figures.
-async fn no_sniff_no_store(mut response: axum::response::Response) -> axum::response::Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::X_CONTENT_TYPE_OPTIONS,
-        http::HeaderValue::from_static("nosniff"),
-    );
-    headers
-        .entry(http::header::CACHE_CONTROL)
-        .or_insert(http::HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Where [`serve`] listens unless told otherwise.

@@ -153,8 +153,9 @@ impl ServerLimits {
         }))
     }
 
-    /// `router` with the request timeout, the body limit and JSON errors applied: what
-    /// [`serve_with_limits`] serves, for a server of the user's own.
+    /// `router` with the request timeout, the body limit, JSON errors and the safe headers
+    /// (`X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` where a route set no
+    /// policy) applied: what [`serve_with_limits`] serves, for a server of the user's own.
     pub fn apply(&self, router: Router) -> Router {
         router
             .layer(RequestBodyLimitLayer::new(self.max_body_bytes))
@@ -163,6 +164,7 @@ impl ServerLimits {
                 self.request_timeout,
             ))
             .layer(axum::middleware::map_response(json_errors))
+            .layer(axum::middleware::map_response(no_sniff_no_store))
     }
 }
 
@@ -251,4 +253,18 @@ pub async fn json_errors(response: Response) -> Response {
         answer.headers_mut().insert(name, value.clone());
     }
     answer.into_response()
+}
+
+/// Every answer is what its `Content-Type` says (no sniffing a JSON error or an SVG into a page),
+/// and none is kept by a cache unless its route said otherwise: APIs and `/metrics` are live.
+pub(crate) async fn no_sniff_no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(http::header::CACHE_CONTROL)
+        .or_insert(http::HeaderValue::from_static("no-store"));
+    response
 }

@@ -45,6 +45,13 @@ async fn no_request_to_the_service_goes_unmonitored() {
         let url = format!("http://{addr}{}", path.replace("{id}", id));
         let response = client.get(url).send().await.unwrap();
         assert!(response.status().is_success(), "{method} {path}");
+        // JSON and SVG alike: never sniffed into something else, never cached by the way.
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
         response.bytes().await.unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;

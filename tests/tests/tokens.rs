@@ -380,3 +380,35 @@ fn an_async_trait_method_evaluates_its_model_expression() {
     );
     assert_eq!(site("async_trait_complete").stats().token_calls, 1);
 }
+
+/// A provider's response names the model: a huge name is cut, not kept (nor exported) whole.
+struct Verbose(String);
+
+impl TokenUsage for Verbose {
+    fn token_usage(&self) -> Tokens {
+        Tokens::new(1, 1)
+    }
+    fn model(&self) -> Option<&str> {
+        Some(&self.0)
+    }
+}
+
+#[tracks_tokens]
+fn verbose(name: String) -> Verbose {
+    Verbose(name)
+}
+
+#[test]
+fn a_model_name_from_a_response_is_bounded() {
+    verbose(format!("long-{}", "é".repeat(10_000)));
+    let model = models()
+        .into_iter()
+        .find(|m| m.model.starts_with("long-"))
+        .expect("the model is counted");
+    assert!(
+        model.model.len() <= monitor_core::MAX_MODEL_NAME,
+        "{}",
+        model.model.len()
+    );
+    assert!(model.model.len() >= monitor_core::MAX_MODEL_NAME - 1);
+}

@@ -127,8 +127,25 @@ impl Named<'_> {
 
 static MODELS: Registry<ModelEntry> = Registry::new(BTreeMap::new());
 
+/// Longest model name kept, in bytes; a longer one is cut at a character boundary. Names can
+/// come from a provider's response (`TokenUsage::model`), and each becomes a label value.
+pub const MAX_MODEL_NAME: usize = 128;
+
+/// `name`, cut to at most [`MAX_MODEL_NAME`] bytes.
+fn bounded(name: &str) -> &str {
+    if name.len() <= MAX_MODEL_NAME {
+        return name;
+    }
+    let mut end = MAX_MODEL_NAME;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// The entry for `name` served by `provider`, created on first use.
 pub(crate) fn model(name: &str, provider: Option<&str>) -> &'static ModelEntry {
+    let name = bounded(name);
     // One entry per model and provider: a provider's prices may differ (`provider/model`).
     let key = match provider {
         Some(provider) => std::borrow::Cow::Owned(format!("{name}\u{1f}{provider}")),

@@ -8,7 +8,9 @@ mod price_file;
 pub(crate) mod pricing;
 pub(crate) mod tokens;
 
-pub use entry::{MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL, load_pricing, set_price, set_pricing};
+pub use entry::{
+    MAX_MODEL_NAME, MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL, load_pricing, set_price, set_pricing,
+};
 pub use pricing::{
     Price, PriceFileReport, PriceFormat, PriceTable, PriceTier, PricingError, TokenKind, price_of,
     pricing,
