@@ -119,13 +119,11 @@ async fn named_asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
 fn asset_named(name: &str, headers: &HeaderMap) -> Response {
     match ASSETS.iter().find(|a| a.name == name) {
         Some(asset) => respond(asset, headers),
-        None => {
-            let body = serde_json::json!({
-                "error": "not_found",
-                "message": format!("no asset {name:?}"),
-            });
-            (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
-        }
+        None => crate::api::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no asset {name:?}"),
+        ),
     }
 }
 

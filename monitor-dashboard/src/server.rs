@@ -249,8 +249,9 @@ pub async fn json_errors(response: Response) -> Response {
     let mut answer = error(status, &code, text);
     parts.headers.remove(http::header::CONTENT_TYPE);
     parts.headers.remove(http::header::CONTENT_LENGTH);
+    // Appended, so a header given more than once (`Set-Cookie`, `Vary`) keeps every value.
     for (name, value) in &parts.headers {
-        answer.headers_mut().insert(name, value.clone());
+        answer.headers_mut().append(name, value.clone());
     }
     answer.into_response()
 }
