@@ -21,14 +21,22 @@ fn every_route_has_a_monitored_handler() {
     }
 }
 
-#[tokio::test]
-async fn no_request_to_the_service_goes_unmonitored() {
-    let (addr, _server) = logo_service::start(
+/// The service on a free loopback port, and the task serving it.
+async fn start() -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    logo_service::start(
         "127.0.0.1:0".parse().unwrap(),
         DashboardConfig::new().token("every-handler-token").unwrap(),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn no_request_to_the_service_goes_unmonitored() {
+    let (addr, _server) = start().await;
     let client = reqwest::Client::new();
     let created: serde_json::Value = client
         .post(format!("http://{addr}/api/logos"))
@@ -128,12 +136,7 @@ fn the_binary_runs_a_load_prints_the_summary_and_exits_with_no_serve() {
 /// The hardening issue's points 9 and 10 for the demo: ids no one can count to, JSON bodies only.
 #[tokio::test]
 async fn logo_ids_cannot_be_guessed_and_only_json_is_taken() {
-    let (addr, _server) = logo_service::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DashboardConfig::new().token("every-handler-token").unwrap(),
-    )
-    .await
-    .unwrap();
+    let (addr, _server) = start().await;
     let client = reqwest::Client::new();
     let post = |content_type: &'static str| {
         client
@@ -185,12 +188,7 @@ async fn logo_ids_cannot_be_guessed_and_only_json_is_taken() {
 #[tokio::test]
 async fn the_service_bounds_bodies_and_answers_errors_in_json() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (addr, _server) = logo_service::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DashboardConfig::new().token("every-handler-token").unwrap(),
-    )
-    .await
-    .unwrap();
+    let (addr, _server) = start().await;
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(b"POST /api/logos HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\n\r\n")
