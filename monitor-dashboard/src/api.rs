@@ -177,15 +177,12 @@ async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiEr
 }
 
 pub(crate) fn kind(value: &str) -> Result<monitor_core::SiteKind, ApiError> {
-    match value {
-        "handler" => Ok(monitor_core::SiteKind::Handler),
-        "stage" => Ok(monitor_core::SiteKind::Stage),
-        "tokens" => Ok(monitor_core::SiteKind::Tokens),
-        other => Err(ApiError::bad_parameter(
+    monitor_core::SiteKind::parse(value).ok_or_else(|| {
+        ApiError::bad_parameter(
             "kind",
-            format!("unknown kind {other:?}; known: handler, stage, tokens"),
-        )),
-    }
+            format!("unknown kind {value:?}; known: handler, stage, tokens"),
+        )
+    })
 }
 
 /// The data model's query, its parameters as [`monitor_core::Query::from_params`] reads them.

@@ -168,17 +168,8 @@ impl DashboardConfig {
                     config = config.protect_metrics(protect);
                 }
                 MAX_STREAMS_VAR => {
-                    let n = value
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or_else(|| DashboardError::InvalidValue {
-                            key: key.to_owned(),
-                            value: value.to_owned(),
-                            expected: "a whole number, 1 or more",
-                        })?;
-                    config = config.max_streams(n);
+                    let n = positive_number(key, value)?;
+                    config = config.max_streams(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 _ => {}
             }
@@ -288,6 +279,20 @@ impl std::error::Error for DashboardError {
             _ => None,
         }
     }
+}
+
+/// A variable that holds a whole number, 1 or more; otherwise an error naming the key and value.
+pub(crate) fn positive_number(key: &str, value: &str) -> Result<u64, DashboardError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| DashboardError::InvalidValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected: "a whole number, 1 or more",
+        })
 }
 
 /// What every route's handler can read.

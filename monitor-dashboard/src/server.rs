@@ -100,8 +100,8 @@ impl ServerLimits {
         self
     }
 
-    /// The defaults, with the [`SERVER_VARS`] found in `vars` applied (each a whole number above
-    /// 0); other keys are ignored. A bad value is an error naming the key and the value.
+    /// The defaults, with the [`SERVER_VARS`] found in `vars` applied (each a whole number, 1
+    /// or more); other keys are ignored. A bad value is an error naming the key and the value.
     pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Result<ServerLimits, crate::DashboardError> {
@@ -120,16 +120,7 @@ impl ServerLimits {
             let Some(at) = SERVER_VARS.iter().position(|k| *k == key) else {
                 continue;
             };
-            let n = value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| crate::DashboardError::InvalidValue {
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                    expected: "a whole number above 0",
-                })?;
+            let n = crate::positive_number(key, value)?;
             let size = usize::try_from(n).unwrap_or(usize::MAX);
             limits = match at {
                 0 => limits.header_read_timeout(Duration::from_millis(n)),

@@ -271,7 +271,7 @@ impl Query {
                 other => {
                     let field = Field::parse(other)?;
                     // A kind is one of three: any other value would match no site, silently.
-                    if field == Field::Kind && !["handler", "stage", "tokens"].contains(&value) {
+                    if field == Field::Kind && crate::SiteKind::parse(value).is_none() {
                         return Err(invalid());
                     }
                     query.filters.push((field, value.to_owned()));

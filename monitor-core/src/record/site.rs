@@ -44,6 +44,14 @@ impl SiteKind {
         }
     }
 
+    /// The kind named `handler`, `stage` or `tokens` ([`as_str`](Self::as_str)); `None` for any
+    /// other name.
+    pub fn parse(name: &str) -> Option<SiteKind> {
+        [SiteKind::Handler, SiteKind::Stage, SiteKind::Tokens]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
     /// `handler`, `stage` or `tokens`.
     pub fn as_str(self) -> &'static str {
         match self {
