@@ -19,6 +19,7 @@ use std::time::Duration;
 /// | `redactions` | `MONITOR_REDACT` | extra redaction patterns, separated by newlines |
 /// | `sample_rate` | `MONITOR_SAMPLE_RATE` | fraction of calls kept as raw events, 0 to 1 (default 0) |
 /// | `outlier_factor` | `MONITOR_OUTLIER_FACTOR` | outlier events: slower than this × a site's p99, 1 or more (default 2) |
+/// | `max_route_sites` | `MONITOR_MAX_ROUTE_SITES` | route sites requests may make, 0 to 4096 (default 128): the series budget of requests |
 ///
 /// [`PriceTable`]: crate::PriceTable
 ///
@@ -53,6 +54,10 @@ pub struct Config {
     pub sample_rate: f64,
     /// Calls slower than this multiple of their site's p99 are kept as outlier events. Default 2.
     pub outlier_factor: f64,
+    /// How many route sites requests no instrumented handler served may make (see
+    /// [`set_max_route_sites`](crate::set_max_route_sites)): the budget of series that requests,
+    /// authenticated or not, can add to `/metrics`. Default 128, at most 4096.
+    pub max_route_sites: usize,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             redactions: Vec::new(),
             sample_rate: 0.0,
             outlier_factor: 2.0,
+            max_route_sites: crate::DEFAULT_MAX_ROUTE_SITES,
         }
     }
 }
@@ -79,6 +85,7 @@ const HISTORY_MAX_BYTES: &str = "MONITOR_HISTORY_MAX_BYTES";
 const REDACT: &str = "MONITOR_REDACT";
 const SAMPLE_RATE: &str = "MONITOR_SAMPLE_RATE";
 const OUTLIER_FACTOR: &str = "MONITOR_OUTLIER_FACTOR";
+const MAX_ROUTE_SITES: &str = "MONITOR_MAX_ROUTE_SITES";
 
 impl Config {
     /// The defaults.
@@ -95,6 +102,12 @@ impl Config {
     /// Sets [`pricing_file`](Config::pricing_file).
     pub fn pricing_file(mut self, path: impl Into<PathBuf>) -> Config {
         self.pricing_file = Some(path.into());
+        self
+    }
+
+    /// Sets [`max_route_sites`](Config::max_route_sites).
+    pub fn max_route_sites(mut self, budget: usize) -> Config {
+        self.max_route_sites = budget;
         self
     }
 
@@ -168,6 +181,20 @@ impl Config {
                         "a number, 1 or more",
                     )?;
                 }
+                MAX_ROUTE_SITES => {
+                    let budget = value
+                        .to_str()
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .filter(|n| *n <= crate::MAX_ROUTE_SITES_LIMIT)
+                        .ok_or_else(|| {
+                            ConfigError::invalid(
+                                MAX_ROUTE_SITES,
+                                &value,
+                                "a whole number from 0 to 4096",
+                            )
+                        })?;
+                    config.max_route_sites = budget;
+                }
                 REDACT => {
                     let text = value
                         .to_str()
@@ -216,6 +243,7 @@ impl Config {
         });
         crate::set_sampling(self.sample_rate);
         crate::set_outlier_factor(self.outlier_factor);
+        crate::set_max_route_sites(self.max_route_sites);
         crate::set_enabled(self.enabled);
         Ok(())
     }
@@ -242,6 +270,13 @@ impl Config {
                 "max_history_bytes",
                 self.max_history_bytes.to_string(),
                 "65536 or more",
+            ));
+        }
+        if self.max_route_sites > crate::MAX_ROUTE_SITES_LIMIT {
+            return Err(invalid(
+                "max_route_sites",
+                self.max_route_sites.to_string(),
+                "4096 or fewer",
             ));
         }
         if let Some(bad) = self

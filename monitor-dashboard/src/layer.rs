@@ -131,18 +131,14 @@ impl Pending {
         let route = if self.scope.served_by_handler() {
             String::new()
         } else {
-            // A method outside HTTP's standard set is any client's invention: under its own
-            // name, 300 made-up methods made 300 sites.
-            let method = if STANDARD_METHODS.contains(&self.route.0) {
-                self.route.0.as_str()
-            } else {
-                "OTHER"
-            };
-            match &self.route.1 {
-                Some(path) => format!("{method} {}", path.as_str()),
-                // Unmatched paths are not routes: one site for all of them keeps odd paths from
-                // making sites without end.
-                None => format!("{method} <unmatched>"),
+            match &self.route {
+                // A method outside HTTP's standard set is any client's invention, and a path no
+                // route matched is any client's too: under their own names, 300 made-up methods
+                // made 300 sites. All of them share one.
+                (method, Some(path)) if STANDARD_METHODS.contains(method) => {
+                    format!("{method} {}", path.as_str())
+                }
+                _ => monitor_core::OTHER_ROUTES.to_owned(),
             }
         };
         self.scope.complete(status, Some(received), sent, &route);

@@ -159,6 +159,15 @@ fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
     ])
     .unwrap();
     assert_eq!((sampled.sample_rate, sampled.outlier_factor), (0.25, 3.0));
+    let budget = Config::from_vars([("MONITOR_MAX_ROUTE_SITES", "16")]).unwrap();
+    assert_eq!(budget.max_route_sites, 16);
+    budget.apply().unwrap();
+    assert_eq!(monitor_core::max_route_sites(), 16);
+    Config::new().apply().unwrap();
+    assert_eq!(
+        monitor_core::max_route_sites(),
+        monitor_core::DEFAULT_MAX_ROUTE_SITES
+    );
     for (key, value) in [
         ("MONITOR_SAMPLE_RATE", "1.5"),
         ("MONITOR_OUTLIER_FACTOR", "0.5"),
@@ -166,6 +175,9 @@ fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
         ("MONITOR_TICK_MS", "soon"),
         ("MONITOR_RETENTION_SECS", "10"),
         ("MONITOR_HISTORY_MAX_BYTES", "-1"),
+        ("MONITOR_MAX_ROUTE_SITES", "4097"),
+        ("MONITOR_MAX_ROUTE_SITES", "-1"),
+        ("MONITOR_MAX_ROUTE_SITES", "many"),
     ] {
         let err = Config::from_vars([(key, value)]).unwrap_err();
         assert!(
@@ -173,6 +185,14 @@ fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
             "{err}"
         );
     }
+    assert_eq!(
+        Config::new()
+            .max_route_sites(5000)
+            .apply()
+            .unwrap_err()
+            .to_string(),
+        "max_route_sites=\"5000\" is not valid: expected 4096 or fewer"
+    );
     let bad = Config::new().enabled(false).redactions(["(unclosed"]);
     let err = bad.apply().unwrap_err();
     assert_eq!(

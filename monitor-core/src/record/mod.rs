@@ -29,7 +29,10 @@ pub(crate) mod thread;
 pub use caches::{Cache, CacheLookup, CacheStats, Lookup, MAX_CACHES, OTHER_CACHES, cache, caches};
 pub use cells::MAX_MODEL_CELLS;
 pub use events::{EVENT_CAPACITY, Event, EventReason, events, set_outlier_factor, set_sampling};
-pub use registry::{MAX_ROUTE_SITES, OTHER_ROUTES, SiteBuilder, route_site, sites};
+pub use registry::{
+    DEFAULT_MAX_ROUTE_SITES, MAX_ROUTE_LEN, MAX_ROUTE_SITES_LIMIT, OTHER_ROUTES, SiteBuilder,
+    max_route_sites, route_site, set_max_route_sites, sites,
+};
 pub use request::{EnteredRequest, RequestScope};
 pub use site::{Site, SiteKind};
 pub use switch::{is_enabled, set_enabled};

@@ -5,6 +5,7 @@ use super::site::{ROUTE_FILE, Site, SiteKind, SiteMeta};
 use super::stripes::Aggregates;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Registration of a site. Not public API. Used by generated code.
@@ -109,15 +110,46 @@ impl Iterator for SiteIter {
 
 impl ExactSizeIterator for SiteIter {}
 
-/// Sites made for routes, at most; later routes share [`OTHER_ROUTES`]. Each site holds its own
-/// histogram (tens of KiB), so the number a stream of odd paths can make must be bounded.
-pub const MAX_ROUTE_SITES: usize = 128;
-/// The route of the site shared by routes beyond [`MAX_ROUTE_SITES`].
-pub const OTHER_ROUTES: &str = "other routes";
+/// Route sites [`route_site`] makes unless the operator sets another budget
+/// ([`set_max_route_sites`], `Config::max_route_sites`, `MONITOR_MAX_ROUTE_SITES`).
+pub const DEFAULT_MAX_ROUTE_SITES: usize = 128;
+/// The most route sites any budget allows: each site holds its own figures (about 64 KiB), so even
+/// the operator's budget is bounded.
+pub const MAX_ROUTE_SITES_LIMIT: usize = 4096;
+/// The route of the one site shared by every request that gets no route site of its own: a path
+/// the router did not match, a method outside HTTP's standard set, or a route beyond the budget.
+pub const OTHER_ROUTES: &str = "other requests";
+/// Route labels longer than this are cut (at a character boundary): a label's length is bounded
+/// whatever a caller passes.
+pub const MAX_ROUTE_LEN: usize = 256;
+
+static MAX_ROUTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_ROUTE_SITES);
+
+/// Sets how many route sites [`route_site`] may make (at most [`MAX_ROUTE_SITES_LIMIT`]); routes
+/// beyond it share the site of [`OTHER_ROUTES`]. It bounds the series requests can add to
+/// `/metrics`: with the shared site, at most `budget + 1` route sites, each with its fixed set of
+/// series. Sites already made stay; a lower budget only stops new ones.
+///
+/// # Examples
+///
+/// ```
+/// monitor_core::set_max_route_sites(64);
+/// assert_eq!(monitor_core::max_route_sites(), 64);
+/// # monitor_core::set_max_route_sites(monitor_core::DEFAULT_MAX_ROUTE_SITES);
+/// ```
+pub fn set_max_route_sites(budget: usize) {
+    MAX_ROUTES.store(budget.min(MAX_ROUTE_SITES_LIMIT), Ordering::Relaxed);
+}
+
+/// The route-site budget in force (see [`set_max_route_sites`]).
+pub fn max_route_sites() -> usize {
+    MAX_ROUTES.load(Ordering::Relaxed)
+}
 
 /// The site of requests to `route` (`"GET /api/logos/{id}"`) that no instrumented handler served:
 /// made on first use, listed by [`sites`] from then on, with [`Site::is_route`] true. An HTTP layer
-/// (`monitor_dashboard::MonitorLayer`) records such requests here.
+/// (`monitor_dashboard::MonitorLayer`) records such requests here. Once [`max_route_sites`] routes
+/// have sites, later routes share the site of [`OTHER_ROUTES`].
 ///
 /// # Examples
 ///
@@ -129,16 +161,22 @@ pub const OTHER_ROUTES: &str = "other routes";
 /// ```
 pub fn route_site(route: &str) -> &'static Site {
     static ROUTES: Mutex<BTreeMap<String, &'static Site>> = Mutex::new(BTreeMap::new());
+    let route = &route[..route.floor_char_boundary(MAX_ROUTE_LEN)];
     let mut routes = ROUTES.lock();
     if let Some(site) = routes.get(route) {
         return site;
     }
-    let full = routes.len() >= MAX_ROUTE_SITES;
-    let key = if full { OTHER_ROUTES } else { route };
+    // The shared site is not one of the budget's.
+    let made = routes.len() - usize::from(routes.contains_key(OTHER_ROUTES));
+    let key = if made >= max_route_sites() {
+        OTHER_ROUTES
+    } else {
+        route
+    };
     if let Some(site) = routes.get(key) {
         return site;
     }
-    // Leaked on purpose: sites are `'static`, and there are at most `MAX_ROUTE_SITES + 1`.
+    // Leaked on purpose: sites are `'static`, and there are at most `MAX_ROUTE_SITES_LIMIT + 1`.
     let name: &'static str = Box::leak(key.to_owned().into_boxed_str());
     let totals: &'static Aggregates = Box::leak(Box::default());
     let site: &'static Site = Box::leak(Box::new(Site::new(

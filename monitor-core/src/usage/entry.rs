@@ -133,14 +133,7 @@ pub const MAX_MODEL_NAME: usize = 128;
 
 /// `name`, cut to at most [`MAX_MODEL_NAME`] bytes.
 fn bounded(name: &str) -> &str {
-    if name.len() <= MAX_MODEL_NAME {
-        return name;
-    }
-    let mut end = MAX_MODEL_NAME;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
+    &name[..name.floor_char_boundary(MAX_MODEL_NAME)]
 }
 
 /// The entry for `name` served by `provider`, created on first use.
