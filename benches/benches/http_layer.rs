@@ -1,5 +1,6 @@
-//! One HTTP request through an axum `Router`, in process: bare, under `MonitorLayer` with a
-//! `#[monitored_handler]`, with the attribute alone, under tower-http's `TraceLayer`, and under the
+//! One HTTP request through an axum `Router`, in process: bare, under a layer that does nothing
+//! (what axum charges any layer), under `MonitorLayer` with a `#[monitored_handler]`, with the
+//! attribute alone, under tower-http's `TraceLayer`, and under the
 //! hand-written `metrics` middleware of axum's own Prometheus example — in one group, so that the
 //! ratios come from one run.
 //!
@@ -80,8 +81,12 @@ async fn request(router: &mut Router) -> usize {
     body.len()
 }
 
-/// Times `iters` requests through `router` inside one `block_on`.
+/// Times `iters` requests through `router` inside one `block_on`. The router is finalized with
+/// `with_state(())` first, as `axum::serve` (through `into_make_service`) and
+/// `monitor_dashboard::serve_with_limits` do: unfinalized, axum builds each handler's route anew per
+/// request, and each layer's service with it — a cost no served router pays.
 fn per_request(b: &mut Bencher<'_>, rt: &Runtime, router: &Router) {
+    let router: Router = router.clone().with_state(());
     b.iter_custom(|iters| {
         let mut router = router.clone();
         rt.block_on(async {
@@ -102,6 +107,9 @@ fn http_layer(c: &mut Criterion) {
         .expect("a tokio runtime");
 
     let bare = Router::new().route("/x", get(plain));
+    let identity = Router::new()
+        .route("/x", get(plain))
+        .layer(tower::util::MapRequestLayer::new(|r: Request| r));
     let attribute = Router::new().route("/x", get(monitored));
     let monitor = Router::new()
         .route("/x", get(monitored))
@@ -118,6 +126,10 @@ fn http_layer(c: &mut Criterion) {
     // window per variant averages over more of that drift than the suite's usual 3 s.
     g.measurement_time(Duration::from_secs(10));
     g.bench_function("bare router", |b| per_request(b, &rt, &bare));
+    // The floor of any layer: axum boxes a layered route's service and its future.
+    g.bench_function("a layer that does nothing", |b| {
+        per_request(b, &rt, &identity)
+    });
     // Before the first MonitorLayer request: see the module docs.
     g.bench_function("#[monitored_handler] alone, no layer", |b| {
         per_request(b, &rt, &attribute)

@@ -89,21 +89,27 @@ where
             request.method().clone(),
             request.extensions().get::<MatchedPath>().cloned(),
         );
-        let received = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&received);
-        let request = request.map(|body| {
-            Body::new(Counting {
-                inner: body,
-                counter,
-                end: None,
-            })
-        });
+        // A request without a body (most GETs) needs no counter and no second box around it.
+        let received = if request.body().is_end_stream() {
+            None
+        } else {
+            Some(Arc::new(AtomicU64::new(0)))
+        };
+        let request = match &received {
+            Some(counter) => {
+                let counter = Arc::clone(counter);
+                request.map(|body| {
+                    Body::new(CountingRequest {
+                        inner: body,
+                        counter,
+                    })
+                })
+            }
+            None => request.map(Body::new),
+        };
         let scope = RequestScope::new();
         // Some services do their work in `call`: that belongs to the request too.
-        let inner = {
-            let _entered = scope.enter();
-            self.inner.call(request)
-        };
+        let inner = scope.in_scope(|| self.inner.call(request));
         ResponseFuture {
             inner,
             request: Some(Pending {
@@ -121,13 +127,16 @@ struct Pending {
     route: (http::Method, Option<MatchedPath>),
     /// Request body bytes read so far: what the request carried, as far as anyone knows. A
     /// declared `Content-Length` is a claim — one request declaring 99,999,999,999 bytes and
-    /// sending 3 would add 1e11 — so it is never counted.
-    received: Arc<AtomicU64>,
+    /// sending 3 would add 1e11 — so it is never counted. None for a request without a body.
+    received: Option<Arc<AtomicU64>>,
 }
 
 impl Pending {
     fn complete(self, status: u16, sent: Option<u64>) {
-        let received = self.received.load(Ordering::Relaxed);
+        let received = self
+            .received
+            .as_ref()
+            .map_or(0, |r| r.load(Ordering::Relaxed));
         let route = if self.scope.served_by_handler() {
             String::new()
         } else {
@@ -158,11 +167,11 @@ const STANDARD_METHODS: [http::Method; 9] = [
     http::Method::PATCH,
 ];
 
-/// The response's status, waiting for its body to end.
+/// The response's status and the bytes sent so far, waiting for its body to end.
 struct Completion {
     request: Option<Pending>,
     status: u16,
-    sent: Arc<AtomicU64>,
+    sent: u64,
 }
 
 impl Drop for Completion {
@@ -170,7 +179,7 @@ impl Drop for Completion {
     /// over, and the bytes sent are the ones counted.
     fn drop(&mut self) {
         if let Some(request) = self.request.take() {
-            request.complete(self.status, Some(self.sent.load(Ordering::Relaxed)));
+            request.complete(self.status, Some(self.sent));
         }
     }
 }
@@ -200,24 +209,21 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = {
-            let _entered = this.request.as_ref().map(|r| r.scope.enter());
-            ready!(this.inner.poll(cx))
-        };
+        let result = ready!(match this.request.as_ref() {
+            Some(request) => request.scope.in_scope(|| this.inner.poll(cx)),
+            None => this.inner.poll(cx),
+        });
         Poll::Ready(match result {
             Ok(response) => {
-                let status = response.status().as_u16();
-                let sent = Arc::new(AtomicU64::new(0));
-                let completion = Completion {
+                let end = Completion {
                     request: this.request.take(),
-                    status,
-                    sent: Arc::clone(&sent),
+                    status: response.status().as_u16(),
+                    sent: 0,
                 };
                 Ok(response.map(|body| {
-                    Body::new(Counting {
+                    Body::new(CountingResponse {
                         inner: body,
-                        counter: sent,
-                        end: Some(completion),
+                        end: Some(end),
                     })
                 }))
             }
@@ -232,17 +238,16 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// A body that counts the data bytes of its frames as they pass, without buffering them, and
-    /// completes the request (if it carries one) when it ends or is dropped.
-    struct Counting<B> {
+    /// A request body that counts the data bytes of its frames as they pass, without buffering
+    /// them, into the counter the request keeps.
+    struct CountingRequest<B> {
         #[pin]
         inner: B,
         counter: Arc<AtomicU64>,
-        end: Option<Completion>,
     }
 }
 
-impl<B> http_body::Body for Counting<B>
+impl<B> http_body::Body for CountingRequest<B>
 where
     B: http_body::Body<Data = bytes::Bytes>,
 {
@@ -255,16 +260,8 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let frame = ready!(this.inner.poll_frame(cx));
-        match &frame {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    this.counter
-                        .fetch_add(data.remaining() as u64, Ordering::Relaxed);
-                }
-            }
-            // The end, or an error that ends it: complete now rather than when the body is
-            // dropped, which may be later.
-            None | Some(Err(_)) => drop(this.end.take()),
+        if let Some(n) = data_len(&frame) {
+            this.counter.fetch_add(n, Ordering::Relaxed);
         }
         Poll::Ready(frame)
     }
@@ -275,5 +272,56 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that counts the data bytes of its frames as they pass, without buffering
+    /// them, and completes the request when it ends or is dropped. The count is its own: nothing
+    /// else reads it before the end.
+    struct CountingResponse<B> {
+        #[pin]
+        inner: B,
+        end: Option<Completion>,
+    }
+}
+
+impl<B> http_body::Body for CountingResponse<B>
+where
+    B: http_body::Body<Data = bytes::Bytes>,
+{
+    type Data = bytes::Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match (&frame, this.end.as_mut()) {
+            (Some(Ok(_)), Some(end)) => end.sent += data_len(&frame).unwrap_or(0),
+            // The end, or an error that ends it: complete now rather than when the body is
+            // dropped, which may be later.
+            (None | Some(Err(_)), _) => drop(this.end.take()),
+            (Some(Ok(_)), None) => {}
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The data bytes a polled frame carries, if it is a data frame.
+fn data_len<E>(frame: &Option<Result<Frame<bytes::Bytes>, E>>) -> Option<u64> {
+    match frame {
+        Some(Ok(frame)) => frame.data_ref().map(|d| d.remaining() as u64),
+        _ => None,
     }
 }

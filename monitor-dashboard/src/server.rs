@@ -167,7 +167,9 @@ pub async fn serve_with_limits(
     router: Router,
     limits: &ServerLimits,
 ) -> std::io::Result<()> {
-    let app = limits.apply(router);
+    // `with_state(())` turns every handler into its route once, as `axum::serve` does through
+    // `into_make_service`; served as it is, a `Router` makes each handler's route anew per request.
+    let app: Router = limits.apply(router).with_state(());
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let header_timeout = limits.header_read_timeout;
     loop {

@@ -38,10 +38,7 @@ fn req_dropped() -> &'static str {
 #[test]
 fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
     let scope = RequestScope::new();
-    {
-        let _entered = scope.enter();
-        req_plain().unwrap();
-    }
+    scope.in_scope(|| req_plain().unwrap());
     assert!(scope.served_by_handler());
     assert_eq!(site("req_plain").stats().calls, 0, "waits for the layer");
     scope.complete(200, Some(12), Some(345), "GET /req/plain");
@@ -59,20 +56,16 @@ fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
 fn the_final_status_decides_between_error_and_client_error() {
     // An `Err` the response turned into a 404: the client's error, not a failure.
     let scope = RequestScope::new();
-    {
-        let _entered = scope.enter();
+    scope.in_scope(|| {
         let _ = req_failing();
-    }
+    });
     scope.complete(404, None, Some(9), "GET /req/failing");
     let stats = site("req_failing").stats();
     assert_eq!((stats.calls, stats.errors, stats.client_errors), (1, 0, 1));
 
     // An `Ok` the response turned into a 503: a failure, filed as an error pattern.
     let scope = RequestScope::new();
-    {
-        let _entered = scope.enter();
-        req_unavailable().unwrap();
-    }
+    scope.in_scope(|| req_unavailable().unwrap());
     scope.complete(503, None, None, "GET /req/unavailable");
     let stats = site("req_unavailable").stats();
     assert_eq!(
@@ -92,10 +85,7 @@ fn the_final_status_decides_between_error_and_client_error() {
 #[test]
 fn the_outer_of_nested_handlers_takes_the_request() {
     let scope = RequestScope::new();
-    {
-        let _entered = scope.enter();
-        req_outer();
-    }
+    scope.in_scope(|| req_outer());
     // The inner call was displaced, and recorded as it was.
     assert_eq!(site("req_inner").stats().calls, 1);
     assert_eq!(site("req_outer").stats().calls, 0);
@@ -112,12 +102,44 @@ fn the_outer_of_nested_handlers_takes_the_request() {
 #[test]
 fn a_request_dropped_before_it_completes_still_counts_the_handler() {
     let scope = RequestScope::new();
-    {
-        let _entered = scope.enter();
-        req_dropped();
-    }
+    scope.in_scope(|| req_dropped());
     drop(scope);
     assert_eq!(site("req_dropped").stats().calls, 1);
+}
+
+#[monitored_handler(route = "GET /req/nested/a")]
+fn req_nested_a() -> &'static str {
+    "a"
+}
+
+#[monitored_handler(route = "GET /req/nested/b")]
+fn req_nested_b() -> &'static str {
+    "b"
+}
+
+#[test]
+fn scopes_nest_and_a_panic_inside_leaves_none_current() {
+    let outer = RequestScope::new();
+    let inner = RequestScope::new();
+    outer.in_scope(|| {
+        inner.in_scope(req_nested_a);
+        // The outer request is current again.
+        req_nested_b();
+    });
+    assert!(inner.served_by_handler() && outer.served_by_handler());
+    assert_eq!(site("req_nested_a").stats().calls, 0);
+    inner.complete(200, None, None, "GET /req/nested/a");
+    outer.complete(201, None, None, "GET /req/nested/b");
+    assert_eq!(site("req_nested_a").stats().calls, 1);
+    assert_eq!(site("req_nested_b").stats().statuses.success, 1);
+
+    let panicked = std::panic::catch_unwind(|| {
+        RequestScope::new().in_scope(|| panic!("inside the request"));
+    });
+    assert!(panicked.is_err());
+    // No scope is left current: a handler called now records at once.
+    req_nested_a();
+    assert_eq!(site("req_nested_a").stats().calls, 2);
 }
 
 /// Held by the tests that make route sites: one of them changes the budget.

@@ -33,6 +33,6 @@ pub use registry::{
     DEFAULT_MAX_ROUTE_SITES, MAX_ROUTE_LEN, MAX_ROUTE_SITES_LIMIT, OTHER_ROUTES, SiteBuilder,
     max_route_sites, route_site, set_max_route_sites, sites,
 };
-pub use request::{EnteredRequest, RequestScope};
+pub use request::RequestScope;
 pub use site::{Site, SiteKind};
 pub use switch::{is_enabled, set_enabled};

@@ -1,8 +1,8 @@
 //! The HTTP request a service's layer is serving: lets a handler's record wait for what only the
 //! layer knows — the status after `IntoResponse`, and the body sizes once the bodies have flowed.
 //!
-//! The layer makes a [`RequestScope`] per request and [`enter`](RequestScope::enter)s it around
-//! every poll of the request's future. A `#[monitored_handler]` that finishes inside it leaves its
+//! The layer makes a [`RequestScope`] per request and runs every poll of the request's future
+//! [`in_scope`](RequestScope::in_scope). A `#[monitored_handler]` that finishes inside it leaves its
 //! call in the scope instead of recording it; the layer records it once, with the final figures,
 //! when the response body ends ([`RequestScope::complete`]). A request no instrumented handler
 //! served is recorded on its route's site ([`route_site`](crate::route_site)). Without a layer,
@@ -14,8 +14,8 @@ use super::outcome::Outcome;
 use super::site::{Site, SiteKind};
 use super::switch;
 use parking_lot::Mutex;
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::cell::Cell;
+use std::ptr;
 
 /// One handler call, measured and classified, waiting for the layer's figures.
 #[derive(Debug)]
@@ -39,21 +39,18 @@ impl Deferred {
     }
 }
 
-#[derive(Debug, Default)]
-struct Slot {
-    deferred: Mutex<Option<Deferred>>,
-}
-
 thread_local! {
-    static CURRENT: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
+    /// The deferred call of the request being polled on this thread, while
+    /// [`RequestScope::in_scope`] runs; null otherwise.
+    static CURRENT: Cell<*const Mutex<Option<Deferred>>> = const { Cell::new(ptr::null()) };
 }
 
 /// One HTTP request, from the point of view of the layer serving it (such as
-/// `monitor_dashboard::MonitorLayer`). The layer makes one per request and
-/// [`enter`](RequestScope::enter)s it around every poll of the request's future; a
-/// `#[monitored_handler]` that finishes inside it leaves its call in the scope, and
-/// [`complete`](RequestScope::complete) records that call once, with the final status and the body
-/// sizes the layer saw. Without a scope, handlers record at once, as always.
+/// `monitor_dashboard::MonitorLayer`). The layer makes one per request and runs every poll of the
+/// request's future [`in_scope`](RequestScope::in_scope); a `#[monitored_handler]` that finishes
+/// inside it leaves its call in the scope, and [`complete`](RequestScope::complete) records that
+/// call once, with the final status and the body sizes the layer saw. Without a scope, handlers
+/// record at once, as always.
 ///
 /// # Examples
 ///
@@ -66,10 +63,7 @@ thread_local! {
 /// }
 ///
 /// let scope = RequestScope::new();
-/// {
-///     let _entered = scope.enter();
-///     hello(); // left in the scope, not recorded yet
-/// }
+/// scope.in_scope(|| hello()); // left in the scope, not recorded yet
 /// // The layer saw a 200 and a body of 5 bytes.
 /// scope.complete(200, Some(0), Some(5), "GET /hello");
 /// # #[cfg(feature = "enabled")] {
@@ -80,7 +74,10 @@ thread_local! {
 /// ```
 #[derive(Debug)]
 pub struct RequestScope {
-    slot: Arc<Slot>,
+    /// Inline rather than shared: handlers reach it through [`CURRENT`] only while
+    /// [`in_scope`](RequestScope::in_scope) borrows the scope, so no allocation per request is
+    /// needed to keep it alive.
+    deferred: Mutex<Option<Deferred>>,
     start: u64,
     mode: u8,
 }
@@ -91,17 +88,12 @@ impl Default for RequestScope {
     }
 }
 
-/// Puts the thread's previous request back when dropped.
-#[derive(Debug)]
-#[must_use = "the scope ends when this is dropped"]
-pub struct EnteredRequest {
-    previous: Option<Arc<Slot>>,
-}
+/// Puts the thread's previous request back, on return and on unwind alike.
+struct Restore(*const Mutex<Option<Deferred>>);
 
-impl Drop for EnteredRequest {
+impl Drop for Restore {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+        let _ = CURRENT.try_with(|c| c.set(self.0));
     }
 }
 
@@ -111,39 +103,39 @@ impl RequestScope {
         switch::set_requests();
         let mode = switch::mode();
         RequestScope {
-            slot: Arc::default(),
+            deferred: Mutex::new(None),
             start: clock::now(mode),
             mode,
         }
     }
 
-    /// Makes this request the thread's current one until the returned value is dropped: wrap each
-    /// poll of the request's future in it.
-    pub fn enter(&self) -> EnteredRequest {
+    /// Runs `f` with this request as the thread's current one: wrap each poll of the request's
+    /// future in it. A handler finishing inside `f` leaves its call here. Scopes nest: the previous
+    /// one is current again when `f` returns or unwinds.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
         let previous = CURRENT
-            .try_with(|c| c.borrow_mut().replace(Arc::clone(&self.slot)))
-            .ok()
-            .flatten();
-        EnteredRequest { previous }
+            .try_with(|c| c.replace(&self.deferred))
+            .unwrap_or(ptr::null());
+        let _restore = Restore(previous);
+        f()
     }
 
     /// Whether an instrumented handler has finished inside this request.
     pub fn served_by_handler(&self) -> bool {
-        self.slot.deferred.lock().is_some()
+        self.deferred.lock().is_some()
     }
 
     /// Records the request, once, with what the layer saw: the final `status`, and the request and
     /// response body sizes when known. The handler that served it gets them; a request no handler
     /// served is recorded on the site of `route`, timed from [`new`](RequestScope::new).
     pub fn complete(
-        self,
+        mut self,
         status: u16,
         request_bytes: Option<u64>,
         response_bytes: Option<u64>,
         route: &str,
     ) {
-        let deferred = self.slot.deferred.lock().take();
-        let Some(mut call) = deferred else {
+        let Some(mut call) = self.deferred.get_mut().take() else {
             if self.mode & switch::ON == 0 {
                 return;
             }
@@ -165,8 +157,7 @@ impl RequestScope {
 /// dropped after the handler had finished — still counts the handler's call, as the handler saw it.
 impl Drop for RequestScope {
     fn drop(&mut self) {
-        let deferred = self.slot.deferred.lock().take();
-        if let Some(call) = deferred {
+        if let Some(call) = self.deferred.get_mut().take() {
             call.record();
         }
     }
@@ -206,11 +197,15 @@ pub(crate) fn defer(
     if site.kind() != SiteKind::Handler {
         return Some(outcome);
     }
-    let slot = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
-    let Some(slot) = slot else {
+    let current = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    if current.is_null() {
         return Some(outcome);
-    };
-    let displaced = slot.deferred.lock().replace(Deferred {
+    }
+    // SAFETY: `CURRENT` is non-null only while `RequestScope::in_scope` runs on this thread, and
+    // it holds the scope borrowed for that time: the scope cannot move or be dropped meanwhile.
+    // `Restore` puts the previous pointer back before `in_scope` returns or unwinds.
+    let deferred = unsafe { &*current };
+    let displaced = deferred.lock().replace(Deferred {
         site,
         units,
         mode,
