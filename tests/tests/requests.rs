@@ -85,7 +85,7 @@ fn the_final_status_decides_between_error_and_client_error() {
 #[test]
 fn the_outer_of_nested_handlers_takes_the_request() {
     let scope = RequestScope::new();
-    scope.in_scope(|| req_outer());
+    scope.in_scope(req_outer);
     // The inner call was displaced, and recorded as it was.
     assert_eq!(site("req_inner").stats().calls, 1);
     assert_eq!(site("req_outer").stats().calls, 0);
@@ -102,7 +102,7 @@ fn the_outer_of_nested_handlers_takes_the_request() {
 #[test]
 fn a_request_dropped_before_it_completes_still_counts_the_handler() {
     let scope = RequestScope::new();
-    scope.in_scope(|| req_dropped());
+    scope.in_scope(req_dropped);
     drop(scope);
     assert_eq!(site("req_dropped").stats().calls, 1);
 }
