@@ -182,8 +182,11 @@ pub use errors::{
     record_panics, redact,
 };
 // Memory.
+pub use memory::{
+    DEFAULT_LEAK_THRESHOLD, DEFAULT_LEAK_WINDOW, LeakDetector, LeakVerdict, MemoryError,
+    MemorySample, memory,
+};
 #[cfg(feature = "alloc")]
 pub use memory::{HeapStats, MonitoredAlloc, heap};
-pub use memory::{LeakDetector, LeakVerdict, MemoryError, MemorySample, memory};
 // Configuration.
 pub use config::{Config, ConfigError, init};

@@ -207,9 +207,10 @@ fn leak_warning(verdict: &LeakVerdict, measure: &str) -> Option<Insight> {
         Severity::Warning,
         "leak",
         format!(
-            "Memory keeps rising: {measure} grows {}/min, steadily over the last {} samples \
-             (fit {:.2}); a leak is suspected",
+            "Memory keeps rising: {measure} grows {}/min, steadily over the last {:.0} min \
+             ({} samples, fit {:.2}) and still in the later half; a leak is suspected",
             bytes(verdict.slope_bytes_per_sec * 60.0),
+            verdict.span_secs / 60.0,
             verdict.samples,
             finite_or_zero(verdict.fit),
         ),

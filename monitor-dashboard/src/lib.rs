@@ -78,6 +78,7 @@ pub struct DashboardConfig {
     token: Option<Arc<str>>,
     protect_metrics: bool,
     leak_threshold_bytes_per_sec: Option<f64>,
+    leak_window: Option<std::time::Duration>,
     max_streams: Option<usize>,
 }
 
@@ -91,6 +92,7 @@ impl fmt::Debug for DashboardConfig {
                 "leak_threshold_bytes_per_sec",
                 &self.leak_threshold_bytes_per_sec,
             )
+            .field("leak_window", &self.leak_window)
             .field("max_streams", &self.stream_cap())
             .finish()
     }
@@ -103,6 +105,12 @@ pub const PROTECT_METRICS_VAR: &str = "MONITOR_DASHBOARD_PROTECT_METRICS";
 /// The environment variable that caps the open `/api/stream` connections (a whole number, 1 or
 /// more).
 pub const MAX_STREAMS_VAR: &str = "MONITOR_DASHBOARD_MAX_STREAMS";
+/// The environment variable that sets the growth, in bytes per second, above which memory that
+/// keeps rising is a suspected leak (a whole number, 1 or more).
+pub const LEAK_THRESHOLD_VAR: &str = "MONITOR_DASHBOARD_LEAK_BYTES_PER_SEC";
+/// The environment variable that sets the stretch, in seconds, a leak is judged over (a whole
+/// number, 1 or more).
+pub const LEAK_WINDOW_VAR: &str = "MONITOR_DASHBOARD_LEAK_WINDOW_SECS";
 
 /// Open `/api/stream` connections allowed unless configured otherwise; beyond, a JSON 503. Each
 /// costs a task and a buffer of [`STREAM_BUFFER`] ticks, and nothing while idle.
@@ -111,9 +119,9 @@ pub const DEFAULT_MAX_STREAMS: usize = 256;
 /// Shortest token accepted: a guessable token is no protection.
 pub const MIN_TOKEN_LEN: usize = 8;
 
-/// Growth of resident memory, in bytes per second, above which a steady rise is flagged as a
-/// suspected leak unless configured otherwise: 1 MiB/s.
-pub const DEFAULT_LEAK_THRESHOLD: f64 = 1024.0 * 1024.0;
+/// Growth of memory, in bytes per second, above which a steady rise is flagged as a suspected
+/// leak unless configured otherwise: monitor-core's [`monitor_core::DEFAULT_LEAK_THRESHOLD`].
+pub const DEFAULT_LEAK_THRESHOLD: f64 = monitor_core::DEFAULT_LEAK_THRESHOLD;
 
 impl DashboardConfig {
     /// No token, `/metrics` open: for loopback only.
@@ -171,6 +179,13 @@ impl DashboardConfig {
                     let n = positive_number(key, value)?;
                     config = config.max_streams(usize::try_from(n).unwrap_or(usize::MAX));
                 }
+                LEAK_THRESHOLD_VAR => {
+                    config = config.leak_threshold(positive_number(key, value)? as f64);
+                }
+                LEAK_WINDOW_VAR => {
+                    let secs = positive_number(key, value)?;
+                    config = config.leak_window(std::time::Duration::from_secs(secs));
+                }
                 _ => {}
             }
         }
@@ -199,10 +214,17 @@ impl DashboardConfig {
         self
     }
 
-    /// Growth of resident memory, in bytes per second, above which a steady rise is flagged as a
+    /// Growth of memory, in bytes per second, above which a steady rise is flagged as a
     /// suspected leak (default [`DEFAULT_LEAK_THRESHOLD`]).
     pub fn leak_threshold(mut self, bytes_per_sec: f64) -> DashboardConfig {
         self.leak_threshold_bytes_per_sec = Some(bytes_per_sec);
+        self
+    }
+
+    /// The stretch of memory samples a leak is judged over (default
+    /// [`monitor_core::DEFAULT_LEAK_WINDOW`], ten minutes): a verdict needs half of it.
+    pub fn leak_window(mut self, window: std::time::Duration) -> DashboardConfig {
+        self.leak_window = Some(window);
         self
     }
 
@@ -225,6 +247,10 @@ impl DashboardConfig {
         monitor_core::LeakDetector::new(
             self.leak_threshold_bytes_per_sec
                 .unwrap_or(DEFAULT_LEAK_THRESHOLD),
+        )
+        .window(
+            self.leak_window
+                .unwrap_or(monitor_core::DEFAULT_LEAK_WINDOW),
         )
     }
 }

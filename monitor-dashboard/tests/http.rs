@@ -634,3 +634,27 @@ fn the_stream_cap_is_configured_from_the_environment() {
         );
     }
 }
+
+#[test]
+fn the_leak_detector_is_configured_from_the_environment() {
+    let config = DashboardConfig::from_vars([
+        ("MONITOR_DASHBOARD_LEAK_BYTES_PER_SEC", "131072"),
+        ("MONITOR_DASHBOARD_LEAK_WINDOW_SECS", "1800"),
+    ])
+    .unwrap();
+    let debug = format!("{config:?}");
+    assert!(
+        debug.contains("leak_threshold_bytes_per_sec: Some(131072.0)")
+            && debug.contains("leak_window: Some(1800s)"),
+        "{debug}"
+    );
+    for key in [
+        "MONITOR_DASHBOARD_LEAK_BYTES_PER_SEC",
+        "MONITOR_DASHBOARD_LEAK_WINDOW_SECS",
+    ] {
+        for bad in ["0", "-1", "fast", ""] {
+            let err = DashboardConfig::from_vars([(key, bad)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+}

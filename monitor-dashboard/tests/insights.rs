@@ -455,23 +455,29 @@ fn a_steady_climb_of_memory_is_a_suspected_leak() {
     let rising: Vec<(f64, f64)> = (0..120)
         .map(|s| (f64::from(s), 200e6 + 50e3 * f64::from(s)))
         .collect();
-    let verdict = LeakDetector::new(1024.0).assess(&rising);
+    let two_minutes = std::time::Duration::from_secs(120);
+    let verdict = LeakDetector::new(1024.0)
+        .window(two_minutes)
+        .assess(&rising);
     let insight = leak_insight(&verdict).expect("a suspected leak");
     assert_eq!(insight.severity, Severity::Warning);
     assert_eq!(insight.kind, "leak");
     assert_eq!(
         insight.message,
-        "Memory keeps rising: resident size grows 3.0 MB/min, steadily over the last 120 samples \
-         (fit 1.00); a leak is suspected"
+        "Memory keeps rising: resident size grows 3.0 MB/min, steadily over the last 2 min \
+         (120 samples, fit 1.00) and still in the later half; a leak is suspected"
     );
 
     // Noise around a flat level, and a climb below the threshold, are not.
     let flat: Vec<(f64, f64)> = (0..120)
         .map(|s| (f64::from(s), 200e6 + if s % 2 == 0 { 9e3 } else { -9e3 }))
         .collect();
-    assert_eq!(leak_insight(&LeakDetector::new(1024.0).assess(&flat)), None);
     assert_eq!(
-        leak_insight(&LeakDetector::new(1e6).assess(&rising)),
+        leak_insight(&LeakDetector::new(1024.0).window(two_minutes).assess(&flat)),
+        None
+    );
+    assert_eq!(
+        leak_insight(&LeakDetector::new(1e6).window(two_minutes).assess(&rising)),
         None,
         "50 kB/s is under a 1 MB/s threshold"
     );

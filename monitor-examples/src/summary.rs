@@ -293,7 +293,7 @@ fn errors_and_insights(out: &mut String) {
             let _ = writeln!(out, "  {:>5} × {}: {}", p.count, p.site.name(), p.pattern);
         }
     }
-    let detector = monitor_core::LeakDetector::new(monitor_dashboard::DEFAULT_LEAK_THRESHOLD);
+    let detector = monitor_core::LeakDetector::default();
     let insights = monitor_dashboard::insights(&detector);
     if !insights.is_empty() {
         let _ = writeln!(out, "\ninsights:");

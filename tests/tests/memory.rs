@@ -27,7 +27,8 @@ fn a_leaking_workload_is_flagged_and_a_steady_one_is_not() {
         "{first:?}"
     );
     // Growth above 512 KiB per step, steadily, is a leak.
-    let detector = LeakDetector::new(512.0 * 1024.0);
+    let detector =
+        LeakDetector::new(512.0 * 1024.0).window(std::time::Duration::from_secs(STEPS as u64));
 
     let steady = samples(|| {
         let buffer = vec![1u8; STEP];

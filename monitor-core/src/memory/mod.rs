@@ -9,5 +9,5 @@ mod process;
 
 #[cfg(feature = "alloc")]
 pub use alloc::{HeapStats, MonitoredAlloc, heap};
-pub use leak::{LeakDetector, LeakVerdict};
+pub use leak::{DEFAULT_LEAK_THRESHOLD, DEFAULT_LEAK_WINDOW, LeakDetector, LeakVerdict};
 pub use process::{MemoryError, MemorySample, memory};
