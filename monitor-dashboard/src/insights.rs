@@ -185,15 +185,17 @@ pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
 ///
 /// ```
 /// use monitor_core::LeakDetector;
+/// use std::time::Duration;
 ///
 /// // Sixty samples a second apart, growing 50 kB a second: 3 MB a minute.
 /// let rising: Vec<(f64, f64)> = (0..60).map(|s| (f64::from(s), 80e6 + 50e3 * f64::from(s))).collect();
-/// let verdict = LeakDetector::new(1024.0).assess(&rising);
+/// let detector = LeakDetector::new(1024.0).window(Duration::from_secs(60));
+/// let verdict = detector.assess(&rising);
 /// let insight = monitor_dashboard::leak_insight(&verdict).unwrap();
 /// assert!(insight.message.contains("3.0 MB/min"), "{}", insight.message);
 ///
 /// let flat: Vec<(f64, f64)> = (0..60).map(|s| (f64::from(s), 80e6)).collect();
-/// assert!(monitor_dashboard::leak_insight(&LeakDetector::new(1024.0).assess(&flat)).is_none());
+/// assert!(monitor_dashboard::leak_insight(&detector.assess(&flat)).is_none());
 /// ```
 pub fn leak_insight(verdict: &LeakVerdict) -> Option<Insight> {
     leak_warning(verdict, "resident size")

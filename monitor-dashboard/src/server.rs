@@ -12,10 +12,17 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -44,12 +51,18 @@ pub struct ServerLimits {
     /// body that stops short is answered, with a 408 (`MONITOR_SERVER_REQUEST_TIMEOUT_MS`). A
     /// streamed response (the dashboard's `/api/stream`) is not cut: only its start is timed.
     pub request_timeout: Duration,
-    /// Connections served at once; further ones wait in the kernel's queue until one closes
-    /// (`MONITOR_SERVER_MAX_CONNECTIONS`).
+    /// Connections served at once (`MONITOR_SERVER_MAX_CONNECTIONS`). At the cap, a new
+    /// connection takes the place of the oldest one that has not sent a byte yet; when every
+    /// connection has spoken, new ones wait in the kernel's queue until one closes.
     pub max_connections: usize,
     /// Largest request body, checked against `Content-Length` before any of it is read, and
     /// while reading one that declares none: a 413 (`MONITOR_SERVER_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// How long a write to a client may stay blocked — a client that stopped reading, its socket's
+    /// buffers full — before its connection is closed (`MONITOR_SERVER_WRITE_TIMEOUT_MS`). A
+    /// stream (`/api/stream`) to a client that stopped reading otherwise holds its connection and
+    /// its place among the streams for as long as TCP keeps the connection.
+    pub write_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -59,16 +72,18 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_body_bytes: 1024 * 1024,
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
 
 /// The environment variables [`ServerLimits::from_vars`] reads.
-pub const SERVER_VARS: [&str; 4] = [
+pub const SERVER_VARS: [&str; 5] = [
     "MONITOR_SERVER_HEADER_TIMEOUT_MS",
     "MONITOR_SERVER_REQUEST_TIMEOUT_MS",
     "MONITOR_SERVER_MAX_CONNECTIONS",
     "MONITOR_SERVER_MAX_BODY_BYTES",
+    "MONITOR_SERVER_WRITE_TIMEOUT_MS",
 ];
 
 impl ServerLimits {
@@ -100,6 +115,13 @@ impl ServerLimits {
         self
     }
 
+    /// The write timeout.
+    #[must_use]
+    pub fn write_timeout(mut self, timeout: Duration) -> ServerLimits {
+        self.write_timeout = timeout;
+        self
+    }
+
     /// The defaults, with the [`SERVER_VARS`] found in `vars` applied (each a whole number, 1
     /// or more); other keys are ignored. A bad value is an error naming the key and the value.
     pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
@@ -126,7 +148,8 @@ impl ServerLimits {
                 0 => limits.header_read_timeout(Duration::from_millis(n)),
                 1 => limits.request_timeout(Duration::from_millis(n)),
                 2 => limits.max_connections(size),
-                _ => limits.max_body_bytes(size),
+                3 => limits.max_body_bytes(size),
+                _ => limits.write_timeout(Duration::from_millis(n)),
             };
         }
         Ok(limits)
@@ -171,12 +194,10 @@ pub async fn serve_with_limits(
     // `into_make_service`; served as it is, a `Router` makes each handler's route anew per request.
     let app: Router = limits.apply(router).with_state(());
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let mut silent = Silent::default();
     let header_timeout = limits.header_read_timeout;
+    let write_timeout = limits.write_timeout;
     loop {
-        // A permit first: at the cap, new connections wait in the kernel's queue.
-        let Ok(permit) = Arc::clone(&connections).acquire_owned().await else {
-            return Ok(());
-        };
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) if is_connection_error(&e) => continue,
@@ -187,8 +208,28 @@ pub async fn serve_with_limits(
                 continue;
             }
         };
+        // At the cap, the connection that has waited longest without sending a byte makes way
+        // for this one; when every connection has spoken, this one waits for a place, and the
+        // next ones in the kernel's queue (one descriptor over the cap at most).
+        let permit = match Arc::clone(&connections).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                silent.evict_oldest();
+                let Ok(permit) = Arc::clone(&connections).acquire_owned().await else {
+                    return Ok(());
+                };
+                permit
+            }
+        };
         let service = TowerToHyperService::new(app.clone());
-        tokio::spawn(async move {
+        let spoke = Arc::new(AtomicBool::new(false));
+        let stream = Spoke {
+            inner: stream,
+            spoke: Arc::clone(&spoke),
+            write_timeout,
+            stalled: None,
+        };
+        let task = tokio::spawn(async move {
             let _permit = permit;
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
@@ -200,6 +241,124 @@ pub async fn serve_with_limits(
                 .with_upgrades()
                 .await;
         });
+        silent.push(spoke, task.abort_handle(), limits.max_connections);
+    }
+}
+
+/// The connections that have not sent a byte yet, oldest first: at the cap, the first to go. A
+/// client that opens connections and sends nothing (10,000 of them, in the hardening issue's test)
+/// otherwise holds every place until its header timeout, and new clients wait behind it.
+#[derive(Default)]
+struct Silent {
+    queue: VecDeque<(Arc<AtomicBool>, AbortHandle)>,
+}
+
+impl Silent {
+    fn push(&mut self, spoke: Arc<AtomicBool>, task: AbortHandle, cap: usize) {
+        // Entries of connections that spoke or ended are dropped when they pile up: the queue
+        // stays within twice the cap, at a cost of one pass per `cap` connections.
+        if self.queue.len() >= cap.saturating_mul(2).max(16) {
+            self.queue
+                .retain(|(spoke, task)| !spoke.load(Ordering::Relaxed) && !task.is_finished());
+        }
+        self.queue.push_back((spoke, task));
+    }
+
+    /// Closes the oldest connection still silent, if any.
+    fn evict_oldest(&mut self) {
+        while let Some((spoke, task)) = self.queue.pop_front() {
+            if !spoke.load(Ordering::Relaxed) && !task.is_finished() {
+                task.abort();
+                return;
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection that notes when its client first sent something, and gives up a write that
+    /// has stayed blocked for the write timeout.
+    struct Spoke {
+        #[pin]
+        inner: TcpStream,
+        spoke: Arc<AtomicBool>,
+        write_timeout: Duration,
+        // Made when a write blocks, dropped when one goes through: an allocation only for a
+        // client that stalls.
+        stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl AsyncRead for Spoke {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let read = this.inner.poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.spoke.store(true, Ordering::Relaxed);
+        }
+        read
+    }
+}
+
+/// `written`, or, while it is pending, an error once the write has been blocked for `timeout`.
+fn unless_stalled<T>(
+    written: Poll<std::io::Result<T>>,
+    stalled: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    timeout: Duration,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<T>> {
+    if written.is_ready() {
+        *stalled = None;
+        return written;
+    }
+    let timer = stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+    match timer.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the client stopped reading",
+        ))),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl AsyncWrite for Spoke {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.project();
+        let written = this.inner.poll_write(cx, buf);
+        unless_stalled(written, this.stalled, *this.write_timeout, cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.project();
+        let written = this.inner.poll_write_vectored(cx, bufs);
+        unless_stalled(written, this.stalled, *this.write_timeout, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.project();
+        let flushed = this.inner.poll_flush(cx);
+        unless_stalled(flushed, this.stalled, *this.write_timeout, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
     }
 }
 

@@ -117,6 +117,28 @@ fn req_nested_b() -> &'static str {
     "b"
 }
 
+#[monitored_handler(route = "GET /req/moved")]
+fn req_moved() -> &'static str {
+    "moved"
+}
+
+/// A scope travels with its request's future, which a multi-threaded runtime moves between threads.
+#[test]
+fn a_scope_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    let scope = RequestScope::new();
+    send(&scope);
+    let scope = std::thread::spawn(move || {
+        scope.in_scope(req_moved);
+        scope
+    })
+    .join()
+    .unwrap();
+    assert!(scope.served_by_handler());
+    drop(scope);
+    assert_eq!(site("req_moved").stats().calls, 1);
+}
+
 #[test]
 fn scopes_nest_and_a_panic_inside_leaves_none_current() {
     let outer = RequestScope::new();

@@ -13,7 +13,6 @@ use super::file;
 use super::outcome::Outcome;
 use super::site::{Site, SiteKind};
 use super::switch;
-use parking_lot::Mutex;
 use std::cell::Cell;
 use std::ptr;
 
@@ -42,7 +41,7 @@ impl Deferred {
 thread_local! {
     /// The deferred call of the request being polled on this thread, while
     /// [`RequestScope::in_scope`] runs; null otherwise.
-    static CURRENT: Cell<*const Mutex<Option<Deferred>>> = const { Cell::new(ptr::null()) };
+    static CURRENT: Cell<*const Cell<Option<Deferred>>> = const { Cell::new(ptr::null()) };
 }
 
 /// One HTTP request, from the point of view of the layer serving it (such as
@@ -72,12 +71,13 @@ thread_local! {
 /// assert_eq!(stats.statuses.success, 1);
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct RequestScope {
     /// Inline rather than shared: handlers reach it through [`CURRENT`] only while
     /// [`in_scope`](RequestScope::in_scope) borrows the scope, so no allocation per request is
-    /// needed to keep it alive.
-    deferred: Mutex<Option<Deferred>>,
+    /// needed to keep it alive. A `Cell`, not a lock: only the thread running `in_scope` reaches
+    /// it, and the `Cell` keeps the scope from being shared between threads (it is `Send`, not
+    /// `Sync`).
+    deferred: Cell<Option<Deferred>>,
     start: u64,
     mode: u8,
 }
@@ -88,8 +88,16 @@ impl Default for RequestScope {
     }
 }
 
+impl std::fmt::Debug for RequestScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestScope")
+            .field("served_by_handler", &self.served_by_handler())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Puts the thread's previous request back, on return and on unwind alike.
-struct Restore(*const Mutex<Option<Deferred>>);
+struct Restore(*const Cell<Option<Deferred>>);
 
 impl Drop for Restore {
     fn drop(&mut self) {
@@ -103,7 +111,7 @@ impl RequestScope {
         switch::set_requests();
         let mode = switch::mode();
         RequestScope {
-            deferred: Mutex::new(None),
+            deferred: Cell::new(None),
             start: clock::now(mode),
             mode,
         }
@@ -122,7 +130,10 @@ impl RequestScope {
 
     /// Whether an instrumented handler has finished inside this request.
     pub fn served_by_handler(&self) -> bool {
-        self.deferred.lock().is_some()
+        let deferred = self.deferred.take();
+        let served = deferred.is_some();
+        self.deferred.set(deferred);
+        served
     }
 
     /// Records the request, once, with what the layer saw: the final `status`, and the request and
@@ -202,16 +213,17 @@ pub(crate) fn defer(
         return Some(outcome);
     }
     // SAFETY: `CURRENT` is non-null only while `RequestScope::in_scope` runs on this thread, and
-    // it holds the scope borrowed for that time: the scope cannot move or be dropped meanwhile.
-    // `Restore` puts the previous pointer back before `in_scope` returns or unwinds.
+    // it holds the scope borrowed for that time: the scope cannot move or be dropped meanwhile,
+    // and being `!Sync` it is not reached from another thread. `Restore` puts the previous
+    // pointer back before `in_scope` returns or unwinds.
     let deferred = unsafe { &*current };
-    let displaced = deferred.lock().replace(Deferred {
+    let displaced = deferred.replace(Some(Deferred {
         site,
         units,
         mode,
         outcome,
         request_bytes,
-    });
+    }));
     if let Some(call) = displaced {
         call.record();
     }
