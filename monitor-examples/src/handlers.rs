@@ -9,49 +9,39 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use monitor_core::{monitored_handler, pipeline_stage};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Longest prompt accepted, in characters.
 pub const MAX_PROMPT_CHARS: usize = 500;
 
-/// Logos kept, and SVGs kept for repeated prompts: beyond, the oldest go first. Kept for ever,
-/// 115,000 requests held 138 MB of heap.
+/// Logos kept, and SVGs kept for repeated prompts: beyond, the least recently used go first.
+/// Kept for ever, 115,000 requests held 138 MB of heap.
 pub(crate) const MAX_LOGOS: usize = 10_000;
 
-/// Entries by key, at most `cap`, the oldest dropped first: a store whose memory no run of
-/// requests can grow without bound.
+/// Entries by key, at most `cap`, the least recently used dropped first: a store whose memory no
+/// run of requests can grow without bound, and where a logo still being read stays.
 #[derive(Debug)]
-struct Bounded<K, V> {
-    entries: HashMap<K, V>,
-    order: VecDeque<K>,
-    cap: usize,
+struct Bounded<K: Eq + Hash, V> {
+    entries: lru::LruCache<K, V>,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
+impl<K: Eq + Hash, V: Clone> Bounded<K, V> {
     fn new(cap: usize) -> Bounded<K, V> {
         Bounded {
-            entries: HashMap::new(),
-            order: VecDeque::new(),
-            cap: cap.max(1),
+            entries: lru::LruCache::new(NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN)),
         }
     }
 
-    fn get(&self, key: &K) -> Option<V> {
+    /// The entry, now the most recently used.
+    fn get(&mut self, key: &K) -> Option<V> {
         self.entries.get(key).cloned()
     }
 
     fn insert(&mut self, key: K, value: V) {
-        if self.entries.insert(key.clone(), value).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > self.cap {
-            if let Some(oldest) = self.order.pop_front() {
-                self.entries.remove(&oldest);
-            }
-        }
+        self.entries.put(key, value);
     }
 
     fn len(&self) -> usize {
@@ -328,7 +318,7 @@ mod tests {
     use super::{Bounded, check_id};
 
     #[test]
-    fn the_store_keeps_at_most_its_cap_the_oldest_dropped_first() {
+    fn the_store_keeps_at_most_its_cap_the_least_recently_used_dropped_first() {
         let mut store = Bounded::new(3);
         for i in 0..10 {
             store.insert(i, i * 10);
@@ -338,9 +328,12 @@ mod tests {
             (store.get(&6), store.get(&7), store.get(&9)),
             (None, Some(70), Some(90))
         );
+        // 8 is now the least recently used (7 and 9 were just read): the next one displaces it.
+        store.insert(10, 100);
+        assert_eq!((store.get(&8), store.get(&7)), (None, Some(70)));
         // Replacing a kept entry does not count it twice.
         store.insert(9, 1);
-        assert_eq!((store.len(), store.get(&7)), (3, Some(70)));
+        assert_eq!((store.len(), store.get(&9)), (3, Some(1)));
     }
 
     #[test]
