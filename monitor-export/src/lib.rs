@@ -22,4 +22,4 @@ pub mod gen_ai;
 pub mod prometheus;
 pub mod rules;
 
-pub use prometheus::{CONTENT_TYPE, Exposition, render};
+pub use prometheus::{CONTENT_TYPE, Exposition, Series, render};

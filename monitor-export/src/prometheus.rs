@@ -108,18 +108,110 @@ impl Exposition {
     pub fn render(&mut self, snapshot: &Snapshot) -> String {
         // About 28 lines of about 110 bytes a site: one allocation, not a doubling and a copy of
         // tens of megabytes at the end.
-        let mut out = String::with_capacity(16 * 1024 + snapshot.sites.len() * 3 * 1024);
+        let mut out = Output::text(16 * 1024 + snapshot.sites.len() * 3 * 1024);
+        self.write(&mut out, snapshot);
+        out.text
+    }
+
+    /// Every sample [`render`](Exposition::render) would write, as series: the name, the labels
+    /// and the value of each line. For a pushing exporter (remote write), which sends the same
+    /// series a scrape would read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let series = monitor_export::Exposition::new().series(&monitor_core::snapshot());
+    /// let sites = series.iter().find(|s| s.name == "monitor_sites").unwrap();
+    /// assert_eq!(sites.labels[0].0, "kind");
+    /// ```
+    pub fn series(&mut self, snapshot: &Snapshot) -> Vec<Series> {
+        let mut out = Output::series();
+        self.write(&mut out, snapshot);
+        out.series
+    }
+
+    fn write(&mut self, out: &mut Output, snapshot: &Snapshot) {
         let groups = rules::group_sites(snapshot, &mut self.peaks);
-        render_sites(&mut out, snapshot, &groups);
-        render_models(&mut out, &snapshot.models);
-        render_gen_ai(&mut out, snapshot);
-        render_caches(&mut out, snapshot);
+        render_sites(out, snapshot, &groups);
+        render_models(out, &snapshot.models);
+        render_gen_ai(out, snapshot);
+        render_caches(out, snapshot);
         if let Some(sample) = &snapshot.memory {
-            render_memory(&mut out, sample);
+            render_memory(out, sample);
         }
-        out
     }
 }
+
+/// One series of the exposition: a metric name (with its `_bucket`, `_sum` or `_count` suffix),
+/// its labels in the order written, and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The metric's name.
+    pub name: String,
+    /// The labels, as written.
+    pub labels: Vec<(String, String)>,
+    /// The value (a count, an amount of dollars, seconds or bytes).
+    pub value: f64,
+    /// The family's type: `counter`, `gauge` or `histogram`.
+    pub kind: &'static str,
+    /// The family's help text.
+    pub help: &'static str,
+}
+
+/// Where the families go: the text, or series.
+struct Output {
+    structured: bool,
+    text: String,
+    series: Vec<Series>,
+}
+
+impl Output {
+    fn text(capacity: usize) -> Output {
+        Output {
+            structured: false,
+            text: String::with_capacity(capacity),
+            series: Vec::new(),
+        }
+    }
+
+    fn series() -> Output {
+        Output {
+            structured: true,
+            text: String::new(),
+            series: Vec::new(),
+        }
+    }
+
+    /// A family for this output.
+    fn family(&self, name: &'static str, kind: &'static str, help: &'static str) -> Family {
+        Family {
+            name,
+            kind,
+            help,
+            samples: String::new(),
+            series: self.structured.then(Vec::new),
+        }
+    }
+}
+
+/// The labels of a series, rendered for the text once, and kept as pairs for series.
+#[derive(Default)]
+struct Labels<'a> {
+    text: String,
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Labels<'a> {
+    fn push(&mut self, name: &'a str, value: &'a str) {
+        push_label(&mut self.text, name, value);
+        self.pairs.push((name, value));
+    }
+}
+
+const NO_LABELS: Labels<'static> = Labels {
+    text: String::new(),
+    pairs: Vec::new(),
+};
 
 /// Every metric of `snapshot`, in the Prometheus text format 0.0.4, through the process's
 /// [`Exposition`].
@@ -161,7 +253,7 @@ fn cumulative_buckets(durations: &monitor_core::Histogram) -> [u64; LE] {
     buckets
 }
 
-fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
+fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
     let heap_counted = rules::heap_counted(snapshot);
     let mut kinds = [
         (SiteKind::Handler, 0u64),
@@ -173,43 +265,43 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
             *n += 1;
         }
     }
-    let mut sites = Family::new(
+    let mut sites = out.family(
         "monitor_sites",
         "gauge",
         "Instrumented functions linked into the process, called or not.",
     );
     for (kind, n) in kinds {
-        sites.sample("", "", &[("kind", kind.as_str())], n);
+        sites.sample("", &NO_LABELS, &[("kind", kind.as_str())], n);
     }
     sites.write(out);
 
-    let mut calls = Family::new(
+    let mut calls = out.family(
         "monitor_calls_total",
         "counter",
         "Calls of an instrumented function by outcome: ok, error (an Err or a 5xx status), \
          client_error (a 4xx status), panic, cancelled (a future dropped before it finished).",
     );
-    let mut durations = Family::new(
+    let mut durations = out.family(
         "monitor_call_duration_seconds",
         "histogram",
         "Duration of the calls that finished (returned or panicked); cancelled calls are left out.",
     );
-    let mut statuses = Family::new(
+    let mut statuses = out.family(
         "monitor_http_responses_total",
         "counter",
         "Calls whose return value carried an HTTP status, by status class.",
     );
-    let mut request_bytes = Family::new(
+    let mut request_bytes = out.family(
         "monitor_request_bytes_total",
         "counter",
         "Request payload, from the arguments whose type tells a size.",
     );
-    let mut response_bytes = Family::new(
+    let mut response_bytes = out.family(
         "monitor_response_bytes_total",
         "counter",
         "Response payload, from the return values whose type tells a size.",
     );
-    let mut tokens = Family::new(
+    let mut tokens = out.family(
         "monitor_site_tokens_total",
         "counter",
         "Tokens used by the metered calls of a site, by type: input (cached_input and \
@@ -217,18 +309,18 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
          handler is credited with the calls made inside it, so a sum over sites counts them more \
          than once.",
     );
-    let mut cost = Family::new(
+    let mut cost = out.family(
         "monitor_site_cost_usd_total",
         "counter",
         "Cost in US dollars of the site's metered calls whose model had a price; calls without \
          one are in monitor_site_unpriced_calls_total, not here.",
     );
-    let mut unpriced = Family::new(
+    let mut unpriced = out.family(
         "monitor_site_unpriced_calls_total",
         "counter",
         "Metered calls of the site whose model had no price: their cost is unknown.",
     );
-    let mut allocated = Family::new(
+    let mut allocated = out.family(
         "monitor_allocated_bytes_total",
         "counter",
         "Heap bytes allocated by the site's own code: inside its calls and not inside an \
@@ -243,11 +335,11 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
     ] {
         family.samples.reserve(groups.len() * lines * 130);
     }
-    let mut rendered = Vec::with_capacity(groups.len());
+    let mut rendered: Vec<Labels<'_>> = Vec::with_capacity(groups.len());
     for g in groups {
-        let mut labels = String::new();
+        let mut labels = Labels::default();
         for (name, value) in &g.labels {
-            push_label(&mut labels, name, value);
+            labels.push(name, value);
         }
         let c = &g.figures;
         if heap_counted {
@@ -306,13 +398,13 @@ fn render_sites(out: &mut String, snapshot: &Snapshot, groups: &[SiteGroup]) {
 
 /// Errors by type, from the error patterns: types only, never the messages.
 fn render_error_types(
-    out: &mut String,
+    out: &mut Output,
     snapshot: &Snapshot,
     groups: &[SiteGroup],
-    labels: &[String],
+    labels: &[Labels<'_>],
 ) {
     let by_type = rules::error_types(snapshot, groups);
-    let mut errors = Family::new(
+    let mut errors = out.family(
         "monitor_returned_errors_total",
         "counter",
         "Failed calls by the Rust type of their error: Err values without a 4xx status, and \
@@ -323,44 +415,44 @@ fn render_error_types(
         errors.sample("", &labels[group], &[("error_type", error_type)], n);
     }
     errors.write(out);
-    let mut ungrouped = Family::new(
+    let mut ungrouped = out.family(
         "monitor_returned_errors_ungrouped_total",
         "counter",
         "Returned errors not counted by type because the table of error patterns was full.",
     );
-    ungrouped.sample("", "", &[], snapshot.errors.dropped);
+    ungrouped.sample("", &NO_LABELS, &[], snapshot.errors.dropped);
     ungrouped.write(out);
 }
 
 /// Tokens and cost per model.
-fn render_models(out: &mut String, models: &[ModelStats]) {
-    let mut tokens = Family::new(
+fn render_models(out: &mut Output, models: &[ModelStats]) {
+    let mut tokens = out.family(
         "monitor_model_tokens_total",
         "counter",
         "Tokens of the metered calls of a model, by type: input (cached_input and cache_write \
          included) and output (reasoning included), and those three parts.",
     );
-    let mut cost = Family::new(
+    let mut cost = out.family(
         "monitor_cost_usd_total",
         "counter",
         "Cost in US dollars of the calls made while the model had a price; calls without one are \
          in monitor_unpriced_calls_total, not here.",
     );
-    let mut by_type = Family::new(
+    let mut by_type = out.family(
         "monitor_token_cost_usd_total",
         "counter",
         "The cost of monitor_cost_usd_total by token type, each token in one: input (neither read \
          from nor written to the cache), cached_input, cache_write, output (not reasoning), \
          reasoning. They add up to monitor_cost_usd_total.",
     );
-    let mut unpriced = Family::new(
+    let mut unpriced = out.family(
         "monitor_unpriced_calls_total",
         "counter",
         "Metered calls made while the model had no price: their cost is unknown.",
     );
     for m in models {
-        let mut labels = String::new();
-        push_label(&mut labels, "gen_ai_request_model", &m.model);
+        let mut labels = Labels::default();
+        labels.push("gen_ai_request_model", &m.model);
         for (token_type, n) in [
             ("input", m.input_tokens),
             ("output", m.output_tokens),
@@ -401,30 +493,30 @@ fn render_models(out: &mut String, models: &[ModelStats]) {
 /// The OpenTelemetry GenAI client metrics, as histograms with the conventions' boundaries (see
 /// [`crate::gen_ai`]). Token counts are each call's, kept by the record path; durations are the
 /// site's histogram folded onto the boundaries.
-fn render_gen_ai(out: &mut String, snapshot: &Snapshot) {
+fn render_gen_ai(out: &mut Output, snapshot: &Snapshot) {
     let series = gen_ai::series(snapshot);
     if series.is_empty() {
         return;
     }
-    let mut duration = Family::new(
+    let mut duration = out.family(
         "gen_ai_client_operation_duration_seconds",
         "histogram",
         "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration): from the \
          call to its value, or to a stream's end; failed calls carry error_type.",
     );
-    let mut usage = Family::new(
+    let mut usage = out.family(
         "gen_ai_client_token_usage",
         "histogram",
         "Tokens per metered call (OpenTelemetry gen_ai.client.token.usage), by gen_ai_token_type: \
          input (cached included) or output.",
     );
-    let mut first = Family::new(
+    let mut first = out.family(
         "gen_ai_client_operation_time_to_first_chunk_seconds",
         "histogram",
         "Time from a streamed call to its first chunk \
          (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
     );
-    let mut per_chunk = Family::new(
+    let mut per_chunk = out.family(
         "gen_ai_client_operation_time_per_output_chunk_seconds",
         "histogram",
         "Time per output chunk of a streamed call after its first, from the first chunk to the \
@@ -433,11 +525,11 @@ fn render_gen_ai(out: &mut String, snapshot: &Snapshot) {
     let seconds_le: Vec<String> = gen_ai::DURATION_BOUNDS.iter().map(f64::to_string).collect();
     let tokens_le: Vec<String> = gen_ai::TOKEN_BOUNDS.iter().map(u64::to_string).collect();
     for s in &series {
-        let mut labels = String::new();
-        push_label(&mut labels, "gen_ai_operation_name", s.key.operation);
-        push_label(&mut labels, "gen_ai_provider_name", s.key.provider);
-        push_label(&mut labels, "gen_ai_request_model", &s.key.request_model);
-        push_label(&mut labels, "gen_ai_response_model", &s.key.response_model);
+        let mut labels = Labels::default();
+        labels.push("gen_ai_operation_name", s.key.operation);
+        labels.push("gen_ai_provider_name", s.key.provider);
+        labels.push("gen_ai_request_model", &s.key.request_model);
+        labels.push("gen_ai_response_model", &s.key.response_model);
         let ok = s.ok_durations();
         histogram(
             &mut duration,
@@ -499,7 +591,7 @@ fn render_gen_ai(out: &mut String, snapshot: &Snapshot) {
 /// One histogram's samples: `cumulative` has a count per bound in `le` and then `+Inf`.
 fn histogram(
     family: &mut Family,
-    labels: &str,
+    labels: &Labels<'_>,
     extra: &[(&str, &str)],
     le: &[String],
     cumulative: &[u64],
@@ -522,36 +614,36 @@ fn histogram(
     family.sample("_count", labels, extra, count);
 }
 
-fn render_caches(out: &mut String, snapshot: &Snapshot) {
-    let mut lookups = Family::new(
+fn render_caches(out: &mut Output, snapshot: &Snapshot) {
+    let mut lookups = out.family(
         "monitor_cache_lookups_total",
         "counter",
         "Lookups of a named cache, by result: hit or miss.",
     );
     for cache in &snapshot.caches {
         let name = [("cache", cache.name.as_str())];
-        lookups.sample("", "", &[name[0], ("result", "hit")], cache.hits);
-        lookups.sample("", "", &[name[0], ("result", "miss")], cache.misses);
+        lookups.sample("", &NO_LABELS, &[name[0], ("result", "hit")], cache.hits);
+        lookups.sample("", &NO_LABELS, &[name[0], ("result", "miss")], cache.misses);
     }
     lookups.write(out);
 }
 
 /// Unreadable memory is left out rather than reported as zero: `render` calls this only with a
 /// sample.
-fn render_memory(out: &mut String, sample: &monitor_core::MemorySample) {
-    let mut rss = Family::new(
+fn render_memory(out: &mut Output, sample: &monitor_core::MemorySample) {
+    let mut rss = out.family(
         "process_resident_memory_bytes",
         "gauge",
         "Resident memory size in bytes.",
     );
-    rss.sample("", "", &[], sample.rss_bytes);
+    rss.sample("", &NO_LABELS, &[], sample.rss_bytes);
     rss.write(out);
-    let mut virt = Family::new(
+    let mut virt = out.family(
         "process_virtual_memory_bytes",
         "gauge",
         "Virtual memory size in bytes.",
     );
-    virt.sample("", "", &[], sample.virtual_bytes);
+    virt.sample("", &NO_LABELS, &[], sample.virtual_bytes);
     virt.write(out);
     // Only when `MonitoredAlloc` counts the heap: without it there is nothing true to say.
     let (Some(heap), Some(peak), Some(allocations)) = (
@@ -581,8 +673,8 @@ fn render_memory(out: &mut String, sample: &monitor_core::MemorySample) {
             allocations,
         ),
     ] {
-        let mut family = Family::new(name, kind, help);
-        family.sample("", "", &[], value);
+        let mut family = out.family(name, kind, help);
+        family.sample("", &NO_LABELS, &[], value);
         family.write(out);
     }
 }
@@ -594,48 +686,76 @@ struct Float(f64);
 /// How a sample value is written.
 trait Value {
     fn write_to(self, out: &mut String);
+    fn as_f64(self) -> f64;
 }
 
 impl Value for u64 {
     fn write_to(self, out: &mut String) {
         out.push_str(itoa::Buffer::new().format(self));
     }
+
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
 }
 
 impl Value for Float {
     fn write_to(self, out: &mut String) {
-        // The values are sums of finite, non-negative amounts; this only keeps NaN, an infinity or
-        // a negative counter out of the output whatever happens upstream.
-        let v = if self.0.is_finite() && self.0 > 0.0 {
+        // `Display` of an f64 never uses an exponent and round-trips: valid in the format.
+        let _ = write!(out, "{}", self.as_f64());
+    }
+
+    /// The values are sums of finite, non-negative amounts; this only keeps NaN, an infinity or
+    /// a negative counter out of the output whatever happens upstream.
+    fn as_f64(self) -> f64 {
+        if self.0.is_finite() && self.0 > 0.0 {
             self.0
         } else {
             0.0
-        };
-        // `Display` of an f64 never uses an exponent and round-trips: valid in the format.
-        let _ = write!(out, "{v}");
+        }
     }
 }
 
-/// One metric family: its samples are gathered, then written together after its HELP and TYPE.
+/// One metric family: its samples are gathered, then written together after its HELP and TYPE
+/// (or as series, for an [`Output`] of series).
 struct Family {
     name: &'static str,
     kind: &'static str,
     help: &'static str,
     samples: String,
+    series: Option<Vec<Series>>,
 }
 
 impl Family {
+    #[cfg(test)]
     fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family {
-        Family {
-            name,
-            kind,
-            help,
-            samples: String::new(),
-        }
+        Output::text(0).family(name, kind, help)
     }
 
-    /// A sample of `name` + `suffix`, with the rendered `labels` and then `extra` ones.
-    fn sample(&mut self, suffix: &str, labels: &str, extra: &[(&str, &str)], value: impl Value) {
+    /// A sample of `name` + `suffix`, with `labels` and then `extra` ones.
+    fn sample(
+        &mut self,
+        suffix: &str,
+        labels: &Labels<'_>,
+        extra: &[(&str, &str)],
+        value: impl Value,
+    ) {
+        if let Some(series) = &mut self.series {
+            series.push(Series {
+                name: format!("{}{suffix}", self.name),
+                labels: labels
+                    .pairs
+                    .iter()
+                    .chain(extra)
+                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .collect(),
+                value: value.as_f64(),
+                kind: self.kind,
+                help: self.help,
+            });
+            return;
+        }
+        let labels = labels.text.as_str();
         let s = &mut self.samples;
         s.push_str(self.name);
         s.push_str(suffix);
@@ -656,10 +776,15 @@ impl Family {
     }
 
     /// Writes the family, unless it has no sample.
-    fn write(self, out: &mut String) {
+    fn write(self, out: &mut Output) {
+        if let Some(series) = self.series {
+            out.series.extend(series);
+            return;
+        }
         if self.samples.is_empty() {
             return;
         }
+        let out = &mut out.text;
         out.push_str("# HELP ");
         out.push_str(self.name);
         out.push(' ');
@@ -761,8 +886,8 @@ mod tests {
 
     #[test]
     fn a_family_without_samples_writes_nothing() {
-        let mut out = String::new();
+        let mut out = Output::text(0);
         Family::new("x_total", "counter", "help").write(&mut out);
-        assert_eq!(out, "");
+        assert_eq!(out.text, "");
     }
 }

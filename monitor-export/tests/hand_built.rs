@@ -150,3 +150,42 @@ fn a_second_rendering_of_a_lower_reading_does_not_fall() {
     assert_eq!(ok(&first), ok(&second));
     assert!(second.contains("route=\"POST /api/logos\",outcome=\"error\"} 2\n"));
 }
+
+/// The series a pushing exporter sends are the lines of the text, one for one: the same names,
+/// labels in the same order, and values.
+#[test]
+fn the_series_are_the_lines_of_the_text() {
+    let text = Exposition::new().render(&snapshot());
+    let series = Exposition::new().series(&snapshot());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), series.len());
+    for (line, s) in lines.iter().zip(&series) {
+        let labels: Vec<String> = s
+            .labels
+            .iter()
+            .map(|(n, v)| format!("{n}=\"{v}\""))
+            .collect();
+        let head = if labels.is_empty() {
+            s.name.clone()
+        } else {
+            format!("{}{{{}}}", s.name, labels.join(","))
+        };
+        let (line_head, value) = line.rsplit_once(' ').unwrap();
+        assert_eq!(line_head, head);
+        assert_eq!(value.parse::<f64>().unwrap(), s.value, "{line}");
+        assert!(
+            text.contains(&format!(
+                "# TYPE {} {}\n",
+                s.name
+                    .trim_end_matches("_bucket")
+                    .trim_end_matches("_sum")
+                    .trim_end_matches("_count"),
+                s.kind
+            )),
+            "{line}"
+        );
+    }
+}
