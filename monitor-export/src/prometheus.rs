@@ -686,7 +686,7 @@ struct Float(f64);
 /// How a sample value is written.
 trait Value {
     fn write_to(self, out: &mut String);
-    fn as_f64(self) -> f64;
+    fn to_f64(self) -> f64;
 }
 
 impl Value for u64 {
@@ -694,7 +694,7 @@ impl Value for u64 {
         out.push_str(itoa::Buffer::new().format(self));
     }
 
-    fn as_f64(self) -> f64 {
+    fn to_f64(self) -> f64 {
         self as f64
     }
 }
@@ -702,12 +702,12 @@ impl Value for u64 {
 impl Value for Float {
     fn write_to(self, out: &mut String) {
         // `Display` of an f64 never uses an exponent and round-trips: valid in the format.
-        let _ = write!(out, "{}", self.as_f64());
+        let _ = write!(out, "{}", self.to_f64());
     }
 
     /// The values are sums of finite, non-negative amounts; this only keeps NaN, an infinity or
     /// a negative counter out of the output whatever happens upstream.
-    fn as_f64(self) -> f64 {
+    fn to_f64(self) -> f64 {
         if self.0.is_finite() && self.0 > 0.0 {
             self.0
         } else {
@@ -749,7 +749,7 @@ impl Family {
                     .chain(extra)
                     .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                     .collect(),
-                value: value.as_f64(),
+                value: value.to_f64(),
                 kind: self.kind,
                 help: self.help,
             });
