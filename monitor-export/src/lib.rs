@@ -5,6 +5,8 @@
 //!   unknown cost never exported as 0, counters that never fall.
 //! - [`gen_ai`]: the OpenTelemetry GenAI conventions — series of metered calls, their attributes
 //!   and bucket boundaries.
+//! - `remote_write` (feature `remote-write`): Prometheus remote write 1.0, pushed from a thread of
+//!   its own by the machinery of `push` (a bounded queue, retries with backoff, health).
 //!
 //! An exporter takes a snapshot, so it can be tested without any instrumented call: build a
 //! [`Snapshot`] by hand and compare the text.
@@ -20,6 +22,10 @@
 
 pub mod gen_ai;
 pub mod prometheus;
+#[cfg(feature = "remote-write")]
+pub mod push;
+#[cfg(feature = "remote-write")]
+pub mod remote_write;
 pub mod rules;
 
 pub use prometheus::{CONTENT_TYPE, Exposition, Series, render};

@@ -1,0 +1,258 @@
+//! The machinery of a pushing exporter: a thread of its own that takes a snapshot every interval,
+//! encodes it, queues it (bounded: the oldest payload goes first, counted) and sends the queue in
+//! order, retrying with backoff on 429, 5xx and connection errors, honouring `Retry-After`. It never
+//! touches the record path, and needs no async runtime: the HTTP client is blocking (ureq).
+//!
+//! [`RemoteWrite`](crate::remote_write::RemoteWrite) is built on it.
+
+use monitor_core::Snapshot;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How a pushing exporter sends: where, how often, how patiently.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PushSettings {
+    pub(crate) endpoint: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_queue: usize,
+    pub(crate) min_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+}
+
+/// What a pushing exporter has done so far: for a health check, a self-metric, the dashboard.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PushHealth {
+    /// Payloads the endpoint accepted.
+    pub sent: u64,
+    /// Attempts that failed and will be retried: a connection error, a timeout, a 429 or a 5xx.
+    pub failed_attempts: u64,
+    /// Payloads the endpoint refused for good (a 4xx other than 429): dropped, not retried.
+    pub rejected: u64,
+    /// Payloads dropped because the queue was full: the oldest go first.
+    pub dropped: u64,
+    /// Payloads waiting to be sent.
+    pub queued: usize,
+    /// When the endpoint last accepted a payload.
+    pub last_success: Option<SystemTime>,
+    /// The latest failure, in words.
+    pub last_error: Option<String>,
+}
+
+/// How one send went.
+pub(crate) enum Sent {
+    Accepted,
+    /// Worth retrying, after the given time if the endpoint said (`Retry-After`).
+    Retry(String, Option<Duration>),
+    /// Refused for good.
+    Rejected(String),
+}
+
+/// Turns a snapshot into the body of a request.
+pub(crate) type Encode = Box<dyn FnMut(&Snapshot) -> Vec<u8> + Send>;
+
+/// A running pushing exporter. Dropping it stops it, as [`stop`](Pusher::stop) does.
+#[derive(Debug)]
+pub struct Pusher {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    health: Mutex<PushHealth>,
+    /// Wakes the thread early: to stop.
+    wake: Condvar,
+    asleep: Mutex<()>,
+}
+
+impl Pusher {
+    pub(crate) fn start(
+        settings: PushSettings,
+        encode: Encode,
+        send: impl FnMut(&PushSettings, &[u8]) -> Sent + Send + 'static,
+    ) -> std::io::Result<Pusher> {
+        let shared = Arc::new(Shared::default());
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("monitor-push".into())
+            .spawn(move || run(&settings, encode, send, &theirs))?;
+        Ok(Pusher {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// What it has done so far.
+    pub fn health(&self) -> PushHealth {
+        self.shared
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops the thread after one last snapshot and one last try at sending what is queued, each
+    /// within the timeout; waits for it.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        {
+            let _asleep = self
+                .shared
+                .asleep
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.shared.wake.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Pusher {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn run(
+    settings: &PushSettings,
+    mut encode: Encode,
+    mut send: impl FnMut(&PushSettings, &[u8]) -> Sent,
+    shared: &Shared,
+) {
+    let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut next_collect = Instant::now();
+    let mut retry_at = Instant::now();
+    let mut backoff = settings.min_backoff;
+    loop {
+        let stopping = shared.stop.load(Ordering::Acquire);
+        let now = Instant::now();
+        if now >= next_collect || stopping {
+            let payload = encode(&monitor_core::snapshot());
+            queue.push_back(payload);
+            let mut dropped = 0;
+            while queue.len() > settings.max_queue.max(1) {
+                queue.pop_front();
+                dropped += 1;
+            }
+            update(shared, |h| h.dropped += dropped);
+            next_collect = now + settings.interval;
+        }
+        if now >= retry_at || stopping {
+            while let Some(payload) = queue.front() {
+                match send(settings, payload) {
+                    Sent::Accepted => {
+                        queue.pop_front();
+                        backoff = settings.min_backoff;
+                        update(shared, |h| {
+                            h.sent += 1;
+                            h.last_success = Some(SystemTime::now());
+                        });
+                    }
+                    Sent::Rejected(why) => {
+                        queue.pop_front();
+                        update(shared, |h| {
+                            h.rejected += 1;
+                            h.last_error = Some(why);
+                        });
+                    }
+                    Sent::Retry(why, after) => {
+                        retry_at = Instant::now() + after.unwrap_or(backoff);
+                        backoff = (backoff * 2).min(settings.max_backoff);
+                        update(shared, |h| {
+                            h.failed_attempts += 1;
+                            h.last_error = Some(why);
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        update(shared, |h| h.queued = queue.len());
+        if stopping {
+            return;
+        }
+        let wake_at = if queue.is_empty() {
+            next_collect
+        } else {
+            next_collect.min(retry_at)
+        };
+        let asleep = shared.asleep.lock().unwrap_or_else(PoisonError::into_inner);
+        if shared.stop.load(Ordering::Acquire) {
+            continue;
+        }
+        let wait = wake_at.saturating_duration_since(Instant::now());
+        let _ = shared
+            .wake
+            .wait_timeout(asleep, wait)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+fn update(shared: &Shared, f: impl FnOnce(&mut PushHealth)) {
+    f(&mut shared.health.lock().unwrap_or_else(PoisonError::into_inner));
+}
+
+/// Sends `body` with a blocking client: the answer classified as [`Sent`].
+pub(crate) fn post(
+    agent: &ureq::Agent,
+    settings: &PushSettings,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Sent {
+    let mut request = agent.post(&settings.endpoint);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    for (name, value) in &settings.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    match request.send(body) {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            match status {
+                200..=299 => Sent::Accepted,
+                429 | 500..=599 => Sent::Retry(format!("HTTP {status}"), retry_after),
+                _ => {
+                    let text = response
+                        .into_body()
+                        .read_to_string()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(200)
+                        .collect::<String>();
+                    Sent::Rejected(format!("HTTP {status}: {}", text.trim()))
+                }
+            }
+        }
+        Err(e) => Sent::Retry(e.to_string(), None),
+    }
+}
+
+/// The blocking client of a pusher: its timeout is the whole request's, and statuses are
+/// answers, not errors.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
