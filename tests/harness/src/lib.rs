@@ -1,8 +1,9 @@
 //! What the integration tests start beside the code under test, and stop however a test ends: a
-//! real Prometheus server of their own ([`Prometheus`]) and temporary directories ([`TempDir`]).
+//! real Prometheus server of their own ([`Prometheus`]) and temporary directories ([`TempDir`]);
+//! and whether they run in CI ([`in_ci`]), where a missing tool fails a test rather than skips it.
 //!
-//! Shared by the dashboard's Prometheus test and the demo's load suite, so that both start, poll
-//! and stop Prometheus the same way.
+//! Shared by the dashboard's Prometheus test, the price engine's test of LiteLLM's file and the
+//! demo's load suite, so that each does these things the same way.
 
 mod prometheus;
 
@@ -51,4 +52,11 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Whether the tests run in CI: `CI` set to anything but empty, `false` or `0`. There, what a test
+/// needs and does not find (a tool, a file `scripts/deps.sh` fetches) fails it; elsewhere the test
+/// says what it skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
