@@ -269,7 +269,7 @@ const FLOOD: Duration = Duration::from_secs(8);
 async fn through_faults_the_service_answers_and_counts_stay_exact() -> TestResult {
     let _serial = ONE_AT_A_TIME.lock().await;
     let Some(wrk) = tools() else { return Ok(()) };
-    // 10,000 sockets of the test's, and what the rest of the run holds.
+    // The flood's sockets are the test's own: 10,000 of them, and 1,024 left for the rest.
     let descriptors = clients::raise_descriptor_limit()?;
     let idle = IDLE.min(usize::try_from(descriptors.saturating_sub(1024))?);
     if idle < IDLE {

@@ -76,16 +76,12 @@ impl Listeners {
 
     /// Stops every listener; the ticks each received, or the first listener's failure (its
     /// stream refused or ended by the server).
-    pub(crate) async fn stop(self) -> Result<Vec<u64>, Error> {
+    pub(crate) async fn stop(mut self) -> Result<Vec<u64>, Error> {
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             task.await??;
         }
-        Ok(self
-            .ticks
-            .iter()
-            .map(|t| t.load(Ordering::Relaxed))
-            .collect())
+        Ok(self.ticks())
     }
 }
 
