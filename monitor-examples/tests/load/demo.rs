@@ -183,7 +183,7 @@ impl Counts {
 }
 
 /// Every handler site's counts, by site name (a route site is named after its route, such as
-/// `GET <unmatched>`), from `/admin/api/sites?kind=handler`.
+/// `POST /api/logos`), from `/admin/api/sites?kind=handler`.
 pub(crate) async fn site_counts(client: &reqwest::Client, demo: &Demo) -> Result<Sites, Error> {
     let body = api(client, demo, "sites?kind=handler").await?;
     let mut sites = BTreeMap::new();
@@ -191,33 +191,42 @@ pub(crate) async fn site_counts(client: &reqwest::Client, demo: &Demo) -> Result
         let stats = &site["stats"];
         let n = |v: &Value| v.as_u64().unwrap_or(0);
         let name = site["name"].as_str().ok_or("a site without a name")?;
-        sites.insert(
-            name.to_owned(),
-            Counts {
-                calls: n(&stats["calls"]),
-                success: n(&stats["statuses"]["success"]),
-                client_error: n(&stats["statuses"]["client_error"]),
-                server_error: n(&stats["statuses"]["server_error"]),
-                cancelled: n(&stats["cancelled"]),
-            },
-        );
+        let counts = Counts {
+            calls: n(&stats["calls"]),
+            success: n(&stats["statuses"]["success"]),
+            client_error: n(&stats["statuses"]["client_error"]),
+            server_error: n(&stats["statuses"]["server_error"]),
+            cancelled: n(&stats["cancelled"]),
+        };
+        // The layer's sites for requests no handler served have no function.
+        let route_site = site["function"].as_str().is_none_or(str::is_empty);
+        sites.insert(name.to_owned(), (counts, route_site));
     }
     Ok(Sites(sites))
 }
 
-/// The handler sites' counts at one moment.
+/// The handler sites' counts at one moment, each with whether it is a route site.
 #[derive(Debug, Clone)]
-pub(crate) struct Sites(BTreeMap<String, Counts>);
+pub(crate) struct Sites(BTreeMap<String, (Counts, bool)>);
 
 impl Sites {
     /// The counts of the site named `name` (all zero for one not made yet: a route site is made
     /// by its first request).
     pub(crate) fn get(&self, name: &str) -> Counts {
-        self.0.get(name).copied().unwrap_or_default()
+        self.0.get(name).map(|(c, _)| *c).unwrap_or_default()
     }
 
     /// What the site named `name` counted beyond `before`.
     pub(crate) fn since(&self, before: &Sites, name: &str) -> Counts {
         self.get(name).since(before.get(name))
+    }
+
+    /// The calls all route sites counted beyond `before`: requests no instrumented handler served.
+    pub(crate) fn route_calls_since(&self, before: &Sites) -> u64 {
+        self.0
+            .iter()
+            .filter(|(_, (_, route_site))| *route_site)
+            .map(|(name, _)| self.since(before, name).calls)
+            .sum()
     }
 }

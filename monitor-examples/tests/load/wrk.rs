@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/load/counting.lua");
 
 /// Where requests go once measuring has stopped: no route, so the measured site never sees them
-/// (the monitor files them under `GET <unmatched>`), and they answer 404.
+/// (the monitor files them on a route site), and they answer 404.
 pub(crate) const UNMEASURED_PATH: &str = "/api/unmeasured";
-/// The site the monitor files them under.
-pub(crate) const UNMEASURED_SITE: &str = "GET <unmatched>";
 
 /// How long a service that answers may leave wrk without a 200: far more than it needs, even on a
 /// loaded machine (wrk's threads report at least once a second while answered).
