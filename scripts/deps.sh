@@ -3,6 +3,8 @@
 # - for the dashboard's tests, a real Prometheus (with promtool) and a real headless Chromium driven
 #   through chromedriver, from Debian's packages; the tests start them on 127.0.0.1 themselves and
 #   stop them. Needs root (or sudo) and apt.
+# - for the demo's load suite (monitor-examples/tests/load.rs), `wrk` (Debian's package), and the
+#   same Prometheus.
 # - for the price engine's test of LiteLLM's whole price file, that file, as the PyPI package
 #   `litellm` ships it, in target/litellm/ (tests/tests/pricing.rs reads it there).
 # Does nothing for what is already there.
@@ -24,8 +26,9 @@ missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v wrk >/dev/null || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]} for the dashboard's tests" >&2
+    echo "installing ${missing[*]} for the dashboard's tests and the load suite" >&2
     apt_install "${missing[@]}"
 fi
 

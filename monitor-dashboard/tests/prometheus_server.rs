@@ -6,19 +6,13 @@
 
 use monitor_core::{Tokens, monitored_handler, tracks_tokens};
 use monitor_dashboard::DashboardConfig;
+use monitor_harness::{PROMTOOL, Prometheus, single_value};
 use serde_json::Value;
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-const PROMTOOL: &str = "/usr/bin/promtool";
-const PROMETHEUS: &str = "/usr/bin/prometheus";
-
-/// The first sample is queryable about 5 s after Prometheus is ready; a busy machine takes longer.
-const DEADLINE: Duration = Duration::from_secs(30);
+type TestResult = Result<(), monitor_harness::Error>;
 
 const ODD_NAME: &str = "prom \"odd\" \\ name\nline two\t\u{e9}";
 const ODD_ROUTE: &str = "POST /prom/\"q\"\\x";
@@ -138,154 +132,6 @@ fn promtool_accepts_the_exposition() -> TestResult {
     Ok(())
 }
 
-/// A Prometheus server of the test's own, stopped and its data removed however the test ends.
-struct Prometheus {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Prometheus {
-    fn start(target: std::net::SocketAddr) -> Result<Prometheus, Box<dyn std::error::Error>> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "monitor-prometheus-test-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir)?;
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-                 scrape_configs:\n  - job_name: monitor\n    metrics_path: /metrics\n    \
-                 static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )?;
-        let port = free_port()?;
-        let log = std::fs::File::create(dir.join("prometheus.log"))?;
-        let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn();
-        let child = match child {
-            Ok(child) => child,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(
-                    format!("cannot run {PROMETHEUS} (Debian package `prometheus`): {e}").into(),
-                );
-            }
-        };
-        Ok(Prometheus { child, dir, port })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
-    }
-
-    async fn wait_ready(&mut self, client: &reqwest::Client) -> TestResult {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(format!("prometheus exited with {status}:\n{}", self.log()).into());
-            }
-            if let Ok(response) = client.get(self.url("/-/ready")).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            if start.elapsed() > DEADLINE {
-                return Err(
-                    format!("prometheus not ready in {DEADLINE:?}:\n{}", self.log()).into(),
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// The result vector of an instant query.
-    async fn query(&self, client: &reqwest::Client, promql: &str) -> Result<Vec<Value>, String> {
-        let body: Value = client
-            .get(self.url("/api/v1/query"))
-            .query(&[("query", promql)])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        if body["status"] != "success" {
-            return Err(body.to_string());
-        }
-        Ok(body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
-    }
-
-    /// Polls `promql` until its result passes `check`, or fails with the last result and the log.
-    async fn poll(
-        &self,
-        client: &reqwest::Client,
-        promql: &str,
-        check: impl Fn(&[Value]) -> bool,
-    ) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
-        let start = Instant::now();
-        loop {
-            let result = self.query(client, promql).await;
-            if let Ok(result) = &result
-                && check(result)
-            {
-                return Ok(result.clone());
-            }
-            if start.elapsed() > DEADLINE {
-                return Err(format!(
-                    "{promql}: last answer {result:?} after {DEADLINE:?}\n--- prometheus log ---\n{}",
-                    self.log()
-                )
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// The value of a one-element result vector.
-fn single_value(result: &[Value]) -> Option<f64> {
-    match result {
-        [only] => only["value"][1].as_str()?.parse().ok(),
-        _ => None,
-    }
-}
-
 /// A PromQL string literal.
 fn promql_string(value: &str) -> String {
     let mut out = String::from("\"");
@@ -309,7 +155,7 @@ async fn prometheus_scrapes_the_exact_counts() -> TestResult {
         axum::serve(listener, monitor_dashboard::router(DashboardConfig::new())).await
     });
 
-    let mut prometheus = Prometheus::start(target)?;
+    let mut prometheus = Prometheus::start(target, "/metrics")?;
     let client = reqwest::Client::new();
     prometheus.wait_ready(&client).await?;
 

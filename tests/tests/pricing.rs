@@ -793,16 +793,12 @@ fn full_file() -> PathBuf {
     )
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 #[test]
 fn the_whole_litellm_file_loads() {
     let path = full_file();
     if !path.exists() {
         assert!(
-            !in_ci(),
+            !monitor_harness::in_ci(),
             "{} is missing: scripts/deps.sh fetches it, and CI must test it",
             path.display()
         );

@@ -1,0 +1,193 @@
+//! A Prometheus server of the test's own on 127.0.0.1, scraping one target every second.
+
+use crate::{Error, TempDir, free_port};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Debian's `prometheus` package puts its server here.
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// And its `promtool` here.
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// The first sample is queryable about 5 s after Prometheus is ready; a busy machine takes longer.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A Prometheus server scraping one target every second, with its configuration and data in a
+/// directory of its own; stopped, and its data removed, however the test ends.
+#[derive(Debug)]
+pub struct Prometheus {
+    /// `None` between [`kill`](Prometheus::kill) and [`restart`](Prometheus::restart).
+    child: Option<Child>,
+    port: u16,
+    // Last: the directory goes once the server is stopped.
+    dir: TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus on a free loopback port, scraping `http://{target}{metrics_path}` every
+    /// second (job `monitor`). Ready once [`wait_ready`](Prometheus::wait_ready) says so.
+    pub fn start(target: SocketAddr, metrics_path: &str) -> Result<Prometheus, Error> {
+        let dir = TempDir::new("prometheus-test")?;
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                 scrape_configs:\n  - job_name: monitor\n    metrics_path: {metrics_path}\n    \
+                 static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )?;
+        let mut prometheus = Prometheus {
+            child: None,
+            port: free_port()?,
+            dir,
+        };
+        prometheus.spawn()?;
+        Ok(prometheus)
+    }
+
+    fn spawn(&mut self) -> Result<(), Error> {
+        let dir = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())?;
+        let child = Command::new(PROMETHEUS)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot run {PROMETHEUS} (Debian package `prometheus`): {e}"))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Kills the server at once (SIGKILL: no shutdown, no flush), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, configuration and data: what it scraped before
+    /// is read back from its write-ahead log. Kills it first if it runs.
+    pub fn restart(&mut self) -> Result<(), Error> {
+        self.kill();
+        self.spawn()
+    }
+
+    /// `http://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("prometheus.log")
+    }
+
+    /// What the server wrote to stdout and stderr, across restarts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Waits until the server answers `/-/ready`; fails if it exits or takes longer than 30 s.
+    pub async fn wait_ready(&mut self, client: &reqwest::Client) -> Result<(), Error> {
+        let start = Instant::now();
+        loop {
+            let Some(child) = self.child.as_mut() else {
+                return Err("prometheus is not running".into());
+            };
+            if let Some(status) = child.try_wait()? {
+                return Err(format!("prometheus exited with {status}:\n{}", self.log()).into());
+            }
+            if let Ok(response) = client.get(self.url("/-/ready")).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if start.elapsed() > DEADLINE {
+                return Err(
+                    format!("prometheus not ready in {DEADLINE:?}:\n{}", self.log()).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The result vector of an instant query.
+    pub async fn query(
+        &self,
+        client: &reqwest::Client,
+        promql: &str,
+    ) -> Result<Vec<Value>, String> {
+        let body: Value = client
+            .get(self.url("/api/v1/query"))
+            .query(&[("query", promql)])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if body["status"] != "success" {
+            return Err(body.to_string());
+        }
+        Ok(body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Polls `promql` until its result passes `check`, or fails after 30 s with the last result
+    /// and the log.
+    pub async fn poll(
+        &self,
+        client: &reqwest::Client,
+        promql: &str,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> Result<Vec<Value>, Error> {
+        let start = Instant::now();
+        loop {
+            let result = self.query(client, promql).await;
+            if let Ok(result) = &result
+                && check(result)
+            {
+                return Ok(result.clone());
+            }
+            if start.elapsed() > DEADLINE {
+                return Err(format!(
+                    "{promql}: last answer {result:?} after {DEADLINE:?}\n--- prometheus log ---\n{}",
+                    self.log()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The value of a one-element result vector.
+pub fn single_value(result: &[Value]) -> Option<f64> {
+    match result {
+        [only] => only["value"][1].as_str()?.parse().ok(),
+        _ => None,
+    }
+}
