@@ -328,9 +328,10 @@ async fn through_faults_the_service_answers_and_counts_stay_exact() -> TestResul
     // Idle connections: the service keeps answering on the connections it has, every second.
     let flood_started = Instant::now();
     let flood = IdleFlood::open(demo.addr(), idle);
-    // New clients meanwhile wait behind the idle connections: what they got is told, not
-    // asserted (the server caps its connections, and a flood this size fills its queue). They
-    // ask for the SVG, another site: one given up on may still reach the server and be counted.
+    // New clients meanwhile: at its cap the server closes the oldest connection that never sent
+    // a byte to make room, so each is answered — the first may wait for its SYN to be retried,
+    // while the flood fills the kernel's queue. They ask for the SVG, another site: one given up
+    // on may still reach the server and be counted.
     let svg = demo.url(&format!("{}/svg", paths[0]));
     let probes = tokio::spawn(clients::probe_for(
         svg.clone(),
@@ -364,6 +365,10 @@ async fn through_faults_the_service_answers_and_counts_stay_exact() -> TestResul
                 r.as_ref().map_or("failed", |_| "ok")
             ))
             .collect::<Vec<_>>()
+    );
+    assert!(
+        !answered.is_empty() && answered.len() == probes.len(),
+        "new clients during the flood went unanswered: {probes:?}"
     );
     // Released, a new client is answered again.
     let fresh_started = Instant::now();
