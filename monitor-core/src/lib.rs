@@ -82,6 +82,7 @@
 // history, and config above them all. Each uses only those before it (`tests/tests/layers.rs` checks).
 mod config;
 pub(crate) mod errors;
+mod exports;
 pub(crate) mod figures;
 pub(crate) mod history;
 mod interned;
@@ -158,6 +159,8 @@ pub use record::{
 pub use figures::{
     Figures, Histogram, KindCosts, Outcomes, SiteStats, StatusClasses, TOKEN_BOUNDS, TOKEN_BUCKETS,
 };
+// The health of the pushing exporters.
+pub use exports::{ExportEntry, ExportHealth, exports};
 // The read model.
 pub use snapshot::{
     ErrorPattern, ErrorSummary, ModelStats, SiteSnapshot, Snapshot, error_patterns, models,

@@ -52,6 +52,8 @@ pub struct Snapshot {
     pub memory: Option<MemorySample>,
     /// The error patterns.
     pub errors: Arc<ErrorSummary>,
+    /// The pushing exporters' health ([`exports`](crate::exports)).
+    pub exports: Vec<crate::ExportHealth>,
 }
 
 impl Snapshot {
@@ -64,6 +66,7 @@ impl Snapshot {
             caches: Vec::new(),
             memory: None,
             errors: Arc::default(),
+            exports: Vec::new(),
         }
     }
 }
@@ -497,6 +500,7 @@ pub fn snapshot() -> Snapshot {
         caches: caches(),
         memory: memory().ok(),
         errors,
+        exports: crate::exports(),
     }
 }
 

@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/estimates", get(estimates))
         .route("/api/models", get(models))
         .route("/api/insights", get(insights))
+        .route("/api/exports", get(exports))
         .merge(crate::events::routes())
         // Behind the token check like the rest: without a token, no path under /api tells
         // whether it exists.
@@ -217,6 +218,20 @@ async fn errors(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::ErrorSumma
 
 /// Memory now, at each tick kept, and the leak verdicts over them (resident size; the heap when
 /// `MonitoredAlloc` counts it).
+/// The pushing exporters' health (remote write, OTLP), their endpoints without credentials.
+async fn exports(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    only(&params(raw.as_deref())?, &[])?;
+    let exports: Vec<serde_json::Value> = monitor_core::exports()
+        .into_iter()
+        .map(|e| {
+            let mut value = serde_json::to_value(&e).unwrap_or_default();
+            value["endpoint"] = monitor_export::rules::endpoint_label(&e.endpoint).into();
+            value
+        })
+        .collect();
+    Ok(Json(json!({ "exports": exports })))
+}
+
 async fn memory(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

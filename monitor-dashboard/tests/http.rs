@@ -658,3 +658,50 @@ fn the_leak_detector_is_configured_from_the_environment() {
         }
     }
 }
+
+/// The pushing exporters' health, behind the token, their endpoints without credentials.
+#[tokio::test]
+async fn the_exporters_health_is_served_without_secrets() {
+    let addr = start_dashboard().await;
+    let entry = monitor_core::ExportEntry::register(
+        "remote_write",
+        "https://user:secret@mimir.example/api/v1/push?token=t",
+    );
+    entry.update(|h| {
+        h.made = 3;
+        h.sent = 2;
+        h.queued = 1;
+        h.last_error = Some("HTTP 503".to_owned());
+    });
+    let (status, _) = get_json(addr, "/admin/api/exports", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = get_json(addr, "/admin/api/exports", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ours = body["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["endpoint"] == "https://mimir.example/api/v1/push")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(
+        (
+            &ours["exporter"],
+            &ours["sent"],
+            &ours["queued"],
+            &ours["last_error"]
+        ),
+        (
+            &Value::from("remote_write"),
+            &Value::from(2),
+            &Value::from(1),
+            &Value::from("HTTP 503")
+        )
+    );
+    assert!(!body.to_string().contains("secret"), "{body}");
+    let (status, body) = get_json(addr, "/admin/api/exports?x=1", Some(TOKEN)).await;
+    assert_eq!(
+        (status, &body["parameter"]),
+        (StatusCode::BAD_REQUEST, &Value::from("x"))
+    );
+    drop(entry);
+}

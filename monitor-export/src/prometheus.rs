@@ -139,6 +139,7 @@ impl Exposition {
         if let Some(sample) = &snapshot.memory {
             render_memory(out, sample);
         }
+        render_exports(out, &snapshot.exports);
     }
 }
 
@@ -626,6 +627,57 @@ fn render_caches(out: &mut Output, snapshot: &Snapshot) {
         lookups.sample("", &NO_LABELS, &[name[0], ("result", "miss")], cache.misses);
     }
     lookups.write(out);
+}
+
+/// The pushing exporters' health: whether what the process recorded is leaving it.
+fn render_exports(out: &mut Output, exports: &[monitor_core::ExportHealth]) {
+    let mut payloads = out.family(
+        "monitor_export_payloads_total",
+        "counter",
+        "Payloads of a pushing exporter by result: sent (accepted), rejected (refused for good, \
+         a 4xx other than 429), dropped (the queue was full while the endpoint was away).",
+    );
+    let mut failed = out.family(
+        "monitor_export_failed_attempts_total",
+        "counter",
+        "Attempts of a pushing exporter that failed and were retried: a connection error, a \
+         timeout, a 429 or a 5xx.",
+    );
+    let mut queued = out.family(
+        "monitor_export_queued_payloads",
+        "gauge",
+        "Payloads of a pushing exporter waiting to be sent.",
+    );
+    let mut last = out.family(
+        "monitor_export_last_success_timestamp_seconds",
+        "gauge",
+        "When the endpoint last accepted a payload, in seconds since the Unix epoch.",
+    );
+    let endpoints: Vec<String> = exports
+        .iter()
+        .map(|e| rules::endpoint_label(&e.endpoint))
+        .collect();
+    for (e, endpoint) in exports.iter().zip(&endpoints) {
+        let mut labels = Labels::default();
+        labels.push("exporter", e.exporter);
+        labels.push("endpoint", endpoint);
+        for (result, n) in [
+            ("sent", e.sent),
+            ("rejected", e.rejected),
+            ("dropped", e.dropped),
+        ] {
+            payloads.sample("", &labels, &[("result", result)], n);
+        }
+        failed.sample("", &labels, &[], e.failed_attempts);
+        queued.sample("", &labels, &[], e.queued as u64);
+        if let Some(ms) = e.last_success_ms {
+            last.sample("", &labels, &[], Float(ms as f64 / 1000.0));
+        }
+    }
+    payloads.write(out);
+    failed.write(out);
+    queued.write(out);
+    last.write(out);
 }
 
 /// Unreadable memory is left out rather than reported as zero: `render` calls this only with a

@@ -5,7 +5,7 @@
 //!
 //! [`RemoteWrite`](crate::remote_write::RemoteWrite) is built on it.
 
-use monitor_core::Snapshot;
+use monitor_core::{ExportEntry, Snapshot};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -24,25 +24,9 @@ pub(crate) struct PushSettings {
     pub(crate) max_backoff: Duration,
 }
 
-/// What a pushing exporter has done so far: for a health check, a self-metric, the dashboard.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct PushHealth {
-    /// Payloads the endpoint accepted.
-    pub sent: u64,
-    /// Attempts that failed and will be retried: a connection error, a timeout, a 429 or a 5xx.
-    pub failed_attempts: u64,
-    /// Payloads the endpoint refused for good (a 4xx other than 429): dropped, not retried.
-    pub rejected: u64,
-    /// Payloads dropped because the queue was full: the oldest go first.
-    pub dropped: u64,
-    /// Payloads waiting to be sent.
-    pub queued: usize,
-    /// When the endpoint last accepted a payload.
-    pub last_success: Option<SystemTime>,
-    /// The latest failure, in words.
-    pub last_error: Option<String>,
-}
+/// What a pushing exporter has done so far: monitor-core's [`ExportHealth`], which every reader
+/// of the snapshot sees (`/metrics`, the dashboard).
+pub use monitor_core::ExportHealth as PushHealth;
 
 /// How one send went.
 pub(crate) enum Sent {
@@ -63,10 +47,10 @@ pub struct Pusher {
     thread: Option<JoinHandle<()>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     stop: AtomicBool,
-    health: Mutex<PushHealth>,
+    health: ExportEntry,
     /// Wakes the thread early: to stop.
     wake: Condvar,
     asleep: Mutex<()>,
@@ -74,11 +58,17 @@ struct Shared {
 
 impl Pusher {
     pub(crate) fn start(
+        exporter: &'static str,
         settings: PushSettings,
         encode: Encode,
         send: impl FnMut(&PushSettings, &[u8]) -> Sent + Send + 'static,
     ) -> std::io::Result<Pusher> {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            health: ExportEntry::register(exporter, settings.endpoint.clone()),
+            wake: Condvar::new(),
+            asleep: Mutex::new(()),
+        });
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("monitor-push".into())
@@ -91,11 +81,7 @@ impl Pusher {
 
     /// What it has done so far.
     pub fn health(&self) -> PushHealth {
-        self.shared
-            .health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.health.health()
     }
 
     /// Stops the thread after one last snapshot and one last try at sending what is queued, each
@@ -147,7 +133,10 @@ fn run(
                 queue.pop_front();
                 dropped += 1;
             }
-            update(shared, |h| h.dropped += dropped);
+            update(shared, |h| {
+                h.made += 1;
+                h.dropped += dropped;
+            });
             next_collect = now + settings.interval;
         }
         if now >= retry_at || stopping {
@@ -158,14 +147,14 @@ fn run(
                         backoff = settings.min_backoff;
                         update(shared, |h| {
                             h.sent += 1;
-                            h.last_success = Some(SystemTime::now());
+                            h.last_success_ms = Some(unix_ms(SystemTime::now()));
                         });
                     }
                     Sent::Rejected(why) => {
                         queue.pop_front();
                         update(shared, |h| {
                             h.rejected += 1;
-                            h.last_error = Some(why);
+                            h.last_error = Some(without_secrets(&why, settings));
                         });
                     }
                     Sent::Retry(why, after) => {
@@ -173,7 +162,7 @@ fn run(
                         backoff = (backoff * 2).min(settings.max_backoff);
                         update(shared, |h| {
                             h.failed_attempts += 1;
-                            h.last_error = Some(why);
+                            h.last_error = Some(without_secrets(&why, settings));
                         });
                         break;
                     }
@@ -202,7 +191,21 @@ fn run(
 }
 
 fn update(shared: &Shared, f: impl FnOnce(&mut PushHealth)) {
-    f(&mut shared.health.lock().unwrap_or_else(PoisonError::into_inner));
+    shared.health.update(f);
+}
+
+/// An error's words with the endpoint as a label shows it: a client's error may quote the URL,
+/// and a URL may carry a password or a token.
+fn without_secrets(why: &str, settings: &PushSettings) -> String {
+    why.replace(
+        &settings.endpoint,
+        &crate::rules::endpoint_label(&settings.endpoint),
+    )
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Sends `body` with a blocking client: the answer classified as [`Sent`].

@@ -205,18 +205,23 @@ impl RemoteWrite {
             ))
         });
         let agent = agent(self.settings.timeout);
-        Pusher::start(self.settings, encode, move |settings, body| -> Sent {
-            post(
-                &agent,
-                settings,
-                &[
-                    ("Content-Type", "application/x-protobuf"),
-                    ("Content-Encoding", "snappy"),
-                    ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-                    ("User-Agent", "monitor-export"),
-                ],
-                body,
-            )
-        })
+        Pusher::start(
+            "remote_write",
+            self.settings,
+            encode,
+            move |settings, body| -> Sent {
+                post(
+                    &agent,
+                    settings,
+                    &[
+                        ("Content-Type", "application/x-protobuf"),
+                        ("Content-Encoding", "snappy"),
+                        ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+                        ("User-Agent", "monitor-export"),
+                    ],
+                    body,
+                )
+            },
+        )
     }
 }

@@ -164,3 +164,30 @@ pub fn error_types<'a>(
     }
     by_type
 }
+
+/// An exporter's endpoint as a label value: without the user and password a URL may carry, nor
+/// its query (where tokens go), so that no secret reaches a label.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_export::rules::endpoint_label;
+///
+/// assert_eq!(endpoint_label("https://user:secret@mimir.example/api/v1/push?token=x"), "https://mimir.example/api/v1/push");
+/// assert_eq!(endpoint_label("http://127.0.0.1:9090/api/v1/write"), "http://127.0.0.1:9090/api/v1/write");
+/// ```
+pub fn endpoint_label(endpoint: &str) -> String {
+    let without_query = endpoint.split(['?', '#']).next().unwrap_or("");
+    let (scheme, rest) = match without_query.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, without_query),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    }
+}

@@ -189,3 +189,38 @@ fn the_series_are_the_lines_of_the_text() {
         );
     }
 }
+
+/// The pushing exporters' health is exported too, their endpoints without credentials.
+#[test]
+fn export_health_is_exported_without_secrets() {
+    let mut snapshot = Snapshot::new(SystemTime::UNIX_EPOCH);
+    let mut health = monitor_core::ExportHealth::default();
+    health.exporter = "remote_write";
+    health.endpoint = "https://user:secret@mimir.example/api/v1/push?token=t".to_owned();
+    health.made = 10;
+    health.sent = 6;
+    health.dropped = 3;
+    health.queued = 1;
+    health.failed_attempts = 4;
+    health.last_success_ms = Some(1_700_000_000_500);
+    snapshot.exports.push(health);
+    let text = Exposition::new().render(&snapshot);
+    let labels = r#"exporter="remote_write",endpoint="https://mimir.example/api/v1/push""#;
+    for line in [
+        format!("monitor_export_payloads_total{{{labels},result=\"sent\"}} 6"),
+        format!("monitor_export_payloads_total{{{labels},result=\"rejected\"}} 0"),
+        format!("monitor_export_payloads_total{{{labels},result=\"dropped\"}} 3"),
+        format!("monitor_export_failed_attempts_total{{{labels}}} 4"),
+        format!("monitor_export_queued_payloads{{{labels}}} 1"),
+        format!("monitor_export_last_success_timestamp_seconds{{{labels}}} 1700000000.5"),
+    ] {
+        assert!(
+            text.contains(&format!("{line}\n")),
+            "{line} not in:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("secret") && !text.contains("token=t"),
+        "{text}"
+    );
+}

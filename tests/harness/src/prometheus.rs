@@ -22,6 +22,8 @@ pub struct Prometheus {
     /// `None` between [`kill`](Prometheus::kill) and [`restart`](Prometheus::restart).
     child: Option<Child>,
     port: u16,
+    /// Flags beyond the configuration, the data and the address.
+    flags: Vec<String>,
     // Last: the directory goes once the server is stopped.
     dir: TempDir,
 }
@@ -42,6 +44,28 @@ impl Prometheus {
         let mut prometheus = Prometheus {
             child: None,
             port: free_port()?,
+            flags: Vec::new(),
+            dir,
+        };
+        prometheus.spawn()?;
+        Ok(prometheus)
+    }
+
+    /// Starts Prometheus on `port` (a free one when `None`) as a remote-write receiver
+    /// (`--web.enable-remote-write-receiver`, at `/api/v1/write`), scraping nothing.
+    pub fn receiver(port: Option<u16>) -> Result<Prometheus, Error> {
+        let dir = TempDir::new("prometheus-receiver")?;
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            "global:\n  scrape_interval: 1s\n",
+        )?;
+        let mut prometheus = Prometheus {
+            child: None,
+            port: match port {
+                Some(port) => port,
+                None => free_port()?,
+            },
+            flags: vec!["--web.enable-remote-write-receiver".to_owned()],
             dir,
         };
         prometheus.spawn()?;
@@ -64,6 +88,7 @@ impl Prometheus {
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .args(&self.flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -1,0 +1,269 @@
+//! Prometheus remote write against the real Prometheus (Debian's 2.42, started here with
+//! `--web.enable-remote-write-receiver` on 127.0.0.1): what PromQL reads of the pushed series is
+//! exactly what the calls were; a receiver that is down and then comes up loses nothing beyond the
+//! queue's bound, and the drops are counted; a 429's `Retry-After` is honoured and a 400 is not
+//! retried.
+
+use monitor_core::monitored_handler;
+use monitor_export::push::PushHealth;
+use monitor_export::remote_write::RemoteWrite;
+use monitor_harness::{PROMETHEUS, Prometheus, single_value};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+#[monitored_handler]
+fn rw_exact(fail: bool) -> Result<(), String> {
+    if fail {
+        Err("refused".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+#[monitored_handler]
+fn rw_down_then_up() -> Result<(), String> {
+    Ok(())
+}
+
+/// Skips (or, in CI, fails) without Debian's Prometheus.
+fn have_prometheus() -> bool {
+    let found = std::path::Path::new(PROMETHEUS).exists();
+    assert!(
+        found || !monitor_harness::in_ci(),
+        "CI needs Debian's prometheus (scripts/deps.sh)"
+    );
+    if !found {
+        eprintln!("skipped: no {}", PROMETHEUS);
+    }
+    found
+}
+
+async fn value(prometheus: &Prometheus, client: &reqwest::Client, promql: &str, expected: f64) {
+    prometheus
+        .poll(client, promql, |r| single_value(r) == Some(expected))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Waits until `check` holds of the pusher's health, for at most 30 s.
+fn eventually(health: impl Fn() -> PushHealth, check: impl Fn(&PushHealth) -> bool) -> PushHealth {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = health();
+        if check(&h) {
+            return h;
+        }
+        assert!(Instant::now() < deadline, "{h:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pushed_series_read_back_exactly() {
+    if !have_prometheus() {
+        return;
+    }
+    let client = reqwest::Client::new();
+    let mut prometheus = Prometheus::receiver(None).unwrap();
+    prometheus.wait_ready(&client).await.unwrap();
+    for i in 0..137 {
+        let _ = rw_exact(i % 4 == 0);
+    }
+    let pusher = RemoteWrite::new(prometheus.url("/api/v1/write"))
+        .interval(Duration::from_millis(200))
+        .label("instance", "rw-test")
+        .label("job", "monitor")
+        .start()
+        .unwrap();
+    let series = |outcome: &str| {
+        format!(
+            r#"monitor_calls_total{{site="rw_exact",outcome="{outcome}",instance="rw-test",job="monitor"}}"#
+        )
+    };
+    value(&prometheus, &client, &series("ok"), 102.0).await;
+    value(&prometheus, &client, &series("error"), 35.0).await;
+    value(
+        &prometheus,
+        &client,
+        r#"monitor_call_duration_seconds_count{site="rw_exact"}"#,
+        137.0,
+    )
+    .await;
+    // More calls: the next push carries them.
+    for _ in 0..50 {
+        let _ = rw_exact(false);
+    }
+    value(&prometheus, &client, &series("ok"), 152.0).await;
+    // The exporter's own health travels with the data.
+    // (Every exporter of the process is in it: this test's, by its endpoint.)
+    let endpoint = prometheus.url("/api/v1/write");
+    prometheus
+        .poll(
+            &client,
+            &format!(
+                r#"monitor_export_payloads_total{{exporter="remote_write",endpoint="{endpoint}",result="sent",instance="rw-test"}}"#
+            ),
+            |r| single_value(r).is_some_and(|n| n >= 1.0),
+        )
+        .await
+        .unwrap();
+    let health = pusher.health();
+    assert!(
+        health.sent >= 2 && health.failed_attempts == 0,
+        "{health:?}"
+    );
+    pusher.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_then_up_loses_nothing_beyond_the_queue() {
+    if !have_prometheus() {
+        return;
+    }
+    let client = reqwest::Client::new();
+    let port = monitor_harness::free_port().unwrap();
+    for _ in 0..40 {
+        rw_down_then_up().unwrap();
+    }
+    let pusher = RemoteWrite::new(format!("http://127.0.0.1:{port}/api/v1/write"))
+        .interval(Duration::from_millis(100))
+        .max_queue(5)
+        .backoff(Duration::from_millis(50), Duration::from_millis(200))
+        .timeout(Duration::from_secs(2))
+        .label("instance", "rw-down")
+        .start()
+        .unwrap();
+    // Nobody listens: attempts fail, the queue fills to its bound, the oldest are dropped.
+    let down = eventually(
+        || pusher.health(),
+        |h| h.dropped >= 3 && h.failed_attempts >= 3,
+    );
+    assert_eq!(down.sent, 0);
+    assert!(down.queued <= 5, "{down:?}");
+    assert!(down.last_error.is_some());
+    for _ in 0..25 {
+        rw_down_then_up().unwrap();
+    }
+    let mut prometheus = Prometheus::receiver(Some(port)).unwrap();
+    prometheus.wait_ready(&client).await.unwrap();
+    let series = r#"monitor_calls_total{site="rw_down_then_up",outcome="ok",instance="rw-down"}"#;
+    value(&prometheus, &client, series, 65.0).await;
+    eventually(|| pusher.health(), |h| h.sent >= 6);
+    let pusher_health = {
+        let h = pusher.health();
+        pusher.stop();
+        h
+    };
+    // Every payload made is sent, dropped or still queued: nothing vanished.
+    let h = &pusher_health;
+    assert!(h.made >= h.sent + h.dropped, "{h:?}");
+    assert!(
+        h.made <= h.sent + h.dropped + h.rejected + h.queued as u64 + 1,
+        "{h:?}"
+    );
+    assert_eq!(h.rejected, 0);
+    // What Prometheus holds of the series: one sample per payload it accepted (the queue's five
+    // from while it was down among them), none of those dropped.
+    let held = prometheus
+        .query(&client, &format!("count_over_time({series}[10m])"))
+        .await
+        .unwrap();
+    let held = single_value(&held).unwrap();
+    assert!(
+        held >= 5.0 && held <= h.sent as f64 + 1.0,
+        "held {held}, {h:?}"
+    );
+}
+
+/// A receiver of the test's own: answers each request with the next of `answers` (then 200s), and
+/// notes when each request came.
+fn scripted_receiver(answers: Vec<String>) -> (String, std::sync::mpsc::Receiver<Instant>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut answers = answers.into_iter();
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            // Headers, then the body its Content-Length declares.
+            let mut seen = Vec::new();
+            let mut buffer = [0u8; 65536];
+            let body_start = loop {
+                let Ok(n) = stream.read(&mut buffer) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                seen.extend_from_slice(&buffer[..n]);
+                if let Some(at) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(body_start) = body_start else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&seen[..body_start]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while seen.len() < body_start + length {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                }
+            }
+            // The body is a snappy-compressed WriteRequest.
+            let body = snap::raw::Decoder::new()
+                .decompress_vec(&seen[body_start..])
+                .expect("snappy");
+            let request: monitor_export::remote_write::WriteRequest =
+                prost::Message::decode(body.as_slice()).expect("a WriteRequest");
+            assert!(!request.timeseries.is_empty());
+            let _ = tx.send(Instant::now());
+            let answer = answers
+                .next()
+                .unwrap_or_else(|| "HTTP/1.1 204 No Content\r\n".to_owned());
+            let _ = stream.write_all(
+                format!("{answer}content-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
+            );
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
+    let (url, requests) = scripted_receiver(vec![
+        "HTTP/1.1 429 Too Many Requests\r\nretry-after: 2\r\n".to_owned(),
+        "HTTP/1.1 400 Bad Request\r\n".to_owned(),
+    ]);
+    let pusher = RemoteWrite::new(url)
+        .interval(Duration::from_secs(60))
+        .backoff(Duration::from_millis(10), Duration::from_millis(10))
+        .start()
+        .unwrap();
+    let first = requests.recv_timeout(Duration::from_secs(10)).unwrap();
+    let second = requests.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Not the 10 ms backoff: the two seconds the server asked for.
+    assert!(
+        second - first >= Duration::from_secs(2),
+        "{:?}",
+        second - first
+    );
+    let h = eventually(|| pusher.health(), |h| h.rejected == 1);
+    // The same payload was retried after the 429, and refused for good with the 400.
+    assert_eq!((h.failed_attempts, h.sent, h.queued), (1, 0, 0), "{h:?}");
+    assert!(
+        h.last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("HTTP 400")),
+        "{h:?}"
+    );
+    // Stopping pushes one last snapshot, which this receiver accepts.
+    pusher.stop();
+    assert!(requests.recv_timeout(Duration::from_secs(10)).is_ok());
+}
