@@ -37,6 +37,11 @@ struct Args {
     /// Print every instrumented site (kind, name, route / stage / model, file:line) and exit.
     #[arg(long)]
     list_sites: bool,
+    /// Push every series of /metrics to this Prometheus remote-write endpoint
+    /// (`http://127.0.0.1:9090/api/v1/write`) every 5 s, labelled `instance` (the service's
+    /// address) and `job="logo-service"`.
+    #[arg(long, value_name = "URL")]
+    remote_write: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +104,17 @@ fn run(args: Args) -> Result<(), String> {
                 )
             })?;
         let base = format!("http://{addr}");
+        let pusher = match &args.remote_write {
+            Some(url) => Some(
+                monitor_export::remote_write::RemoteWrite::new(url)
+                    .interval(Duration::from_secs(5))
+                    .label("instance", addr.to_string())
+                    .label("job", "logo-service")
+                    .start()
+                    .map_err(|e| format!("cannot start the remote-write thread: {e}"))?,
+            ),
+            None => None,
+        };
         let dashboard_line = match &token {
             Some(token) => format!("dashboard: {base}{}/  token: {token}", logo_service::ADMIN),
             None => format!(
@@ -109,6 +125,9 @@ fn run(args: Args) -> Result<(), String> {
         println!("logo-service on {base}");
         println!("{dashboard_line}");
         println!("metrics:   {base}{}/metrics", logo_service::ADMIN);
+        if let Some(url) = &args.remote_write {
+            println!("remote write: every 5 s to {url}");
+        }
 
         if args.requests > 0 {
             let options = LoadOptions {
@@ -124,6 +143,26 @@ fn run(args: Args) -> Result<(), String> {
         }
         if args.no_serve {
             server.abort();
+            // One last push of the final figures, within the timeout.
+            if let Some(pusher) = pusher {
+                let pushed = tokio::task::spawn_blocking(move || {
+                    let before = pusher.health();
+                    pusher.stop();
+                    before
+                })
+                .await
+                .map_err(|e| format!("remote write: {e}"))?;
+                println!(
+                    "remote write: {} payloads sent, {} attempts failed, {} dropped{}",
+                    pushed.sent,
+                    pushed.failed_attempts,
+                    pushed.dropped,
+                    pushed
+                        .last_error
+                        .map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default()
+                );
+            }
             return Ok(());
         }
         println!("\nserving until Ctrl-C");
