@@ -5,8 +5,9 @@
 //!   unknown cost never exported as 0, counters that never fall.
 //! - [`gen_ai`]: the OpenTelemetry GenAI conventions — series of metered calls, their attributes
 //!   and bucket boundaries.
-//! - `remote_write` (feature `remote-write`): Prometheus remote write 1.0, pushed from a thread of
-//!   its own by the machinery of `push` (a bounded queue, retries with backoff, health).
+//! - `remote_write` (feature `remote-write`): Prometheus remote write 1.0, and `otlp` (feature
+//!   `otlp`): OTLP/HTTP metrics, each pushed from a thread of its own by the machinery of `push`
+//!   (a bounded queue, retries with backoff, health).
 //!
 //! An exporter takes a snapshot, so it can be tested without any instrumented call: build a
 //! [`Snapshot`] by hand and compare the text.
@@ -21,8 +22,10 @@
 #![warn(missing_docs)]
 
 pub mod gen_ai;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod prometheus;
-#[cfg(feature = "remote-write")]
+#[cfg(any(feature = "remote-write", feature = "otlp"))]
 pub mod push;
 #[cfg(feature = "remote-write")]
 pub mod remote_write;

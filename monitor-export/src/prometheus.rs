@@ -49,7 +49,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Upper bounds of `monitor_call_duration_seconds`: as written in `le`, and in nanoseconds. From
 /// in-process steps (100 µs) to slow LLM calls (a minute).
-const BOUNDS: [(&str, u64); 18] = [
+pub(crate) const BOUNDS: [(&str, u64); 18] = [
     ("0.0001", 100_000),
     ("0.00025", 250_000),
     ("0.0005", 500_000),
@@ -70,7 +70,7 @@ const BOUNDS: [(&str, u64); 18] = [
     ("60", 60_000_000_000),
 ];
 /// Buckets exported per histogram: the bounds and `+Inf`.
-const LE: usize = BOUNDS.len() + 1;
+pub(crate) const LE: usize = BOUNDS.len() + 1;
 
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -237,7 +237,7 @@ pub fn render(snapshot: &Snapshot) -> String {
 /// no call is ever counted under a bound it may exceed. A call just below a bound may be counted
 /// under the next one instead: the site's buckets are at most 1/32 of their value wide, so only
 /// calls within about 3 % below a bound can be.
-fn cumulative_buckets(durations: &monitor_core::Histogram) -> [u64; LE] {
+pub(crate) fn cumulative_buckets(durations: &monitor_core::Histogram) -> [u64; LE] {
     let mut buckets = [0u64; LE];
     for (upper, n) in durations.buckets() {
         let index = BOUNDS

@@ -7,8 +7,7 @@
 use monitor_core::monitored_handler;
 use monitor_export::push::PushHealth;
 use monitor_export::remote_write::RemoteWrite;
-use monitor_harness::{PROMETHEUS, Prometheus, single_value};
-use std::io::{Read, Write};
+use monitor_harness::{PROMETHEUS, Prometheus, Receiver, single_value};
 use std::time::{Duration, Instant};
 
 #[monitored_handler]
@@ -175,87 +174,44 @@ async fn a_receiver_down_then_up_loses_nothing_beyond_the_queue() {
     );
 }
 
-/// A receiver of the test's own: answers each request with the next of `answers` (then 200s), and
-/// notes when each request came.
-fn scripted_receiver(answers: Vec<String>) -> (String, std::sync::mpsc::Receiver<Instant>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut answers = answers.into_iter();
-        for stream in listener.incoming().take(20) {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            // Headers, then the body its Content-Length declares.
-            let mut seen = Vec::new();
-            let mut buffer = [0u8; 65536];
-            let body_start = loop {
-                let Ok(n) = stream.read(&mut buffer) else {
-                    break None;
-                };
-                if n == 0 {
-                    break None;
-                }
-                seen.extend_from_slice(&buffer[..n]);
-                if let Some(at) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break Some(at + 4);
-                }
-            };
-            let Some(body_start) = body_start else {
-                continue;
-            };
-            let head = String::from_utf8_lossy(&seen[..body_start]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            while seen.len() < body_start + length {
-                match stream.read(&mut buffer) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buffer[..n]),
-                }
-            }
-            // The body is a snappy-compressed WriteRequest.
-            let body = snap::raw::Decoder::new()
-                .decompress_vec(&seen[body_start..])
-                .expect("snappy");
-            let request: monitor_export::remote_write::WriteRequest =
-                prost::Message::decode(body.as_slice()).expect("a WriteRequest");
-            assert!(!request.timeseries.is_empty());
-            let _ = tx.send(Instant::now());
-            let answer = answers
-                .next()
-                .unwrap_or_else(|| "HTTP/1.1 204 No Content\r\n".to_owned());
-            let _ = stream.write_all(
-                format!("{answer}content-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
-            );
-        }
-    });
-    (url, rx)
-}
-
 #[test]
 fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
-    let (url, requests) = scripted_receiver(vec![
-        "HTTP/1.1 429 Too Many Requests\r\nretry-after: 2\r\n".to_owned(),
-        "HTTP/1.1 400 Bad Request\r\n".to_owned(),
-    ]);
-    let pusher = RemoteWrite::new(url)
+    let receiver = Receiver::start(
+        "/api/v1/write",
+        vec![
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 2\r\n".to_owned(),
+            "HTTP/1.1 400 Bad Request\r\n".to_owned(),
+        ],
+    )
+    .unwrap();
+    let pusher = RemoteWrite::new(receiver.url.clone())
         .interval(Duration::from_secs(60))
         .backoff(Duration::from_millis(10), Duration::from_millis(10))
         .start()
         .unwrap();
-    let first = requests.recv_timeout(Duration::from_secs(10)).unwrap();
-    let second = requests.recv_timeout(Duration::from_secs(10)).unwrap();
-    // Not the 10 ms backoff: the two seconds the server asked for.
+    let first = receiver.next(Duration::from_secs(10)).unwrap();
+    let second = receiver.next(Duration::from_secs(10)).unwrap();
+    // The body is a snappy-compressed WriteRequest, with the protocol's headers.
+    assert_eq!(first.header("content-encoding"), Some("snappy"));
+    assert_eq!(
+        first.header("x-prometheus-remote-write-version"),
+        Some("0.1.0")
+    );
+    let body = snap::raw::Decoder::new()
+        .decompress_vec(&first.body)
+        .expect("snappy");
+    let request: monitor_export::remote_write::WriteRequest =
+        prost::Message::decode(body.as_slice()).expect("a WriteRequest");
+    assert!(!request.timeseries.is_empty());
+    // The same payload again, not after the 10 ms backoff: after the two seconds the server asked.
+    assert_eq!(first.body, second.body);
     assert!(
-        second - first >= Duration::from_secs(2),
+        second.at - first.at >= Duration::from_secs(2),
         "{:?}",
-        second - first
+        second.at - first.at
     );
     let h = eventually(|| pusher.health(), |h| h.rejected == 1);
-    // The same payload was retried after the 429, and refused for good with the 400.
+    // Retried after the 429, refused for good with the 400.
     assert_eq!((h.failed_attempts, h.sent, h.queued), (1, 0, 0), "{h:?}");
     assert!(
         h.last_error
@@ -265,5 +221,5 @@ fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
     );
     // Stopping pushes one last snapshot, which this receiver accepts.
     pusher.stop();
-    assert!(requests.recv_timeout(Duration::from_secs(10)).is_ok());
+    assert!(receiver.next(Duration::from_secs(10)).is_ok());
 }

@@ -1,0 +1,707 @@
+//! OTLP/HTTP metrics push: what the process recorded, as an `ExportMetricsServiceRequest` of the
+//! official message types (`opentelemetry-proto`), posted as protobuf (gzip optional) to any
+//! OpenTelemetry receiver — a Collector, Grafana Cloud, Honeycomb, Datadog — from a thread of its
+//! own ([`Pusher`]): no async runtime needed from the service.
+//!
+//! The metrics, with the OpenTelemetry semantic conventions' names where there is one:
+//!
+//! | metric | kind | attributes |
+//! |---|---|---|
+//! | `http.server.request.duration` (s) | histogram | `http.route`, `http.request.method` — handlers |
+//! | `gen_ai.client.operation.duration` (s) | histogram | the GenAI attributes, `error.type` on failures |
+//! | `gen_ai.client.token.usage` ({token}) | histogram | the GenAI attributes, `gen_ai.token.type` |
+//! | `monitor.call.duration` (s) | histogram | the site's — stages and other sites |
+//! | `monitor.calls` ({call}) | sum | the site's, `outcome` |
+//! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
+//! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
+//!
+//! Histograms have explicit bounds: Prometheus's (5 ms … 60 s) for handlers and sites, the GenAI
+//! conventions' for the GenAI metrics; a call is counted under the first bound at or above its
+//! bucket's upper end (within 3 % of the bound). Cumulative temporality by default, delta on
+//! request ([`Temporality`]).
+
+use crate::gen_ai;
+use crate::prometheus::{BOUNDS, LE, cumulative_buckets};
+use crate::push::{PushSettings, Pusher, Sent, agent, post};
+use crate::rules::{self, OutcomePeaks};
+use monitor_core::{Outcomes, SiteKind, Snapshot};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How sums and histograms are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Temporality {
+    /// Totals since the start (the default): a lost payload loses nothing but its moment.
+    #[default]
+    Cumulative,
+    /// What changed since the previous payload.
+    Delta,
+}
+
+/// A bad `OTEL_*` value, naming the variable and the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpConfigError {
+    /// The variable.
+    pub key: &'static str,
+    /// The value given.
+    pub value: String,
+    /// What it accepts.
+    pub expected: &'static str,
+}
+
+impl std::fmt::Display for OtlpConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}",
+            self.key, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for OtlpConfigError {}
+
+/// An OTLP/HTTP metrics exporter: built in code, or from the standard `OTEL_*` variables.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_export::otlp::{Otlp, Temporality};
+///
+/// let otlp = Otlp::from_vars([
+///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+///     ("OTEL_SERVICE_NAME", "logo-api"),
+///     ("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=api-1,deployment.environment=prod"),
+/// ])?
+/// .temporality(Temporality::Delta);
+/// assert_eq!(otlp.endpoint(), "http://127.0.0.1:4318/v1/metrics");
+///
+/// let err = Otlp::from_vars([("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")]).unwrap_err();
+/// assert_eq!(err.key, "OTEL_EXPORTER_OTLP_TIMEOUT");
+/// # Ok::<(), monitor_export::otlp::OtlpConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "an exporter does nothing until `start` is called"]
+pub struct Otlp {
+    settings: PushSettings,
+    resource: Vec<(String, String)>,
+    temporality: Temporality,
+    gzip: bool,
+}
+
+const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+const METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+const INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+const TEMPORALITY: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+
+impl Otlp {
+    /// Pushes to `endpoint` (the full URL, `…/v1/metrics`) every 60 s with a 10 s timeout, as
+    /// `service.name` `unknown_service`, cumulative, uncompressed.
+    pub fn new(endpoint: impl Into<String>) -> Otlp {
+        Otlp {
+            settings: PushSettings {
+                endpoint: endpoint.into(),
+                headers: Vec::new(),
+                interval: Duration::from_secs(60),
+                timeout: Duration::from_secs(10),
+                max_queue: 64,
+                min_backoff: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(60),
+            },
+            resource: vec![("service.name".to_owned(), "unknown_service".to_owned())],
+            temporality: Temporality::Cumulative,
+            gzip: false,
+        }
+    }
+
+    /// The defaults, with the process's `OTEL_*` variables applied.
+    pub fn from_env() -> Result<Otlp, OtlpConfigError> {
+        Otlp::from_vars(std::env::vars())
+    }
+
+    /// The defaults (`http://localhost:4318/v1/metrics`), with the `OTEL_*` pairs of `vars`
+    /// applied: `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/metrics` appended),
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (as is, and first), `OTEL_EXPORTER_OTLP_HEADERS`
+    /// (`k=v,k2=v2`), `OTEL_EXPORTER_OTLP_TIMEOUT` and `OTEL_METRIC_EXPORT_INTERVAL` (ms),
+    /// `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` (`k=v,…`),
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION` (`gzip` or `none`) and
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (`cumulative` or `delta`).
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Otlp, OtlpConfigError> {
+        let mut otlp = Otlp::new("http://localhost:4318/v1/metrics");
+        let mut base = None;
+        let mut metrics = None;
+        let mut service = None;
+        let invalid = |key, value: &str, expected| OtlpConfigError {
+            key,
+            value: value.to_owned(),
+            expected,
+        };
+        for (key, value) in vars {
+            let (key, value) = (key.as_ref(), value.as_ref().trim());
+            match key {
+                ENDPOINT => base = Some(url(ENDPOINT, value)?),
+                METRICS_ENDPOINT => metrics = Some(url(METRICS_ENDPOINT, value)?),
+                HEADERS => otlp.settings.headers = pairs(HEADERS, value)?,
+                TIMEOUT => otlp.settings.timeout = millis(TIMEOUT, value)?,
+                INTERVAL => otlp.settings.interval = millis(INTERVAL, value)?,
+                SERVICE_NAME if !value.is_empty() => service = Some(value.to_owned()),
+                RESOURCE_ATTRIBUTES => {
+                    for (k, v) in pairs(RESOURCE_ATTRIBUTES, value)? {
+                        otlp = otlp.resource(k, v);
+                    }
+                }
+                COMPRESSION => {
+                    otlp.gzip = match value {
+                        "gzip" => true,
+                        "none" | "" => false,
+                        _ => return Err(invalid(COMPRESSION, value, "gzip or none")),
+                    }
+                }
+                TEMPORALITY => {
+                    otlp.temporality = match value.to_ascii_lowercase().as_str() {
+                        "cumulative" | "" => Temporality::Cumulative,
+                        "delta" => Temporality::Delta,
+                        _ => return Err(invalid(TEMPORALITY, value, "cumulative or delta")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(endpoint) = metrics
+            .or_else(|| base.map(|b: String| format!("{}/v1/metrics", b.trim_end_matches('/'))))
+        {
+            otlp.settings.endpoint = endpoint;
+        }
+        // OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES.
+        if let Some(service) = service {
+            otlp = otlp.resource("service.name", service);
+        }
+        Ok(otlp)
+    }
+
+    /// Where it pushes.
+    pub fn endpoint(&self) -> &str {
+        &self.settings.endpoint
+    }
+
+    /// Time between pushes.
+    pub fn interval(mut self, interval: Duration) -> Otlp {
+        self.settings.interval = interval;
+        self
+    }
+
+    /// Time a request may take, connecting included.
+    pub fn timeout(mut self, timeout: Duration) -> Otlp {
+        self.settings.timeout = timeout;
+        self
+    }
+
+    /// Payloads kept while the endpoint cannot take them (at least 1).
+    pub fn max_queue(mut self, payloads: usize) -> Otlp {
+        self.settings.max_queue = payloads.max(1);
+        self
+    }
+
+    /// The first wait after a failure, and the longest.
+    pub fn backoff(mut self, first: Duration, longest: Duration) -> Otlp {
+        self.settings.min_backoff = first;
+        self.settings.max_backoff = longest.max(first);
+        self
+    }
+
+    /// A header sent with every request (an API key).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Otlp {
+        self.settings.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A resource attribute (`service.name`, `service.instance.id`, …): set again, it replaces.
+    pub fn resource(mut self, key: impl Into<String>, value: impl Into<String>) -> Otlp {
+        let key = key.into();
+        let value = value.into();
+        match self.resource.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.resource.push((key, value)),
+        }
+        self
+    }
+
+    /// Cumulative (the default) or delta.
+    pub fn temporality(mut self, temporality: Temporality) -> Otlp {
+        self.temporality = temporality;
+        self
+    }
+
+    /// Compresses the body with gzip.
+    pub fn gzip(mut self, on: bool) -> Otlp {
+        self.gzip = on;
+        self
+    }
+
+    /// Starts the thread.
+    pub fn start(self) -> std::io::Result<Pusher> {
+        let mut builder = Builder::new(self.resource, self.temporality);
+        let gzip = self.gzip;
+        let encode = Box::new(move |snapshot: &Snapshot| {
+            let body = prost::Message::encode_to_vec(&builder.request(snapshot));
+            if gzip { compress(&body) } else { body }
+        });
+        let agent = agent(self.settings.timeout);
+        Pusher::start(
+            "otlp",
+            self.settings,
+            encode,
+            move |settings, body| -> Sent {
+                let mut headers = vec![
+                    ("Content-Type", "application/x-protobuf"),
+                    ("User-Agent", "monitor-export"),
+                ];
+                if gzip {
+                    headers.push(("Content-Encoding", "gzip"));
+                }
+                post(&agent, settings, &headers, body)
+            },
+        )
+    }
+}
+
+fn compress(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
+fn url(key: &'static str, value: &str) -> Result<String, OtlpConfigError> {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        Ok(value.to_owned())
+    } else {
+        Err(OtlpConfigError {
+            key,
+            value: value.to_owned(),
+            expected: "an http:// or https:// URL",
+        })
+    }
+}
+
+fn millis(key: &'static str, value: &str) -> Result<Duration, OtlpConfigError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| OtlpConfigError {
+            key,
+            value: value.to_owned(),
+            expected: "a number of milliseconds, 1 or more",
+        })
+}
+
+/// `k=v,k2=v2`, values percent-decoded, as the specification gives them.
+fn pairs(key: &'static str, value: &str) -> Result<Vec<(String, String)>, OtlpConfigError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').ok_or_else(|| OtlpConfigError {
+                key,
+                value: value.to_owned(),
+                expected: "key=value pairs separated by commas",
+            })?;
+            Ok((k.trim().to_owned(), percent_decode(v.trim())))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = text.get(i + 1..i + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Makes the requests: remembers the start time, the outcome peaks, and (for delta) what was
+/// reported last.
+struct Builder {
+    resource: Vec<(String, String)>,
+    temporality: Temporality,
+    start_ns: u64,
+    last_ns: u64,
+    peaks: OutcomePeaks,
+    previous: HashMap<String, Vec<f64>>,
+}
+
+fn unix_ns(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+/// One point's figures before temporality: a sum's value, or a histogram's count, sum and
+/// per-bucket counts.
+enum Point {
+    Sum(f64),
+    Histogram {
+        count: u64,
+        sum: f64,
+        bounds: Vec<f64>,
+        buckets: Vec<u64>,
+    },
+}
+
+/// A metric being made: its points by attributes.
+struct Family {
+    name: &'static str,
+    description: &'static str,
+    unit: &'static str,
+    points: Vec<(Vec<KeyValue>, Point)>,
+}
+
+impl Family {
+    fn new(name: &'static str, unit: &'static str, description: &'static str) -> Family {
+        Family {
+            name,
+            description,
+            unit,
+            points: Vec::new(),
+        }
+    }
+}
+
+/// Cumulative per-bucket counts from cumulative ones.
+fn per_bucket(cumulative: &[u64]) -> Vec<u64> {
+    let mut previous = 0;
+    cumulative
+        .iter()
+        .map(|&c| {
+            let n = c.saturating_sub(previous);
+            previous = c;
+            n
+        })
+        .collect()
+}
+
+impl Builder {
+    fn new(resource: Vec<(String, String)>, temporality: Temporality) -> Builder {
+        let now = unix_ns(SystemTime::now());
+        Builder {
+            resource,
+            temporality,
+            start_ns: now,
+            last_ns: now,
+            peaks: OutcomePeaks::new(),
+            previous: HashMap::new(),
+        }
+    }
+
+    fn request(&mut self, snapshot: &Snapshot) -> ExportMetricsServiceRequest {
+        let now_ns = unix_ns(snapshot.at);
+        let families = self.families(snapshot);
+        let delta = self.temporality == Temporality::Delta;
+        let start_ns = if delta { self.last_ns } else { self.start_ns };
+        let temporality = if delta {
+            AggregationTemporality::Delta
+        } else {
+            AggregationTemporality::Cumulative
+        } as i32;
+        let mut metrics = Vec::new();
+        for family in families {
+            let mut sums = Vec::new();
+            let mut histograms = Vec::new();
+            for (attributes, point) in family.points {
+                let key = format!("{}{:?}", family.name, attributes);
+                match point {
+                    Point::Sum(total) => {
+                        let value = if delta {
+                            let before = self.previous.insert(key, vec![total]);
+                            total - before.map_or(0.0, |b| b[0])
+                        } else {
+                            total
+                        };
+                        sums.push(NumberDataPoint {
+                            attributes,
+                            start_time_unix_nano: start_ns,
+                            time_unix_nano: now_ns,
+                            value: Some(number_data_point::Value::AsDouble(value.max(0.0))),
+                            ..NumberDataPoint::default()
+                        });
+                    }
+                    Point::Histogram {
+                        count,
+                        sum,
+                        bounds,
+                        buckets,
+                    } => {
+                        let (count, sum, buckets) = if delta {
+                            let mut now: Vec<f64> = vec![count as f64, sum];
+                            now.extend(buckets.iter().map(|&b| b as f64));
+                            let before = self.previous.insert(key, now.clone());
+                            let before = before.unwrap_or_else(|| vec![0.0; now.len()]);
+                            let d: Vec<f64> = now
+                                .iter()
+                                .zip(before.iter().chain(std::iter::repeat(&0.0)))
+                                .map(|(n, b)| (n - b).max(0.0))
+                                .collect();
+                            (
+                                d[0] as u64,
+                                d[1],
+                                d[2..].iter().map(|&b| b as u64).collect(),
+                            )
+                        } else {
+                            (count, sum, buckets)
+                        };
+                        histograms.push(HistogramDataPoint {
+                            attributes,
+                            start_time_unix_nano: start_ns,
+                            time_unix_nano: now_ns,
+                            count,
+                            sum: Some(sum),
+                            bucket_counts: buckets,
+                            explicit_bounds: bounds,
+                            ..HistogramDataPoint::default()
+                        });
+                    }
+                }
+            }
+            let data = if !histograms.is_empty() {
+                metric::Data::Histogram(Histogram {
+                    data_points: histograms,
+                    aggregation_temporality: temporality,
+                })
+            } else if !sums.is_empty() {
+                metric::Data::Sum(Sum {
+                    data_points: sums,
+                    aggregation_temporality: temporality,
+                    is_monotonic: true,
+                })
+            } else {
+                continue;
+            };
+            metrics.push(Metric {
+                name: family.name.to_owned(),
+                description: family.description.to_owned(),
+                unit: family.unit.to_owned(),
+                data: Some(data),
+                ..Metric::default()
+            });
+        }
+        self.last_ns = now_ns;
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(Resource {
+                    attributes: self.resource.iter().map(|(k, v)| kv(k, v)).collect(),
+                    ..Resource::default()
+                }),
+                scope_metrics: vec![ScopeMetrics {
+                    scope: Some(InstrumentationScope {
+                        name: "monitor".to_owned(),
+                        version: env!("CARGO_PKG_VERSION").to_owned(),
+                        ..InstrumentationScope::default()
+                    }),
+                    metrics,
+                    ..ScopeMetrics::default()
+                }],
+                ..ResourceMetrics::default()
+            }],
+        }
+    }
+
+    fn families(&mut self, snapshot: &Snapshot) -> Vec<Family> {
+        let seconds: Vec<f64> = BOUNDS
+            .iter()
+            .map(|&(_, nanos)| nanos as f64 / 1e9)
+            .collect();
+        let mut http = Family::new(
+            "http.server.request.duration",
+            "s",
+            "Duration of HTTP server requests: the handler's own time.",
+        );
+        let mut calls = Family::new(
+            "monitor.calls",
+            "{call}",
+            "Calls of an instrumented function by outcome: ok, error, client_error, panic, \
+             cancelled.",
+        );
+        let mut durations = Family::new(
+            "monitor.call.duration",
+            "s",
+            "Duration of the calls of an instrumented function that finished.",
+        );
+        for g in rules::group_sites(snapshot, &mut self.peaks) {
+            let site: Vec<KeyValue> = g.labels.iter().map(|(k, v)| kv(k, v)).collect();
+            for (outcome, n) in Outcomes::NAMES.iter().zip(g.outcomes.counts()) {
+                let mut attributes = site.clone();
+                attributes.push(kv("outcome", outcome));
+                calls.points.push((attributes, Point::Sum(n as f64)));
+            }
+            let cumulative: [u64; LE] = cumulative_buckets(&g.figures.durations);
+            let point = Point::Histogram {
+                count: cumulative[LE - 1],
+                sum: g.figures.durations.sum().as_secs_f64(),
+                bounds: seconds.clone(),
+                buckets: per_bucket(&cumulative),
+            };
+            let first = g.sites.first().copied();
+            let route = first.and_then(|s| s.route());
+            match (
+                first.map(|s| s.kind()),
+                route.and_then(|r| r.split_once(' ')),
+            ) {
+                (Some(SiteKind::Handler), Some((method, path))) => {
+                    http.points.push((
+                        vec![kv("http.route", path), kv("http.request.method", method)],
+                        point,
+                    ));
+                }
+                (Some(SiteKind::Tokens), _) => {}
+                _ => durations.points.push((site, point)),
+            }
+        }
+        let mut operation = Family::new(
+            "gen_ai.client.operation.duration",
+            "s",
+            "GenAI operation duration.",
+        );
+        let mut usage = Family::new(
+            "gen_ai.client.token.usage",
+            "{token}",
+            "Number of input and output tokens used.",
+        );
+        for s in gen_ai::series(snapshot) {
+            let attributes = vec![
+                kv("gen_ai.operation.name", s.key.operation),
+                kv("gen_ai.provider.name", s.key.provider),
+                kv("gen_ai.request.model", &s.key.request_model),
+                kv("gen_ai.response.model", &s.key.response_model),
+            ];
+            let ok = s.ok_durations();
+            let mut histograms = vec![(attributes.clone(), ok)];
+            if let Some(error_type) = s.error_type {
+                let mut failed = attributes.clone();
+                failed.push(kv("error.type", error_type));
+                histograms.push((failed, s.failed_durations()));
+            }
+            for (attributes, h) in histograms {
+                let cumulative = gen_ai::fold_seconds(&h, &gen_ai::DURATION_BOUNDS);
+                operation.points.push((
+                    attributes,
+                    Point::Histogram {
+                        count: cumulative.last().copied().unwrap_or(0),
+                        sum: h.sum().as_secs_f64(),
+                        bounds: gen_ai::DURATION_BOUNDS.to_vec(),
+                        buckets: per_bucket(&cumulative),
+                    },
+                ));
+            }
+            let f = &s.figures;
+            if f.token_calls > 0 {
+                for (token_type, per_call, sum) in [
+                    ("input", &f.tokens_per_call[0], f.tokens.input),
+                    ("output", &f.tokens_per_call[1], f.tokens.output),
+                ] {
+                    let mut with_type = attributes.clone();
+                    with_type.push(kv("gen_ai.token.type", token_type));
+                    let cumulative = gen_ai::token_buckets(per_call);
+                    usage.points.push((
+                        with_type,
+                        Point::Histogram {
+                            count: cumulative.last().copied().unwrap_or(0),
+                            sum: sum as f64,
+                            bounds: gen_ai::TOKEN_BOUNDS.iter().map(|&b| b as f64).collect(),
+                            buckets: per_bucket(&cumulative),
+                        },
+                    ));
+                }
+            }
+        }
+        let mut cost = Family::new(
+            "monitor.cost",
+            "USD",
+            "Cost of the calls made while the model had a price.",
+        );
+        for m in &snapshot.models {
+            if let Some(usd) = rules::model_cost(m) {
+                cost.points
+                    .push((vec![kv("gen_ai.request.model", &m.model)], Point::Sum(usd)));
+            }
+        }
+        let mut payloads = Family::new(
+            "monitor.export.payloads",
+            "{payload}",
+            "Payloads of a pushing exporter by result: sent, rejected, dropped.",
+        );
+        for e in &snapshot.exports {
+            let endpoint = rules::endpoint_label(&e.endpoint);
+            for (result, n) in [
+                ("sent", e.sent),
+                ("rejected", e.rejected),
+                ("dropped", e.dropped),
+            ] {
+                payloads.points.push((
+                    vec![
+                        kv("exporter", e.exporter),
+                        kv("endpoint", &endpoint),
+                        kv("result", result),
+                    ],
+                    Point::Sum(n as f64),
+                ));
+            }
+        }
+        vec![http, durations, calls, operation, usage, cost, payloads]
+    }
+}
+
+/// The request [`Otlp`] would send for `snapshot` now, cumulative, with `resource`: for a test or
+/// an exporter of one's own.
+///
+/// # Examples
+///
+/// ```
+/// let request = monitor_export::otlp::request(
+///     &monitor_core::snapshot(),
+///     &[("service.name".to_owned(), "logo-api".to_owned())],
+/// );
+/// let resource = request.resource_metrics[0].resource.as_ref().unwrap();
+/// assert_eq!(resource.attributes[0].key, "service.name");
+/// ```
+pub fn request(snapshot: &Snapshot, resource: &[(String, String)]) -> ExportMetricsServiceRequest {
+    Builder::new(resource.to_vec(), Temporality::Cumulative).request(snapshot)
+}
