@@ -42,6 +42,12 @@ struct Args {
     /// address) and `job="logo-service"`.
     #[arg(long, value_name = "URL")]
     remote_write: Option<String>,
+    /// Push OTLP/HTTP metrics to this collector (`http://127.0.0.1:4318`; `/v1/metrics` is
+    /// appended) every 5 s, as `service.name` `logo-service` with `service.instance.id` the
+    /// service's address. Without it, the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+    /// `…_METRICS_ENDPOINT`) turns it on; every other `OTEL_*` variable applies either way.
+    #[arg(long, value_name = "URL")]
+    otlp: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -115,6 +121,29 @@ fn run(args: Args) -> Result<(), String> {
             ),
             None => None,
         };
+        let otlp_env = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || std::env::var_os("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some();
+        let otlp = if args.otlp.is_some() || otlp_env {
+            let mut vars: Vec<(String, String)> = vec![
+                ("OTEL_SERVICE_NAME".into(), "logo-service".into()),
+                ("OTEL_METRIC_EXPORT_INTERVAL".into(), "5000".into()),
+            ];
+            vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("OTEL_")));
+            if let Some(url) = &args.otlp {
+                vars.retain(|(k, _)| k != "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+                vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.clone()));
+            }
+            let otlp = monitor_export::otlp::Otlp::from_vars(vars)
+                .map_err(|e| e.to_string())?
+                .resource("service.instance.id", addr.to_string());
+            println!("otlp: every push to {}", otlp.endpoint());
+            Some(
+                otlp.start()
+                    .map_err(|e| format!("cannot start the OTLP thread: {e}"))?,
+            )
+        } else {
+            None
+        };
         let dashboard_line = match &token {
             Some(token) => format!("dashboard: {base}{}/  token: {token}", logo_service::ADMIN),
             None => format!(
@@ -144,16 +173,13 @@ fn run(args: Args) -> Result<(), String> {
         if args.no_serve {
             server.abort();
             // One last push of the final figures, within the timeout.
-            if let Some(pusher) = pusher {
-                let pushed = tokio::task::spawn_blocking(move || {
-                    let before = pusher.health();
-                    pusher.stop();
-                    before
-                })
-                .await
-                .map_err(|e| format!("remote write: {e}"))?;
+            for (name, pusher) in [("remote write", pusher), ("otlp", otlp)] {
+                let Some(pusher) = pusher else { continue };
+                let pushed = tokio::task::spawn_blocking(move || pusher.stop())
+                    .await
+                    .map_err(|e| format!("{name}: {e}"))?;
                 println!(
-                    "remote write: {} payloads sent, {} attempts failed, {} dropped{}",
+                    "{name}: {} payloads sent, {} attempts failed, {} dropped{}",
                     pushed.sent,
                     pushed.failed_attempts,
                     pushed.dropped,

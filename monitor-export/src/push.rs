@@ -85,9 +85,10 @@ impl Pusher {
     }
 
     /// Stops the thread after one last snapshot and one last try at sending what is queued, each
-    /// within the timeout; waits for it.
-    pub fn stop(mut self) {
+    /// within the timeout; waits for it, and gives its final figures.
+    pub fn stop(mut self) -> PushHealth {
         self.halt();
+        self.health()
     }
 
     fn halt(&mut self) {
