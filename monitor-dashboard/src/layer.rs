@@ -99,9 +99,9 @@ where
             Some(counter) => {
                 let counter = Arc::clone(counter);
                 request.map(|body| {
-                    Body::new(CountingRequest {
+                    Body::new(Counting {
                         inner: body,
-                        counter,
+                        tally: counter,
                     })
                 })
             }
@@ -221,9 +221,9 @@ where
                     sent: 0,
                 };
                 Ok(response.map(|body| {
-                    Body::new(CountingResponse {
+                    Body::new(Counting {
                         inner: body,
-                        end: Some(end),
+                        tally: Some(end),
                     })
                 }))
             }
@@ -237,19 +237,52 @@ where
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A request body that counts the data bytes of its frames as they pass, without buffering
-    /// them, into the counter the request keeps.
-    struct CountingRequest<B> {
-        #[pin]
-        inner: B,
-        counter: Arc<AtomicU64>,
+/// Where a counting body puts what it saw: a request's shared counter, or a response's own count
+/// and the completion it fires at the end.
+trait Tally {
+    fn add(&mut self, bytes: u64);
+    /// The body ended, or failed.
+    fn end(&mut self);
+}
+
+/// A request body's bytes, read by the request when it completes.
+impl Tally for Arc<AtomicU64> {
+    fn add(&mut self, bytes: u64) {
+        self.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn end(&mut self) {}
+}
+
+/// A response body's bytes are its own (nothing else reads them before the end), and its end
+/// completes the request.
+impl Tally for Option<Completion> {
+    fn add(&mut self, bytes: u64) {
+        if let Some(end) = self {
+            end.sent += bytes;
+        }
+    }
+
+    fn end(&mut self) {
+        // Now rather than when the body is dropped, which may be later.
+        drop(self.take());
     }
 }
 
-impl<B> http_body::Body for CountingRequest<B>
+pin_project_lite::pin_project! {
+    /// A body that counts the data bytes of its frames as they pass, without buffering them, into
+    /// its tally.
+    struct Counting<B, T> {
+        #[pin]
+        inner: B,
+        tally: T,
+    }
+}
+
+impl<B, T> http_body::Body for Counting<B, T>
 where
     B: http_body::Body<Data = bytes::Bytes>,
+    T: Tally,
 {
     type Data = bytes::Bytes;
     type Error = B::Error;
@@ -260,8 +293,13 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let frame = ready!(this.inner.poll_frame(cx));
-        if let Some(n) = data_len(&frame) {
-            this.counter.fetch_add(n, Ordering::Relaxed);
+        match &frame {
+            Some(Ok(data)) => {
+                if let Some(data) = data.data_ref() {
+                    this.tally.add(data.remaining() as u64);
+                }
+            }
+            None | Some(Err(_)) => this.tally.end(),
         }
         Poll::Ready(frame)
     }
@@ -272,56 +310,5 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body that counts the data bytes of its frames as they pass, without buffering
-    /// them, and completes the request when it ends or is dropped. The count is its own: nothing
-    /// else reads it before the end.
-    struct CountingResponse<B> {
-        #[pin]
-        inner: B,
-        end: Option<Completion>,
-    }
-}
-
-impl<B> http_body::Body for CountingResponse<B>
-where
-    B: http_body::Body<Data = bytes::Bytes>,
-{
-    type Data = bytes::Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
-        match (&frame, this.end.as_mut()) {
-            (Some(Ok(_)), Some(end)) => end.sent += data_len(&frame).unwrap_or(0),
-            // The end, or an error that ends it: complete now rather than when the body is
-            // dropped, which may be later.
-            (None | Some(Err(_)), _) => drop(this.end.take()),
-            (Some(Ok(_)), None) => {}
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// The data bytes a polled frame carries, if it is a data frame.
-fn data_len<E>(frame: &Option<Result<Frame<bytes::Bytes>, E>>) -> Option<u64> {
-    match frame {
-        Some(Ok(frame)) => frame.data_ref().map(|d| d.remaining() as u64),
-        _ => None,
     }
 }

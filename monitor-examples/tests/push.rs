@@ -10,6 +10,25 @@ use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use std::process::Command;
 use std::time::Duration;
 
+/// Runs the demo with its built-in load and `--no-serve`, and `args`; its output, once it
+/// succeeded.
+fn run_demo(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_logo-service"))
+        .args(["--concurrency", "4", "--addr", "127.0.0.1:0", "--no-serve"])
+        .args(args)
+        .env("MONITOR_DASHBOARD_TOKEN", "push-test-token-0123")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_pushes_what_it_served() {
     if !std::path::Path::new(PROMETHEUS).exists() {
@@ -21,29 +40,11 @@ async fn the_demo_pushes_what_it_served() {
     let mut prometheus = Prometheus::receiver(None).unwrap();
     prometheus.wait_ready(&client).await.unwrap();
     let url = prometheus.url("/api/v1/write");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_logo-service"))
-            .args([
-                "--requests",
-                "30",
-                "--concurrency",
-                "4",
-                "--addr",
-                "127.0.0.1:0",
-            ])
-            .args(["--no-serve", "--remote-write", &url])
-            .env("MONITOR_DASHBOARD_TOKEN", "remote-write-test-token")
-            .output()
-            .unwrap()
+    let stdout = tokio::task::spawn_blocking(move || {
+        run_demo(&["--requests", "30", "--remote-write", &url], &[])
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("remote write: "), "{stdout}");
     // Every logo request the load sent is a call of `create_logo`, whatever its outcome; the last
     // push, made as the demo stopped, carries them all.
@@ -96,25 +97,9 @@ fn create_logo_calls(request: &ExportMetricsServiceRequest) -> f64 {
 fn the_demo_pushes_otlp_as_logo_service() {
     let receiver = Receiver::start("/v1/metrics", Vec::new()).unwrap();
     let base = receiver.url.trim_end_matches("/v1/metrics").to_owned();
-    let out = Command::new(env!("CARGO_BIN_EXE_logo-service"))
-        .args([
-            "--requests",
-            "20",
-            "--concurrency",
-            "4",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .args(["--no-serve", "--otlp", &base])
-        .env("MONITOR_DASHBOARD_TOKEN", "otlp-push-test-token")
-        .env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_demo(
+        &["--requests", "20", "--otlp", &base],
+        &[("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")],
     );
     assert!(stdout.contains("otlp: "), "{stdout}");
     // The payloads it sent, the last (pushed as it stopped) with the whole load.

@@ -199,36 +199,7 @@ impl Otlp {
         &self.settings.endpoint
     }
 
-    /// Time between pushes.
-    pub fn interval(mut self, interval: Duration) -> Otlp {
-        self.settings.interval = interval;
-        self
-    }
-
-    /// Time a request may take, connecting included.
-    pub fn timeout(mut self, timeout: Duration) -> Otlp {
-        self.settings.timeout = timeout;
-        self
-    }
-
-    /// Payloads kept while the endpoint cannot take them (at least 1).
-    pub fn max_queue(mut self, payloads: usize) -> Otlp {
-        self.settings.max_queue = payloads.max(1);
-        self
-    }
-
-    /// The first wait after a failure, and the longest.
-    pub fn backoff(mut self, first: Duration, longest: Duration) -> Otlp {
-        self.settings.min_backoff = first;
-        self.settings.max_backoff = longest.max(first);
-        self
-    }
-
-    /// A header sent with every request (an API key).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Otlp {
-        self.settings.headers.push((name.into(), value.into()));
-        self
-    }
+    crate::push::push_settings!(Otlp);
 
     /// A resource attribute (`service.name`, `service.instance.id`, …): set again, it replaces.
     pub fn resource(mut self, key: impl Into<String>, value: impl Into<String>) -> Otlp {

@@ -28,6 +28,46 @@ pub(crate) struct PushSettings {
 /// of the snapshot sees (`/metrics`, the dashboard).
 pub use monitor_core::ExportHealth as PushHealth;
 
+/// The settings every pushing exporter's builder offers, written once: `$t` has a `settings:
+/// PushSettings` field.
+macro_rules! push_settings {
+    ($t:ty) => {
+        /// Time between pushes.
+        pub fn interval(mut self, interval: std::time::Duration) -> $t {
+            self.settings.interval = interval;
+            self
+        }
+
+        /// Time a request may take, connecting included.
+        pub fn timeout(mut self, timeout: std::time::Duration) -> $t {
+            self.settings.timeout = timeout;
+            self
+        }
+
+        /// Payloads kept while the endpoint cannot take them (at least 1); beyond, the oldest
+        /// are dropped and counted ([`PushHealth::dropped`](crate::push::PushHealth::dropped)).
+        pub fn max_queue(mut self, payloads: usize) -> $t {
+            self.settings.max_queue = payloads.max(1);
+            self
+        }
+
+        /// The first wait after a failure, and the longest (each failure doubles it).
+        pub fn backoff(mut self, first: std::time::Duration, longest: std::time::Duration) -> $t {
+            self.settings.min_backoff = first;
+            self.settings.max_backoff = longest.max(first);
+            self
+        }
+
+        /// A header sent with every request (an `Authorization`, an API key, a tenant's
+        /// `X-Scope-OrgID`).
+        pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> $t {
+            self.settings.headers.push((name.into(), value.into()));
+            self
+        }
+    };
+}
+pub(crate) use push_settings;
+
 /// How one send went.
 pub(crate) enum Sent {
     Accepted,

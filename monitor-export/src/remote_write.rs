@@ -151,37 +151,7 @@ impl RemoteWrite {
         }
     }
 
-    /// Time between pushes.
-    pub fn interval(mut self, interval: Duration) -> RemoteWrite {
-        self.settings.interval = interval;
-        self
-    }
-
-    /// Time a request may take, connecting included.
-    pub fn timeout(mut self, timeout: Duration) -> RemoteWrite {
-        self.settings.timeout = timeout;
-        self
-    }
-
-    /// Payloads kept while the endpoint cannot take them (at least 1); beyond, the oldest are
-    /// dropped and counted ([`PushHealth::dropped`](crate::push::PushHealth::dropped)).
-    pub fn max_queue(mut self, payloads: usize) -> RemoteWrite {
-        self.settings.max_queue = payloads.max(1);
-        self
-    }
-
-    /// The first wait after a failure, and the longest (each failure doubles it).
-    pub fn backoff(mut self, first: Duration, longest: Duration) -> RemoteWrite {
-        self.settings.min_backoff = first;
-        self.settings.max_backoff = longest.max(first);
-        self
-    }
-
-    /// A header sent with every request (an `Authorization`, a tenant's `X-Scope-OrgID`).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> RemoteWrite {
-        self.settings.headers.push((name.into(), value.into()));
-        self
-    }
+    crate::push::push_settings!(RemoteWrite);
 
     /// A label added to every series (`instance`, `job`): a scrape adds its target's, a push
     /// must say them itself, so that a fleet's instances stay apart.
