@@ -650,7 +650,7 @@
     const generation = state.generation;
     const range = RANGES[state.range];
     try {
-      const [sites, bySite, byKind, errors, events, memory, estimates, models, insights] = await Promise.all([
+      const [sites, bySite, byKind, errors, events, memory, estimates, models, insights, exports] = await Promise.all([
         getJson("/api/sites"),
         query("kind,site", range.step),
         // The totals per kind, with exact quantiles over the whole range (one wide point).
@@ -661,11 +661,12 @@
         getOptional("/api/estimates", { pipelines: [] }),
         getOptional("/api/models", { models: [] }),
         getOptional("/api/insights", null),
+        getOptional("/api/exports", { exports: [] }),
       ]);
       if (generation !== state.generation) return;
       state.sites = sites.sites || [];
       const meta = metaLookup(state.sites);
-      state.data = { bySite, byKind, errors, events, memory, estimates, models, insights, at: Date.now() };
+      state.data = { bySite, byKind, errors, events, memory, estimates, models, insights, exports, at: Date.now() };
       // Live, the charts are read once and then follow the ticks; they are read again only when
       // there is no stream to follow, or it came back after a gap.
       const followTicks = state.range === "live" && state.stream.up && state.view && !state.reseed;
@@ -886,6 +887,7 @@
     renderStageTokens();
     renderSites();
     renderCaches();
+    renderExports();
     const range = RANGES[state.range];
     setText("updated-note", `${range.label} · updated ${new Date(state.data.at).toLocaleTimeString()}`);
     document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
@@ -1503,6 +1505,31 @@
           ` · ${fmt.count(c.hits)} hits, ${fmt.count(c.misses)} misses`,
         ),
       ),
+    );
+  }
+
+  /** Whether what the process records is leaving it: each pushing exporter's figures. */
+  function renderExports() {
+    const exports = (state.data.exports && state.data.exports.exports) || [];
+    const list = $("exports-list");
+    if (exports.length === 0) {
+      list.replaceChildren(el("span", { class: "muted", text: "No pushing exporter running: the data leaves only through /metrics." }));
+      return;
+    }
+    list.replaceChildren(
+      ...exports.map((e) => {
+        const failing = e.failed_attempts > 0 && (!e.last_success_ms || e.queued > 0);
+        return el(
+          "span",
+          { class: "chip", "data-exporter": e.exporter, "data-failing": String(failing) },
+          `${e.exporter} → ${e.endpoint} `,
+          el("b", { text: `${fmt.count(e.sent)} sent` }),
+          ` · ${fmt.count(e.failed_attempts)} failed attempts · ${fmt.count(e.dropped)} dropped · ` +
+            `${fmt.count(e.rejected)} rejected · ${fmt.count(e.queued)} queued · last success ` +
+            (e.last_success_ms ? fmt.ago(e.last_success_ms / 1000) : "never") +
+            (e.last_error ? ` · last error: ${e.last_error}` : ""),
+        );
+      }),
     );
   }
 

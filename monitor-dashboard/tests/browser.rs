@@ -632,6 +632,18 @@ async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     )?;
     let collector = monitor_core::start_collector(Duration::from_millis(200));
     let load = Load::start();
+    // A pushing exporter, as remote write registers one: its endpoint carries a password.
+    let export = monitor_core::ExportEntry::register(
+        "remote_write",
+        "https://user:hunter2@mimir.example/api/v1/push",
+    );
+    export.update(|h| {
+        h.made = 4;
+        h.sent = 3;
+        h.failed_attempts = 2;
+        h.queued = 1;
+        h.last_error = Some("HTTP 503".to_owned());
+    });
     let addr = start_server().await?;
     let base = format!("http://{addr}");
 
@@ -641,6 +653,7 @@ async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     let _ = client.close().await;
     drop(driver);
     drop(load);
+    drop(export);
     collector.stop();
     outcome
 }
@@ -829,6 +842,15 @@ async fn drive(client: &Client, base: &str) -> TestResult {
         client,
         "the cache's hit ratio",
         "const c = document.querySelector('#caches-list [data-cache=\"logo-cache\"]'); return c && c.textContent.includes('75')",
+    )
+    .await?;
+    wait_js(
+        client,
+        "the exporter's health, its endpoint without the password",
+        "const e = document.querySelector('#exports-list [data-exporter=\"remote_write\"]'); \
+         return e && e.textContent.includes('https://mimir.example/api/v1/push') && \
+                e.textContent.includes('3 sent') && e.textContent.includes('HTTP 503') && \
+                !document.body.textContent.includes('hunter2')",
     )
     .await?;
     wait_js(
