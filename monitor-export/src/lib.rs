@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod exponential;
 pub mod gen_ai;
 #[cfg(feature = "otlp")]
 pub mod otlp;

@@ -7,19 +7,22 @@
 //!
 //! | metric | kind | attributes |
 //! |---|---|---|
-//! | `http.server.request.duration` (s) | histogram | `http.route`, `http.request.method` — handlers |
-//! | `gen_ai.client.operation.duration` (s) | histogram | the GenAI attributes, `error.type` on failures |
+//! | `http.server.request.duration` (s) | exponential histogram | `http.route`, `http.request.method` — handlers |
+//! | `gen_ai.client.operation.duration` (s) | exponential histogram | the GenAI attributes, `error.type` on failures |
 //! | `gen_ai.client.token.usage` ({token}) | histogram | the GenAI attributes, `gen_ai.token.type` |
-//! | `monitor.call.duration` (s) | histogram | the site's — stages and other sites |
+//! | `monitor.call.duration` (s) | exponential histogram | the site's — stages and other sites |
 //! | `monitor.calls` ({call}) | sum | the site's, `outcome` |
 //! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
 //! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
 //!
-//! Histograms have explicit bounds: Prometheus's (5 ms … 60 s) for handlers and sites, the GenAI
-//! conventions' for the GenAI metrics; a call is counted under the first bound at or above its
-//! bucket's upper end (within 3 % of the bound). Cumulative temporality by default, delta on
-//! request ([`Temporality`]).
+//! Durations are exponential histograms at [`exponential::SCALE`] (5: 32 buckets per power of
+//! two), each of monitor's buckets placed whole in the exponential bucket of its midpoint (see
+//! [`exponential`] for the error), or, with [`Otlp::explicit_buckets`], explicit-bucket ones:
+//! the Prometheus exposition's bounds (100 µs … 60 s) for handlers and sites, the GenAI conventions' for the GenAI
+//! metrics. Token counts use the conventions' explicit bounds. Cumulative temporality by default,
+//! delta on request ([`Temporality`]).
 
+use crate::exponential::{self, Exponential};
 use crate::gen_ai;
 use crate::prometheus::{BOUNDS, LE, cumulative_buckets};
 use crate::push::{PushSettings, Pusher, Sent, agent, post};
@@ -28,8 +31,9 @@ use monitor_core::{Outcomes, SiteKind, Snapshot};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exponential_histogram_data_point, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::HashMap;
@@ -95,6 +99,7 @@ pub struct Otlp {
     resource: Vec<(String, String)>,
     temporality: Temporality,
     gzip: bool,
+    explicit: bool,
 }
 
 const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -124,6 +129,7 @@ impl Otlp {
             resource: vec![("service.name".to_owned(), "unknown_service".to_owned())],
             temporality: Temporality::Cumulative,
             gzip: false,
+            explicit: false,
         }
     }
 
@@ -224,9 +230,18 @@ impl Otlp {
         self
     }
 
+    /// Durations as explicit-bucket histograms (Prometheus's bounds, the GenAI conventions')
+    /// rather than exponential ones at [`exponential::SCALE`]: for a receiver without
+    /// exponential histograms.
+    pub fn explicit_buckets(mut self, on: bool) -> Otlp {
+        self.explicit = on;
+        self
+    }
+
     /// Starts the thread.
     pub fn start(self) -> std::io::Result<Pusher> {
         let mut builder = Builder::new(self.resource, self.temporality);
+        builder.explicit = self.explicit;
         let gzip = self.gzip;
         let encode = Box::new(move |snapshot: &Snapshot| {
             let body = prost::Message::encode_to_vec(&builder.request(snapshot));
@@ -329,6 +344,8 @@ struct Builder {
     last_ns: u64,
     peaks: OutcomePeaks,
     previous: HashMap<String, Vec<f64>>,
+    previous_exponential: HashMap<String, Exponential>,
+    explicit: bool,
 }
 
 fn unix_ns(at: SystemTime) -> u64 {
@@ -356,6 +373,7 @@ enum Point {
         bounds: Vec<f64>,
         buckets: Vec<u64>,
     },
+    Exponential(Exponential),
 }
 
 /// A metric being made: its points by attributes.
@@ -374,6 +392,34 @@ impl Family {
             unit,
             points: Vec::new(),
         }
+    }
+}
+
+/// What `now` added since `before` (same scale), bucket by bucket.
+fn minus(now: &Exponential, before: Option<&Exponential>) -> Exponential {
+    let Some(before) = before else {
+        return now.clone();
+    };
+    let at = |e: &Exponential, i: i32| -> u64 {
+        usize::try_from(i - e.offset)
+            .ok()
+            .and_then(|k| e.counts.get(k))
+            .copied()
+            .unwrap_or(0)
+    };
+    let counts: Vec<u64> = (0..now.counts.len())
+        .map(|k| {
+            let i = now.offset + k as i32;
+            at(now, i).saturating_sub(at(before, i))
+        })
+        .collect();
+    Exponential {
+        scale: now.scale,
+        zero_count: now.zero_count.saturating_sub(before.zero_count),
+        offset: now.offset,
+        counts,
+        count: now.count.saturating_sub(before.count),
+        sum: (now.sum - before.sum).max(0.0),
     }
 }
 
@@ -400,6 +446,8 @@ impl Builder {
             last_ns: now,
             peaks: OutcomePeaks::new(),
             previous: HashMap::new(),
+            previous_exponential: HashMap::new(),
+            explicit: false,
         }
     }
 
@@ -417,6 +465,7 @@ impl Builder {
         for family in families {
             let mut sums = Vec::new();
             let mut histograms = Vec::new();
+            let mut exponentials = Vec::new();
             for (attributes, point) in family.points {
                 let key = format!("{}{:?}", family.name, attributes);
                 match point {
@@ -470,9 +519,36 @@ impl Builder {
                             ..HistogramDataPoint::default()
                         });
                     }
+                    Point::Exponential(now) => {
+                        let e = if delta {
+                            let before = self.previous_exponential.insert(key, now.clone());
+                            minus(&now, before.as_ref())
+                        } else {
+                            now
+                        };
+                        exponentials.push(ExponentialHistogramDataPoint {
+                            attributes,
+                            start_time_unix_nano: start_ns,
+                            time_unix_nano: now_ns,
+                            count: e.count,
+                            sum: Some(e.sum),
+                            scale: e.scale,
+                            zero_count: e.zero_count,
+                            positive: Some(exponential_histogram_data_point::Buckets {
+                                offset: e.offset,
+                                bucket_counts: e.counts,
+                            }),
+                            ..ExponentialHistogramDataPoint::default()
+                        });
+                    }
                 }
             }
-            let data = if !histograms.is_empty() {
+            let data = if !exponentials.is_empty() {
+                metric::Data::ExponentialHistogram(ExponentialHistogram {
+                    data_points: exponentials,
+                    aggregation_temporality: temporality,
+                })
+            } else if !histograms.is_empty() {
                 metric::Data::Histogram(Histogram {
                     data_points: histograms,
                     aggregation_temporality: temporality,
@@ -543,12 +619,19 @@ impl Builder {
                 attributes.push(kv("outcome", outcome));
                 calls.points.push((attributes, Point::Sum(n as f64)));
             }
-            let cumulative: [u64; LE] = cumulative_buckets(&g.figures.durations);
-            let point = Point::Histogram {
-                count: cumulative[LE - 1],
-                sum: g.figures.durations.sum().as_secs_f64(),
-                bounds: seconds.clone(),
-                buckets: per_bucket(&cumulative),
+            let point = if self.explicit {
+                let cumulative: [u64; LE] = cumulative_buckets(&g.figures.durations);
+                Point::Histogram {
+                    count: cumulative[LE - 1],
+                    sum: g.figures.durations.sum().as_secs_f64(),
+                    bounds: seconds.clone(),
+                    buckets: per_bucket(&cumulative),
+                }
+            } else {
+                Point::Exponential(exponential::from_histogram(
+                    &g.figures.durations,
+                    exponential::SCALE,
+                ))
             };
             let first = g.sites.first().copied();
             let route = first.and_then(|s| s.route());
@@ -591,16 +674,18 @@ impl Builder {
                 histograms.push((failed, s.failed_durations()));
             }
             for (attributes, h) in histograms {
-                let cumulative = gen_ai::fold_seconds(&h, &gen_ai::DURATION_BOUNDS);
-                operation.points.push((
-                    attributes,
+                let point = if self.explicit {
+                    let cumulative = gen_ai::fold_seconds(&h, &gen_ai::DURATION_BOUNDS);
                     Point::Histogram {
                         count: cumulative.last().copied().unwrap_or(0),
                         sum: h.sum().as_secs_f64(),
                         bounds: gen_ai::DURATION_BOUNDS.to_vec(),
                         buckets: per_bucket(&cumulative),
-                    },
-                ));
+                    }
+                } else {
+                    Point::Exponential(exponential::from_histogram(&h, exponential::SCALE))
+                };
+                operation.points.push((attributes, point));
             }
             let f = &s.figures;
             if f.token_calls > 0 {

@@ -145,10 +145,10 @@ fn the_pushed_metrics_decode_to_exactly_what_was_recorded() {
     assert_eq!(calls(&request, "otlp_stage", "ok").0, 7.0);
 
     // The handler's durations under the HTTP conventions' name and attributes.
-    let Some(metric::Data::Histogram(http)) =
+    let Some(metric::Data::ExponentialHistogram(http)) =
         &metric(&request, "http.server.request.duration").data
     else {
-        panic!("not a histogram")
+        panic!("not an exponential histogram")
     };
     let point = http
         .data_points
@@ -156,15 +156,29 @@ fn the_pushed_metrics_decode_to_exactly_what_was_recorded() {
         .find(|p| attr(&p.attributes, "http.route") == Some("/otlp/items/{id}"))
         .expect("the handler's point");
     assert_eq!(attr(&point.attributes, "http.request.method"), Some("GET"));
-    assert_eq!(point.count, 25);
-    assert_eq!(point.bucket_counts.iter().sum::<u64>(), 25);
-    assert_eq!(point.bucket_counts.len(), point.explicit_bounds.len() + 1);
+    assert_eq!(
+        (point.count, point.scale),
+        (25, monitor_export::exponential::SCALE)
+    );
+    let positive = point.positive.as_ref().unwrap();
+    assert_eq!(
+        positive.bucket_counts.iter().sum::<u64>() + point.zero_count,
+        25
+    );
+    // The buckets hold the handler's durations: microseconds, not seconds.
+    let base = 2f64.powf(2f64.powi(-point.scale));
+    assert!(
+        base.powi(positive.offset) < 0.01,
+        "offset {}",
+        positive.offset
+    );
     assert_eq!(metric(&request, "http.server.request.duration").unit, "s");
 
     // The stage under monitor's own name.
-    let Some(metric::Data::Histogram(stages)) = &metric(&request, "monitor.call.duration").data
+    let Some(metric::Data::ExponentialHistogram(stages)) =
+        &metric(&request, "monitor.call.duration").data
     else {
-        panic!("not a histogram")
+        panic!("not an exponential histogram")
     };
     let stage = stages
         .data_points
@@ -194,14 +208,47 @@ fn the_pushed_metrics_decode_to_exactly_what_was_recorded() {
         attr(&input.attributes, "gen_ai.provider.name"),
         Some("openai")
     );
-    let Some(metric::Data::Histogram(operation)) =
+    let Some(metric::Data::ExponentialHistogram(operation)) =
         &metric(&request, "gen_ai.client.operation.duration").data
     else {
-        panic!("not a histogram")
+        panic!("not an exponential histogram")
     };
     assert!(operation.data_points.iter().any(|p| {
         attr(&p.attributes, "gen_ai.request.model") == Some("otlp-model") && p.count == 3
     }));
+    pusher.stop();
+}
+
+/// For a receiver without exponential histograms: explicit buckets, Prometheus's bounds.
+#[test]
+fn durations_can_be_explicit_bucket_histograms() {
+    #[monitored_handler(route = "GET /otlp/explicit")]
+    fn otlp_explicit() -> &'static str {
+        "ok"
+    }
+    for _ in 0..9 {
+        otlp_explicit();
+    }
+    let receiver = Receiver::start("/v1/metrics", Vec::new()).unwrap();
+    let pusher = Otlp::new(receiver.url.clone())
+        .explicit_buckets(true)
+        .start()
+        .unwrap();
+    let request = decode(&receiver.next(Duration::from_secs(10)).unwrap());
+    let Some(metric::Data::Histogram(http)) =
+        &metric(&request, "http.server.request.duration").data
+    else {
+        panic!("not an explicit-bucket histogram")
+    };
+    let point = http
+        .data_points
+        .iter()
+        .find(|p| attr(&p.attributes, "http.route") == Some("/otlp/explicit"))
+        .expect("the handler's point");
+    assert_eq!(point.count, 9);
+    assert_eq!(point.bucket_counts.iter().sum::<u64>(), 9);
+    assert_eq!(point.bucket_counts.len(), point.explicit_bounds.len() + 1);
+    assert_eq!(point.explicit_bounds[0], 0.0001);
     pusher.stop();
 }
 

@@ -326,6 +326,32 @@ impl Histogram {
         })
     }
 
+    /// Buckets that hold at least one value: `(midpoint, count)`, ascending. The midpoint is what
+    /// [`quantile`](Self::quantile) answers for a value in the bucket (never above
+    /// [`max`](Self::max)), within 1.6 % of every value in it: what an exporter re-buckets onto
+    /// another schema (an exponential histogram's) from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monitor_core::Histogram;
+    /// use std::time::Duration;
+    ///
+    /// let mut h = Histogram::default();
+    /// h.record(Duration::from_micros(1_000));
+    /// let (mid, n) = h.midpoints().next().unwrap();
+    /// assert_eq!(n, 1);
+    /// assert!((mid.as_secs_f64() - 0.001).abs() / 0.001 < 0.016);
+    /// ```
+    pub fn midpoints(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
+        self.buckets.iter().map(|&(index, n)| {
+            (
+                self.to_duration(self.midpoint(usize::from(index)) as f64),
+                n,
+            )
+        })
+    }
+
     /// Memory the histogram holds, approximately, in bytes.
     pub(crate) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Histogram>() + self.buckets.len() * std::mem::size_of::<(u16, u64)>()
