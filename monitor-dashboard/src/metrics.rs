@@ -1,7 +1,9 @@
-//! `/metrics`: the Prometheus text exposition of the read model, written by `monitor-export`.
+//! `/metrics`: the Prometheus exposition of the read model, written by `monitor-export`: the text
+//! format, or the protobuf one with native histograms for a scraper that asks for it.
 
 use crate::AppState;
 use axum::Router;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// Every metric, in the Prometheus text format 0.0.4: [`monitor_export::render`] of a fresh
@@ -18,13 +20,32 @@ pub fn render() -> String {
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/metrics",
-        get(|| async {
-            (
-                [(http::header::CONTENT_TYPE, monitor_export::CONTENT_TYPE)],
-                render(),
-            )
-        }),
-    )
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// The text format, unless the scraper asks for the protobuf one (a Prometheus with native
+/// histograms on does): then the same metrics, duration histograms with native buckets.
+async fn metrics(headers: http::HeaderMap) -> Response {
+    let protobuf = headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(monitor_export::protobuf::accepts_protobuf);
+    let snapshot = monitor_core::snapshot();
+    if protobuf {
+        (
+            [(
+                http::header::CONTENT_TYPE,
+                monitor_export::protobuf::PROTOBUF_CONTENT_TYPE,
+            )],
+            monitor_export::protobuf::render_protobuf(&snapshot),
+        )
+            .into_response()
+    } else {
+        (
+            [(http::header::CONTENT_TYPE, monitor_export::CONTENT_TYPE)],
+            monitor_export::render(&snapshot),
+        )
+            .into_response()
+    }
 }

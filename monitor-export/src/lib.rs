@@ -26,6 +26,8 @@ pub mod gen_ai;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod prometheus;
+#[cfg(feature = "protobuf")]
+pub mod protobuf;
 #[cfg(any(feature = "remote-write", feature = "otlp"))]
 pub mod push;
 #[cfg(feature = "remote-write")]

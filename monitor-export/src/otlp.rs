@@ -15,7 +15,7 @@
 //! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
 //! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
 //!
-//! Durations are exponential histograms at [`exponential::SCALE`] (5: 32 buckets per power of
+//! Durations are exponential histograms at [`exponential::SCALE`] (6: 64 buckets per power of
 //! two), each of monitor's buckets placed whole in the exponential bucket of its midpoint (see
 //! [`exponential`] for the error), or, with [`Otlp::explicit_buckets`], explicit-bucket ones:
 //! the Prometheus exposition's bounds (100 µs … 60 s) for handlers and sites, the GenAI conventions' for the GenAI

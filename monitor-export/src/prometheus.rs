@@ -157,6 +157,9 @@ pub struct Series {
     pub kind: &'static str,
     /// The family's help text.
     pub help: &'static str,
+    /// On a histogram's `_count` series, the same calls on the exponential schema (a native
+    /// histogram's buckets).
+    pub native: Option<crate::exponential::Exponential>,
 }
 
 /// Where the families go: the text, or series.
@@ -224,11 +227,15 @@ const NO_LABELS: Labels<'static> = Labels {
 /// assert!(text.contains("# TYPE monitor_sites gauge\n"));
 /// ```
 pub fn render(snapshot: &Snapshot) -> String {
+    with_process_exposition(|e| e.render(snapshot))
+}
+
+/// Runs `f` on the process's [`Exposition`]: one memory of what was exported, whatever the format
+/// a scrape asks for.
+pub(crate) fn with_process_exposition<R>(f: impl FnOnce(&mut Exposition) -> R) -> R {
     static PROCESS: Mutex<Option<Exposition>> = Mutex::new(None);
     let mut exposition = PROCESS.lock().unwrap_or_else(PoisonError::into_inner);
-    exposition
-        .get_or_insert_with(Exposition::new)
-        .render(snapshot)
+    f(exposition.get_or_insert_with(Exposition::new))
 }
 
 /// The site's histogram folded onto [`BOUNDS`], cumulative.
@@ -357,6 +364,8 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
         durations.sample("_bucket", &labels, &[("le", "+Inf")], finished);
         durations.sample("_sum", &labels, &[], Float(c.durations.sum().as_secs_f64()));
         durations.sample("_count", &labels, &[], finished);
+        durations
+            .native(|| crate::exponential::from_histogram(&c.durations, crate::exponential::SCALE));
         // Only for sites that return statuses: five zero series per other site say nothing.
         if c.statuses.iter().any(|&n| n > 0) {
             for (class, n) in STATUS_CLASSES.iter().zip(c.statuses) {
@@ -540,6 +549,7 @@ fn render_gen_ai(out: &mut Output, snapshot: &Snapshot) {
             &gen_ai::fold_seconds(&ok, &gen_ai::DURATION_BOUNDS),
             ok.sum().as_secs_f64(),
         );
+        duration.native(|| crate::exponential::from_histogram(&ok, crate::exponential::SCALE));
         if let Some(error_type) = s.error_type {
             let failed = s.failed_durations();
             histogram(
@@ -550,6 +560,8 @@ fn render_gen_ai(out: &mut Output, snapshot: &Snapshot) {
                 &gen_ai::fold_seconds(&failed, &gen_ai::DURATION_BOUNDS),
                 failed.sum().as_secs_f64(),
             );
+            duration
+                .native(|| crate::exponential::from_histogram(&failed, crate::exponential::SCALE));
         }
         let f = &s.figures;
         if f.token_calls > 0 {
@@ -804,6 +816,7 @@ impl Family {
                 value: value.to_f64(),
                 kind: self.kind,
                 help: self.help,
+                native: None,
             });
             return;
         }
@@ -825,6 +838,14 @@ impl Family {
         s.push(' ');
         value.write_to(s);
         s.push('\n');
+    }
+
+    /// Gives the latest sample (a histogram's `_count`) its native buckets, made only for an
+    /// output of series: the text has none.
+    fn native(&mut self, make: impl FnOnce() -> crate::exponential::Exponential) {
+        if let Some(last) = self.series.as_mut().and_then(|s| s.last_mut()) {
+            last.native = Some(make());
+        }
     }
 
     /// Writes the family, unless it has no sample.

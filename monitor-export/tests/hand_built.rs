@@ -224,3 +224,59 @@ fn export_health_is_exported_without_secrets() {
         "{text}"
     );
 }
+
+/// The protobuf exposition is the text's families, one for one, each duration histogram with
+/// native buckets holding every call beside its classic buckets.
+#[cfg(feature = "protobuf")]
+#[test]
+fn the_protobuf_exposition_has_the_texts_families_and_native_buckets() {
+    use monitor_export::protobuf::MetricFamily;
+    let text = Exposition::new().render(&snapshot());
+    let bytes = Exposition::new().render_protobuf(&snapshot());
+    let mut families = Vec::new();
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        let family: MetricFamily =
+            prost::Message::decode_length_delimited(&mut rest).expect("a MetricFamily");
+        families.push(family);
+    }
+    let names: Vec<&str> = families.iter().filter_map(|f| f.name.as_deref()).collect();
+    let text_names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert_eq!(names, text_names);
+    let durations = families
+        .iter()
+        .find(|f| f.name.as_deref() == Some("monitor_call_duration_seconds"))
+        .unwrap();
+    assert_eq!(durations.r#type, Some(4));
+    let handler = durations
+        .metric
+        .iter()
+        .find(|m| {
+            m.label
+                .iter()
+                .any(|l| l.value.as_deref() == Some("create_logo"))
+        })
+        .unwrap();
+    let h = handler.histogram.as_ref().unwrap();
+    assert_eq!(h.sample_count, Some(3));
+    assert_eq!(h.schema, Some(monitor_export::exponential::SCALE));
+    // Deltas add up to the last bucket's count; the counts of all buckets add up to every call.
+    let mut count = 0i64;
+    let mut total = 0i64;
+    for d in &h.positive_delta {
+        count += d;
+        total += count;
+    }
+    assert_eq!(total as u64 + h.zero_count.unwrap_or(0), 3);
+    assert!(h.bucket.len() >= 10 && h.bucket.iter().all(|b| b.upper_bound.unwrap().is_finite()));
+    assert!(
+        !handler
+            .label
+            .iter()
+            .any(|l| l.name.as_deref() == Some("le"))
+    );
+}

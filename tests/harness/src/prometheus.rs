@@ -32,6 +32,15 @@ impl Prometheus {
     /// Starts Prometheus on a free loopback port, scraping `http://{target}{metrics_path}` every
     /// second (job `monitor`). Ready once [`wait_ready`](Prometheus::wait_ready) says so.
     pub fn start(target: SocketAddr, metrics_path: &str) -> Result<Prometheus, Error> {
+        Prometheus::start_with(target, metrics_path, &[])
+    }
+
+    /// As [`start`](Prometheus::start), with `flags` added (`--enable-feature=native-histograms`).
+    pub fn start_with(
+        target: SocketAddr,
+        metrics_path: &str,
+        flags: &[&str],
+    ) -> Result<Prometheus, Error> {
         let dir = TempDir::new("prometheus-test")?;
         std::fs::write(
             dir.path().join("prometheus.yml"),
@@ -44,7 +53,7 @@ impl Prometheus {
         let mut prometheus = Prometheus {
             child: None,
             port: free_port()?,
-            flags: Vec::new(),
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
             dir,
         };
         prometheus.spawn()?;
