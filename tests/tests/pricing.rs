@@ -484,18 +484,17 @@ fn a_provider_finds_its_own_entry_first_and_the_bare_name_otherwise() {
 
 // Bad input: a typed error naming the file, the model and the key.
 
-/// A fresh file under the temp dir, unique to this process and test.
-fn bad_file(name: &str, json: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("monitor-pricing-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// A fresh file in a directory of its own, removed with it when the directory is dropped.
+fn bad_file(name: &str, json: &str) -> (monitor_harness::TempDir, PathBuf) {
+    let dir = monitor_harness::TempDir::new("pricing").unwrap();
+    let path = dir.path().join(name);
     std::fs::write(&path, json).unwrap();
-    path
+    (dir, path)
 }
 
 #[track_caller]
 fn assert_invalid_rate(name: &str, json: &str, model: &str, key: &str, value: &str) {
-    let path = bad_file(name, json);
+    let (_dir, path) = bad_file(name, json);
     let err = PriceTable::from_json_file(&path).expect_err(name);
     let text = err.to_string();
     match &err {
@@ -586,7 +585,7 @@ fn a_bad_monitor_threshold_or_key_is_named_with_its_file_model_and_key() {
         );
     }
 
-    let path = bad_file(
+    let (_dir, path) = bad_file(
         "monitor-unknown-key.json",
         r#"{ "models": { "typo": { "input": 1.0, "output": 2.0, "cahced_input": 0.5 } } }"#,
     );
@@ -615,7 +614,7 @@ fn a_bad_monitor_threshold_or_key_is_named_with_its_file_model_and_key() {
 #[test]
 fn malformed_json_is_a_parse_error_at_its_line() {
     // The missing comma after the first entry is found where the second one starts, line 3.
-    let path = bad_file(
+    let (_dir, path) = bad_file(
         "malformed.json",
         "{\n  \"a\": { \"input_cost_per_token\": 1e-6 }\n  \"b\": {}\n}\n",
     );

@@ -295,8 +295,8 @@ fn price_tables_load_from_json_and_reject_bad_input() {
         "{err:?}"
     );
 
-    let dir = std::env::temp_dir().join(format!("monitor-pricing-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = monitor_harness::TempDir::new("tokens").unwrap();
+    let dir = temp.path();
     let path = dir.join("prices.json");
     std::fs::write(
         &path,
@@ -311,7 +311,7 @@ fn price_tables_load_from_json_and_reject_bad_input() {
     assert!(err.to_string().contains(&path.display().to_string()));
     let err = PriceTable::from_json_file(dir.join("missing.json")).unwrap_err();
     assert!(matches!(err, PricingError::Io { .. }), "{err:?}");
-    std::fs::remove_dir_all(dir).unwrap();
+    drop(temp);
 
     assert!(set_price("c", Price::per_million(f64::NAN, 1.0)).is_err());
     assert_eq!(
