@@ -128,7 +128,15 @@ fn run(args: Args) -> Result<(), String> {
                 ("OTEL_SERVICE_NAME".into(), "logo-service".into()),
                 ("OTEL_METRIC_EXPORT_INTERVAL".into(), "5000".into()),
             ];
-            vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("OTEL_")));
+            for (key, value) in std::env::vars_os() {
+                let Some(key) = key.to_str().filter(|k| k.starts_with("OTEL_")) else {
+                    continue;
+                };
+                let value = value
+                    .into_string()
+                    .map_err(|v| format!("{key}={v:?} is not valid: expected UTF-8 text"))?;
+                vars.push((key.to_owned(), value));
+            }
             if let Some(url) = &args.otlp {
                 vars.retain(|(k, _)| k != "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
                 vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.clone()));

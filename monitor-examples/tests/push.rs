@@ -123,3 +123,27 @@ fn the_demo_pushes_otlp_as_logo_service() {
     assert!(attr("service.instance.id").is_some_and(|id| id.starts_with("127.0.0.1:")));
     assert_eq!(create_logo_calls(&request), 20.0, "{stdout}");
 }
+
+/// A bad `OTEL_*` value stops the demo with a message naming the variable.
+#[test]
+fn a_bad_otel_variable_is_named() {
+    use std::os::unix::ffi::OsStrExt;
+    for (key, value) in [
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", std::ffi::OsStr::new("soon")),
+        (
+            "OTEL_SERVICE_NAME",
+            std::ffi::OsStr::from_bytes(b"logo-\xff"),
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_logo-service"))
+            .args(["--requests", "0", "--addr", "127.0.0.1:0", "--no-serve"])
+            .args(["--otlp", "http://127.0.0.1:1"])
+            .env("MONITOR_DASHBOARD_TOKEN", "push-test-token-0123")
+            .env(key, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(key), "{stderr}");
+    }
+}

@@ -111,6 +111,18 @@ const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
 const TEMPORALITY: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+/// Every variable read.
+const KEYS: [&str; 9] = [
+    ENDPOINT,
+    METRICS_ENDPOINT,
+    HEADERS,
+    TIMEOUT,
+    INTERVAL,
+    SERVICE_NAME,
+    RESOURCE_ATTRIBUTES,
+    COMPRESSION,
+    TEMPORALITY,
+];
 
 impl Otlp {
     /// Pushes to `endpoint` (the full URL, `…/v1/metrics`) every 60 s with a 10 s timeout, as
@@ -135,7 +147,23 @@ impl Otlp {
 
     /// The defaults, with the process's `OTEL_*` variables applied.
     pub fn from_env() -> Result<Otlp, OtlpConfigError> {
-        Otlp::from_vars(std::env::vars())
+        let mut vars = Vec::new();
+        for (key, value) in std::env::vars_os() {
+            let Ok(key) = key.into_string() else { continue };
+            match value.into_string() {
+                Ok(value) => vars.push((key, value)),
+                Err(value) => {
+                    if let Some(known) = KEYS.iter().find(|k| **k == key) {
+                        return Err(OtlpConfigError {
+                            key: known,
+                            value: value.to_string_lossy().into_owned(),
+                            expected: "UTF-8 text",
+                        });
+                    }
+                }
+            }
+        }
+        Otlp::from_vars(vars)
     }
 
     /// The defaults (`http://localhost:4318/v1/metrics`), with the `OTEL_*` pairs of `vars`
