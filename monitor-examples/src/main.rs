@@ -144,7 +144,11 @@ fn run(args: Args) -> Result<(), String> {
             let otlp = monitor_export::otlp::Otlp::from_vars(vars)
                 .map_err(|e| e.to_string())?
                 .resource("service.instance.id", addr.to_string());
-            println!("otlp: every push to {}", otlp.endpoint());
+            // Without the user, password or query a URL may carry: a terminal is no place for them.
+            println!(
+                "otlp: pushes to {}",
+                monitor_export::rules::endpoint_label(otlp.endpoint())
+            );
             Some(
                 otlp.start()
                     .map_err(|e| format!("cannot start the OTLP thread: {e}"))?,
@@ -163,7 +167,10 @@ fn run(args: Args) -> Result<(), String> {
         println!("{dashboard_line}");
         println!("metrics:   {base}{}/metrics", logo_service::ADMIN);
         if let Some(url) = &args.remote_write {
-            println!("remote write: every 5 s to {url}");
+            println!(
+                "remote write: every 5 s to {}",
+                monitor_export::rules::endpoint_label(url)
+            );
         }
 
         if args.requests > 0 {
