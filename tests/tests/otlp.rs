@@ -369,3 +369,47 @@ fn bad_variables_are_named() {
         Otlp::from_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
     assert_eq!(base.endpoint(), "http://collector:4318/v1/metrics");
 }
+
+/// A 429's `Retry-After` is honoured by the OTLP exporter too, and a 400 is not retried.
+#[test]
+fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
+    let receiver = Receiver::start(
+        "/v1/metrics",
+        vec![
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\n".to_owned(),
+            "HTTP/1.1 400 Bad Request\r\n".to_owned(),
+        ],
+    )
+    .unwrap();
+    let pusher = Otlp::new(receiver.url.clone())
+        .interval(Duration::from_secs(60))
+        .backoff(Duration::from_millis(10), Duration::from_millis(10))
+        .start()
+        .unwrap();
+    let first = receiver.next(Duration::from_secs(10)).unwrap();
+    let second = receiver.next(Duration::from_secs(10)).unwrap();
+    // The same payload, after the second the server asked for, not the 10 ms backoff.
+    assert_eq!(first.body, second.body);
+    assert!(
+        second.at - first.at >= Duration::from_secs(1),
+        "{:?}",
+        second.at - first.at
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pusher.health().rejected == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            pusher.health()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let h = pusher.stop();
+    assert_eq!((h.failed_attempts, h.rejected), (1, 1), "{h:?}");
+    assert!(
+        h.last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("HTTP 400")),
+        "{h:?}"
+    );
+}
