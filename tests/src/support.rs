@@ -46,3 +46,24 @@ pub async fn yield_once() {
     })
     .await;
 }
+
+/// Waits until `check` holds of a pushing exporter's health (`pusher.health()`), for at most
+/// 30 s, and gives that health.
+///
+/// # Panics
+///
+/// After 30 s, with the last health seen.
+pub fn health_until(
+    health: impl Fn() -> monitor_export::push::PushHealth,
+    check: impl Fn(&monitor_export::push::PushHealth) -> bool,
+) -> monitor_export::push::PushHealth {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let h = health();
+        if check(&h) {
+            return h;
+        }
+        assert!(std::time::Instant::now() < deadline, "{h:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -6,6 +6,7 @@
 use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_export::otlp::{Otlp, Temporality};
 use monitor_harness::{Received, Receiver};
+use monitor_tests::support::health_until;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, Metric, metric};
@@ -316,14 +317,7 @@ fn a_receiver_away_then_back_loses_nothing_beyond_the_queue() {
     // Back: the next request is the oldest payload still queued, and every one carries the total.
     let back = decode(&receiver.next(Duration::from_secs(10)).unwrap());
     assert_eq!(calls(&back, "otlp_away", "ok").0, 12.0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let h = loop {
-        let h = pusher.health();
-        if h.sent >= 3 || std::time::Instant::now() > deadline {
-            break h;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let h = health_until(|| pusher.health(), |h| h.sent >= 3);
     assert_eq!((h.failed_attempts, h.rejected), (6, 0), "{h:?}");
     assert!(
         h.dropped >= 1,
@@ -395,15 +389,7 @@ fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
         "{:?}",
         second.at - first.at
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while pusher.health().rejected == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            pusher.health()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    health_until(|| pusher.health(), |h| h.rejected == 1);
     let h = pusher.stop();
     assert_eq!((h.failed_attempts, h.rejected), (1, 1), "{h:?}");
     assert!(

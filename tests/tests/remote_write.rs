@@ -5,10 +5,10 @@
 //! retried.
 
 use monitor_core::monitored_handler;
-use monitor_export::push::PushHealth;
 use monitor_export::remote_write::RemoteWrite;
 use monitor_harness::{PROMETHEUS, Prometheus, Receiver, single_value};
-use std::time::{Duration, Instant};
+use monitor_tests::support::health_until;
+use std::time::Duration;
 
 #[monitored_handler]
 fn rw_exact(fail: bool) -> Result<(), String> {
@@ -42,19 +42,6 @@ async fn value(prometheus: &Prometheus, client: &reqwest::Client, promql: &str, 
         .poll(client, promql, |r| single_value(r) == Some(expected))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Waits until `check` holds of the pusher's health, for at most 30 s.
-fn eventually(health: impl Fn() -> PushHealth, check: impl Fn(&PushHealth) -> bool) -> PushHealth {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let h = health();
-        if check(&h) {
-            return h;
-        }
-        assert!(Instant::now() < deadline, "{h:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +120,7 @@ async fn a_receiver_down_then_up_loses_nothing_beyond_the_queue() {
         .start()
         .unwrap();
     // Nobody listens: attempts fail, the queue fills to its bound, the oldest are dropped.
-    let down = eventually(
+    let down = health_until(
         || pusher.health(),
         |h| h.dropped >= 3 && h.failed_attempts >= 3,
     );
@@ -147,7 +134,7 @@ async fn a_receiver_down_then_up_loses_nothing_beyond_the_queue() {
     prometheus.wait_ready(&client).await.unwrap();
     let series = r#"monitor_calls_total{site="rw_down_then_up",outcome="ok",instance="rw-down"}"#;
     value(&prometheus, &client, series, 65.0).await;
-    eventually(|| pusher.health(), |h| h.sent >= 6);
+    health_until(|| pusher.health(), |h| h.sent >= 6);
     // Every payload made is sent, dropped or still queued: nothing vanished.
     let h = &pusher.stop();
     assert_eq!(
@@ -205,7 +192,7 @@ fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
         "{:?}",
         second.at - first.at
     );
-    let h = eventually(|| pusher.health(), |h| h.rejected == 1);
+    let h = health_until(|| pusher.health(), |h| h.rejected == 1);
     // Retried after the 429, refused for good with the 400.
     assert_eq!((h.failed_attempts, h.sent, h.queued), (1, 0, 0), "{h:?}");
     assert!(
