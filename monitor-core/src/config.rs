@@ -20,6 +20,7 @@ use std::time::Duration;
 /// | `sample_rate` | `MONITOR_SAMPLE_RATE` | fraction of calls kept as raw events, 0 to 1 (default 0) |
 /// | `outlier_factor` | `MONITOR_OUTLIER_FACTOR` | outlier events: slower than this × a site's p99, 1 or more (default 2) |
 /// | `max_route_sites` | `MONITOR_MAX_ROUTE_SITES` | route sites requests may make, 0 to 4096 (default 128): the series budget of requests |
+/// | `history_path` | `MONITOR_HISTORY_PATH` | a file to keep the history in across restarts (feature `persist`; default none) |
 ///
 /// [`PriceTable`]: crate::PriceTable
 ///
@@ -58,6 +59,16 @@ pub struct Config {
     /// [`set_max_route_sites`](crate::set_max_route_sites)): the budget of series that requests,
     /// authenticated or not, can add to `/metrics`. Default 128, at most 4096.
     pub max_route_sites: usize,
+    /// A file that keeps the history across restarts (feature `persist`): loaded when the
+    /// configuration is applied, written at every tick after, so queries and the dashboard's
+    /// ranges span restarts. Default none: the history lives in memory only.
+    ///
+    /// The file is SQLite (with `-wal` beside it while in use); it is made if it does not exist,
+    /// and kept to the same retention and memory bound as the history in memory. A file that is
+    /// not a monitor history, is damaged, or is in use by another process is a
+    /// [`ConfigError::History`] naming it, and is left as it was. A process killed at any moment
+    /// loses at most the tick being written.
+    pub history_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -73,6 +84,7 @@ impl Default for Config {
             sample_rate: 0.0,
             outlier_factor: 2.0,
             max_route_sites: crate::DEFAULT_MAX_ROUTE_SITES,
+            history_path: None,
         }
     }
 }
@@ -86,6 +98,7 @@ const REDACT: &str = "MONITOR_REDACT";
 const SAMPLE_RATE: &str = "MONITOR_SAMPLE_RATE";
 const OUTLIER_FACTOR: &str = "MONITOR_OUTLIER_FACTOR";
 const MAX_ROUTE_SITES: &str = "MONITOR_MAX_ROUTE_SITES";
+const HISTORY_PATH: &str = "MONITOR_HISTORY_PATH";
 
 impl Config {
     /// The defaults.
@@ -108,6 +121,12 @@ impl Config {
     /// Sets [`max_route_sites`](Config::max_route_sites).
     pub fn max_route_sites(mut self, budget: usize) -> Config {
         self.max_route_sites = budget;
+        self
+    }
+
+    /// Sets [`history_path`](Config::history_path).
+    pub fn history_path(mut self, path: impl Into<PathBuf>) -> Config {
+        self.history_path = Some(path.into());
         self
     }
 
@@ -143,6 +162,16 @@ impl Config {
                         ));
                     }
                     config.pricing_file = Some(PathBuf::from(value));
+                }
+                HISTORY_PATH => {
+                    if value.is_empty() {
+                        return Err(ConfigError::invalid(
+                            HISTORY_PATH,
+                            &value,
+                            "a path to a history file",
+                        ));
+                    }
+                    config.history_path = Some(PathBuf::from(value));
                 }
                 TICK_MS => {
                     config.tick = Duration::from_millis(parse_number(
@@ -213,10 +242,19 @@ impl Config {
     }
 
     /// Puts the configuration in force: checks everything first, then sets the run-time switch,
-    /// loads the price table, adds the redactions and sets the history's limits (for ticks to come).
-    /// On any error nothing changes.
+    /// loads the price table, adds the redactions, sets the history's limits (for ticks to come)
+    /// and loads the history file. On any error nothing changes.
+    ///
+    /// A history file already in use by this process is kept as it is; one of another path
+    /// replaces it. A configuration without a path leaves a file in use as it is.
     pub fn apply(&self) -> Result<(), ConfigError> {
         self.check()?;
+        let history = match &self.history_path {
+            Some(path) if !crate::history::persist::is_open(path) => {
+                Some(crate::history::persist::open(path).map_err(ConfigError::History)?)
+            }
+            _ => None,
+        };
         let table = match &self.pricing_file {
             Some(path) => Some(crate::PriceTable::from_json_file(path).map_err(|source| {
                 ConfigError::Pricing {
@@ -244,6 +282,11 @@ impl Config {
         crate::set_sampling(self.sample_rate);
         crate::set_outlier_factor(self.outlier_factor);
         crate::set_max_route_sites(self.max_route_sites);
+        // After the limits and the route budget: the file's route sites are made within the
+        // budget, and its frames trimmed to the limits.
+        if let Some(history) = history {
+            history.install();
+        }
         crate::set_enabled(self.enabled);
         Ok(())
     }
@@ -368,6 +411,8 @@ pub enum ConfigError {
         /// Why.
         source: PricingError,
     },
+    /// The history file ([`Config::history_path`]) cannot be used.
+    History(crate::HistoryFileError),
 }
 
 impl ConfigError {
@@ -391,6 +436,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "{key}={value:?} is not valid: expected {expected}")
             }
             ConfigError::Pricing { key, source } => write!(f, "{key}: {source}"),
+            ConfigError::History(error) => write!(f, "history_path: {error}"),
         }
     }
 }
@@ -399,6 +445,7 @@ impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ConfigError::Pricing { source, .. } => Some(source),
+            ConfigError::History(error) => Some(error),
             ConfigError::InvalidValue { .. } => None,
         }
     }

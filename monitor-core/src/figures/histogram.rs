@@ -239,6 +239,45 @@ impl Histogram {
         self.sum_units
     }
 
+    /// What the histogram is made of, for a reader that stores it: the units, the non-empty
+    /// buckets `(index, count)` in ascending order, the sum and the exact maximum, in units.
+    pub(crate) fn parts(&self) -> (f64, &[(u16, u64)], u128, u64) {
+        (
+            self.nanos_per_unit,
+            &self.buckets,
+            self.sum_units,
+            self.max_units,
+        )
+    }
+
+    /// The histogram of [`parts`](Self::parts), or `None` when they could not have come from one:
+    /// units that are not a positive number, buckets out of range, out of order, empty, or
+    /// counting more than `u64::MAX` values.
+    pub(crate) fn from_parts(
+        nanos_per_unit: f64,
+        buckets: Vec<(u16, u64)>,
+        sum_units: u128,
+        max_units: u64,
+    ) -> Option<Histogram> {
+        let ordered = buckets.windows(2).all(|w| w[0].0 < w[1].0);
+        let in_range = buckets
+            .iter()
+            .all(|&(index, n)| usize::from(index) < BUCKETS && n > 0);
+        if !(nanos_per_unit.is_finite() && nanos_per_unit > 0.0 && ordered && in_range) {
+            return None;
+        }
+        let count = buckets
+            .iter()
+            .try_fold(0u64, |sum, &(_, n)| sum.checked_add(n))?;
+        Some(Histogram {
+            buckets,
+            count,
+            sum_units,
+            max_units,
+            nanos_per_unit,
+        })
+    }
+
     pub(crate) fn nanos_per_unit(&self) -> f64 {
         self.nanos_per_unit
     }

@@ -149,8 +149,7 @@ impl Outcomes {
 /// Plain counters in [`Figures`] outside arrays.
 const SCALARS: usize = 21;
 /// Every plain counter in [`Figures`].
-#[cfg(test)]
-const COUNTERS: usize = SCALARS + 5 + 2 * TOKEN_BUCKETS;
+pub(crate) const COUNTERS: usize = SCALARS + 5 + 2 * TOKEN_BUCKETS;
 
 impl Figures {
     /// Figures with nothing in them, their durations counted in units of `nanos_per_unit`
@@ -169,7 +168,7 @@ impl Figures {
     /// Every plain counter, in one order: what `add`, `since` and `max_with` walk. A new counter
     /// goes here and in [`counter_values`](Self::counter_values), in the same place (a test
     /// checks they agree).
-    fn counters_mut(&mut self) -> impl Iterator<Item = &mut u64> {
+    pub(crate) fn counters_mut(&mut self) -> impl Iterator<Item = &mut u64> {
         let [
             informational,
             success,
@@ -213,7 +212,7 @@ impl Figures {
             .chain(self.tokens_per_call.iter_mut().flatten())
     }
 
-    fn counter_values(&self) -> impl Iterator<Item = u64> + '_ {
+    pub(crate) fn counter_values(&self) -> impl Iterator<Item = u64> + '_ {
         let [
             informational,
             success,

@@ -211,7 +211,7 @@ impl State {
 
     /// Keeps each tier to the frames that a finer tier does not already cover and that are within
     /// the retention, then drops the oldest frames until the memory bound holds.
-    fn trim(&mut self, now_ms: u64) {
+    pub(crate) fn trim(&mut self, now_ms: u64) {
         let retention_ms = u64::try_from(self.limits.retention.as_millis()).unwrap_or(u64::MAX);
         let oldest_kept = now_ms.saturating_sub(retention_ms);
         for tier in &mut self.tiers {
@@ -277,7 +277,15 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
 /// assert_eq!(tick.period, Duration::from_secs(1));
 /// ```
 pub fn tick_at(at: SystemTime) -> Arc<Tick> {
-    with_state(|state| state.tick(at))
+    let (tick, writes) = with_state(|state| {
+        let tick = state.tick(at);
+        (tick, super::persist::batch(state))
+    });
+    // After the history's lock is let go: queries do not wait for the disk.
+    if let Some(writes) = writes {
+        writes.write();
+    }
+    tick
 }
 
 /// The process's memory at the latest ticks (up to [`MEMORY_SAMPLES`]), oldest first.

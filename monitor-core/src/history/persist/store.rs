@@ -1,0 +1,743 @@
+//! The history file itself: opening and checking it, loading its frames into the tiers, and the
+//! write each tick makes.
+//!
+//! The file holds four tables: `monitor_history` (what the file is: format, version, the number
+//! of counters a frame's figures hold), `sites` (a site's key and the id frames name it by),
+//! `frames` (one row per frame of a tier: width, start, end, the encoded frame) and `tiers` (how
+//! far each coarser tier has taken its finer neighbour's frames).
+//!
+//! A site is known in the file by its kind, module and name — not by its line, which any edit
+//! above it moves, nor by its position among the sites, which a rebuild may change; sites of one
+//! binary that share those are told apart by file and line. Route sites are known by their route
+//! and made again when the file is loaded, within the route budget.
+
+use super::codec::{self, StoredFrame};
+use super::{HistoryFileError, HistoryFileProblem};
+use crate::exports::ExportEntry;
+use crate::figures::{COUNTERS, Figures};
+use crate::history::state::{State, unix_ms, with_state};
+use crate::history::tiers::Frame;
+use crate::record::registry;
+use crate::record::site::Site;
+use parking_lot::{Mutex, MutexGuard};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// What the `monitor_history` table says a history file is.
+const FORMAT: &str = "monitor-history";
+const VERSION: &str = "1";
+/// The prefix of a route site's key: what follows is its route.
+const ROUTE_KEY: &str = "route\u{1f}";
+
+/// The file the history is written to, once one is open.
+static STORE: Mutex<Option<Store>> = Mutex::new(None);
+
+/// An open history file, held for the life of the process (or until another replaces it).
+struct Store {
+    path: PathBuf,
+    conn: Connection,
+    /// By tier width: the end of the newest frame written. A frame that ends later is new, or
+    /// was added to, since.
+    written_to: BTreeMap<u64, u64>,
+    /// By tier width, as last written: the start of the oldest frame kept, and how far the tier
+    /// has taken its finer neighbour's frames. A tick that changes neither, nor any frame, writes
+    /// nothing.
+    kept: BTreeMap<u64, Extent>,
+    /// Widths of frames in the file that no tier has now (the tick changed): deleted at the
+    /// first write.
+    stale: Vec<u64>,
+    sites: SiteIds,
+    health: ExportEntry,
+}
+
+/// The start of a tier's oldest frame, and how far it has taken its finer neighbour's frames.
+type Extent = (Option<u64>, u64);
+
+/// The sites' ids in the file.
+#[derive(Default)]
+struct SiteIds {
+    /// By key.
+    ids: HashMap<String, i64>,
+    /// By site index, once looked up.
+    by_index: Vec<Option<i64>>,
+    /// Keys that more than one site of this binary has: those sites add their file and line.
+    shared_keys: HashSet<String>,
+    /// Keys added in the transaction being written.
+    added: Vec<String>,
+}
+
+/// Whether the history is written to `path` already.
+pub(crate) fn is_open(path: &Path) -> bool {
+    STORE.lock().as_ref().is_some_and(|store| store.path == path)
+}
+
+/// A file opened and read: its frames, not yet in the tiers.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    store: Store,
+    /// The file's sites: id and key.
+    sites: Vec<(i64, String)>,
+    /// By tier width, oldest first.
+    frames: BTreeMap<u64, Vec<StoredFrame>>,
+    filed_to: BTreeMap<u64, u64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("written_to", &self.written_to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an SQLite error says about the file.
+fn problem_of(error: &rusqlite::Error) -> HistoryFileProblem {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => HistoryFileProblem::NotADatabase,
+        Some(ErrorCode::DatabaseCorrupt) => HistoryFileProblem::Corrupt {
+            detail: error.to_string(),
+        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => HistoryFileProblem::InUse,
+        _ => HistoryFileProblem::Unavailable {
+            detail: error.to_string(),
+        },
+    }
+}
+
+/// A site's key in the file (see the module's documentation).
+fn base_key(site: &Site) -> String {
+    match site.route() {
+        Some(route) if site.is_route() => format!("{ROUTE_KEY}{route}"),
+        _ => format!(
+            "{}\u{1f}{}\u{1f}{}",
+            site.kind(),
+            site.module_path(),
+            site.name()
+        ),
+    }
+}
+
+impl Loaded {
+    /// Opens the file at `path` (made if it does not exist or is empty), checks that it is a
+    /// history this build can read, takes it for this process, and reads it.
+    pub(crate) fn open(path: &Path) -> Result<Loaded, HistoryFileError> {
+        let fail = |problem| HistoryFileError {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let sqlite = |error: rusqlite::Error| fail(problem_of(&error));
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        // Another process's history is not waited for: it is an error at once.
+        conn.busy_timeout(Duration::ZERO).map_err(sqlite)?;
+        // Held from the first write on, for as long as the process has the file: two processes
+        // writing one history would interleave their frames.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(sqlite)?;
+        // Read before anything is written: a file of something else is left as it was.
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+            .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
+            .map_err(sqlite)?;
+        let fresh = tables.is_empty();
+        if !fresh {
+            if !tables.iter().any(|t| t == "monitor_history") {
+                return Err(fail(HistoryFileProblem::Foreign));
+            }
+            check_format(&conn).map_err(fail)?;
+            let verdict: String = conn
+                .pragma_query_value(None, "quick_check", |row| row.get(0))
+                .map_err(sqlite)?;
+            if verdict != "ok" {
+                return Err(fail(HistoryFileProblem::Corrupt { detail: verdict }));
+            }
+        }
+        // A write-ahead log, synced at each commit: a tick is on disk once its write returns, so
+        // a process killed at any moment — even the machine losing power — loses at most the
+        // tick being written.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sqlite)?;
+        let mut conn = conn;
+        {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite)?;
+            if fresh {
+                tx.execute_batch(SCHEMA).map_err(sqlite)?;
+                tx.execute(
+                    "INSERT INTO monitor_history (key, value) VALUES ('format', ?1), \
+                     ('version', ?2), ('counters', ?3)",
+                    params![FORMAT, VERSION, COUNTERS.to_string()],
+                )
+                .map_err(sqlite)?;
+            }
+            tx.commit().map_err(sqlite)?;
+        }
+        let sites: Vec<(i64, String)> = conn
+            .prepare("SELECT id, key FROM sites")
+            .and_then(|mut s| {
+                s.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(sqlite)?;
+        let filed_to: BTreeMap<u64, u64> = conn
+            .prepare("SELECT width_ms, filed_to_ms FROM tiers")
+            .and_then(|mut s| {
+                s.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(sqlite)?;
+        let mut frames: BTreeMap<u64, Vec<StoredFrame>> = BTreeMap::new();
+        {
+            let mut statement = conn
+                .prepare("SELECT width_ms, start_ms, end_ms, data FROM frames ORDER BY width_ms, start_ms")
+                .map_err(sqlite)?;
+            let mut rows = statement.query([]).map_err(sqlite)?;
+            while let Some(row) = rows.next().map_err(sqlite)? {
+                let (width, start, end): (u64, u64, u64) =
+                    (row.get(0).map_err(sqlite)?, row.get(1).map_err(sqlite)?, row.get(2).map_err(sqlite)?);
+                let data = row.get_ref(3).map_err(sqlite)?.as_blob().map_err(|e| {
+                    fail(HistoryFileProblem::Corrupt {
+                        detail: format!("frame of {width} ms from {start}: {e}"),
+                    })
+                })?;
+                let frame = codec::decode(data, start, end).map_err(|malformed| {
+                    fail(HistoryFileProblem::Corrupt {
+                        detail: format!("frame of {width} ms from {start}: {}", malformed.0),
+                    })
+                })?;
+                if width == 0 || end < start {
+                    return Err(fail(HistoryFileProblem::Corrupt {
+                        detail: format!("frame of {width} ms from {start} ends at {end}"),
+                    }));
+                }
+                frames.entry(width).or_default().push(frame);
+            }
+        }
+        let store = Store {
+            path: path.to_path_buf(),
+            conn,
+            written_to: BTreeMap::new(),
+            kept: BTreeMap::new(),
+            stale: Vec::new(),
+            sites: SiteIds {
+                ids: sites.iter().map(|(id, key)| (key.clone(), *id)).collect(),
+                ..SiteIds::default()
+            },
+            health: ExportEntry::register("history_file", path.display().to_string()),
+        };
+        Ok(Loaded {
+            store,
+            sites,
+            frames,
+            filed_to,
+        })
+    }
+
+    /// Files the frames read into the tiers — before the frames they hold already, if the
+    /// history ran before the file was opened — trims them to the limits, and has every tick from
+    /// now on write to the file.
+    pub(crate) fn install(self) {
+        let Loaded {
+            mut store,
+            sites,
+            mut frames,
+            filed_to,
+        } = self;
+        let all = registry::all();
+        store.sites.shared_keys = shared_keys(&all);
+        let mut index_by_key: HashMap<String, usize> = HashMap::new();
+        for (index, site) in all.iter().enumerate() {
+            index_by_key.insert(store.sites.key(site), index);
+        }
+        let mut index_of_id = HashMap::new();
+        for (id, key) in &sites {
+            let index = match key.strip_prefix(ROUTE_KEY) {
+                // Made again, within the route budget: beyond it, its past joins the shared site.
+                Some(route) => registry::index_of(registry::route_site(route)),
+                None => index_by_key.get(key).copied(),
+            };
+            // A site gone from the code takes its past with it: nothing would show it.
+            if let Some(index) = index {
+                index_of_id.insert(*id, index);
+            }
+        }
+        let now_ms = unix_ms(SystemTime::now());
+        with_state(|state| {
+            for tier in &mut state.tiers {
+                let stored = frames.remove(&tier.width_ms).unwrap_or_default();
+                let first_held = tier.frames.front().map(|f| f.start_ms);
+                let loaded: Vec<Frame> = stored
+                    .into_iter()
+                    .filter(|f| first_held.is_none_or(|start| f.end_ms <= start))
+                    .map(|f| to_frame(f, &index_of_id))
+                    .collect();
+                let newest = loaded.last().map_or(0, |f| f.end_ms);
+                for frame in loaded.into_iter().rev() {
+                    tier.bytes += frame.approx_bytes();
+                    tier.frames.push_front(Arc::new(frame));
+                }
+                if let Some(&to) = filed_to.get(&tier.width_ms) {
+                    tier.filed_to_ms = tier.filed_to_ms.max(to);
+                }
+                store.written_to.insert(tier.width_ms, newest);
+            }
+            state.trim(now_ms);
+        });
+        // Frames of a width no tier has now (the tick changed) go at the first write.
+        store.stale = frames.into_keys().collect();
+        *STORE.lock() = Some(store);
+    }
+}
+
+/// A stored frame with its sites at their positions in this process; sites gone are left out,
+/// and sites that became one (routes beyond the budget) are added up.
+fn to_frame(stored: StoredFrame, index_of_id: &HashMap<i64, usize>) -> Frame {
+    let mut sites: BTreeMap<usize, Figures> = BTreeMap::new();
+    for (id, figures) in stored.sites {
+        if let Some(&index) = index_of_id.get(&id) {
+            sites.entry(index).or_default().add(&figures);
+        }
+    }
+    let mut models: BTreeMap<(usize, &'static str), Figures> = BTreeMap::new();
+    for ((id, model), figures) in stored.models {
+        if let Some(&index) = index_of_id.get(&id) {
+            models.entry((index, model)).or_default().add(&figures);
+        }
+    }
+    let mut caches = stored.caches;
+    caches.sort_by(|a, b| a.0.cmp(&b.0));
+    caches.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1.0 += later.1.0;
+            earlier.1.1 += later.1.1;
+        }
+        same
+    });
+    Frame {
+        start_ms: stored.start_ms,
+        end_ms: stored.end_ms,
+        sites: sites.into_iter().collect(),
+        models: models.into_iter().collect(),
+        caches,
+    }
+}
+
+/// Keys shared by more than one site linked into the binary.
+fn shared_keys(all: &[&'static Site]) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut shared = HashSet::new();
+    for site in all.iter().filter(|s| !s.is_route()) {
+        let key = base_key(site);
+        if !seen.insert(key.clone()) {
+            shared.insert(key);
+        }
+    }
+    shared
+}
+
+const SCHEMA: &str = "
+CREATE TABLE monitor_history (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sites (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE TABLE frames (
+    width_ms INTEGER NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (width_ms, start_ms)
+) WITHOUT ROWID;
+CREATE TABLE tiers (width_ms INTEGER PRIMARY KEY, filed_to_ms INTEGER NOT NULL);
+";
+
+/// Checks the `monitor_history` table: this format, this version, this build's counters.
+fn check_format(conn: &Connection) -> Result<(), HistoryFileProblem> {
+    let value = |key: &str| -> Result<Option<String>, HistoryFileProblem> {
+        conn.query_row(
+            "SELECT value FROM monitor_history WHERE key = ?1",
+            [key],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(|e| problem_of(&e))
+    };
+    let format = value("format")?;
+    if format.as_deref() != Some(FORMAT) {
+        return Err(HistoryFileProblem::Foreign);
+    }
+    let version = value("version")?.unwrap_or_default();
+    let counters = value("counters")?.unwrap_or_default();
+    if version != VERSION || counters != COUNTERS.to_string() {
+        return Err(HistoryFileProblem::OtherVersion {
+            found: format!("format version {version:?} with {counters:?} counters"),
+        });
+    }
+    Ok(())
+}
+
+impl SiteIds {
+    fn key(&self, site: &Site) -> String {
+        let key = base_key(site);
+        if self.shared_keys.contains(&key) {
+            format!("{key}@{}:{}", site.file(), site.line())
+        } else {
+            key
+        }
+    }
+
+    /// The file's id of the site at `index`, added to the file in `tx` if it is new.
+    fn id(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        all: &[&'static Site],
+        index: usize,
+    ) -> rusqlite::Result<i64> {
+        if let Some(Some(id)) = self.by_index.get(index) {
+            return Ok(*id);
+        }
+        let site = all.get(index).ok_or(rusqlite::Error::InvalidQuery)?;
+        let key = self.key(site);
+        let id = match self.ids.get(&key) {
+            Some(id) => *id,
+            None => {
+                tx.execute(
+                    "INSERT INTO sites (key, kind, name) VALUES (?1, ?2, ?3)",
+                    params![key, site.kind().as_str(), site.name()],
+                )?;
+                self.added.push(key.clone());
+                tx.last_insert_rowid()
+            }
+        };
+        if self.by_index.len() <= index {
+            self.by_index.resize(index + 1, None);
+        }
+        self.by_index[index] = Some(id);
+        self.ids.insert(key, id);
+        Ok(id)
+    }
+}
+
+impl Store {
+    /// Writes `writes` in one transaction. Site ids it adds are kept only if it commits.
+    fn write(&mut self, writes: &Writes) -> rusqlite::Result<()> {
+        let all = registry::all();
+        let result = write_in(&mut self.conn, &mut self.sites, &all, writes);
+        let added = std::mem::take(&mut self.sites.added);
+        if result.is_err() && !added.is_empty() {
+            // Ids made in a transaction that rolled back are not in the file.
+            for key in added {
+                self.sites.ids.remove(&key);
+            }
+            self.sites.by_index.clear();
+        }
+        result
+    }
+}
+
+fn write_in(
+    conn: &mut Connection,
+    sites: &mut SiteIds,
+    all: &[&'static Site],
+    writes: &Writes,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut ids = HashMap::new();
+    for (width, frame) in &writes.frames {
+        let indices = frame
+            .sites
+            .iter()
+            .map(|(i, _)| *i)
+            .chain(frame.models.iter().map(|((i, _), _)| *i));
+        for index in indices {
+            if let std::collections::hash_map::Entry::Vacant(slot) = ids.entry(index) {
+                slot.insert(sites.id(&tx, all, index)?);
+            }
+        }
+        let data = codec::encode(frame, |index| ids.get(&index).copied().unwrap_or(-1));
+        tx.execute(
+            "INSERT OR REPLACE INTO frames (width_ms, start_ms, end_ms, data) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![width, frame.start_ms, frame.end_ms, data],
+        )?;
+    }
+    for (width, (oldest, filed_to)) in &writes.kept {
+        match oldest {
+            Some(start) => tx.execute(
+                "DELETE FROM frames WHERE width_ms = ?1 AND start_ms < ?2",
+                params![width, start],
+            )?,
+            None => tx.execute("DELETE FROM frames WHERE width_ms = ?1", [width])?,
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO tiers (width_ms, filed_to_ms) VALUES (?1, ?2)",
+            params![width, filed_to],
+        )?;
+    }
+    for width in &writes.stale {
+        tx.execute("DELETE FROM frames WHERE width_ms = ?1", [width])?;
+        tx.execute("DELETE FROM tiers WHERE width_ms = ?1", [width])?;
+    }
+    tx.commit()
+}
+
+/// What one tick has to write: the frames changed since the last write, the extent of each tier
+/// whose extent changed (frames older than its oldest are deleted), and widths no tier has.
+#[derive(Default)]
+struct Writes {
+    frames: Vec<(u64, Arc<Frame>)>,
+    kept: Vec<(u64, Extent)>,
+    stale: Vec<u64>,
+}
+
+/// A tick's writes, holding the file: taken while the tick holds the history's lock (so ticks
+/// write in the order they ran), written after it lets go (so queries need not wait for the disk).
+pub(crate) struct Batch {
+    store: MutexGuard<'static, Option<Store>>,
+    writes: Writes,
+}
+
+/// The writes the tick that just ran on `state` makes, if a history file is open and the tick
+/// changed anything.
+pub(crate) fn batch(state: &State) -> Option<Batch> {
+    let guard = STORE.lock();
+    let store = guard.as_ref()?;
+    let mut writes = Writes {
+        stale: store.stale.clone(),
+        ..Writes::default()
+    };
+    for tier in &state.tiers {
+        let written = store.written_to.get(&tier.width_ms).copied().unwrap_or(0);
+        // Only a tier's newest frames change: the ones that end after the last write.
+        let changed = tier.frames.iter().rev().take_while(|f| f.end_ms > written);
+        let from = writes.frames.len();
+        writes
+            .frames
+            .extend(changed.map(|f| (tier.width_ms, Arc::clone(f))));
+        writes.frames[from..].reverse();
+        let extent = (tier.frames.front().map(|f| f.start_ms), tier.filed_to_ms);
+        if store.kept.get(&tier.width_ms) != Some(&extent) {
+            writes.kept.push((tier.width_ms, extent));
+        }
+    }
+    if writes.frames.is_empty() && writes.kept.is_empty() && writes.stale.is_empty() {
+        return None;
+    }
+    Some(Batch {
+        store: guard,
+        writes,
+    })
+}
+
+impl Batch {
+    /// Writes the tick; a failure is counted in the file's export health, and the same frames
+    /// are written again at the next tick.
+    pub(crate) fn write(mut self) {
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        let result = store.write(&self.writes);
+        let now_ms = unix_ms(SystemTime::now());
+        match result {
+            Ok(()) => {
+                for (width, frame) in &self.writes.frames {
+                    let to = store.written_to.entry(*width).or_default();
+                    *to = (*to).max(frame.end_ms);
+                }
+                store.kept.extend(self.writes.kept.iter().copied());
+                store.stale.clear();
+                store.health.update(|h| {
+                    h.made += 1;
+                    h.sent += 1;
+                    h.last_success_ms = Some(now_ms);
+                });
+            }
+            Err(error) => store.health.update(|h| {
+                h.made += 1;
+                h.failed_attempts += 1;
+                h.last_error = Some(error.to_string());
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SiteKind;
+
+    /// A directory of its own for one test, removed after.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let dir = std::env::temp_dir().join(format!(
+                "monitor-store-{name}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            Dir(dir)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn problem(path: &Path) -> HistoryFileProblem {
+        let error = Loaded::open(path).expect_err("refused");
+        assert_eq!(error.path, path);
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+        error.problem
+    }
+
+    /// Writes one frame of a hand-made site, as a tick would.
+    fn write_one_frame(loaded: &mut Loaded) {
+        let site = Site::builder(SiteKind::Stage, "render")
+            .pipeline("logo")
+            .stage("render")
+            .build();
+        let mut figures = Figures::default();
+        figures.durations.record(Duration::from_millis(3));
+        let frame = Frame {
+            start_ms: 1_000,
+            end_ms: 2_000,
+            sites: vec![(0, figures)],
+            models: Vec::new(),
+            caches: vec![("logos".into(), (3, 1))],
+        };
+        let writes = Writes {
+            frames: vec![(1_000, Arc::new(frame))],
+            kept: vec![(1_000, (Some(1_000), 0))],
+            stale: Vec::new(),
+        };
+        let store = &mut loaded.store;
+        write_in(&mut store.conn, &mut store.sites, &[site], &writes).expect("written");
+    }
+
+    #[test]
+    fn a_new_file_is_made_and_read_back() {
+        let dir = Dir::new("new");
+        let path = dir.0.join("history.db");
+        let mut loaded = Loaded::open(&path).expect("made");
+        assert!(loaded.frames.is_empty());
+        write_one_frame(&mut loaded);
+        drop(loaded);
+        let loaded = Loaded::open(&path).expect("reopened");
+        let frames = &loaded.frames[&1_000];
+        assert_eq!(frames.len(), 1);
+        assert_eq!((frames[0].start_ms, frames[0].end_ms), (1_000, 2_000));
+        assert_eq!(frames[0].sites[0].1.calls(), 1);
+        assert_eq!(frames[0].caches, vec![("logos".to_owned(), (3, 1))]);
+        assert_eq!(loaded.sites.len(), 1);
+        assert!(loaded.sites[0].1.starts_with("stage\u{1f}"), "{:?}", loaded.sites);
+        // An empty file is a new history too.
+        let empty = dir.0.join("empty.db");
+        std::fs::write(&empty, b"").expect("written");
+        Loaded::open(&empty).expect("an empty file is made a history");
+    }
+
+    #[test]
+    fn a_file_of_something_else_is_refused_and_left_as_it_was() {
+        let dir = Dir::new("foreign");
+        let text = dir.0.join("notes.txt");
+        let words = "these are someone's notes, not a history. ".repeat(200);
+        std::fs::write(&text, &words).expect("written");
+        assert_eq!(problem(&text), HistoryFileProblem::NotADatabase);
+        assert_eq!(std::fs::read_to_string(&text).expect("read"), words);
+
+        let other = dir.0.join("app.db");
+        {
+            let conn = Connection::open(&other).expect("made");
+            conn.execute_batch("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada');")
+                .expect("written");
+        }
+        let before = std::fs::read(&other).expect("read");
+        assert_eq!(problem(&other), HistoryFileProblem::Foreign);
+        assert_eq!(std::fs::read(&other).expect("read"), before);
+        assert!(!dir.0.join("app.db-wal").exists());
+    }
+
+    #[test]
+    fn a_file_in_use_by_another_history_is_refused() {
+        let dir = Dir::new("in-use");
+        let path = dir.0.join("history.db");
+        let first = Loaded::open(&path).expect("made");
+        assert_eq!(problem(&path), HistoryFileProblem::InUse);
+        drop(first);
+        Loaded::open(&path).expect("free again");
+    }
+
+    #[test]
+    fn a_history_of_another_version_is_refused() {
+        let dir = Dir::new("version");
+        let path = dir.0.join("history.db");
+        drop(Loaded::open(&path).expect("made"));
+        {
+            let conn = Connection::open(&path).expect("opened");
+            conn.execute("UPDATE monitor_history SET value = '9' WHERE key = 'version'", [])
+                .expect("written");
+        }
+        assert!(matches!(
+            problem(&path),
+            HistoryFileProblem::OtherVersion { found } if found.contains("\"9\"")
+        ));
+    }
+
+    #[test]
+    fn a_damaged_frame_or_page_is_refused_never_a_panic() {
+        let dir = Dir::new("corrupt");
+        let path = dir.0.join("history.db");
+        let mut loaded = Loaded::open(&path).expect("made");
+        write_one_frame(&mut loaded);
+        drop(loaded);
+        {
+            let conn = Connection::open(&path).expect("opened");
+            conn.execute("UPDATE frames SET data = x'05ff'", []).expect("written");
+        }
+        assert!(matches!(
+            problem(&path),
+            HistoryFileProblem::Corrupt { detail } if detail.contains("frame of 1000 ms from 1000")
+        ));
+
+        // Pages overwritten: every page after the first, then the header too.
+        let mut bytes = std::fs::read(&path).expect("read");
+        assert!(bytes.len() > 4096, "{} bytes", bytes.len());
+        for (i, b) in bytes.iter_mut().enumerate().skip(4096) {
+            *b = (i * 37) as u8;
+        }
+        let damaged = dir.0.join("damaged.db");
+        std::fs::write(&damaged, &bytes).expect("written");
+        assert!(matches!(
+            problem(&damaged),
+            HistoryFileProblem::Corrupt { .. } | HistoryFileProblem::NotADatabase
+        ));
+        for (i, b) in bytes.iter_mut().enumerate().take(100) {
+            *b = (i * 11) as u8;
+        }
+        std::fs::write(&damaged, &bytes).expect("written");
+        assert_eq!(problem(&damaged), HistoryFileProblem::NotADatabase);
+        assert_eq!(std::fs::read(&damaged).expect("read"), bytes);
+    }
+}
