@@ -175,10 +175,10 @@ pub use usage::{
 // History, queries, estimates, subscribers.
 pub use history::{
     CacheResult, CacheTick, Collector, Estimate, Field, GroupResult, HistoryFileError,
-    HistoryFileProblem, MEMORY_SAMPLES, OutcomeFilter,
-    Point, Query, QueryError, QueryResult, SiteTick, StageEstimate, StageModel, Subscription, Tick,
-    TimeRange, ensure_collector, estimate, estimate_stages, heap_leak_check, history_bytes,
-    leak_check, memory_history, query, start_collector, stop_collector, subscribe, tick_at,
+    HistoryFileProblem, MEMORY_SAMPLES, OutcomeFilter, Point, Query, QueryError, QueryResult,
+    SiteTick, StageEstimate, StageModel, Subscription, Tick, TimeRange, ensure_collector, estimate,
+    estimate_stages, heap_leak_check, history_bytes, leak_check, memory_history, query,
+    start_collector, stop_collector, subscribe, tick_at,
 };
 // Errors and redaction.
 pub use errors::{

@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub use handlers::{ApiError, App, CreateLogo, Logo, MAX_PROMPT_CHARS};
 pub use pipeline::Style;
 pub use prices::example_prices;
-pub use summary::summary;
+pub use summary::{handler_calls_in_history, summary};
 
 /// Every route of the service, as `(method, path)`. [`router`] serves each with an instrumented
 /// handler, and the "every handler is monitored" test checks them against the sites.

@@ -48,6 +48,10 @@ struct Args {
     /// `…_METRICS_ENDPOINT`) turns it on; every other `OTEL_*` variable applies either way.
     #[arg(long, value_name = "URL")]
     otlp: Option<String>,
+    /// Keep the monitor's history in this file (SQLite, made if absent), so the dashboard's
+    /// ranges and every query span restarts: the same as `MONITOR_HISTORY_PATH`.
+    #[arg(long, value_name = "PATH")]
+    history: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -68,9 +72,20 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), String> {
     // The monitor's settings from MONITOR_* variables; the example prices unless a price file is
     // given (MONITOR_PRICING_FILE).
-    let config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
+    let mut config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
+    if let Some(path) = &args.history {
+        config = config.history_path(path);
+    }
     let example_prices = config.pricing_file.is_none();
     config.apply().map_err(|e| e.to_string())?;
+    let history = config.history_path.clone();
+    if let Some(path) = &history {
+        println!(
+            "history: {} holds {} handler calls from earlier runs",
+            path.display(),
+            logo_service::handler_calls_in_history()
+        );
+    }
     if example_prices {
         monitor_core::set_pricing(logo_service::example_prices());
     }
@@ -185,6 +200,14 @@ fn run(args: Args) -> Result<(), String> {
             monitor_core::tick_at(std::time::SystemTime::now());
             print!("{}", logo_service::summary(started.elapsed(), &report));
         }
+        if let Some(path) = &history {
+            monitor_core::tick_at(std::time::SystemTime::now());
+            println!(
+                "history: {} now holds {} handler calls",
+                path.display(),
+                logo_service::handler_calls_in_history()
+            );
+        }
         if args.no_serve {
             server.abort();
             // One last push of the final figures, within the timeout.
@@ -208,14 +231,19 @@ fn run(args: Args) -> Result<(), String> {
         }
         println!("\nserving until Ctrl-C");
         println!("{dashboard_line}");
-        tokio::select! {
+        let served = tokio::select! {
             _ = tokio::signal::ctrl_c() => Ok(()),
             served = server => match served {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(format!("server: {e}")),
                 Err(e) => Err(format!("server: {e}")),
             },
+        };
+        // The calls since the collector's last tick, into the history file before the exit.
+        if history.is_some() {
+            monitor_core::tick_at(std::time::SystemTime::now());
         }
+        served
     })
 }
 

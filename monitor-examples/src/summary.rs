@@ -337,3 +337,11 @@ fn usd(v: f64) -> String {
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
+
+/// Calls of the handlers in the history over the last 24 hours: with a history file, those of
+/// earlier runs too.
+pub fn handler_calls_in_history() -> u64 {
+    let q = monitor_core::Query::new(monitor_core::TimeRange::Last(Duration::from_secs(86_400)))
+        .filter(monitor_core::Field::Kind, "handler");
+    monitor_core::query(&q).map_or(0, |r| r.groups.iter().map(|g| g.calls).sum())
+}

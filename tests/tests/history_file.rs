@@ -115,7 +115,9 @@ fn value_of(line: &str, label: &str) -> Option<Vec<u64>> {
 
 /// Runs a child to its end: `(loaded, [calls, errors])`.
 fn run(mode: &str, path: &Path) -> (u64, Vec<u64>) {
-    let out = spawn(mode, path).wait_with_output().expect("the child ends");
+    let out = spawn(mode, path)
+        .wait_with_output()
+        .expect("the child ends");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{mode} child failed: {text}");
     let find = |label| {
@@ -137,7 +139,10 @@ fn the_history_spans_restarts() {
     let one_run_errors = one_run / 4;
 
     let (loaded, history) = run("run", &path);
-    assert_eq!((loaded, history.as_slice()), (0, &[one_run, one_run_errors][..]));
+    assert_eq!(
+        (loaded, history.as_slice()),
+        (0, &[one_run, one_run_errors][..])
+    );
     let (loaded, history) = run("run", &path);
     assert_eq!(loaded, one_run, "the second run loads the first");
     assert_eq!(history, [2 * one_run, 2 * one_run_errors]);
@@ -184,7 +189,10 @@ fn a_run_killed_with_sigkill_loses_at_most_the_tick_it_was_writing() {
                     break;
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "the child stalls");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the child stalls"
+            );
         }
         std::thread::sleep(Duration::from_micros((seed >> (run + 3)) % 3_000));
         child.kill().expect("SIGKILL");
@@ -209,7 +217,11 @@ fn a_run_killed_with_sigkill_loses_at_most_the_tick_it_was_writing() {
         (reported..=reported + runs * CALLS_PER_TICK).contains(&loaded),
         "the history holds {loaded} calls; {reported} were reported written"
     );
-    assert_eq!(history[1], history[0] / 4, "errors survive with their calls");
+    assert_eq!(
+        history[1],
+        history[0] / 4,
+        "errors survive with their calls"
+    );
 }
 
 #[test]

@@ -239,6 +239,7 @@ impl Histogram {
         self.sum_units
     }
 
+    #[cfg(feature = "persist")]
     /// What the histogram is made of, for a reader that stores it: the units, the non-empty
     /// buckets `(index, count)` in ascending order, the sum and the exact maximum, in units.
     pub(crate) fn parts(&self) -> (f64, &[(u16, u64)], u128, u64) {
@@ -250,6 +251,7 @@ impl Histogram {
         )
     }
 
+    #[cfg(feature = "persist")]
     /// The histogram of [`parts`](Self::parts), or `None` when they could not have come from one:
     /// units that are not a positive number, buckets out of range, out of order, empty, or
     /// counting more than `u64::MAX` values.

@@ -149,6 +149,7 @@ impl Outcomes {
 /// Plain counters in [`Figures`] outside arrays.
 const SCALARS: usize = 21;
 /// Every plain counter in [`Figures`].
+#[cfg(any(test, feature = "persist"))]
 pub(crate) const COUNTERS: usize = SCALARS + 5 + 2 * TOKEN_BUCKETS;
 
 impl Figures {

@@ -41,3 +41,21 @@ fn an_attributed_future_is_exactly_the_bare_future() {
 fn misuse_is_still_rejected() {
     trybuild::TestCases::new().compile_fail("ui/*.rs");
 }
+
+#[test]
+fn a_history_file_without_the_persist_feature_is_a_typed_error_naming_it() {
+    let error = Config::new()
+        .history_path("/var/lib/app/history.db")
+        .apply()
+        .unwrap_err();
+    let monitor_core::ConfigError::History(error) = error else {
+        panic!("{error}");
+    };
+    assert_eq!(error.problem, monitor_core::HistoryFileProblem::FeatureOff);
+    assert_eq!(
+        error.to_string(),
+        "history file /var/lib/app/history.db needs monitor-core's `persist` feature, which this \
+         build does not have"
+    );
+    assert!(!std::path::Path::new("/var/lib/app/history.db").exists());
+}

@@ -264,8 +264,10 @@ mod tests {
         a.tokens.input = 1_234_567;
         a.cost_picousd = u64::MAX;
         a.tokens_per_call[1][13] = 2;
-        let mut b = Figures::default();
-        b.cancelled = 3;
+        let b = Figures {
+            cancelled: 3,
+            ..Figures::default()
+        };
         Frame {
             start_ms: 1_700_000_000_000,
             end_ms: 1_700_000_001_000,
@@ -290,7 +292,10 @@ mod tests {
         assert_eq!(back.sites.len(), 2);
         assert_eq!(back.sites[0], (-3, frame.sites[0].1.clone()));
         assert_eq!(back.sites[1], (67, frame.sites[1].1.clone()));
-        assert_eq!(back.models, vec![((67, "gpt-4o"), frame.models[0].1.clone())]);
+        assert_eq!(
+            back.models,
+            vec![((67, "gpt-4o"), frame.models[0].1.clone())]
+        );
         assert_eq!(back.caches, frame.caches);
     }
 

@@ -71,7 +71,10 @@ struct SiteIds {
 
 /// Whether the history is written to `path` already.
 pub(crate) fn is_open(path: &Path) -> bool {
-    STORE.lock().as_ref().is_some_and(|store| store.path == path)
+    STORE
+        .lock()
+        .as_ref()
+        .is_some_and(|store| store.path == path)
 }
 
 /// A file opened and read: its frames, not yet in the tiers.
@@ -205,8 +208,11 @@ impl Loaded {
                 .map_err(sqlite)?;
             let mut rows = statement.query([]).map_err(sqlite)?;
             while let Some(row) = rows.next().map_err(sqlite)? {
-                let (width, start, end): (u64, u64, u64) =
-                    (row.get(0).map_err(sqlite)?, row.get(1).map_err(sqlite)?, row.get(2).map_err(sqlite)?);
+                let (width, start, end): (u64, u64, u64) = (
+                    row.get(0).map_err(sqlite)?,
+                    row.get(1).map_err(sqlite)?,
+                    row.get(2).map_err(sqlite)?,
+                );
                 let data = row.get_ref(3).map_err(sqlite)?.as_blob().map_err(|e| {
                     fail(HistoryFileProblem::Corrupt {
                         detail: format!("frame of {width} ms from {start}: {e}"),
@@ -586,10 +592,8 @@ mod tests {
 
     impl Dir {
         fn new(name: &str) -> Dir {
-            let dir = std::env::temp_dir().join(format!(
-                "monitor-store-{name}-{}",
-                std::process::id()
-            ));
+            let dir =
+                std::env::temp_dir().join(format!("monitor-store-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temp dir");
             Dir(dir)
@@ -651,7 +655,11 @@ mod tests {
         assert_eq!(frames[0].sites[0].1.calls(), 1);
         assert_eq!(frames[0].caches, vec![("logos".to_owned(), (3, 1))]);
         assert_eq!(loaded.sites.len(), 1);
-        assert!(loaded.sites[0].1.starts_with("stage\u{1f}"), "{:?}", loaded.sites);
+        assert!(
+            loaded.sites[0].1.starts_with("stage\u{1f}"),
+            "{:?}",
+            loaded.sites
+        );
         // An empty file is a new history too.
         let empty = dir.0.join("empty.db");
         std::fs::write(&empty, b"").expect("written");
@@ -696,8 +704,11 @@ mod tests {
         drop(Loaded::open(&path).expect("made"));
         {
             let conn = Connection::open(&path).expect("opened");
-            conn.execute("UPDATE monitor_history SET value = '9' WHERE key = 'version'", [])
-                .expect("written");
+            conn.execute(
+                "UPDATE monitor_history SET value = '9' WHERE key = 'version'",
+                [],
+            )
+            .expect("written");
         }
         assert!(matches!(
             problem(&path),
@@ -714,7 +725,8 @@ mod tests {
         drop(loaded);
         {
             let conn = Connection::open(&path).expect("opened");
-            conn.execute("UPDATE frames SET data = x'05ff'", []).expect("written");
+            conn.execute("UPDATE frames SET data = x'05ff'", [])
+                .expect("written");
         }
         assert!(matches!(
             problem(&path),
