@@ -84,8 +84,36 @@ async fn the_demo_history_spans_its_restarts() {
         .json()
         .await
         .unwrap();
+    // The file is one of the exports, with its health: the serving run's ticks are written too.
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let file = loop {
+        let exports: serde_json::Value = client
+            .get(format!("{base}/admin/api/exports"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let file = exports["exports"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{exports}"))
+            .iter()
+            .find(|e| e["exporter"] == "history_file")
+            .cloned()
+            .unwrap_or_else(|| panic!("no history_file export: {exports}"));
+        if file["sent"].as_u64() >= Some(1) || started.elapsed().as_secs() > 10 {
+            break file;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     child.kill().unwrap();
     let _ = child.wait();
+    assert_eq!(file["endpoint"], path.display().to_string(), "{file}");
+    assert!(file["sent"].as_u64() >= Some(1), "{file}");
+    assert_eq!(file["failed_attempts"], 0, "{file}");
     let calls: u64 = answer["groups"]
         .as_array()
         .unwrap()
