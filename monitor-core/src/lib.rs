@@ -150,9 +150,9 @@ pub use monitor_macros::tracks_tokens;
 // The record path: sites and what they record, caches, raw events, the switch.
 pub use record::{
     Cache, CacheLookup, CacheStats, DEFAULT_MAX_ROUTE_SITES, EVENT_CAPACITY, Event, EventReason,
-    Lookup, MAX_CACHES, MAX_MODEL_CELLS, MAX_ROUTE_LEN, MAX_ROUTE_SITES_LIMIT, OTHER_CACHES,
-    OTHER_ROUTES, RequestScope, Site, SiteBuilder, SiteKind, cache, caches, events, is_enabled,
-    max_route_sites, route_site, set_enabled, set_max_route_sites, set_outlier_factor,
+    Lookup, MAX_CACHES, MAX_MODEL_CELLS, MAX_ROUTE_LEN, MAX_ROUTE_SITES_LIMIT, MAX_STATUS_CODES,
+    OTHER_CACHES, OTHER_ROUTES, RequestScope, Site, SiteBuilder, SiteKind, cache, caches, events,
+    is_enabled, max_route_sites, route_site, set_enabled, set_max_route_sites, set_outlier_factor,
     set_sampling, sites,
 };
 // The figures of a set of calls, and their views.

@@ -7,7 +7,7 @@
 //!
 //! | metric | kind | attributes |
 //! |---|---|---|
-//! | `http.server.request.duration` (s) | exponential histogram | `http.route`, `http.request.method` — handlers |
+//! | `http.server.request.duration` (s) | exponential histogram | `http.route`, `http.request.method`, `http.response.status_code` (and `error.type` for a 5xx, or a failure without a status) — handlers |
 //! | `gen_ai.client.operation.duration` (s) | exponential histogram | the GenAI attributes, `error.type` on failures |
 //! | `gen_ai.client.token.usage` ({token}) | histogram | the GenAI attributes, `gen_ai.token.type` |
 //! | `monitor.call.duration` (s) | exponential histogram | the site's — stages and other sites |
@@ -391,6 +391,35 @@ fn kv(key: &str, value: &str) -> KeyValue {
     }
 }
 
+fn kv_int(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+/// `error.type` of the failed calls of `sites` that carried no status: the type their errors
+/// returned when there is one, else the conventions' fallback.
+fn error_type_of(snapshot: &Snapshot, sites: &[&'static monitor_core::Site]) -> &'static str {
+    let mut types: Vec<&'static str> = Vec::new();
+    for p in &snapshot.errors.patterns {
+        // "http status" is what a 5xx without an `Err` records: those calls have a status.
+        if p.error_type != "http status"
+            && sites.iter().any(|s| std::ptr::eq(*s, p.site))
+            && !types.contains(&p.error_type)
+        {
+            types.push(p.error_type);
+        }
+    }
+    match types.as_slice() {
+        [one] => one,
+        _ => gen_ai::OTHER_ERROR,
+    }
+}
+
 /// One point's figures before temporality: a sum's value, or a histogram's count, sum and
 /// per-bucket counts.
 enum Point {
@@ -647,19 +676,18 @@ impl Builder {
                 attributes.push(kv("outcome", outcome));
                 calls.points.push((attributes, Point::Sum(n as f64)));
             }
-            let point = if self.explicit {
-                let cumulative: [u64; LE] = cumulative_buckets(&g.figures.durations);
-                Point::Histogram {
-                    count: cumulative[LE - 1],
-                    sum: g.figures.durations.sum().as_secs_f64(),
-                    bounds: seconds.clone(),
-                    buckets: per_bucket(&cumulative),
+            let point = |h: &monitor_core::Histogram| {
+                if self.explicit {
+                    let cumulative: [u64; LE] = cumulative_buckets(h);
+                    Point::Histogram {
+                        count: cumulative[LE - 1],
+                        sum: h.sum().as_secs_f64(),
+                        bounds: seconds.clone(),
+                        buckets: per_bucket(&cumulative),
+                    }
+                } else {
+                    Point::Exponential(exponential::from_histogram(h, exponential::SCALE))
                 }
-            } else {
-                Point::Exponential(exponential::from_histogram(
-                    &g.figures.durations,
-                    exponential::SCALE,
-                ))
             };
             let first = g.sites.first().copied();
             let route = first.and_then(|s| s.route());
@@ -668,13 +696,29 @@ impl Builder {
                 route.and_then(|r| r.split_once(' ')),
             ) {
                 (Some(SiteKind::Handler), Some((method, path))) => {
-                    http.points.push((
-                        vec![kv("http.route", path), kv("http.request.method", method)],
-                        point,
-                    ));
+                    let request = vec![kv("http.route", path), kv("http.request.method", method)];
+                    // A point per status; the calls without one (or beyond the site's bound of
+                    // statuses) apart, their failures with the error type they returned.
+                    for (status, h) in &g.figures.status_durations {
+                        let mut attributes = request.clone();
+                        attributes.push(kv_int("http.response.status_code", i64::from(*status)));
+                        if *status >= 500 {
+                            attributes.push(kv("error.type", &status.to_string()));
+                        }
+                        http.points.push((attributes, point(h)));
+                    }
+                    let (succeeded, failed) = g.figures.durations_without_status();
+                    if !succeeded.is_empty() || g.figures.status_durations.is_empty() {
+                        http.points.push((request.clone(), point(&succeeded)));
+                    }
+                    if !failed.is_empty() {
+                        let mut attributes = request;
+                        attributes.push(kv("error.type", error_type_of(snapshot, &g.sites)));
+                        http.points.push((attributes, point(&failed)));
+                    }
                 }
                 (Some(SiteKind::Tokens), _) => {}
-                _ => durations.points.push((site, point)),
+                _ => durations.points.push((site, point(&g.figures.durations))),
             }
         }
         let mut operation = Family::new(

@@ -18,6 +18,11 @@ fn otlp_handler(fail: bool) -> Result<(), String> {
     if fail { Err("no".to_owned()) } else { Ok(()) }
 }
 
+#[monitored_handler(route = "POST /otlp/answers")]
+fn otlp_answer(code: u16) -> http::StatusCode {
+    http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 #[pipeline_stage(pipeline = "otlp_pipe", stage = "otlp_stage")]
 fn otlp_stage() -> u32 {
     1
@@ -56,6 +61,19 @@ fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
     attributes.iter().find(|kv| kv.key == key).map(text)
 }
 
+fn int_attr(attributes: &[KeyValue], key: &str) -> Option<i64> {
+    match attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?
+        .value
+    {
+        Some(any_value::Value::IntValue(n)) => Some(n),
+        _ => None,
+    }
+}
+
 fn metric<'a>(request: &'a ExportMetricsServiceRequest, name: &str) -> &'a Metric {
     request.resource_metrics[0].scope_metrics[0]
         .metrics
@@ -89,6 +107,9 @@ fn calls(request: &ExportMetricsServiceRequest, site: &str, outcome: &str) -> (f
 fn the_pushed_metrics_decode_to_exactly_what_was_recorded() {
     for i in 0..25 {
         let _ = otlp_handler(i % 5 == 0);
+    }
+    for code in [200, 200, 200, 200, 200, 200, 404, 404, 404, 503, 503] {
+        otlp_answer(code);
     }
     for _ in 0..7 {
         otlp_stage();
@@ -151,20 +172,55 @@ fn the_pushed_metrics_decode_to_exactly_what_was_recorded() {
     else {
         panic!("not an exponential histogram")
     };
-    let point = http
+    // A handler without statuses: its successes, and its failures with their error type.
+    let points: Vec<_> = http
         .data_points
         .iter()
-        .find(|p| attr(&p.attributes, "http.route") == Some("/otlp/items/{id}"))
-        .expect("the handler's point");
+        .filter(|p| attr(&p.attributes, "http.route") == Some("/otlp/items/{id}"))
+        .collect();
+    assert_eq!(points.len(), 2, "{points:?}");
+    let point = points
+        .iter()
+        .find(|p| attr(&p.attributes, "error.type").is_none())
+        .expect("the handler's successes");
+    let failed = points
+        .iter()
+        .find(|p| attr(&p.attributes, "error.type") == Some("alloc::string::String"))
+        .unwrap_or_else(|| panic!("the failures, with their error type: {points:?}"));
+    assert_eq!(failed.count, 5);
+    assert!(
+        points
+            .iter()
+            .all(|p| int_attr(&p.attributes, "http.response.status_code").is_none())
+    );
     assert_eq!(attr(&point.attributes, "http.request.method"), Some("GET"));
     assert_eq!(
         (point.count, point.scale),
-        (25, monitor_export::exponential::SCALE)
+        (20, monitor_export::exponential::SCALE)
     );
     let positive = point.positive.as_ref().unwrap();
     assert_eq!(
         positive.bucket_counts.iter().sum::<u64>() + point.zero_count,
-        25
+        20
+    );
+    // A handler that answers with statuses: a point per status, a 5xx with `error.type`.
+    let mut answers: Vec<(i64, u64, Option<&str>)> = http
+        .data_points
+        .iter()
+        .filter(|p| attr(&p.attributes, "http.route") == Some("/otlp/answers"))
+        .map(|p| {
+            assert_eq!(attr(&p.attributes, "http.request.method"), Some("POST"));
+            (
+                int_attr(&p.attributes, "http.response.status_code").expect("a status"),
+                p.count,
+                attr(&p.attributes, "error.type"),
+            )
+        })
+        .collect();
+    answers.sort();
+    assert_eq!(
+        answers,
+        [(200, 6, None), (404, 3, None), (503, 2, Some("503"))]
     );
     // The buckets hold the handler's durations: microseconds, not seconds.
     let base = 2f64.powf(2f64.powi(-point.scale));

@@ -12,6 +12,7 @@ pub use histogram::Histogram;
 pub(crate) use stats::seconds;
 pub use stats::{KindCosts, SiteStats, StatusClasses};
 
+use crate::sorted::merge_keyed;
 use crate::usage::Tokens;
 
 /// What a set of calls did: counts by outcome, statuses, payload bytes, tokens, cost, heap bytes,
@@ -89,6 +90,11 @@ pub struct Figures {
     /// Time per output chunk of each streamed call with two items or more: from its first item to
     /// its last, divided by the items after the first.
     pub per_output_chunk: Histogram,
+    /// Durations of the calls that carried an HTTP status, by status (a part of `durations`),
+    /// ascending: what exporters label `http.response.status_code`. A site keeps up to
+    /// [`MAX_STATUS_CODES`](crate::MAX_STATUS_CODES) statuses; calls with others are in
+    /// `durations` and their outcome's durations only.
+    pub status_durations: Vec<(u16, Histogram)>,
 }
 
 /// Upper bounds of the token buckets of [`Figures::tokens_per_call`]: the explicit boundaries the
@@ -326,6 +332,11 @@ impl Figures {
             .merge(&other.client_error_durations);
         self.first_chunk.merge(&other.first_chunk);
         self.per_output_chunk.merge(&other.per_output_chunk);
+        merge_keyed(
+            &mut self.status_durations,
+            &other.status_durations,
+            Histogram::merge,
+        );
     }
 
     /// What these figures hold beyond `before`, an earlier reading of the same calls. Counters
@@ -339,6 +350,20 @@ impl Figures {
                 .since(&before.client_error_durations),
             first_chunk: self.first_chunk.since(&before.first_chunk),
             per_output_chunk: self.per_output_chunk.since(&before.per_output_chunk),
+            status_durations: self
+                .status_durations
+                .iter()
+                .filter_map(|(status, now)| {
+                    let added = match before
+                        .status_durations
+                        .binary_search_by_key(status, |s| s.0)
+                    {
+                        Ok(at) => now.since(&before.status_durations[at].1),
+                        Err(_) => now.clone(),
+                    };
+                    (!added.is_empty()).then_some((*status, added))
+                })
+                .collect(),
             ..Figures::default()
         };
         for ((diff, now), earlier) in d
@@ -367,6 +392,13 @@ impl Figures {
             .max_with(&other.client_error_durations);
         rose |= self.first_chunk.max_with(&other.first_chunk);
         rose |= self.per_output_chunk.max_with(&other.per_output_chunk);
+        for (status, theirs) in &other.status_durations {
+            match self.status_durations.binary_search_by_key(status, |s| s.0) {
+                Ok(at) => rose |= self.status_durations[at].1.max_with(theirs),
+                Err(at) => self.status_durations.insert(at, (*status, theirs.clone())),
+            }
+        }
+        rose |= self.status_durations.len() > other.status_durations.len();
         rose
     }
 
@@ -378,6 +410,17 @@ impl Figures {
             durations: Histogram::in_units(self.durations.nanos_per_unit()),
             ..Figures::default()
         };
+        let classes = match outcome {
+            OutcomeFilter::Ok => 100..400,
+            OutcomeFilter::Error => 500..600,
+            OutcomeFilter::ClientError => 400..500,
+        };
+        part.status_durations = self
+            .status_durations
+            .iter()
+            .filter(|(status, _)| classes.contains(status))
+            .cloned()
+            .collect();
         match outcome {
             OutcomeFilter::Ok => {
                 part.durations = self
@@ -399,6 +442,43 @@ impl Figures {
         part
     }
 
+    /// The durations of the calls not in [`status_durations`](Self::status_durations) — those
+    /// that carried no HTTP status (a panic, an `Err` without one, a return value without one),
+    /// or a status beyond the site's bound — as `(succeeded, failed)`: the rest of `durations`,
+    /// split the way `error_durations` splits it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monitor_core::{Figures, Histogram};
+    /// use std::time::Duration;
+    ///
+    /// let mut f = Figures::default();
+    /// let mut created = Histogram::default();
+    /// for ms in [1, 2, 3, 4] {
+    ///     f.durations.record(Duration::from_millis(ms));
+    /// }
+    /// created.record(Duration::from_millis(1));
+    /// f.status_durations = vec![(201, created)];
+    /// f.errors = 1;
+    /// f.error_durations.record(Duration::from_millis(4));
+    ///
+    /// let (succeeded, failed) = f.durations_without_status();
+    /// assert_eq!((succeeded.count(), failed.count()), (2, 1));
+    /// ```
+    pub fn durations_without_status(&self) -> (Histogram, Histogram) {
+        let statuses: Vec<&Histogram> = self.status_durations.iter().map(|(_, h)| h).collect();
+        let rest = self.durations.without(&statuses);
+        let failed_with_status: Vec<&Histogram> = self
+            .status_durations
+            .iter()
+            .filter(|(status, _)| *status >= 500)
+            .map(|(_, h)| h)
+            .collect();
+        let failed = self.error_durations.without(&failed_with_status);
+        (rest.without(&[&failed]), failed)
+    }
+
     /// Memory these figures hold, approximately, in bytes.
     pub(crate) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Figures>()
@@ -408,6 +488,11 @@ impl Figures {
             + self.first_chunk.approx_bytes()
             + self.per_output_chunk.approx_bytes()
             - 5 * std::mem::size_of::<Histogram>()
+            + self
+                .status_durations
+                .iter()
+                .map(|(_, h)| 8 + h.approx_bytes())
+                .sum::<usize>()
     }
 }
 

@@ -1,6 +1,9 @@
-//! The background collector: a thread that ticks at the configured interval.
+//! Ticking: one tick by hand ([`tick_at`]: the history's tick, then its write to the history file),
+//! and the background collector, a thread that ticks at the configured interval.
 
-use super::state::{tick_at, with_state};
+use super::persist;
+use super::state::with_state;
+use super::tick::Tick;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -93,4 +96,31 @@ pub fn stop_collector() {
     if let Some(collector) = collector {
         collector.stop();
     }
+}
+
+/// Runs one tick now, as of `at`: reads every site that recorded anything, files what each added
+/// since the previous tick, and hands the tick to the subscribers. The background collector
+/// ([`start_collector`](crate::start_collector)) calls it every tick; tests and hosts with a
+/// scheduler of their own can call it with a clock of their own.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+///
+/// let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// monitor_core::tick_at(t0);
+/// let tick = monitor_core::tick_at(t0 + Duration::from_secs(1));
+/// assert_eq!(tick.period, Duration::from_secs(1));
+/// ```
+pub fn tick_at(at: SystemTime) -> Arc<Tick> {
+    let (tick, writes) = with_state(|state| {
+        let tick = state.tick(at);
+        (tick, persist::batch(state))
+    });
+    // After the history's lock is let go: queries do not wait for the disk.
+    if let Some(writes) = writes {
+        writes.write();
+    }
+    tick
 }

@@ -16,7 +16,7 @@ pub(crate) mod subscribe;
 pub(crate) mod tick;
 pub(crate) mod tiers;
 
-pub use collector::{Collector, ensure_collector, start_collector, stop_collector};
+pub use collector::{Collector, ensure_collector, start_collector, stop_collector, tick_at};
 pub use estimate::{Estimate, StageEstimate, StageModel, estimate, estimate_stages};
 pub use leaks::{heap_leak_check, leak_check};
 pub use persist::{HistoryFileError, HistoryFileProblem};
@@ -24,6 +24,6 @@ pub use query::{
     CacheResult, Field, GroupResult, OutcomeFilter, Point, Query, QueryError, QueryResult,
     TimeRange, query,
 };
-pub use state::{MEMORY_SAMPLES, history_bytes, memory_history, subscribe, tick_at};
+pub use state::{MEMORY_SAMPLES, history_bytes, memory_history, subscribe};
 pub use subscribe::Subscription;
 pub use tick::{CacheTick, SiteTick, Tick};

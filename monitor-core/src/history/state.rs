@@ -122,7 +122,7 @@ impl State {
 
     /// Takes what changed from the read model, files what each site added, trims to the limits,
     /// and tells the subscribers.
-    fn tick(&mut self, at: SystemTime) -> Arc<Tick> {
+    pub(crate) fn tick(&mut self, at: SystemTime) -> Arc<Tick> {
         let now_ms = unix_ms(at);
         let start_ms = self.last_tick_ms.unwrap_or(now_ms).min(now_ms);
         let snap = changes();
@@ -259,33 +259,6 @@ pub(crate) fn set_limits(limits: HistoryLimits) {
 pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut state = STATE.lock();
     f(state.get_or_insert_with(|| State::new(DEFAULT_LIMITS)))
-}
-
-/// Runs one tick now, as of `at`: reads every site that recorded anything, files what each added
-/// since the previous tick, and hands the tick to the subscribers. The background collector
-/// ([`start_collector`](crate::start_collector)) calls it every tick; tests and hosts with a
-/// scheduler of their own can call it with a clock of their own.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-///
-/// let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-/// monitor_core::tick_at(t0);
-/// let tick = monitor_core::tick_at(t0 + Duration::from_secs(1));
-/// assert_eq!(tick.period, Duration::from_secs(1));
-/// ```
-pub fn tick_at(at: SystemTime) -> Arc<Tick> {
-    let (tick, writes) = with_state(|state| {
-        let tick = state.tick(at);
-        (tick, super::persist::batch(state))
-    });
-    // After the history's lock is let go: queries do not wait for the disk.
-    if let Some(writes) = writes {
-        writes.write();
-    }
-    tick
 }
 
 /// The process's memory at the latest ticks (up to [`MEMORY_SAMPLES`]), oldest first.

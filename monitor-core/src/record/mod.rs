@@ -35,4 +35,5 @@ pub use registry::{
 };
 pub use request::RequestScope;
 pub use site::{Site, SiteKind};
+pub use stripes::MAX_STATUS_CODES;
 pub use switch::{is_enabled, set_enabled};

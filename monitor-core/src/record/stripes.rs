@@ -263,6 +263,8 @@ pub struct Aggregates<const N: usize = STRIPES> {
     failures: FailuresCell,
     /// Times to first chunk and per chunk of streamed calls, made on the first one.
     streams: Lazy<Streams>,
+    /// Durations of the calls that carried an HTTP status, by status, made on the first one.
+    statuses: Lazy<Statuses>,
 }
 
 /// What the owner of a token site's usage is credited with beyond the tokens: the call itself
@@ -315,6 +317,14 @@ impl Empty for Streams {
     }
 }
 
+impl Empty for Statuses {
+    fn empty() -> Statuses {
+        Statuses {
+            slots: [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_STATUS_CODES],
+        }
+    }
+}
+
 impl<T: Empty> Lazy<T> {
     const fn new() -> Lazy<T> {
         Lazy(AtomicPtr::new(std::ptr::null_mut()))
@@ -363,6 +373,139 @@ struct Streams {
     chunks: AtomicU64,
     first_chunk: Durations,
     per_output_chunk: Durations,
+}
+
+/// Distinct HTTP statuses a site keeps the durations of: calls with a status beyond these are in
+/// their outcome's durations, not in one of a status of their own.
+pub const MAX_STATUS_CODES: usize = 16;
+
+/// The durations of a site's calls by their HTTP status (`http.response.status_code`): a slot per
+/// status, claimed by the first call with it. Written with atomic adds, on the path every call
+/// with a status takes already (its class is counted there); a slot holds the bands of durations
+/// its calls fell in, not every bucket, so a status costs a few hundred bytes, not 10 KiB.
+struct Statuses {
+    slots: [AtomicPtr<StatusSlot>; MAX_STATUS_CODES],
+}
+
+struct StatusSlot {
+    status: u16,
+    durations: SparseDurations,
+}
+
+impl Statuses {
+    fn add(&self, status: u16, units: u64) {
+        for slot in &self.slots {
+            let mut kept = slot.load(Ordering::Acquire);
+            if kept.is_null() {
+                let made = Box::into_raw(Box::new(StatusSlot {
+                    status,
+                    durations: SparseDurations::new(),
+                }));
+                kept = match slot.compare_exchange(
+                    std::ptr::null_mut(),
+                    made,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => made,
+                    Err(theirs) => {
+                        // SAFETY: `made` came from `Box::into_raw` above and was never shared.
+                        drop(unsafe { Box::from_raw(made) });
+                        theirs
+                    }
+                };
+            }
+            // SAFETY: a leaked `Box<StatusSlot>` published with Release, never freed: sites live
+            // for the whole process.
+            let kept = unsafe { &*kept };
+            if kept.status == status {
+                kept.durations.add(units);
+                return;
+            }
+        }
+    }
+
+    fn read_into(&self, into: &mut Vec<(u16, Histogram)>, nanos_per_unit: f64) {
+        for slot in &self.slots {
+            // SAFETY: as in `add`.
+            let Some(slot) = (unsafe { slot.load(Ordering::Acquire).as_ref() }) else {
+                break;
+            };
+            let mut h = Histogram::in_units(nanos_per_unit);
+            slot.durations.read_into(&mut h);
+            if !h.is_empty() {
+                into.push((slot.status, h));
+            }
+        }
+        into.sort_by_key(|(status, _)| *status);
+    }
+}
+
+/// Durations whose 64-bucket chunks are made on their first value.
+struct SparseDurations {
+    used: AtomicU64,
+    sum_units: AtomicU64,
+    max_units: AtomicU64,
+    chunks: [AtomicPtr<[AtomicU64; 1 << CHUNK_SHIFT]>; CHUNKS],
+}
+
+impl SparseDurations {
+    const fn new() -> SparseDurations {
+        SparseDurations {
+            used: ZERO,
+            sum_units: ZERO,
+            max_units: ZERO,
+            chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
+        }
+    }
+
+    fn add(&self, units: u64) {
+        let bucket = bucket_of(units);
+        let cell = &self.chunks[bucket >> CHUNK_SHIFT];
+        let mut chunk = cell.load(Ordering::Acquire);
+        if chunk.is_null() {
+            let made = Box::into_raw(Box::new([ZERO; 1 << CHUNK_SHIFT]));
+            chunk = match cell.compare_exchange(
+                std::ptr::null_mut(),
+                made,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => made,
+                Err(theirs) => {
+                    // SAFETY: `made` came from `Box::into_raw` above and was never shared.
+                    drop(unsafe { Box::from_raw(made) });
+                    theirs
+                }
+            };
+        }
+        // SAFETY: a leaked box published with Release, never freed.
+        let chunk = unsafe { &*chunk };
+        chunk[bucket & ((1 << CHUNK_SHIFT) - 1)].fetch_add(1, Relaxed);
+        mark::<false>(&self.used, chunk_bit(bucket));
+        self.sum_units.fetch_add(units, Relaxed);
+        self.max_units.fetch_max(units, Relaxed);
+    }
+
+    fn read_into(&self, h: &mut Histogram) {
+        let mut chunks = self.used.load(Relaxed);
+        while chunks != 0 {
+            let index = chunks.trailing_zeros() as usize;
+            chunks &= chunks - 1;
+            // SAFETY: as in `add`; a chunk marked used was made before it was marked.
+            let Some(chunk) = (unsafe { self.chunks[index].load(Ordering::Acquire).as_ref() })
+            else {
+                continue;
+            };
+            for (offset, n) in chunk.iter().enumerate() {
+                let n = n.load(Relaxed);
+                if n > 0 {
+                    h.add_raw((index << CHUNK_SHIFT) + offset, n);
+                }
+            }
+        }
+        h.add_sum_max(self.sum_units.load(Relaxed), self.max_units.load(Relaxed));
+    }
 }
 
 struct Durations {
@@ -419,6 +562,7 @@ impl<const N: usize> Aggregates<N> {
             stripes: [const { Stripe::new() }; N],
             failures: Lazy::new(),
             streams: Lazy::new(),
+            statuses: Lazy::new(),
         }
     }
 
@@ -454,18 +598,18 @@ impl<const N: usize> Aggregates<N> {
             let Details {
                 error,
                 client_error,
-                status_class,
+                status,
                 response_bytes,
                 request_bytes,
             } = details;
             record_details(
                 s,
                 used,
-                &self.failures,
+                self,
                 units,
                 error,
                 client_error,
-                status_class,
+                status,
                 response_bytes,
                 request_bytes,
             );
@@ -548,6 +692,9 @@ impl<const N: usize> Aggregates<N> {
             streams.first_chunk.read_into(&mut f.first_chunk);
             streams.per_output_chunk.read_into(&mut f.per_output_chunk);
         }
+        if let Some(statuses) = self.statuses.get() {
+            statuses.read_into(&mut f.status_durations, f.durations.nanos_per_unit());
+        }
         f
     }
 }
@@ -557,14 +704,14 @@ impl<const N: usize> Aggregates<N> {
 #[inline(never)]
 // Scalars rather than a struct: they travel in registers, so the caller stores nothing.
 #[allow(clippy::too_many_arguments)]
-fn record_details(
+fn record_details<const N: usize>(
     s: &Stripe,
     used: &AtomicU64,
-    failures: &FailuresCell,
+    totals: &Aggregates<N>,
     units: u64,
     error: bool,
     client_error: bool,
-    status_class: u8,
+    status: u16,
     response_bytes: u64,
     request_bytes: u64,
 ) {
@@ -575,11 +722,12 @@ fn record_details(
         s.client_errors.fetch_add(1, Relaxed);
     }
     if error || client_error {
-        let f = failures.get_or_make();
+        let f = totals.failures.get_or_make();
         if error { &f.errors } else { &f.client_errors }.add(units);
     }
-    if let Some(counter) = s.status_classes.get(usize::from(status_class)) {
-        counter.fetch_add(1, Relaxed);
+    if status != 0 {
+        s.status_classes[usize::from(status / 100 - 1)].fetch_add(1, Relaxed);
+        totals.statuses.get_or_make().add(status, units);
     }
     if response_bytes > 0 {
         s.response_bytes.fetch_add(response_bytes, Relaxed);
@@ -596,8 +744,8 @@ fn record_details(
 struct Details {
     error: bool,
     client_error: bool,
-    /// 0 for 1xx … 4 for 5xx; 255 for none.
-    status_class: u8,
+    /// The HTTP status, 100 to 599; 0 for none (or one outside those).
+    status: u16,
     response_bytes: u64,
     request_bytes: u64,
 }
@@ -608,7 +756,11 @@ impl Details {
         Details {
             error: outcome.is_error(),
             client_error: outcome.is_client_error(),
-            status_class: outcome.status_class().map_or(u8::MAX, |class| class as u8),
+            status: if outcome.status_class().is_some() {
+                outcome.status
+            } else {
+                0
+            },
             response_bytes: outcome.response_bytes.unwrap_or(0),
             request_bytes,
         }
@@ -618,7 +770,7 @@ impl Details {
     fn is_empty(&self) -> bool {
         !self.error
             && !self.client_error
-            && self.status_class == u8::MAX
+            && self.status == 0
             && self.response_bytes == 0
             && self.request_bytes == 0
     }

@@ -121,19 +121,28 @@ fn put_figures(out: &mut Vec<u8>, figures: &Figures) {
         put(out, n);
     }
     for histogram in histograms(figures) {
-        let (nanos_per_unit, buckets, sum, max) = histogram.parts();
-        out.extend_from_slice(&nanos_per_unit.to_le_bytes());
-        put(out, sum as u64);
-        put(out, (sum >> 64) as u64);
-        put(out, max);
-        put(out, buckets.len() as u64);
-        let mut previous = 0;
-        for &(index, n) in buckets {
-            // Ascending indices: the gap to the previous one is short.
-            put(out, u64::from(index - previous));
-            put(out, n);
-            previous = index;
-        }
+        put_histogram(out, histogram);
+    }
+    put(out, figures.status_durations.len() as u64);
+    for (status, histogram) in &figures.status_durations {
+        put(out, u64::from(*status));
+        put_histogram(out, histogram);
+    }
+}
+
+fn put_histogram(out: &mut Vec<u8>, histogram: &Histogram) {
+    let (nanos_per_unit, buckets, sum, max) = histogram.parts();
+    out.extend_from_slice(&nanos_per_unit.to_le_bytes());
+    put(out, sum as u64);
+    put(out, (sum >> 64) as u64);
+    put(out, max);
+    put(out, buckets.len() as u64);
+    let mut previous = 0;
+    for &(index, n) in buckets {
+        // Ascending indices: the gap to the previous one is short.
+        put(out, u64::from(index - previous));
+        put(out, n);
+        previous = index;
     }
 }
 
@@ -221,6 +230,13 @@ impl Reader<'_> {
         figures.client_error_durations = self.histogram()?;
         figures.first_chunk = self.histogram()?;
         figures.per_output_chunk = self.histogram()?;
+        figures.status_durations = self.list(|r| {
+            let status = u16::try_from(r.int()?).map_err(|_| Malformed("a status beyond 65535"))?;
+            Ok((status, r.histogram()?))
+        })?;
+        if !figures.status_durations.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(Malformed("statuses out of order"));
+        }
         Ok(figures)
     }
 
@@ -264,6 +280,9 @@ mod tests {
         a.tokens.input = 1_234_567;
         a.cost_picousd = u64::MAX;
         a.tokens_per_call[1][13] = 2;
+        let mut not_found = Histogram::in_units(0.4);
+        not_found.record(Duration::from_micros(40));
+        a.status_durations = vec![(200, a.durations.clone()), (404, not_found)];
         let b = Figures {
             cancelled: 3,
             ..Figures::default()
