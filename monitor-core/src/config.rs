@@ -20,9 +20,11 @@ use std::time::Duration;
 /// | `sample_rate` | `MONITOR_SAMPLE_RATE` | fraction of calls kept as raw events, 0 to 1 (default 0) |
 /// | `outlier_factor` | `MONITOR_OUTLIER_FACTOR` | outlier events: slower than this × a site's p99, 1 or more (default 2) |
 /// | `max_route_sites` | `MONITOR_MAX_ROUTE_SITES` | route sites requests may make, 0 to 4096 (default 128): the series budget of requests |
+/// | `objectives` | `MONITOR_OBJECTIVES_FILE` | objectives and budgets (see [`Objective`]); the variable names a JSON file of them |
 /// | `history_path` | `MONITOR_HISTORY_PATH` | a file to keep the history in across restarts (feature `persist`; default none) |
 ///
 /// [`PriceTable`]: crate::PriceTable
+/// [`Objective`]: crate::Objective
 ///
 /// # Examples
 ///
@@ -69,6 +71,10 @@ pub struct Config {
     /// [`ConfigError::History`] naming it, and is left as it was. A process killed at any moment
     /// loses at most the tick being written.
     pub history_path: Option<PathBuf>,
+    /// Service level objectives and budgets (see [`Objective`](crate::Objective)), checked and
+    /// put in force by [`apply`](Config::apply), in place of those before. Default none (an
+    /// empty list leaves those in force as they are).
+    pub objectives: Vec<crate::Objective>,
 }
 
 impl Default for Config {
@@ -85,6 +91,7 @@ impl Default for Config {
             outlier_factor: 2.0,
             max_route_sites: crate::DEFAULT_MAX_ROUTE_SITES,
             history_path: None,
+            objectives: Vec::new(),
         }
     }
 }
@@ -99,6 +106,7 @@ const SAMPLE_RATE: &str = "MONITOR_SAMPLE_RATE";
 const OUTLIER_FACTOR: &str = "MONITOR_OUTLIER_FACTOR";
 const MAX_ROUTE_SITES: &str = "MONITOR_MAX_ROUTE_SITES";
 const HISTORY_PATH: &str = "MONITOR_HISTORY_PATH";
+const OBJECTIVES_FILE: &str = "MONITOR_OBJECTIVES_FILE";
 
 impl Config {
     /// The defaults.
@@ -127,6 +135,12 @@ impl Config {
     /// Sets [`history_path`](Config::history_path).
     pub fn history_path(mut self, path: impl Into<PathBuf>) -> Config {
         self.history_path = Some(path.into());
+        self
+    }
+
+    /// Adds `objectives` to [`objectives`](Config::objectives).
+    pub fn objectives(mut self, objectives: impl IntoIterator<Item = crate::Objective>) -> Config {
+        self.objectives.extend(objectives);
         self
     }
 
@@ -162,6 +176,18 @@ impl Config {
                         ));
                     }
                     config.pricing_file = Some(PathBuf::from(value));
+                }
+                OBJECTIVES_FILE => {
+                    if value.is_empty() {
+                        return Err(ConfigError::invalid(
+                            OBJECTIVES_FILE,
+                            &value,
+                            "a path to a JSON file of objectives",
+                        ));
+                    }
+                    let objectives = crate::objectives::file::read(std::path::Path::new(&value))
+                        .map_err(ConfigError::ObjectivesFile)?;
+                    config.objectives.extend(objectives);
                 }
                 HISTORY_PATH => {
                     if value.is_empty() {
@@ -249,6 +275,9 @@ impl Config {
     /// replaces it. A configuration without a path leaves a file in use as it is.
     pub fn apply(&self) -> Result<(), ConfigError> {
         self.check()?;
+        if !self.objectives.is_empty() {
+            crate::objectives::check(&self.objectives).map_err(ConfigError::Objective)?;
+        }
         let history = match &self.history_path {
             Some(path) if !crate::history::persist::is_open(path) => {
                 Some(crate::history::persist::open(path).map_err(ConfigError::History)?)
@@ -286,6 +315,9 @@ impl Config {
         // budget, and its frames trimmed to the limits.
         if let Some(history) = history {
             history.install();
+        }
+        if !self.objectives.is_empty() {
+            crate::objectives::install(self.objectives.clone());
         }
         crate::set_enabled(self.enabled);
         Ok(())
@@ -413,6 +445,10 @@ pub enum ConfigError {
     },
     /// The history file ([`Config::history_path`]) cannot be used.
     History(crate::HistoryFileError),
+    /// An objective cannot be put in force.
+    Objective(crate::ObjectiveError),
+    /// The file of objectives (`MONITOR_OBJECTIVES_FILE`) cannot be read.
+    ObjectivesFile(crate::ObjectivesFileError),
 }
 
 impl ConfigError {
@@ -437,6 +473,8 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Pricing { key, source } => write!(f, "{key}: {source}"),
             ConfigError::History(error) => write!(f, "history_path: {error}"),
+            ConfigError::Objective(error) => write!(f, "objectives: {error}"),
+            ConfigError::ObjectivesFile(error) => write!(f, "{OBJECTIVES_FILE}: {error}"),
         }
     }
 }
@@ -446,6 +484,8 @@ impl std::error::Error for ConfigError {
         match self {
             ConfigError::Pricing { source, .. } => Some(source),
             ConfigError::History(error) => Some(error),
+            ConfigError::Objective(error) => Some(error),
+            ConfigError::ObjectivesFile(error) => Some(error),
             ConfigError::InvalidValue { .. } => None,
         }
     }

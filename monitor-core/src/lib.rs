@@ -87,6 +87,7 @@ pub(crate) mod figures;
 pub(crate) mod history;
 mod interned;
 pub(crate) mod memory;
+pub(crate) mod objectives;
 pub(crate) mod record;
 pub(crate) mod snapshot;
 mod sorted;
@@ -150,10 +151,10 @@ pub use monitor_macros::tracks_tokens;
 // The record path: sites and what they record, caches, raw events, the switch.
 pub use record::{
     Cache, CacheLookup, CacheStats, DEFAULT_MAX_ROUTE_SITES, EVENT_CAPACITY, Event, EventReason,
-    Lookup, MAX_CACHES, MAX_MODEL_CELLS, MAX_ROUTE_LEN, MAX_ROUTE_SITES_LIMIT, MAX_STATUS_CODES,
-    OTHER_CACHES, OTHER_ROUTES, RequestScope, Site, SiteBuilder, SiteKind, cache, caches, events,
-    is_enabled, max_route_sites, route_site, set_enabled, set_max_route_sites, set_outlier_factor,
-    set_sampling, sites,
+    Lookup, MAX_CACHES, MAX_LATENCY_THRESHOLDS, MAX_MODEL_CELLS, MAX_ROUTE_LEN,
+    MAX_ROUTE_SITES_LIMIT, MAX_STATUS_CODES, OTHER_CACHES, OTHER_ROUTES, RequestScope, Selector,
+    Site, SiteBuilder, SiteKind, cache, caches, events, is_enabled, max_route_sites, route_site,
+    set_enabled, set_max_route_sites, set_outlier_factor, set_sampling, sites,
 };
 // The figures of a set of calls, and their views.
 pub use figures::{
@@ -192,5 +193,11 @@ pub use memory::{
 };
 #[cfg(feature = "alloc")]
 pub use memory::{HeapStats, MonitoredAlloc, heap};
+// Objectives and budgets.
+pub use objectives::{
+    BURN_WINDOWS, BurnRate, DEFAULT_WINDOW, Goal, LONGEST_BURN_WINDOW, Objective, ObjectiveError,
+    ObjectiveState, ObjectiveStatus, ObjectivesFileError, PAGE, Per, TICKET, declared, objectives,
+    objectives_at,
+};
 // Configuration.
 pub use config::{Config, ConfigError, init};

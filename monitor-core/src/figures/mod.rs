@@ -95,6 +95,10 @@ pub struct Figures {
     /// [`MAX_STATUS_CODES`](crate::MAX_STATUS_CODES) statuses; calls with others are in
     /// `durations` and their outcome's durations only.
     pub status_durations: Vec<(u16, Histogram)>,
+    /// For each latency threshold the site counts against (a latency objective's), the calls
+    /// that finished in more: `(threshold in nanoseconds, calls)`, ascending. Counted exactly as
+    /// each call is recorded, not read off the buckets.
+    pub slow_calls: Vec<(u64, u64)>,
 }
 
 /// Upper bounds of the token buckets of [`Figures::tokens_per_call`]: the explicit boundaries the
@@ -337,6 +341,9 @@ impl Figures {
             &other.status_durations,
             Histogram::merge,
         );
+        merge_keyed(&mut self.slow_calls, &other.slow_calls, |a, b| {
+            *a = a.saturating_add(*b);
+        });
     }
 
     /// What these figures hold beyond `before`, an earlier reading of the same calls. Counters
@@ -362,6 +369,18 @@ impl Figures {
                         Err(_) => now.clone(),
                     };
                     (!added.is_empty()).then_some((*status, added))
+                })
+                .collect(),
+            slow_calls: self
+                .slow_calls
+                .iter()
+                .filter_map(|(threshold, now)| {
+                    let earlier = before
+                        .slow_calls
+                        .binary_search_by_key(threshold, |s| s.0)
+                        .map_or(0, |at| before.slow_calls[at].1);
+                    let added = now.saturating_sub(earlier);
+                    (added > 0).then_some((*threshold, added))
                 })
                 .collect(),
             ..Figures::default()
@@ -399,11 +418,30 @@ impl Figures {
             }
         }
         rose |= self.status_durations.len() > other.status_durations.len();
+        for (threshold, theirs) in &other.slow_calls {
+            match self.slow_calls.binary_search_by_key(threshold, |s| s.0) {
+                Ok(at) => {
+                    let mine = &mut self.slow_calls[at].1;
+                    rose |= *mine > *theirs;
+                    *mine = (*mine).max(*theirs);
+                }
+                Err(at) => self.slow_calls.insert(at, (*threshold, *theirs)),
+            }
+        }
+        rose |= self.slow_calls.len() > other.slow_calls.len();
         rose
     }
 
-    /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes
-    /// and chunks are not kept by outcome: they are left out (0).
+    /// Calls that finished within `threshold`, when the site counts its calls against it (see
+    /// [`slow_calls`](Self::slow_calls)).
+    pub fn finished_within(&self, threshold: std::time::Duration) -> Option<u64> {
+        let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
+        let at = self.slow_calls.binary_search_by_key(&nanos, |s| s.0).ok()?;
+        Some(self.finished().saturating_sub(self.slow_calls[at].1))
+    }
+
+    /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes,
+    /// chunks and slow calls are not kept by outcome: they are left out (0).
     pub fn with_outcome(&self, outcome: crate::OutcomeFilter) -> Figures {
         use crate::OutcomeFilter;
         let mut part = Figures {
@@ -493,6 +531,7 @@ impl Figures {
                 .iter()
                 .map(|(_, h)| 8 + h.approx_bytes())
                 .sum::<usize>()
+            + 16 * self.slow_calls.len()
     }
 }
 

@@ -561,46 +561,7 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
         vec![outcome]
     };
 
-    // Only the frames are taken under the history's lock; the query computes without it.
-    let (frames, resolution) = with_state(|state| {
-        // The finest tier that reaches back to the start of the range.
-        let newest_ms = state.last_tick_ms().unwrap_or(to_ms);
-        let at = state
-            .tiers
-            .iter()
-            .position(|t| from_ms >= newest_ms.saturating_sub(t.span_ms))
-            .unwrap_or(state.tiers.len().saturating_sub(1));
-        let tier = state.tiers.get(at).ok_or(QueryError::InvalidValue {
-            field: "range".into(),
-            value: String::new(),
-        })?;
-        let finest = Duration::from_millis(tier.width_ms);
-        let resolution = q.resolution.unwrap_or(finest);
-        if resolution < finest {
-            return Err(QueryError::ResolutionTooFine {
-                asked: resolution,
-                finest,
-            });
-        }
-        // A tier filed from its finer neighbour's finished frames lacks the one in progress: it
-        // is taken from the neighbour.
-        let unfiled = match at.checked_sub(1).and_then(|i| state.tiers.get(i)) {
-            Some(finer) if at >= 2 => finer
-                .frames
-                .iter()
-                .filter(|f| f.end_ms > tier.filed_to_ms)
-                .collect(),
-            _ => Vec::new(),
-        };
-        let frames: Vec<Arc<Frame>> = tier
-            .frames
-            .iter()
-            .chain(unfiled)
-            .filter(|f| f.end_ms > from_ms && f.start_ms < to_ms)
-            .cloned()
-            .collect();
-        Ok((frames, resolution))
-    })?;
+    let (frames, resolution) = frames_between(from_ms, to_ms, q.resolution)?;
     let step_ms = u64::try_from(resolution.as_millis())
         .unwrap_or(u64::MAX)
         .max(1);
@@ -717,6 +678,89 @@ pub fn query(q: &Query) -> Result<QueryResult, QueryError> {
         groups,
         caches,
     })
+}
+
+/// The frames of the finest tier that reaches back to `from_ms`, overlapping `from_ms..to_ms`,
+/// and the resolution they give (`resolution` if given and not finer than the tier). Only the
+/// frames are taken under the history's lock: what reads them computes without it.
+fn frames_between(
+    from_ms: u64,
+    to_ms: u64,
+    resolution: Option<Duration>,
+) -> Result<(Vec<Arc<Frame>>, Duration), QueryError> {
+    with_state(|state| {
+        // The finest tier that reaches back to the start of the range.
+        let newest_ms = state.last_tick_ms().unwrap_or(to_ms);
+        let at = state
+            .tiers
+            .iter()
+            .position(|t| from_ms >= newest_ms.saturating_sub(t.span_ms))
+            .unwrap_or(state.tiers.len().saturating_sub(1));
+        let tier = state.tiers.get(at).ok_or(QueryError::InvalidValue {
+            field: "range".into(),
+            value: String::new(),
+        })?;
+        let finest = Duration::from_millis(tier.width_ms);
+        let resolution = resolution.unwrap_or(finest);
+        if resolution < finest {
+            return Err(QueryError::ResolutionTooFine {
+                asked: resolution,
+                finest,
+            });
+        }
+        // A tier filed from its finer neighbour's finished frames lacks the one in progress: it
+        // is taken from the neighbour.
+        let unfiled = match at.checked_sub(1).and_then(|i| state.tiers.get(i)) {
+            Some(finer) if at >= 2 => finer
+                .frames
+                .iter()
+                .filter(|f| f.end_ms > tier.filed_to_ms)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let frames: Vec<Arc<Frame>> = tier
+            .frames
+            .iter()
+            .chain(unfiled)
+            .filter(|f| f.end_ms > from_ms && f.start_ms < to_ms)
+            .cloned()
+            .collect();
+        Ok((frames, resolution))
+    })
+}
+
+/// What each site selected by `selected` (by site index) added from `from_ms` to `to_ms`, by
+/// site index; for sites that name their model per call, only `model`'s calls when one is given.
+/// What objectives read their windows with.
+pub(crate) fn site_totals(
+    from_ms: u64,
+    to_ms: u64,
+    selected: &dyn Fn(usize) -> bool,
+    model: Option<&str>,
+) -> BTreeMap<usize, Figures> {
+    let Ok((frames, _)) = frames_between(from_ms, to_ms, None) else {
+        return BTreeMap::new();
+    };
+    let mut totals: BTreeMap<usize, Figures> = BTreeMap::new();
+    for frame in &frames {
+        for (index, figures) in &frame.sites {
+            if !selected(*index) {
+                continue;
+            }
+            let by_model = frame.models_of(*index);
+            match model {
+                Some(wanted) if !by_model.is_empty() => {
+                    for ((_, m), f) in by_model {
+                        if *m == wanted {
+                            totals.entry(*index).or_default().add(f);
+                        }
+                    }
+                }
+                _ => totals.entry(*index).or_default().add(figures),
+            }
+        }
+    }
+    totals
 }
 
 impl GroupResult {

@@ -261,6 +261,17 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     f(state.get_or_insert_with(|| State::new(DEFAULT_LIMITS)))
 }
 
+/// The start of the oldest frame the history holds, in milliseconds since the Unix epoch.
+pub(crate) fn oldest_ms() -> Option<u64> {
+    with_state(|state| {
+        state
+            .tiers
+            .iter()
+            .filter_map(|t| t.frames.front().map(|f| f.start_ms))
+            .min()
+    })
+}
+
 /// The process's memory at the latest ticks (up to [`MEMORY_SAMPLES`]), oldest first.
 pub fn memory_history() -> Vec<MemorySample> {
     with_state(|state| state.memory.iter().copied().collect())

@@ -77,3 +77,10 @@ pub(crate) fn nanos_per_unit() -> f64 {
 pub(crate) fn to_duration(units: u64) -> std::time::Duration {
     std::time::Duration::from_nanos((units as f64 * nanos_per_unit()).round() as u64)
 }
+
+/// `duration` in clock units, rounded down: a call of more units took longer.
+pub(crate) fn units_of(duration: std::time::Duration) -> u64 {
+    let units = duration.as_nanos() as f64 / nanos_per_unit();
+    // f64 → u64 `as` saturates; a threshold of 0 units would count every call.
+    (units.floor() as u64).max(1)
+}

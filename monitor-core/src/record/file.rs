@@ -32,8 +32,9 @@ pub(crate) fn record_error(site: &'static Site, outcome: Outcome) {
     }
 }
 
-/// Keeps the call as a raw event if it failed, was an outlier, or was drawn by sampling. For a
-/// plain call: a compare with the site's threshold and a test of a bit of the mode byte.
+/// Counts the call against the site's latency thresholds if it is slower, and keeps it as a raw
+/// event if it failed, was an outlier, or was drawn by sampling. For a plain call: a compare with
+/// the site's threshold and a test of a bit of the mode byte.
 #[inline(always)]
 pub(crate) fn keep_event(
     site: &'static Site,
@@ -42,9 +43,15 @@ pub(crate) fn keep_event(
     outcome: &Outcome,
     request_bytes: u64,
 ) {
+    // One compare for both: above the lower of the outlier threshold and the latency
+    // objectives' thresholds.
+    let watched = units > site.watch_units();
+    if watched {
+        site.count_slow(units);
+    }
     let reason = if outcome.error_type.is_some() || outcome.status >= 500 {
         Some(EventReason::Failed)
-    } else if units > site.outlier_units() {
+    } else if watched && units > site.outlier_units() {
         Some(EventReason::Outlier)
     } else if mode & switch::SAMPLE != 0 && events::sample_due() {
         Some(EventReason::Sampled)

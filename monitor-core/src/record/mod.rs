@@ -20,6 +20,7 @@ pub(crate) mod outcome;
 pub(crate) mod registry;
 pub(crate) mod request;
 pub(crate) mod scope;
+pub(crate) mod select;
 pub(crate) mod site;
 pub(crate) mod stream;
 pub(crate) mod stripes;
@@ -34,6 +35,7 @@ pub use registry::{
     max_route_sites, route_site, set_max_route_sites, sites,
 };
 pub use request::RequestScope;
-pub use site::{Site, SiteKind};
+pub use select::Selector;
+pub use site::{MAX_LATENCY_THRESHOLDS, Site, SiteKind};
 pub use stripes::MAX_STATUS_CODES;
 pub use switch::{is_enabled, set_enabled};

@@ -201,6 +201,7 @@ pub fn route_site(route: &str) -> &'static Site {
     routes.insert(key.to_owned(), site);
     if cfg!(feature = "enabled") {
         register(site);
+        super::select::watch_new_site(site);
     }
     site
 }

@@ -124,6 +124,27 @@ pub struct Site {
     /// The model the latest response named, when not the one asked for.
     response_model: ResponseModel,
     activity: Activity,
+    /// Calls slower than the latency objectives' thresholds, counted at record time.
+    slow: SlowCalls,
+}
+
+/// Latency thresholds a site counts its slower calls against (for latency objectives): the
+/// record path only compares a call's duration with the lowest of these and the outlier
+/// threshold ([`Activity::watch_units`]), which it compared with the outlier threshold alone
+/// before; a call above it takes the cold path that counts it here.
+pub const MAX_LATENCY_THRESHOLDS: usize = 4;
+
+struct SlowCalls {
+    slots: [SlowSlot; MAX_LATENCY_THRESHOLDS],
+}
+
+struct SlowSlot {
+    /// The threshold in clock units; `u64::MAX` for a free slot.
+    units: AtomicU64,
+    /// The same in nanoseconds: what readers key the count by.
+    nanos: AtomicU64,
+    /// Calls that finished in more than the threshold.
+    count: AtomicU64,
 }
 
 /// What the record path and the read model share about a site, on a cache line of its own: every
@@ -134,6 +155,9 @@ struct Activity {
     /// Calls longer than this, in clock units, are kept as outlier events. Set by the collector
     /// from the site's p99; no call is an outlier before it has.
     outlier_units: AtomicU64,
+    /// The lower of `outlier_units` and the lowest latency threshold: what every call's duration
+    /// is compared with.
+    watch_units: AtomicU64,
     /// The site recorded something the read model has not read yet: it is on the list of
     /// [`take_marked`].
     marked: AtomicBool,
@@ -171,8 +195,18 @@ impl Site {
             cache: OnceLock::new(),
             cells: Cells::new(),
             response_model: ResponseModel::new(),
+            slow: SlowCalls {
+                slots: [const {
+                    SlowSlot {
+                        units: AtomicU64::new(u64::MAX),
+                        nanos: AtomicU64::new(0),
+                        count: AtomicU64::new(0),
+                    }
+                }; MAX_LATENCY_THRESHOLDS],
+            },
             activity: Activity {
                 outlier_units: AtomicU64::new(u64::MAX),
+                watch_units: AtomicU64::new(u64::MAX),
                 marked: AtomicBool::new(false),
                 next: AtomicPtr::new(std::ptr::null_mut()),
                 index: AtomicUsize::new(usize::MAX),
@@ -274,7 +308,102 @@ impl Site {
     pub(crate) fn set_outlier_units(&self, units: u64) {
         if self.outlier_units() != units {
             self.activity.outlier_units.store(units, Ordering::Relaxed);
+            self.set_watch();
         }
+    }
+
+    /// What every call's duration is compared with: above it, the call is an outlier or slower
+    /// than a latency threshold, and takes [`count_slow`](Self::count_slow).
+    #[inline(always)]
+    pub(crate) fn watch_units(&self) -> u64 {
+        self.activity.watch_units.load(Ordering::Relaxed)
+    }
+
+    fn set_watch(&self) {
+        let lowest = self
+            .slow
+            .slots
+            .iter()
+            .map(|s| s.units.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(u64::MAX);
+        self.activity
+            .watch_units
+            .store(lowest.min(self.outlier_units()), Ordering::Relaxed);
+    }
+
+    /// Counts, from now on, the calls slower than `threshold` (for a latency objective). Returns
+    /// whether the site counts them: false once it counts [`MAX_LATENCY_THRESHOLDS`] others.
+    pub(crate) fn watch_latency(&self, threshold: std::time::Duration, units: u64) -> bool {
+        let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
+        let counted = self.slow.slots.iter().any(|slot| {
+            slot.units.load(Ordering::Relaxed) != u64::MAX
+                && slot.nanos.load(Ordering::Relaxed) == nanos
+        });
+        if counted {
+            return true;
+        }
+        for slot in &self.slow.slots {
+            // Claimed with the units last, so that a call never counts against a threshold
+            // whose nanoseconds readers do not know yet.
+            if slot.units.load(Ordering::Relaxed) == u64::MAX {
+                slot.nanos.store(nanos, Ordering::Relaxed);
+                slot.count.store(0, Ordering::Relaxed);
+                if slot
+                    .units
+                    .compare_exchange(u64::MAX, units, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    self.set_watch();
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// A call of `units` that took longer than [`watch_units`](Self::watch_units): counted
+    /// against each latency threshold it exceeds.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn count_slow(&self, units: u64) {
+        for slot in &self.slow.slots {
+            if units > slot.units.load(Ordering::Acquire) {
+                slot.count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The objectives the site's attribute names (`objective = "…"`).
+    pub fn objective_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The latency thresholds the site counts its calls against, in nanoseconds.
+    pub(crate) fn latency_thresholds(&self) -> Vec<u64> {
+        self.slow_calls()
+            .into_iter()
+            .map(|(nanos, _)| nanos)
+            .collect()
+    }
+
+    /// The calls slower than each latency threshold so far, `(threshold in nanoseconds, calls)`,
+    /// ascending by threshold.
+    pub(crate) fn slow_calls(&self) -> Vec<(u64, u64)> {
+        let mut slow: Vec<(u64, u64)> = self
+            .slow
+            .slots
+            .iter()
+            .filter(|s| s.units.load(Ordering::Acquire) != u64::MAX)
+            .map(|s| {
+                (
+                    s.nanos.load(Ordering::Relaxed),
+                    s.count.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        slow.sort_unstable();
+        slow
     }
 
     /// Position among the sites, once it has one.
@@ -289,7 +418,9 @@ impl Site {
 
     /// Everything the site recorded so far.
     pub(crate) fn figures(&self) -> Figures {
-        self.aggregates.read()
+        let mut figures = self.aggregates.read();
+        figures.slow_calls = self.slow_calls();
+        figures
     }
 
     /// The site's calls split by model, when its model is named per call: `(model, figures)`.

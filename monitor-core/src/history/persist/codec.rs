@@ -128,6 +128,11 @@ fn put_figures(out: &mut Vec<u8>, figures: &Figures) {
         put(out, u64::from(*status));
         put_histogram(out, histogram);
     }
+    put(out, figures.slow_calls.len() as u64);
+    for (threshold, calls) in &figures.slow_calls {
+        put(out, *threshold);
+        put(out, *calls);
+    }
 }
 
 fn put_histogram(out: &mut Vec<u8>, histogram: &Histogram) {
@@ -237,6 +242,10 @@ impl Reader<'_> {
         if !figures.status_durations.windows(2).all(|w| w[0].0 < w[1].0) {
             return Err(Malformed("statuses out of order"));
         }
+        figures.slow_calls = self.list(|r| Ok((r.int()?, r.int()?)))?;
+        if !figures.slow_calls.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(Malformed("latency thresholds out of order"));
+        }
         Ok(figures)
     }
 
@@ -283,6 +292,7 @@ mod tests {
         let mut not_found = Histogram::in_units(0.4);
         not_found.record(Duration::from_micros(40));
         a.status_durations = vec![(200, a.durations.clone()), (404, not_found)];
+        a.slow_calls = vec![(400_000_000, 2), (1_000_000_000, 1)];
         let b = Figures {
             cancelled: 3,
             ..Figures::default()

@@ -1,0 +1,94 @@
+//! Objectives: service level objectives and budgets declared in code or configuration, judged
+//! live from the history.
+//!
+//! An objective is declared ([`declare`]) with [`Config::objectives`](crate::Config::objectives)
+//! or `MONITOR_OBJECTIVES_FILE` ([`file`]), checked, and put in force: a latency objective has
+//! the sites it covers count their slower calls from then on (the record path compares a call's
+//! duration with one threshold, as it did for outliers alone). [`objectives`] then reads each
+//! objective's window and burn windows from the history ([`status`]).
+
+pub(crate) mod declare;
+pub(crate) mod file;
+pub(crate) mod status;
+
+pub use declare::{DEFAULT_WINDOW, Goal, LONGEST_BURN_WINDOW, Objective, ObjectiveError, Per};
+pub use file::ObjectivesFileError;
+pub use status::{
+    BURN_WINDOWS, BurnRate, ObjectiveState, ObjectiveStatus, PAGE, TICKET, objectives,
+    objectives_at,
+};
+
+use crate::record::registry;
+use crate::record::select;
+use parking_lot::RwLock;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The objectives in force.
+static DECLARED: RwLock<Option<Arc<Vec<Objective>>>> = RwLock::new(None);
+
+/// The objectives in force, as declared.
+pub fn declared() -> Arc<Vec<Objective>> {
+    DECLARED.read().clone().unwrap_or_default()
+}
+
+/// Whether `objective` covers `site`.
+pub(crate) fn covers(objective: &Objective, site: &crate::Site) -> bool {
+    select::covers(&objective.selector, &objective.name, site)
+}
+
+/// Checks `objectives` against each other and against the sites; changes nothing on an error.
+pub(crate) fn check(objectives: &[Objective]) -> Result<(), ObjectiveError> {
+    let mut names = BTreeSet::new();
+    for objective in objectives {
+        objective.check()?;
+        if !names.insert(objective.name.as_str()) {
+            return Err(ObjectiveError::Duplicate {
+                objective: objective.name.clone(),
+            });
+        }
+    }
+    let all = registry::all();
+    for site in all.iter() {
+        if let Some(unknown) = site
+            .objective_names()
+            .iter()
+            .find(|name| !names.contains(**name))
+        {
+            return Err(ObjectiveError::Unknown {
+                site: site.id(),
+                objective: (*unknown).to_owned(),
+            });
+        }
+        // The thresholds the site counts against now, and those these objectives add.
+        let mut thresholds: BTreeMap<u64, &str> = site
+            .latency_thresholds()
+            .into_iter()
+            .map(|nanos| (nanos, ""))
+            .collect();
+        for objective in objectives.iter().filter(|o| covers(o, site)) {
+            if let Goal::Latency { threshold, .. } = objective.goal {
+                let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
+                thresholds.entry(nanos).or_insert(&objective.name);
+                if thresholds.len() > crate::MAX_LATENCY_THRESHOLDS {
+                    return Err(ObjectiveError::TooManyThresholds {
+                        site: site.id(),
+                        objective: objective.name.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts `objectives` in force, in place of those before (checked by [`check`] first). A latency
+/// threshold, once counted at a site, stays counted: the counts are the site's figures.
+pub(crate) fn install(objectives: Vec<Objective>) {
+    for objective in &objectives {
+        if let Goal::Latency { threshold, .. } = objective.goal {
+            select::watch_latency(&objective.selector, &objective.name, threshold);
+        }
+    }
+    *DECLARED.write() = Some(Arc::new(objectives));
+}
