@@ -254,7 +254,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let args = &checked.args;
     let kind = kind(which);
     let name = &checked.name;
-    let function = sig.ident.to_string();
+    let function = syn::ext::IdentExt::unraw(&sig.ident).to_string();
     let opt = |value: Option<String>| match value {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),

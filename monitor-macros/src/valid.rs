@@ -3,6 +3,7 @@
 use crate::args::{Args, Macro, Model, attribute_span};
 use crate::fallback::Failure;
 use crate::item::Function;
+use syn::ext::IdentExt;
 use syn::{LitStr, ReturnType, Type};
 
 /// The arguments, checked and with defaults filled in.
@@ -74,7 +75,8 @@ pub(crate) fn check(which: Macro, args: Args, function: &Function) -> Result<Che
             return Err(syn::Error::new_spanned(attr, message).into());
         }
     }
-    let function_name = sig.ident.to_string();
+    // `r#type` is the function `type`: the `r#` only lets it be written.
+    let function_name = sig.ident.unraw().to_string();
     let name = args
         .name
         .as_ref()
