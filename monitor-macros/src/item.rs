@@ -5,9 +5,11 @@
 
 use crate::args::Macro;
 use crate::fallback::Failure;
+use crate::types::{StreamReturn, returns_future, returns_stream};
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::quote;
 use syn::parse::{ParseStream, Parser};
-use syn::{Attribute, Signature, Visibility};
+use syn::{Attribute, Block, Expr, ReturnType, Signature, Stmt, Type, Visibility};
 
 pub(crate) struct Function {
     pub(crate) attrs: Vec<Attribute>,
@@ -19,6 +21,104 @@ pub(crate) struct Function {
     pub(crate) body: TokenStream,
     /// The braces, for spans.
     pub(crate) brace: Group,
+}
+
+/// How a function's body is wrapped, decided once from its signature and body; `expand` has one
+/// generator per shape.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per expansion, made once and matched once"
+)]
+pub(crate) enum Shape {
+    /// `async fn`: the body becomes an async block, awaited inside the guard.
+    Async { stream: Option<StreamReturn> },
+    /// A method `#[async_trait]` rewrote to return `Box::pin(async move { … })`: the future is
+    /// timed, not the boxing.
+    AsyncTrait(AsyncTrait),
+    /// A synchronous function that returns a future: timed from the call to the future's end.
+    ReturnsFuture {
+        boxed: bool,
+        output: Option<Type>,
+        stream: Option<StreamReturn>,
+    },
+    /// A synchronous `#[track_caller]` function: the body stays inline.
+    TrackCaller,
+    /// A synchronous function that returns a stream (or a `Result` of one).
+    Stream(StreamReturn),
+    /// A synchronous handler or stage: the body runs out of line in `run`.
+    Sync,
+    /// A synchronous token call: the guard stays to read the usage off the value.
+    SyncTokens,
+}
+
+/// What `#[async_trait]` made of a method's body.
+pub(crate) struct AsyncTrait {
+    /// The statements before the boxing (`#[async_trait]`'s own bindings).
+    pub(crate) before: Vec<Stmt>,
+    /// The `Box::pin` path as written.
+    pub(crate) pin: Expr,
+    /// The `async move { … }` block.
+    pub(crate) future: Expr,
+    /// The future's `Output` as declared, with `impl Trait` left to inference.
+    pub(crate) output: Option<Type>,
+    pub(crate) stream: Option<StreamReturn>,
+}
+
+impl Function {
+    pub(crate) fn has_track_caller(&self) -> bool {
+        self.attrs
+            .iter()
+            .any(|attr| attr.path().is_ident("track_caller"))
+    }
+
+    /// The shape of this function under `which`.
+    pub(crate) fn shape(&self, which: Macro) -> Shape {
+        let sig = &self.sig;
+        let track_caller = self.has_track_caller();
+        let declared = match &sig.output {
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+            ReturnType::Default => None,
+        };
+        // A value that is a stream, returned directly or by the future returned: the call goes on
+        // until the stream ends. (A `#[track_caller]` function keeps its body inline, so no.)
+        let stream = |value: Option<Type>| {
+            value
+                .as_ref()
+                .filter(|_| !track_caller)
+                .and_then(returns_stream)
+        };
+        if sig.asyncness.is_some() {
+            return Shape::Async {
+                stream: stream(declared),
+            };
+        }
+        let future = returns_future(&sig.output);
+        if let Some((before, pin, body)) = async_trait_body(&self.body) {
+            let (output, value) = future.map_or((None, None), |f| (f.output, f.declared));
+            return Shape::AsyncTrait(AsyncTrait {
+                before,
+                pin,
+                future: body,
+                output,
+                stream: stream(value),
+            });
+        }
+        if let Some(future) = future {
+            return Shape::ReturnsFuture {
+                boxed: future.boxed,
+                output: future.output,
+                stream: stream(future.declared),
+            };
+        }
+        if track_caller {
+            return Shape::TrackCaller;
+        }
+        match stream(declared) {
+            Some(stream) => Shape::Stream(stream),
+            None if which == Macro::Tokens => Shape::SyncTokens,
+            None => Shape::Sync,
+        }
+    }
 }
 
 pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Function, Failure> {
@@ -95,4 +195,34 @@ fn split_inner_attrs(body: TokenStream) -> (Vec<Attribute>, TokenStream) {
         Ok((attrs, input.parse()?))
     };
     parser.parse2(body.clone()).unwrap_or((Vec::new(), body))
+}
+
+/// Recognises the body `#[async_trait]` generates: statements ending in
+/// `Box::pin(async move { … })`. Returns the statements before, the `Box::pin` path, and the
+/// async block.
+fn async_trait_body(body: &TokenStream) -> Option<(Vec<Stmt>, Expr, Expr)> {
+    let block: Block = syn::parse2(quote!({ #body })).ok()?;
+    let mut stmts = block.stmts;
+    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else {
+        return None;
+    };
+    let Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(future)) = call.args.first() else {
+        return None;
+    };
+    future.capture?;
+    let (func, future) = (Expr::Path(path.clone()), Expr::Async(future.clone()));
+    stmts.pop();
+    Some((stmts, func, future))
 }

@@ -11,6 +11,7 @@ mod args;
 mod expand;
 mod fallback;
 mod item;
+mod types;
 mod valid;
 
 use args::Macro;
