@@ -147,6 +147,52 @@ pub use monitor_macros::pipeline_stage;
 /// ```
 pub use monitor_macros::tracks_tokens;
 
+/// `#[monitor(skip)]`: leaves one method of an instrumented `impl` block as written.
+///
+/// Any of the three attributes put on an `impl` block makes every method with a body a site of
+/// its kind, with the block's arguments; `#[monitor(skip)]` on a method opts it out. The block's
+/// attribute removes it before it is expanded — with the `enabled` feature off too — so it needs
+/// no import. Expanded on its own (imported, on a method of an impl block without a monitor
+/// attribute) it is a compile error: it would skip nothing.
+///
+/// ```
+/// use monitor_core::monitored_handler;
+///
+/// struct Api;
+///
+/// #[monitored_handler]
+/// impl Api {
+///     fn health(&self) -> &'static str {
+///         "ok"
+///     }
+///
+///     #[monitor(skip)]
+///     fn version(&self) -> &'static str {
+///         "1.0"
+///     }
+/// }
+///
+/// # Api.health(); Api.version();
+/// # #[cfg(feature = "enabled")] {
+/// assert!(monitor_core::sites().any(|s| s.qualified_name() == "Api::health"));
+/// assert!(monitor_core::sites().all(|s| s.name() != "version"));
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// use monitor_core::monitor;
+///
+/// struct Api;
+///
+/// impl Api {
+///     #[monitor(skip)] // no attribute on the block: an error
+///     fn version(&self) -> &'static str {
+///         "1.0"
+///     }
+/// }
+/// ```
+pub use monitor_macros::monitor;
+
 // The record path: sites and what they record, caches, raw events, the switch.
 pub use record::{
     Cache, CacheLookup, CacheStats, DEFAULT_MAX_ROUTE_SITES, EVENT_CAPACITY, Event, EventReason,

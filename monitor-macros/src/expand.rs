@@ -6,9 +6,9 @@
 //! The function's [`Shape`] is decided once; each shape has its generator below.
 
 use crate::args::{Macro, Model};
-use crate::item::{AsyncTrait, Function, Shape};
+use crate::item::{AsyncTrait, Function, ImplBlock, Member, Shape};
 use crate::types::{InferImplTrait, StreamForm, StreamReturn};
-use crate::valid::Checked;
+use crate::valid::{Checked, Plan};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -48,6 +48,32 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     })
     .to_tokens(&mut block);
     quote! { #(#attrs)* #vis #sig #block }
+}
+
+/// An `impl` block: each method planned as a site expanded as one (`on`), or left as written
+/// (the feature off); a method's own attribute rewritten for rustc to expand; the rest as written.
+pub(crate) fn expand_block(block: ImplBlock, plans: Vec<Plan>, on: bool) -> TokenStream {
+    let ImplBlock {
+        head,
+        inner_attrs,
+        members,
+        brace,
+        ..
+    } = block;
+    let members = members
+        .into_iter()
+        .zip(plans)
+        .map(|(member, plan)| match (member, plan) {
+            (Member::Method { function, .. }, Plan::Instrument(which, checked)) if on => {
+                expand(which, &checked, *function)
+            }
+            (Member::Method { function, .. }, Plan::Own(attr)) => {
+                let function = function.untouched();
+                quote! { #attr #function }
+            }
+            (member, _) => member.untouched(),
+        });
+    ImplBlock::rebuild(&head, &inner_attrs, &brace, members)
 }
 
 /// What every generator needs: the function, and the pieces they share.
@@ -348,6 +374,10 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let kind = kind(which);
     let name = &checked.name;
     let function = syn::ext::IdentExt::unraw(&sig.ident).to_string();
+    let qualified_name = match &checked.type_name {
+        Some(type_name) => format!("{type_name}::{name}"),
+        None => name.clone(),
+    };
     let opt = |value: Option<String>| match value {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
@@ -355,6 +385,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let route = opt(args.route.as_ref().map(syn::LitStr::value));
     let pipeline = opt(args.pipeline.as_ref().map(syn::LitStr::value));
     let stage = opt(checked.stage.clone());
+    let type_name = opt(checked.type_name.clone());
     let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
     let cache = opt(args.cache.as_ref().map(syn::LitStr::value));
     let operation = opt(args.operation.as_ref().map(syn::LitStr::value));
@@ -374,6 +405,8 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
             ::monitor_core::__private::Site::new(::monitor_core::__private::SiteMeta {
                 kind: ::monitor_core::__private::SiteKind::#kind,
                 name: #name,
+                qualified_name: #qualified_name,
+                type_name: #type_name,
                 function: #function,
                 module_path: ::core::module_path!(),
                 file: ::core::file!(),

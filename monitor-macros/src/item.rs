@@ -1,6 +1,7 @@
-//! The function an attribute is put on: signature parsed, body kept as tokens.
+//! What an attribute is put on: a function (signature parsed, body kept as tokens), or an `impl`
+//! block of them.
 //!
-//! The body is not parsed, so a syntax error in it reaches rustc unchanged and is reported at the
+//! Bodies are not parsed, so a syntax error in one reaches rustc unchanged and is reported at the
 //! user's token, as it would be without the attribute.
 
 use crate::args::Macro;
@@ -8,8 +9,101 @@ use crate::fallback::Failure;
 use crate::types::{StreamReturn, returns_future, returns_stream};
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
-use syn::{Attribute, Block, Expr, ReturnType, Signature, Stmt, Type, Visibility};
+use syn::{Attribute, Block, Expr, ItemImpl, ReturnType, Signature, Stmt, Token, Type, Visibility};
+
+/// A function, or an `impl` block.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per expansion, made once and matched once"
+)]
+pub(crate) enum Item {
+    Function(Function),
+    Impl(ImplBlock),
+}
+
+/// An `impl` block: its head as written, and its members.
+pub(crate) struct ImplBlock {
+    /// Everything before the braces: attributes, `impl`, generics, trait, type, where-clause.
+    pub(crate) head: TokenStream,
+    /// The `Self` type's last path segment, without generics or `r#` ([`type_name`]).
+    pub(crate) type_name: String,
+    /// `#![...]` attributes at the top of the block.
+    pub(crate) inner_attrs: Vec<Attribute>,
+    pub(crate) members: Vec<Member>,
+    /// The braces, for spans.
+    pub(crate) brace: Group,
+}
+
+/// One item of an `impl` block.
+pub(crate) enum Member {
+    /// A method with a body, its monitor attributes (`#[monitored_handler]`, `#[pipeline_stage]`,
+    /// `#[tracks_tokens]`, `#[monitor(…)]`) taken off it, in the order written.
+    Method {
+        function: Box<Function>,
+        monitor_attrs: Vec<Attribute>,
+    },
+    /// Anything else (an associated const or type, a macro call), as written.
+    Other(TokenStream),
+}
+
+impl Member {
+    /// The member as written, without its monitor attributes.
+    pub(crate) fn untouched(self) -> TokenStream {
+        match self {
+            Member::Method { function, .. } => function.untouched(),
+            Member::Other(tokens) => tokens,
+        }
+    }
+}
+
+impl ImplBlock {
+    /// The block with `members` in place of its own.
+    pub(crate) fn rebuild(
+        head: &TokenStream,
+        inner_attrs: &[Attribute],
+        brace: &Group,
+        members: impl IntoIterator<Item = TokenStream>,
+    ) -> TokenStream {
+        let members: TokenStream = members.into_iter().collect();
+        let mut body = Group::new(Delimiter::Brace, quote! { #(#inner_attrs)* #members });
+        body.set_span(brace.span());
+        quote! { #head #body }
+    }
+
+    /// The block as written, without its methods' monitor attributes: what the attribute gives
+    /// with the feature off, and beside an error.
+    pub(crate) fn untouched(self) -> TokenStream {
+        let ImplBlock {
+            head,
+            inner_attrs,
+            members,
+            brace,
+            ..
+        } = self;
+        ImplBlock::rebuild(
+            &head,
+            &inner_attrs,
+            &brace,
+            members.into_iter().map(Member::untouched),
+        )
+    }
+}
+
+/// The monitor attribute `attr` is, by the last segment of its path (`monitored_handler` and
+/// `monitor_core::monitored_handler` alike): `Some(Some(macro))` for one of the three,
+/// `Some(None)` for `#[monitor(…)]`, `None` for any other.
+pub(crate) fn monitor_attribute(attr: &Attribute) -> Option<Option<Macro>> {
+    let last = attr.path().segments.last()?.ident.to_string();
+    match last.as_str() {
+        "monitored_handler" => Some(Some(Macro::Handler)),
+        "pipeline_stage" => Some(Some(Macro::Stage)),
+        "tracks_tokens" => Some(Some(Macro::Tokens)),
+        "monitor" => Some(None),
+        _ => None,
+    }
+}
 
 pub(crate) struct Function {
     pub(crate) attrs: Vec<Attribute>,
@@ -121,7 +215,138 @@ impl Function {
     }
 }
 
-pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Function, Failure> {
+/// A function or an `impl` block.
+pub(crate) fn parse_item(which: Macro, tokens: TokenStream) -> Result<Item, Failure> {
+    if is_impl(&tokens) {
+        parse_impl(tokens).map(Item::Impl)
+    } else {
+        parse(which, tokens).map(Item::Function)
+    }
+}
+
+/// Whether the item is an `impl` block: attributes, then `impl`, `unsafe impl` or `default impl`.
+fn is_impl(tokens: &TokenStream) -> bool {
+    let parser = |input: ParseStream| -> syn::Result<bool> {
+        input.call(Attribute::parse_outer)?;
+        if input.peek(Token![default]) || input.peek(Token![unsafe]) {
+            input.parse::<TokenTree>()?;
+        }
+        let found = input.peek(Token![impl]);
+        input.parse::<TokenStream>()?;
+        Ok(found)
+    };
+    parser.parse2(tokens.clone()).unwrap_or(false)
+}
+
+fn parse_impl(tokens: TokenStream) -> Result<ImplBlock, Failure> {
+    let mut head: Vec<TokenTree> = tokens.into_iter().collect();
+    let Some(TokenTree::Group(brace)) = head.pop() else {
+        return Err(Failure::LeaveToRustc);
+    };
+    if brace.delimiter() != Delimiter::Brace {
+        return Err(Failure::LeaveToRustc);
+    }
+    let head: TokenStream = head.into_iter().collect();
+    // The head with empty braces is an impl block syn can read, whatever the members are.
+    let Ok(header) = syn::parse2::<ItemImpl>(quote!(#head {})) else {
+        return Err(Failure::LeaveToRustc);
+    };
+    let parser = |input: ParseStream| -> syn::Result<(Vec<Attribute>, Vec<Member>)> {
+        let inner_attrs = input.call(Attribute::parse_inner)?;
+        let mut members = Vec::new();
+        while !input.is_empty() {
+            members.push(member(input)?);
+        }
+        Ok((inner_attrs, members))
+    };
+    let (inner_attrs, members) = parser
+        .parse2(brace.stream())
+        .map_err(|_| Failure::LeaveToRustc)?;
+    Ok(ImplBlock {
+        head,
+        type_name: type_name(&header.self_ty),
+        inner_attrs,
+        members,
+        brace,
+    })
+}
+
+/// One member: a method with a body, or anything else up to its `;` or its braces.
+fn member(input: ParseStream) -> syn::Result<Member> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    let method = input.fork();
+    let looks_like_method = method.parse::<Visibility>().is_ok()
+        && method.parse::<Signature>().is_ok()
+        && matches!(method.parse::<TokenTree>(), Ok(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace);
+    if looks_like_method {
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let Ok(TokenTree::Group(brace)) = input.parse::<TokenTree>() else {
+            unreachable!("checked on the fork");
+        };
+        let (monitor_attrs, attrs) = attrs
+            .into_iter()
+            .partition(|attr| monitor_attribute(attr).is_some());
+        let (inner_attrs, body) = split_inner_attrs(brace.stream());
+        return Ok(Member::Method {
+            function: Box::new(Function {
+                attrs,
+                vis,
+                sig,
+                inner_attrs,
+                body,
+                brace,
+            }),
+            monitor_attrs,
+        });
+    }
+    // Passed through as written, attributes and all: only where it ends matters.
+    let mut tokens = TokenStream::new();
+    while let Ok(tt) = input.parse::<TokenTree>() {
+        let end = match &tt {
+            TokenTree::Punct(p) => p.as_char() == ';',
+            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace && !input.peek(Token![;]),
+            _ => false,
+        };
+        tokens.extend([tt]);
+        if end {
+            break;
+        }
+    }
+    Ok(Member::Other(quote! { #(#attrs)* #tokens }))
+}
+
+/// The `Self` type's last path segment without generics or `r#` (`LogoPipeline` for
+/// `crate::LogoPipeline<T>` and `&LogoPipeline`); the type as written for one without a path.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(path) => path.path.segments.last().map_or_else(
+            || quote!(#ty).to_string(),
+            |segment| segment.ident.unraw().to_string(),
+        ),
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Ptr(p) => type_name(&p.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        other => quote!(#other).to_string().replace(' ', ""),
+    }
+}
+
+impl Function {
+    /// The function as written, attributes it kept and all.
+    pub(crate) fn untouched(self) -> TokenStream {
+        let Function {
+            attrs,
+            vis,
+            sig,
+            brace,
+            ..
+        } = self;
+        quote! { #(#attrs)* #vis #sig #brace }
+    }
+}
+
+fn parse(which: Macro, tokens: TokenStream) -> Result<Function, Failure> {
     let parser = |input: ParseStream| -> syn::Result<Result<Function, Failure>> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
@@ -184,7 +409,10 @@ fn not_a_function(which: Macro, head: ParseStream, looks_like_fn: bool) -> Failu
         .map_or_else(proc_macro2::Span::call_site, |(tt, _)| tt.span());
     syn::Error::new(
         span,
-        format!("{} can only be put on a function", which.attribute()),
+        format!(
+            "{} can only be put on a function or an impl block",
+            which.attribute()
+        ),
     )
     .into()
 }
