@@ -59,6 +59,16 @@ pub(crate) struct Args {
 /// in: an attribute on a method cannot see its impl block. Not public API.
 pub(crate) const TYPE_NAME: &str = "__monitor_type_name";
 
+/// What an impl block's attribute, beside its error, puts in a method's own attribute: the
+/// method comes back untouched and unchecked, its error already told, and its import stays used.
+/// Not public API.
+pub(crate) const FALLBACK: &str = "__monitor_fallback";
+
+/// Whether the arguments are [`FALLBACK`]'s.
+pub(crate) fn is_fallback(tokens: &TokenStream) -> bool {
+    matches!(tokens.clone().into_iter().next(), Some(proc_macro2::TokenTree::Ident(i)) if i == FALLBACK)
+}
+
 impl Args {
     /// The arguments as an attribute takes them, with the tokens (and spans) they were read from.
     pub(crate) fn to_tokens(&self) -> TokenStream {

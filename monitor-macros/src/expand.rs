@@ -71,7 +71,9 @@ pub(crate) fn expand_block(block: ImplBlock, plans: Vec<Plan>, on: bool) -> Toke
                 let function = function.untouched();
                 quote! { #attr #function }
             }
-            (member, _) => member.untouched(),
+            // Skipped, a `const fn`, or the feature off: as written, `#[monitor(skip)]` removed.
+            (Member::Method { function, .. }, _) => function.untouched(),
+            (Member::Other(tokens), _) => tokens,
         });
     ImplBlock::rebuild(&head, &inner_attrs, &brace, members)
 }

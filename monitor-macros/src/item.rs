@@ -49,10 +49,27 @@ pub(crate) enum Member {
 }
 
 impl Member {
-    /// The member as written, without its monitor attributes.
+    /// The member as written, beside an error: without `#[monitor(…)]`, and with its own
+    /// attribute told to leave it alone ([`FALLBACK`](crate::args::FALLBACK)) — still expanded, so
+    /// that its import is used, but adding no error of its own.
     pub(crate) fn untouched(self) -> TokenStream {
         match self {
-            Member::Method { function, .. } => function.untouched(),
+            Member::Method {
+                function,
+                monitor_attrs,
+            } => {
+                let fallback =
+                    syn::Ident::new(crate::args::FALLBACK, proc_macro2::Span::call_site());
+                let own = monitor_attrs
+                    .iter()
+                    .filter(|attr| monitor_attribute(attr).flatten().is_some())
+                    .map(|attr| {
+                        let path = attr.path();
+                        quote!(#[#path(#fallback)])
+                    });
+                let function = function.untouched();
+                quote! { #(#own)* #function }
+            }
             Member::Other(tokens) => tokens,
         }
     }
@@ -72,8 +89,7 @@ impl ImplBlock {
         quote! { #head #body }
     }
 
-    /// The block as written, without its methods' monitor attributes: what the attribute gives
-    /// with the feature off, and beside an error.
+    /// The block as written, beside an error ([`Member::untouched`]).
     pub(crate) fn untouched(self) -> TokenStream {
         let ImplBlock {
             head,

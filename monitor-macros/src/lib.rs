@@ -53,7 +53,11 @@ pub fn monitor(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn instrument(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    let args = args::parse(which, args.into());
+    let args = proc_macro2::TokenStream::from(args);
+    if args::is_fallback(&args) {
+        return item.into();
+    }
+    let args = args::parse(which, args);
     let function = match item::parse_item(which, item.clone()) {
         Ok(Item::Impl(block)) => return instrument_block(which, args, block).into(),
         Ok(Item::Function(function)) => Ok(function),
