@@ -98,7 +98,8 @@ pub mod __private;
 /// Instruments an API handler.
 ///
 /// Arguments, all optional: `name = "…"` (defaults to the function's name) and
-/// `route = "METHOD /path"`.
+/// `route = "METHOD /path"`. Like the other two, it can be put on an `impl` block, which makes
+/// each method a site (see [`monitor`]).
 ///
 /// ```
 /// # use monitor_core::monitored_handler;
@@ -112,7 +113,8 @@ pub use monitor_macros::monitored_handler;
 /// Instruments one stage of a multi-step job.
 ///
 /// Arguments: `pipeline = "…"` (required), `stage = "…"` (defaults to the function's name), and
-/// `name = "…"`. Tokens spent by `#[tracks_tokens]` calls made inside the stage — in its own body or
+/// `name = "…"`. On an `impl` block, every method is a stage of the pipeline named after it (see
+/// [`monitor`]). Tokens spent by `#[tracks_tokens]` calls made inside the stage — in its own body or
 /// in futures it awaits — are credited to it.
 ///
 /// ```
@@ -162,20 +164,20 @@ pub use monitor_macros::tracks_tokens;
 ///
 /// #[monitored_handler]
 /// impl Api {
-///     fn health(&self) -> &'static str {
-///         "ok"
+///     fn uptime(&self) -> u64 {
+///         42
 ///     }
 ///
 ///     #[monitor(skip)]
-///     fn version(&self) -> &'static str {
+///     fn build_info(&self) -> &'static str {
 ///         "1.0"
 ///     }
 /// }
 ///
-/// # Api.health(); Api.version();
+/// # Api.uptime(); Api.build_info();
 /// # #[cfg(feature = "enabled")] {
-/// assert!(monitor_core::sites().any(|s| s.qualified_name() == "Api::health"));
-/// assert!(monitor_core::sites().all(|s| s.name() != "version"));
+/// assert!(monitor_core::sites().any(|s| s.qualified_name() == "Api::uptime"));
+/// assert!(monitor_core::sites().all(|s| s.name() != "build_info"));
 /// # }
 /// ```
 ///

@@ -357,7 +357,7 @@ impl Site {
     ///
     /// struct LogoPipeline;
     ///
-    /// #[pipeline_stage(pipeline = "logo")]
+    /// #[pipeline_stage(pipeline = "logo_svg")]
     /// impl LogoPipeline {
     ///     fn render(&self) -> String {
     ///         "<svg/>".to_owned()
@@ -366,7 +366,7 @@ impl Site {
     ///
     /// LogoPipeline.render();
     /// # #[cfg(feature = "enabled")] {
-    /// let site = monitor_core::sites().find(|s| s.stage() == Some("render")).unwrap();
+    /// let site = monitor_core::sites().find(|s| s.pipeline() == Some("logo_svg")).unwrap();
     /// assert_eq!(site.type_name(), Some("LogoPipeline"));
     /// assert_eq!(site.qualified_name(), "LogoPipeline::render");
     /// assert_eq!(site.name(), "render");
