@@ -99,7 +99,8 @@ pub mod __private;
 /// Instruments an API handler.
 ///
 /// Arguments, all optional: `name = "…"` (defaults to the function's name) and
-/// `route = "METHOD /path"`.
+/// `route = "METHOD /path"`. Like the other two, it can be put on an `impl` block, which makes
+/// each method a site (see [`monitor`]).
 ///
 /// ```
 /// # use monitor_core::monitored_handler;
@@ -113,7 +114,8 @@ pub use monitor_macros::monitored_handler;
 /// Instruments one stage of a multi-step job.
 ///
 /// Arguments: `pipeline = "…"` (required), `stage = "…"` (defaults to the function's name), and
-/// `name = "…"`. Tokens spent by `#[tracks_tokens]` calls made inside the stage — in its own body or
+/// `name = "…"`. On an `impl` block, every method is a stage of the pipeline named after it (see
+/// [`monitor`]). Tokens spent by `#[tracks_tokens]` calls made inside the stage — in its own body or
 /// in futures it awaits — are credited to it.
 ///
 /// ```
@@ -147,6 +149,52 @@ pub use monitor_macros::pipeline_stage;
 /// }
 /// ```
 pub use monitor_macros::tracks_tokens;
+
+/// `#[monitor(skip)]`: leaves one method of an instrumented `impl` block as written.
+///
+/// Any of the three attributes put on an `impl` block makes every method with a body a site of
+/// its kind, with the block's arguments; `#[monitor(skip)]` on a method opts it out. The block's
+/// attribute removes it before it is expanded — with the `enabled` feature off too — so it needs
+/// no import. Expanded on its own (imported, on a method of an impl block without a monitor
+/// attribute) it is a compile error: it would skip nothing.
+///
+/// ```
+/// use monitor_core::monitored_handler;
+///
+/// struct Api;
+///
+/// #[monitored_handler]
+/// impl Api {
+///     fn uptime(&self) -> u64 {
+///         42
+///     }
+///
+///     #[monitor(skip)]
+///     fn build_info(&self) -> &'static str {
+///         "1.0"
+///     }
+/// }
+///
+/// # Api.uptime(); Api.build_info();
+/// # #[cfg(feature = "enabled")] {
+/// assert!(monitor_core::sites().any(|s| s.qualified_name() == "Api::uptime"));
+/// assert!(monitor_core::sites().all(|s| s.name() != "build_info"));
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// use monitor_core::monitor;
+///
+/// struct Api;
+///
+/// impl Api {
+///     #[monitor(skip)] // no attribute on the block: an error
+///     fn version(&self) -> &'static str {
+///         "1.0"
+///     }
+/// }
+/// ```
+pub use monitor_macros::monitor;
 
 // The record path: sites and what they record, caches, raw events, the switch.
 pub use record::{

@@ -454,11 +454,13 @@
     return (
       (!kind || site.kind === kind) &&
       (!pipeline || site.pipeline === pipeline) &&
-      (!wanted || site.id === wanted || site.name === wanted)
+      (!wanted || site.id === wanted || site.name === wanted || site.qualified_name === wanted)
     );
   }
 
   const siteKey = (kind, name) => kind + "/" + name;
+  /** The name that tells sites apart: `Type::method` for a method that knows its type. */
+  const siteName = (site) => site.qualified_name || site.name;
 
   // ---- Chart data: one slot per point, per site ------------------------------------------------
 
@@ -594,7 +596,7 @@
       if (i < 0) return;
       for (const entry of tick.sites) {
         if (!passes(entry.site)) continue;
-        const series = this.site(siteKey(entry.site.kind, entry.site.name), entry.site);
+        const series = this.site(siteKey(entry.site.kind, siteName(entry.site)), entry.site);
         const before = series.calls[i];
         series.calls[i] += entry.calls;
         series.errors[i] += entry.errors;
@@ -701,7 +703,7 @@
   function metaLookup(sites) {
     const byKey = new Map();
     for (const site of sites) {
-      const key = siteKey(site.kind, site.name);
+      const key = siteKey(site.kind, siteName(site));
       if (!byKey.has(key)) byKey.set(key, site);
     }
     return (kind, name) => byKey.get(siteKey(kind, name)) || { kind, name };
@@ -914,7 +916,7 @@
 
   function labelOf(meta) {
     if (meta.kind === "stage" && meta.pipeline) return `${meta.pipeline} · ${meta.stage || meta.name}`;
-    return meta.name;
+    return siteName(meta);
   }
 
   function renderCharts() {
@@ -988,7 +990,7 @@
     for (const { series } of viewSites("tokens", 100)) {
       const model =
         series.meta.model ||
-        (series.meta.model_expr ? `${series.meta.name} (model per call)` : series.meta.name);
+        (series.meta.model_expr ? `${siteName(series.meta)} (model per call)` : siteName(series.meta));
       const sum = byModel.get(model) || new Array(view.times.length).fill(0);
       series.tokens.forEach((t, i) => (sum[i] += t));
       byModel.set(model, sum);
@@ -1221,7 +1223,7 @@
 
   /** A table cell naming a site: its kind, then its name. */
   function siteCell(site) {
-    return el("td", {}, el("span", { class: "kind", "data-kind": site.kind, text: site.kind }), " ", site.name);
+    return el("td", {}, el("span", { class: "kind", "data-kind": site.kind, text: site.kind }), " ", siteName(site));
   }
 
   /** Rows of the events table: a screenful to scroll, small enough to read again every refresh. */
@@ -1544,7 +1546,7 @@
     const sites = state.sites
       .filter(passes)
       .sort(
-        (a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.name.localeCompare(b.name),
+        (a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || siteName(a).localeCompare(siteName(b)),
       );
     const rows = sites.map((site) => {
       const s = site.stats || {};
@@ -1561,7 +1563,7 @@
         el(
           "td",
           { class: "wrap" },
-          site.name,
+          siteName(site),
           called ? null : el("span", { class: "tag", text: "not called" }),
         ),
         el("td", { class: "wrap", text: siteDetail(site) }),
@@ -1608,11 +1610,11 @@
     const { kind, pipeline } = state.filters;
     const sites = state.sites
       .filter((s) => (!kind || s.kind === kind) && (!pipeline || s.pipeline === pipeline))
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort((a, b) => siteName(a).localeCompare(siteName(b)));
     setOptions(
       $("filter-site"),
       "All sites",
-      sites.map((s) => [s.id, `${s.name} (${s.kind})`]),
+      sites.map((s) => [s.id, `${siteName(s)} (${s.kind})`]),
       state.filters.site,
     );
     $("filter-kind").value = state.filters.kind;

@@ -183,7 +183,7 @@ fn single<'a>(params: &'a [(String, String)], key: &str) -> Result<Option<&'a st
 
 fn sites_named(value: &str) -> Result<Vec<&'static Site>, ApiError> {
     let sites: Vec<&'static Site> = monitor_core::sites()
-        .filter(|s| s.name() == value || s.id() == value)
+        .filter(|s| s.qualified_name() == value || s.name() == value || s.id() == value)
         .collect();
     if sites.is_empty() {
         return Err(ApiError::bad_parameter(

@@ -252,7 +252,7 @@ type Key = BTreeMap<&'static str, String>;
 fn key_of(site: &Site) -> Key {
     let mut key = Key::new();
     key.insert("kind", site.kind().as_str().to_owned());
-    key.insert("site", site.name().to_owned());
+    key.insert("site", site.qualified_name().to_owned());
     let optional = [
         ("route", site.route()),
         ("pipeline", site.pipeline()),

@@ -1,7 +1,7 @@
 //! The service's API handlers: axum handlers, each with `#[monitored_handler]`.
 
 use crate::llm::{ChatClient, MessagesClient};
-use crate::pipeline::{self, PipelineError, Style};
+use crate::pipeline::{LogoPipeline, PipelineError, Style};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -222,10 +222,14 @@ pub(crate) async fn create_logo(
     let (concept, svg) = match cached_logo(&app, &prompt, request.style) {
         Some(found) => found,
         None => {
-            let brief = pipeline::analyse_prompt(&prompt)?;
-            let concept = pipeline::generate_concepts(&app.draft, &app.judge, &brief).await?;
-            let svg = pipeline::render_svg(&brief, &concept, request.style);
-            let svg = pipeline::optimise_svg(svg).await;
+            let pipeline = LogoPipeline {
+                draft: &app.draft,
+                judge: &app.judge,
+            };
+            let brief = pipeline.analyse(&prompt)?;
+            let concept = pipeline.concepts(&brief).await?;
+            let svg = pipeline.render(&brief, &concept, request.style);
+            let svg = pipeline.optimise(svg).await;
             app.rendered
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

@@ -88,16 +88,17 @@ pub fn limits() -> Result<monitor_dashboard::ServerLimits, monitor_dashboard::Da
 /// Largest request body the service reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Every instrumented site, one per line: kind, name, route / pipeline and stage / model, file and
-/// line. The listing a test harness would read.
+/// Every instrumented site, one per line: kind, qualified name (`LogoPipeline::render` for a
+/// stage of the pipeline's `impl`), route / pipeline and stage / model, file and line. The
+/// listing a test harness would read.
 pub fn list_sites() -> String {
     let mut out = String::new();
     for site in monitor_core::sites().filter(|s| !s.is_route()) {
         let what = summary::place(site);
         out.push_str(&format!(
-            "{:<8} {:<20} {:<28} {}:{}\n",
+            "{:<8} {:<24} {:<28} {}:{}\n",
             site.kind().as_str(),
-            site.name(),
+            site.qualified_name(),
             what,
             site.file(),
             site.line()

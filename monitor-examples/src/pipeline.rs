@@ -1,4 +1,8 @@
 //! The logo pipeline: analyse the prompt, generate concepts with the LLM, render an SVG, optimise it.
+//!
+//! Its stages are the methods of [`LogoPipeline`], instrumented by one `#[pipeline_stage]` on the
+//! `impl` block: each method is a stage of the `logo` pipeline named after it, and its site knows
+//! its type (`LogoPipeline::render`).
 
 use crate::llm::{ChatClient, LlmError, MessagesClient, hash};
 use monitor_core::pipeline_stage;
@@ -59,50 +63,117 @@ const PALETTES: [[&str; 2]; 5] = [
     ["#0a3069", "#ff8182"],
 ];
 
-#[pipeline_stage(pipeline = "logo", stage = "analyse")]
-pub(crate) fn analyse_prompt(prompt: &str) -> Result<Brief, PipelineError> {
-    let keywords: Vec<String> = prompt
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() > 2)
-        .map(str::to_lowercase)
-        .collect();
-    let Some(name) = keywords.first().cloned() else {
-        return Err(PipelineError::EmptyPrompt);
-    };
-    let palette = PALETTES[(hash(prompt) % PALETTES.len() as u64) as usize];
-    Ok(Brief {
-        name,
-        keywords,
-        palette,
-    })
+/// The pipeline's stages, with the two models the concepts stage calls.
+pub(crate) struct LogoPipeline<'a> {
+    pub(crate) draft: &'a MessagesClient,
+    pub(crate) judge: &'a ChatClient,
 }
 
-/// Asks the drafting model for three concepts, then has the reasoning model pick one; both
-/// answers stream in, and rate limits and streams that fail midway are retried. The drafts' system
-/// prompt names the brief's palette: its first call writes it to the provider's cache, later ones
-/// read it.
-#[pipeline_stage(pipeline = "logo", stage = "concepts")]
-pub(crate) async fn generate_concepts(
-    draft: &MessagesClient,
-    judge: &ChatClient,
-    brief: &Brief,
-) -> Result<String, PipelineError> {
-    let [primary, accent] = brief.palette;
-    let system = format!("{SYSTEM} The brand's colours are {primary} and {accent}.");
-    let mut concepts = Vec::new();
-    for variant in 0..3 {
-        let prompt = format!(
-            "{} — variant {variant}, keywords: {}",
-            brief.name,
-            brief.keywords.join(", ")
-        );
-        concepts.push(with_retries(|| draft.complete(&system, &prompt, 120)).await?);
+/// One attribute for the four stages: each is a stage of `logo` named after its method.
+#[pipeline_stage(pipeline = "logo")]
+impl LogoPipeline<'_> {
+    /// The brief: the prompt's keywords, its name (the first of them) and a palette.
+    pub(crate) fn analyse(&self, prompt: &str) -> Result<Brief, PipelineError> {
+        let keywords: Vec<String> = prompt
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 2)
+            .map(str::to_lowercase)
+            .collect();
+        let Some(name) = keywords.first().cloned() else {
+            return Err(PipelineError::EmptyPrompt);
+        };
+        let palette = PALETTES[(hash(prompt) % PALETTES.len() as u64) as usize];
+        Ok(Brief {
+            name,
+            keywords,
+            palette,
+        })
     }
-    let pick = format!(
-        "Pick the strongest of these concepts: {}",
-        concepts.join(" | ")
-    );
-    with_retries(|| judge.complete(JUDGE_SYSTEM, &pick, 60)).await
+
+    /// Asks the drafting model for three concepts, then has the reasoning model pick one; both
+    /// answers stream in, and rate limits and streams that fail midway are retried. The drafts'
+    /// system prompt names the brief's palette: its first call writes it to the provider's cache,
+    /// later ones read it.
+    pub(crate) async fn concepts(&self, brief: &Brief) -> Result<String, PipelineError> {
+        let [primary, accent] = brief.palette;
+        let system = format!("{SYSTEM} The brand's colours are {primary} and {accent}.");
+        let mut concepts = Vec::new();
+        for variant in 0..3 {
+            let prompt = format!(
+                "{} — variant {variant}, keywords: {}",
+                brief.name,
+                brief.keywords.join(", ")
+            );
+            concepts.push(with_retries(|| self.draft.complete(&system, &prompt, 120)).await?);
+        }
+        let pick = format!(
+            "Pick the strongest of these concepts: {}",
+            concepts.join(" | ")
+        );
+        with_retries(|| self.judge.complete(JUDGE_SYSTEM, &pick, 60)).await
+    }
+
+    /// The concept drawn as an SVG in the brief's palette.
+    pub(crate) fn render(&self, brief: &Brief, concept: &str, style: Style) -> String {
+        let [primary, accent] = brief.palette;
+        let initial = brief
+            .name
+            .chars()
+            .next()
+            .unwrap_or('?')
+            .to_ascii_uppercase();
+        let sides = 3 + (hash(concept) % 5) as usize;
+        let points: Vec<String> = (0..sides)
+            .map(|i| {
+                let angle =
+                    std::f64::consts::TAU * i as f64 / sides as f64 - std::f64::consts::FRAC_PI_2;
+                format!(
+                    "{:.1},{:.1}",
+                    100.0 + 80.0 * angle.cos(),
+                    100.0 + 80.0 * angle.sin()
+                )
+            })
+            .collect();
+        let shape = match style {
+            Style::Flat => format!(
+                r#"<polygon points="{}" fill="{primary}" />"#,
+                points.join(" ")
+            ),
+            Style::Outline => format!(
+                r#"<polygon points="{}" fill="none" stroke="{primary}" stroke-width="8" />"#,
+                points.join(" ")
+            ),
+            Style::Badge => format!(
+                r#"<circle cx="100" cy="100" r="84" fill="{primary}" stroke="{accent}" stroke-width="6" />"#
+            ),
+        };
+        let letter = if style == Style::Outline {
+            primary
+        } else {
+            accent
+        };
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="240" viewBox="0 0 200 240">
+  <title>{name}</title>
+  {shape}
+  <text x="100" y="122" font-family="Helvetica, Arial, sans-serif" font-size="64" fill="{letter}" text-anchor="middle" dominant-baseline="middle">{initial}</text>
+  <text x="100" y="225" font-family="Helvetica, Arial, sans-serif" font-size="18" fill="{primary}" text-anchor="middle">{name}</text>
+</svg>
+"#,
+            name = escape(&brief.name),
+        )
+    }
+
+    /// The SVG without its indentation and blank lines.
+    pub(crate) async fn optimise(&self, svg: String) -> String {
+        // Stands in for an optimiser running off the request thread.
+        tokio::time::sleep(Duration::from_micros(300)).await;
+        svg.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("")
+    }
 }
 
 async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, PipelineError>
@@ -122,68 +193,6 @@ where
             Err(e) => return Err(PipelineError::Llm(e)),
         }
     }
-}
-
-#[pipeline_stage(pipeline = "logo", stage = "render")]
-pub(crate) fn render_svg(brief: &Brief, concept: &str, style: Style) -> String {
-    let [primary, accent] = brief.palette;
-    let initial = brief
-        .name
-        .chars()
-        .next()
-        .unwrap_or('?')
-        .to_ascii_uppercase();
-    let sides = 3 + (hash(concept) % 5) as usize;
-    let points: Vec<String> = (0..sides)
-        .map(|i| {
-            let angle =
-                std::f64::consts::TAU * i as f64 / sides as f64 - std::f64::consts::FRAC_PI_2;
-            format!(
-                "{:.1},{:.1}",
-                100.0 + 80.0 * angle.cos(),
-                100.0 + 80.0 * angle.sin()
-            )
-        })
-        .collect();
-    let shape = match style {
-        Style::Flat => format!(
-            r#"<polygon points="{}" fill="{primary}" />"#,
-            points.join(" ")
-        ),
-        Style::Outline => format!(
-            r#"<polygon points="{}" fill="none" stroke="{primary}" stroke-width="8" />"#,
-            points.join(" ")
-        ),
-        Style::Badge => format!(
-            r#"<circle cx="100" cy="100" r="84" fill="{primary}" stroke="{accent}" stroke-width="6" />"#
-        ),
-    };
-    let letter = if style == Style::Outline {
-        primary
-    } else {
-        accent
-    };
-    format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="240" viewBox="0 0 200 240">
-  <title>{name}</title>
-  {shape}
-  <text x="100" y="122" font-family="Helvetica, Arial, sans-serif" font-size="64" fill="{letter}" text-anchor="middle" dominant-baseline="middle">{initial}</text>
-  <text x="100" y="225" font-family="Helvetica, Arial, sans-serif" font-size="18" fill="{primary}" text-anchor="middle">{name}</text>
-</svg>
-"#,
-        name = escape(&brief.name),
-    )
-}
-
-#[pipeline_stage(pipeline = "logo", stage = "optimise")]
-pub(crate) async fn optimise_svg(svg: String) -> String {
-    // Stands in for an optimiser running off the request thread.
-    tokio::time::sleep(Duration::from_micros(300)).await;
-    svg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("")
 }
 
 fn escape(text: &str) -> String {

@@ -52,7 +52,7 @@ pub(crate) fn place(site: &Site) -> String {
 fn sites_table(out: &mut String) {
     let _ = writeln!(
         out,
-        "\n{:<8} {:<20} {:<26} {:>6} {:>6} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10}",
+        "\n{:<8} {:<24} {:<26} {:>6} {:>6} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10}",
         "kind",
         "site",
         "route / stage / model",
@@ -72,11 +72,11 @@ fn sites_table(out: &mut String) {
         let name = if site.is_route() {
             "(no handler)"
         } else {
-            site.name()
+            site.qualified_name()
         };
         let _ = writeln!(
             out,
-            "{:<8} {:<20} {:<26} {:>6} {:>6} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10}",
+            "{:<8} {:<24} {:<26} {:>6} {:>6} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10}",
             site.kind().as_str(),
             name,
             place(site),
@@ -110,7 +110,7 @@ fn sites_table(out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "{:<8} {:<20} {:<26} {:>6} {:>6} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10}",
+        "{:<8} {:<24} {:<26} {:>6} {:>6} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10}",
         "total", "requests", "", calls, errors, "", "", "", input, output, total_cost
     );
 }
@@ -290,7 +290,13 @@ fn errors_and_insights(out: &mut String) {
     if !patterns.is_empty() {
         let _ = writeln!(out, "\ntop error patterns:");
         for p in patterns.iter().take(5) {
-            let _ = writeln!(out, "  {:>5} × {}: {}", p.count, p.site.name(), p.pattern);
+            let _ = writeln!(
+                out,
+                "  {:>5} × {}: {}",
+                p.count,
+                p.site.qualified_name(),
+                p.pattern
+            );
         }
     }
     let detector = monitor_core::LeakDetector::default();

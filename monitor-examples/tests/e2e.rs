@@ -60,7 +60,7 @@ async fn the_service_reports_exactly_the_load_it_served() {
     // instant after the client read it.
     let handler = |name: &str| {
         monitor_core::sites()
-            .find(|s| s.name() == name)
+            .find(|s| s.qualified_name() == name)
             .unwrap()
             .stats()
     };
@@ -259,7 +259,7 @@ async fn the_service_reports_exactly_the_load_it_served() {
     // reached the stage all the same (the stage's tokens are the streams', to the token).
     let cut_off: u64 = streams.iter().map(|s| s.cancelled).sum();
     assert!(cut_off >= 1, "{streams:?}");
-    let concepts = handler("generate_concepts");
+    let concepts = handler("LogoPipeline::concepts");
     assert_eq!(concepts.cancelled, load.abandoned as u64, "{concepts:?}");
     assert_eq!(
         concepts.input_tokens,

@@ -92,6 +92,14 @@ fn the_binary_lists_its_sites() {
     for stage in ["analyse", "concepts", "render", "optimise", "cache"] {
         assert!(listing.contains(&format!("logo / {stage}")), "{listing}");
     }
+    // The stages of the pipeline's `impl` are listed with their type.
+    for stage in ["analyse", "concepts", "render", "optimise"] {
+        let line = listing
+            .lines()
+            .find(|l| l.contains(&format!("logo / {stage}")))
+            .unwrap();
+        assert!(line.contains(&format!("LogoPipeline::{stage} ")), "{line}");
+    }
     assert!(
         listing.lines().any(|l| l.starts_with("tokens")),
         "{listing}"

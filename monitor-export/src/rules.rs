@@ -18,11 +18,18 @@ use std::sync::Arc;
 /// The label names of a site, in the order exporters write them.
 pub const SITE_LABELS: [&str; 6] = ["site", "kind", "module", "route", "pipeline", "stage"];
 
-/// The labels that identify a site: `site` (its name), `kind`, `module`, and `route`, `pipeline`,
-/// `stage` where the attribute gave them.
+/// The labels that identify a site: `site` (its qualified name), `kind`, `module`, and `route`,
+/// `pipeline`, `stage` where the attribute gave them.
+///
+/// `site` is [`Site::qualified_name`]: `LogoPipeline::render` for a method instrumented through
+/// its impl block, the plain name otherwise. The type goes into `site` rather than a label of its
+/// own because `site` is what a series is told apart by — what `sum by (site)` keeps apart and a
+/// legend shows: with a separate `type` label, every query that aggregates by `site` would add
+/// two types' `render` methods into one line, the very mix-up the type is there to prevent.
+/// Splitting it back out is one `label_replace(…, "type", "$1", "site", "(.*)::.*")`.
 pub fn site_labels(site: &Site) -> Vec<(&'static str, &'static str)> {
     let mut labels = vec![
-        ("site", site.name()),
+        ("site", site.qualified_name()),
         ("kind", site.kind().as_str()),
         ("module", site.module_path()),
     ];

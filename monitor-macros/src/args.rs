@@ -33,13 +33,14 @@ impl Macro {
 }
 
 /// `model = "literal"` costs nothing per call; any other expression is evaluated per call.
+#[derive(Clone)]
 pub(crate) enum Model {
     Literal(LitStr),
     Expr(Box<Expr>),
 }
 
 /// The arguments as written, with their tokens for error spans.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     pub(crate) route: Option<LitStr>,
@@ -49,6 +50,51 @@ pub(crate) struct Args {
     pub(crate) provider: Option<LitStr>,
     pub(crate) operation: Option<LitStr>,
     pub(crate) cache: Option<LitStr>,
+    /// The `Self` type of a method whose own attribute an impl block's attribute rewrote
+    /// ([`TYPE_NAME`]); not an argument users write.
+    pub(crate) type_name: Option<LitStr>,
+}
+
+/// The key an impl block's attribute adds to a method's own attribute, to tell it the type it is
+/// in: an attribute on a method cannot see its impl block. Not public API.
+pub(crate) const TYPE_NAME: &str = "__monitor_type_name";
+
+/// What an impl block's attribute, beside its error, puts in a method's own attribute: the
+/// method comes back untouched and unchecked, its error already told, and its import stays used.
+/// Not public API.
+pub(crate) const FALLBACK: &str = "__monitor_fallback";
+
+/// Whether the arguments are [`FALLBACK`]'s.
+pub(crate) fn is_fallback(tokens: &TokenStream) -> bool {
+    matches!(tokens.clone().into_iter().next(), Some(proc_macro2::TokenTree::Ident(i)) if i == FALLBACK)
+}
+
+impl Args {
+    /// The arguments as an attribute takes them, with the tokens (and spans) they were read from.
+    pub(crate) fn to_tokens(&self) -> TokenStream {
+        let mut tokens = TokenStream::new();
+        for (key, value) in [
+            ("name", &self.name),
+            ("route", &self.route),
+            ("pipeline", &self.pipeline),
+            ("stage", &self.stage),
+            ("provider", &self.provider),
+            ("operation", &self.operation),
+            ("cache", &self.cache),
+            (TYPE_NAME, &self.type_name),
+        ] {
+            if let Some(value) = value {
+                let key = Ident::new(key, value.span());
+                tokens.extend(quote::quote!(#key = #value,));
+            }
+        }
+        match &self.model {
+            Some(Model::Literal(lit)) => tokens.extend(quote::quote!(model = #lit,)),
+            Some(Model::Expr(expr)) => tokens.extend(quote::quote!(model = #expr,)),
+            None => {}
+        }
+        tokens
+    }
 }
 
 pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> {
@@ -57,7 +103,7 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> 
         while !input.is_empty() {
             let key = Ident::parse_any(input)?;
             let name = key.to_string();
-            if !which.keys().contains(&name.as_str()) {
+            if !which.keys().contains(&name.as_str()) && name != TYPE_NAME {
                 return Err(unknown(which, &key));
             }
             input.parse::<Token![=]>()?;
@@ -72,6 +118,7 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> 
                         "stage" => &mut args.stage,
                         "cache" => &mut args.cache,
                         "operation" => &mut args.operation,
+                        TYPE_NAME => &mut args.type_name,
                         _ => &mut args.provider,
                     };
                     slot.replace(value).is_some()

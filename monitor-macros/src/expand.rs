@@ -3,227 +3,43 @@
 //! The signature stays as written; the body moves into a closure (synchronous functions) or an
 //! async block (async functions, and the future an `#[async_trait]` method boxes), so that every
 //! way out of it — the tail, `return`, `?` — passes through the guard with the value returned.
+//! The function's [`Shape`] is decided once; each shape has its generator below.
 
 use crate::args::{Macro, Model};
-use crate::item::Function;
-use crate::valid::Checked;
-use proc_macro2::TokenStream;
+use crate::item::{AsyncTrait, Function, ImplBlock, Member, Shape};
+use crate::types::{InferImplTrait, StreamForm, StreamReturn};
+use crate::valid::{Checked, Plan};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
-use syn::{Block, Expr, FnArg, Pat, ReturnType, Stmt, Type};
+use syn::visit_mut::VisitMut;
+use syn::{FnArg, Pat, ReturnType, Type};
 
 pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> TokenStream {
+    let shape = function.shape(which);
+    let cx = Cx::new(which, checked, &function);
+    let new_body = match shape {
+        Shape::Async { stream } => async_fn(&cx, stream.as_ref()),
+        Shape::AsyncTrait(body) => async_trait(&cx, body),
+        Shape::ReturnsFuture {
+            boxed,
+            output,
+            stream,
+        } => returns_future(&cx, boxed, output, stream.as_ref()),
+        Shape::TrackCaller => track_caller(&cx),
+        Shape::Stream(stream) => sync_stream(&cx, &stream),
+        Shape::Sync => sync(&cx),
+        Shape::SyncTokens => sync_tokens(&cx),
+    };
+    let site = site_static(which, checked, &function.sig);
     let Function {
         attrs,
         vis,
         sig,
         inner_attrs,
-        body,
         brace,
+        ..
     } = function;
-    let kind = kind(which);
-    let site = site_static(which, checked, &sig);
-    let entry = entry(which, checked, &sig);
-    // `mut` only when something changes the guard after entry, so no `unused_mut` warning.
-    let mutability = if entry.is_empty() && !has_track_caller(&attrs) {
-        TokenStream::new()
-    } else {
-        quote!(mut)
-    };
-    let ret_span = match &sig.output {
-        ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => sig.ident.span(),
-    };
-    // `cache = "…"`: the return value says whether the lookup hit. Spanned on the return type, so
-    // a type that cannot say is underlined there.
-    let cache_lookup = checked.args.cache.as_ref().map(|_| {
-        quote_spanned! {ret_span=>
-            ::monitor_core::__private::cache_lookup(
-                &__MONITOR_SITE,
-                ::monitor_core::__private::ReportsLookup::__monitor_cache_hit(&__monitor_ret),
-            );
-        }
-    });
-    // In `run`'s classifying closure the value is already a reference.
-    let cache_lookup_in_run = checked.args.cache.as_ref().map(|_| {
-        quote_spanned! {ret_span=>
-            ::monitor_core::__private::cache_lookup(
-                &__MONITOR_SITE,
-                ::monitor_core::__private::ReportsLookup::__monitor_cache_hit(__monitor_ret),
-            );
-        }
-    });
-    let finish = if which == Macro::Tokens {
-        // Spanned on the return type, so a type that reports no usage is underlined there.
-        quote_spanned! {ret_span=>
-            #cache_lookup
-            if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
-                __monitor_guard.finish_usage(
-                ::monitor_core::__private::outcome!(&__monitor_ret),
-                    ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-                );
-            }
-        }
-    } else {
-        quote! {
-            #cache_lookup
-            if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
-                __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
-            }
-        }
-    };
-
-    let finish_direct = if which == Macro::Tokens {
-        quote_spanned! {ret_span=>
-            #cache_lookup
-            __monitor_guard.finish_usage(
-                ::monitor_core::__private::outcome!(&__monitor_ret),
-                ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-            );
-        }
-    } else {
-        quote! { __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret)); }
-    };
-    // A function whose value is a stream (or a `Result` of one), returned directly or by the
-    // future it returns: the call goes on until the stream ends, so the guard moves into it.
-    let async_trait = sig.asyncness.is_none() && async_trait_body(&body).is_some();
-    let value_type = if sig.asyncness.is_some() {
-        match &sig.output {
-            ReturnType::Type(_, ty) => Some((**ty).clone()),
-            ReturnType::Default => None,
-        }
-    } else if let Some(future) = returns_future(&sig.output) {
-        future.declared
-    } else if async_trait {
-        None
-    } else {
-        match &sig.output {
-            ReturnType::Type(_, ty) => Some((**ty).clone()),
-            ReturnType::Default => None,
-        }
-    };
-    let stream = if has_track_caller(&attrs) {
-        None
-    } else {
-        value_type.as_ref().and_then(returns_stream)
-    };
-    let (finish, finish_direct) = match &stream {
-        Some(stream) => {
-            let wrap = wrap_stream(which, stream);
-            (wrap.clone(), wrap)
-        }
-        None => (finish, finish_direct),
-    };
-    let new_body = if sig.asyncness.is_some() {
-        let fake_return = fake_return(&sig.output);
-        quote! {
-            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
-            #entry
-            let __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
-            #finish
-            __monitor_ret
-        }
-    } else if let Some((before, pin, future)) = async_trait_body(&body) {
-        let output = output_annotation(returns_future(&sig.output).and_then(|f| f.output));
-        // `#[async_trait]` already turned the body into `Box::pin(async move { … })`: time the
-        // future, not the boxing, as for any function that returns a future. The arguments are
-        // still in scope before the boxing, so sizes and a per-call model are read there.
-        quote! {
-            #(#before)*
-            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
-            #entry
-            #pin(async move {
-                let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
-                #finish
-                __monitor_ret
-            })
-        }
-    } else if let Some(FutureReturn { boxed, output, .. }) = returns_future(&sig.output) {
-        let output = output_annotation(output);
-        // A synchronous function that returns a future: its work happens when the future is
-        // polled, so that is what is timed, from the call to the future's completion.
-        let ret = closure_return(&sig.output);
-        let pin = if boxed {
-            quote!(::std::boxed::Box::pin)
-        } else {
-            TokenStream::new()
-        };
-        quote! {
-            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
-            #entry
-            let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
-            #pin(async move {
-                let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
-                #finish
-                __monitor_ret
-            })
-        }
-    } else if has_track_caller(&attrs) {
-        // A closure would hide the caller's location from `#[track_caller]`: the body stays
-        // inline, and the guard records duration and panics, but not what was returned.
-        quote! {
-            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
-            #entry
-            if let ::core::option::Option::Some(__monitor_guard) = &mut __monitor_guard {
-                __monitor_guard.finish_on_drop();
-            }
-            #body
-        }
-    } else if which != Macro::Tokens && stream.is_none() {
-        // Off, the function calls its body and returns; on, everything else happens in `run`,
-        // out of line, so the off path carries none of the instrumentation's set-up.
-        let ret = closure_return(&sig.output);
-        let request_bytes = match request_sizes(which, &sig) {
-            sizes if sizes.is_empty() => quote!(0),
-            sizes => quote! {
-                if __monitor_mode & ::monitor_core::__private::ON != 0 { 0 #(+ #sizes)* } else { 0 }
-            },
-        };
-        quote! {
-            let __monitor_mode = ::monitor_core::__private::mode();
-            let __monitor_request_bytes: u64 = #request_bytes;
-            let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
-            if __monitor_mode & ::monitor_core::__private::ON == 0 {
-                return __monitor_body();
-            }
-            ::monitor_core::__private::run::<{ ::monitor_core::__private::SiteKind::#kind.code() }, _>(
-                &__MONITOR_SITE,
-                __monitor_mode,
-                __monitor_request_bytes,
-                __monitor_body,
-                |__monitor_ret| {
-                    #cache_lookup_in_run
-                    ::monitor_core::__private::outcome!(__monitor_ret)
-                },
-            )
-        }
-    } else if stream.is_some() {
-        // A stream: the body makes it in the site's scope, and the guard goes on inside it.
-        let ret = closure_return(&sig.output);
-        quote! {
-            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
-            #entry
-            let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
-            #finish_direct
-            __monitor_ret
-        }
-    } else {
-        // Token tracking: the usage read off the return value borrows it, so the guard stays here.
-        let ret = closure_return(&sig.output);
-        quote! {
-            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
-            #entry
-            let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
-            let ::core::option::Option::Some(__monitor_guard) = __monitor_guard else {
-                return __monitor_body();
-            };
-            let __monitor_ret = __monitor_body();
-            #finish_direct
-            __monitor_ret
-        }
-    };
-
     let mut block = TokenStream::new();
     quote_spanned!(brace.span()=> {
         #(#inner_attrs)*
@@ -234,10 +50,315 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
     quote! { #(#attrs)* #vis #sig #block }
 }
 
-pub(crate) fn has_track_caller(attrs: &[syn::Attribute]) -> bool {
-    attrs
-        .iter()
-        .any(|attr| attr.path().is_ident("track_caller"))
+/// An `impl` block: each method planned as a site expanded as one (`on`), or left as written
+/// (the feature off); a method's own attribute rewritten for rustc to expand; the rest as written.
+pub(crate) fn expand_block(block: ImplBlock, plans: Vec<Plan>, on: bool) -> TokenStream {
+    let ImplBlock {
+        head,
+        inner_attrs,
+        members,
+        brace,
+        ..
+    } = block;
+    let members = members
+        .into_iter()
+        .zip(plans)
+        .map(|(member, plan)| match (member, plan) {
+            (Member::Method { function, .. }, Plan::Instrument(which, checked)) if on => {
+                expand(which, &checked, *function)
+            }
+            (Member::Method { function, .. }, Plan::Own(attr)) => {
+                let function = function.untouched();
+                quote! { #attr #function }
+            }
+            // Skipped, a `const fn`, or the feature off: as written, `#[monitor(skip)]` removed.
+            (Member::Method { function, .. }, _) => function.untouched(),
+            (Member::Other(tokens), _) => tokens,
+        });
+    ImplBlock::rebuild(&head, &inner_attrs, &brace, members)
+}
+
+/// What every generator needs: the function, and the pieces they share.
+struct Cx<'a> {
+    which: Macro,
+    sig: &'a syn::Signature,
+    body: &'a TokenStream,
+    /// The `SiteKind` variant.
+    kind: TokenStream,
+    /// What runs at entry when recording ([`entry`]).
+    entry: TokenStream,
+    /// `mut` on the guard when something changes it after entry, else nothing (no `unused_mut`).
+    mutability: TokenStream,
+    /// The return type's span, for errors about what the value cannot say.
+    ret_span: Span,
+    /// Whether the return value reports a cache lookup (`cache = "…"`).
+    cache: bool,
+}
+
+impl<'a> Cx<'a> {
+    fn new(which: Macro, checked: &'a Checked, function: &'a Function) -> Cx<'a> {
+        let sig = &function.sig;
+        let entry = entry(which, checked, sig);
+        let mutability = if entry.is_empty() && !function.has_track_caller() {
+            TokenStream::new()
+        } else {
+            quote!(mut)
+        };
+        let ret_span = match &sig.output {
+            ReturnType::Type(_, ty) => ty.span(),
+            ReturnType::Default => sig.ident.span(),
+        };
+        Cx {
+            which,
+            sig,
+            body: &function.body,
+            kind: kind(which),
+            entry,
+            mutability,
+            ret_span,
+            cache: checked.args.cache.is_some(),
+        }
+    }
+
+    /// `cache = "…"`: the return value says whether the lookup hit. Spanned on the return type, so
+    /// a type that cannot say is underlined there. `by_ref`: `__monitor_ret` is the value, to be
+    /// borrowed; else it is already a reference (in `run`'s classifying closure).
+    fn cache_lookup(&self, by_ref: bool) -> TokenStream {
+        if !self.cache {
+            return TokenStream::new();
+        }
+        let value = if by_ref {
+            quote_spanned!(self.ret_span=> &__monitor_ret)
+        } else {
+            quote_spanned!(self.ret_span=> __monitor_ret)
+        };
+        quote_spanned! {self.ret_span=>
+            ::monitor_core::__private::cache_lookup(
+                &__MONITOR_SITE,
+                ::monitor_core::__private::ReportsLookup::__monitor_cache_hit(#value),
+            );
+        }
+    }
+
+    /// Records `__monitor_ret` with the guard, an `Option` here; for a stream, replaces it with
+    /// the stream measured until its end instead.
+    fn finish(&self, stream: Option<&StreamReturn>) -> TokenStream {
+        if let Some(stream) = stream {
+            return wrap_stream(self.which, stream);
+        }
+        let cache_lookup = self.cache_lookup(true);
+        if self.which == Macro::Tokens {
+            // Spanned on the return type, so a type that reports no usage is underlined there.
+            quote_spanned! {self.ret_span=>
+                #cache_lookup
+                if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
+                    __monitor_guard.finish_usage(
+                        ::monitor_core::__private::outcome!(&__monitor_ret),
+                        ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
+                    );
+                }
+            }
+        } else {
+            quote! {
+                #cache_lookup
+                if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
+                    __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
+                }
+            }
+        }
+    }
+
+    /// The closure's return type ([`closure_return`]).
+    fn ret(&self) -> TokenStream {
+        closure_return(&self.sig.output)
+    }
+}
+
+/// `async fn`: the body, with a fake `return` of the declared type, in an async block awaited
+/// inside the guard.
+fn async_fn(cx: &Cx, stream: Option<&StreamReturn>) -> TokenStream {
+    let Cx {
+        mutability,
+        entry,
+        body,
+        ..
+    } = cx;
+    let fake_return = fake_return(&cx.sig.output);
+    let finish = cx.finish(stream);
+    quote! {
+        let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+        #entry
+        let __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
+        #finish
+        __monitor_ret
+    }
+}
+
+/// `#[async_trait]` already turned the body into `Box::pin(async move { … })`: time the future,
+/// not the boxing, as for any function that returns a future. The arguments are still in scope
+/// before the boxing, so sizes and a per-call model are read there.
+fn async_trait(cx: &Cx, body: AsyncTrait) -> TokenStream {
+    let Cx {
+        mutability, entry, ..
+    } = cx;
+    let AsyncTrait {
+        before,
+        pin,
+        future,
+        output,
+        stream,
+    } = body;
+    let output = output_annotation(output);
+    let finish = cx.finish(stream.as_ref());
+    quote! {
+        #(#before)*
+        let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+        #entry
+        #pin(async move {
+            let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
+            #finish
+            __monitor_ret
+        })
+    }
+}
+
+/// A synchronous function that returns a future: its work happens when the future is polled, so
+/// that is what is timed, from the call to the future's completion.
+fn returns_future(
+    cx: &Cx,
+    boxed: bool,
+    output: Option<Type>,
+    stream: Option<&StreamReturn>,
+) -> TokenStream {
+    let Cx {
+        mutability,
+        entry,
+        body,
+        ..
+    } = cx;
+    let output = output_annotation(output);
+    let ret = cx.ret();
+    let pin = if boxed {
+        quote!(::std::boxed::Box::pin)
+    } else {
+        TokenStream::new()
+    };
+    let finish = cx.finish(stream);
+    quote! {
+        let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+        #entry
+        let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
+        #pin(async move {
+            let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
+            #finish
+            __monitor_ret
+        })
+    }
+}
+
+/// A closure would hide the caller's location from `#[track_caller]`: the body stays inline, and
+/// the guard records duration and panics, but not what was returned.
+fn track_caller(cx: &Cx) -> TokenStream {
+    let Cx {
+        mutability,
+        entry,
+        body,
+        kind,
+        ..
+    } = cx;
+    quote! {
+        let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
+        #entry
+        if let ::core::option::Option::Some(__monitor_guard) = &mut __monitor_guard {
+            __monitor_guard.finish_on_drop();
+        }
+        #body
+    }
+}
+
+/// A stream: the body makes it in the site's scope, and the guard goes on inside it.
+fn sync_stream(cx: &Cx, stream: &StreamReturn) -> TokenStream {
+    let Cx {
+        mutability,
+        entry,
+        body,
+        kind,
+        ..
+    } = cx;
+    let ret = cx.ret();
+    let wrap = wrap_stream(cx.which, stream);
+    quote! {
+        let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
+        #entry
+        let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
+        #wrap
+        __monitor_ret
+    }
+}
+
+/// Off, the function calls its body and returns; on, everything else happens in `run`, out of
+/// line, so the off path carries none of the instrumentation's set-up.
+fn sync(cx: &Cx) -> TokenStream {
+    let Cx { body, kind, .. } = cx;
+    let ret = cx.ret();
+    let request_bytes = match request_sizes(cx.which, cx.sig) {
+        sizes if sizes.is_empty() => quote!(0),
+        sizes => quote! {
+            if __monitor_mode & ::monitor_core::__private::ON != 0 { 0 #(+ #sizes)* } else { 0 }
+        },
+    };
+    let cache_lookup = cx.cache_lookup(false);
+    quote! {
+        let __monitor_mode = ::monitor_core::__private::mode();
+        let __monitor_request_bytes: u64 = #request_bytes;
+        let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
+        if __monitor_mode & ::monitor_core::__private::ON == 0 {
+            return __monitor_body();
+        }
+        ::monitor_core::__private::run::<{ ::monitor_core::__private::SiteKind::#kind.code() }, _>(
+            &__MONITOR_SITE,
+            __monitor_mode,
+            __monitor_request_bytes,
+            __monitor_body,
+            |__monitor_ret| {
+                #cache_lookup
+                ::monitor_core::__private::outcome!(__monitor_ret)
+            },
+        )
+    }
+}
+
+/// Token tracking: the usage read off the return value borrows it, so the guard stays here.
+fn sync_tokens(cx: &Cx) -> TokenStream {
+    let Cx {
+        mutability,
+        entry,
+        body,
+        kind,
+        ret_span,
+        ..
+    } = cx;
+    let ret = cx.ret();
+    let cache_lookup = cx.cache_lookup(true);
+    // Spanned on the return type, so a type that reports no usage is underlined there.
+    let finish = quote_spanned! {*ret_span=>
+        #cache_lookup
+        __monitor_guard.finish_usage(
+            ::monitor_core::__private::outcome!(&__monitor_ret),
+            ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
+        );
+    };
+    quote! {
+        let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
+        #entry
+        let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
+        let ::core::option::Option::Some(__monitor_guard) = __monitor_guard else {
+            return __monitor_body();
+        };
+        let __monitor_ret = __monitor_body();
+        #finish
+        __monitor_ret
+    }
 }
 
 /// The `SiteKind` variant of a macro.
@@ -254,7 +375,11 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let args = &checked.args;
     let kind = kind(which);
     let name = &checked.name;
-    let function = sig.ident.to_string();
+    let function = syn::ext::IdentExt::unraw(&sig.ident).to_string();
+    let qualified_name = match &checked.type_name {
+        Some(type_name) => format!("{type_name}::{name}"),
+        None => name.clone(),
+    };
     let opt = |value: Option<String>| match value {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
@@ -262,6 +387,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let route = opt(args.route.as_ref().map(syn::LitStr::value));
     let pipeline = opt(args.pipeline.as_ref().map(syn::LitStr::value));
     let stage = opt(checked.stage.clone());
+    let type_name = opt(checked.type_name.clone());
     let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
     let cache = opt(args.cache.as_ref().map(syn::LitStr::value));
     let operation = opt(args.operation.as_ref().map(syn::LitStr::value));
@@ -281,6 +407,8 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
             ::monitor_core::__private::Site::new(::monitor_core::__private::SiteMeta {
                 kind: ::monitor_core::__private::SiteKind::#kind,
                 name: #name,
+                qualified_name: #qualified_name,
+                type_name: #type_name,
                 function: #function,
                 module_path: ::core::module_path!(),
                 file: ::core::file!(),
@@ -386,188 +514,6 @@ fn fake_return(output: &ReturnType) -> TokenStream {
     }
 }
 
-struct InferImplTrait;
-
-impl VisitMut for InferImplTrait {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                attrs: Vec::new(),
-                underscore_token: syn::Token![_](impl_trait.impl_token.span),
-            });
-            return;
-        }
-        visit_mut::visit_type_mut(self, ty);
-    }
-}
-
-/// A declared return type that is a future.
-struct FutureReturn {
-    /// `Pin<Box<dyn Future<…>>>`, `BoxFuture<…>` or `LocalBoxFuture<…>`, rather than `impl Future`.
-    boxed: bool,
-    /// The `Output` it names, with `impl Trait` inside left to inference.
-    output: Option<Type>,
-    /// The `Output` as written.
-    declared: Option<Type>,
-}
-
-/// Whether the declared return type is a future, and of what.
-fn returns_future(output: &ReturnType) -> Option<FutureReturn> {
-    let ReturnType::Type(_, ty) = output else {
-        return None;
-    };
-    let mut found = match &**ty {
-        Type::ImplTrait(t) => {
-            let output = bound_assoc(&t.bounds, "Future", "Output")?;
-            Some(FutureReturn {
-                boxed: false,
-                declared: output.clone(),
-                output,
-            })
-        }
-        Type::Path(p) => {
-            let segment = p.path.segments.last()?;
-            match segment.ident.to_string().as_str() {
-                "BoxFuture" | "LocalBoxFuture" => Some(FutureReturn {
-                    boxed: true,
-                    output: last_type_arg(segment),
-                    declared: last_type_arg(segment),
-                }),
-                "Pin" => {
-                    let boxed = last_type_arg(segment)?;
-                    let Type::Path(boxed) = boxed else {
-                        return None;
-                    };
-                    let segment = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
-                    let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
-                        return None;
-                    };
-                    let output = bound_assoc(&object.bounds, "Future", "Output")?;
-                    Some(FutureReturn {
-                        boxed: true,
-                        declared: output.clone(),
-                        output,
-                    })
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }?;
-    if let Some(output) = &mut found.output {
-        InferImplTrait.visit_type_mut(output);
-    }
-    Some(found)
-}
-
-/// For bounds that include `Trait<Assoc = X>` (`Future<Output = X>`, `Stream<Item = X>`):
-/// `Some(Some(X))`; `Some(None)` for a `Trait` bound without `Assoc`; `None` without a `Trait`
-/// bound.
-fn bound_assoc(
-    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
-    trait_name: &str,
-    assoc: &str,
-) -> Option<Option<Type>> {
-    bounds.iter().find_map(|bound| {
-        let syn::TypeParamBound::Trait(t) = bound else {
-            return None;
-        };
-        let segment = t.path.segments.last().filter(|s| s.ident == trait_name)?;
-        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
-            return Some(None);
-        };
-        Some(args.args.iter().find_map(|arg| match arg {
-            syn::GenericArgument::AssocType(a) if a.ident == assoc => Some(a.ty.clone()),
-            _ => None,
-        }))
-    })
-}
-
-fn last_type_arg(segment: &syn::PathSegment) -> Option<Type> {
-    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
-        return None;
-    };
-    args.args.iter().rev().find_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => Some(ty.clone()),
-        _ => None,
-    })
-}
-
-/// How a declared stream type is built from the stream the body made.
-enum StreamForm {
-    /// `impl Stream<Item = …>`: the wrapper itself.
-    Impl,
-    /// `Pin<Box<dyn Stream<Item = …>>>`, `BoxStream<'_, …>`, `LocalBoxStream<'_, …>`: the wrapper,
-    /// boxed, and coerced to the declared type.
-    Boxed(Box<Type>),
-}
-
-/// A value that is a stream, or a `Result` whose `Ok` is one.
-struct StreamReturn {
-    form: StreamForm,
-    /// The item type as written, for spans; `None` when the signature does not name it.
-    item: Option<Type>,
-    in_result: bool,
-}
-
-/// Whether `ty` is a stream or a `Result` of one, and how it is built.
-fn returns_stream(ty: &Type) -> Option<StreamReturn> {
-    if let Some((form, item)) = stream_form(ty) {
-        return Some(StreamReturn {
-            form,
-            item,
-            in_result: false,
-        });
-    }
-    let Type::Path(p) = ty else {
-        return None;
-    };
-    let segment = p.path.segments.last().filter(|s| s.ident == "Result")?;
-    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
-        return None;
-    };
-    let ok = args.args.iter().find_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => Some(ty),
-        _ => None,
-    })?;
-    let (form, item) = stream_form(ok)?;
-    Some(StreamReturn {
-        form,
-        item,
-        in_result: true,
-    })
-}
-
-fn stream_form(ty: &Type) -> Option<(StreamForm, Option<Type>)> {
-    match ty {
-        Type::ImplTrait(t) => Some((StreamForm::Impl, bound_assoc(&t.bounds, "Stream", "Item")?)),
-        Type::Path(p) => {
-            let segment = p.path.segments.last()?;
-            match segment.ident.to_string().as_str() {
-                "BoxStream" | "LocalBoxStream" => Some((
-                    StreamForm::Boxed(Box::new(ty.clone())),
-                    last_type_arg(segment),
-                )),
-                "Pin" => {
-                    let Type::Path(boxed) = last_type_arg(segment)? else {
-                        return None;
-                    };
-                    let segment = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
-                    let Some(Type::TraitObject(object)) = last_type_arg(segment) else {
-                        return None;
-                    };
-                    Some((
-                        StreamForm::Boxed(Box::new(ty.clone())),
-                        bound_assoc(&object.bounds, "Stream", "Item")?,
-                    ))
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
 /// Replaces `__monitor_ret`, the stream (or `Result` of one) the body gave, with the stream
 /// measured until its end; an `Err` instead of a stream ends the call there.
 fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
@@ -635,34 +581,4 @@ fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
             }
         };
     }
-}
-
-/// Recognises the body `#[async_trait]` generates: statements ending in
-/// `Box::pin(async move { … })`. Returns the statements before, the `Box::pin` path, and the
-/// async block.
-fn async_trait_body(body: &TokenStream) -> Option<(Vec<Stmt>, Expr, Expr)> {
-    let block: Block = syn::parse2(quote!({ #body })).ok()?;
-    let mut stmts = block.stmts;
-    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else {
-        return None;
-    };
-    let Expr::Path(path) = &*call.func else {
-        return None;
-    };
-    let segments: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
-        return None;
-    }
-    let Some(Expr::Async(future)) = call.args.first() else {
-        return None;
-    };
-    future.capture?;
-    let (func, future) = (Expr::Path(path.clone()), Expr::Async(future.clone()));
-    stmts.pop();
-    Some((stmts, func, future))
 }

@@ -1,9 +1,10 @@
 //! The attribute macros of `monitor`. Depend on `monitor-core`, which re-exports them and holds the
 //! runtime their expansions call; its documentation describes them.
 //!
-//! Each macro runs the same steps, one file each: parse the arguments (`args`) and the function
-//! (`item`), check them against each other (`valid`), and expand (`expand`). A failure at any step
-//! becomes one spanned error next to the untouched function (`fallback`).
+//! Each macro runs the same steps, one file each: parse the arguments (`args`) and the function or
+//! `impl` block (`item`, with `types` for what a declared type says), check them against each other
+//! (`valid`), and expand (`expand`). A failure at any step becomes one spanned error next to the
+//! untouched item (`fallback`).
 
 use proc_macro::TokenStream;
 
@@ -11,9 +12,11 @@ mod args;
 mod expand;
 mod fallback;
 mod item;
+mod types;
 mod valid;
 
 use args::Macro;
+use item::Item;
 
 /// Instruments an API handler. See `monitor_core::monitored_handler`.
 #[proc_macro_attribute]
@@ -33,17 +36,56 @@ pub fn tracks_tokens(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument(Macro::Tokens, args, item)
 }
 
+/// Rejects `#[monitor(…)]` where no impl-block attribute removed it first. See
+/// `monitor_core::monitor`.
+#[proc_macro_attribute]
+pub fn monitor(args: TokenStream, item: TokenStream) -> TokenStream {
+    let span = proc_macro2::TokenStream::from(args)
+        .into_iter()
+        .next()
+        .map_or_else(proc_macro2::Span::call_site, |tt| tt.span());
+    let error = syn::Error::new(
+        span,
+        "#[monitor(skip)] is only meaningful inside an impl block that carries #[monitored_handler], #[pipeline_stage] or #[tracks_tokens]",
+    );
+    fallback::emit(error.into(), item.into()).into()
+}
+
 fn instrument(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    let checked = args::parse(which, args.into())
-        .and_then(|args| item::parse(which, item.clone()).map(|function| (args, function)))
-        .and_then(|(args, function)| {
-            valid::check(which, args, &function).map(|args| (args, function))
-        });
+    let args = proc_macro2::TokenStream::from(args);
+    if args::is_fallback(&args) {
+        return item.into();
+    }
+    let args = args::parse(which, args);
+    let function = match item::parse_item(which, item.clone()) {
+        Ok(Item::Impl(block)) => return instrument_block(which, args, block).into(),
+        Ok(Item::Function(function)) => Ok(function),
+        Err(error) => Err(error),
+    };
+    let checked = args.and_then(|args| {
+        let function = function?;
+        let checked = valid::check(which, args, &function, args::attribute_span())?;
+        Ok((checked, function))
+    });
     match checked {
         Err(error) => fallback::emit(error, item),
         Ok(_) if !cfg!(feature = "enabled") => item,
         Ok((checked, function)) => expand::expand(which, &checked, function),
     }
     .into()
+}
+
+/// The attribute on an `impl` block: each method with a body becomes a site. With the feature
+/// off the block comes back as written without `#[monitor(skip)]`; beside an error, without any
+/// of its methods' monitor attributes, so that none of them adds an error of its own.
+fn instrument_block(
+    which: Macro,
+    args: Result<args::Args, fallback::Failure>,
+    block: item::ImplBlock,
+) -> proc_macro2::TokenStream {
+    match args.and_then(|args| valid::check_block(which, args, &block)) {
+        Err(error) => fallback::emit(error, block.untouched()),
+        Ok(plans) => expand::expand_block(block, plans, cfg!(feature = "enabled")),
+    }
 }

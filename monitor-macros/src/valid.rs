@@ -1,9 +1,13 @@
-//! Checks of the arguments against each other and against the function's signature.
+//! Checks of the arguments against each other and against the function's signature, and, for an
+//! `impl` block, of what each method's own attributes say against the block's.
 
-use crate::args::{Args, Macro, Model, attribute_span};
+use crate::args::{self, Args, Macro, Model, attribute_span};
 use crate::fallback::Failure;
-use crate::item::Function;
-use syn::{LitStr, ReturnType, Type};
+use crate::item::{Function, ImplBlock, Member, monitor_attribute};
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Attribute, LitStr, Meta, ReturnType, Type};
 
 /// The arguments, checked and with defaults filled in.
 pub(crate) struct Checked {
@@ -12,9 +16,18 @@ pub(crate) struct Checked {
     pub(crate) name: String,
     /// `stage`, or the function's name, for a stage.
     pub(crate) stage: Option<String>,
+    /// The `Self` type's name, for a method instrumented through its impl block's attribute.
+    pub(crate) type_name: Option<String>,
 }
 
-pub(crate) fn check(which: Macro, args: Args, function: &Function) -> Result<Checked, Failure> {
+/// The arguments of an attribute on a function. `attr_span` underlines the attribute as a whole
+/// (when an argument is missing).
+pub(crate) fn check(
+    which: Macro,
+    args: Args,
+    function: &Function,
+    attr_span: Span,
+) -> Result<Checked, Failure> {
     let sig = &function.sig;
     if let Some(constness) = &sig.constness {
         let message = format!(
@@ -43,7 +56,7 @@ pub(crate) fn check(which: Macro, args: Args, function: &Function) -> Result<Che
     }
     if which == Macro::Stage && args.pipeline.is_none() {
         let message = "#[pipeline_stage] needs the pipeline it belongs to, like #[pipeline_stage(pipeline = \"…\")]";
-        return Err(syn::Error::new(attribute_span(), message).into());
+        return Err(syn::Error::new(attr_span, message).into());
     }
     if which == Macro::Tokens && returns_unit(&sig.output) {
         let span = match &sig.output {
@@ -74,14 +87,208 @@ pub(crate) fn check(which: Macro, args: Args, function: &Function) -> Result<Che
             return Err(syn::Error::new_spanned(attr, message).into());
         }
     }
-    let function_name = sig.ident.to_string();
+    // `r#type` is the function `type`: the `r#` only lets it be written.
+    let function_name = sig.ident.unraw().to_string();
     let name = args
         .name
         .as_ref()
         .map_or_else(|| function_name.clone(), LitStr::value);
     let stage =
         (which == Macro::Stage).then(|| args.stage.as_ref().map_or(function_name, LitStr::value));
-    Ok(Checked { args, name, stage })
+    let type_name = args.type_name.as_ref().map(LitStr::value);
+    Ok(Checked {
+        args,
+        name,
+        stage,
+        type_name,
+    })
+}
+
+/// What becomes of one member of an instrumented `impl` block.
+pub(crate) enum Plan {
+    /// A site of this kind, with these arguments.
+    Instrument(Macro, Checked),
+    /// The method's own attribute, rewritten with the arguments it takes from the block and its
+    /// type, for rustc to expand through the path the user wrote (which keeps the import used).
+    Own(TokenStream),
+    /// Left as written: `#[monitor(skip)]`, a `const fn`, or not a method.
+    Leave,
+}
+
+/// The arguments of `which` on an `impl` block, and what becomes of each member, in order.
+///
+/// A method without an attribute of its own takes the block's arguments, its stage defaulting to
+/// its name. One with its own attribute of the block's kind takes the block's arguments with its
+/// own over them — except a different `pipeline`, which contradicts the block's. One with an
+/// attribute of another kind is that kind of site, with its own arguments only: the block's are
+/// another macro's. `#[monitor(skip)]` leaves a method as written, and contradicts an attribute of
+/// the method's own. A `const fn` is left as written (instrumenting it would make it non-const).
+pub(crate) fn check_block(
+    which: Macro,
+    args: Args,
+    block: &ImplBlock,
+) -> Result<Vec<Plan>, Failure> {
+    for (key, lit) in [
+        ("name", &args.name),
+        ("stage", &args.stage),
+        ("route", &args.route),
+    ] {
+        if let Some(lit) = lit {
+            let message = format!(
+                "`{key}` belongs to one method, not to a whole impl block: put it in the method's own {}",
+                which.attribute().replace(']', &format!("({key} = \"…\")]"))
+            );
+            return Err(syn::Error::new(lit.span(), message).into());
+        }
+    }
+    if which == Macro::Stage && args.pipeline.is_none() {
+        let message = "#[pipeline_stage] needs the pipeline its methods belong to, like #[pipeline_stage(pipeline = \"…\")]";
+        return Err(syn::Error::new(attribute_span(), message).into());
+    }
+    let mut error: Option<syn::Error> = None;
+    let mut plans = Vec::with_capacity(block.members.len());
+    for member in &block.members {
+        let plan = match member {
+            Member::Method {
+                function,
+                monitor_attrs,
+            } => match method(which, &args, &block.type_name, function, monitor_attrs) {
+                Ok(plan) => plan,
+                Err(Failure::Error(e)) => {
+                    match &mut error {
+                        Some(error) => error.combine(e),
+                        None => error = Some(e),
+                    }
+                    Plan::Leave
+                }
+                Err(Failure::LeaveToRustc) => Plan::Leave,
+            },
+            Member::Other(_) => Plan::Leave,
+        };
+        plans.push(plan);
+    }
+    match error {
+        Some(error) => Err(error.into()),
+        None => Ok(plans),
+    }
+}
+
+fn method(
+    which: Macro,
+    block: &Args,
+    type_name: &str,
+    function: &Function,
+    monitor_attrs: &[Attribute],
+) -> Result<Plan, Failure> {
+    let mut own: Option<(Macro, &Attribute)> = None;
+    let mut skip: Option<&Attribute> = None;
+    for attr in monitor_attrs {
+        match monitor_attribute(attr).flatten() {
+            Some(kind) => {
+                if own.is_some() {
+                    let message = "a method is one site, so it takes one of #[monitored_handler], #[pipeline_stage] and #[tracks_tokens]";
+                    return Err(syn::Error::new_spanned(attr, message).into());
+                }
+                own = Some((kind, attr));
+            }
+            None => {
+                check_skip(attr)?;
+                if skip.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        attr,
+                        "duplicate #[monitor(skip)] attribute",
+                    )
+                    .into());
+                }
+                skip = Some(attr);
+            }
+        }
+    }
+    let type_name = LitStr::new(type_name, Span::call_site());
+    let (kind, args, span) = match (skip, own) {
+        (Some(skip), Some((kind, _))) => {
+            let message = format!(
+                "#[monitor(skip)] contradicts the {} on the same method: keep one of them",
+                kind.attribute()
+            );
+            return Err(syn::Error::new_spanned(skip, message).into());
+        }
+        (Some(_), None) => return Ok(Plan::Leave),
+        (None, None) if function.sig.constness.is_some() => return Ok(Plan::Leave),
+        (None, None) => (which, block.clone(), attribute_span()),
+        (None, Some((kind, attr))) => {
+            let own = args::parse(kind, attribute_args(attr)?)?;
+            let mut args = if kind == which {
+                merge(block, own)?
+            } else {
+                own
+            };
+            args.type_name = Some(type_name);
+            check(kind, args.clone(), function, attr.span())?;
+            let path = attr.path();
+            let args = args.to_tokens();
+            return Ok(Plan::Own(quote::quote!(#[#path(#args)])));
+        }
+    };
+    let mut args = args;
+    args.type_name = Some(type_name);
+    Ok(Plan::Instrument(kind, check(kind, args, function, span)?))
+}
+
+/// The block's arguments with the method's own over them; a `pipeline` other than the block's is
+/// an error (one impl block's stages are one pipeline's).
+fn merge(block: &Args, own: Args) -> Result<Args, Failure> {
+    if let (Some(outer), Some(inner)) = (&block.pipeline, &own.pipeline)
+        && outer.value() != inner.value()
+    {
+        let message = format!(
+            "this `pipeline` contradicts the impl block's pipeline = {:?}: the stages of one impl block belong to one pipeline",
+            outer.value()
+        );
+        return Err(syn::Error::new(inner.span(), message).into());
+    }
+    let block = block.clone();
+    Ok(Args {
+        name: own.name.or(block.name),
+        route: own.route.or(block.route),
+        pipeline: own.pipeline.or(block.pipeline),
+        stage: own.stage.or(block.stage),
+        model: own.model.or(block.model),
+        provider: own.provider.or(block.provider),
+        operation: own.operation.or(block.operation),
+        cache: own.cache.or(block.cache),
+        type_name: None,
+    })
+}
+
+/// The tokens inside `#[attr(…)]`; none for `#[attr]`.
+fn attribute_args(attr: &Attribute) -> syn::Result<TokenStream> {
+    match &attr.meta {
+        Meta::Path(_) => Ok(TokenStream::new()),
+        Meta::List(list) => Ok(list.tokens.clone()),
+        Meta::NameValue(_) => Err(syn::Error::new_spanned(
+            attr,
+            "this attribute takes its arguments in parentheses",
+        )),
+    }
+}
+
+/// `#[monitor(skip)]`, and nothing else.
+fn check_skip(attr: &Attribute) -> syn::Result<()> {
+    let ok = match &attr.meta {
+        Meta::List(list) => {
+            syn::parse2::<syn::Ident>(list.tokens.clone()).is_ok_and(|ident| ident == "skip")
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(syn::Error::new_spanned(
+            attr,
+            "#[monitor] takes `skip`, like #[monitor(skip)]",
+        ))
+    }
 }
 
 fn not_empty(lit: &LitStr) -> syn::Result<()> {

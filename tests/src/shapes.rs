@@ -171,3 +171,40 @@ impl Llm for Counter {
         Ok(Tokens::new(prompt.len() as u64, self.n))
     }
 }
+
+/// The attributes on an `impl` block, under clippy's pedantic group.
+#[derive(Debug, Default)]
+pub struct ImplPipeline {
+    pub model: String,
+}
+
+#[pipeline_stage(pipeline = "impl_shapes")]
+impl ImplPipeline {
+    pub const SIDES: u32 = 4;
+
+    pub fn analyse(&self, prompt: &str) -> Result<usize, String> {
+        if prompt.is_empty() {
+            return Err("empty".to_owned());
+        }
+        Ok(prompt.len())
+    }
+
+    pub async fn render(&self, size: u32) -> String {
+        format!("<svg sides={} size={size}/>", Self::SIDES)
+    }
+
+    #[pipeline_stage(stage = "shrink")]
+    pub fn optimise(svg: &str) -> String {
+        svg.replace(' ', "")
+    }
+
+    #[tracks_tokens(model = self.model.as_str())]
+    pub fn complete(&self, prompt: &str) -> Tokens {
+        Tokens::new(prompt.len() as u64, 1)
+    }
+
+    #[monitor(skip)]
+    pub fn helper(&self) -> usize {
+        self.model.len()
+    }
+}

@@ -33,7 +33,8 @@ pub enum TimeRange {
 pub enum Field {
     /// `handler`, `stage` or `tokens`.
     Kind,
-    /// The site's name (or its id, `module::name@file:line`, when filtering).
+    /// The site's qualified name (`Type::method` for a method that knows its type, else its
+    /// name); when filtering, also its plain name or its id, `module::name@file:line`.
     Site,
     /// A handler's route.
     Route,
@@ -80,7 +81,8 @@ impl Field {
     fn value(self, site: &Site) -> Option<String> {
         match self {
             Field::Kind => Some(site.kind().as_str().to_owned()),
-            Field::Site => Some(site.name().to_owned()),
+            // Qualified, so that two types' `render` methods are two groups.
+            Field::Site => Some(site.qualified_name().to_owned()),
             Field::Route => site.route().map(str::to_owned),
             Field::Pipeline => site.pipeline().map(str::to_owned),
             Field::Stage => site.stage().map(str::to_owned),
@@ -92,7 +94,10 @@ impl Field {
 
     fn matches(self, site: &Site, wanted: &str) -> bool {
         match self {
-            Field::Site => site.name() == wanted || site.id() == wanted,
+            // A plain name selects every type's method of that name; grouped, they stay apart.
+            Field::Site => {
+                site.qualified_name() == wanted || site.name() == wanted || site.id() == wanted
+            }
             // Applied to the calls, not to the sites.
             Field::Outcome => true,
             // A site that names its model per call has calls of many: applied to its parts.

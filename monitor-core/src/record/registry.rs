@@ -183,6 +183,8 @@ pub fn route_site(route: &str) -> &'static Site {
         SiteMeta {
             kind: SiteKind::Handler,
             name,
+            qualified_name: name,
+            type_name: None,
             function: "",
             module_path: "",
             file: ROUTE_FILE,
@@ -232,6 +234,8 @@ impl Site {
             meta: SiteMeta {
                 kind,
                 name,
+                qualified_name: name,
+                type_name: None,
                 function: name,
                 module_path: "",
                 file: "",
@@ -260,6 +264,13 @@ impl SiteBuilder {
     pub fn location(mut self, file: &'static str, line: u32) -> SiteBuilder {
         self.meta.file = file;
         self.meta.line = line;
+        self
+    }
+
+    /// The `Self` type of a method ([`Site::type_name`]): the site's qualified name becomes
+    /// `Type::name`.
+    pub fn type_name(mut self, type_name: &'static str) -> SiteBuilder {
+        self.meta.type_name = Some(type_name);
         self
     }
 
@@ -300,7 +311,11 @@ impl SiteBuilder {
     }
 
     /// The site. Sites are `'static`: this one is leaked, so build a few, not one per request.
-    pub fn build(self) -> &'static Site {
+    pub fn build(mut self) -> &'static Site {
+        if let Some(type_name) = self.meta.type_name {
+            let qualified = format!("{type_name}::{}", self.meta.name);
+            self.meta.qualified_name = Box::leak(qualified.into_boxed_str());
+        }
         let totals: &'static Aggregates = Box::leak(Box::default());
         Box::leak(Box::new(Site::new(self.meta, totals)))
     }

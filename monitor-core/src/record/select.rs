@@ -30,7 +30,7 @@ pub struct Selector {
     /// The site's kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<SiteKind>,
-    /// The site's name.
+    /// The site's name, or its qualified name (`Type::method`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     /// A handler's route (`"GET /api/logos/{id}"`).
@@ -95,7 +95,10 @@ impl Selector {
             wanted.as_deref().is_none_or(|w| value == Some(w))
         };
         self.kind.is_none_or(|k| k == site.kind())
-            && is(&self.site, Some(site.name()))
+            && self
+                .site
+                .as_deref()
+                .is_none_or(|w| w == site.name() || w == site.qualified_name())
             && is(&self.route, site.route())
             && is(&self.pipeline, site.pipeline())
             && is(&self.stage, site.stage())

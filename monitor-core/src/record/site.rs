@@ -74,6 +74,10 @@ impl fmt::Display for SiteKind {
 pub struct SiteMeta {
     pub kind: SiteKind,
     pub name: &'static str,
+    /// `Type::name` for a method instrumented through its impl block, else `name`; made at
+    /// expansion, so reading it costs nothing.
+    pub qualified_name: &'static str,
+    pub type_name: Option<&'static str>,
     pub function: &'static str,
     pub module_path: &'static str,
     pub file: &'static str,
@@ -472,6 +476,44 @@ impl Site {
         self.meta.name
     }
 
+    /// The `Self` type of a method instrumented through an attribute on its `impl` block: the
+    /// type's last path segment, without generics (`Some("LogoPipeline")` for
+    /// `impl<T> pipeline::LogoPipeline<T>`). `None` for a free function, and for a method whose
+    /// attribute is on the method alone: an attribute on a method cannot see the type it is in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monitor_core::pipeline_stage;
+    ///
+    /// struct LogoPipeline;
+    ///
+    /// #[pipeline_stage(pipeline = "logo_svg")]
+    /// impl LogoPipeline {
+    ///     fn render(&self) -> String {
+    ///         "<svg/>".to_owned()
+    ///     }
+    /// }
+    ///
+    /// LogoPipeline.render();
+    /// # #[cfg(feature = "enabled")] {
+    /// let site = monitor_core::sites().find(|s| s.pipeline() == Some("logo_svg")).unwrap();
+    /// assert_eq!(site.type_name(), Some("LogoPipeline"));
+    /// assert_eq!(site.qualified_name(), "LogoPipeline::render");
+    /// assert_eq!(site.name(), "render");
+    /// # }
+    /// ```
+    pub fn type_name(&self) -> Option<&'static str> {
+        self.meta.type_name
+    }
+
+    /// `Type::name` when the site knows its type ([`type_name`](Self::type_name)), else the
+    /// [`name`](Self::name). This is the name that tells sites apart: two `render` methods on two
+    /// types are two series in queries, in `/metrics` (its `site` label) and on the dashboard.
+    pub fn qualified_name(&self) -> &'static str {
+        self.meta.qualified_name
+    }
+
     /// The function's own name, whatever `name = "…"` says.
     pub fn function(&self) -> &'static str {
         self.meta.function
@@ -539,11 +581,13 @@ impl Site {
         Some(*self.cache.get_or_init(|| super::caches::cache(name)))
     }
 
-    /// A name unique among the sites of a binary: `module::name@file:line`.
+    /// A name unique among the sites of a binary: `module::name@file:line`, with the
+    /// [qualified name](Self::qualified_name) (`module::Type::name@file:line` for a method that
+    /// knows its type).
     pub fn id(&self) -> String {
         format!(
             "{}::{}@{}:{}",
-            self.meta.module_path, self.meta.name, self.meta.file, self.meta.line
+            self.meta.module_path, self.meta.qualified_name, self.meta.file, self.meta.line
         )
     }
 
@@ -576,6 +620,7 @@ impl fmt::Debug for Site {
         f.debug_struct("Site")
             .field("kind", &self.meta.kind)
             .field("name", &self.meta.name)
+            .field("type_name", &self.meta.type_name)
             .field("module_path", &self.meta.module_path)
             .field("file", &self.meta.file)
             .field("line", &self.meta.line)
@@ -588,10 +633,12 @@ impl Serialize for Site {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let m = &self.meta;
-        let mut s = serializer.serialize_struct("Site", 15)?;
+        let mut s = serializer.serialize_struct("Site", 17)?;
         s.serialize_field("id", &self.id())?;
         s.serialize_field("kind", &m.kind)?;
         s.serialize_field("name", m.name)?;
+        s.serialize_field("type_name", &m.type_name)?;
+        s.serialize_field("qualified_name", m.qualified_name)?;
         s.serialize_field("function", m.function)?;
         s.serialize_field("module_path", m.module_path)?;
         s.serialize_field("file", m.file)?;

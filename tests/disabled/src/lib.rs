@@ -65,3 +65,27 @@ impl Service for Client {
         3
     }
 }
+
+/// An impl block, compiled out: it comes back as written, without `#[monitor(skip)]` (which is
+/// no attribute of its own there), and a method's own attribute is still checked.
+#[derive(Debug)]
+pub struct Pipeline;
+
+#[pipeline_stage(pipeline = "p")]
+impl Pipeline {
+    pub const SIDES: u32 = 3;
+
+    pub fn render(&self) -> u32 {
+        Self::SIDES
+    }
+
+    #[pipeline_stage(stage = "shrink")]
+    pub fn optimise(&self, x: u32) -> u32 {
+        x / 2
+    }
+
+    #[monitor(skip)]
+    pub fn helper(&self) -> u32 {
+        1
+    }
+}

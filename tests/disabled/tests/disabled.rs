@@ -2,7 +2,7 @@
 
 use monitor_core::{Config, Price, models, set_enabled, set_price, sites};
 use monitor_tests_disabled::{
-    Client, async_handler, bare_async_handler, handler, stage, typed_stream,
+    Client, Pipeline, async_handler, bare_async_handler, handler, stage, typed_stream,
 };
 
 #[test]
@@ -13,6 +13,10 @@ fn functions_run_unchanged_and_no_site_exists() {
     assert_eq!(Client { model: "m".into() }.complete().output, 2);
     let stream = typed_stream();
     assert_eq!(futures_util::Stream::size_hint(&stream), (1, Some(1)));
+    assert_eq!(
+        (Pipeline.render(), Pipeline.optimise(8), Pipeline.helper()),
+        (3, 4, 1)
+    );
     assert_eq!(sites().len(), 0);
 }
 

@@ -6,7 +6,8 @@
 //! `frames` (one row per frame of a tier: width, start, end, the encoded frame) and `tiers` (how
 //! far each coarser tier has taken its finer neighbour's frames).
 //!
-//! A site is known in the file by its kind, module and name — not by its line, which any edit
+//! A site is known in the file by its kind, module and qualified name (`Type::method` for a
+//! method of an instrumented `impl` block) — not by its line, which any edit
 //! above it moves, nor by its position among the sites, which a rebuild may change; sites of one
 //! binary that share those are told apart by file and line. Route sites are known by their route
 //! and made again when the file is loaded, within the route budget.
@@ -119,7 +120,7 @@ fn base_key(site: &Site) -> String {
             "{}\u{1f}{}\u{1f}{}",
             site.kind(),
             site.module_path(),
-            site.name()
+            site.qualified_name()
         ),
     }
 }
@@ -424,7 +425,7 @@ impl SiteIds {
             None => {
                 tx.execute(
                     "INSERT INTO sites (key, kind, name) VALUES (?1, ?2, ?3)",
-                    params![key, site.kind().as_str(), site.name()],
+                    params![key, site.kind().as_str(), site.qualified_name()],
                 )?;
                 self.added.push(key.clone());
                 tx.last_insert_rowid()
