@@ -275,9 +275,14 @@ impl Config {
     /// replaces it. A configuration without a path leaves a file in use as it is.
     pub fn apply(&self) -> Result<(), ConfigError> {
         self.check()?;
-        if !self.objectives.is_empty() {
-            crate::objectives::check(&self.objectives).map_err(ConfigError::Objective)?;
-        }
+        // Without objectives of its own, the configuration keeps those in force: sites must name
+        // those.
+        let objectives = if self.objectives.is_empty() {
+            crate::objectives::declared().to_vec()
+        } else {
+            self.objectives.clone()
+        };
+        crate::objectives::check(&objectives).map_err(ConfigError::Objective)?;
         let history = match &self.history_path {
             Some(path) if !crate::history::persist::is_open(path) => {
                 Some(crate::history::persist::open(path).map_err(ConfigError::History)?)

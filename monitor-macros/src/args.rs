@@ -25,9 +25,16 @@ impl Macro {
 
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Macro::Handler => &["name", "route", "cache"],
-            Macro::Stage => &["pipeline", "stage", "name", "cache"],
-            Macro::Tokens => &["model", "provider", "operation", "name", "cache"],
+            Macro::Handler => &["name", "route", "cache", "objective"],
+            Macro::Stage => &["pipeline", "stage", "name", "cache", "objective"],
+            Macro::Tokens => &[
+                "model",
+                "provider",
+                "operation",
+                "name",
+                "cache",
+                "objective",
+            ],
         }
     }
 }
@@ -50,6 +57,8 @@ pub(crate) struct Args {
     pub(crate) provider: Option<LitStr>,
     pub(crate) operation: Option<LitStr>,
     pub(crate) cache: Option<LitStr>,
+    /// `objective = "name"` or `objective = ["a", "b"]`: the objectives the site serves.
+    pub(crate) objectives: Option<Vec<LitStr>>,
     /// The `Self` type of a method whose own attribute an impl block's attribute rewrote
     /// ([`TYPE_NAME`]); not an argument users write.
     pub(crate) type_name: Option<LitStr>,
@@ -88,6 +97,9 @@ impl Args {
                 tokens.extend(quote::quote!(#key = #value,));
             }
         }
+        if let Some(names) = &self.objectives {
+            tokens.extend(quote::quote!(objective = [#(#names),*],));
+        }
         match &self.model {
             Some(Model::Literal(lit)) => tokens.extend(quote::quote!(model = #lit,)),
             Some(Model::Expr(expr)) => tokens.extend(quote::quote!(model = #expr,)),
@@ -109,6 +121,7 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Args, Failure> 
             input.parse::<Token![=]>()?;
             let duplicate = match name.as_str() {
                 "model" => args.model.replace(model(input)?).is_some(),
+                "objective" => args.objectives.replace(objectives(input)?).is_some(),
                 _ => {
                     let value = string(input, &name)?;
                     let slot = match name.as_str() {
@@ -167,6 +180,48 @@ fn string(input: ParseStream, key: &str) -> syn::Result<LitStr> {
             format!("`{key}` takes a string literal, like {key} = \"…\""),
         )),
     }
+}
+
+/// One objective's name, or a list of them: `objective = "api"`, `objective = ["api", "spend"]`.
+fn objectives(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+    let expected = "`objective` takes an objective's name or a list of them, like objective = \"api\" or objective = [\"api\", \"spend\"]";
+    let names = match input.parse::<Expr>()? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => vec![lit],
+        Expr::Array(array) if !array.elems.is_empty() => array
+            .elems
+            .into_iter()
+            .map(|e| match e {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => Ok(lit),
+                other => Err(syn::Error::new_spanned(other, expected)),
+            })
+            .collect::<syn::Result<_>>()?,
+        other => return Err(syn::Error::new_spanned(other, expected)),
+    };
+    for name in &names {
+        let value = name.value();
+        let valid = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !valid {
+            return Err(syn::Error::new(
+                name.span(),
+                "an objective's name is 1 to 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if names.iter().filter(|n| n.value() == value).count() > 1 {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("objective {value:?} is named twice"),
+            ));
+        }
+    }
+    Ok(names)
 }
 
 fn model(input: ParseStream) -> syn::Result<Model> {

@@ -391,6 +391,12 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
     let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
     let cache = opt(args.cache.as_ref().map(syn::LitStr::value));
     let operation = opt(args.operation.as_ref().map(syn::LitStr::value));
+    let objectives: Vec<String> = args
+        .objectives
+        .iter()
+        .flatten()
+        .map(syn::LitStr::value)
+        .collect();
     let (model, model_expr) = match &args.model {
         Some(Model::Literal(lit)) => (opt(Some(lit.value())), opt(None)),
         Some(Model::Expr(expr)) => (opt(None), opt(Some(expr.to_token_stream().to_string()))),
@@ -421,6 +427,7 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
                 provider: #provider,
                 cache: #cache,
                 operation: #operation,
+                objectives: &[#(#objectives),*],
             }, &__MONITOR_TOTALS);
         ::monitor_core::__private::inventory::submit! {
             ::monitor_core::__private::SiteRef(&__MONITOR_SITE)

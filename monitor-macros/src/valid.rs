@@ -257,6 +257,18 @@ fn merge(block: &Args, own: Args) -> Result<Args, Failure> {
         provider: own.provider.or(block.provider),
         operation: own.operation.or(block.operation),
         cache: own.cache.or(block.cache),
+        objectives: match (block.objectives, own.objectives) {
+            // A method serves the block's objectives and its own.
+            (Some(mut all), Some(own)) => {
+                for name in own {
+                    if !all.iter().any(|b| b.value() == name.value()) {
+                        all.push(name);
+                    }
+                }
+                Some(all)
+            }
+            (block, own) => own.or(block),
+        },
         type_name: None,
     })
 }

@@ -16,6 +16,10 @@ fn slo_handler(fail: bool) -> Result<(), String> {
     if fail { Err("down".into()) } else { Ok(()) }
 }
 
+/// Covered by naming the objective, not by a selector.
+#[monitored_handler(objective = ["slo-api", "slo-latency"])]
+fn slo_attributed() {}
+
 #[monitored_handler]
 fn slo_slow(sleep_ms: u64) -> u32 {
     std::thread::sleep(Duration::from_millis(sleep_ms));
@@ -71,6 +75,8 @@ fn objectives_are_judged_from_the_history_with_their_burn_rates() {
         .apply()
         .expect("the objectives are valid");
 
+    // Never called: it only has to be covered.
+    let _covered: fn() = slo_attributed;
     let now = SystemTime::now();
     let hours_ago = now - Duration::from_secs(3 * 3600);
     tick_at(hours_ago);
@@ -99,7 +105,8 @@ fn objectives_are_judged_from_the_history_with_their_burn_rates() {
     // Success: the last hour fails at 50 %, a hundred times the 0.5 % allowed; the last six hours
     // at 50 in 10,100.
     let api = status("slo-api", now);
-    assert_eq!(api.sites.len(), 1);
+    let names: Vec<&str> = api.sites.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["slo_handler", "slo_attributed"]);
     assert_eq!((api.events, api.spent), (10_100, 50.0));
     assert!(close(api.indicator.unwrap(), 1.0 - 50.0 / 10_100.0));
     for window in [300, 1_800, 3_600, 7_200] {
@@ -214,9 +221,15 @@ fn bad_objectives_are_typed_errors_naming_the_objective_and_the_field() {
         "objectives: objective `twice` is declared twice"
     );
     // A site counts against at most four thresholds.
-    let many = (1..=5).map(|ms| {
-        Objective::latency(format!("many-{ms}"), Duration::from_millis(ms), 0.9).site("slo_handler")
-    });
+    let many = (1..=5)
+        .map(|ms| {
+            Objective::latency(format!("many-{ms}"), Duration::from_millis(ms), 0.9)
+                .site("slo_handler")
+        })
+        .chain([
+            Objective::success_rate("slo-api", 0.9),
+            Objective::success_rate("slo-latency", 0.9),
+        ]);
     let error = Config::new().objectives(many).apply().unwrap_err();
     assert!(
         matches!(&error, ConfigError::Objective(ObjectiveError::TooManyThresholds { objective, .. }) if objective == "many-5"),

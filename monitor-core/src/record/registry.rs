@@ -197,6 +197,7 @@ pub fn route_site(route: &str) -> &'static Site {
             provider: None,
             operation: None,
             cache: None,
+            objectives: &[],
         },
         totals,
     )));
@@ -248,6 +249,7 @@ impl Site {
                 provider: None,
                 operation: None,
                 cache: None,
+                objectives: &[],
             },
         }
     }

@@ -90,6 +90,8 @@ pub struct SiteMeta {
     pub provider: Option<&'static str>,
     pub cache: Option<&'static str>,
     pub operation: Option<&'static str>,
+    /// The objectives `objective = …` names.
+    pub objectives: &'static [&'static str],
 }
 
 /// One instrumented function: where it is, what its attribute said, and its running totals.
@@ -380,7 +382,7 @@ impl Site {
 
     /// The objectives the site's attribute names (`objective = "…"`).
     pub fn objective_names(&self) -> &'static [&'static str] {
-        &[]
+        self.meta.objectives
     }
 
     /// The latency thresholds the site counts its calls against, in nanoseconds.
