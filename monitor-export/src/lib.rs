@@ -23,6 +23,7 @@
 
 pub mod exponential;
 pub mod gen_ai;
+pub mod objective_rules;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod prometheus;

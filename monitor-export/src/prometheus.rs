@@ -8,6 +8,7 @@
 //! | `monitor_calls_total` | counter | site labels, `outcome` |
 //! | `monitor_call_duration_seconds` | histogram | site labels |
 //! | `monitor_http_responses_total` | counter | site labels, `status_class` |
+//! | `monitor_calls_within_total` | counter | site labels, `threshold_seconds`; sites a latency objective covers |
 //! | `monitor_request_bytes_total`, `monitor_response_bytes_total` | counter | site labels |
 //! | `monitor_returned_errors_total` | counter | site labels, `error_type` |
 //! | `monitor_returned_errors_ungrouped_total` | counter | |
@@ -294,6 +295,12 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
         "histogram",
         "Duration of the calls that finished (returned or panicked); cancelled calls are left out.",
     );
+    let mut within = out.family(
+        "monitor_calls_within_total",
+        "counter",
+        "Calls that finished within a latency objective's threshold, counted exactly as each call \
+         is recorded: divided by monitor_call_duration_seconds_count, the share of good calls.",
+    );
     let mut statuses = out.family(
         "monitor_http_responses_total",
         "counter",
@@ -366,6 +373,10 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
         durations.sample("_count", &labels, &[], finished);
         durations
             .native(|| crate::exponential::from_histogram(&c.durations, crate::exponential::SCALE));
+        for &(threshold, n) in &g.within {
+            let threshold = rules::threshold_label(threshold);
+            within.sample("", &labels, &[("threshold_seconds", &threshold)], n);
+        }
         // Only for sites that return statuses: five zero series per other site say nothing.
         if c.statuses.iter().any(|&n| n > 0) {
             for (class, n) in STATUS_CLASSES.iter().zip(c.statuses) {
@@ -396,6 +407,7 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
     }
     calls.write(out);
     durations.write(out);
+    within.write(out);
     statuses.write(out);
     request_bytes.write(out);
     response_bytes.write(out);

@@ -54,6 +54,10 @@ pub struct SiteGroup {
     pub figures: Arc<Figures>,
     /// Each call in one outcome, never lower than in an earlier export.
     pub outcomes: Outcomes,
+    /// For each latency threshold its sites count against, the calls that finished within it:
+    /// `(threshold in nanoseconds, calls)`, never lower than in an earlier export. What a latency
+    /// objective's rules divide by the finished calls.
+    pub within: Vec<(u64, u64)>,
     /// The sites in the group.
     pub sites: Vec<&'static Site>,
 }
@@ -74,6 +78,7 @@ pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGro
                     labels: labels.clone(),
                     figures: Arc::clone(&s.figures),
                     outcomes: Outcomes::default(),
+                    within: Vec::new(),
                     sites: vec![s.site],
                 };
                 groups.insert(labels, group);
@@ -84,6 +89,19 @@ pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGro
         .into_values()
         .map(|mut g| {
             g.outcomes = peaks.never_falling(&g.labels, g.figures.outcomes());
+            let finished = g.figures.finished();
+            g.within = g
+                .figures
+                .slow_calls
+                .iter()
+                .map(|&(threshold, slow)| {
+                    let within = finished.saturating_sub(slow);
+                    (
+                        threshold,
+                        peaks.within_never_falling(&g.labels, threshold, within),
+                    )
+                })
+                .collect();
             g
         })
         .collect()
@@ -99,6 +117,8 @@ pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGro
 #[derive(Debug, Default)]
 pub struct OutcomePeaks {
     peaks: HashMap<Vec<(&'static str, &'static str)>, [u64; 5]>,
+    /// The same for the calls within each latency threshold, a difference too.
+    within: HashMap<(Vec<(&'static str, &'static str)>, u64), u64>,
 }
 
 impl OutcomePeaks {
@@ -132,6 +152,27 @@ impl OutcomePeaks {
         ] = counts;
         out
     }
+}
+
+impl OutcomePeaks {
+    /// `now` calls within `threshold` (nanoseconds), raised to what the series was exported at
+    /// before.
+    pub fn within_never_falling(
+        &mut self,
+        labels: &[(&'static str, &'static str)],
+        threshold: u64,
+        now: u64,
+    ) -> u64 {
+        let peak = self.within.entry((labels.to_vec(), threshold)).or_default();
+        *peak = (*peak).max(now);
+        *peak
+    }
+}
+
+/// A latency threshold as a label value, in seconds: `0.4`, `0.25`, `1.5`.
+pub fn threshold_label(nanos: u64) -> String {
+    let seconds = nanos as f64 / 1e9;
+    format!("{seconds}")
 }
 
 /// The cost of a site's metered calls to export: `None` while no call had a price — zero would

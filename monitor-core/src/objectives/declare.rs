@@ -57,7 +57,6 @@ pub struct Objective {
 /// What an objective counts as good.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Goal {
     /// A share of the calls that finished (`target`, e.g. 0.995) succeeds: no `Err`, no 5xx, no
     /// panic. A 4xx is the caller's error, not the service's: it counts as a success.
@@ -95,7 +94,6 @@ pub enum Goal {
 /// What a budget is per.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Per {
     /// Per call of the sites covered.
     Call,
