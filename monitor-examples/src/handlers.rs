@@ -11,6 +11,7 @@ use monitor_core::{monitored_handler, pipeline_stage};
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -57,6 +58,10 @@ pub struct App {
     logos: Mutex<Bounded<String, Logo>>,
     /// SVGs by prompt and style: a repeated request is served without running the pipeline.
     rendered: Mutex<Bounded<(String, Style), (String, String)>>,
+    /// The share of logo requests answered with an injected 500 (`--fail-rate`), and the
+    /// requests counted so far: every 1/rate-th fails, spread evenly.
+    fail_rate: f64,
+    requests: AtomicU64,
 }
 
 impl App {
@@ -83,7 +88,25 @@ impl App {
             judge,
             logos: Mutex::new(Bounded::new(MAX_LOGOS)),
             rendered: Mutex::new(Bounded::new(MAX_LOGOS)),
+            fail_rate: 0.0,
+            requests: AtomicU64::new(0),
         }
+    }
+
+    /// The same service, answering `rate` of its logo requests (0 to 1) with a 500: a failure
+    /// to watch the objectives and their alerts react to.
+    pub fn failing(mut self, rate: f64) -> App {
+        self.fail_rate = rate.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Whether this request is one of the failures injected.
+    fn inject_failure(&self) -> bool {
+        if self.fail_rate <= 0.0 {
+            return false;
+        }
+        let n = self.requests.fetch_add(1, Ordering::Relaxed) as f64;
+        ((n + 1.0) * self.fail_rate).floor() > (n * self.fail_rate).floor()
     }
 
     fn logo(&self, id: &str) -> Option<Logo> {
@@ -190,7 +213,7 @@ impl From<PipelineError> for ApiError {
 /// Makes a logo: validates the body, runs the pipeline (or serves a cached SVG) and answers 201
 /// with the logo. 400 for a body that is not a valid request, 503 when the model stays
 /// rate-limited through its retries.
-#[monitored_handler(route = "POST /api/logos")]
+#[monitored_handler(route = "POST /api/logos", objective = "logo-api")]
 pub(crate) async fn create_logo(
     State(app): State<Arc<App>>,
     headers: axum::http::HeaderMap,
@@ -207,6 +230,13 @@ pub(crate) async fn create_logo(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the request as `Content-Type: application/json`",
+        ));
+    }
+    if app.inject_failure() {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected_failure",
+            "a failure injected by --fail-rate",
         ));
     }
     let request: CreateLogo = serde_json::from_slice(&body)
@@ -276,7 +306,7 @@ fn cached_logo(app: &App, prompt: &str, style: Style) -> Option<(String, String)
 }
 
 /// A logo's description, or 404; 400 for an id that is not one.
-#[monitored_handler(route = "GET /api/logos/{id}")]
+#[monitored_handler(route = "GET /api/logos/{id}", objective = "logo-api")]
 pub(crate) async fn get_logo(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -286,7 +316,7 @@ pub(crate) async fn get_logo(
 }
 
 /// A logo's SVG (`image/svg+xml`), or 404.
-#[monitored_handler(route = "GET /api/logos/{id}/svg")]
+#[monitored_handler(route = "GET /api/logos/{id}/svg", objective = "logo-api")]
 pub(crate) async fn get_logo_svg(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,

@@ -65,10 +65,19 @@ pub async fn start(
     addr: SocketAddr,
     dashboard: DashboardConfig,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    start_app(addr, dashboard, App::new()).await
+}
+
+/// [`start`] with an [`App`] of the caller's (one that fails on purpose, say).
+pub async fn start_app(
+    addr: SocketAddr,
+    dashboard: DashboardConfig,
+    app: App,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let limits = limits().map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = service(Arc::new(App::new()), dashboard);
+    let app = service(Arc::new(app), dashboard);
     let server =
         tokio::spawn(
             async move { monitor_dashboard::serve_with_limits(listener, app, &limits).await },
@@ -83,6 +92,26 @@ pub fn limits() -> Result<monitor_dashboard::ServerLimits, monitor_dashboard::Da
     monitor_dashboard::ServerLimits::default()
         .max_body_bytes(MAX_BODY_BYTES)
         .with_env()
+}
+
+/// The service's objectives: the API succeeds 99.5 % of the time (its handlers name `logo-api`
+/// in their attribute), 99 % of logo requests finish within 500 ms, a logo costs at most
+/// $0.005 of LLM calls, and the drafting model costs at most $50 a day.
+pub fn objectives() -> Vec<monitor_core::Objective> {
+    use monitor_core::{Objective, Per};
+    use std::time::Duration;
+    vec![
+        Objective::success_rate("logo-api", 0.995),
+        Objective::latency("logo-latency", Duration::from_millis(500), 0.99)
+            .route("POST /api/logos"),
+        Objective::cost("logo-cost", 0.005, Per::Run).pipeline("logo"),
+        Objective::cost(
+            "draft-model-spend",
+            50.0,
+            Per::Period(Duration::from_secs(86_400)),
+        )
+        .model(prices::DRAFT_MODEL),
+    ]
 }
 
 /// Largest request body the service reads.

@@ -52,12 +52,49 @@ struct Args {
     /// ranges and every query span restarts: the same as `MONITOR_HISTORY_PATH`.
     #[arg(long, value_name = "PATH")]
     history: Option<std::path::PathBuf>,
+    /// Answer this share of logo requests (0 to 1) with a 500: a failure for the objectives, and
+    /// their alerts, to see.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    fail_rate: f64,
+    /// Print the Prometheus rules of the service's objectives (recording rules and the SRE
+    /// workbook's burn-rate alerts) and exit.
+    #[arg(long)]
+    print_rules: bool,
+    /// With --print-rules: every window and `for` divided by this factor (60 turns an hour into
+    /// a minute), to watch the alerts in a test or a demonstration.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = scale)]
+    rules_time_scale: f64,
+}
+
+fn share(value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.0..=1.0).contains(v))
+        .ok_or_else(|| format!("{value:?} is not a share from 0 to 1"))
+}
+
+fn scale(value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 1.0)
+        .ok_or_else(|| format!("{value:?} is not a factor of 1 or more"))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_sites {
         print!("{}", logo_service::list_sites());
+        return ExitCode::SUCCESS;
+    }
+    if args.print_rules {
+        let options = monitor_export::objective_rules::RuleOptions::default()
+            .time_scale(args.rules_time_scale);
+        print!(
+            "{}",
+            monitor_export::objective_rules::rules(&logo_service::objectives(), &options)
+        );
         return ExitCode::SUCCESS;
     }
     match run(args) {
@@ -73,6 +110,10 @@ fn run(args: Args) -> Result<(), String> {
     // The monitor's settings from MONITOR_* variables; the example prices unless a price file is
     // given (MONITOR_PRICING_FILE).
     let mut config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
+    // The service's own objectives, unless the environment declares others.
+    if config.objectives.is_empty() {
+        config = config.objectives(logo_service::objectives());
+    }
     if let Some(path) = &args.history {
         config = config.history_path(path);
     }
@@ -116,7 +157,8 @@ fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let (addr, server) = logo_service::start(args.addr, dashboard)
+        let app = logo_service::App::new().failing(args.fail_rate);
+        let (addr, server) = logo_service::start_app(args.addr, dashboard, app)
             .await
             .map_err(|e| {
                 format!(

@@ -31,8 +31,73 @@ pub fn summary(elapsed: Duration, load: &LoadReport) -> String {
     streams_table(&mut out, &models);
     cost_by_kind(&mut out, &models);
     memory_and_caches(&mut out);
+    objectives_table(&mut out);
     errors_and_insights(&mut out);
     out
+}
+
+/// Each objective: what it aims at, how it stands, its budget left and its fastest burn rates.
+fn objectives_table(out: &mut String) {
+    let objectives = monitor_core::objectives();
+    if objectives.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nobjectives:");
+    for o in &objectives {
+        let goal = match o.objective.goal {
+            monitor_core::Goal::SuccessRate { target } => format!("{} % succeed", target * 100.0),
+            monitor_core::Goal::Latency { threshold, target } => {
+                format!("{} % within {} ms", target * 100.0, threshold.as_millis())
+            }
+            monitor_core::Goal::Cost { max_usd, per } => format!("≤ ${max_usd} {}", per_words(per)),
+            monitor_core::Goal::Tokens { max, per } => format!("≤ {max} tokens {}", per_words(per)),
+        };
+        let indicator = match (o.indicator, o.objective.goal) {
+            (None, _) => "no calls yet".to_owned(),
+            (
+                Some(v),
+                monitor_core::Goal::SuccessRate { .. } | monitor_core::Goal::Latency { .. },
+            ) => {
+                format!("{:.2} % good", v * 100.0)
+            }
+            (Some(v), monitor_core::Goal::Cost { per, .. }) => {
+                format!("${v:.4} {}", per_words(per))
+            }
+            (Some(v), monitor_core::Goal::Tokens { per, .. }) => {
+                format!("{v:.0} tokens {}", per_words(per))
+            }
+        };
+        let budget = o.budget_remaining.map_or("—".to_owned(), |b| {
+            format!("{:.0} % budget left", b * 100.0)
+        });
+        let burn = |secs: u64| {
+            o.burn_rates
+                .iter()
+                .find(|b| b.window.as_secs() == secs)
+                .and_then(|b| b.rate)
+                .map_or("—".to_owned(), |r| format!("{r:.1}×"))
+        };
+        let _ = writeln!(
+            out,
+            "  {:<18} {:<20} {:<9} {:<16} {:<18} burn 5m {} 1h {}",
+            o.objective.name,
+            goal,
+            format!("{:?}", o.state).to_lowercase(),
+            indicator,
+            budget,
+            burn(300),
+            burn(3_600)
+        );
+    }
+}
+
+fn per_words(per: monitor_core::Per) -> String {
+    match per {
+        monitor_core::Per::Call => "a call".to_owned(),
+        monitor_core::Per::Run => "a run".to_owned(),
+        monitor_core::Per::Period(d) if d.as_secs() == 86_400 => "a day".to_owned(),
+        monitor_core::Per::Period(d) => format!("per {} s", d.as_secs()),
+    }
 }
 
 /// What the site's attribute named: a handler's route, a stage's pipeline and stage, a metered

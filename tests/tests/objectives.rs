@@ -153,14 +153,18 @@ fn objectives_are_judged_from_the_history_with_their_burn_rates() {
     ));
     assert_eq!(cost.sites.len(), 2);
 
-    // Tokens per day of one model: what the window spent against its share of the day.
+    // Tokens per day of one model: what each window spent against its share of the day, and
+    // the latest day's spend.
     let tokens = status("slo-daily-tokens", now);
     let spent = 14.0 * 1_000.0 + 10.0 * 500.0 + 4.0 * 100.0;
     assert!(close(tokens.spent, spent), "{}", tokens.spent);
+    assert!(close(tokens.indicator.unwrap(), spent));
     for b in &tokens.burn_rates {
-        let allowed = 100_000.0 * b.covered.as_secs_f64() / DAY.as_secs_f64();
+        let allowed = 100_000.0 * b.window.as_secs_f64() / DAY.as_secs_f64();
         assert!(close(b.rate.unwrap(), spent / allowed), "{b:?}");
     }
+    let month = 30.0 * 100_000.0;
+    assert!(close(tokens.budget_remaining.unwrap(), 1.0 - spent / month));
     assert!(matches!(
         tokens.objective.goal,
         Goal::Tokens { max: 100_000, .. }

@@ -85,7 +85,7 @@ pub struct ObjectiveStatus {
     /// The sites it covers now.
     pub sites: Vec<&'static Site>,
     /// Over its window: the share of good calls (success and latency objectives), or what was
-    /// spent per call, per run or per period (budgets).
+    /// spent per call or per run; for a budget per period, what the latest period spent.
     pub indicator: Option<f64>,
     /// Over its window: the calls it judged (the runs, for a budget per run).
     pub events: u64,
@@ -132,9 +132,21 @@ pub fn objectives_at(now: SystemTime) -> Vec<ObjectiveStatus> {
                     &|index| covered.get(index).copied().unwrap_or(false),
                     objective.selector.model.as_deref(),
                 );
-                (Window::of(objective, &all, &totals, span), span)
+                (Window::of(objective, &all, &totals, window), span)
             };
-            let (whole, _) = judge(objective.window);
+            let (mut whole, _) = judge(objective.window);
+            // A budget per period: what the latest period spent, as it stands.
+            if let Goal::Cost {
+                per: Per::Period(period),
+                ..
+            }
+            | Goal::Tokens {
+                per: Per::Period(period),
+                ..
+            } = objective.goal
+            {
+                whole.indicator = Some(judge(period.min(objective.window)).0.spent);
+            }
             let burn_rates: Vec<BurnRate> = BURN_WINDOWS
                 .iter()
                 .map(|&window| {
@@ -178,13 +190,15 @@ struct Window {
 }
 
 impl Window {
-    /// `totals` (by site index) judged by `objective`, over a window of which the history covers
-    /// `span`.
+    /// `totals` (by site index) judged by `objective`, over `window`. A budget per period is
+    /// judged against the window's share of it, as Prometheus's `rate` over the window judges
+    /// it, however much of the window the history holds: the burn rates here are those the
+    /// rules alert on.
     fn of(
         objective: &Objective,
         all: &[&'static Site],
         totals: &BTreeMap<usize, Figures>,
-        span: Duration,
+        window: Duration,
     ) -> Window {
         let mut sum = Figures::default();
         for f in totals.values() {
@@ -206,9 +220,15 @@ impl Window {
                 let good = sum.finished_within(threshold).unwrap_or(events);
                 ratio(events - good.min(events), events, target)
             }
-            Goal::Cost { max_usd, per } => {
-                budget(sum.known_cost_usd(), max_usd, per, &sum, totals, all, span)
-            }
+            Goal::Cost { max_usd, per } => budget(
+                sum.known_cost_usd(),
+                max_usd,
+                per,
+                &sum,
+                totals,
+                all,
+                window,
+            ),
             Goal::Tokens { max, per } => budget(
                 (sum.tokens.input + sum.tokens.output) as f64,
                 max as f64,
@@ -216,13 +236,13 @@ impl Window {
                 &sum,
                 totals,
                 all,
-                span,
+                window,
             ),
         }
     }
 }
 
-/// A budget of `max` per `per`, of which `spent` went over a window the history covers `span` of.
+/// A budget of `max` per `per`, of which `spent` went over `window`.
 fn budget(
     spent: f64,
     max: f64,
@@ -230,7 +250,7 @@ fn budget(
     sum: &Figures,
     totals: &BTreeMap<usize, Figures>,
     all: &[&'static Site],
-    span: Duration,
+    window: Duration,
 ) -> Window {
     let (events, allowed) = match per {
         Per::Call => {
@@ -247,12 +267,14 @@ fn budget(
                 .unwrap_or(0);
             (runs, max * runs as f64)
         }
-        Per::Period(period) => (sum.calls(), max * span.as_secs_f64() / period.as_secs_f64()),
+        Per::Period(period) => (
+            sum.calls(),
+            max * window.as_secs_f64() / period.as_secs_f64(),
+        ),
     };
     let per_event = match per {
-        Per::Period(period) => {
-            (span > Duration::ZERO).then(|| spent * period.as_secs_f64() / span.as_secs_f64())
-        }
+        // Replaced by the latest period's spend (see `objectives_at`).
+        Per::Period(_) => Some(spent),
         _ => (events > 0).then(|| spent / events as f64),
     };
     Window {
