@@ -652,7 +652,7 @@
     const generation = state.generation;
     const range = RANGES[state.range];
     try {
-      const [sites, bySite, byKind, errors, events, memory, estimates, models, insights, exports] = await Promise.all([
+      const [sites, bySite, byKind, errors, events, memory, estimates, models, insights, exports, objectives] = await Promise.all([
         getJson("/api/sites"),
         query("kind,site", range.step),
         // The totals per kind, with exact quantiles over the whole range (one wide point).
@@ -664,11 +664,12 @@
         getOptional("/api/models", { models: [] }),
         getOptional("/api/insights", null),
         getOptional("/api/exports", { exports: [] }),
+        getOptional("/api/objectives", { objectives: [] }),
       ]);
       if (generation !== state.generation) return;
       state.sites = sites.sites || [];
       const meta = metaLookup(state.sites);
-      state.data = { bySite, byKind, errors, events, memory, estimates, models, insights, exports, at: Date.now() };
+      state.data = { bySite, byKind, errors, events, memory, estimates, models, insights, exports, objectives, at: Date.now() };
       // Live, the charts are read once and then follow the ticks; they are read again only when
       // there is no stream to follow, or it came back after a gap.
       const followTicks = state.range === "live" && state.stream.up && state.view && !state.reseed;
@@ -890,6 +891,7 @@
     renderSites();
     renderCaches();
     renderExports();
+    renderObjectives();
     const range = RANGES[state.range];
     setText("updated-note", `${range.label} · updated ${new Date(state.data.at).toLocaleTimeString()}`);
     document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
@@ -1507,6 +1509,56 @@
           ` · ${fmt.count(c.hits)} hits, ${fmt.count(c.misses)} misses`,
         ),
       ),
+    );
+  }
+
+  /** What an objective aims at, in words. */
+  function goalText(goal) {
+    const per = (p) => (p === "call" ? "a call" : p === "run" ? "a run" : p && p.period !== undefined ? `per ${fmt.duration(p.period)}` : "");
+    switch (goal.type) {
+      case "success_rate":
+        return `${(goal.target * 100).toPrecision(4).replace(/\.?0+$/, "")} % succeed`;
+      case "latency":
+        return `${(goal.target * 100).toPrecision(4).replace(/\.?0+$/, "")} % within ${fmt.duration(goal.threshold)}`;
+      case "cost":
+        return `≤ $${goal.max_usd} ${per(goal.per)}`;
+      case "tokens":
+        return `≤ ${fmt.count(goal.max)} tokens ${per(goal.per)}`;
+      default:
+        return goal.type;
+    }
+  }
+
+  /** Each objective: state, indicator, budget left and burn rates, the sites it covers. */
+  function renderObjectives() {
+    const objectives = (state.data.objectives && state.data.objectives.objectives) || [];
+    const body = document.querySelector("#objectives-table tbody");
+    if (objectives.length === 0) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "12", class: "muted", text: "No objective declared." })));
+      return;
+    }
+    body.replaceChildren(
+      ...objectives.map((o) => {
+        const goal = o.objective.goal;
+        const ratio = goal.type === "success_rate" || goal.type === "latency";
+        const indicator =
+          o.indicator === null ? "no calls yet" : ratio ? `${fmt.percent(o.indicator)} good` : goal.type === "cost" ? fmt.usd(o.indicator) : fmt.count(o.indicator);
+        const burn = (secs) => {
+          const b = o.burn_rates.find((r) => Math.round(r.window) === secs);
+          return el("td", { class: "num", text: b && b.rate !== null ? `${b.rate.toFixed(1)}×` : "—" });
+        };
+        return el(
+          "tr",
+          { "data-objective": o.objective.name, "data-state": o.state, title: o.insight || "" },
+          el("td", { text: o.objective.name }),
+          el("td", { text: goalText(goal) }),
+          el("td", {}, el("span", { class: "chip", "data-state": o.state, text: o.state.replace("_", " ") })),
+          el("td", { class: "num", text: indicator }),
+          el("td", { class: "num", text: o.budget_remaining === null ? "—" : fmt.percent(o.budget_remaining) }),
+          ...[300, 1800, 3600, 21600, 86400, 259200].map(burn),
+          el("td", { text: o.sites.join(", ") }),
+        );
+      }),
     );
   }
 

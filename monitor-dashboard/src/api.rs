@@ -1,5 +1,5 @@
-//! The JSON API: sites, queries, errors, memory, estimates, models and insights (and the raw
-//! events, in `events.rs`).
+//! The JSON API: sites, queries, errors, memory, estimates, models, insights, exports and
+//! objectives (and the raw events, in `events.rs`).
 
 use crate::AppState;
 use axum::Json;
@@ -21,6 +21,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/models", get(models))
         .route("/api/insights", get(insights))
         .route("/api/exports", get(exports))
+        .route("/api/objectives", get(objectives))
         .merge(crate::events::routes())
         // Behind the token check like the rest: without a token, no path under /api tells
         // whether it exists.
@@ -230,6 +231,30 @@ async fn exports(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, Api
         })
         .collect();
     Ok(Json(json!({ "exports": exports })))
+}
+
+/// Each objective as it stands: its goal, the sites it covers (by qualified name), its indicator,
+/// budget left, burn rates, state and insight.
+async fn objectives(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    only(&params(raw.as_deref())?, &[])?;
+    // Seven windows each read from the history: off the runtime's threads.
+    let statuses = tokio::task::spawn_blocking(monitor_core::objectives)
+        .await
+        .unwrap_or_default();
+    let objectives: Vec<serde_json::Value> = statuses
+        .iter()
+        .map(|status| {
+            let mut value = serde_json::to_value(status).unwrap_or_default();
+            value["sites"] = status
+                .sites
+                .iter()
+                .map(|s| s.qualified_name())
+                .collect::<Vec<_>>()
+                .into();
+            value
+        })
+        .collect();
+    Ok(Json(json!({ "objectives": objectives })))
 }
 
 async fn memory(

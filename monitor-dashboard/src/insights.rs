@@ -32,7 +32,7 @@ pub struct Insight {
     pub severity: Severity,
     /// What it is about, for grouping: `slowest_stage`, `slowest_handler`, `rising_errors`,
     /// `rising_first_chunk`, `leak`, `cache`, `cache_writes`, `costliest_model`,
-    /// `unpriced_models`, `error_pattern`.
+    /// `unpriced_models`, `error_pattern`, `objective`.
     pub kind: &'static str,
     /// What to look at, in one sentence.
     pub message: String,
@@ -174,9 +174,19 @@ pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
     found.extend(snapshot.models.iter().filter_map(cache_writes_unpaid));
     found.extend(unpriced_models(&snapshot.models));
     found.extend(error_pattern(&snapshot.errors));
+    found.extend(objectives(now));
     // Stable: within a severity, the order above holds.
     found.sort_by_key(|i| std::cmp::Reverse(i.severity));
     found
+}
+
+/// A warning for each objective that burns its budget too fast or has spent it, in the
+/// objective's own words ("objective `logo-api` burns its 30-day budget 14× too fast …").
+fn objectives(now: SystemTime) -> Vec<Insight> {
+    monitor_core::objectives_at(now)
+        .into_iter()
+        .filter_map(|status| Some(Insight::new(Severity::Warning, "objective", status.insight?)))
+        .collect()
 }
 
 /// The warning a leak verdict calls for: `None` unless a leak is suspected.
