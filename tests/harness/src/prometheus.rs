@@ -60,6 +60,52 @@ impl Prometheus {
         Ok(prometheus)
     }
 
+    /// As [`start`](Prometheus::start), evaluating the rule file `rules` (YAML) every second.
+    pub fn start_with_rules(
+        target: SocketAddr,
+        metrics_path: &str,
+        rules: &str,
+    ) -> Result<Prometheus, Error> {
+        let dir = TempDir::new("prometheus-rules")?;
+        std::fs::write(dir.path().join("rules.yml"), rules)?;
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+                 rule_files:\n  - rules.yml\n\
+                 scrape_configs:\n  - job_name: monitor\n    metrics_path: {metrics_path}\n    \
+                 static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )?;
+        let mut prometheus = Prometheus {
+            child: None,
+            port: free_port()?,
+            flags: Vec::new(),
+            dir,
+        };
+        prometheus.spawn()?;
+        Ok(prometheus)
+    }
+
+    /// The alerts pending or firing now (`/api/v1/alerts`): each with `labels` and `state`.
+    pub async fn alerts(&self, client: &reqwest::Client) -> Result<Vec<Value>, String> {
+        let body: Value = client
+            .get(self.url("/api/v1/alerts"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if body["status"] != "success" {
+            return Err(body.to_string());
+        }
+        Ok(body["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
     /// Starts Prometheus on `port` (a free one when `None`) as a remote-write receiver
     /// (`--web.enable-remote-write-receiver`, at `/api/v1/write`), scraping nothing.
     pub fn receiver(port: Option<u16>) -> Result<Prometheus, Error> {
