@@ -57,6 +57,25 @@ async fn layer_stream() -> Response {
     Body::from_stream(futures_util::stream::iter(chunks)).into_response()
 }
 
+/// A body of known size: counted as its size when the head is ready, none for a HEAD.
+#[monitored_handler(route = "GET /layer/sized")]
+async fn layer_sized() -> String {
+    "x".repeat(1000)
+}
+
+/// A body of unknown length that takes its time: 40 chunks of 1000 bytes, 20 ms apart.
+#[monitored_handler(route = "GET /layer/slow-stream")]
+async fn layer_slow_stream() -> Response {
+    let chunks = futures_util::stream::unfold(0, |n| async move {
+        if n == 40 {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Some((Ok::<_, std::io::Error>(vec![b'y'; 1000]), n + 1))
+    });
+    Body::from_stream(chunks).into_response()
+}
+
 #[monitored_handler(route = "GET /layer/concurrent")]
 async fn layer_concurrent() -> &'static str {
     tokio::task::yield_now().await;
@@ -74,6 +93,8 @@ async fn start() -> SocketAddr {
         .route("/layer/missing", get(layer_missing))
         .route("/layer/broken", get(layer_broken))
         .route("/layer/stream", get(layer_stream))
+        .route("/layer/sized", get(layer_sized))
+        .route("/layer/slow-stream", get(layer_slow_stream))
         .route("/layer/concurrent", get(layer_concurrent))
         .route("/layer/sync", get(|| async { layer_sync() }))
         .route("/layer/plain/{id}", get(|| async { "not instrumented" }))
@@ -128,6 +149,45 @@ async fn a_streamed_body_is_counted_as_it_flows() {
     assert_eq!(response.bytes().await.unwrap().len(), 4000);
     eventually(|| stats("layer_stream").calls == 1).await;
     assert_eq!(stats("layer_stream").response_bytes, 4000);
+}
+
+#[tokio::test]
+async fn a_body_of_known_size_counts_its_size_and_a_head_none() {
+    let addr = start().await;
+    let client = reqwest::Client::new();
+    let get = client
+        .get(format!("http://{addr}/layer/sized"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.bytes().await.unwrap().len(), 1000);
+    let head = client
+        .head(format!("http://{addr}/layer/sized"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], "1000");
+    assert!(head.bytes().await.unwrap().is_empty());
+    eventually(|| stats("layer_sized").calls == 2).await;
+    assert_eq!(stats("layer_sized").response_bytes, 1000);
+}
+
+#[tokio::test]
+async fn a_streamed_body_the_client_drops_counts_what_was_sent() {
+    let addr = start().await;
+    let mut response = reqwest::get(format!("http://{addr}/layer/slow-stream"))
+        .await
+        .unwrap();
+    let first = response.chunk().await.unwrap().expect("a first chunk");
+    assert!(!first.is_empty());
+    drop(response);
+    eventually(|| stats("layer_slow_stream").calls == 1).await;
+    let sent = stats("layer_slow_stream").response_bytes;
+    assert!(
+        (1000..40_000).contains(&sent),
+        "{sent} bytes counted for a body dropped after its first chunk"
+    );
 }
 
 #[tokio::test]

@@ -484,7 +484,10 @@ impl SparseDurations {
         chunk[bucket & ((1 << CHUNK_SHIFT) - 1)].fetch_add(1, Relaxed);
         mark::<false>(&self.used, chunk_bit(bucket));
         self.sum_units.fetch_add(units, Relaxed);
-        self.max_units.fetch_max(units, Relaxed);
+        // A locked read-modify-write only for a new maximum: most calls are not one.
+        if units > self.max_units.load(Relaxed) {
+            self.max_units.fetch_max(units, Relaxed);
+        }
     }
 
     fn read_into(&self, h: &mut Histogram) {
@@ -530,7 +533,10 @@ impl Durations {
         self.buckets[bucket].fetch_add(1, Relaxed);
         mark::<false>(&self.used, chunk_bit(bucket));
         self.sum_units.fetch_add(units, Relaxed);
-        self.max_units.fetch_max(units, Relaxed);
+        // A locked read-modify-write only for a new maximum: most calls are not one.
+        if units > self.max_units.load(Relaxed) {
+            self.max_units.fetch_max(units, Relaxed);
+        }
     }
 
     fn read_into(&self, h: &mut Histogram) {
@@ -605,6 +611,7 @@ impl<const N: usize> Aggregates<N> {
             record_details(
                 s,
                 used,
+                owned,
                 self,
                 units,
                 error,
@@ -707,6 +714,7 @@ impl<const N: usize> Aggregates<N> {
 fn record_details<const N: usize>(
     s: &Stripe,
     used: &AtomicU64,
+    owned: bool,
     totals: &Aggregates<N>,
     units: u64,
     error: bool,
@@ -715,27 +723,40 @@ fn record_details<const N: usize>(
     response_bytes: u64,
     request_bytes: u64,
 ) {
+    // The stripe's own counters with plain stores when this thread owns it, as on the hot path:
+    // a locked add costs a few nanoseconds each, and every call with a status comes here.
+    let add = |counter: &AtomicU64, n: u64| {
+        if owned {
+            self::add::<true>(counter, n);
+        } else {
+            self::add::<false>(counter, n);
+        }
+    };
     if error {
-        s.errors.fetch_add(1, Relaxed);
+        add(&s.errors, 1);
     }
     if client_error {
-        s.client_errors.fetch_add(1, Relaxed);
+        add(&s.client_errors, 1);
     }
     if error || client_error {
         let f = totals.failures.get_or_make();
         if error { &f.errors } else { &f.client_errors }.add(units);
     }
     if status != 0 {
-        s.status_classes[usize::from(status / 100 - 1)].fetch_add(1, Relaxed);
+        add(&s.status_classes[usize::from(status / 100 - 1)], 1);
         totals.statuses.get_or_make().add(status, units);
     }
     if response_bytes > 0 {
-        s.response_bytes.fetch_add(response_bytes, Relaxed);
+        add(&s.response_bytes, response_bytes);
     }
     if request_bytes > 0 {
-        s.request_bytes.fetch_add(request_bytes, Relaxed);
+        add(&s.request_bytes, request_bytes);
     }
-    used.fetch_or(OTHER, Relaxed);
+    if owned {
+        mark::<true>(used, OTHER);
+    } else {
+        mark::<false>(used, OTHER);
+    }
 }
 
 /// What a call adds beyond its duration, in plain scalars: for most return types they are
