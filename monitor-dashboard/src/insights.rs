@@ -185,7 +185,13 @@ pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
 fn objectives(now: SystemTime) -> Vec<Insight> {
     monitor_core::objectives_at(now)
         .into_iter()
-        .filter_map(|status| Some(Insight::new(Severity::Warning, "objective", status.insight?)))
+        .filter_map(|status| {
+            Some(Insight::new(
+                Severity::Warning,
+                "objective",
+                status.insight?,
+            ))
+        })
         .collect()
 }
 

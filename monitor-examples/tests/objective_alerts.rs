@@ -36,7 +36,14 @@ async fn failures_page_through_the_real_prometheus_pending_then_firing() {
     assert!(rules.contains(r#"objective: "logo-api""#), "{rules}");
 
     let mut demo = Command::new(env!("CARGO_BIN_EXE_logo-service"))
-        .args(["--requests", "0", "--addr", "127.0.0.1:0", "--fail-rate", "0.5"])
+        .args([
+            "--requests",
+            "0",
+            "--addr",
+            "127.0.0.1:0",
+            "--fail-rate",
+            "0.5",
+        ])
         .env("MONITOR_DASHBOARD_TOKEN", TOKEN)
         .stdout(Stdio::piped())
         .spawn()
@@ -105,11 +112,18 @@ async fn failures_page_through_the_real_prometheus_pending_then_firing() {
     // The page's `for` is 2 s here: firing follows pending by about that.
     assert!(firing_at - pending_at >= Duration::from_secs(1));
     // The cost per logo is within its budget: its alerts stay silent.
-    assert_eq!(state_of(&last, "MonitorObjectivePage", "logo-cost"), None, "{last:?}");
+    assert_eq!(
+        state_of(&last, "MonitorObjectivePage", "logo-cost"),
+        None,
+        "{last:?}"
+    );
     // Prometheus agrees with the demo: the burn rate over the short window is about 100 (half
     // the calls failing against 0.5 % allowed).
     let burn = prometheus
-        .query(&client, r#"monitor:objective_burn_rate:5m{objective="logo-api"}"#)
+        .query(
+            &client,
+            r#"monitor:objective_burn_rate:5m{objective="logo-api"}"#,
+        )
         .await
         .unwrap();
     let burn: f64 = burn[0]["value"][1].as_str().unwrap().parse().unwrap();

@@ -347,11 +347,11 @@ fn quoted(value: &str) -> String {
 /// A window as the rules name it, whatever the scale: `5m`, `1h`, `3d`.
 fn nominal(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs % 86_400 == 0 {
+    if secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
-    } else if secs % 3_600 == 0 {
+    } else if secs.is_multiple_of(3_600) {
         format!("{}h", secs / 3_600)
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
@@ -363,7 +363,7 @@ fn range(d: Duration, options: &RuleOptions) -> String {
     let ms = (d.as_secs_f64() * 1e3 / options.time_scale)
         .round()
         .max(1.0) as u64;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         nominal(Duration::from_millis(ms))
     } else {
         format!("{ms}ms")

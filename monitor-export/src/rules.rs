@@ -116,10 +116,13 @@ pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGro
 /// never more than the in-flight call ahead, and catches up with the next one.
 #[derive(Debug, Default)]
 pub struct OutcomePeaks {
-    peaks: HashMap<Vec<(&'static str, &'static str)>, [u64; 5]>,
-    /// The same for the calls within each latency threshold, a difference too.
-    within: HashMap<(Vec<(&'static str, &'static str)>, u64), u64>,
+    peaks: HashMap<SeriesLabels, [u64; 5]>,
+    /// The same for the calls within each latency threshold (nanoseconds), a difference too.
+    within: HashMap<(SeriesLabels, u64), u64>,
 }
+
+/// A series' labels, as [`site_labels`] gives them.
+type SeriesLabels = Vec<(&'static str, &'static str)>;
 
 impl OutcomePeaks {
     /// No export seen yet.
