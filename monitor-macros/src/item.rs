@@ -121,6 +121,28 @@ pub(crate) fn monitor_attribute(attr: &Attribute) -> Option<Option<Macro>> {
     }
 }
 
+/// Whether `attr` is a `#[cfg_attr(…)]` that, under its condition, puts a monitor attribute on
+/// the item (`#[cfg_attr(feature = "x", monitored_handler)]`): an attribute macro sees it
+/// unexpanded, so the method carries an attribute of its own after all — one the impl block must
+/// leave to rustc, or the method would be instrumented twice when the condition holds.
+pub(crate) fn conditional_monitor_attribute(attr: &Attribute) -> bool {
+    if !attr.path().is_ident("cfg_attr") {
+        return false;
+    }
+    let syn::Meta::List(list) = &attr.meta else {
+        return false;
+    };
+    let parser = syn::punctuated::Punctuated::<syn::Meta, Token![,]>::parse_terminated;
+    parser.parse2(list.tokens.clone()).is_ok_and(|items| {
+        items.iter().skip(1).any(|meta| {
+            matches!(
+                meta.path().segments.last().map(|s| s.ident.to_string()).as_deref(),
+                Some("monitored_handler" | "pipeline_stage" | "tracks_tokens")
+            )
+        })
+    })
+}
+
 pub(crate) struct Function {
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,

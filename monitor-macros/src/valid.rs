@@ -3,7 +3,7 @@
 
 use crate::args::{self, Args, Macro, Model, attribute_span};
 use crate::fallback::Failure;
-use crate::item::{Function, ImplBlock, Member, monitor_attribute};
+use crate::item::{Function, ImplBlock, Member, conditional_monitor_attribute, monitor_attribute};
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -203,6 +203,10 @@ fn method(
                 skip = Some(attr);
             }
         }
+    }
+    // `#[cfg_attr(…, monitored_handler)]`: the method's own attribute, when its condition holds.
+    if own.is_none() && function.attrs.iter().any(conditional_monitor_attribute) {
+        return Ok(Plan::Leave);
     }
     let type_name = LitStr::new(type_name, Span::call_site());
     let (kind, args, span) = match (skip, own) {

@@ -5,13 +5,15 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-/// The one site named `name`.
+/// The one site whose qualified name is `name`: `"render"` for a function, `"Type::render"` for a
+/// method instrumented through its impl block (the shared shapes have such methods, whose plain
+/// names other tests' functions share).
 ///
 /// # Panics
 ///
 /// If there is not exactly one, listing what it found.
 pub fn site(name: &str) -> &'static Site {
-    let found: Vec<_> = sites().filter(|s| s.name() == name).collect();
+    let found: Vec<_> = sites().filter(|s| s.qualified_name() == name).collect();
     assert_eq!(
         found.len(),
         1,

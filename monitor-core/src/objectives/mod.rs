@@ -85,9 +85,16 @@ pub(crate) fn check(objectives: &[Objective]) -> Result<(), ObjectiveError> {
 /// Puts `objectives` in force, in place of those before (checked by [`check`] first). A latency
 /// threshold, once counted at a site, stays counted: the counts are the site's figures.
 pub(crate) fn install(objectives: Vec<Objective>) {
+    let all = registry::all();
     for objective in &objectives {
         if let Goal::Latency { threshold, .. } = objective.goal {
-            select::watch_latency(&objective.selector, &objective.name, threshold);
+            // Sites made from now on (route sites) count from their first call; those there are
+            // now, from this one.
+            select::add_latency_rule(&objective.selector, &objective.name, threshold);
+            let units = crate::record::clock::units_of(threshold);
+            for site in all.iter().filter(|site| covers(objective, site)) {
+                site.watch_latency(threshold, units);
+            }
         }
     }
     *DECLARED.write() = Some(Arc::new(objectives));

@@ -2,7 +2,6 @@
 //! the latency thresholds sites chosen so count their slower calls against, kept here so that a
 //! site made at run time (a route site) counts from its first call.
 
-use super::registry;
 use super::site::{Site, SiteKind};
 use parking_lot::RwLock;
 use serde::Serialize;
@@ -119,20 +118,14 @@ type LatencyRule = (Selector, String, Duration);
 
 static LATENCY_RULES: RwLock<Vec<LatencyRule>> = RwLock::new(Vec::new());
 
-/// Has the sites that `selector` selects or that name `objective` count their calls slower than
-/// `threshold`: the sites there are now, and those made from now on.
-pub(crate) fn watch_latency(selector: &Selector, objective: &str, threshold: Duration) {
-    {
-        let mut rules = LATENCY_RULES.write();
-        let rule = (selector.clone(), objective.to_owned(), threshold);
-        if !rules.contains(&rule) {
-            rules.push(rule);
-        }
-    }
-    for site in registry::all().iter() {
-        if covers(selector, objective, site) {
-            site.watch_latency(threshold, super::clock::units_of(threshold));
-        }
+/// Has the sites made from now on that `selector` selects or that name `objective` count their
+/// calls slower than `threshold` (the objective that adds the rule has the sites there are now
+/// count them).
+pub(crate) fn add_latency_rule(selector: &Selector, objective: &str, threshold: Duration) {
+    let mut rules = LATENCY_RULES.write();
+    let rule = (selector.clone(), objective.to_owned(), threshold);
+    if !rules.contains(&rule) {
+        rules.push(rule);
     }
 }
 
