@@ -136,7 +136,11 @@ pub(crate) fn conditional_monitor_attribute(attr: &Attribute) -> bool {
     parser.parse2(list.tokens.clone()).is_ok_and(|items| {
         items.iter().skip(1).any(|meta| {
             matches!(
-                meta.path().segments.last().map(|s| s.ident.to_string()).as_deref(),
+                meta.path()
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .as_deref(),
                 Some("monitored_handler" | "pipeline_stage" | "tracks_tokens")
             )
         })
