@@ -5,11 +5,13 @@
 //! ticket's `for` (15 minutes, 15 s here) has not yet run out, and the cost objective, met, stays
 //! silent.
 
+mod support;
+
 use monitor_harness::{PROMETHEUS, Prometheus};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{Serving, demo};
 
 const TOKEN: &str = "alerts-test-token-0123";
 
@@ -35,26 +37,8 @@ async fn failures_page_through_the_real_prometheus_pending_then_firing() {
     let rules = String::from_utf8(rules.stdout).unwrap();
     assert!(rules.contains(r#"objective: "logo-api""#), "{rules}");
 
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_logo-service"))
-        .args([
-            "--requests",
-            "0",
-            "--addr",
-            "127.0.0.1:0",
-            "--fail-rate",
-            "0.5",
-        ])
-        .env("MONITOR_DASHBOARD_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
-    let base = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .take(20)
-        .find_map(|l| l.strip_prefix("logo-service on ").map(str::to_owned))
-        .expect("the demo says where it serves");
+    let serving = Serving::start(demo(TOKEN).args(["--requests", "0", "--fail-rate", "0.5"]));
+    let base = serving.base.clone();
     let addr = base.trim_start_matches("http://").parse().unwrap();
     let client = reqwest::Client::new();
     let mut prometheus = Prometheus::start_with_rules(addr, "/admin/metrics", &rules).unwrap();
@@ -128,6 +112,5 @@ async fn failures_page_through_the_real_prometheus_pending_then_firing() {
         .unwrap();
     let burn: f64 = burn[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!((50.0..=150.0).contains(&burn), "burn rate {burn}");
-    let _ = demo.kill();
-    let _ = demo.wait();
+    drop(serving);
 }

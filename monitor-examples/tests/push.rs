@@ -3,30 +3,25 @@
 //! `--web.enable-remote-write-receiver`), whose PromQL then reads exactly the load the demo served;
 //! with `--otlp URL`, to a receiver of the test's own that decodes the official OTLP types.
 
+mod support;
+
 use monitor_harness::{PROMETHEUS, Prometheus, Receiver, single_value};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use std::process::Command;
 use std::time::Duration;
+use support::{demo, run_to_end};
 
 /// Runs the demo with its built-in load and `--no-serve`, and `args`; its output, once it
 /// succeeded.
 fn run_demo(args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_logo-service"))
-        .args(["--concurrency", "4", "--addr", "127.0.0.1:0", "--no-serve"])
-        .args(args)
-        .env("MONITOR_DASHBOARD_TOKEN", "push-test-token-0123")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    run_to_end(
+        demo("push-test-token-0123")
+            .arg("--no-serve")
+            .args(args)
+            .envs(env.iter().copied()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

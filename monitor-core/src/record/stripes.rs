@@ -338,25 +338,32 @@ impl<T: Empty> Lazy<T> {
 
     #[cold]
     fn get_or_make(&self) -> &T {
-        if let Some(f) = self.get() {
-            return f;
+        match self.get() {
+            Some(made) => made,
+            None => published(&self.0, T::empty),
         }
-        let made = Box::into_raw(Box::new(T::empty()));
-        match self.0.compare_exchange(
-            std::ptr::null_mut(),
-            made,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            // SAFETY: just published, and never freed (see `get`).
-            Ok(_) => unsafe { &*made },
-            Err(theirs) => {
-                // Another thread's first failure won: ours was never shared.
-                // SAFETY: `made` came from `Box::into_raw` above and nothing else has it.
-                drop(unsafe { Box::from_raw(made) });
-                // SAFETY: as in `get`.
-                unsafe { &*theirs }
-            }
+    }
+}
+
+/// What `cell` points to, made by `make` and published in it if it is null. Two threads that both
+/// find it null both make one; the first to publish wins and the other's is dropped, never
+/// shared. What is published is never freed: sites live for the whole process.
+#[cold]
+fn published<T>(cell: &AtomicPtr<T>, make: impl FnOnce() -> T) -> &T {
+    let made = Box::into_raw(Box::new(make()));
+    match cell.compare_exchange(
+        std::ptr::null_mut(),
+        made,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        // SAFETY: just published, and never freed.
+        Ok(_) => unsafe { &*made },
+        Err(theirs) => {
+            // SAFETY: `made` came from `Box::into_raw` above and nothing else has it.
+            drop(unsafe { Box::from_raw(made) });
+            // SAFETY: published by the thread that won, with Release, and never freed.
+            unsafe { &*theirs }
         }
     }
 }
@@ -395,29 +402,14 @@ struct StatusSlot {
 impl Statuses {
     fn add(&self, status: u16, units: u64) {
         for slot in &self.slots {
-            let mut kept = slot.load(Ordering::Acquire);
-            if kept.is_null() {
-                let made = Box::into_raw(Box::new(StatusSlot {
+            // SAFETY: null, or a leaked `Box<StatusSlot>` published with Release, never freed.
+            let kept = match unsafe { slot.load(Ordering::Acquire).as_ref() } {
+                Some(kept) => kept,
+                None => published(slot, || StatusSlot {
                     status,
                     durations: SparseDurations::new(),
-                }));
-                kept = match slot.compare_exchange(
-                    std::ptr::null_mut(),
-                    made,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => made,
-                    Err(theirs) => {
-                        // SAFETY: `made` came from `Box::into_raw` above and was never shared.
-                        drop(unsafe { Box::from_raw(made) });
-                        theirs
-                    }
-                };
-            }
-            // SAFETY: a leaked `Box<StatusSlot>` published with Release, never freed: sites live
-            // for the whole process.
-            let kept = unsafe { &*kept };
+                }),
+            };
             if kept.status == status {
                 kept.durations.add(units);
                 return;
@@ -462,25 +454,11 @@ impl SparseDurations {
     fn add(&self, units: u64) {
         let bucket = bucket_of(units);
         let cell = &self.chunks[bucket >> CHUNK_SHIFT];
-        let mut chunk = cell.load(Ordering::Acquire);
-        if chunk.is_null() {
-            let made = Box::into_raw(Box::new([ZERO; 1 << CHUNK_SHIFT]));
-            chunk = match cell.compare_exchange(
-                std::ptr::null_mut(),
-                made,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => made,
-                Err(theirs) => {
-                    // SAFETY: `made` came from `Box::into_raw` above and was never shared.
-                    drop(unsafe { Box::from_raw(made) });
-                    theirs
-                }
-            };
-        }
-        // SAFETY: a leaked box published with Release, never freed.
-        let chunk = unsafe { &*chunk };
+        // SAFETY: null, or a leaked box published with Release, never freed.
+        let chunk = match unsafe { cell.load(Ordering::Acquire).as_ref() } {
+            Some(chunk) => chunk,
+            None => published(cell, || [ZERO; 1 << CHUNK_SHIFT]),
+        };
         chunk[bucket & ((1 << CHUNK_SHIFT) - 1)].fetch_add(1, Relaxed);
         mark::<false>(&self.used, chunk_bit(bucket));
         self.sum_units.fetch_add(units, Relaxed);

@@ -41,23 +41,8 @@ impl Prometheus {
         metrics_path: &str,
         flags: &[&str],
     ) -> Result<Prometheus, Error> {
-        let dir = TempDir::new("prometheus-test")?;
-        std::fs::write(
-            dir.path().join("prometheus.yml"),
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-                 scrape_configs:\n  - job_name: monitor\n    metrics_path: {metrics_path}\n    \
-                 static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )?;
-        let mut prometheus = Prometheus {
-            child: None,
-            port: free_port()?,
-            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
-            dir,
-        };
-        prometheus.spawn()?;
-        Ok(prometheus)
+        let config = scraping(target, metrics_path, "");
+        Prometheus::configured("prometheus-test", &config, &[], flags, None)
     }
 
     /// As [`start`](Prometheus::start), evaluating the rule file `rules` (YAML) every second.
@@ -66,21 +51,41 @@ impl Prometheus {
         metrics_path: &str,
         rules: &str,
     ) -> Result<Prometheus, Error> {
-        let dir = TempDir::new("prometheus-rules")?;
-        std::fs::write(dir.path().join("rules.yml"), rules)?;
-        std::fs::write(
-            dir.path().join("prometheus.yml"),
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 rule_files:\n  - rules.yml\n\
-                 scrape_configs:\n  - job_name: monitor\n    metrics_path: {metrics_path}\n    \
-                 static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )?;
+        let config = scraping(
+            target,
+            metrics_path,
+            "  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n",
+        );
+        Prometheus::configured(
+            "prometheus-rules",
+            &config,
+            &[("rules.yml", rules)],
+            &[],
+            None,
+        )
+    }
+
+    /// Starts Prometheus on `port` of loopback (a free one when `None`) with the configuration
+    /// `config` and `files` beside it, in a directory of its own named after `label`.
+    fn configured(
+        label: &str,
+        config: &str,
+        files: &[(&str, &str)],
+        flags: &[&str],
+        port: Option<u16>,
+    ) -> Result<Prometheus, Error> {
+        let dir = TempDir::new(label)?;
+        std::fs::write(dir.path().join("prometheus.yml"), config)?;
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text)?;
+        }
         let mut prometheus = Prometheus {
             child: None,
-            port: free_port()?,
-            flags: Vec::new(),
+            port: match port {
+                Some(port) => port,
+                None => free_port()?,
+            },
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
             dir,
         };
         prometheus.spawn()?;
@@ -109,22 +114,13 @@ impl Prometheus {
     /// Starts Prometheus on `port` (a free one when `None`) as a remote-write receiver
     /// (`--web.enable-remote-write-receiver`, at `/api/v1/write`), scraping nothing.
     pub fn receiver(port: Option<u16>) -> Result<Prometheus, Error> {
-        let dir = TempDir::new("prometheus-receiver")?;
-        std::fs::write(
-            dir.path().join("prometheus.yml"),
+        Prometheus::configured(
+            "prometheus-receiver",
             "global:\n  scrape_interval: 1s\n",
-        )?;
-        let mut prometheus = Prometheus {
-            child: None,
-            port: match port {
-                Some(port) => port,
-                None => free_port()?,
-            },
-            flags: vec!["--web.enable-remote-write-receiver".to_owned()],
-            dir,
-        };
-        prometheus.spawn()?;
-        Ok(prometheus)
+            &[],
+            &["--web.enable-remote-write-receiver"],
+            port,
+        )
     }
 
     fn spawn(&mut self) -> Result<(), Error> {
@@ -256,6 +252,16 @@ impl Prometheus {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// A configuration scraping `http://{target}{metrics_path}` every second (job `monitor`), with
+/// `global_extra` added to its `global` section (and what may follow it).
+fn scraping(target: SocketAddr, metrics_path: &str, global_extra: &str) -> String {
+    format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{global_extra}\
+         scrape_configs:\n  - job_name: monitor\n    metrics_path: {metrics_path}\n    \
+         static_configs:\n      - targets: ['{target}']\n"
+    )
 }
 
 impl Drop for Prometheus {
