@@ -84,13 +84,6 @@ async fn the_demo_history_spans_its_restarts() {
     assert_eq!(file["endpoint"], path.display().to_string(), "{file}");
     assert!(file["sent"].as_u64() >= Some(1), "{file}");
     assert_eq!(file["failed_attempts"], 0, "{file}");
-    let calls: u64 = answer["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["calls"].as_u64().unwrap())
-        .sum();
-    assert_eq!(calls, after_second, "{answer}");
 }
 
 #[test]

@@ -94,8 +94,20 @@ impl Prometheus {
 
     /// The alerts pending or firing now (`/api/v1/alerts`): each with `labels` and `state`.
     pub async fn alerts(&self, client: &reqwest::Client) -> Result<Vec<Value>, String> {
+        self.api(client, "/api/v1/alerts", &[], "alerts").await
+    }
+
+    /// The array `field` of the `data` of a successful answer of the HTTP API at `path`.
+    async fn api(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        query: &[(&str, &str)],
+        field: &str,
+    ) -> Result<Vec<Value>, String> {
         let body: Value = client
-            .get(self.url("/api/v1/alerts"))
+            .get(self.url(path))
+            .query(query)
             .send()
             .await
             .map_err(|e| e.to_string())?
@@ -105,10 +117,7 @@ impl Prometheus {
         if body["status"] != "success" {
             return Err(body.to_string());
         }
-        Ok(body["data"]["alerts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
+        Ok(body["data"][field].as_array().cloned().unwrap_or_default())
     }
 
     /// Starts Prometheus on `port` (a free one when `None`) as a remote-write receiver
@@ -208,22 +217,8 @@ impl Prometheus {
         client: &reqwest::Client,
         promql: &str,
     ) -> Result<Vec<Value>, String> {
-        let body: Value = client
-            .get(self.url("/api/v1/query"))
-            .query(&[("query", promql)])
-            .send()
+        self.api(client, "/api/v1/query", &[("query", promql)], "result")
             .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        if body["status"] != "success" {
-            return Err(body.to_string());
-        }
-        Ok(body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
     }
 
     /// Polls `promql` until its result passes `check`, or fails after 30 s with the last result
