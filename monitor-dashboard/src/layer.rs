@@ -15,6 +15,7 @@ use bytes::Buf;
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use monitor_core::RequestScope;
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -68,11 +69,12 @@ pub struct MonitorService<S> {
     inner: S,
 }
 
-impl<S, B, ResBody> Service<Request<B>> for MonitorService<S>
+/// For axum's requests: what `Router::layer` and `axum::serve` pass. Taking the body as it is,
+/// rather than any body made into axum's, leaves a request without one untouched: no moving it
+/// apart and together again on its way through.
+impl<S, ResBody> Service<Request<Body>> for MonitorService<S>
 where
     S: Service<Request<Body>, Response = Response<ResBody>>,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
     ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     ResBody::Error: Into<axum::BoxError>,
 {
@@ -84,30 +86,19 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        // Kept as they are (both clone cheaply) and formatted only for a request no instrumented
-        // handler served: the only one that needs its route's name.
-        let route = (
-            request.method().clone(),
-            request.extensions().get::<MatchedPath>().cloned(),
-        );
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // Kept as they are (the path clones cheaply) and formatted only for a request no
+        // instrumented handler served: the only one that needs its route's name.
+        let method = method_index(request.method());
+        let path = request.extensions().get::<MatchedPath>().cloned();
         // A request without a body (most GETs) needs no counter and no second box around it.
-        let received = if request.body().is_end_stream() {
-            None
+        let (request, received) = if http_body::Body::is_end_stream(request.body()) {
+            (request, None)
         } else {
-            Some(Arc::new(AtomicU64::new(0)))
-        };
-        let request = match &received {
-            Some(counter) => {
-                let counter = Arc::clone(counter);
-                request.map(|body| {
-                    Body::new(Counting {
-                        inner: body,
-                        tally: counter,
-                    })
-                })
-            }
-            None => request.map(Body::new),
+            let counter = Arc::new(AtomicU64::new(0));
+            let tally = Arc::clone(&counter);
+            let request = request.map(|body| Body::new(Counting { inner: body, tally }));
+            (request, Some(counter))
         };
         let scope = RequestScope::new();
         // Some services do their work in `call`: that belongs to the request too.
@@ -116,17 +107,39 @@ where
             inner,
             request: Some(Pending {
                 scope,
-                route,
+                path,
+                method,
                 received,
             }),
         }
     }
 }
 
+/// The response as axum's: as it is when it already is one (always, under `Router::layer`),
+/// rather than taken apart and put together again around the same body.
+fn axum_response<B>(response: Response<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let mut response = Some(response);
+    match (&mut response as &mut dyn Any).downcast_mut::<Option<Response<Body>>>() {
+        Some(axum) => axum.take(),
+        None => None,
+    }
+    .unwrap_or_else(|| {
+        response
+            .take()
+            .map_or_else(Response::default, |r| r.map(Body::new))
+    })
+}
+
 /// What the request knows until its response has flowed.
 struct Pending {
     scope: RequestScope,
-    route: (http::Method, Option<MatchedPath>),
+    path: Option<MatchedPath>,
+    /// The method's place in [`STANDARD_METHODS`], or [`OTHER_METHOD`].
+    method: u8,
     /// Request body bytes read so far: what the request carried, as far as anyone knows. A
     /// declared `Content-Length` is a claim — one request declaring 99,999,999,999 bytes and
     /// sending 3 would add 1e11 — so it is never counted. None for a request without a body.
@@ -134,25 +147,24 @@ struct Pending {
 }
 
 impl Pending {
-    fn complete(self, status: u16, sent: Option<u64>) {
+    /// In place: a request's figures take no copy of it on their way to the record.
+    fn complete(&mut self, status: u16, sent: Option<u64>) {
         let received = self
             .received
             .as_ref()
             .map_or(0, |r| r.load(Ordering::Relaxed));
-        let route = if self.scope.served_by_handler() {
-            String::new()
-        } else {
-            match &self.route {
+        let (path, method) = (&self.path, self.method);
+        self.scope
+            .complete_with(status, Some(received), sent, || match (path, method) {
                 // A method outside HTTP's standard set is any client's invention, and a path no
                 // route matched is any client's too: under their own names, 300 made-up methods
                 // made 300 sites. All of them share one.
-                (method, Some(path)) if STANDARD_METHODS.contains(method) => {
+                (Some(path), method) if method != OTHER_METHOD => {
+                    let method = &STANDARD_METHODS[usize::from(method)];
                     format!("{method} {}", path.as_str())
                 }
                 _ => monitor_core::OTHER_ROUTES.to_owned(),
-            }
-        };
-        self.scope.complete(status, Some(received), sent, &route);
+            });
     }
 }
 
@@ -169,6 +181,21 @@ const STANDARD_METHODS: [http::Method; 9] = [
     http::Method::PATCH,
 ];
 
+/// HEAD's place in [`STANDARD_METHODS`].
+const HEAD: u8 = 1;
+
+/// Any method not in [`STANDARD_METHODS`].
+const OTHER_METHOD: u8 = u8::MAX;
+
+/// A byte standing for the method, so that the request carries no copy of it.
+fn method_index(method: &http::Method) -> u8 {
+    STANDARD_METHODS
+        .iter()
+        .position(|m| m == method)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(OTHER_METHOD)
+}
+
 /// The response's status and the bytes sent so far, waiting for its body to end.
 struct Completion {
     request: Option<Pending>,
@@ -180,7 +207,7 @@ impl Drop for Completion {
     /// The body ended, or was dropped part-way (the client went away): either way the request is
     /// over, and the bytes sent are the ones counted.
     fn drop(&mut self) {
-        if let Some(request) = self.request.take() {
+        if let Some(request) = &mut self.request {
             request.complete(self.status, Some(self.sent));
         }
     }
@@ -218,8 +245,7 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let request = this.request.take();
-                match (response.body().size_hint().exact(), request) {
+                match (response.body().size_hint().exact(), this.request.as_mut()) {
                     // A body of known size (most: a string, JSON, bytes) is its size, whether the
                     // client reads it all or not — as for a body that flows, what counts is what
                     // the server sent, not what arrived — and no bytes at all answer a HEAD.
@@ -227,19 +253,16 @@ where
                     // body means boxing it again (axum's `Body` is a box), a third of the layer's
                     // cost (`README.md`, "Per HTTP request").
                     (Some(size), Some(request)) => {
-                        let sent = if request.route.0 == http::Method::HEAD {
-                            0
-                        } else {
-                            size
-                        };
+                        let sent = if request.method == HEAD { 0 } else { size };
                         request.complete(status, Some(sent));
-                        Ok(response.map(Body::new))
+                        *this.request = None;
+                        Ok(axum_response(response))
                     }
                     // A body that streams (SSE, a proxied body) is counted as it flows, and the
                     // request completes when it ends or is dropped.
-                    (_, request) => {
+                    _ => {
                         let end = Completion {
-                            request,
+                            request: this.request.take(),
                             status,
                             sent: 0,
                         };
@@ -253,9 +276,10 @@ where
                 }
             }
             Err(e) => {
-                if let Some(request) = this.request.take() {
+                if let Some(request) = this.request.as_mut() {
                     request.complete(500, None);
                 }
+                *this.request = None;
                 Err(e)
             }
         })

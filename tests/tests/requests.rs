@@ -37,7 +37,7 @@ fn req_dropped() -> &'static str {
 
 #[test]
 fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
-    let scope = RequestScope::new();
+    let mut scope = RequestScope::new();
     scope.in_scope(|| req_plain().unwrap());
     assert!(scope.served_by_handler());
     assert_eq!(site("req_plain").stats().calls, 0, "waits for the layer");
@@ -46,6 +46,11 @@ fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
     assert_eq!(stats.calls, 1);
     assert_eq!((stats.request_bytes, stats.response_bytes), (12, 345));
     assert_eq!(stats.statuses.success, 1);
+    // A scope records one request: completed again, it has nothing left to record.
+    scope.complete(500, Some(1), Some(1), "GET /req/plain");
+    assert_eq!(site("req_plain").stats().calls, 1);
+    drop(scope);
+    assert_eq!(site("req_plain").stats().calls, 1);
 
     // Without a scope, a handler records at once, as always.
     req_plain().unwrap();
@@ -55,7 +60,7 @@ fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
 #[test]
 fn the_final_status_decides_between_error_and_client_error() {
     // An `Err` the response turned into a 404: the client's error, not a failure.
-    let scope = RequestScope::new();
+    let mut scope = RequestScope::new();
     scope.in_scope(|| {
         let _ = req_failing();
     });
@@ -64,7 +69,7 @@ fn the_final_status_decides_between_error_and_client_error() {
     assert_eq!((stats.calls, stats.errors, stats.client_errors), (1, 0, 1));
 
     // An `Ok` the response turned into a 503: a failure, filed as an error pattern.
-    let scope = RequestScope::new();
+    let mut scope = RequestScope::new();
     scope.in_scope(|| req_unavailable().unwrap());
     scope.complete(503, None, None, "GET /req/unavailable");
     let stats = site("req_unavailable").stats();
@@ -84,7 +89,7 @@ fn the_final_status_decides_between_error_and_client_error() {
 
 #[test]
 fn the_outer_of_nested_handlers_takes_the_request() {
-    let scope = RequestScope::new();
+    let mut scope = RequestScope::new();
     scope.in_scope(req_outer);
     // The inner call was displaced, and recorded as it was.
     assert_eq!(site("req_inner").stats().calls, 1);
@@ -141,8 +146,8 @@ fn a_scope_can_move_between_threads() {
 
 #[test]
 fn scopes_nest_and_a_panic_inside_leaves_none_current() {
-    let outer = RequestScope::new();
-    let inner = RequestScope::new();
+    let mut outer = RequestScope::new();
+    let mut inner = RequestScope::new();
     outer.in_scope(|| {
         inner.in_scope(req_nested_a);
         // The outer request is current again.
@@ -170,7 +175,7 @@ static ROUTES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[test]
 fn a_request_no_handler_served_lands_on_its_route() {
     let _routes = ROUTES.lock().unwrap();
-    let scope = RequestScope::new();
+    let mut scope = RequestScope::new();
     assert!(!scope.served_by_handler());
     scope.complete(200, Some(0), Some(2), "GET /req/unserved/{id}");
     let route = route_site("GET /req/unserved/{id}");
@@ -178,6 +183,9 @@ fn a_request_no_handler_served_lands_on_its_route() {
     let stats = route.stats();
     assert_eq!((stats.calls, stats.response_bytes), (1, 2));
     assert!(monitor_core::sites().any(|s| std::ptr::eq(s, route)));
+    // Spent: no second request on the route.
+    scope.complete(200, Some(0), Some(2), "GET /req/unserved/{id}");
+    assert_eq!(route.stats().calls, 1);
 }
 
 #[test]

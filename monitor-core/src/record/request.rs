@@ -61,7 +61,7 @@ thread_local! {
 ///     "hello"
 /// }
 ///
-/// let scope = RequestScope::new();
+/// let mut scope = RequestScope::new();
 /// scope.in_scope(|| hello()); // left in the scope, not recorded yet
 /// // The layer saw a 200 and a body of 5 bytes.
 /// scope.complete(200, Some(0), Some(5), "GET /hello");
@@ -80,6 +80,8 @@ pub struct RequestScope {
     deferred: Cell<Option<Deferred>>,
     start: u64,
     mode: u8,
+    /// Completed: the request is recorded, and a later completion finds nothing to do.
+    spent: bool,
 }
 
 impl Default for RequestScope {
@@ -107,6 +109,7 @@ impl Drop for Restore {
 
 impl RequestScope {
     /// A request starting now. From the first scope on, handlers look for one when they finish.
+    #[inline]
     pub fn new() -> RequestScope {
         switch::set_requests();
         let mode = switch::mode();
@@ -114,6 +117,7 @@ impl RequestScope {
             deferred: Cell::new(None),
             start: clock::now(mode),
             mode,
+            spent: false,
         }
     }
 
@@ -136,31 +140,69 @@ impl RequestScope {
         served
     }
 
-    /// Records the request, once, with what the layer saw: the final `status`, and the request and
+    /// Records the request with what the layer saw: the final `status`, and the request and
     /// response body sizes when known. The handler that served it gets them; a request no handler
-    /// served is recorded on the site of `route`, timed from [`new`](RequestScope::new).
+    /// served is recorded on the site of `route`, timed from [`new`](RequestScope::new). A scope
+    /// records one request: once completed, it is spent, and a later call does nothing.
     pub fn complete(
-        mut self,
+        &mut self,
         status: u16,
         request_bytes: Option<u64>,
         response_bytes: Option<u64>,
         route: &str,
     ) {
-        let Some(mut call) = self.deferred.get_mut().take() else {
-            if self.mode & switch::ON == 0 {
-                return;
-            }
-            let units = clock::since(self.start, self.mode);
-            let outcome = status_outcome(Outcome::OK, status, response_bytes);
-            let site = super::registry::route_site(route);
-            file::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
+        self.complete_with(status, request_bytes, response_bytes, || route);
+    }
+
+    /// As [`complete`](RequestScope::complete), naming the route only for a request no handler
+    /// served: a layer whose route name must be formatted pays for it only then.
+    ///
+    /// ```
+    /// let mut scope = monitor_core::RequestScope::new();
+    /// let method = "GET";
+    /// // No handler ran: the request is recorded on its route's site.
+    /// scope.complete_with(404, None, Some(0), || format!("{method} /missing"));
+    /// ```
+    #[inline]
+    pub fn complete_with<R: AsRef<str>>(
+        &mut self,
+        status: u16,
+        request_bytes: Option<u64>,
+        response_bytes: Option<u64>,
+        route: impl FnOnce() -> R,
+    ) {
+        if self.spent {
             return;
-        };
-        call.outcome = status_outcome(call.outcome, status, response_bytes);
-        if let Some(bytes) = request_bytes {
-            call.request_bytes = bytes;
         }
-        call.record();
+        self.spent = true;
+        match self.deferred.get_mut().take() {
+            Some(mut call) => {
+                apply_status(&mut call.outcome, status, response_bytes);
+                if let Some(bytes) = request_bytes {
+                    call.request_bytes = bytes;
+                }
+                call.record();
+            }
+            None => self.record_route(status, request_bytes, response_bytes, route().as_ref()),
+        }
+    }
+
+    #[cold]
+    fn record_route(
+        &self,
+        status: u16,
+        request_bytes: Option<u64>,
+        response_bytes: Option<u64>,
+        route: &str,
+    ) {
+        if self.mode & switch::ON == 0 {
+            return;
+        }
+        let units = clock::since(self.start, self.mode);
+        let mut outcome = Outcome::OK;
+        apply_status(&mut outcome, status, response_bytes);
+        let site = super::registry::route_site(route);
+        file::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
     }
 }
 
@@ -176,7 +218,8 @@ impl Drop for RequestScope {
 
 /// The handler's outcome as the response turned out: the final status decides between success,
 /// client error and error (an `Err` that became a 4xx is the client's error, as everywhere else).
-fn status_outcome(mut outcome: Outcome, status: u16, response_bytes: Option<u64>) -> Outcome {
+#[inline]
+fn apply_status(outcome: &mut Outcome, status: u16, response_bytes: Option<u64>) {
     if status != 0 {
         outcome.status = status;
         if (400..500).contains(&status) {
@@ -190,7 +233,6 @@ fn status_outcome(mut outcome: Outcome, status: u16, response_bytes: Option<u64>
     if response_bytes.is_some() {
         outcome.response_bytes = response_bytes;
     }
-    outcome
 }
 
 /// Called by a handler's guard as it finishes: leaves the call in the thread's current request,
