@@ -38,6 +38,17 @@ impl Deferred {
     }
 }
 
+/// Records the deferred call in `slot`, if there is one, and leaves the slot empty; tested before
+/// it is taken, so that an empty slot costs no copy of it.
+#[inline]
+fn record_deferred(slot: &mut Option<Deferred>) {
+    if slot.is_some()
+        && let Some(call) = slot.take()
+    {
+        call.record();
+    }
+}
+
 thread_local! {
     /// The deferred call of the request being polled on this thread, while
     /// [`RequestScope::in_scope`] runs; null otherwise.
@@ -175,13 +186,13 @@ impl RequestScope {
             return;
         }
         self.spent = true;
-        match self.deferred.get_mut().take() {
-            Some(mut call) => {
+        match self.deferred.get_mut() {
+            Some(call) => {
                 apply_status(&mut call.outcome, status, response_bytes);
                 if let Some(bytes) = request_bytes {
                     call.request_bytes = bytes;
                 }
-                call.record();
+                record_deferred(self.deferred.get_mut());
             }
             None => self.record_route(status, request_bytes, response_bytes, route().as_ref()),
         }
@@ -210,9 +221,7 @@ impl RequestScope {
 /// dropped after the handler had finished — still counts the handler's call, as the handler saw it.
 impl Drop for RequestScope {
     fn drop(&mut self) {
-        if let Some(call) = self.deferred.get_mut().take() {
-            call.record();
-        }
+        record_deferred(self.deferred.get_mut());
     }
 }
 
