@@ -122,16 +122,15 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
-    let mut response = Some(response);
-    match (&mut response as &mut dyn Any).downcast_mut::<Option<Response<Body>>>() {
-        Some(axum) => axum.take(),
-        None => None,
+    let mut slot = Some(response);
+    if let Some(same) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Response<Body>>>()
+        && let Some(response) = same.take()
+    {
+        return response;
     }
-    .unwrap_or_else(|| {
-        response
-            .take()
-            .map_or_else(Response::default, |r| r.map(Body::new))
-    })
+    // Another body: the response is still in `slot`, which only the downcast above could take.
+    slot.map(|response| response.map(Body::new))
+        .unwrap_or_default()
 }
 
 /// What the request knows until its response has flowed.

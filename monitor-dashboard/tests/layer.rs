@@ -348,3 +348,55 @@ async fn a_declared_length_is_never_counted_as_bytes() {
         "{counted} bytes counted for a request that sent 3"
     );
 }
+
+#[monitored_handler(route = "GET /layer/foreign-body")]
+async fn layer_foreign_body() -> &'static str {
+    "foreign"
+}
+
+/// A service whose responses carry a body other than axum's: what `MonitorLayer` wraps when it is
+/// composed outside axum's router (a `tower::ServiceBuilder`, say) around a layer that changes the
+/// body.
+#[derive(Clone)]
+struct ForeignBody;
+
+impl tower_service::Service<axum::http::Request<Body>> for ForeignBody {
+    type Response = axum::http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: axum::http::Request<Body>) -> Self::Future {
+        Box::pin(async {
+            let text = layer_foreign_body().await;
+            Ok(axum::http::Response::new(text.to_owned()))
+        })
+    }
+}
+
+/// A response body that is not axum's is made into one, and its size still lands on the handler.
+#[tokio::test]
+async fn a_response_body_of_another_type_is_counted_too() {
+    use tower_layer::Layer;
+    use tower_service::Service;
+    let mut service = MonitorLayer::new().layer(ForeignBody);
+    let request = axum::http::Request::get("/layer/foreign-body")
+        .body(Body::empty())
+        .unwrap();
+    let response = service.call(request).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"foreign");
+    let stats = stats("layer_foreign_body");
+    assert_eq!((stats.calls, stats.statuses.success), (1, 1));
+    assert_eq!(stats.response_bytes, 7);
+}
