@@ -96,6 +96,33 @@ struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
+    /// The guard of an asynchronous call, which encloses the future's polls, then what runs at
+    /// entry.
+    fn start_guard(&self) -> TokenStream {
+        let Cx {
+            mutability, entry, ..
+        } = self;
+        quote! {
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
+            #entry
+        }
+    }
+
+    /// The guard of a synchronous call, which enters the site's scope at once, then what runs at
+    /// entry.
+    fn enter_guard(&self) -> TokenStream {
+        let Cx {
+            mutability,
+            entry,
+            kind,
+            ..
+        } = self;
+        quote! {
+            let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
+            #entry
+        }
+    }
+
     fn new(which: Macro, checked: &'a Checked, function: &'a Function) -> Cx<'a> {
         let sig = &function.sig;
         let entry = entry(which, checked, sig);
@@ -177,17 +204,12 @@ impl<'a> Cx<'a> {
 /// `async fn`: the body, with a fake `return` of the declared type, in an async block awaited
 /// inside the guard.
 fn async_fn(cx: &Cx, stream: Option<&StreamReturn>) -> TokenStream {
-    let Cx {
-        mutability,
-        entry,
-        body,
-        ..
-    } = cx;
+    let body = cx.body;
+    let guard = cx.start_guard();
     let fake_return = fake_return(&cx.sig.output);
     let finish = cx.finish(stream);
     quote! {
-        let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
-        #entry
+        #guard
         let __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
         #finish
         __monitor_ret
@@ -198,9 +220,7 @@ fn async_fn(cx: &Cx, stream: Option<&StreamReturn>) -> TokenStream {
 /// not the boxing, as for any function that returns a future. The arguments are still in scope
 /// before the boxing, so sizes and a per-call model are read there.
 fn async_trait(cx: &Cx, body: AsyncTrait) -> TokenStream {
-    let Cx {
-        mutability, entry, ..
-    } = cx;
+    let guard = cx.start_guard();
     let AsyncTrait {
         before,
         pin,
@@ -212,8 +232,7 @@ fn async_trait(cx: &Cx, body: AsyncTrait) -> TokenStream {
     let finish = cx.finish(stream.as_ref());
     quote! {
         #(#before)*
-        let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
-        #entry
+        #guard
         #pin(async move {
             let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
             #finish
@@ -230,12 +249,8 @@ fn returns_future(
     output: Option<Type>,
     stream: Option<&StreamReturn>,
 ) -> TokenStream {
-    let Cx {
-        mutability,
-        entry,
-        body,
-        ..
-    } = cx;
+    let body = cx.body;
+    let guard = cx.start_guard();
     let output = output_annotation(output);
     let ret = cx.ret();
     let pin = if boxed {
@@ -245,8 +260,7 @@ fn returns_future(
     };
     let finish = cx.finish(stream);
     quote! {
-        let #mutability __monitor_guard = ::monitor_core::__private::Guard::start(&__MONITOR_SITE);
-        #entry
+        #guard
         let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
         #pin(async move {
             let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
@@ -259,16 +273,10 @@ fn returns_future(
 /// A closure would hide the caller's location from `#[track_caller]`: the body stays inline, and
 /// the guard records duration and panics, but not what was returned.
 fn track_caller(cx: &Cx) -> TokenStream {
-    let Cx {
-        mutability,
-        entry,
-        body,
-        kind,
-        ..
-    } = cx;
+    let body = cx.body;
+    let guard = cx.enter_guard();
     quote! {
-        let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
-        #entry
+        #guard
         if let ::core::option::Option::Some(__monitor_guard) = &mut __monitor_guard {
             __monitor_guard.finish_on_drop();
         }
@@ -278,18 +286,12 @@ fn track_caller(cx: &Cx) -> TokenStream {
 
 /// A stream: the body makes it in the site's scope, and the guard goes on inside it.
 fn sync_stream(cx: &Cx, stream: &StreamReturn) -> TokenStream {
-    let Cx {
-        mutability,
-        entry,
-        body,
-        kind,
-        ..
-    } = cx;
+    let body = cx.body;
+    let guard = cx.enter_guard();
     let ret = cx.ret();
     let wrap = wrap_stream(cx.which, stream);
     quote! {
-        let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
-        #entry
+        #guard
         let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
         #wrap
         __monitor_ret
@@ -330,14 +332,8 @@ fn sync(cx: &Cx) -> TokenStream {
 
 /// Token tracking: the usage read off the return value borrows it, so the guard stays here.
 fn sync_tokens(cx: &Cx) -> TokenStream {
-    let Cx {
-        mutability,
-        entry,
-        body,
-        kind,
-        ret_span,
-        ..
-    } = cx;
+    let Cx { body, ret_span, .. } = cx;
+    let guard = cx.enter_guard();
     let ret = cx.ret();
     let cache_lookup = cx.cache_lookup(true);
     // Spanned on the return type, so a type that reports no usage is underlined there.
@@ -349,8 +345,7 @@ fn sync_tokens(cx: &Cx) -> TokenStream {
         );
     };
     quote! {
-        let #mutability __monitor_guard = ::monitor_core::__private::Guard::enter(&__MONITOR_SITE, ::monitor_core::__private::SiteKind::#kind);
-        #entry
+        #guard
         let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
         let ::core::option::Option::Some(__monitor_guard) = __monitor_guard else {
             return __monitor_body();
