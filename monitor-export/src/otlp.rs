@@ -302,8 +302,10 @@ fn compress(body: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
+/// An endpoint variable's URL; whether `https://` can be sent to is `start`'s to say, as it is for
+/// an endpoint set in code.
 fn url(key: &'static str, value: &str) -> Result<String, OtlpConfigError> {
-    if value.starts_with("http://") || value.starts_with("https://") {
+    if crate::push::check_endpoint(value, true).is_ok() {
         Ok(value.to_owned())
     } else {
         Err(OtlpConfigError {

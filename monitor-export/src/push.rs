@@ -103,6 +103,12 @@ impl Pusher {
         encode: Encode,
         send: impl FnMut(&PushSettings, &[u8]) -> Sent + Send + 'static,
     ) -> std::io::Result<Pusher> {
+        check_endpoint(&settings.endpoint, cfg!(feature = "tls")).map_err(|why| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the {exporter} endpoint {why}"),
+            )
+        })?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             health: ExportEntry::register(exporter, settings.endpoint.clone()),
@@ -235,6 +241,58 @@ fn update(shared: &Shared, f: impl FnOnce(&mut PushHealth)) {
     shared.health.update(f);
 }
 
+/// Why nothing could ever be pushed to `endpoint`, said once when the pusher starts rather than
+/// as a failure on every push: not a URL, not `http://` or `https://`, no host, or `https://`
+/// without the `tls` feature. The words name the endpoint by its label, and not at all when it
+/// does not parse: a password with a `/` or `?` in it is where a URL stops parsing, and its label
+/// would show the password.
+pub(crate) fn check_endpoint(endpoint: &str, tls: bool) -> Result<(), String> {
+    const EXPECTED: &str =
+        "; expected http://host[:port]/path, with a user or password percent-encoded";
+    let uri = endpoint
+        .parse::<http::Uri>()
+        .map_err(|e| format!("is not a URL ({e}){EXPECTED}"))?;
+    // An `@` past the host is a user or password cut short by an unencoded `/` or `?`
+    // (`https://token/x@host/`): what the label keeps would show the start of it.
+    if uri
+        .path_and_query()
+        .is_some_and(|p| p.as_str().contains('@'))
+    {
+        return Err(format!(
+            "is not a URL that can be shown safely (an `@` after its host){EXPECTED}, and an `@` in the path or query as %40"
+        ));
+    }
+    // `http` leaves the port unread until asked: `alice:pw1` parses, as host `alice` with no port.
+    if let Some(authority) = uri.authority() {
+        let host_port = authority
+            .as_str()
+            .rsplit_once('@')
+            .map_or(authority.as_str(), |(_, h)| h);
+        let read = match authority.port() {
+            Some(port) => format!("{}:{}", authority.host(), port.as_str()),
+            None => authority.host().to_owned(),
+        };
+        if host_port != read {
+            return Err(format!("is not a URL (its port is not a number){EXPECTED}"));
+        }
+    }
+    let label = crate::rules::endpoint_label(endpoint);
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") if tls => {}
+        Some("https") => {
+            return Err(format!(
+                "{label} is https://, which needs monitor-export's `tls` feature"
+            ));
+        }
+        _ => return Err(format!("{label} is not an http:// or https:// URL")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{label} names no host"));
+    }
+    Ok(())
+}
+
 /// An error's words with the endpoint as a label shows it: a client's error may quote the URL,
 /// and a URL may carry a password or a token.
 fn without_secrets(why: &str, settings: &PushSettings) -> String {
@@ -299,4 +357,62 @@ pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
         .http_status_as_error(false)
         .build()
         .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_endpoint;
+
+    #[test]
+    fn endpoints_that_can_be_pushed_to_pass() {
+        for endpoint in [
+            "http://127.0.0.1:9090/api/v1/write",
+            "http://[::1]:4318/v1/metrics",
+            "http://collector/v1/metrics?tenant=a",
+            "https://user:secret@mimir.example/api/v1/push",
+        ] {
+            assert_eq!(check_endpoint(endpoint, true), Ok(()), "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn an_endpoint_nothing_could_be_pushed_to_is_refused_without_its_secrets() {
+        for (endpoint, why) in [
+            ("not a url", "is not a URL"),
+            ("localhost:9090/api/v1/write", "is not a URL"),
+            (
+                "ftp://files.example/push",
+                "ftp://files.example/push is not an http://",
+            ),
+            ("/api/v1/write", "not an http:// or https:// URL"),
+            ("http:///api/v1/write", "is not a URL"),
+            // Unencoded, a `/` or `?` ends the authority early: `user:p` would be read as a host
+            // and a port, and the label of such a URL is the whole of it.
+            ("https://alice:pw1/pw2@mimir.example/push", "is not a URL"),
+            ("https://alice:pw1?pw2@mimir.example/push", "is not a URL"),
+            ("https://alice:pw1#pw2@mimir.example/push", "is not a URL"),
+            (
+                "https://alice/pw1@mimir.example/push",
+                "an `@` after its host",
+            ),
+            (
+                "https://alice?pw1@mimir.example/push",
+                "an `@` after its host",
+            ),
+            (
+                "ftp://alice/pw1@mimir.example/push",
+                "an `@` after its host",
+            ),
+            (
+                "https://alice:s3cret@mimir.example/push?tok=t",
+                "https://mimir.example/push is https://, which needs monitor-export's `tls` feature",
+            ),
+        ] {
+            let err = check_endpoint(endpoint, false).unwrap_err();
+            assert!(err.contains(why), "{endpoint}: {err}");
+            for secret in ["alice", "pw1", "pw2", "s3cret", "tok"] {
+                assert!(!err.contains(secret), "{endpoint}: {err}");
+            }
+        }
+    }
 }

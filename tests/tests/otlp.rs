@@ -392,6 +392,12 @@ fn a_receiver_away_then_back_loses_nothing_beyond_the_queue() {
 fn bad_variables_are_named() {
     for (key, value) in [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318"),
+        // An unencoded `/` in a password: the URL would be read as host `alice`, port `pw1`.
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://alice:pw1/pw2@collector:4318/v1/metrics",
+        ),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "-1"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "no-equals-sign"),
@@ -418,6 +424,14 @@ fn bad_variables_are_named() {
     let base =
         Otlp::from_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
     assert_eq!(base.endpoint(), "http://collector:4318/v1/metrics");
+    // Set in code, an endpoint is checked when the exporter starts.
+    let err = Otlp::new("collector:4318/v1/metrics").start().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        err.to_string()
+            .starts_with("the otlp endpoint is not a URL"),
+        "{err}"
+    );
 }
 
 /// A 429's `Retry-After` is honoured by the OTLP exporter too, and a 400 is not retried.

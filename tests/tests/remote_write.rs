@@ -205,3 +205,27 @@ fn a_429s_retry_after_is_honoured_and_a_400_is_not_retried() {
     pusher.stop();
     assert!(receiver.next(Duration::from_secs(10)).is_ok());
 }
+
+/// An endpoint nothing could be pushed to is refused when the pusher starts, not failed on every
+/// push: no thread, no entry among the exports, and words that name the exporter but not a
+/// password the URL was given.
+#[test]
+fn an_endpoint_that_is_not_an_http_url_is_refused_at_start() {
+    for endpoint in [
+        "127.0.0.1:9090/api/v1/write",
+        "ftp://127.0.0.1/api/v1/write",
+        "http://alice:pw1/pw2@127.0.0.1:9090/api/v1/write",
+    ] {
+        let err = RemoteWrite::new(endpoint).start().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{endpoint}");
+        let words = err.to_string();
+        assert!(words.starts_with("the remote_write endpoint "), "{words}");
+        assert!(!words.contains("pw1") && !words.contains("pw2"), "{words}");
+        assert!(
+            !monitor_core::exports()
+                .iter()
+                .any(|h| h.endpoint == endpoint),
+            "{endpoint}"
+        );
+    }
+}
