@@ -243,9 +243,9 @@ fn update(shared: &Shared, f: impl FnOnce(&mut PushHealth)) {
 
 /// Why nothing could ever be pushed to `endpoint`, said once when the pusher starts rather than
 /// as a failure on every push: not a URL, not `http://` or `https://`, no host, or `https://`
-/// without the `tls` feature. The words name the endpoint by its label, and not at all when it
-/// does not parse: a password with a `/` or `?` in it is where a URL stops parsing, and its label
-/// would show the password.
+/// without the `tls` feature. A port that is not a number or an `@` after the host count as not
+/// a URL: an unencoded `/` or `?` in a password makes them, and such a URL's label would show the
+/// password. The words name the endpoint by its label only once it has passed those two checks.
 pub(crate) fn check_endpoint(endpoint: &str, tls: bool) -> Result<(), String> {
     const EXPECTED: &str =
         "; expected http://host[:port]/path, with a user or password percent-encoded";
@@ -386,8 +386,8 @@ mod tests {
             ),
             ("/api/v1/write", "not an http:// or https:// URL"),
             ("http:///api/v1/write", "is not a URL"),
-            // Unencoded, a `/` or `?` ends the authority early: `user:p` would be read as a host
-            // and a port, and the label of such a URL is the whole of it.
+            // Unencoded, a `/` or `?` ends the authority early: `alice:pw1` would be read as a
+            // host and a port, and the label of such a URL is the whole of it.
             ("https://alice:pw1/pw2@mimir.example/push", "is not a URL"),
             ("https://alice:pw1?pw2@mimir.example/push", "is not a URL"),
             ("https://alice:pw1#pw2@mimir.example/push", "is not a URL"),
