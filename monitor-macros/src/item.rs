@@ -329,16 +329,8 @@ fn member(input: ParseStream) -> syn::Result<Member> {
         let (monitor_attrs, attrs) = attrs
             .into_iter()
             .partition(|attr| monitor_attribute(attr).is_some());
-        let (inner_attrs, body) = split_inner_attrs(brace.stream());
         return Ok(Member::Method {
-            function: Box::new(Function {
-                attrs,
-                vis,
-                sig,
-                inner_attrs,
-                body,
-                brace,
-            }),
+            function: Box::new(Function::new(attrs, vis, sig, brace)),
             monitor_attrs,
         });
     }
@@ -375,6 +367,25 @@ fn type_name(ty: &Type) -> String {
 }
 
 impl Function {
+    /// A function from its parts as parsed, the body's `#![...]` attributes taken off its top.
+    fn new(attrs: Vec<Attribute>, vis: Visibility, sig: Signature, brace: Group) -> Function {
+        let parser = |input: ParseStream| -> syn::Result<(Vec<Attribute>, TokenStream)> {
+            let inner = input.call(Attribute::parse_inner)?;
+            Ok((inner, input.parse()?))
+        };
+        let (inner_attrs, body) = parser
+            .parse2(brace.stream())
+            .unwrap_or_else(|_| (Vec::new(), brace.stream()));
+        Function {
+            attrs,
+            vis,
+            sig,
+            inner_attrs,
+            body,
+            brace,
+        }
+    }
+
     /// The function as written, attributes it kept and all.
     pub(crate) fn untouched(self) -> TokenStream {
         let Function {
@@ -410,15 +421,7 @@ fn parse(which: Macro, tokens: TokenStream) -> Result<Function, Failure> {
         if !input.is_empty() {
             return Ok(Err(Failure::LeaveToRustc));
         }
-        let (inner_attrs, body) = split_inner_attrs(brace.stream());
-        Ok(Ok(Function {
-            attrs,
-            vis,
-            sig,
-            inner_attrs,
-            body,
-            brace,
-        }))
+        Ok(Ok(Function::new(attrs, vis, sig, brace)))
     };
     parser.parse2(tokens).unwrap_or(Err(Failure::LeaveToRustc))
 }
@@ -457,14 +460,6 @@ fn not_a_function(which: Macro, head: ParseStream, looks_like_fn: bool) -> Failu
         ),
     )
     .into()
-}
-
-fn split_inner_attrs(body: TokenStream) -> (Vec<Attribute>, TokenStream) {
-    let parser = |input: ParseStream| -> syn::Result<(Vec<Attribute>, TokenStream)> {
-        let attrs = input.call(Attribute::parse_inner)?;
-        Ok((attrs, input.parse()?))
-    };
-    parser.parse2(body.clone()).unwrap_or((Vec::new(), body))
 }
 
 /// Recognises the body `#[async_trait]` generates: statements ending in
