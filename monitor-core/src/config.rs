@@ -168,36 +168,25 @@ impl Config {
             match key {
                 ENABLED => config.enabled = parse_bool(ENABLED, &value)?,
                 PRICING_FILE => {
-                    if value.is_empty() {
-                        return Err(ConfigError::invalid(
-                            PRICING_FILE,
-                            &value,
-                            "a path to a JSON price table",
-                        ));
-                    }
-                    config.pricing_file = Some(PathBuf::from(value));
+                    config.pricing_file = Some(parse_path(
+                        PRICING_FILE,
+                        value,
+                        "a path to a JSON price table",
+                    )?);
                 }
                 OBJECTIVES_FILE => {
-                    if value.is_empty() {
-                        return Err(ConfigError::invalid(
-                            OBJECTIVES_FILE,
-                            &value,
-                            "a path to a JSON file of objectives",
-                        ));
-                    }
-                    let objectives = crate::objectives::file::read(std::path::Path::new(&value))
+                    let path = parse_path(
+                        OBJECTIVES_FILE,
+                        value,
+                        "a path to a JSON file of objectives",
+                    )?;
+                    let objectives = crate::objectives::file::read(&path)
                         .map_err(ConfigError::ObjectivesFile)?;
                     config.objectives.extend(objectives);
                 }
                 HISTORY_PATH => {
-                    if value.is_empty() {
-                        return Err(ConfigError::invalid(
-                            HISTORY_PATH,
-                            &value,
-                            "a path to a history file",
-                        ));
-                    }
-                    config.history_path = Some(PathBuf::from(value));
+                    config.history_path =
+                        Some(parse_path(HISTORY_PATH, value, "a path to a history file")?);
                 }
                 TICK_MS => {
                     config.tick = Duration::from_millis(parse_number(
@@ -414,6 +403,18 @@ fn parse_number(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|n| *n >= min)
         .ok_or_else(|| ConfigError::invalid(key, value, expected))
+}
+
+/// A path variable: set but empty is a mistake, not "unset".
+fn parse_path(
+    key: &'static str,
+    value: OsString,
+    expected: &'static str,
+) -> Result<PathBuf, ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::invalid(key, &value, expected));
+    }
+    Ok(PathBuf::from(value))
 }
 
 fn parse_bool(key: &'static str, value: &OsString) -> Result<bool, ConfigError> {

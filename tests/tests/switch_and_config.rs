@@ -80,6 +80,20 @@ fn config_reads_the_environment_and_names_bad_values() {
         err.to_string(),
         "MONITOR_PRICING_FILE=\"\" is not valid: expected a path to a JSON price table"
     );
+    // Set but empty is a mistake for every path, not "unset".
+    for (key, expected) in [
+        (
+            "MONITOR_OBJECTIVES_FILE",
+            "a path to a JSON file of objectives",
+        ),
+        ("MONITOR_HISTORY_PATH", "a path to a history file"),
+    ] {
+        let err = Config::from_vars([(key, "")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{key}=\"\" is not valid: expected {expected}")
+        );
+    }
 }
 
 #[test]
