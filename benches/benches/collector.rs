@@ -8,7 +8,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use monitor_core::__private::{Outcome, mode, run};
-use monitor_core::{Site, SiteKind};
+use monitor_core::Site;
+use monitor_core::site::SiteKind;
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -71,7 +72,7 @@ fn collector(c: &mut Criterion) {
     let mut clock = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
     let mut tick = move || {
         clock += Duration::from_secs(1);
-        monitor_core::tick_at(clock)
+        monitor_core::history::tick_at(clock)
     };
     let mut all = Sites(Vec::new());
     let mut group = c.benchmark_group("collector");

@@ -6,7 +6,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::{Stream, StreamExt, stream};
 use monitor_benches::{bare, bare_async, block_on, body, on_threads, quanta_pair, std_pair};
-use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
+use monitor_core::pricing::Price;
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use std::hint::black_box;
 
 #[monitored_handler]
@@ -71,7 +72,7 @@ fn suffix() -> &'static str {
 
 fn single_thread(c: &mut Criterion) {
     // Priced, as a metered call in production is: the cost is worked out on every call.
-    monitor_core::set_price(
+    monitor_core::pricing::set_price(
         "bench-model",
         Price::per_million(2.50, 10.00).with_cached_input(1.25),
     )

@@ -1,6 +1,6 @@
 //! Configuration from code or from `MONITOR_*` environment variables.
 
-use crate::usage::PricingError;
+use crate::usage::pricing::PricingError;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -23,8 +23,8 @@ use std::time::Duration;
 /// | `objectives` | `MONITOR_OBJECTIVES_FILE` | objectives and budgets (see [`Objective`]); the variable names a JSON file of them |
 /// | `history_path` | `MONITOR_HISTORY_PATH` | a file to keep the history in across restarts (feature `persist`; default none) |
 ///
-/// [`PriceTable`]: crate::PriceTable
-/// [`Objective`]: crate::Objective
+/// [`PriceTable`]: crate::pricing::PriceTable
+/// [`Objective`]: crate::objectives::Objective
 ///
 /// # Examples
 ///
@@ -58,7 +58,7 @@ pub struct Config {
     /// Calls slower than this multiple of their site's p99 are kept as outlier events. Default 2.
     pub outlier_factor: f64,
     /// How many route sites requests no instrumented handler served may make (see
-    /// [`set_max_route_sites`](crate::set_max_route_sites)): the budget of series that requests,
+    /// [`set_max_route_sites`](crate::record::set_max_route_sites)): the budget of series that requests,
     /// authenticated or not, can add to `/metrics`. Default 128, at most 4096.
     pub max_route_sites: usize,
     /// A file that keeps the history across restarts (feature `persist`): loaded when the
@@ -71,10 +71,10 @@ pub struct Config {
     /// [`ConfigError::History`] naming it, and is left as it was. A process killed at any moment
     /// loses at most the tick being written.
     pub history_path: Option<PathBuf>,
-    /// Service level objectives and budgets (see [`Objective`](crate::Objective)), checked and
+    /// Service level objectives and budgets (see [`Objective`](crate::objectives::Objective)), checked and
     /// put in force by [`apply`](Config::apply), in place of those before. Default none (an
     /// empty list leaves those in force as they are).
-    pub objectives: Vec<crate::Objective>,
+    pub objectives: Vec<crate::objectives::Objective>,
 }
 
 impl Default for Config {
@@ -89,7 +89,7 @@ impl Default for Config {
             redactions: Vec::new(),
             sample_rate: 0.0,
             outlier_factor: 2.0,
-            max_route_sites: crate::DEFAULT_MAX_ROUTE_SITES,
+            max_route_sites: crate::record::DEFAULT_MAX_ROUTE_SITES,
             history_path: None,
             objectives: Vec::new(),
         }
@@ -139,7 +139,10 @@ impl Config {
     }
 
     /// Adds `objectives` to [`objectives`](Config::objectives).
-    pub fn objectives(mut self, objectives: impl IntoIterator<Item = crate::Objective>) -> Config {
+    pub fn objectives(
+        mut self,
+        objectives: impl IntoIterator<Item = crate::objectives::Objective>,
+    ) -> Config {
         self.objectives.extend(objectives);
         self
     }
@@ -229,7 +232,7 @@ impl Config {
                     let budget = value
                         .to_str()
                         .and_then(|v| v.trim().parse::<usize>().ok())
-                        .filter(|n| *n <= crate::MAX_ROUTE_SITES_LIMIT)
+                        .filter(|n| *n <= crate::record::MAX_ROUTE_SITES_LIMIT)
                         .ok_or_else(|| {
                             ConfigError::invalid(
                                 MAX_ROUTE_SITES,
@@ -279,32 +282,34 @@ impl Config {
             _ => None,
         };
         let table = match &self.pricing_file {
-            Some(path) => Some(crate::PriceTable::from_json_file(path).map_err(|source| {
-                ConfigError::Pricing {
-                    key: "pricing_file",
-                    source,
-                }
-            })?),
+            Some(path) => Some(
+                crate::usage::pricing::PriceTable::from_json_file(path).map_err(|source| {
+                    ConfigError::Pricing {
+                        key: "pricing_file",
+                        source,
+                    }
+                })?,
+            ),
             None => None,
         };
         for pattern in &self.redactions {
-            crate::add_redaction(pattern).map_err(|e| ConfigError::InvalidValue {
+            crate::errors::add_redaction(pattern).map_err(|e| ConfigError::InvalidValue {
                 key: "redactions",
                 value: e.pattern,
                 expected: "a regular expression",
             })?;
         }
         if let Some(table) = table {
-            crate::set_pricing(table);
+            crate::usage::entry::set_table(table);
         }
         crate::history::state::set_limits(crate::history::state::HistoryLimits {
             tick: self.tick,
             retention: self.retention,
             max_bytes: self.max_history_bytes,
         });
-        crate::set_sampling(self.sample_rate);
-        crate::set_outlier_factor(self.outlier_factor);
-        crate::set_max_route_sites(self.max_route_sites);
+        crate::record::set_sampling(self.sample_rate);
+        crate::record::set_outlier_factor(self.outlier_factor);
+        crate::record::set_max_route_sites(self.max_route_sites);
         // After the limits and the route budget: the file's route sites are made within the
         // budget, and its frames trimmed to the limits.
         if let Some(history) = history {
@@ -341,7 +346,7 @@ impl Config {
                 "65536 or more",
             ));
         }
-        if self.max_route_sites > crate::MAX_ROUTE_SITES_LIMIT {
+        if self.max_route_sites > crate::record::MAX_ROUTE_SITES_LIMIT {
             return Err(invalid(
                 "max_route_sites",
                 self.max_route_sites.to_string(),
@@ -357,26 +362,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// Reads the configuration from the environment, applies it, installs the panic hook of
-/// [`record_panics`](crate::record_panics), and starts the background collector (ticking every
-/// `tick`) if it is not running: the one call a service makes at start-up.
-/// [`stop_collector`](crate::stop_collector) stops it.
-///
-/// # Examples
-///
-/// ```
-/// monitor_core::init()?;
-/// monitor_core::stop_collector();
-/// # Ok::<(), monitor_core::ConfigError>(())
-/// ```
-pub fn init() -> Result<Config, ConfigError> {
-    let config = Config::from_env()?;
-    config.apply()?;
-    crate::record_panics();
-    crate::history::collector::start_global(config.tick);
-    Ok(config)
 }
 
 fn parse_float(
@@ -450,11 +435,11 @@ pub enum ConfigError {
         source: PricingError,
     },
     /// The history file ([`Config::history_path`]) cannot be used.
-    History(crate::HistoryFileError),
+    History(crate::history::HistoryFileError),
     /// An objective cannot be put in force.
-    Objective(crate::ObjectiveError),
+    Objective(crate::objectives::ObjectiveError),
     /// The file of objectives (`MONITOR_OBJECTIVES_FILE`) cannot be read.
-    ObjectivesFile(crate::ObjectivesFileError),
+    ObjectivesFile(crate::objectives::ObjectivesFileError),
 }
 
 impl ConfigError {

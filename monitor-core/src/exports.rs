@@ -1,9 +1,15 @@
-//! The health of the exporters that push what the process recorded (remote write, OTLP): each
-//! registers here and keeps its figures up to date, so that every reader of the [`Snapshot`] —
-//! `/metrics`, the JSON API, the dashboard — can tell whether the data is leaving the process.
+//! The health of the exporters that push what the process recorded (remote write, OTLP): how many
+//! payloads each made, sent, had refused or dropped, and its last error.
 //!
-//! [`Snapshot`]: crate::Snapshot
+//! Reach for it to tell whether data is leaving the process ([`health`]); `/metrics`, the JSON API
+//! and the dashboard show the same. An exporter of your own registers with [`ExportEntry`], and
+//! implements [`Exporter`] so that the runtime's guard can stop it.
 
+// The health of the exporters that push what the process recorded (remote write, OTLP): each
+// registers here and keeps its figures up to date, so that every reader of the [`Snapshot`] —
+// `/metrics`, the JSON API, the dashboard — can tell whether the data is leaving the process.
+//
+// [`Snapshot`]: crate::Snapshot
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::sync::{Arc, Weak};
@@ -34,23 +40,34 @@ pub struct ExportHealth {
     pub last_error: Option<String>,
 }
 
-/// An exporter's entry among [`exports`]: it updates its figures through this, and leaves the
+/// An exporter's entry among [`health`]: it updates its figures through this, and leaves the
 /// list when this is dropped.
 ///
 /// # Examples
 ///
 /// ```
-/// let entry = monitor_core::ExportEntry::register("remote_write", "http://127.0.0.1:9090/api/v1/write");
+/// let entry = monitor_core::exports::ExportEntry::register("remote_write", "http://127.0.0.1:9090/api/v1/write");
 /// entry.update(|h| h.sent += 1);
-/// assert!(monitor_core::exports().iter().any(|h| h.exporter == "remote_write" && h.sent == 1));
+/// assert!(monitor_core::exports::health().iter().any(|h| h.exporter == "remote_write" && h.sent == 1));
 /// drop(entry);
-/// assert!(monitor_core::exports().iter().all(|h| h.exporter != "remote_write"));
+/// assert!(monitor_core::exports::health().iter().all(|h| h.exporter != "remote_write"));
 /// ```
 #[derive(Debug)]
 pub struct ExportEntry {
     health: Arc<Mutex<ExportHealth>>,
 }
 
+/// A running exporter the runtime's guard can own: [`Monitor::own_exporter`] takes it, and the
+/// guard's shutdown stops it.
+///
+/// [`Monitor::own_exporter`]: crate::Monitor::own_exporter
+pub trait Exporter: Send {
+    /// Stops it after one last push, within its own timeout, and gives its final figures.
+    fn shutdown(self: Box<Self>) -> ExportHealth;
+}
+
+// Process-wide, not the guard's: a pusher registers here when it starts, with or without a guard,
+// and every reader of the snapshot lists it. Entries are weak: a pusher dropped leaves the list.
 static EXPORTS: Mutex<Vec<Weak<Mutex<ExportHealth>>>> = Mutex::new(Vec::new());
 
 impl ExportEntry {
@@ -80,7 +97,7 @@ impl ExportEntry {
 }
 
 /// The health of every exporter running, in the order they started.
-pub fn exports() -> Vec<ExportHealth> {
+pub fn health() -> Vec<ExportHealth> {
     EXPORTS
         .lock()
         .iter()

@@ -7,7 +7,7 @@
 //! - [`#[pipeline_stage]`](pipeline_stage) on the steps of a multi-step job: duration, success, and
 //!   the tokens and cost spent by the metered calls made inside it.
 //! - [`#[tracks_tokens]`](tracks_tokens) on calls to an LLM or another metered API: input, output
-//!   and cached tokens, the model, and the cost from a [price table](PriceTable).
+//!   and cached tokens, the model, and the cost from a [price table](pricing::PriceTable).
 //!
 //! Each instrumented function gets a `static` [`Site`], registered at link time, so [`sites()`]
 //! lists them all — called or not — and [`Site::stats`] reads what they recorded. Recording a call
@@ -34,7 +34,7 @@
 //!     Ok(format!("{n} concepts"))
 //! }
 //!
-//! monitor_core::set_price("gpt-4o", monitor_core::Price::per_million(2.50, 10.00))?;
+//! monitor_core::pricing::set_price("gpt-4o", monitor_core::pricing::Price::per_million(2.50, 10.00))?;
 //! create_logo("a fox".to_owned())?;
 //!
 //! # #[cfg(feature = "enabled")] {
@@ -47,12 +47,40 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Starting and stopping
+//!
+//! Calls are recorded from the first one on, with nothing to start. What reads them over time —
+//! the collector that files each second into the [`history`], checks [`objectives`] and feeds
+//! subscribers, the pushers of `monitor-export`, the history file — is started by [`init`], the
+//! one call a service makes at start-up. It returns a [`Monitor`] guard: keep it in `main`; when
+//! it is dropped (or [`Monitor::shutdown`] is called, which reports what it flushed) the last
+//! second is filed, every pusher pushes once more, and the history file is checkpointed.
+//!
+//! ```
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let _monitor = monitor_core::init(monitor_core::Config::from_env()?)?;
+//!     // … serve …
+//!     Ok(())
+//! } // the guard ends the runtime here
+//! # main().unwrap();
+//! ```
+//!
+//! # Where things are
+//!
+//! The root holds what every user needs. The rest is grouped by job: [`site`] (kinds, route
+//! sites, selectors), [`figures`] (the figures of a set of calls and their histograms),
+//! [`snapshot`](mod@snapshot) (the read model, models and error patterns), [`history`] (queries, ticks,
+//! subscriptions, estimates), [`objectives`], [`pricing`], [`usage`] (tokens and models),
+//! [`errors`] (redaction and panics), [`memory`], [`caches`], [`events`] (single calls kept
+//! whole), [`exports`] (the pushers' health) and [`request`] (for HTTP layers).
+//!
 //! # Reading what was recorded
 //!
 //! [`snapshot()`] is the read model every reader uses: every site with its description and
 //! [`Figures`], the models, the caches, the memory and the error patterns, as of one moment, at a
-//! cost that follows what was active since the previous one. The history ([`query`],
-//! [`subscribe`], [`estimate`]) is built from it, and so are the exporters of `monitor-export`.
+//! cost that follows what was active since the previous one. The history ([`history::query`],
+//! [`history::subscribe`], [`history::estimate`]) is built from it, and so are the exporters of
+//! `monitor-export`.
 //!
 //! ```
 //! let snap = monitor_core::snapshot();
@@ -76,22 +104,24 @@
 //! response size. A panic is recorded as an error and resumed; a future dropped before it finished
 //! is recorded as cancelled.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 // The layers, bottom up: interned and sorted, usage, figures, errors, memory, record, snapshot,
-// history, and config above them all. Each uses only those before it (`tests/tests/layers.rs` checks).
+// exports, history, objectives, insights, config and the runtime above them all. Each uses only
+// those before it (`tests/tests/layers.rs` checks, through the re-exports below too).
 mod config;
-pub(crate) mod errors;
-mod exports;
-pub(crate) mod figures;
-pub(crate) mod history;
+pub mod errors;
+pub mod exports;
+pub mod figures;
+pub mod history;
 mod interned;
-pub(crate) mod memory;
-pub(crate) mod objectives;
+pub mod memory;
+pub mod objectives;
 pub(crate) mod record;
-pub(crate) mod snapshot;
+mod runtime;
+pub mod snapshot;
 mod sorted;
-pub(crate) mod usage;
+pub mod usage;
 
 #[doc(hidden)]
 pub mod __private;
@@ -132,7 +162,7 @@ pub use monitor_macros::pipeline_stage;
 /// Arguments: `model = "…"` or `model = <expression>` (evaluated at each call, e.g.
 /// `model = self.model.as_str()`), `provider = "…"` and `name = "…"`, all optional. The return
 /// value — a [`TokenUsage`], a `Result` of one, or a future of either — gives the tokens; the cost
-/// comes from the [price table](set_pricing). A model without a price counts tokens and leaves its
+/// comes from the [price table](pricing::set_table). A model without a price counts tokens and leaves its
 /// cost unknown, never zero. Without `model`, the model the return value names is used.
 ///
 /// ```
@@ -196,56 +226,93 @@ pub use monitor_macros::tracks_tokens;
 /// ```
 pub use monitor_macros::monitor;
 
-// The record path: sites and what they record, caches, raw events, the switch.
-pub use record::{
-    Cache, CacheLookup, CacheStats, DEFAULT_MAX_ROUTE_SITES, EVENT_CAPACITY, Event, EventReason,
-    Lookup, MAX_CACHES, MAX_LATENCY_THRESHOLDS, MAX_MODEL_CELLS, MAX_ROUTE_LEN,
-    MAX_ROUTE_SITES_LIMIT, MAX_STATUS_CODES, OTHER_CACHES, OTHER_ROUTES, RequestScope, Selector,
-    Site, SiteBuilder, SiteKind, cache, caches, events, is_enabled, max_route_sites, route_site,
-    set_enabled, set_max_route_sites, set_outlier_factor, set_sampling, sites,
-};
-// The figures of a set of calls, and their views.
-pub use figures::{
-    Figures, Histogram, KindCosts, Outcomes, SiteStats, StatusClasses, TOKEN_BOUNDS, TOKEN_BUCKETS,
-};
-// The health of the pushing exporters.
-pub use exports::{ExportEntry, ExportHealth, exports};
-// The read model.
-pub use snapshot::{
-    ErrorPattern, ErrorSummary, ModelStats, SiteSnapshot, Snapshot, error_patterns, models,
-    snapshot,
-};
-// Tokens, prices and models.
-pub use usage::{
-    MAX_MODEL_NAME, MAX_MODELS, OTHER_MODELS, Price, PriceFileReport, PriceFormat, PriceTable,
-    PriceTier, PricingError, TokenKind, TokenUsage, Tokens, UNKNOWN_MODEL, load_pricing, price_of,
-    pricing, set_price, set_pricing,
-};
-// History, queries, estimates, subscribers.
-pub use history::{
-    CacheResult, CacheTick, Collector, Estimate, Field, GroupResult, HistoryFileError,
-    HistoryFileProblem, MEMORY_SAMPLES, OutcomeFilter, Point, Query, QueryError, QueryResult,
-    SiteTick, StageEstimate, StageModel, Subscription, Tick, TimeRange, ensure_collector, estimate,
-    estimate_stages, heap_leak_check, history_bytes, leak_check, memory_history, query,
-    start_collector, stop_collector, subscribe, tick_at,
-};
-// Errors and redaction.
-pub use errors::{
-    MAX_EXAMPLE_CHARS, MAX_PATTERNS, REDACTED, RedactionError, add_redaction, normalize,
-    record_panics, redact,
-};
-// Memory.
-pub use memory::{
-    DEFAULT_LEAK_THRESHOLD, DEFAULT_LEAK_WINDOW, LeakDetector, LeakVerdict, MemoryError,
-    MemorySample, memory,
-};
-#[cfg(feature = "alloc")]
-pub use memory::{HeapStats, MonitoredAlloc, heap};
-// Objectives and budgets.
-pub use objectives::{
-    BURN_WINDOWS, BurnRate, DEFAULT_WINDOW, Goal, LONGEST_BURN_WINDOW, Objective, ObjectiveError,
-    ObjectiveState, ObjectiveStatus, ObjectivesFileError, PAGE, Per, TICKET, declared, objectives,
-    objectives_at,
-};
-// Configuration.
-pub use config::{Config, ConfigError, init};
+// What every user needs, at the root; the rest lives in the modules named for their job.
+pub use config::{Config, ConfigError};
+pub use figures::Figures;
+pub use record::{CacheLookup, Lookup, Site, cache, is_enabled, set_enabled, sites};
+pub use runtime::{InitError, Monitor, ShutdownReport, init};
+pub use snapshot::{Snapshot, snapshot};
+pub use usage::{TokenUsage, Tokens};
+
+pub mod site {
+    //! Sites beyond [`Site`](crate::Site) itself: their kinds, the routes a layer makes sites of,
+    //! selectors that pick sites by kind and name, and the bounds a site keeps.
+    //!
+    //! Reach for it when you make sites at run time ([`route_site`], [`SiteBuilder`]) or pick
+    //! sites by what they are ([`Selector`], used by objectives).
+    //!
+    //! ```
+    //! use monitor_core::site::{SiteKind, route_site};
+    //!
+    //! let site = route_site("GET /health");
+    //! assert_eq!(site.kind(), SiteKind::Handler);
+    //! assert_eq!(site.route(), Some("GET /health"));
+    //! ```
+    pub use crate::record::{
+        DEFAULT_MAX_ROUTE_SITES, MAX_LATENCY_THRESHOLDS, MAX_MODEL_CELLS, MAX_ROUTE_LEN,
+        MAX_ROUTE_SITES_LIMIT, MAX_STATUS_CODES, OTHER_ROUTES, Selector, SiteBuilder, SiteKind,
+        max_route_sites, route_site, set_max_route_sites,
+    };
+}
+
+pub mod request {
+    //! The HTTP request a layer holds a handler's call for: what `monitor-tower`'s
+    //! `MonitorLayer` uses to give `#[monitored_handler]` calls their final status and sizes.
+    //!
+    //! Reach for it only to write a layer for a server framework of your own.
+    pub use crate::record::RequestScope;
+}
+
+pub mod caches {
+    //! Cache hit ratios: a named [`Cache`] counts hits and misses, given by hand
+    //! ([`cache`](crate::cache)) or by the `cache = "…"` argument of the attributes from the
+    //! return value ([`Lookup`](crate::Lookup), [`CacheLookup`](crate::CacheLookup)).
+    //!
+    //! ```
+    //! let logos = monitor_core::cache("logos");
+    //! logos.hit();
+    //! logos.miss();
+    //! # #[cfg(feature = "enabled")]
+    //! assert!(monitor_core::caches::all().iter().any(|c| c.name == "logos"));
+    //! ```
+    pub use crate::record::{Cache, CacheStats, MAX_CACHES, OTHER_CACHES, caches as all};
+}
+
+pub mod events {
+    //! Raw events: single calls kept whole — failed ones, outliers slower than their site's p99
+    //! times a factor, and a sample of the rest — newest first, in a bounded buffer.
+    //!
+    //! Reach for it to see the calls behind an error rate or a slow percentile.
+    //!
+    //! ```
+    //! monitor_core::events::set_sampling(0); // no sampled calls, only failed and slow ones
+    //! let (events, dropped) = monitor_core::events::recent();
+    //! for event in events {
+    //!     println!("{} {:?} {:?}", event.site.qualified_name(), event.reason, event.duration);
+    //! }
+    //! # let _ = dropped;
+    //! ```
+    pub use crate::record::{
+        EVENT_CAPACITY, Event, EventReason, events as recent, set_outlier_factor, set_sampling,
+    };
+}
+
+pub mod pricing {
+    //! What tokens cost: the price table in force, prices by model (tiers above a long-context
+    //! threshold, service tiers), and price files in monitor's format or LiteLLM's.
+    //!
+    //! Reach for it at start-up to load prices ([`load_file`], [`set_price`]); a model without a
+    //! price counts its tokens and leaves its cost unknown, never zero.
+    //!
+    //! ```
+    //! use monitor_core::pricing::{Price, price_of, set_price};
+    //!
+    //! set_price("gpt-4o", Price::per_million(2.50, 10.00))?;
+    //! assert!(price_of("gpt-4o").is_some());
+    //! # Ok::<(), monitor_core::pricing::PricingError>(())
+    //! ```
+    pub use crate::usage::entry::{load_file, set_price, set_table};
+    pub use crate::usage::pricing::{
+        Price, PriceFileReport, PriceFormat, PriceTable, PriceTier, PricingError, price_of, table,
+    };
+}

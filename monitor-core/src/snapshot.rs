@@ -1,22 +1,27 @@
-//! The read model: one consistent view of the runtime, the only way readers see it.
+//! The read model: every site with its figures, the models, the caches, the memory and the error
+//! patterns, as of one moment.
 //!
-//! [`snapshot()`] gives every site with its description and figures, the models, the caches, the
-//! memory and the error patterns, as of one moment. The collector, queries, insights, the JSON API
-//! and every exporter read through it (or through the history built from it).
-//!
-//! Taking one costs what was active, not what is linked in: a site that recorded anything puts
-//! itself, once, on a list the read model takes (`record::site`); the read model reads only
-//! those sites, keeps the latest figures of every site, and hands out shared references to them.
-//! A site that recorded nothing since the previous snapshot costs a reference count.
+//! Reach for it to read everything at once, consistently: [`snapshot()`] is what the history, the
+//! dashboard and every exporter read; [`models`] and [`error_patterns`] give one part of it.
 
+// The read model: one consistent view of the runtime, the only way readers see it.
+//
+// [`snapshot()`] gives every site with its description and figures, the models, the caches, the
+// memory and the error patterns, as of one moment. The collector, queries, insights, the JSON API
+// and every exporter read through it (or through the history built from it).
+//
+// Taking one costs what was active, not what is linked in: a site that recorded anything puts
+// itself, once, on a list the read model takes (`record::site`); the read model reads only
+// those sites, keeps the latest figures of every site, and hands out shared references to them.
+// A site that recorded nothing since the previous snapshot costs a reference count.
 use crate::errors::patterns;
 use crate::figures::{Figures, KindCosts};
-use crate::memory::{MemorySample, memory};
+use crate::memory::{MemorySample, sample as memory};
 use crate::record::caches::{CacheStats, caches};
 use crate::record::registry::{all, index_of, site_at};
 use crate::record::site::{Site, SiteKind, take_marked};
-use crate::usage::Price;
 use crate::usage::entry;
+use crate::usage::pricing::Price;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -52,8 +57,8 @@ pub struct Snapshot {
     pub memory: Option<MemorySample>,
     /// The error patterns.
     pub errors: Arc<ErrorSummary>,
-    /// The pushing exporters' health ([`exports`](crate::exports)).
-    pub exports: Vec<crate::ExportHealth>,
+    /// The pushing exporters' health ([`exports`](crate::exports::health)).
+    pub exports: Vec<crate::exports::ExportHealth>,
 }
 
 impl Snapshot {
@@ -137,7 +142,7 @@ impl SiteSnapshot {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ModelStats {
-    /// The model's name; [`UNKNOWN_MODEL`](crate::UNKNOWN_MODEL) for calls that named none.
+    /// The model's name; [`UNKNOWN_MODEL`](crate::usage::UNKNOWN_MODEL) for calls that named none.
     pub model: String,
     /// The price in force now, if any.
     pub price: Option<Price>,
@@ -225,7 +230,7 @@ pub struct ErrorPattern {
     pub first_seen: SystemTime,
     /// When the latest one happened.
     pub last_seen: SystemTime,
-    /// The latest message, redacted and cut to [`MAX_EXAMPLE_CHARS`](crate::MAX_EXAMPLE_CHARS).
+    /// The latest message, redacted and cut to [`MAX_EXAMPLE_CHARS`](crate::errors::MAX_EXAMPLE_CHARS).
     pub example: String,
 }
 
@@ -258,7 +263,7 @@ impl ErrorPattern {
 pub struct ErrorSummary {
     /// The patterns, most frequent first.
     pub patterns: Vec<ErrorPattern>,
-    /// Errors not grouped because [`MAX_PATTERNS`](crate::MAX_PATTERNS) patterns were already kept.
+    /// Errors not grouped because [`MAX_PATTERNS`](crate::errors::MAX_PATTERNS) patterns were already kept.
     pub dropped: u64,
 }
 
@@ -275,7 +280,7 @@ impl ErrorSummary {
 /// # Examples
 ///
 /// ```
-/// for p in monitor_core::error_patterns().patterns {
+/// for p in monitor_core::snapshot::error_patterns().patterns {
 ///     println!("{} × {} in {}: {}", p.count, p.error_type, p.site.name(), p.pattern);
 /// }
 /// ```
@@ -304,7 +309,7 @@ pub fn error_patterns() -> ErrorSummary {
 /// # Examples
 ///
 /// ```
-/// for model in monitor_core::models() {
+/// for model in monitor_core::snapshot::models() {
 ///     println!("{}: {} tokens in", model.model, model.input_tokens);
 /// }
 /// ```
@@ -500,7 +505,7 @@ pub fn snapshot() -> Snapshot {
         caches: caches(),
         memory: memory().ok(),
         errors,
-        exports: crate::exports(),
+        exports: crate::exports::health(),
     }
 }
 

@@ -146,7 +146,7 @@ pub(crate) fn only(params: &[(String, String)], known: &[&str]) -> Result<(), Ap
 struct SiteEntry {
     #[serde(flatten)]
     site: &'static monitor_core::Site,
-    stats: monitor_core::SiteStats,
+    stats: monitor_core::figures::SiteStats,
 }
 
 /// The read model now, taken off the runtime's threads: a snapshot reads every site that
@@ -172,14 +172,14 @@ async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiEr
         .filter(|s| kind.is_none_or(|k| s.site.kind() == k))
         .map(|s| SiteEntry {
             site: s.site,
-            stats: monitor_core::SiteStats::from(monitor_core::Figures::clone(&s.figures)),
+            stats: monitor_core::figures::SiteStats::from(monitor_core::Figures::clone(&s.figures)),
         })
         .collect();
     Ok(Json(json!({ "sites": sites })))
 }
 
-pub(crate) fn kind(value: &str) -> Result<monitor_core::SiteKind, ApiError> {
-    monitor_core::SiteKind::parse(value).ok_or_else(|| {
+pub(crate) fn kind(value: &str) -> Result<monitor_core::site::SiteKind, ApiError> {
+    monitor_core::site::SiteKind::parse(value).ok_or_else(|| {
         ApiError::bad_parameter(
             "kind",
             format!("unknown kind {value:?}; known: handler, stage, tokens"),
@@ -187,17 +187,22 @@ pub(crate) fn kind(value: &str) -> Result<monitor_core::SiteKind, ApiError> {
     })
 }
 
-/// The data model's query, its parameters as [`monitor_core::Query::from_params`] reads them.
-async fn query(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::QueryResult>, ApiError> {
+/// The data model's query, its parameters as [`monitor_core::history::Query::from_params`] reads them.
+async fn query(
+    RawQuery(raw): RawQuery,
+) -> Result<Json<monitor_core::history::QueryResult>, ApiError> {
     let params = params(raw.as_deref())?;
-    let query =
-        monitor_core::Query::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .map_err(query_error)?;
-    monitor_core::query(&query).map(Json).map_err(query_error)
+    let query = monitor_core::history::Query::from_params(
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(query_error)?;
+    monitor_core::history::query(&query)
+        .map(Json)
+        .map_err(query_error)
 }
 
-pub(crate) fn query_error(e: monitor_core::QueryError) -> ApiError {
-    use monitor_core::QueryError;
+pub(crate) fn query_error(e: monitor_core::history::QueryError) -> ApiError {
+    use monitor_core::history::QueryError;
     let parameter = match &e {
         QueryError::InvertedRange { .. } => "from".to_owned(),
         QueryError::UnknownField { field } => field.clone(),
@@ -210,9 +215,11 @@ pub(crate) fn query_error(e: monitor_core::QueryError) -> ApiError {
 }
 
 /// Error patterns, most frequent first. Messages were redacted before they were stored.
-async fn errors(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::ErrorSummary>, ApiError> {
+async fn errors(
+    RawQuery(raw): RawQuery,
+) -> Result<Json<monitor_core::snapshot::ErrorSummary>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    Ok(Json(monitor_core::ErrorSummary::clone(
+    Ok(Json(monitor_core::snapshot::ErrorSummary::clone(
         &snapshot().await.errors,
     )))
 }
@@ -222,7 +229,7 @@ async fn errors(RawQuery(raw): RawQuery) -> Result<Json<monitor_core::ErrorSumma
 /// The pushing exporters' health (remote write, OTLP), their endpoints without credentials.
 async fn exports(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    let exports: Vec<serde_json::Value> = monitor_core::exports()
+    let exports: Vec<serde_json::Value> = monitor_core::exports::health()
         .into_iter()
         .map(|e| {
             let mut value = serde_json::to_value(&e).unwrap_or_default();
@@ -238,7 +245,7 @@ async fn exports(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, Api
 async fn objectives(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
     // Seven windows each read from the history: off the runtime's threads.
-    let statuses = tokio::task::spawn_blocking(monitor_core::objectives)
+    let statuses = tokio::task::spawn_blocking(monitor_core::objectives::status)
         .await
         .unwrap_or_default();
     let objectives: Vec<serde_json::Value> = statuses
@@ -262,14 +269,14 @@ async fn memory(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    let now = tokio::task::spawn_blocking(monitor_core::memory)
+    let now = tokio::task::spawn_blocking(monitor_core::memory::sample)
         .await
         .ok()
         .and_then(Result::ok);
-    let history = monitor_core::memory_history();
+    let history = monitor_core::history::memory_history();
     let detector = state.config.leak_detector();
-    let leak = monitor_core::leak_check(&detector);
-    let heap_leak = monitor_core::heap_leak_check(&detector);
+    let leak = monitor_core::history::leak_check(&detector);
+    let heap_leak = monitor_core::history::heap_leak_check(&detector);
     Ok(Json(json!({
         "now": now,
         "history": history,
@@ -344,7 +351,7 @@ async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, A
         .map(|pipeline| {
             json!({
                 "pipeline": pipeline,
-                "estimate": monitor_core::estimate(pipeline, &finished),
+                "estimate": monitor_core::history::estimate(pipeline, &finished),
             })
         })
         .collect();

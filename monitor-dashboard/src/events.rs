@@ -8,7 +8,10 @@ use axum::Router;
 use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use monitor_core::{Event, EventReason, OutcomeFilter, Site, SiteKind, TimeRange};
+use monitor_core::Site;
+use monitor_core::events::{Event, EventReason};
+use monitor_core::history::{OutcomeFilter, TimeRange};
+use monitor_core::site::SiteKind;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -245,7 +248,8 @@ fn unix_secs(key: &str, value: &str) -> Result<Duration, ApiError> {
 
 /// A `range` read by the query's own parser, so that both routes take the same durations.
 fn last(value: &str) -> Result<Duration, ApiError> {
-    let query = monitor_core::Query::from_params([("range", value)]).map_err(query_error)?;
+    let query =
+        monitor_core::history::Query::from_params([("range", value)]).map_err(query_error)?;
     match query.range {
         TimeRange::Last(span) => Ok(span),
         TimeRange::Between { .. } => Err(ApiError::bad_parameter(
@@ -268,7 +272,7 @@ fn limit(value: &str) -> Result<usize, ApiError> {
 /// The newest events that pass the filters, newest first.
 async fn events(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let filter = Filter::from_params(&params(raw.as_deref())?)?;
-    let (kept, evicted) = monitor_core::events();
+    let (kept, evicted) = monitor_core::events::recent();
     let mut matched: Vec<&Event> = kept.iter().rev().filter(|e| filter.passes(e)).collect();
     // The buffer is in the order calls were kept, which two threads can make differ from the
     // order they ended in by a little: the answer promises the latter. Stable and nearly sorted
@@ -282,7 +286,7 @@ async fn events(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
             .map(EventEntry::new)
             .collect(),
         evicted,
-        capacity: monitor_core::EVENT_CAPACITY,
+        capacity: monitor_core::events::EVENT_CAPACITY,
     };
     // Serialised here, while the events it borrows are still in hand.
     Ok(Json(answer).into_response())

@@ -6,10 +6,13 @@
 //! them (no collector running, or a quiet stretch) they fall back to the totals since the start, and
 //! say so.
 
-use monitor_core::{
-    ErrorSummary, Field, GroupResult, Histogram, LeakDetector, LeakVerdict, ModelStats, Query,
-    QueryResult, Site, SiteKind, SiteSnapshot, Snapshot, TimeRange, TokenKind,
-};
+use monitor_core::figures::Histogram;
+use monitor_core::history::{Field, GroupResult, Query, QueryResult, TimeRange};
+use monitor_core::memory::{LeakDetector, LeakVerdict};
+use monitor_core::site::SiteKind;
+use monitor_core::snapshot::{ErrorSummary, ModelStats, SiteSnapshot};
+use monitor_core::usage::TokenKind;
+use monitor_core::{Site, Snapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -113,7 +116,7 @@ const MAX_NAMED_MODELS: usize = 5;
 
 /// What to look at now, most pressing first: warnings, then information.
 ///
-/// `detector` judges the memory samples the collector took (see [`monitor_core::leak_check`]).
+/// `detector` judges the memory samples the collector took (see [`monitor_core::history::leak_check`]).
 /// The history is read as of the system clock; [`insights_at`] takes a clock of its own.
 ///
 /// # Examples
@@ -121,7 +124,7 @@ const MAX_NAMED_MODELS: usize = 5;
 /// ```
 /// use monitor_dashboard::{DEFAULT_LEAK_THRESHOLD, Severity, insights};
 ///
-/// let detector = monitor_core::LeakDetector::new(DEFAULT_LEAK_THRESHOLD);
+/// let detector = monitor_core::memory::LeakDetector::new(DEFAULT_LEAK_THRESHOLD);
 /// for insight in insights(&detector) {
 ///     let mark = if insight.severity == Severity::Warning { "!" } else { "-" };
 ///     println!("{mark} {}: {}", insight.kind, insight.message);
@@ -132,12 +135,14 @@ pub fn insights(detector: &LeakDetector) -> Vec<Insight> {
 }
 
 /// What to look at as of `now`, most pressing first: the history is read up to `now`, for tests
-/// and replays that drive it with [`monitor_core::tick_at`].
+/// and replays that drive it with [`monitor_core::history::tick_at`].
 ///
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{LeakDetector, monitored_handler, tick_at};
+/// use monitor_core::memory::LeakDetector;
+/// use monitor_core::monitored_handler;
+/// use monitor_core::history::tick_at;
 /// use std::time::{Duration, SystemTime};
 ///
 /// #[monitored_handler(route = "GET /slow")]
@@ -158,11 +163,11 @@ pub fn insights(detector: &LeakDetector) -> Vec<Insight> {
 pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
     let snapshot = monitor_core::snapshot();
     let mut found = Vec::new();
-    found.extend(leak_insight(&monitor_core::leak_check(detector)));
+    found.extend(leak_insight(&monitor_core::history::leak_check(detector)));
     // The heap, when counted, shows a leak before the resident size does: allocators keep freed
     // memory, so RSS lags and hides small leaks.
     found.extend(
-        monitor_core::heap_leak_check(detector)
+        monitor_core::history::heap_leak_check(detector)
             .and_then(|verdict| leak_warning(&verdict, "the heap in use")),
     );
     found.extend(rising_errors(now));
@@ -183,7 +188,7 @@ pub fn insights_at(detector: &LeakDetector, now: SystemTime) -> Vec<Insight> {
 /// A warning for each objective that burns its budget too fast or has spent it, in the
 /// objective's own words ("objective `logo-api` burns its 30-day budget 14× too fast …").
 fn objectives(now: SystemTime) -> Vec<Insight> {
-    monitor_core::objectives_at(now)
+    monitor_core::objectives::status_at(now)
         .into_iter()
         .filter_map(|status| {
             Some(Insight::new(
@@ -200,7 +205,7 @@ fn objectives(now: SystemTime) -> Vec<Insight> {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::LeakDetector;
+/// use monitor_core::memory::LeakDetector;
 /// use std::time::Duration;
 ///
 /// // Sixty samples a second apart, growing 50 kB a second: 3 MB a minute.
@@ -249,7 +254,7 @@ fn history(
     for field in by {
         q = q.group_by(*field);
     }
-    monitor_core::query(&q).ok()
+    monitor_core::history::query(&q).ok()
 }
 
 /// Every field that tells a site apart, so groups are sites and keys describe them.
@@ -700,7 +705,7 @@ fn unpriced_models(models: &[ModelStats]) -> Option<Insight> {
         "unpriced_models",
         format!(
             "No price for {noun} {list}: the cost of {their} {} tokens in {} is \
-             unknown; set one with `monitor_core::set_price`",
+             unknown; set one with `monitor_core::pricing::set_price`",
             count(tokens),
             calls_of(calls),
         ),

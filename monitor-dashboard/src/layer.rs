@@ -14,7 +14,7 @@ use axum::extract::MatchedPath;
 use bytes::Buf;
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
-use monitor_core::RequestScope;
+use monitor_core::request::RequestScope;
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
@@ -162,7 +162,7 @@ impl Pending {
                     let method = &STANDARD_METHODS[usize::from(method)];
                     format!("{method} {}", path.as_str())
                 }
-                _ => monitor_core::OTHER_ROUTES.to_owned(),
+                _ => monitor_core::site::OTHER_ROUTES.to_owned(),
             });
     }
 }

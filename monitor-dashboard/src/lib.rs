@@ -120,8 +120,8 @@ pub const DEFAULT_MAX_STREAMS: usize = 256;
 pub const MIN_TOKEN_LEN: usize = 8;
 
 /// Growth of memory, in bytes per second, above which a steady rise is flagged as a suspected
-/// leak unless configured otherwise: monitor-core's [`monitor_core::DEFAULT_LEAK_THRESHOLD`].
-pub const DEFAULT_LEAK_THRESHOLD: f64 = monitor_core::DEFAULT_LEAK_THRESHOLD;
+/// leak unless configured otherwise: monitor-core's [`monitor_core::memory::DEFAULT_LEAK_THRESHOLD`].
+pub const DEFAULT_LEAK_THRESHOLD: f64 = monitor_core::memory::DEFAULT_LEAK_THRESHOLD;
 
 impl DashboardConfig {
     /// No token, `/metrics` open: for loopback only.
@@ -222,7 +222,7 @@ impl DashboardConfig {
     }
 
     /// The stretch of memory samples a leak is judged over (default
-    /// [`monitor_core::DEFAULT_LEAK_WINDOW`], ten minutes): a verdict needs half of it.
+    /// [`monitor_core::memory::DEFAULT_LEAK_WINDOW`], ten minutes): a verdict needs half of it.
     pub fn leak_window(mut self, window: std::time::Duration) -> DashboardConfig {
         self.leak_window = Some(window);
         self
@@ -243,14 +243,14 @@ impl DashboardConfig {
         self.token.is_some()
     }
 
-    pub(crate) fn leak_detector(&self) -> monitor_core::LeakDetector {
-        monitor_core::LeakDetector::new(
+    pub(crate) fn leak_detector(&self) -> monitor_core::memory::LeakDetector {
+        monitor_core::memory::LeakDetector::new(
             self.leak_threshold_bytes_per_sec
                 .unwrap_or(DEFAULT_LEAK_THRESHOLD),
         )
         .window(
             self.leak_window
-                .unwrap_or(monitor_core::DEFAULT_LEAK_WINDOW),
+                .unwrap_or(monitor_core::memory::DEFAULT_LEAK_WINDOW),
         )
     }
 }
@@ -332,10 +332,11 @@ pub(crate) struct AppState {
 /// The dashboard's routes, to mount under any prefix (`Router::nest_service("/admin",
 /// router(config))`) or to serve on their own.
 ///
-/// It starts the background collector if none runs ([`monitor_core::ensure_collector`]): the
-/// history, the charts and the stream are made of its ticks.
+/// The history, the charts and the stream are made of the collector's ticks: start it with
+/// [`monitor_core::init`], whose guard the service keeps (or, in a test, with a
+/// [`monitor_core::history::start_collector`] of its own). Without one, the routes serve what
+/// is recorded and the history stays empty.
 pub fn router(config: DashboardConfig) -> Router {
-    monitor_core::ensure_collector();
     let streams = Arc::new(tokio::sync::Semaphore::new(config.stream_cap()));
     let state = AppState { config, streams };
     let protected = Router::new().merge(api::routes()).merge(stream::routes());

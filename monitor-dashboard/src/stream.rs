@@ -14,7 +14,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use monitor_core::Tick;
+use monitor_core::history::Tick;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -31,9 +31,8 @@ pub(crate) fn routes() -> Router<AppState> {
 fn ticks() -> &'static broadcast::Sender<Arc<Tick>> {
     static HUB: OnceLock<broadcast::Sender<Arc<Tick>>> = OnceLock::new();
     HUB.get_or_init(|| {
-        monitor_core::ensure_collector();
         let (sender, _) = broadcast::channel(STREAM_BUFFER);
-        let subscription = monitor_core::subscribe(STREAM_BUFFER);
+        let subscription = monitor_core::history::subscribe(STREAM_BUFFER);
         let feed = sender.clone();
         let spawned = std::thread::Builder::new()
             .name("monitor-stream".into())

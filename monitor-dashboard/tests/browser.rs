@@ -15,9 +15,9 @@
 use axum::Router;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::stream::{self, Stream, StreamExt};
-use monitor_core::{
-    MonitoredAlloc, Price, TokenUsage, Tokens, monitored_handler, pipeline_stage, tracks_tokens,
-};
+use monitor_core::memory::MonitoredAlloc;
+use monitor_core::pricing::Price;
+use monitor_core::{TokenUsage, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_dashboard::DashboardConfig;
 use serde_json::{Value, json};
 use std::future::Future;
@@ -621,27 +621,32 @@ async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     // Objectives for its card: the logo handler fails now and then (more than 0.1 %).
     monitor_core::Config::new()
         .objectives([
-            monitor_core::Objective::success_rate("logo-api", 0.999).route("POST /api/logos"),
-            monitor_core::Objective::latency("logo-latency", Duration::from_millis(250), 0.99)
+            monitor_core::objectives::Objective::success_rate("logo-api", 0.999)
                 .route("POST /api/logos"),
+            monitor_core::objectives::Objective::latency(
+                "logo-latency",
+                Duration::from_millis(250),
+                0.99,
+            )
+            .route("POST /api/logos"),
         ])
         .apply()?;
-    monitor_core::set_price(
+    monitor_core::pricing::set_price(
         "gpt-4o-mini",
         Price::per_million(0.15, 0.60)
             .with_cached_input(0.075)
             .with_reasoning(0.60),
     )?;
-    monitor_core::set_price(
+    monitor_core::pricing::set_price(
         "claude-haiku",
         Price::per_million(0.80, 4.00)
             .with_cached_input(0.08)
             .with_cache_write(1.00),
     )?;
-    let collector = monitor_core::start_collector(Duration::from_millis(200));
+    let collector = monitor_core::history::start_collector(Duration::from_millis(200));
     let load = Load::start();
     // A pushing exporter, as remote write registers one: its endpoint carries a password.
-    let export = monitor_core::ExportEntry::register(
+    let export = monitor_core::exports::ExportEntry::register(
         "remote_write",
         "https://user:hunter2@mimir.example/api/v1/push",
     );

@@ -45,8 +45,8 @@ fn events_render(pause: Duration) -> u64 {
     7
 }
 
-/// One dashboard for the whole binary, on a thread of its own: every test's runtime can reach it,
-/// and the router (which starts the collector) is made only once.
+/// One dashboard for the whole binary, on a thread of its own: every test's runtime can reach it.
+/// No collector runs: the tests tick by hand.
 fn dashboard() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
@@ -59,7 +59,6 @@ fn dashboard() -> SocketAddr {
             runtime.block_on(async move {
                 let config = DashboardConfig::new().token(TOKEN).unwrap();
                 let app = Router::new().nest_service("/admin", monitor_dashboard::router(config));
-                monitor_core::stop_collector();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 sender.send(listener.local_addr().unwrap()).unwrap();
                 axum::serve(listener, app).await.unwrap();
@@ -111,7 +110,7 @@ fn unix_now() -> f64 {
 #[tokio::test]
 async fn events_of_real_calls_are_filtered_sorted_limited_and_redacted() {
     dashboard();
-    monitor_core::set_outlier_factor(2.0);
+    monitor_core::events::set_outlier_factor(2.0);
     let started = unix_now();
 
     // Sampling off: only failures are kept, and no site has an outlier threshold yet.
@@ -128,7 +127,7 @@ async fn events_of_real_calls_are_filtered_sorted_limited_and_redacted() {
     for _ in 0..150 {
         events_render(Duration::ZERO);
     }
-    monitor_core::tick_at(SystemTime::now());
+    monitor_core::history::tick_at(SystemTime::now());
     // Far beyond twice the p99 of calls that do nothing.
     events_render(Duration::from_millis(40));
 
@@ -138,11 +137,11 @@ async fn events_of_real_calls_are_filtered_sorted_limited_and_redacted() {
     let boundary = boundary as u64;
 
     // Sampling every call: the successes and client errors too; a failure stays a failure.
-    monitor_core::set_sampling(1.0);
+    monitor_core::events::set_sampling(1.0);
     for code in [200, 200, 200, 503, 404, 404] {
         let _ = events_status(code);
     }
-    monitor_core::set_sampling(0.0);
+    monitor_core::events::set_sampling(0.0);
     for code in [200, 404, 200] {
         let _ = events_status(code);
     }
@@ -150,7 +149,7 @@ async fn events_of_real_calls_are_filtered_sorted_limited_and_redacted() {
     // One site: newest first, every field.
     let body = events("?site=events_status").await;
     assert_eq!(body["matched"], 7, "{body}");
-    assert_eq!(body["capacity"], monitor_core::EVENT_CAPACITY);
+    assert_eq!(body["capacity"], monitor_core::events::EVENT_CAPACITY);
     assert_eq!(body["evicted"], 0);
     let all = body["events"].as_array().unwrap().clone();
     assert_eq!(

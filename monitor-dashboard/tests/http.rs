@@ -128,7 +128,7 @@ async fn sites_and_query_report_the_calls_made() {
     );
 
     // The history has the calls once a tick has filed them.
-    monitor_core::tick_at(std::time::SystemTime::now());
+    monitor_core::history::tick_at(std::time::SystemTime::now());
     let (status, body) = get_json(
         addr,
         "/admin/api/query?range=15m&site=http_test_handler&group_by=site",
@@ -334,7 +334,7 @@ async fn the_stream_delivers_a_message_per_tick() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !reader.is_finished() && Instant::now() < deadline {
         http_test_stage();
-        monitor_core::tick_at(std::time::SystemTime::now());
+        monitor_core::history::tick_at(std::time::SystemTime::now());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let ticks = reader.await.unwrap();
@@ -608,7 +608,7 @@ async fn streams_beyond_the_cap_get_a_json_503() {
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        monitor_core::tick_at(std::time::SystemTime::now());
+        monitor_core::history::tick_at(std::time::SystemTime::now());
         let again = open().await;
         if again.status() == StatusCode::OK {
             break;
@@ -663,7 +663,7 @@ fn the_leak_detector_is_configured_from_the_environment() {
 #[tokio::test]
 async fn the_exporters_health_is_served_without_secrets() {
     let addr = start_dashboard().await;
-    let entry = monitor_core::ExportEntry::register(
+    let entry = monitor_core::exports::ExportEntry::register(
         "remote_write",
         "https://user:secret@mimir.example/api/v1/push?token=t",
     );

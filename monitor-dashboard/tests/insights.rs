@@ -3,10 +3,10 @@
 //! only one test ticks the history.
 
 use futures_util::stream::{self, Stream, StreamExt};
-use monitor_core::{
-    LeakDetector, Price, Tokens, monitored_handler, pipeline_stage, set_price, tick_at,
-    tracks_tokens,
-};
+use monitor_core::history::tick_at;
+use monitor_core::memory::LeakDetector;
+use monitor_core::pricing::{Price, set_price};
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_dashboard::{DEFAULT_LEAK_THRESHOLD, Insight, Severity, insights_at, leak_insight};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -337,7 +337,7 @@ fn insights_say_what_stands_out_in_the_history() {
     assert_eq!(
         unpriced.message,
         "No price for model `ins-model-free`: the cost of its 1.0k tokens in 2 calls is unknown; set \
-         one with `monitor_core::set_price`"
+         one with `monitor_core::pricing::set_price`"
     );
 
     // The most frequent error, as its redacted, normalised pattern.

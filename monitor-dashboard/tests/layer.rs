@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use monitor_core::{SiteStats, monitored_handler};
+use monitor_core::figures::SiteStats;
+use monitor_core::monitored_handler;
 use monitor_dashboard::MonitorLayer;
 use std::net::SocketAddr;
 
@@ -243,7 +244,7 @@ async fn requests_no_handler_served_are_recorded_per_route() {
     eventually(|| route_stats("GET /layer/plain/{id}").is_some_and(|s| s.calls == 5)).await;
     let plain = route_stats("GET /layer/plain/{id}").unwrap();
     assert_eq!(plain.response_bytes, 5 * "not instrumented".len() as u64);
-    let other = || route_stats(monitor_core::OTHER_ROUTES);
+    let other = || route_stats(monitor_core::site::OTHER_ROUTES);
     eventually(|| other().is_some_and(|s| s.calls >= 3)).await;
     assert!(other().unwrap().client_errors >= 3);
     assert!(!monitor_core::sites().any(|s| s.route().is_some_and(|r| r.contains("nope"))));
@@ -313,7 +314,8 @@ async fn made_up_methods_make_no_sites() {
             .unwrap();
         r.bytes().await.unwrap();
     }
-    eventually(|| route_stats(monitor_core::OTHER_ROUTES).is_some_and(|s| s.calls >= 300)).await;
+    eventually(|| route_stats(monitor_core::site::OTHER_ROUTES).is_some_and(|s| s.calls >= 300))
+        .await;
     assert!(
         !monitor_core::sites().any(|s| s.route().is_some_and(|r| r.contains("/layer/invented/")))
     );

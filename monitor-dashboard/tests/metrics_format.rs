@@ -2,7 +2,9 @@
 //! counts it shows against the calls made. Needs no external tool (promtool and a real Prometheus
 //! are in `prometheus_server.rs`).
 
-use monitor_core::{Price, SiteKind, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
+use monitor_core::pricing::Price;
+use monitor_core::site::SiteKind;
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_dashboard::{CONTENT_TYPE, DashboardConfig};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -110,7 +112,7 @@ fn poll_once_then_drop<F: Future>(future: F) {
 
 #[test]
 fn the_exposition_follows_the_format_and_counts_every_call_exactly() -> TestResult {
-    monitor_core::set_price("fmt-priced", Price::per_million(1.0, 2.0))?;
+    monitor_core::pricing::set_price("fmt-priced", Price::per_million(1.0, 2.0))?;
     let mut request_bytes = 0;
     for i in 0..5 {
         let body = "x".repeat(i + 1);

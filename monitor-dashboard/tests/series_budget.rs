@@ -112,7 +112,7 @@ async fn no_request_adds_series_beyond_the_budget() {
         .filter_map(|s| s.route())
         .collect();
     assert_eq!(routes.len(), BUDGET + 1, "{routes:?}");
-    assert!(routes.contains(&monitor_core::OTHER_ROUTES));
+    assert!(routes.contains(&monitor_core::site::OTHER_ROUTES));
     assert!(
         routes.iter().all(|r| !r.contains("first")),
         "a made-up name became a site: {routes:?}"
@@ -133,7 +133,7 @@ async fn no_request_adds_series_beyond_the_budget() {
     // The shared site counted every request that had no site of its own: both floods' made-up
     // methods and unmatched paths at least.
     let other = monitor_core::sites()
-        .find(|s| s.route() == Some(monitor_core::OTHER_ROUTES))
+        .find(|s| s.route() == Some(monitor_core::site::OTHER_ROUTES))
         .unwrap()
         .stats();
     assert!(other.calls >= 2 * 2 * 150, "{}", other.calls);

@@ -8,7 +8,8 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use monitor_core::{SiteKind, monitored_handler, sites};
+use monitor_core::site::SiteKind;
+use monitor_core::{monitored_handler, sites};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

@@ -1,11 +1,12 @@
 //! `#[pipeline_stage]` on the three steps of a job — a sync parse, an async fetch, a sync render —
 //! run 200 times; then, from what the stages recorded: each stage's p50, p99 and share of a run,
 //! and how long a run is expected to take, in all and once some stages are done
-//! (`monitor_core::estimate`).
+//! (`monitor_core::history::estimate`).
 //!
 //! Run it with `cargo run -p monitor-examples --example pipeline_stage`.
 
-use monitor_core::{Field, Query, TimeRange, pipeline_stage};
+use monitor_core::history::{Field, Query, TimeRange};
+use monitor_core::pipeline_stage;
 use std::num::ParseIntError;
 use std::time::{Duration, SystemTime};
 
@@ -50,12 +51,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // File what the sites recorded into the history (the collector thread does this every second),
     // then read it back per stage. The estimate reads the stages' own totals.
-    monitor_core::tick_at(SystemTime::now());
+    monitor_core::history::tick_at(SystemTime::now());
     let by_stage = Query::new(TimeRange::Last(Duration::from_secs(60)))
         .filter(Field::Pipeline, "report")
         .group_by(Field::Stage);
-    let groups = monitor_core::query(&by_stage)?.groups;
-    let estimate = monitor_core::estimate("report", &[]).ok_or("no stage has run")?;
+    let groups = monitor_core::history::query(&by_stage)?.groups;
+    let estimate = monitor_core::history::estimate("report", &[]).ok_or("no stage has run")?;
 
     println!("\nstage  calls errors   p50 ms   p99 ms  share");
     for stage in &estimate.stages {
@@ -69,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (p50, p90) = (ms(estimate.total_p50), ms(estimate.total_p90));
     println!("\na run: {p50} (p90 {p90})");
     for done in [vec!["parse"], vec!["parse", "fetch"]] {
-        let left = monitor_core::estimate("report", &done).ok_or("no stage has run")?;
+        let left = monitor_core::history::estimate("report", &done).ok_or("no stage has run")?;
         let (p50, p90) = (ms(left.remaining_p50), ms(left.remaining_p90));
         println!("after {}: {p50} remain (p90 {p90})", done.join(" + "));
     }

@@ -4,7 +4,8 @@
 //!
 //! Run it with `cargo run -p monitor-examples --example tracks_tokens`.
 
-use monitor_core::{Price, TokenUsage, Tokens, pipeline_stage, tracks_tokens};
+use monitor_core::pricing::Price;
+use monitor_core::{TokenUsage, Tokens, pipeline_stage, tracks_tokens};
 
 /// What the provider answered.
 struct Completion {
@@ -60,7 +61,7 @@ async fn drafts(llm: &LlmClient, brief: &str) -> Result<Vec<String>, std::io::Er
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // USD per million tokens; `load_pricing("pricing.json")` reads the same from a file.
     let price = Price::per_million(2.50, 10.00).with_cached_input(1.25);
-    monitor_core::set_price("gpt-4o", price)?; // and none for "local-llama"
+    monitor_core::pricing::set_price("gpt-4o", price)?; // and none for "local-llama"
     let (writer, drafter) = (LlmClient::new("gpt-4o"), LlmClient::new("local-llama"));
     for prompt in ["a fox", "an owl reading", "a lighthouse at dusk"] {
         let brief = brief(&writer, prompt).await?;
@@ -69,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let cost = |usd: Option<f64>| usd.map_or("unknown".to_owned(), |usd| format!("${usd:.6}"));
     println!("model        calls  input (cached) output  cost");
-    for m in monitor_core::models() {
+    for m in monitor_core::snapshot::models() {
         let (input, cached, output) = (m.input_tokens, m.cached_input_tokens, m.output_tokens);
         let (name, calls, cost) = (&m.model, m.calls, cost(m.cost_usd));
         println!("{name:<12} {calls:>5} {input:>6} {cached:>8} {output:>6}  {cost}");

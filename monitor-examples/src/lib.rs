@@ -97,8 +97,8 @@ pub fn limits() -> Result<monitor_dashboard::ServerLimits, monitor_dashboard::Da
 /// The service's objectives: the API succeeds 99.5 % of the time (its handlers name `logo-api`
 /// in their attribute), 99 % of logo requests finish within 500 ms, a logo costs at most
 /// $0.005 of LLM calls, and the drafting model costs at most $50 a day.
-pub fn objectives() -> Vec<monitor_core::Objective> {
-    use monitor_core::{Objective, Per};
+pub fn objectives() -> Vec<monitor_core::objectives::Objective> {
+    use monitor_core::objectives::{Objective, Per};
     use std::time::Duration;
     vec![
         Objective::success_rate("logo-api", 0.995),

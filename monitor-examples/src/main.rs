@@ -5,7 +5,7 @@
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use logo_service::load::{LoadOptions, drive};
-use monitor_core::MonitoredAlloc;
+use monitor_core::memory::MonitoredAlloc;
 use monitor_dashboard::DashboardConfig;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -118,8 +118,10 @@ fn run(args: Args) -> Result<(), String> {
         config = config.history_path(path);
     }
     let example_prices = config.pricing_file.is_none();
-    config.apply().map_err(|e| e.to_string())?;
     let history = config.history_path.clone();
+    // The guard owns the collector, the pushers and the history file: dropped at the end of this
+    // function, it ends them in order (a last tick, a last push, the file checkpointed).
+    let mut monitor = monitor_core::init(config).map_err(|e| e.to_string())?;
     if let Some(path) = &history {
         println!(
             "history: {} holds {} handler calls from earlier runs",
@@ -128,9 +130,8 @@ fn run(args: Args) -> Result<(), String> {
         );
     }
     if example_prices {
-        monitor_core::set_pricing(logo_service::example_prices());
+        monitor_core::pricing::set_table(logo_service::example_prices());
     }
-    monitor_core::record_panics();
 
     let mut dashboard = DashboardConfig::from_env().map_err(|e| e.to_string())?;
     let token = match (args.token, dashboard.has_token()) {
@@ -239,27 +240,30 @@ fn run(args: Args) -> Result<(), String> {
             let report = with_progress(&base, &options).await;
             logo_service::load::settle(&report, Duration::from_secs(2)).await;
             // One more tick, so the history (and the insights read from it) has the last calls.
-            monitor_core::tick_at(std::time::SystemTime::now());
+            monitor_core::history::tick_at(std::time::SystemTime::now());
             print!("{}", logo_service::summary(started.elapsed(), &report));
         }
         if let Some(path) = &history {
-            monitor_core::tick_at(std::time::SystemTime::now());
+            monitor_core::history::tick_at(std::time::SystemTime::now());
             println!(
                 "history: {} now holds {} handler calls",
                 path.display(),
                 logo_service::handler_calls_in_history()
             );
         }
+        for pusher in [pusher, otlp].into_iter().flatten() {
+            monitor.own_exporter(pusher);
+        }
         if args.no_serve {
             server.abort();
-            // One last push of the final figures, within the timeout.
-            for (name, pusher) in [("remote write", pusher), ("otlp", otlp)] {
-                let Some(pusher) = pusher else { continue };
-                let pushed = tokio::task::spawn_blocking(move || pusher.stop())
-                    .await
-                    .map_err(|e| format!("{name}: {e}"))?;
+            // One last tick and one last push of the final figures, within the timeout.
+            let report = tokio::task::spawn_blocking(move || monitor.shutdown())
+                .await
+                .map_err(|e| format!("shutdown: {e}"))?;
+            for pushed in report.exporters {
                 println!(
-                    "{name}: {} payloads sent, {} attempts failed, {} dropped{}",
+                    "{}: {} payloads sent, {} attempts failed, {} dropped{}",
+                    pushed.exporter,
                     pushed.sent,
                     pushed.failed_attempts,
                     pushed.dropped,
@@ -281,10 +285,11 @@ fn run(args: Args) -> Result<(), String> {
                 Err(e) => Err(format!("server: {e}")),
             },
         };
-        // The calls since the collector's last tick, into the history file before the exit.
-        if history.is_some() {
-            monitor_core::tick_at(std::time::SystemTime::now());
-        }
+        // The calls since the collector's last tick, the pushers' last push and the history
+        // file's checkpoint: the guard's shutdown, off the runtime's workers.
+        tokio::task::spawn_blocking(move || drop(monitor))
+            .await
+            .map_err(|e| format!("shutdown: {e}"))?;
         served
     })
 }
@@ -304,7 +309,7 @@ async fn with_progress(base: &str, options: &LoadOptions) -> logo_service::load:
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 let left = bar.length().unwrap_or(0).saturating_sub(bar.position());
-                let message = match monitor_core::estimate("logo", &[]) {
+                let message = match monitor_core::history::estimate("logo", &[]) {
                     Some(e) if e.total_p50 > 0.0 => format!(
                         "ETA {:.1} s (pipeline p50 {:.0} ms, p90 {:.0} ms)",
                         left as f64 * e.total_p50 / concurrency,

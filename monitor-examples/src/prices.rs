@@ -5,7 +5,7 @@
 //! same table is in `pricing.json`, the file form (`MONITOR_PRICING_FILE` reads either that or
 //! your own).
 
-use monitor_core::{Price, PriceTable};
+use monitor_core::pricing::{Price, PriceTable};
 
 /// The drafting model: Anthropic-style streamed events, with prompt caching.
 pub const DRAFT_MODEL: &str = "claude-sonnet-4-5";

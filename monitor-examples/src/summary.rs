@@ -2,7 +2,12 @@
 //! token kind, memory, caches, error patterns and insights, as the monitor recorded them.
 
 use crate::load::LoadReport;
-use monitor_core::{ModelStats, Price, Site, SiteKind, SiteStats, TokenKind};
+use monitor_core::Site;
+use monitor_core::figures::SiteStats;
+use monitor_core::pricing::Price;
+use monitor_core::site::SiteKind;
+use monitor_core::snapshot::ModelStats;
+use monitor_core::usage::TokenKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
@@ -26,7 +31,7 @@ pub fn summary(elapsed: Duration, load: &LoadReport) -> String {
         load.failures,
     );
     sites_table(&mut out);
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     models_table(&mut out, &models);
     streams_table(&mut out, &models);
     cost_by_kind(&mut out, &models);
@@ -38,32 +43,39 @@ pub fn summary(elapsed: Duration, load: &LoadReport) -> String {
 
 /// Each objective: what it aims at, how it stands, its budget left and its fastest burn rates.
 fn objectives_table(out: &mut String) {
-    let objectives = monitor_core::objectives();
+    let objectives = monitor_core::objectives::status();
     if objectives.is_empty() {
         return;
     }
     let _ = writeln!(out, "\nobjectives:");
     for o in &objectives {
         let goal = match o.objective.goal {
-            monitor_core::Goal::SuccessRate { target } => format!("{} % succeed", target * 100.0),
-            monitor_core::Goal::Latency { threshold, target } => {
+            monitor_core::objectives::Goal::SuccessRate { target } => {
+                format!("{} % succeed", target * 100.0)
+            }
+            monitor_core::objectives::Goal::Latency { threshold, target } => {
                 format!("{} % within {} ms", target * 100.0, threshold.as_millis())
             }
-            monitor_core::Goal::Cost { max_usd, per } => format!("≤ ${max_usd} {}", per_words(per)),
-            monitor_core::Goal::Tokens { max, per } => format!("≤ {max} tokens {}", per_words(per)),
+            monitor_core::objectives::Goal::Cost { max_usd, per } => {
+                format!("≤ ${max_usd} {}", per_words(per))
+            }
+            monitor_core::objectives::Goal::Tokens { max, per } => {
+                format!("≤ {max} tokens {}", per_words(per))
+            }
         };
         let indicator = match (o.indicator, o.objective.goal) {
             (None, _) => "no calls yet".to_owned(),
             (
                 Some(v),
-                monitor_core::Goal::SuccessRate { .. } | monitor_core::Goal::Latency { .. },
+                monitor_core::objectives::Goal::SuccessRate { .. }
+                | monitor_core::objectives::Goal::Latency { .. },
             ) => {
                 format!("{:.2} % good", v * 100.0)
             }
-            (Some(v), monitor_core::Goal::Cost { per, .. }) => {
+            (Some(v), monitor_core::objectives::Goal::Cost { per, .. }) => {
                 format!("${v:.4} {}", per_words(per))
             }
-            (Some(v), monitor_core::Goal::Tokens { per, .. }) => {
+            (Some(v), monitor_core::objectives::Goal::Tokens { per, .. }) => {
                 format!("{v:.0} tokens {}", per_words(per))
             }
         };
@@ -91,12 +103,12 @@ fn objectives_table(out: &mut String) {
     }
 }
 
-fn per_words(per: monitor_core::Per) -> String {
+fn per_words(per: monitor_core::objectives::Per) -> String {
     match per {
-        monitor_core::Per::Call => "a call".to_owned(),
-        monitor_core::Per::Run => "a run".to_owned(),
-        monitor_core::Per::Period(d) if d.as_secs() == 86_400 => "a day".to_owned(),
-        monitor_core::Per::Period(d) => format!("per {} s", d.as_secs()),
+        monitor_core::objectives::Per::Call => "a call".to_owned(),
+        monitor_core::objectives::Per::Run => "a run".to_owned(),
+        monitor_core::objectives::Per::Period(d) if d.as_secs() == 86_400 => "a day".to_owned(),
+        monitor_core::objectives::Per::Period(d) => format!("per {} s", d.as_secs()),
     }
 }
 
@@ -165,7 +177,7 @@ fn sites_table(out: &mut String) {
             errors += s.errors;
         }
     }
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     let known: f64 = models.iter().map(|m| m.known_cost_usd).sum();
     let unpriced: u64 = models.iter().map(|m| m.unpriced_calls).sum();
     let total_cost = if unpriced > 0 {
@@ -212,7 +224,7 @@ fn streams_table(out: &mut String, models: &[ModelStats]) {
     for site in monitor_core::snapshot().sites {
         if site.site.kind() == SiteKind::Tokens {
             for (model, figures) in site.model_parts() {
-                let model = model.unwrap_or(monitor_core::UNKNOWN_MODEL);
+                let model = model.unwrap_or(monitor_core::usage::UNKNOWN_MODEL);
                 *cancelled.entry(model).or_default() += figures.cancelled;
             }
         }
@@ -252,10 +264,10 @@ fn streams_table(out: &mut String, models: &[ModelStats]) {
 /// Per model: what each kind of token cost, and what its prompt cache cost and saved.
 fn cost_by_kind(out: &mut String, models: &[ModelStats]) {
     let example = {
-        let prices = |t: &monitor_core::PriceTable| -> Vec<(String, Price)> {
+        let prices = |t: &monitor_core::pricing::PriceTable| -> Vec<(String, Price)> {
             t.iter().map(|(m, p)| (m.to_owned(), p.clone())).collect()
         };
-        prices(&monitor_core::pricing()) == prices(&crate::example_prices())
+        prices(&monitor_core::pricing::table()) == prices(&crate::example_prices())
     };
     let _ = writeln!(
         out,
@@ -319,7 +331,7 @@ fn cost_by_kind(out: &mut String, models: &[ModelStats]) {
 }
 
 fn memory_and_caches(out: &mut String) {
-    match monitor_core::memory() {
+    match monitor_core::memory::sample() {
         Ok(m) => {
             let _ = write!(
                 out,
@@ -336,7 +348,7 @@ fn memory_and_caches(out: &mut String) {
             let _ = writeln!(out, "\nmemory: {e}");
         }
     }
-    for cache in monitor_core::caches() {
+    for cache in monitor_core::caches::all() {
         let _ = writeln!(
             out,
             "cache {}: {} hits, {} misses, hit ratio {}",
@@ -351,7 +363,7 @@ fn memory_and_caches(out: &mut String) {
 }
 
 fn errors_and_insights(out: &mut String) {
-    let patterns = monitor_core::error_patterns().patterns;
+    let patterns = monitor_core::snapshot::error_patterns().patterns;
     if !patterns.is_empty() {
         let _ = writeln!(out, "\ntop error patterns:");
         for p in patterns.iter().take(5) {
@@ -364,7 +376,7 @@ fn errors_and_insights(out: &mut String) {
             );
         }
     }
-    let detector = monitor_core::LeakDetector::default();
+    let detector = monitor_core::memory::LeakDetector::default();
     let insights = monitor_dashboard::insights(&detector);
     if !insights.is_empty() {
         let _ = writeln!(out, "\ninsights:");
@@ -412,7 +424,9 @@ fn mib(bytes: u64) -> String {
 /// Calls of the handlers in the history over the last 24 hours: with a history file, those of
 /// earlier runs too.
 pub fn handler_calls_in_history() -> u64 {
-    let q = monitor_core::Query::new(monitor_core::TimeRange::Last(Duration::from_secs(86_400)))
-        .filter(monitor_core::Field::Kind, "handler");
-    monitor_core::query(&q).map_or(0, |r| r.groups.iter().map(|g| g.calls).sum())
+    let q = monitor_core::history::Query::new(monitor_core::history::TimeRange::Last(
+        Duration::from_secs(86_400),
+    ))
+    .filter(monitor_core::history::Field::Kind, "handler");
+    monitor_core::history::query(&q).map_or(0, |r| r.groups.iter().map(|g| g.calls).sum())
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// The service's binary counts its heap; so does this test, to check the heap reaches /metrics.
 #[global_allocator]
-static ALLOC: monitor_core::MonitoredAlloc = monitor_core::MonitoredAlloc::system();
+static ALLOC: monitor_core::memory::MonitoredAlloc = monitor_core::memory::MonitoredAlloc::system();
 
 const TOKEN: &str = "e2e-test-token-42";
 const REQUESTS: usize = 40;
@@ -31,7 +31,7 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_reports_exactly_the_load_it_served() {
-    monitor_core::set_pricing(logo_service::example_prices());
+    monitor_core::pricing::set_table(logo_service::example_prices());
     let dashboard = DashboardConfig::new().token(TOKEN).unwrap();
     let (addr, _server) = logo_service::start("127.0.0.1:0".parse().unwrap(), dashboard)
         .await
@@ -171,7 +171,7 @@ async fn the_service_reports_exactly_the_load_it_served() {
     assert_eq!(calls_of("create_logo"), Some(REQUESTS as u64));
     assert_eq!(calls_of("get_logo"), Some(load.get_sent as u64));
     assert_eq!(calls_of("get_logo_svg"), Some(load.svg_sent as u64));
-    monitor_core::tick_at(std::time::SystemTime::now());
+    monitor_core::history::tick_at(std::time::SystemTime::now());
     let query: Value = api("query?range=15m&route=POST%20/api/logos")
         .await
         .unwrap()

@@ -3,7 +3,7 @@
 //! request no instrumented handler served would land on a route's site.
 
 use logo_service::ROUTES;
-use monitor_core::SiteKind;
+use monitor_core::site::SiteKind;
 use monitor_dashboard::DashboardConfig;
 
 #[test]

@@ -11,7 +11,7 @@
 //! exponential bucket or one of its next two; a quantile read off the result is within one
 //! exponential bucket (1.09 %) of monitor's, and so within about 2.7 % of the exact one.
 
-use monitor_core::Histogram;
+use monitor_core::figures::Histogram;
 
 /// The scale monitor exports at: 64 buckets per power of two, finer than its own buckets, so that
 /// the re-bucketing adds at most one exponential bucket (1.09 %) to monitor's own error.
@@ -47,7 +47,7 @@ pub fn index(seconds: f64, scale: i32) -> i32 {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::Histogram;
+/// use monitor_core::figures::Histogram;
 /// use monitor_export::exponential::{SCALE, from_histogram};
 /// use std::time::Duration;
 ///

@@ -7,7 +7,10 @@
 //! `gen_ai.request.model` (the model asked for) and `gen_ai.response.model` (the model the latest
 //! response named, else the one asked for). Token sites that share all four are one series.
 
-use monitor_core::{Figures, Histogram, OutcomeFilter, SiteKind, Snapshot};
+use monitor_core::figures::Histogram;
+use monitor_core::history::OutcomeFilter;
+use monitor_core::site::SiteKind;
+use monitor_core::{Figures, Snapshot};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -18,7 +21,7 @@ pub const DURATION_BOUNDS: [f64; 14] = [
 ];
 
 /// Boundaries of `gen_ai.client.token.usage`: 1, 4, 16 … 67,108,864 tokens.
-pub const TOKEN_BOUNDS: [u64; 14] = monitor_core::TOKEN_BOUNDS;
+pub const TOKEN_BOUNDS: [u64; 14] = monitor_core::figures::TOKEN_BOUNDS;
 
 /// `gen_ai.provider.name` of a site that names none.
 pub const UNKNOWN_PROVIDER: &str = "_OTHER";
@@ -85,7 +88,7 @@ pub fn series(snapshot: &Snapshot) -> Vec<GenAiSeries> {
             if figures.calls() == 0 {
                 continue;
             }
-            let request = model.unwrap_or(monitor_core::UNKNOWN_MODEL);
+            let request = model.unwrap_or(monitor_core::usage::UNKNOWN_MODEL);
             let key = GenAiKey {
                 operation: site.operation(),
                 provider: site.provider().unwrap_or(UNKNOWN_PROVIDER),

@@ -3,7 +3,7 @@
 //! `/metrics` exports (and remote write pushes).
 //!
 //! Each objective gets `monitor:objective_burn_rate:<window>` for the windows of
-//! [`BURN_WINDOWS`](monitor_core::BURN_WINDOWS), labelled `objective`, and two alerts:
+//! [`BURN_WINDOWS`](monitor_core::objectives::BURN_WINDOWS), labelled `objective`, and two alerts:
 //!
 //! | alert | `severity` | fires when | `for` |
 //! |---|---|---|---|
@@ -24,7 +24,8 @@
 //! # Examples
 //!
 //! ```
-//! use monitor_core::{Objective, SiteKind};
+//! use monitor_core::objectives::Objective;
+//! use monitor_core::site::SiteKind;
 //! use monitor_export::objective_rules::{RuleOptions, rules};
 //!
 //! let api = Objective::success_rate("api", 0.995).kind(SiteKind::Handler);
@@ -34,7 +35,7 @@
 //! ```
 
 use crate::rules::threshold_label;
-use monitor_core::{BURN_WINDOWS, Goal, Objective, PAGE, Per, TICKET};
+use monitor_core::objectives::{BURN_WINDOWS, Goal, Objective, PAGE, Per, TICKET};
 use std::fmt::Write;
 use std::time::Duration;
 

@@ -27,7 +27,9 @@ use crate::gen_ai;
 use crate::prometheus::{BOUNDS, LE, cumulative_buckets};
 use crate::push::{PushSettings, Pusher, Sent, agent, post};
 use crate::rules::{self, OutcomePeaks};
-use monitor_core::{Outcomes, SiteKind, Snapshot};
+use monitor_core::Snapshot;
+use monitor_core::figures::Outcomes;
+use monitor_core::site::SiteKind;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -678,7 +680,7 @@ impl Builder {
                 attributes.push(kv("outcome", outcome));
                 calls.points.push((attributes, Point::Sum(n as f64)));
             }
-            let point = |h: &monitor_core::Histogram| {
+            let point = |h: &monitor_core::figures::Histogram| {
                 if self.explicit {
                     let cumulative: [u64; LE] = cumulative_buckets(h);
                     Point::Histogram {

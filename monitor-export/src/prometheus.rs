@@ -40,7 +40,10 @@
 
 use crate::gen_ai;
 use crate::rules::{self, OutcomePeaks, SiteGroup};
-use monitor_core::{ModelStats, Outcomes, SiteKind, Snapshot};
+use monitor_core::Snapshot;
+use monitor_core::figures::Outcomes;
+use monitor_core::site::SiteKind;
+use monitor_core::snapshot::ModelStats;
 use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -82,7 +85,9 @@ const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Figures, Site, SiteKind, SiteSnapshot, Snapshot};
+/// use monitor_core::{Figures, Site, Snapshot};
+/// use monitor_core::site::SiteKind;
+/// use monitor_core::snapshot::SiteSnapshot;
 /// use std::time::{Duration, SystemTime};
 ///
 /// let site = Site::builder(SiteKind::Handler, "hello").route("GET /hello").build();
@@ -245,7 +250,7 @@ pub(crate) fn with_process_exposition<R>(f: impl FnOnce(&mut Exposition) -> R) -
 /// no call is ever counted under a bound it may exceed. A call just below a bound may be counted
 /// under the next one instead: the site's buckets are at most 1/32 of their value wide, so only
 /// calls within about 3 % below a bound can be.
-pub(crate) fn cumulative_buckets(durations: &monitor_core::Histogram) -> [u64; LE] {
+pub(crate) fn cumulative_buckets(durations: &monitor_core::figures::Histogram) -> [u64; LE] {
     let mut buckets = [0u64; LE];
     for (upper, n) in durations.buckets() {
         let index = BOUNDS
@@ -430,7 +435,7 @@ fn render_error_types(
         "monitor_returned_errors_total",
         "counter",
         "Failed calls by the Rust type of their error: Err values without a 4xx status, and \
-         panics (type panic) once monitor_core::record_panics is installed. Messages are not \
+         panics (type panic) once monitor_core::errors::record_panics is installed. Messages are not \
          exported.",
     );
     for ((group, error_type), n) in by_type {
@@ -654,7 +659,7 @@ fn render_caches(out: &mut Output, snapshot: &Snapshot) {
 }
 
 /// The pushing exporters' health: whether what the process recorded is leaving it.
-fn render_exports(out: &mut Output, exports: &[monitor_core::ExportHealth]) {
+fn render_exports(out: &mut Output, exports: &[monitor_core::exports::ExportHealth]) {
     let mut payloads = out.family(
         "monitor_export_payloads_total",
         "counter",
@@ -706,7 +711,7 @@ fn render_exports(out: &mut Output, exports: &[monitor_core::ExportHealth]) {
 
 /// Unreadable memory is left out rather than reported as zero: `render` calls this only with a
 /// sample.
-fn render_memory(out: &mut Output, sample: &monitor_core::MemorySample) {
+fn render_memory(out: &mut Output, sample: &monitor_core::memory::MemorySample) {
     let mut rss = out.family(
         "process_resident_memory_bytes",
         "gauge",
@@ -921,7 +926,7 @@ fn push_label_only(labels: &mut String, name: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use monitor_core::Histogram;
+    use monitor_core::figures::Histogram;
 
     #[test]
     fn label_values_escape_backslash_quote_and_newline_only() {

@@ -5,7 +5,8 @@
 //!
 //! [`RemoteWrite`](crate::remote_write::RemoteWrite) is built on it.
 
-use monitor_core::{ExportEntry, Snapshot};
+use monitor_core::Snapshot;
+use monitor_core::exports::ExportEntry;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -26,7 +27,7 @@ pub(crate) struct PushSettings {
 
 /// What a pushing exporter has done so far: monitor-core's [`ExportHealth`], which every reader
 /// of the snapshot sees (`/metrics`, the dashboard).
-pub use monitor_core::ExportHealth as PushHealth;
+pub use monitor_core::exports::ExportHealth as PushHealth;
 
 /// The settings every pushing exporter's builder offers, written once: `$t` has a `settings:
 /// PushSettings` field.
@@ -150,6 +151,14 @@ impl Pusher {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// The runtime's guard can own a pusher (`Monitor::own_exporter`): its shutdown stops it after one
+/// last push, as [`Pusher::stop`] does.
+impl monitor_core::exports::Exporter for Pusher {
+    fn shutdown(self: Box<Self>) -> PushHealth {
+        (*self).stop()
     }
 }
 

@@ -11,7 +11,9 @@
 //!   counter lower than before, but the outcome split is a difference of counters read one after
 //!   the other, which can.
 
-use monitor_core::{Figures, ModelStats, Outcomes, Site, Snapshot};
+use monitor_core::figures::Outcomes;
+use monitor_core::snapshot::ModelStats;
+use monitor_core::{Figures, Site, Snapshot};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 

@@ -1,10 +1,11 @@
 //! The exporter's seam: a snapshot built by hand, with no instrumented call at all, renders to
 //! exactly the text worked out here.
 
-use monitor_core::{
-    CacheStats, ErrorPattern, ErrorSummary, Figures, ModelStats, Price, Site, SiteKind,
-    SiteSnapshot, Snapshot,
-};
+use monitor_core::caches::CacheStats;
+use monitor_core::pricing::Price;
+use monitor_core::site::SiteKind;
+use monitor_core::snapshot::{ErrorPattern, ErrorSummary, ModelStats, SiteSnapshot};
+use monitor_core::{Figures, Site, Snapshot};
 use monitor_export::Exposition;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -194,7 +195,7 @@ fn the_series_are_the_lines_of_the_text() {
 #[test]
 fn export_health_is_exported_without_secrets() {
     let mut snapshot = Snapshot::new(SystemTime::UNIX_EPOCH);
-    let mut health = monitor_core::ExportHealth::default();
+    let mut health = monitor_core::exports::ExportHealth::default();
     health.exporter = "remote_write";
     health.endpoint = "https://user:secret@mimir.example/api/v1/push?token=t".to_owned();
     health.made = 10;

@@ -1,7 +1,9 @@
 //! Two methods of the same name on two types, in one module, are two series: the `site` label
 //! carries the qualified name (`Type::method`), as every exporter's labels do (`rules`).
 
-use monitor_core::{Figures, Site, SiteKind, SiteSnapshot, Snapshot};
+use monitor_core::site::SiteKind;
+use monitor_core::snapshot::SiteSnapshot;
+use monitor_core::{Figures, Site, Snapshot};
 use monitor_export::Exposition;
 use monitor_export::rules::{OutcomePeaks, group_sites, site_labels};
 use std::time::{Duration, SystemTime};

@@ -1,8 +1,7 @@
 //! Cache hits and misses, counted through the API and from return values.
 
-use monitor_core::{
-    Lookup, Tokens, cache, caches, monitored_handler, pipeline_stage, tracks_tokens,
-};
+use monitor_core::caches::all;
+use monitor_core::{Lookup, Tokens, cache, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_tests::support::{block_on, site};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +21,7 @@ fn the_api_counts_hits_and_misses_exactly_across_threads() {
     let stats = cache("api-logos").stats();
     assert_eq!((stats.hits, stats.misses), (20_000, 60_000));
     assert_eq!(stats.hit_ratio, Some(0.25));
-    assert!(caches().iter().any(|c| c.name == "api-logos"));
+    assert!(all().iter().any(|c| c.name == "api-logos"));
 }
 
 static STORE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);

@@ -1,6 +1,7 @@
 //! Real threads, exact counts: no call is lost or counted twice, whatever the contention.
 
-use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, set_price, tracks_tokens};
+use monitor_core::pricing::{Price, set_price};
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_tests::support::site;
 use std::sync::Barrier;
 

@@ -1,9 +1,8 @@
 //! Failed calls' errors, grouped into patterns after redaction.
 
 use http::StatusCode;
-use monitor_core::{
-    ErrorPattern, error_patterns, monitored_handler, pipeline_stage, tracks_tokens,
-};
+use monitor_core::snapshot::{ErrorPattern, error_patterns};
+use monitor_core::{monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_tests::support::site;
 use std::fmt;
 
@@ -152,7 +151,7 @@ fn panics_with(id: u32) -> u32 {
 
 #[test]
 fn panics_are_filed_with_their_message_once_the_hook_is_installed() {
-    monitor_core::record_panics();
+    monitor_core::errors::record_panics();
     for id in [7, 8] {
         assert!(std::panic::catch_unwind(|| panics_with(id)).is_err());
     }

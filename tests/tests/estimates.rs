@@ -1,6 +1,7 @@
 //! Pipeline estimates against the truth of a synthetic workload with known stage distributions.
 
-use monitor_core::{Histogram, StageModel, estimate_stages};
+use monitor_core::figures::Histogram;
+use monitor_core::history::{StageModel, estimate_stages};
 use std::time::Duration;
 
 struct Rng(u64);

@@ -1,7 +1,9 @@
 //! Raw events: every failed call, a sample of the rest, and outliers. One test in steps: sampling
 //! and the event buffer are process-wide.
 
-use monitor_core::{EventReason, events, monitored_handler, set_sampling, tick_at};
+use monitor_core::events::{EventReason, recent, set_sampling};
+use monitor_core::history::tick_at;
+use monitor_core::monitored_handler;
 use std::time::{Duration, UNIX_EPOCH};
 
 #[monitored_handler]
@@ -22,7 +24,7 @@ fn sometimes_slow(slow: bool) -> u64 {
 }
 
 fn kept(name: &str, reason: EventReason) -> usize {
-    events()
+    recent()
         .0
         .iter()
         .filter(|e| e.site.name() == name && e.reason == reason)
@@ -37,7 +39,7 @@ fn failures_samples_and_outliers_are_kept_and_nothing_else() {
     }
     assert_eq!(kept("maybe_fail", EventReason::Failed), 10);
     assert_eq!(kept("maybe_fail", EventReason::Sampled), 0);
-    let failed = events()
+    let failed = recent()
         .0
         .into_iter()
         .find(|e| e.site.name() == "maybe_fail")
@@ -68,7 +70,7 @@ fn failures_samples_and_outliers_are_kept_and_nothing_else() {
     );
     tick_at(UNIX_EPOCH + Duration::from_secs(1_900_000_000));
     sometimes_slow(true);
-    let slow_outliers = events()
+    let slow_outliers = recent()
         .0
         .into_iter()
         .filter(|e| e.site.name() == "sometimes_slow" && e.reason == EventReason::Outlier)

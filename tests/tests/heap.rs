@@ -1,6 +1,6 @@
 //! The heap counted by `MonitoredAlloc`, installed as this test binary's global allocator.
 
-use monitor_core::{MonitoredAlloc, heap};
+use monitor_core::memory::{MonitoredAlloc, heap};
 use monitor_tests::support;
 
 #[global_allocator]
@@ -117,9 +117,9 @@ fn bytes_allocated_go_to_the_innermost_site() {
 fn ticks_sample_the_heap() {
     let _serial = serial();
     let t0 = std::time::SystemTime::now();
-    monitor_core::tick_at(t0);
+    monitor_core::history::tick_at(t0);
     let kept: Vec<Vec<u8>> = (0..100).map(|_| vec![0u8; 1000]).collect();
-    let tick = monitor_core::tick_at(t0 + std::time::Duration::from_secs(2));
+    let tick = monitor_core::history::tick_at(t0 + std::time::Duration::from_secs(2));
     let sample = tick.memory.expect("memory is readable here");
     assert!(sample.heap_bytes.unwrap() >= 100 * 1000);
     assert!(sample.heap_peak_bytes.unwrap() >= sample.heap_bytes.unwrap());
@@ -128,7 +128,9 @@ fn ticks_sample_the_heap() {
     let rate = sample.allocations_per_sec.unwrap();
     assert!(rate >= 50.0, "{rate}");
     drop(kept);
-    let verdict = monitor_core::heap_leak_check(&monitor_core::LeakDetector::new(1e9)).unwrap();
+    let verdict =
+        monitor_core::history::heap_leak_check(&monitor_core::memory::LeakDetector::new(1e9))
+            .unwrap();
     assert!(verdict.samples >= 2);
     assert!(!verdict.suspected);
 }

@@ -1,7 +1,8 @@
 //! The collector, driven with a clock of the test's own: ticks, subscribers, retention, and memory
 //! that stays flat however many calls are made. One test, run in steps: the collector is global.
 
-use monitor_core::{history_bytes, monitored_handler, subscribe, tick_at};
+use monitor_core::history::{bytes, subscribe, tick_at};
+use monitor_core::monitored_handler;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[monitored_handler]
@@ -17,7 +18,7 @@ fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
-fn site_calls(tick: &monitor_core::Tick) -> Option<(u64, u64)> {
+fn site_calls(tick: &monitor_core::history::Tick) -> Option<(u64, u64)> {
     tick.sites
         .iter()
         .find(|s| s.site.name() == "work")
@@ -44,7 +45,7 @@ fn the_collector_files_deltas_feeds_subscribers_and_stays_bounded() {
     let memory = quiet.memory.expect("memory is readable here");
     assert_eq!(memory.at, at(t0 + 2));
     assert!(memory.rss_bytes > 0);
-    let samples = monitor_core::memory_history();
+    let samples = monitor_core::history::memory_history();
     assert_eq!(samples.last().map(|s| s.at), Some(at(t0 + 2)));
     assert!(samples.len() >= 3);
 
@@ -75,7 +76,7 @@ fn the_collector_files_deltas_feeds_subscribers_and_stays_bounded() {
             }
             tick_at(at(start + hour * 3600 + minute * 600));
         }
-        bytes_by_hour.push(history_bytes());
+        bytes_by_hour.push(bytes());
     }
     let (day, last) = (bytes_by_hour[24], bytes_by_hour[hours as usize - 1]);
     assert!(

@@ -10,7 +10,8 @@
 //! - Retention holds on disk: frames older than the retention are deleted from the file.
 //! - A file that is not a history is a typed error naming it, and is left untouched.
 
-use monitor_core::{Config, ConfigError, Field, HistoryFileProblem, Query, TimeRange};
+use monitor_core::history::{Field, HistoryFileProblem, Query, TimeRange};
+use monitor_core::{Config, ConfigError};
 use monitor_harness::TempDir;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -35,7 +36,7 @@ fn persisted_work(n: u64) -> Result<u64, String> {
 fn history_calls() -> (u64, u64) {
     let q = Query::new(TimeRange::Last(Duration::from_secs(86_400)))
         .filter(Field::Site, "persisted_work");
-    let result = monitor_core::query(&q).expect("the query runs");
+    let result = monitor_core::history::query(&q).expect("the query runs");
     result
         .groups
         .iter()
@@ -47,7 +48,7 @@ fn calls_then_tick(at: SystemTime, first: u64) {
     for n in first..first + CALLS_PER_TICK {
         let _ = persisted_work(n);
     }
-    monitor_core::tick_at(at);
+    monitor_core::history::tick_at(at);
 }
 
 /// The child's side: runs the mode named in the environment. Does nothing as a plain test.
@@ -83,10 +84,10 @@ fn child() {
         "retention" => {
             let now = SystemTime::now();
             let earlier = now - Duration::from_secs(3 * 3600);
-            monitor_core::tick_at(earlier);
+            monitor_core::history::tick_at(earlier);
             calls_then_tick(earlier + Duration::from_secs(1), 0);
             calls_then_tick(earlier + Duration::from_secs(2), 0);
-            monitor_core::tick_at(now - Duration::from_secs(2));
+            monitor_core::history::tick_at(now - Duration::from_secs(2));
             calls_then_tick(now - Duration::from_secs(1), 0);
         }
         _ => {}

@@ -8,7 +8,7 @@
 //! The window is the run (a minute, so that CI stays short) rather than the default ten minutes:
 //! the threshold is a rate, so a minute at 256 KB/s is the same test of it, with fewer samples.
 
-use monitor_core::{LeakDetector, LeakVerdict, MonitoredAlloc};
+use monitor_core::memory::{LeakDetector, LeakVerdict, MonitoredAlloc};
 use std::collections::VecDeque;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ fn workload() {
         return;
     };
     monitor_core::Config::new().apply().expect("defaults apply");
-    let collector = monitor_core::start_collector(TICK);
+    let collector = monitor_core::history::start_collector(TICK);
     let steps = (RUN.as_millis() / STEP.as_millis()) as usize;
     // The steady cache holds a quarter of the run's bytes: full after 15 s, then flat.
     let capacity = steps / 4;
@@ -55,8 +55,8 @@ fn workload() {
     std::hint::black_box(&kept);
     collector.stop();
     let detector = LeakDetector::default().window(RUN);
-    let heap = monitor_core::heap_leak_check(&detector).expect("the heap is counted");
-    let rss = monitor_core::leak_check(&detector);
+    let heap = monitor_core::history::heap_leak_check(&detector).expect("the heap is counted");
+    let rss = monitor_core::history::leak_check(&detector);
     println!("VERDICT heap {}", verdict_line(&heap));
     println!("VERDICT rss {}", verdict_line(&rss));
 }

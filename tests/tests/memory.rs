@@ -1,7 +1,7 @@
 //! The process's real memory, read through `sysinfo`, and the leak detector on real workloads.
 //! One test: RSS is process-wide, so the workloads must not run at the same time.
 
-use monitor_core::{LeakDetector, memory};
+use monitor_core::memory::{LeakDetector, sample};
 
 const STEP: usize = 2 << 20; // 2 MiB per step
 const STEPS: usize = 25;
@@ -13,7 +13,7 @@ fn samples(mut step: impl FnMut()) -> Vec<(f64, f64)> {
             step();
             (
                 i as f64,
-                memory().expect("memory is readable").rss_bytes as f64,
+                sample().expect("memory is readable").rss_bytes as f64,
             )
         })
         .collect()
@@ -21,7 +21,7 @@ fn samples(mut step: impl FnMut()) -> Vec<(f64, f64)> {
 
 #[test]
 fn a_leaking_workload_is_flagged_and_a_steady_one_is_not() {
-    let first = memory().unwrap();
+    let first = sample().unwrap();
     assert!(
         first.rss_bytes > 0 && first.virtual_bytes >= first.rss_bytes,
         "{first:?}"

@@ -2,7 +2,8 @@
 //! `group_by=model`), in the snapshot, and in `models()`, with each model's own calls, errors,
 //! durations and tokens.
 
-use monitor_core::{Field, Query, TimeRange, TokenUsage, Tokens, query, tick_at, tracks_tokens};
+use monitor_core::history::{Field, Query, TimeRange, query, tick_at};
+use monitor_core::{TokenUsage, Tokens, tracks_tokens};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 struct Reply {
@@ -138,7 +139,7 @@ fn calls_are_split_by_the_model_each_named() {
     models.sort_unstable();
     assert_eq!(models, [("large-model", 2), ("small-model", 6)]);
     let stats = |name: &str| {
-        monitor_core::models()
+        monitor_core::snapshot::models()
             .into_iter()
             .find(|m| m.model == name)
             .unwrap()

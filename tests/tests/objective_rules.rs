@@ -2,7 +2,8 @@
 //! package): `promtool check rules` finds them valid, and `promtool test rules` runs them over
 //! synthetic series in which each alert must fire — and must not.
 
-use monitor_core::{Objective, Per, SiteKind};
+use monitor_core::objectives::{Objective, Per};
+use monitor_core::site::SiteKind;
 use monitor_export::objective_rules::{RuleOptions, rules};
 use monitor_harness::{PROMTOOL, TempDir};
 use std::process::Command;

@@ -2,7 +2,8 @@
 //! (and so at `init`), naming the site and the objective — whether other objectives are declared
 //! or none is.
 
-use monitor_core::{Config, ConfigError, Objective, ObjectiveError, monitored_handler};
+use monitor_core::objectives::{Objective, ObjectiveError};
+use monitor_core::{Config, ConfigError, monitored_handler};
 
 #[monitored_handler(objective = "checkout")]
 fn pay() {}
@@ -41,6 +42,6 @@ fn an_objective_no_one_declared_is_an_error_naming_the_site_and_the_objective() 
         .objectives([Objective::success_rate("checkout", 0.99)])
         .apply()
         .unwrap();
-    let status = monitor_core::objectives();
+    let status = monitor_core::objectives::status();
     assert_eq!(status[0].sites.len(), 1);
 }

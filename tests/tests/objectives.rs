@@ -5,10 +5,10 @@
 //! objectives in force are process-wide, so one test declares them all and judges them; the
 //! others only check declarations that fail, which change nothing.
 
-use monitor_core::{
-    Config, ConfigError, Goal, Objective, ObjectiveError, ObjectiveState, Per, Price, Tokens,
-    monitored_handler, objectives_at, pipeline_stage, set_price, tick_at, tracks_tokens,
-};
+use monitor_core::history::tick_at;
+use monitor_core::objectives::{Goal, Objective, ObjectiveError, ObjectiveState, Per, status_at};
+use monitor_core::pricing::{Price, set_price};
+use monitor_core::{Config, ConfigError, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use std::time::{Duration, SystemTime};
 
 #[monitored_handler]
@@ -43,14 +43,14 @@ fn slo_polish() -> u64 {
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-fn status(name: &str, now: SystemTime) -> monitor_core::ObjectiveStatus {
-    objectives_at(now)
+fn status(name: &str, now: SystemTime) -> monitor_core::objectives::ObjectiveStatus {
+    status_at(now)
         .into_iter()
         .find(|s| s.objective.name == name)
         .unwrap_or_else(|| panic!("no objective {name}"))
 }
 
-fn rate(s: &monitor_core::ObjectiveStatus, window: Duration) -> f64 {
+fn rate(s: &monitor_core::objectives::ObjectiveStatus, window: Duration) -> f64 {
     s.burn_rates
         .iter()
         .find(|b| b.window == window)
@@ -258,7 +258,7 @@ fn objectives_come_from_a_json_file_too() {
     .unwrap();
     let config = Config::from_vars([("MONITOR_OBJECTIVES_FILE", path.as_os_str())]).unwrap();
     let expected = [
-        Objective::success_rate("f-api", 0.995).kind(monitor_core::SiteKind::Handler),
+        Objective::success_rate("f-api", 0.995).kind(monitor_core::site::SiteKind::Handler),
         Objective::latency("f-latency", Duration::from_millis(400), 0.99)
             .route("POST /api/logos")
             .window(28 * DAY),

@@ -6,9 +6,9 @@
 //! Prices in force are process-global: only `loaded_prices_are_in_force_for_sites` sets them, and
 //! the other tests price with a table of their own.
 
-use monitor_core::{
-    Price, PriceFormat, PriceTable, PricingError, TokenKind, Tokens, load_pricing, tracks_tokens,
-};
+use monitor_core::pricing::{Price, PriceFormat, PriceTable, PricingError, load_file};
+use monitor_core::usage::TokenKind;
+use monitor_core::{Tokens, tracks_tokens};
 use monitor_tests::support::site;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -736,7 +736,7 @@ fn pricing_transcription() -> Tokens {
 
 #[test]
 fn loaded_prices_are_in_force_for_sites() {
-    let report = load_pricing(fixture_path()).unwrap();
+    let report = load_file(fixture_path()).unwrap();
     assert_eq!(&report, fixture().report());
 
     pricing_gemini_long_context();

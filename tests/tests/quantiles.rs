@@ -1,6 +1,6 @@
 //! Quantiles from the duration histogram against the exact quantiles of the same samples.
 
-use monitor_core::Histogram;
+use monitor_core::figures::Histogram;
 use std::time::Duration;
 
 /// xorshift64*: deterministic, and enough for shaping test distributions.

@@ -1,10 +1,9 @@
 //! Queries over the history, with a clock of the test's own. One test in steps: the history is
 //! global to the process.
 
-use monitor_core::{
-    Field, OutcomeFilter, Price, Query, QueryError, TimeRange, Tokens, monitored_handler,
-    pipeline_stage, query, set_price, tick_at, tracks_tokens,
-};
+use monitor_core::history::{Field, OutcomeFilter, Query, QueryError, TimeRange, query, tick_at};
+use monitor_core::pricing::{Price, set_price};
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[tracks_tokens(model = "query-model")]
@@ -254,13 +253,13 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     );
 
     // The pipeline's estimate comes from what its stages recorded.
-    let estimate = monitor_core::estimate("q", &["draft"]).unwrap();
+    let estimate = monitor_core::history::estimate("q", &["draft"]).unwrap();
     let names: Vec<&str> = estimate.stages.iter().map(|s| s.stage.as_str()).collect();
     assert_eq!(names, ["draft", "polish"]);
     assert!(
         estimate.remaining_p50 <= estimate.total_p50 && estimate.total_p50 <= estimate.total_p90
     );
-    assert!(monitor_core::estimate("no-such-pipeline", &[]).is_none());
+    assert!(monitor_core::history::estimate("no-such-pipeline", &[]).is_none());
 
     let json = serde_json::to_value(query(&last(60).group_by(Field::Kind)).unwrap()).unwrap();
     assert!(json["groups"].as_array().unwrap().len() >= 3);
@@ -268,7 +267,7 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
 
 #[test]
 fn query_parameters_given_twice_an_unknown_kind_or_a_time_past_9999_are_refused() {
-    use monitor_core::{Query, QueryError};
+    use monitor_core::history::{Query, QueryError};
     let parse = |pairs: &[(&str, &str)]| Query::from_params(pairs.iter().copied());
     assert_eq!(
         parse(&[("range", "5m"), ("range", "1h")]).unwrap_err(),

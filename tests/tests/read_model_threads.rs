@@ -2,7 +2,8 @@
 //! as fast as it can, racing every mark and unmark; at the end the snapshot, the ticks and the
 //! history each count exactly N threads × M calls.
 
-use monitor_core::{Field, Query, TimeRange, monitored_handler, pipeline_stage, query, subscribe};
+use monitor_core::history::{Field, Query, TimeRange, query, subscribe};
+use monitor_core::{monitored_handler, pipeline_stage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,7 +28,7 @@ const CALLS: u64 = 40_000;
 fn snapshots_ticks_and_history_count_every_call_made_while_they_ran() {
     let t0 = 1_760_000_000;
     let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
-    monitor_core::tick_at(at(t0));
+    monitor_core::history::tick_at(at(t0));
     let ticks = subscribe(1 << 16);
     let done = AtomicBool::new(false);
     let secs = std::thread::scope(|scope| {
@@ -47,7 +48,7 @@ fn snapshots_ticks_and_history_count_every_call_made_while_they_ran() {
             while !done.load(Ordering::Relaxed) && rounds < 1_000_000 {
                 rounds += 1;
                 secs += 1;
-                monitor_core::tick_at(at(secs));
+                monitor_core::history::tick_at(at(secs));
                 let _ = monitor_core::snapshot();
             }
             secs
@@ -59,8 +60,8 @@ fn snapshots_ticks_and_history_count_every_call_made_while_they_ran() {
         reader.join().unwrap()
     });
     // Two more ticks: the second reads again what the first may have met mid-write.
-    monitor_core::tick_at(at(secs + 1));
-    monitor_core::tick_at(at(secs + 2));
+    monitor_core::history::tick_at(at(secs + 1));
+    monitor_core::history::tick_at(at(secs + 2));
     let total = THREADS * CALLS;
     let errors = (0..total).filter(|i| i.is_multiple_of(97)).count() as u64;
 

@@ -1,7 +1,9 @@
 //! The request scope an HTTP layer opens: a handler's call waits in it for the final status and
 //! sizes, and is recorded exactly once whatever happens to the request.
 
-use monitor_core::{RequestScope, monitored_handler, route_site};
+use monitor_core::monitored_handler;
+use monitor_core::request::RequestScope;
+use monitor_core::site::route_site;
 use monitor_tests::support::site;
 
 #[monitored_handler(route = "GET /req/plain")]
@@ -78,12 +80,12 @@ fn the_final_status_decides_between_error_and_client_error() {
         (1, 1, 1)
     );
     assert!(
-        monitor_core::error_patterns()
+        monitor_core::snapshot::error_patterns()
             .patterns
             .iter()
             .any(|p| p.site.name() == "req_unavailable" && p.pattern == "HTTP <n>"),
         "{:?}",
-        monitor_core::error_patterns()
+        monitor_core::snapshot::error_patterns()
     );
 }
 
@@ -192,46 +194,52 @@ fn a_request_no_handler_served_lands_on_its_route() {
 fn route_sites_are_bounded_by_the_budget() {
     let _routes = ROUTES.lock().unwrap();
     let routes = || monitor_core::sites().filter(|s| s.is_route()).count();
-    for i in 0..monitor_core::DEFAULT_MAX_ROUTE_SITES + 20 {
+    for i in 0..monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 20 {
         route_site(&format!("GET /req/many/{i}"));
     }
     // The budget, and the one shared site.
-    assert_eq!(routes(), monitor_core::DEFAULT_MAX_ROUTE_SITES + 1);
+    assert_eq!(routes(), monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 1);
     let other = route_site("GET /req/yet-another");
-    assert_eq!(other.route(), Some(monitor_core::OTHER_ROUTES));
-    assert!(std::ptr::eq(other, route_site(monitor_core::OTHER_ROUTES)));
+    assert_eq!(other.route(), Some(monitor_core::site::OTHER_ROUTES));
+    assert!(std::ptr::eq(
+        other,
+        route_site(monitor_core::site::OTHER_ROUTES)
+    ));
 
     // A larger budget lets exactly that many more routes in; the shared site stays one.
-    monitor_core::set_max_route_sites(monitor_core::DEFAULT_MAX_ROUTE_SITES + 5);
+    monitor_core::site::set_max_route_sites(monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 5);
     for i in 0..20 {
         route_site(&format!("GET /req/more/{i}"));
     }
-    assert_eq!(routes(), monitor_core::DEFAULT_MAX_ROUTE_SITES + 5 + 1);
+    assert_eq!(
+        routes(),
+        monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 5 + 1
+    );
     assert_eq!(
         route_site("GET /req/more/4").route(),
         Some("GET /req/more/4")
     );
     assert_eq!(
         route_site("GET /req/more/5").route(),
-        Some(monitor_core::OTHER_ROUTES)
+        Some(monitor_core::site::OTHER_ROUTES)
     );
     // Sites already made stay when the budget shrinks; no new one is made.
-    monitor_core::set_max_route_sites(1);
+    monitor_core::site::set_max_route_sites(1);
     assert_eq!(
         route_site("GET /req/more/0").route(),
         Some("GET /req/more/0")
     );
     assert_eq!(
         route_site("GET /req/after-shrinking").route(),
-        Some(monitor_core::OTHER_ROUTES)
+        Some(monitor_core::site::OTHER_ROUTES)
     );
     // No budget beyond the limit.
-    monitor_core::set_max_route_sites(usize::MAX);
+    monitor_core::site::set_max_route_sites(usize::MAX);
     assert_eq!(
-        monitor_core::max_route_sites(),
-        monitor_core::MAX_ROUTE_SITES_LIMIT
+        monitor_core::site::max_route_sites(),
+        monitor_core::site::MAX_ROUTE_SITES_LIMIT
     );
-    monitor_core::set_max_route_sites(monitor_core::DEFAULT_MAX_ROUTE_SITES);
+    monitor_core::site::set_max_route_sites(monitor_core::site::DEFAULT_MAX_ROUTE_SITES);
 }
 
 #[test]
@@ -241,7 +249,7 @@ fn a_route_label_is_bounded_in_length() {
     let site = route_site(&long);
     let route = site.route().unwrap();
     assert!(
-        route.len() <= monitor_core::MAX_ROUTE_LEN,
+        route.len() <= monitor_core::site::MAX_ROUTE_LEN,
         "{}",
         route.len()
     );

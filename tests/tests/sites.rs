@@ -1,6 +1,7 @@
 //! `sites()` lists every instrumented function, called or not, with what its attribute said.
 
-use monitor_core::{SiteKind, Tokens, monitored_handler, pipeline_stage, sites, tracks_tokens};
+use monitor_core::site::SiteKind;
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, sites, tracks_tokens};
 use monitor_tests::shapes;
 use monitor_tests::support::site;
 

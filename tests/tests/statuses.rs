@@ -3,7 +3,9 @@
 //! outcome with the rest of a site's figures.
 
 use http::StatusCode;
-use monitor_core::{Figures, MAX_STATUS_CODES, OutcomeFilter, monitored_handler};
+use monitor_core::history::OutcomeFilter;
+use monitor_core::site::MAX_STATUS_CODES;
+use monitor_core::{Figures, monitored_handler};
 
 #[monitored_handler]
 fn answer_with(code: u16) -> StatusCode {

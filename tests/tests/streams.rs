@@ -4,10 +4,9 @@
 
 use futures_core::stream::BoxStream;
 use futures_util::{Stream, StreamExt, stream};
-use monitor_core::{
-    Price, TokenUsage, Tokens, error_patterns, monitored_handler, pipeline_stage, set_price,
-    tracks_tokens,
-};
+use monitor_core::pricing::{Price, set_price};
+use monitor_core::snapshot::error_patterns;
+use monitor_core::{TokenUsage, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_tests::support::{block_on, site};
 use std::pin::Pin;
 use std::time::Duration;
@@ -178,7 +177,7 @@ fn running_totals_keep_the_latest_count_of_each_kind() {
     let expected = (100.0 * 3.00 + 2_000.0 * 0.30 + 500.0 * 3.75 + 90.0 * 15.00) / 1e6;
     assert!((s.cost_usd.unwrap() - expected).abs() < EPS, "{s:?}");
     // The model is the one the events named.
-    let model = monitor_core::models()
+    let model = monitor_core::snapshot::models()
         .into_iter()
         .find(|m| m.model == "claude-stream")
         .unwrap();

@@ -1,7 +1,8 @@
 //! The run-time switch and `Config`. Their own test binary: they change process-wide state, so the
 //! tests here take a lock to run one at a time.
 
-use monitor_core::{Config, ConfigError, is_enabled, monitored_handler, price_of, set_enabled};
+use monitor_core::pricing::price_of;
+use monitor_core::{Config, ConfigError, is_enabled, monitored_handler, set_enabled};
 use monitor_tests::support::{block_on, site};
 use std::sync::Mutex;
 
@@ -163,7 +164,7 @@ fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
     assert_eq!(config.redactions, ["order-\\d+", "invoice-[a-z]+"]);
     config.apply().unwrap();
     assert_eq!(
-        monitor_core::redact("lost order-1234 and invoice-abc"),
+        monitor_core::errors::redact("lost order-1234 and invoice-abc"),
         "lost <redacted> and <redacted>"
     );
 
@@ -176,11 +177,11 @@ fn config_sets_history_limits_and_redactions_and_rejects_bad_ones() {
     let budget = Config::from_vars([("MONITOR_MAX_ROUTE_SITES", "16")]).unwrap();
     assert_eq!(budget.max_route_sites, 16);
     budget.apply().unwrap();
-    assert_eq!(monitor_core::max_route_sites(), 16);
+    assert_eq!(monitor_core::site::max_route_sites(), 16);
     Config::new().apply().unwrap();
     assert_eq!(
-        monitor_core::max_route_sites(),
-        monitor_core::DEFAULT_MAX_ROUTE_SITES
+        monitor_core::site::max_route_sites(),
+        monitor_core::site::DEFAULT_MAX_ROUTE_SITES
     );
     for (key, value) in [
         ("MONITOR_SAMPLE_RATE", "1.5"),

@@ -1,7 +1,8 @@
 //! Every tier of the history answers with every call, including those of the minute in progress,
 //! which the hour tier takes from the minute tier only once that minute is over.
 
-use monitor_core::{Field, Query, TimeRange, monitored_handler, query, tick_at};
+use monitor_core::history::{Field, Query, TimeRange, query, tick_at};
+use monitor_core::monitored_handler;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[monitored_handler]

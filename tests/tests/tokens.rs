@@ -1,9 +1,9 @@
 //! Token usage, models, prices, and crediting the enclosing stage and handler.
 
-use monitor_core::{
-    Price, PriceTable, PricingError, TokenUsage, Tokens, UNKNOWN_MODEL, models, monitored_handler,
-    pipeline_stage, set_price, tracks_tokens,
-};
+use monitor_core::pricing::{Price, PriceTable, PricingError, set_price};
+use monitor_core::snapshot::models;
+use monitor_core::usage::UNKNOWN_MODEL;
+use monitor_core::{TokenUsage, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use monitor_tests::support::{block_on, site};
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
@@ -315,7 +315,7 @@ fn price_tables_load_from_json_and_reject_bad_input() {
 
     assert!(set_price("c", Price::per_million(f64::NAN, 1.0)).is_err());
     assert_eq!(
-        monitor_core::price_of("c"),
+        monitor_core::pricing::price_of("c"),
         None,
         "a rejected price is not set"
     );
@@ -406,9 +406,9 @@ fn a_model_name_from_a_response_is_bounded() {
         .find(|m| m.model.starts_with("long-"))
         .expect("the model is counted");
     assert!(
-        model.model.len() <= monitor_core::MAX_MODEL_NAME,
+        model.model.len() <= monitor_core::usage::MAX_MODEL_NAME,
         "{}",
         model.model.len()
     );
-    assert!(model.model.len() >= monitor_core::MAX_MODEL_NAME - 1);
+    assert!(model.model.len() >= monitor_core::usage::MAX_MODEL_NAME - 1);
 }

@@ -16,7 +16,7 @@ thread_local! {
 /// # Examples
 ///
 /// ```
-/// monitor_core::record_panics();
+/// monitor_core::errors::record_panics();
 /// ```
 pub fn record_panics() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// Distinct patterns kept; errors of further patterns are only counted, in
-/// [`ErrorSummary::dropped`](crate::ErrorSummary::dropped).
+/// [`ErrorSummary::dropped`](crate::snapshot::ErrorSummary::dropped).
 pub const MAX_PATTERNS: usize = 1024;
 /// Characters of an example message kept.
 pub const MAX_EXAMPLE_CHARS: usize = 500;

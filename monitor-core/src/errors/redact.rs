@@ -70,10 +70,10 @@ impl std::error::Error for RedactionError {}
 /// # Examples
 ///
 /// ```
-/// monitor_core::add_redaction(r"customer-\d+")?;
-/// assert_eq!(monitor_core::redact("no plan for customer-4411"), "no plan for <redacted>");
-/// assert!(monitor_core::add_redaction("(unclosed").is_err());
-/// # Ok::<(), monitor_core::RedactionError>(())
+/// monitor_core::errors::add_redaction(r"customer-\d+")?;
+/// assert_eq!(monitor_core::errors::redact("no plan for customer-4411"), "no plan for <redacted>");
+/// assert!(monitor_core::errors::add_redaction("(unclosed").is_err());
+/// # Ok::<(), monitor_core::errors::RedactionError>(())
 /// ```
 pub fn add_redaction(pattern: &str) -> Result<(), RedactionError> {
     let regex = Regex::new(pattern).map_err(|e| RedactionError {
@@ -91,7 +91,7 @@ pub fn add_redaction(pattern: &str) -> Result<(), RedactionError> {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::redact;
+/// use monitor_core::errors::redact;
 ///
 /// assert_eq!(redact("GET https://bob:hunter2@db.example/x failed"), "GET https://bob:<redacted>@db.example/x failed");
 /// assert_eq!(redact("401 for Bearer abc.def.ghi"), "401 for Bearer <redacted>");
@@ -120,7 +120,7 @@ pub fn redact(message: &str) -> String {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::normalize;
+/// use monitor_core::errors::normalize;
 ///
 /// assert_eq!(normalize("user 42 not found"), "user <n> not found");
 /// assert_eq!(normalize("timeout after 2.5s on 'logo-7'"), "timeout after <n>s on '<s>'");

@@ -48,7 +48,7 @@ pub(crate) fn bucket_bounds(index: usize) -> (u64, u64) {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::Histogram;
+/// use monitor_core::figures::Histogram;
 /// use std::time::Duration;
 ///
 /// let mut h = Histogram::default();
@@ -375,7 +375,7 @@ impl Histogram {
     /// # Examples
     ///
     /// ```
-    /// use monitor_core::Histogram;
+    /// use monitor_core::figures::Histogram;
     /// use std::time::Duration;
     ///
     /// let mut h = Histogram::default();

@@ -1,10 +1,17 @@
-//! The figures of a set of calls, defined once.
+//! The figures of a set of calls: counts by outcome and status, bytes, tokens by kind, cost, heap
+//! bytes, and the duration histograms — one type, [`Figures`], that every view holds.
 //!
-//! A site's stripes are read into [`Figures`]; the history keeps the difference of two readings
-//! (only the buckets that grew); queries, models and exporters add them up. [`SiteStats`] and the
-//! query and tick types are views of it. A new figure is a field here, read in `record::stripes`,
-//! and shown where it is shown: adding, subtracting and merging are written once, below.
+//! Reach for it when you read what was recorded: [`Site::stats`](crate::Site::stats), each site
+//! of a [`Snapshot`](crate::Snapshot), each group and point of a
+//! [`history::query`](crate::history::query) and each model give `Figures`, added, subtracted
+//! and split by outcome the same way everywhere.
 
+// The figures of a set of calls, defined once.
+//
+// A site's stripes are read into [`Figures`]; the history keeps the difference of two readings
+// (only the buckets that grew); queries, models and exporters add them up. [`SiteStats`] and the
+// query and tick types are views of it. A new figure is a field here, read in `record::stripes`,
+// and shown where it is shown: adding, subtracting and merging are written once, below.
 pub(crate) mod histogram;
 mod stats;
 
@@ -73,7 +80,7 @@ pub struct Figures {
     /// Cost of the metered calls whose model had a price, in millionths of a millionth of a USD.
     pub cost_picousd: u64,
     /// The part of `cost_picousd` each kind of token cost, in the order of
-    /// [`TokenKind::ALL`](crate::TokenKind::ALL).
+    /// [`TokenKind::ALL`](crate::usage::TokenKind::ALL).
     pub cost_by_kind: [u64; 5],
     /// Metered calls whose model had no price.
     pub unpriced_calls: u64,
@@ -92,7 +99,7 @@ pub struct Figures {
     pub per_output_chunk: Histogram,
     /// Durations of the calls that carried an HTTP status, by status (a part of `durations`),
     /// ascending: what exporters label `http.response.status_code`. A site keeps up to
-    /// [`MAX_STATUS_CODES`](crate::MAX_STATUS_CODES) statuses; calls with others are in
+    /// [`MAX_STATUS_CODES`](crate::record::MAX_STATUS_CODES) statuses; calls with others are in
     /// `durations` and their outcome's durations only.
     pub status_durations: Vec<(u16, Histogram)>,
     /// For each latency threshold the site counts against (a latency objective's), the calls
@@ -442,8 +449,8 @@ impl Figures {
 
     /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes,
     /// chunks and slow calls are not kept by outcome: they are left out (0).
-    pub fn with_outcome(&self, outcome: crate::OutcomeFilter) -> Figures {
-        use crate::OutcomeFilter;
+    pub fn with_outcome(&self, outcome: crate::history::OutcomeFilter) -> Figures {
+        use crate::history::OutcomeFilter;
         let mut part = Figures {
             durations: Histogram::in_units(self.durations.nanos_per_unit()),
             ..Figures::default()
@@ -488,7 +495,8 @@ impl Figures {
     /// # Examples
     ///
     /// ```
-    /// use monitor_core::{Figures, Histogram};
+    /// use monitor_core::Figures;
+    /// use monitor_core::figures::Histogram;
     /// use std::time::Duration;
     ///
     /// let mut f = Figures::default();

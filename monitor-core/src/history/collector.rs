@@ -4,7 +4,6 @@
 use super::persist;
 use super::state::with_state;
 use super::tick::Tick;
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
@@ -61,46 +60,9 @@ impl Drop for Collector {
     }
 }
 
-/// The collector [`init`](crate::init) starts.
-static GLOBAL: Mutex<Option<Collector>> = Mutex::new(None);
-
-/// Starts the background collector, ticking at the configured interval ([`Config`](crate::Config)'s
-/// `tick`, 1 s by default), unless it runs already. What consumes ticks calls it on first use: the
-/// dashboard's router does, so a service that serves the dashboard has a history without a call to
-/// [`init`](crate::init). Returns whether this call started it.
-///
-/// # Examples
-///
-/// ```
-/// monitor_core::ensure_collector();
-/// assert!(!monitor_core::ensure_collector()); // already running
-/// monitor_core::stop_collector();
-/// ```
-pub fn ensure_collector() -> bool {
-    let tick = with_state(|state| state.limits().tick);
-    start_global(tick)
-}
-
-pub(crate) fn start_global(every: Duration) -> bool {
-    let mut global = GLOBAL.lock();
-    if global.is_some() {
-        return false;
-    }
-    *global = Some(start_collector(every));
-    true
-}
-
-/// Stops the collector [`init`](crate::init) started, if it runs. The history stays.
-pub fn stop_collector() {
-    let collector = GLOBAL.lock().take();
-    if let Some(collector) = collector {
-        collector.stop();
-    }
-}
-
 /// Runs one tick now, as of `at`: reads every site that recorded anything, files what each added
 /// since the previous tick, and hands the tick to the subscribers. The background collector
-/// ([`start_collector`](crate::start_collector)) calls it every tick; tests and hosts with a
+/// ([`start_collector`](crate::history::start_collector)) calls it every tick; tests and hosts with a
 /// scheduler of their own can call it with a clock of their own.
 ///
 /// # Examples
@@ -109,8 +71,8 @@ pub fn stop_collector() {
 /// use std::time::{Duration, SystemTime};
 ///
 /// let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-/// monitor_core::tick_at(t0);
-/// let tick = monitor_core::tick_at(t0 + Duration::from_secs(1));
+/// monitor_core::history::tick_at(t0);
+/// let tick = monitor_core::history::tick_at(t0 + Duration::from_secs(1));
 /// assert_eq!(tick.period, Duration::from_secs(1));
 /// ```
 pub fn tick_at(at: SystemTime) -> Arc<Tick> {

@@ -83,7 +83,8 @@ impl Rng {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Histogram, StageModel, estimate_stages};
+/// use monitor_core::figures::Histogram;
+/// use monitor_core::history::{StageModel, estimate_stages};
 /// use std::time::Duration;
 ///
 /// let mut fetch = Histogram::default();

@@ -24,7 +24,7 @@ pub fn heap_leak_check(detector: &LeakDetector) -> Option<LeakVerdict> {
 /// # Examples
 ///
 /// ```
-/// let verdict = monitor_core::leak_check(&monitor_core::LeakDetector::new(1024.0 * 1024.0));
+/// let verdict = monitor_core::history::leak_check(&monitor_core::memory::LeakDetector::new(1024.0 * 1024.0));
 /// assert!(!verdict.suspected || verdict.samples >= 10);
 /// ```
 pub fn leak_check(detector: &LeakDetector) -> LeakVerdict {

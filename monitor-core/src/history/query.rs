@@ -112,7 +112,7 @@ impl Field {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Field, Query, TimeRange, query};
+/// use monitor_core::history::{Field, Query, TimeRange, query};
 /// use std::time::Duration;
 ///
 /// let q = Query::new(TimeRange::Last(Duration::from_secs(15 * 60)))
@@ -122,7 +122,7 @@ impl Field {
 /// for group in &result.groups {
 ///     println!("{:?}: {} calls, p99 {:?}", group.key, group.calls, group.p99);
 /// }
-/// # Ok::<(), monitor_core::QueryError>(())
+/// # Ok::<(), monitor_core::history::QueryError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -232,7 +232,7 @@ impl Query {
     /// # Examples
     ///
     /// ```
-    /// use monitor_core::{Query, QueryError};
+    /// use monitor_core::history::{Query, QueryError};
     ///
     /// let q = Query::from_params([("range", "1h"), ("kind", "handler"), ("group_by", "route")])?;
     /// assert_eq!(q.group_by.len(), 1);
@@ -276,7 +276,7 @@ impl Query {
                 other => {
                     let field = Field::parse(other)?;
                     // A kind is one of three: any other value would match no site, silently.
-                    if field == Field::Kind && crate::SiteKind::parse(value).is_none() {
+                    if field == Field::Kind && crate::record::SiteKind::parse(value).is_none() {
                         return Err(invalid());
                     }
                     query.filters.push((field, value.to_owned()));

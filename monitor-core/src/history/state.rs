@@ -116,10 +116,6 @@ impl State {
         }
     }
 
-    pub(crate) fn limits(&self) -> HistoryLimits {
-        self.limits
-    }
-
     /// Takes what changed from the read model, files what each site added, trims to the limits,
     /// and tells the subscribers.
     pub(crate) fn tick(&mut self, at: SystemTime) -> Arc<Tick> {
@@ -188,7 +184,7 @@ impl State {
     }
 
     /// Cache lookups since the previous tick, for the caches looked up.
-    fn cache_lookups(&mut self, caches: &[crate::CacheStats]) -> Vec<(String, (u64, u64))> {
+    fn cache_lookups(&mut self, caches: &[crate::record::CacheStats]) -> Vec<(String, (u64, u64))> {
         let mut lookups = Vec::new();
         for stats in caches {
             let before = self

@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 /// # Examples
 ///
 /// ```
-/// use monitor_core::MonitoredAlloc;
+/// use monitor_core::memory::MonitoredAlloc;
 ///
 /// #[global_allocator]
 /// static ALLOC: MonitoredAlloc = MonitoredAlloc::system();
 ///
-/// let before = monitor_core::heap();
+/// let before = monitor_core::memory::heap();
 /// let buffer = vec![0u8; 1 << 20];
-/// let during = monitor_core::heap();
+/// let during = monitor_core::memory::heap();
 /// assert!(during.in_use_bytes >= before.in_use_bytes + (1 << 20));
 /// assert!(during.allocations > before.allocations);
 /// drop(buffer);

@@ -28,7 +28,7 @@ pub const DEFAULT_LEAK_WINDOW: Duration = Duration::from_secs(600);
 /// # Examples
 ///
 /// ```
-/// use monitor_core::LeakDetector;
+/// use monitor_core::memory::LeakDetector;
 /// use std::time::Duration;
 ///
 /// // 1 KiB/s, judged over 30 s.

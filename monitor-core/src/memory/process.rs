@@ -50,12 +50,12 @@ static SYSTEM: Mutex<Option<(System, Pid)>> = Mutex::new(None);
 /// # Examples
 ///
 /// ```
-/// let sample = monitor_core::memory()?;
+/// let sample = monitor_core::memory::sample()?;
 /// assert!(sample.rss_bytes > 0);
 /// assert!(sample.virtual_bytes >= sample.rss_bytes);
-/// # Ok::<(), monitor_core::MemoryError>(())
+/// # Ok::<(), monitor_core::memory::MemoryError>(())
 /// ```
-pub fn memory() -> Result<MemorySample, MemoryError> {
+pub fn sample() -> Result<MemorySample, MemoryError> {
     let error = |reason: &dyn std::fmt::Display| MemoryError {
         reason: reason.to_string(),
     };

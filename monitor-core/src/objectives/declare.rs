@@ -21,7 +21,8 @@ pub const LONGEST_BURN_WINDOW: Duration = Duration::from_secs(3 * 86_400);
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Objective, Per, SiteKind};
+/// use monitor_core::objectives::{Objective, Per};
+/// use monitor_core::site::SiteKind;
 /// use std::time::Duration;
 ///
 /// let objectives = [
@@ -37,7 +38,7 @@ pub const LONGEST_BURN_WINDOW: Duration = Duration::from_secs(3 * 86_400);
 ///         .model("claude-sonnet-4-5"),
 /// ];
 /// monitor_core::Config::new().objectives(objectives).apply()?;
-/// assert_eq!(monitor_core::objectives().len(), 4);
+/// assert_eq!(monitor_core::objectives::status().len(), 4);
 /// # Ok::<(), monitor_core::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -283,7 +284,7 @@ pub enum ObjectiveError {
         objective: String,
     },
     /// A site that already counts its calls against as many latency thresholds as it can
-    /// ([`MAX_LATENCY_THRESHOLDS`](crate::MAX_LATENCY_THRESHOLDS)).
+    /// ([`MAX_LATENCY_THRESHOLDS`](crate::record::MAX_LATENCY_THRESHOLDS)).
     TooManyThresholds {
         /// The site.
         site: String,
@@ -315,7 +316,7 @@ impl fmt::Display for ObjectiveError {
                 f,
                 "site {site} cannot count calls for latency objective `{objective}`: it counts \
                  against {} thresholds already",
-                crate::MAX_LATENCY_THRESHOLDS
+                crate::record::MAX_LATENCY_THRESHOLDS
             ),
         }
     }

@@ -1,12 +1,28 @@
-//! Objectives: service level objectives and budgets declared in code or configuration, judged
-//! live from the history.
+//! Objectives and budgets: success rate, latency, cost and tokens, per call, per run or per
+//! period, judged live from the history with the SRE workbook's burn rates.
 //!
-//! An objective is declared ([`declare`]) with [`Config::objectives`](crate::Config::objectives)
-//! or `MONITOR_OBJECTIVES_FILE` ([`file`]), checked, and put in force: a latency objective has
-//! the sites it covers count their slower calls from then on (the record path compares a call's
-//! duration with one threshold, as it did for outliers alone). [`objectives`] then reads each
-//! objective's window and burn windows from the history ([`status`]).
+//! Reach for it to say what "good" is for your service — declare objectives in
+//! [`Config::objectives`](crate::Config::objectives) or `MONITOR_OBJECTIVES_FILE`, name them in
+//! the attributes (`objective = "…"`) — and to read how each stands ([`status`]); the
+//! `monitor-export` crate writes the matching Prometheus alerting rules.
+//!
+//! ```
+//! use monitor_core::objectives::Objective;
+//! use monitor_core::site::SiteKind;
+//!
+//! let api = Objective::success_rate("api-success", 0.995).kind(SiteKind::Handler);
+//! let config = monitor_core::Config::new().objectives([api]);
+//! # let _ = config;
+//! ```
 
+// Objectives: service level objectives and budgets declared in code or configuration, judged
+// live from the history.
+//
+// An objective is declared ([`declare`]) with [`Config::objectives`](crate::Config::objectives)
+// or `MONITOR_OBJECTIVES_FILE` ([`file`]), checked, and put in force: a latency objective has
+// the sites it covers count their slower calls from then on (the record path compares a call's
+// duration with one threshold, as it did for outliers alone). [`objectives`] then reads each
+// objective's window and burn windows from the history ([`status`]).
 pub(crate) mod declare;
 pub(crate) mod file;
 pub(crate) mod status;
@@ -14,8 +30,7 @@ pub(crate) mod status;
 pub use declare::{DEFAULT_WINDOW, Goal, LONGEST_BURN_WINDOW, Objective, ObjectiveError, Per};
 pub use file::ObjectivesFileError;
 pub use status::{
-    BURN_WINDOWS, BurnRate, ObjectiveState, ObjectiveStatus, PAGE, TICKET, objectives,
-    objectives_at,
+    BURN_WINDOWS, BurnRate, ObjectiveState, ObjectiveStatus, PAGE, TICKET, status, status_at,
 };
 
 use crate::record::registry;
@@ -70,7 +85,7 @@ pub(crate) fn check(objectives: &[Objective]) -> Result<(), ObjectiveError> {
             if let Goal::Latency { threshold, .. } = objective.goal {
                 let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
                 thresholds.entry(nanos).or_insert(&objective.name);
-                if thresholds.len() > crate::MAX_LATENCY_THRESHOLDS {
+                if thresholds.len() > crate::record::MAX_LATENCY_THRESHOLDS {
                     return Err(ObjectiveError::TooManyThresholds {
                         site: site.id(),
                         objective: objective.name.clone(),

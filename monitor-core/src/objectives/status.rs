@@ -103,13 +103,13 @@ pub struct ObjectiveStatus {
 }
 
 /// Every objective in force, as it stands now.
-pub fn objectives() -> Vec<ObjectiveStatus> {
-    objectives_at(SystemTime::now())
+pub fn status() -> Vec<ObjectiveStatus> {
+    status_at(SystemTime::now())
 }
 
 /// Every objective in force, as it stood at `now` (for a history driven by a clock of its own,
-/// as tests drive it with [`tick_at`](crate::tick_at)).
-pub fn objectives_at(now: SystemTime) -> Vec<ObjectiveStatus> {
+/// as tests drive it with [`tick_at`](crate::history::tick_at)).
+pub fn status_at(now: SystemTime) -> Vec<ObjectiveStatus> {
     let now_ms = unix_ms(now);
     let oldest = oldest_ms().unwrap_or(now_ms);
     let all = registry::all();
@@ -273,7 +273,7 @@ fn budget(
         ),
     };
     let per_event = match per {
-        // Replaced by the latest period's spend (see `objectives_at`).
+        // Replaced by the latest period's spend (see `status_at`).
         Per::Period(_) => Some(spent),
         _ => (events > 0).then(|| spent / events as f64),
     };

@@ -74,8 +74,8 @@ thread_local! {
 /// # Examples
 ///
 /// ```
-/// monitor_core::set_sampling(0.01); // one call in a hundred
-/// monitor_core::set_sampling(0.0);
+/// monitor_core::events::set_sampling(0.01); // one call in a hundred
+/// monitor_core::events::set_sampling(0.0);
 /// ```
 pub fn set_sampling(rate: f64) {
     let every = if rate.is_finite() && rate > 0.0 {

@@ -25,7 +25,7 @@ inventory::collect!(SiteRef);
 /// A test that every handler of a service is instrumented:
 ///
 /// ```
-/// use monitor_core::SiteKind;
+/// use monitor_core::site::SiteKind;
 ///
 /// for site in monitor_core::sites().filter(|s| s.kind() == SiteKind::Handler) {
 ///     println!("{} {:?} at {}:{}", site.name(), site.route(), site.file(), site.line());
@@ -133,9 +133,9 @@ static MAX_ROUTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_ROUTE_SITES);
 /// # Examples
 ///
 /// ```
-/// monitor_core::set_max_route_sites(64);
-/// assert_eq!(monitor_core::max_route_sites(), 64);
-/// # monitor_core::set_max_route_sites(monitor_core::DEFAULT_MAX_ROUTE_SITES);
+/// monitor_core::site::set_max_route_sites(64);
+/// assert_eq!(monitor_core::site::max_route_sites(), 64);
+/// # monitor_core::site::set_max_route_sites(monitor_core::site::DEFAULT_MAX_ROUTE_SITES);
 /// ```
 pub fn set_max_route_sites(budget: usize) {
     MAX_ROUTES.store(budget.min(MAX_ROUTE_SITES_LIMIT), Ordering::Relaxed);
@@ -154,10 +154,10 @@ pub fn max_route_sites() -> usize {
 /// # Examples
 ///
 /// ```
-/// let site = monitor_core::route_site("GET /health");
+/// let site = monitor_core::site::route_site("GET /health");
 /// assert!(site.is_route());
 /// assert_eq!(site.route(), Some("GET /health"));
-/// assert!(std::ptr::eq(site, monitor_core::route_site("GET /health")));
+/// assert!(std::ptr::eq(site, monitor_core::site::route_site("GET /health")));
 /// ```
 pub fn route_site(route: &str) -> &'static Site {
     static ROUTES: Mutex<BTreeMap<String, &'static Site>> = Mutex::new(BTreeMap::new());
@@ -216,7 +216,8 @@ pub fn route_site(route: &str) -> &'static Site {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Site, SiteKind};
+/// use monitor_core::Site;
+/// use monitor_core::site::SiteKind;
 ///
 /// let site = Site::builder(SiteKind::Stage, "render").pipeline("logo").stage("render").build();
 /// assert_eq!(site.pipeline(), Some("logo"));

@@ -5,7 +5,7 @@
 //! [`in_scope`](RequestScope::in_scope). A `#[monitored_handler]` that finishes inside it leaves its
 //! call in the scope instead of recording it; the layer records it once, with the final figures,
 //! when the response body ends ([`RequestScope::complete`]). A request no instrumented handler
-//! served is recorded on its route's site ([`route_site`](crate::route_site)). Without a layer,
+//! served is recorded on its route's site ([`route_site`](crate::record::route_site)). Without a layer,
 //! handlers record as always: the test is one bit of the mode byte each call already reads.
 
 use super::clock;
@@ -65,7 +65,8 @@ thread_local! {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{RequestScope, monitored_handler};
+/// use monitor_core::request::RequestScope;
+/// use monitor_core::monitored_handler;
 ///
 /// #[monitored_handler(route = "GET /hello")]
 /// fn hello() -> &'static str {
@@ -169,7 +170,7 @@ impl RequestScope {
     /// served: a layer whose route name must be formatted pays for it only then.
     ///
     /// ```
-    /// let mut scope = monitor_core::RequestScope::new();
+    /// let mut scope = monitor_core::request::RequestScope::new();
     /// let method = "GET";
     /// // No handler ran: the request is recorded on its route's site.
     /// scope.complete_with(404, None, Some(0), || format!("{method} /missing"));

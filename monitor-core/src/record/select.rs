@@ -17,7 +17,8 @@ use std::time::Duration;
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Selector, Site, SiteKind};
+/// use monitor_core::site::{Selector, SiteKind};
+/// use monitor_core::Site;
 ///
 /// let render = Site::builder(SiteKind::Stage, "render").pipeline("logo").stage("render").build();
 /// assert!(Selector::default().pipeline("logo").matches(render));

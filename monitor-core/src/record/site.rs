@@ -96,12 +96,13 @@ pub struct SiteMeta {
 
 /// One instrumented function: where it is, what its attribute said, and its running totals.
 ///
-/// Every site linked into the binary is listed by [`sites`], whether it has been called or not.
+/// Every site linked into the binary is listed by [`sites`](crate::sites), whether it has been called or not.
 ///
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{SiteKind, monitored_handler};
+/// use monitor_core::site::SiteKind;
+/// use monitor_core::monitored_handler;
 ///
 /// #[monitored_handler(route = "GET /health")]
 /// fn health() -> &'static str {
@@ -136,7 +137,7 @@ pub struct Site {
 
 /// Latency thresholds a site counts its slower calls against (for latency objectives): the
 /// record path only compares a call's duration with the lowest of these and the outlier
-/// threshold ([`Activity::watch_units`]), which it compared with the outlier threshold alone
+/// threshold (`Activity::watch_units`), which it compared with the outlier threshold alone
 /// before; a call above it takes the cold path that counts it here.
 pub const MAX_LATENCY_THRESHOLDS: usize = 4;
 
@@ -461,7 +462,7 @@ impl Site {
         !self.cells.is_empty()
     }
 
-    /// Whether this site stands for a route that no instrumented handler served ([`route_site`]),
+    /// Whether this site stands for a route that no instrumented handler served ([`route_site`](crate::site::route_site)),
     /// rather than for an instrumented function.
     pub fn is_route(&self) -> bool {
         self.meta.line == 0 && self.meta.file == ROUTE_FILE

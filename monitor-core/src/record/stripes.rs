@@ -47,7 +47,7 @@ pub(crate) struct Stripe {
     reasoning_tokens: AtomicU64,
     /// Cost of the calls whose model has a price, in millionths of a millionth of a US dollar.
     cost_picousd: AtomicU64,
-    /// The same, by kind of token ([`TokenKind::ALL`](crate::TokenKind::ALL)).
+    /// The same, by kind of token ([`TokenKind::ALL`](crate::usage::TokenKind::ALL)).
     cost_by_kind: [AtomicU64; 5],
     unpriced_calls: AtomicU64,
     /// A token site's calls by their input and output tokens (`Figures::tokens_per_call`).

@@ -179,15 +179,15 @@ fn reprice() {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Price, PriceTable, price_of, set_pricing};
+/// use monitor_core::pricing::{Price, PriceTable, price_of, set_table};
 ///
 /// let mut table = PriceTable::new();
 /// table.insert("my-model", Price::per_million(1.0, 2.0))?;
-/// set_pricing(table);
+/// set_table(table);
 /// assert_eq!(price_of("my-model"), Some(Price::per_million(1.0, 2.0)));
-/// # Ok::<(), monitor_core::PricingError>(())
+/// # Ok::<(), monitor_core::pricing::PricingError>(())
 /// ```
-pub fn set_pricing(table: PriceTable) {
+pub fn set_table(table: PriceTable) {
     *TABLE.write() = table;
     reprice();
 }
@@ -202,9 +202,9 @@ pub fn set_price(model: &str, price: Price) -> Result<(), PricingError> {
 /// Loads a price table from a JSON file (either form shown on [`PriceTable`], monitor's or
 /// LiteLLM's) and sets it, returning what it took in and left out. On error the table in force
 /// stays.
-pub fn load_pricing(path: impl AsRef<Path>) -> Result<PriceFileReport, PricingError> {
+pub fn load_file(path: impl AsRef<Path>) -> Result<PriceFileReport, PricingError> {
     let table = PriceTable::from_json_file(path)?;
     let report = table.report().clone();
-    set_pricing(table);
+    set_table(table);
     Ok(report)
 }

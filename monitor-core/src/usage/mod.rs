@@ -1,18 +1,20 @@
-//! Tokens, prices, and models by name: what a metered call used and what it cost.
+//! Token usage: the five kinds of tokens a metered call reports ([`Tokens`], [`TokenKind`]), the
+//! trait a return value implements to report them ([`TokenUsage`]), and the bounds on models by
+//! name.
 //!
-//! The bottom layer of the crate: it knows nothing of sites. The record path prices a call's
-//! tokens with [`entry::ModelEntry::usage`]; the read model adds up what each model used.
+//! Reach for it to make a type of your own report tokens to `#[tracks_tokens]`; prices are in
+//! [`pricing`](crate::pricing), and what each model used in
+//! [`snapshot::models`](crate::snapshot::models).
 
+// Tokens, prices, and models by name: what a metered call used and what it cost.
+//
+// The bottom layer of the crate: it knows nothing of sites. The record path prices a call's
+// tokens with [`entry::ModelEntry::usage`]; the read model adds up what each model used.
 pub(crate) mod entry;
 mod price_file;
 pub(crate) mod pricing;
 pub(crate) mod tokens;
 
-pub use entry::{
-    MAX_MODEL_NAME, MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL, load_pricing, set_price, set_pricing,
-};
-pub use pricing::{
-    Price, PriceFileReport, PriceFormat, PriceTable, PriceTier, PricingError, TokenKind, price_of,
-    pricing,
-};
+pub use entry::{MAX_MODEL_NAME, MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL};
+pub use pricing::TokenKind;
 pub use tokens::{TokenUsage, Tokens};

@@ -71,7 +71,8 @@ impl fmt::Display for TokenKind {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Price, Tokens};
+/// use monitor_core::pricing::Price;
+/// use monitor_core::Tokens;
 ///
 /// let price = Price::per_million(3.00, 15.00)
 ///     .with_cached_input(0.30)
@@ -297,7 +298,7 @@ impl Compiled {
 /// its provider (`#[tracks_tokens(provider = "vertex_ai")]`) is priced by `provider/model` when
 /// the table has that entry, as LiteLLM's file names many models, and by the bare name otherwise.
 ///
-/// Two JSON forms are read, by [`PriceTable::from_json_str`] and [`load_pricing`]: monitor's own,
+/// Two JSON forms are read, by [`PriceTable::from_json_str`] and [`load_file`]: monitor's own,
 /// in USD per million tokens,
 ///
 /// ```json
@@ -312,18 +313,18 @@ impl Compiled {
 /// and LiteLLM's `model_prices_and_context_window.json`, in USD per token (see
 /// [`PriceFileReport`] for what of it is read).
 ///
-/// [`load_pricing`]: crate::load_pricing
+/// [`load_file`]: crate::pricing::load_file
 ///
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{Price, PriceTable};
+/// use monitor_core::pricing::{Price, PriceTable};
 ///
 /// let mut table = PriceTable::new();
 /// table.insert("gpt-4o", Price::per_million(2.50, 10.00))?;
 /// assert_eq!(table.get("gpt-4o"), Some(&Price::per_million(2.50, 10.00)));
 /// assert_eq!(table.get("gpt-4o-mini"), None);
-/// # Ok::<(), monitor_core::PricingError>(())
+/// # Ok::<(), monitor_core::pricing::PricingError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceTable {
@@ -563,6 +564,6 @@ pub fn price_of(model: &str) -> Option<Price> {
 }
 
 /// A copy of the table in force.
-pub fn pricing() -> PriceTable {
+pub fn table() -> PriceTable {
     TABLE.read().clone()
 }

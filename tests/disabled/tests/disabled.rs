@@ -1,6 +1,8 @@
 //! Without the `enabled` feature nothing is instrumented and the API is inert.
 
-use monitor_core::{Config, Price, models, set_enabled, set_price, sites};
+use monitor_core::pricing::{Price, set_price};
+use monitor_core::snapshot::models;
+use monitor_core::{Config, set_enabled, sites};
 use monitor_tests_disabled::{
     Client, Pipeline, async_handler, bare_async_handler, handler, stage, typed_stream,
 };
@@ -55,7 +57,10 @@ fn a_history_file_without_the_persist_feature_is_a_typed_error_naming_it() {
     let monitor_core::ConfigError::History(error) = error else {
         panic!("{error}");
     };
-    assert_eq!(error.problem, monitor_core::HistoryFileProblem::FeatureOff);
+    assert_eq!(
+        error.problem,
+        monitor_core::history::HistoryFileProblem::FeatureOff
+    );
     assert_eq!(
         error.to_string(),
         "history file /var/lib/app/history.db needs monitor-core's `persist` feature, which this \

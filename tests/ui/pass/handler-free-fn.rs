@@ -1,6 +1,7 @@
 #![deny(warnings)]
 
-use monitor_core::{SiteKind, monitored_handler};
+use monitor_core::site::SiteKind;
+use monitor_core::monitored_handler;
 
 #[monitored_handler(route = "POST /echo")]
 fn echo(body: String) -> String {

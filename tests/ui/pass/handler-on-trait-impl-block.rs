@@ -62,7 +62,7 @@ fn main() {
     assert_eq!(call.cache(), Some("echoes"));
     let stats = call.stats();
     assert_eq!((stats.calls, stats.errors), (3, 1));
-    let cache = monitor_core::caches()
+    let cache = monitor_core::caches::all()
         .into_iter()
         .find(|c| c.name == "echoes")
         .unwrap();

@@ -1,6 +1,7 @@
 #![deny(warnings)]
 
-use monitor_core::{Price, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
+use monitor_core::pricing::Price;
+use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 
 #[tracks_tokens(model = "gpt-4o")]
 async fn complete(prompt: &str) -> Result<Tokens, String> {
@@ -24,7 +25,7 @@ async fn create_logo(prompt: String) -> Result<usize, String> {
 }
 
 fn main() {
-    monitor_core::set_price("gpt-4o", Price::per_million(2.0, 8.0)).unwrap();
+    monitor_core::pricing::set_price("gpt-4o", Price::per_million(2.0, 8.0)).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

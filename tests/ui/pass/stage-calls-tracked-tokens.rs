@@ -38,7 +38,7 @@ fn main() {
     assert_eq!(stats.unpriced_calls, 2);
     assert_eq!(stats.cost_usd, None);
 
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     for name in ["first", "other"] {
         assert_eq!(models.iter().find(|m| m.model == name).unwrap().calls, 1);
     }

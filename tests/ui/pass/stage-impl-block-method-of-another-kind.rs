@@ -1,6 +1,7 @@
 #![deny(warnings)]
 
-use monitor_core::{SiteKind, Tokens, pipeline_stage, tracks_tokens};
+use monitor_core::site::SiteKind;
+use monitor_core::{Tokens, pipeline_stage, tracks_tokens};
 
 struct Pipeline {
     model: String,

@@ -1,6 +1,7 @@
 #![deny(warnings)]
 
-use monitor_core::{SiteKind, monitored_handler, pipeline_stage};
+use monitor_core::site::SiteKind;
+use monitor_core::{monitored_handler, pipeline_stage};
 
 struct LogoPipeline {
     calls: u32,

@@ -37,7 +37,7 @@ fn main() {
     assert_eq!(stats.input_tokens, 3);
     assert_eq!(stats.output_tokens, 10);
 
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "gpt-async").unwrap();
     assert_eq!(model.calls, 1);
 }

@@ -38,7 +38,7 @@ fn main() {
     assert_eq!(stats.input_tokens, 4);
 
     // The model expression is evaluated for async-trait methods too.
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "trait-model").unwrap();
     assert_eq!(model.calls, 1);
 }

@@ -15,7 +15,7 @@ impl Client {
 }
 
 fn calls_of(model: &str) -> u64 {
-    monitor_core::models()
+    monitor_core::snapshot::models()
         .into_iter()
         .find(|m| m.model == model)
         .map_or(0, |m| m.calls)

@@ -30,7 +30,7 @@ fn main() {
     assert_eq!(complete("served-by-x").text, "hello");
     assert_eq!(complete("served-by-y").text, "hello");
 
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     for name in ["served-by-x", "served-by-y"] {
         let model = models.iter().find(|m| m.model == name).unwrap();
         assert_eq!(model.calls, 1);

@@ -1,6 +1,8 @@
 #![deny(warnings)]
 
-use monitor_core::{Price, SiteKind, Tokens, tracks_tokens};
+use monitor_core::pricing::Price;
+use monitor_core::site::SiteKind;
+use monitor_core::{Tokens, tracks_tokens};
 
 #[tracks_tokens(model = "gpt-4o", provider = "openai")]
 fn complete(prompt: &str) -> Tokens {
@@ -8,7 +10,7 @@ fn complete(prompt: &str) -> Tokens {
 }
 
 fn main() {
-    monitor_core::set_price("gpt-4o", Price::per_million(2.0, 8.0)).unwrap();
+    monitor_core::pricing::set_price("gpt-4o", Price::per_million(2.0, 8.0)).unwrap();
     assert_eq!(complete("0123456789").total(), 1_500);
 
     let site = monitor_core::sites()
@@ -25,7 +27,7 @@ fn main() {
     assert_eq!(stats.output_tokens, 500);
     assert_eq!(stats.cost_usd, Some(0.006));
 
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "gpt-4o").unwrap();
     assert_eq!(model.calls, 1);
 }

@@ -41,7 +41,7 @@ fn main() {
     assert_eq!(stats.input_tokens, 5);
     assert_eq!(stats.output_tokens, 3);
 
-    let models = monitor_core::models();
+    let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "boxed-model").unwrap();
     assert_eq!(model.calls, 1);
 }

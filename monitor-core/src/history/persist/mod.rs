@@ -188,3 +188,23 @@ impl Batch {
         self.inner.write();
     }
 }
+
+/// What closing the history file did: [`Monitor::shutdown`](crate::Monitor::shutdown) reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HistoryFileClosed {
+    /// The file.
+    pub path: PathBuf,
+}
+
+/// Closes the history file, if one is open: what the guard does last.
+pub(crate) fn close() -> Option<HistoryFileClosed> {
+    #[cfg(feature = "persist")]
+    {
+        store::close()
+    }
+    #[cfg(not(feature = "persist"))]
+    {
+        None
+    }
+}

@@ -583,10 +583,16 @@ impl Batch {
     }
 }
 
+/// Lets go of the history file.
+pub(crate) fn close() -> Option<super::HistoryFileClosed> {
+    let store = STORE.lock().take()?;
+    Some(super::HistoryFileClosed { path: store.path })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SiteKind;
+    use crate::record::SiteKind;
 
     /// A directory of its own for one test, removed after.
     struct Dir(PathBuf);
