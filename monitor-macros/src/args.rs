@@ -21,6 +21,9 @@ pub(crate) enum Macro {
 }
 
 impl Macro {
+    /// In the order errors name them.
+    const ALL: [Macro; 3] = [Macro::Handler, Macro::Stage, Macro::Tokens];
+
     pub(crate) fn attribute(self) -> &'static str {
         match self {
             Macro::Handler => "#[monitored_handler]",
@@ -81,6 +84,14 @@ impl Key {
     fn from_ident(ident: &Ident) -> Option<Key> {
         let ident = ident.unraw().to_string();
         Key::ALL.iter().copied().find(|key| key.name() == ident)
+    }
+
+    /// The attributes that take this key, in the order errors name them.
+    fn attributes(self) -> Vec<Macro> {
+        Macro::ALL
+            .into_iter()
+            .filter(|which| which.takes(self))
+            .collect()
     }
 }
 
@@ -302,7 +313,7 @@ pub(crate) fn parse(which: Macro, tokens: TokenStream) -> Result<Parsed, Failure
                     return Err(unknown(which, &ident));
                 };
                 let Some(slot) = args.slot(key) else {
-                    return Err(unknown(which, &ident));
+                    return Err(belongs_elsewhere(which, key, &ident));
                 };
                 input.parse::<Token![=]>()?;
                 slot.read(key, input)?
@@ -335,6 +346,21 @@ fn unknown(which: Macro, ident: &Ident) -> syn::Error {
             "unknown argument `{ident}`: {} takes {}",
             which.attribute(),
             list(&keys, "or"),
+        ),
+    )
+}
+
+/// `route` on `#[pipeline_stage]`: a key of another attribute, most likely the wrong attribute
+/// rather than a mistyped key, so the error names the attribute that takes it.
+fn belongs_elsewhere(which: Macro, key: Key, ident: &Ident) -> syn::Error {
+    let attributes: Vec<&str> = key.attributes().into_iter().map(Macro::attribute).collect();
+    syn::Error::new(
+        ident.span(),
+        format!(
+            "`{}` belongs to {}, not {}",
+            key.name(),
+            list(&attributes, "and"),
+            which.attribute()
         ),
     )
 }
@@ -427,6 +453,35 @@ pub(crate) fn attribute_span() -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The compiler makes every attribute say whether it takes a new key, but not that one does:
+    // a key none takes could never be written, and its error would name no attribute.
+    #[test]
+    fn every_key_belongs_to_an_attribute() {
+        for &key in Key::ALL {
+            assert!(!key.attributes().is_empty(), "`{}`", key.name());
+        }
+    }
+
+    #[test]
+    fn a_key_of_another_attribute_names_the_attributes_that_take_it() {
+        let error = |which, tokens| match parse(which, tokens) {
+            Err(Failure::Error(error)) => error.to_string(),
+            _ => panic!("no error"),
+        };
+        assert_eq!(
+            error(Macro::Stage, quote::quote!(pipeline = "p", route = "GET /")),
+            "`route` belongs to #[monitored_handler], not #[pipeline_stage]"
+        );
+        assert_eq!(
+            error(Macro::Handler, quote::quote!(model = "m")),
+            "`model` belongs to #[tracks_tokens], not #[monitored_handler]"
+        );
+        assert_eq!(
+            error(Macro::Handler, quote::quote!(type = "x")),
+            "unknown argument `type`: #[monitored_handler] takes `name`, `route`, `cache` or `objective`"
+        );
+    }
 
     #[test]
     fn lists_read_as_english() {
