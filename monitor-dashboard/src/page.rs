@@ -1,12 +1,19 @@
-//! `/`: the dashboard page, its script, styles and chart library, all from the binary.
+//! `/`: the dashboard page, its scripts, styles and chart library, all from the binary.
 //!
 //! The router may be nested under any prefix and the page reached with or without a trailing
 //! slash (`/admin` and `/admin/`), so it cannot name its assets with a fixed relative path:
-//! `assets/app.js` resolves to `/assets/app.js` from `/admin` and to `/admin/assets/app.js` from
-//! `/admin/`. It names them by a query on itself instead, `?asset=app.js`, which resolves to the
-//! page's own path from either; the script then computes the base for the API from
+//! `assets/app.css` resolves to `/assets/app.css` from `/admin` and to `/admin/assets/app.css`
+//! from `/admin/`. It names them by a query on itself instead, `?asset=app.css`, which resolves
+//! to the page's own path from either; the script then computes the base for the API from
 //! `location.pathname`. The same files are also served at `/assets/<name>`, for links from
 //! elsewhere.
+//!
+//! The script is ES modules (`assets/js`: `main.js`, the shared `api`, `format`, `charts`, …,
+//! and one module per panel under `panels/`). They import one another by relative paths, which
+//! resolve against the importing module's URL, and a query URL has none of its own: beside
+//! `/admin?asset=main.js`, `./format.js` is `/format.js`. So the page loads only `app.js` by
+//! query, and it imports `<base>/assets/main.js`, under which `./format.js` and
+//! `../format.js` are files of this router again. Every module is listed in [`ASSETS`].
 //!
 //! (Which of the two paths reach the page is the host router's choice: axum 0.8's
 //! `Router::nest("/admin", …)` routes `/admin` only — `/admin/` is a 404 before this router sees
@@ -15,7 +22,8 @@
 //! The page holds no data (the API behind it is what the token protects), so it is public. It is
 //! sent with a Content-Security-Policy that allows scripts, styles and requests to its own origin
 //! only: nothing inline, so data that made it into the page could not run even if it were ever
-//! inserted as markup (the script only ever sets text).
+//! inserted as markup (the script only ever sets text). Module scripts, static and dynamic
+//! imports included, are scripts to the policy: `script-src 'self'` covers them.
 
 use crate::AppState;
 use axum::Router;
@@ -35,7 +43,7 @@ struct Asset {
 
 /// Declares an embedded asset and its ETag, both fixed at compile time.
 macro_rules! asset {
-    ($name:literal, $content_type:literal, $path:literal) => {{
+    ($name:literal, $content_type:literal, $path:expr) => {{
         const BODY: &[u8] = include_bytes!($path);
         const ETAG_BYTES: [u8; ETAG_LEN] = etag_of(BODY);
         const ETAG: &str = match std::str::from_utf8(&ETAG_BYTES) {
@@ -52,6 +60,18 @@ macro_rules! asset {
     }};
 }
 
+/// Declares one of the page's ES modules, by its path under `assets/js`, which is also the name
+/// it is served by: relative imports between modules resolve as they would between the files.
+macro_rules! module {
+    ($name:literal) => {
+        asset!(
+            $name,
+            "text/javascript; charset=utf-8",
+            concat!("../assets/js/", $name)
+        )
+    };
+}
+
 const INDEX: Asset = asset!(
     "index.html",
     "text/html; charset=utf-8",
@@ -59,12 +79,31 @@ const INDEX: Asset = asset!(
 );
 
 /// Every file served at `?asset=<name>` and `/assets/<name>`.
-static ASSETS: [Asset; 5] = [
-    asset!(
-        "app.js",
-        "text/javascript; charset=utf-8",
-        "../assets/app.js"
-    ),
+static ASSETS: &[Asset] = &[
+    module!("app.js"),
+    module!("main.js"),
+    module!("api.js"),
+    module!("stream.js"),
+    module!("state.js"),
+    module!("view.js"),
+    module!("format.js"),
+    module!("dom.js"),
+    module!("charts.js"),
+    module!("screens.js"),
+    module!("panels/filters.js"),
+    module!("panels/insights.js"),
+    module!("panels/tiles.js"),
+    module!("panels/timeseries.js"),
+    module!("panels/memory.js"),
+    module!("panels/errors.js"),
+    module!("panels/events.js"),
+    module!("panels/pipelines.js"),
+    module!("panels/models.js"),
+    module!("panels/stage-tokens.js"),
+    module!("panels/sites.js"),
+    module!("panels/caches.js"),
+    module!("panels/exports.js"),
+    module!("panels/objectives.js"),
     asset!("app.css", "text/css; charset=utf-8", "../assets/app.css"),
     // uPlot 1.6.32 (MIT), from the npm package `uplot`: see assets/vendor/uplot/README.md.
     asset!(
@@ -97,7 +136,8 @@ const CACHE_CONTROL: &str = "no-cache";
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
-        .route("/assets/{name}", get(named_asset))
+        // A wildcard: modules have paths (`panels/sites.js`).
+        .route("/assets/{*name}", get(named_asset))
 }
 
 /// The page, or with `?asset=<name>` one of its files.
