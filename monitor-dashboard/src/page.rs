@@ -267,6 +267,119 @@ mod tests {
         assert!(named >= 4, "index.html names its script, styles and uPlot");
     }
 
+    fn text(asset: &Asset) -> &'static str {
+        std::str::from_utf8(asset.body).unwrap_or_default()
+    }
+
+    fn is_script(asset: &Asset) -> bool {
+        asset.content_type.starts_with("text/javascript")
+    }
+
+    #[test]
+    fn no_script_is_over_400_lines() {
+        let scripts: Vec<&Asset> = ASSETS.iter().filter(|a| is_script(a)).collect();
+        assert!(scripts.len() > 10, "the page's modules and uPlot");
+        for asset in scripts {
+            let lines = text(asset).lines().count();
+            assert!(lines <= 400, "{} has {lines} lines: split it", asset.name);
+        }
+    }
+
+    /// A module added to `assets/js` but not to [`ASSETS`] would be a 404 in the browser only.
+    #[test]
+    fn every_file_in_assets_js_is_served() {
+        fn walk(dir: &std::path::Path, prefix: &str, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+                let path = entry.map(|e| e.path()).unwrap_or_default();
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let name = format!("{prefix}{name}");
+                if path.is_dir() {
+                    walk(&path, &format!("{name}/"), found);
+                } else {
+                    found.push(name);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/js");
+        walk(&root, "", &mut found);
+        assert!(found.len() > 10, "{found:?}");
+        for name in found {
+            assert!(
+                ASSETS.iter().any(|a| a.name == name && is_script(a)),
+                "assets/js/{name} is not in ASSETS"
+            );
+        }
+    }
+
+    /// The asset a module imports: `from "../format.js"` in `panels/sites.js` is `format.js`.
+    fn resolve(importer: &str, specifier: &str) -> String {
+        assert!(
+            specifier.starts_with("./") || specifier.starts_with("../"),
+            "{importer} imports {specifier:?}: a browser resolves only relative paths"
+        );
+        let mut path: Vec<&str> = importer.split('/').collect();
+        path.pop();
+        for segment in specifier.split('/') {
+            match segment {
+                "." => {}
+                ".." => assert!(
+                    path.pop().is_some(),
+                    "{importer}: {specifier:?} leaves assets/js"
+                ),
+                name => path.push(name),
+            }
+        }
+        path.join("/")
+    }
+
+    /// What a module loads: static imports (`from "./x.js"`) and the page's entry module,
+    /// which app.js names by its path under the router (`"/assets/main.js"`).
+    fn imports(asset: &Asset) -> Vec<String> {
+        let source = text(asset);
+        let quoted = |marker: &'static str| {
+            source.match_indices(marker).map(move |(at, _)| {
+                source[at + marker.len()..]
+                    .split('"')
+                    .next()
+                    .unwrap_or_default()
+            })
+        };
+        quoted("from \"")
+            .map(|specifier| resolve(asset.name, specifier))
+            .chain(quoted("\"/assets/").map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn modules_import_served_modules_and_all_are_reached_from_app_js() {
+        // Breadth first from the page's one script: (module, the module that imports it).
+        let mut reached = vec![("app.js".to_owned(), "index.html")];
+        let mut next = 0;
+        while let Some((name, importer)) = reached.get(next).cloned() {
+            next += 1;
+            let Some(asset) = ASSETS.iter().find(|a| a.name == name && is_script(a)) else {
+                panic!("{importer} imports {name}, which is not served");
+            };
+            for imported in imports(asset) {
+                if !reached.iter().any(|(name, _)| *name == imported) {
+                    reached.push((imported, asset.name));
+                }
+            }
+        }
+        for asset in ASSETS
+            .iter()
+            .filter(|a| is_script(a) && a.name != "uplot.js")
+        {
+            assert!(
+                reached.iter().any(|(name, _)| name == asset.name),
+                "{} is served but nothing imports it",
+                asset.name
+            );
+        }
+        assert!(reached.len() > 10, "{reached:?}");
+    }
+
     #[test]
     fn a_matching_etag_is_not_modified() {
         let mut headers = HeaderMap::new();
