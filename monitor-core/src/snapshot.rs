@@ -358,6 +358,8 @@ struct ReadModel {
     errors: Option<(u64, Arc<ErrorSummary>)>,
 }
 
+// The read model's baseline: the latest figures of every site, which are the process's. Readers
+// share it so that a snapshot costs what was active since the previous one, whoever took it.
 static READ: Mutex<ReadModel> = Mutex::new(ReadModel {
     entries: Vec::new(),
     recent: Vec::new(),

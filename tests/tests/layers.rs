@@ -1,7 +1,8 @@
 //! monitor-core is laid out in layers: no module imports another that imports it back, directly or
 //! around a circle — neither between files nor between the directories that group them (record,
 //! usage, figures, history, errors, memory, snapshot). Read from the sources: every path a file
-//! names through `crate::`, `super::` or `self::`.
+//! names through `crate::`, `super::` or `self::` — a name the crate root re-exports
+//! (`crate::Snapshot`, `crate::pricing::Price`) counted as the module it comes from.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -32,8 +33,76 @@ fn modules() -> BTreeMap<String, String> {
     out
 }
 
-/// The module a path starting in `from` names: the longest prefix that is a module.
-fn target(from: &str, path: &[&str], modules: &BTreeMap<String, String>) -> Option<String> {
+/// What the crate root re-exports, by the name it has there (`Snapshot`, or `pricing::Price` for
+/// an item of one of the root's inline modules): the module each comes from. Read from lib.rs's
+/// `pub use` statements, at its top level and in its inline `pub mod name { … }` modules.
+fn reexports(modules: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let lib = &modules["lib"];
+    let mut out = BTreeMap::new();
+    let mut scope: Option<String> = None;
+    let mut statement = String::new();
+    for line in lib.lines() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("pub mod ")
+            && let Some(name) = rest.strip_suffix(" {")
+        {
+            scope = Some(name.trim().to_owned());
+            continue;
+        }
+        if line == "}" {
+            scope = None;
+            continue;
+        }
+        if statement.is_empty() && !trimmed.starts_with("pub use ") {
+            continue;
+        }
+        statement.push_str(trimmed);
+        statement.push(' ');
+        if !trimmed.ends_with(';') {
+            continue;
+        }
+        let body = std::mem::take(&mut statement);
+        let body = body
+            .trim()
+            .trim_start_matches("pub use ")
+            .trim_end_matches(';')
+            .trim()
+            .trim_start_matches("crate::")
+            .to_owned();
+        let (head, items) = match body.split_once("::{") {
+            Some((head, items)) => (head.to_owned(), items.trim_end_matches('}').to_owned()),
+            None => match body.rsplit_once("::") {
+                Some((head, item)) => (head.to_owned(), item.to_owned()),
+                None => continue,
+            },
+        };
+        for item in items.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (name, alias) = match item.split_once(" as ") {
+                Some((name, alias)) => (name.trim(), alias.trim()),
+                None => (item, item),
+            };
+            let mut parts: Vec<&str> = head.split("::").collect();
+            parts.extend(name.split("::"));
+            if let Some(module) = longest(&parts, modules) {
+                let key = match &scope {
+                    Some(scope) => format!("{scope}::{alias}"),
+                    None => alias.to_owned(),
+                };
+                out.insert(key, module);
+            }
+        }
+    }
+    out
+}
+
+/// The module a path starting in `from` names: the longest prefix that is a module, or, for a
+/// name the crate root re-exports, the module it comes from.
+fn target(
+    from: &str,
+    path: &[&str],
+    modules: &BTreeMap<String, String>,
+    reexported: &BTreeMap<String, String>,
+) -> Option<String> {
     let mut base: Vec<&str> = from.split("::").collect();
     let rest: &[&str] = match path.first() {
         Some(&"crate") => {
@@ -49,7 +118,17 @@ fn target(from: &str, path: &[&str], modules: &BTreeMap<String, String>) -> Opti
         _ => return None,
     };
     base.extend(rest);
-    longest(&base, modules)
+    let found = longest(&base, modules);
+    if found.as_deref().is_some_and(|m| m != "lib") {
+        return found;
+    }
+    // At the root: a re-exported name, or an item of one of the root's inline modules.
+    let two = base.iter().take(2).copied().collect::<Vec<_>>().join("::");
+    reexported
+        .get(&two)
+        .or_else(|| base.first().and_then(|first| reexported.get(*first)))
+        .cloned()
+        .or(found)
 }
 
 fn longest(parts: &[&str], modules: &BTreeMap<String, String>) -> Option<String> {
@@ -61,6 +140,7 @@ fn longest(parts: &[&str], modules: &BTreeMap<String, String>) -> Option<String>
 
 /// `from → to` for every module a module names, itself, its parents and its children left out.
 fn edges(modules: &BTreeMap<String, String>) -> BTreeSet<(String, String)> {
+    let reexported = reexports(modules);
     let mut edges = BTreeSet::new();
     for (from, code) in modules {
         let words: Vec<&str> = code
@@ -83,7 +163,7 @@ fn edges(modules: &BTreeMap<String, String>) -> BTreeSet<(String, String)> {
                 if !matches!(path.first(), Some(&("crate" | "super" | "self"))) {
                     continue;
                 }
-                if let Some(to) = target(from, &path, modules) {
+                if let Some(to) = target(from, &path, modules, &reexported) {
                     let related = to == *from
                         || from.starts_with(&format!("{to}::"))
                         || to.starts_with(&format!("{from}::"));
@@ -130,9 +210,9 @@ fn circle(edges: &BTreeSet<(String, String)>) -> Option<Vec<String>> {
         .find_map(|node| visit(node, &graph, &mut Vec::new(), &mut done))
 }
 
-/// The crate root, its hidden module for generated code and the configuration gather everything;
-/// the layers are below them.
-const ABOVE: [&str; 3] = ["lib", "__private", "config"];
+/// The crate root, its hidden module for generated code, the configuration and the runtime that
+/// owns what runs gather everything; the layers are below them.
+const ABOVE: [&str; 4] = ["lib", "__private", "config", "runtime"];
 
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
@@ -176,4 +256,35 @@ fn no_module_imports_one_that_imports_it_back() {
             "{below} imports {above}"
         );
     }
+}
+
+#[test]
+fn a_name_the_root_re_exports_counts_as_its_module() {
+    let mut modules = modules();
+    let reexported = reexports(&modules);
+    // What lib.rs re-exports is read, at the top and in its inline modules.
+    assert_eq!(
+        reexported.get("Snapshot").map(String::as_str),
+        Some("snapshot")
+    );
+    assert_eq!(reexported.get("Site").map(String::as_str), Some("record"));
+    assert_eq!(
+        reexported.get("pricing::Price").map(String::as_str),
+        Some("usage::pricing")
+    );
+    // A module of a lower layer naming a higher one through the root is caught, whichever way it
+    // names it: the root's name, or an inline module's.
+    modules.insert(
+        "usage::through_the_root".into(),
+        "use crate::Snapshot;\nfn f() { crate::site::route_site(\"GET /\"); }".into(),
+    );
+    let edges = edges(&modules);
+    assert!(
+        edges.contains(&("usage::through_the_root".into(), "snapshot".into())),
+        "{edges:?}"
+    );
+    assert!(
+        edges.contains(&("usage::through_the_root".into(), "record".into())),
+        "{edges:?}"
+    );
 }

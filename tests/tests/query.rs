@@ -1,7 +1,8 @@
 //! Queries over the history, with a clock of the test's own. One test in steps: the history is
 //! global to the process.
 
-use monitor_core::history::{Field, OutcomeFilter, Query, QueryError, TimeRange, query, tick_at};
+use monitor_core::figures::OutcomeFilter;
+use monitor_core::history::{Field, Query, QueryError, TimeRange, query, tick_at};
 use monitor_core::pricing::{Price, set_price};
 use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

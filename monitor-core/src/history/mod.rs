@@ -13,7 +13,7 @@
 //! use std::time::Duration;
 //!
 //! let last_hour = query(&Query::new(TimeRange::Last(Duration::from_secs(3600))))?;
-//! let calls: u64 = last_hour.groups.iter().map(|g| g.total.calls()).sum();
+//! let calls: u64 = last_hour.groups.iter().map(|g| g.calls).sum();
 //! println!("{calls} calls in the last hour");
 //! # Ok::<(), monitor_core::history::QueryError>(())
 //! ```
@@ -41,8 +41,7 @@ pub use leaks::{heap_leak_check, leak_check};
 pub use persist::HistoryFileClosed;
 pub use persist::{HistoryFileError, HistoryFileProblem};
 pub use query::{
-    CacheResult, Field, GroupResult, OutcomeFilter, Point, Query, QueryError, QueryResult,
-    TimeRange, query,
+    CacheResult, Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query,
 };
 pub use state::{MEMORY_SAMPLES, history_bytes as bytes, memory_history, subscribe};
 pub use subscribe::Subscription;

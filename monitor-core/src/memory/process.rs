@@ -42,6 +42,8 @@ impl std::fmt::Display for MemoryError {
 impl std::error::Error for MemoryError {}
 
 /// Reuses one `System` between samples: building it is the expensive part.
+// sysinfo's handle on this process, made once: `memory::sample` is a free function, called by the
+// collector and by anyone who wants a sample.
 static SYSTEM: Mutex<Option<(System, Pid)>> = Mutex::new(None);
 
 /// Reads the process's resident and virtual size now (via `sysinfo`; a few microseconds after the

@@ -47,6 +47,7 @@ impl Entry {
     }
 }
 
+// Record path: `cache("name")` and the `cache` argument of generated code find their counters here.
 static CACHES: Registry<Entry> = Registry::new(BTreeMap::new());
 
 /// A named cache's counters. Get one with [`cache`] and keep it: recording through the handle costs

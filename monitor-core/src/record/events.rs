@@ -56,6 +56,7 @@ struct Buffer {
     evicted: u64,
 }
 
+// Record path: a failed or slow call is kept here as it is recorded, from generated code.
 static BUFFER: Mutex<Buffer> = Mutex::new(Buffer {
     events: VecDeque::new(),
     evicted: 0,

@@ -117,6 +117,8 @@ impl Selector {
 /// in their attribute are covered too), and the threshold.
 type LatencyRule = (Selector, String, Duration);
 
+// Record path: a site made after the objectives were declared (a route site) looks its latency
+// thresholds up here.
 static LATENCY_RULES: RwLock<Vec<LatencyRule>> = RwLock::new(Vec::new());
 
 /// Has the sites made from now on that `selector` selects or that name `objective` count their

@@ -546,6 +546,7 @@ impl std::error::Error for PricingError {
 }
 
 /// The table in force. Set through `entry.rs`, which reprices the models it knows.
+// Record path: every metered call is priced from it as it is recorded.
 pub(crate) static TABLE: RwLock<PriceTable> = RwLock::new(PriceTable {
     models: BTreeMap::new(),
     report: PriceFileReport {

@@ -34,6 +34,8 @@ const VERSION: &str = "1";
 const ROUTE_KEY: &str = "route\u{1f}";
 
 /// The file the history is written to, once one is open.
+// Opened by `Config::apply`, closed by the guard (`close`, at its shutdown): the collector's
+// thread writes to it at each tick, from the history's free functions.
 static STORE: Mutex<Option<Store>> = Mutex::new(None);
 
 /// An open history file, held for the life of the process (or until another replaces it).
