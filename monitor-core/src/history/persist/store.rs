@@ -29,7 +29,8 @@ use std::time::{Duration, SystemTime};
 
 /// What the `monitor_history` table says a history file is.
 const FORMAT: &str = "monitor-history";
-const VERSION: &str = "1";
+/// 2: figures hold the durations of cancelled calls.
+const VERSION: &str = "2";
 /// The prefix of a route site's key: what follows is its route.
 const ROUTE_KEY: &str = "route\u{1f}";
 
