@@ -59,7 +59,9 @@ pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
 pub use metrics::render;
 pub use monitor_export::CONTENT_TYPE;
-pub use server::{SERVER_VARS, ServerLimits, json_errors, serve_with_limits};
+pub use server::{
+    SERVER_VARS, ServerLimits, json_errors, serve_with_limits, serve_with_limits_until,
+};
 pub use stream::STREAM_BUFFER;
 
 /// How the dashboard is served: its token and what it protects.

@@ -262,10 +262,10 @@ impl Site {
         self.touch();
     }
 
-    /// A future dropped before it finished.
+    /// A future dropped before it finished, after `units` of the clock.
     #[cold]
-    pub(crate) fn record_cancelled(&'static self) {
-        self.aggregates.record_cancelled();
+    pub(crate) fn record_cancelled(&'static self, units: u64) {
+        self.aggregates.record_cancelled(units);
         self.touch();
     }
 
