@@ -38,7 +38,7 @@ fn wire_status(code: u16) -> Result<&'static str, http::StatusCode> {
 #[monitor_core::pipeline_stage(pipeline = "wire_pipe", stage = "draft", cache = "wire-drafts")]
 fn wire_draft(n: u64) -> Option<u64> {
     let _ = wire_complete(n);
-    (n % 4 == 0).then_some(n)
+    n.is_multiple_of(4).then_some(n)
 }
 
 #[monitor_core::tracks_tokens(model = "wire-priced", provider = "wire-ai")]
