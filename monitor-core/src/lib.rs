@@ -79,12 +79,14 @@
 #![warn(missing_docs)]
 
 // The layers, bottom up: interned and sorted, usage, figures, errors, memory, record, snapshot,
-// history, and config above them all. Each uses only those before it (`tests/tests/layers.rs` checks).
+// history, objectives, insights (which reads all of the read model), and config above them all.
+// Each uses only those before it (`tests/tests/layers.rs` checks).
 mod config;
 pub(crate) mod errors;
 mod exports;
 pub(crate) mod figures;
 pub(crate) mod history;
+pub mod insights;
 mod interned;
 pub(crate) mod memory;
 pub(crate) mod objectives;

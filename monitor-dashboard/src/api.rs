@@ -364,8 +364,10 @@ async fn insights(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
     let detector = state.config.leak_detector();
-    let insights = tokio::task::spawn_blocking(move || crate::insights(&detector))
+    let insights = tokio::task::spawn_blocking(move || monitor_core::insights::insights(&detector))
         .await
         .unwrap_or_default();
-    Ok(Json(json!({ "insights": insights })))
+    Ok(Json(json!(crate::wire::insights::Insights {
+        insights: insights.into_iter().map(Into::into).collect(),
+    })))
 }

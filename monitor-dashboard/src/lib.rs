@@ -43,21 +43,23 @@
 mod api;
 mod auth;
 mod events;
-mod insights;
 mod layer;
 mod metrics;
 mod page;
 mod server;
 mod stream;
+mod wire;
 
 use axum::Router;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
+// Insights moved to monitor-core, beside the other readers of the read model; these names stay
+// for code that found them here.
 pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
 pub use metrics::render;
+pub use monitor_core::insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use monitor_export::CONTENT_TYPE;
 pub use server::{SERVER_VARS, ServerLimits, json_errors, serve_with_limits};
 pub use stream::STREAM_BUFFER;
