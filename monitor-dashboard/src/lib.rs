@@ -46,6 +46,8 @@ mod events;
 mod layer;
 mod metrics;
 mod page;
+mod params;
+mod problem;
 mod server;
 mod stream;
 mod wire;
@@ -355,8 +357,8 @@ pub fn router(config: DashboardConfig) -> Router {
         .merge(page::routes())
         .merge(metrics)
         .merge(protected)
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::map_response(server::no_sniff_no_store))
         .with_state(state)
 }

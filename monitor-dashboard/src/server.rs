@@ -6,7 +6,7 @@
 //! semaphore bounding the connections served at once. [`serve`](crate::serve) uses it; a service
 //! serves its own router with [`serve_with_limits`].
 
-use crate::api::error;
+use crate::problem::error;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;

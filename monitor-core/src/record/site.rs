@@ -572,6 +572,12 @@ impl Site {
         self.meta.operation.unwrap_or("chat")
     }
 
+    /// `operation = "…"` as the attribute wrote it: `None` when it did not, where
+    /// [`operation`](Site::operation) gives the default.
+    pub fn declared_operation(&self) -> Option<&'static str> {
+        self.meta.operation
+    }
+
     /// `cache = "…"`: the cache whose hits and misses the return value reports.
     pub fn cache(&self) -> Option<&'static str> {
         self.meta.cache
