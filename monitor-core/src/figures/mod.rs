@@ -9,7 +9,6 @@ pub(crate) mod histogram;
 mod stats;
 
 pub use histogram::Histogram;
-pub(crate) use stats::seconds;
 pub use stats::{KindCosts, SiteStats, StatusClasses};
 
 use crate::sorted::merge_keyed;

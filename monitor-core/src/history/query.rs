@@ -7,7 +7,6 @@ use super::tiers::Frame;
 use crate::figures::{Figures, KindCosts};
 use crate::record::registry::all;
 use crate::record::site::Site;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -28,8 +27,7 @@ pub enum TimeRange {
 }
 
 /// What a query can filter and group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     /// `handler`, `stage` or `tokens`.
     Kind,
@@ -144,8 +142,7 @@ pub struct Query {
 }
 
 /// The outcomes a query can count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutcomeFilter {
     /// Calls that neither failed nor were answered with a 4xx (cancelled calls excluded).
     Ok,
@@ -389,7 +386,7 @@ impl fmt::Display for QueryError {
 impl std::error::Error for QueryError {}
 
 /// The answer to a [`Query`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResult {
     /// Start of the range, Unix seconds.
@@ -405,7 +402,7 @@ pub struct QueryResult {
 }
 
 /// One cache over a query's range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CacheResult {
     /// The cache's name.
@@ -421,7 +418,7 @@ pub struct CacheResult {
 }
 
 /// The figures of one group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GroupResult {
     /// The grouped fields' values (absent for sites without one).
@@ -486,7 +483,7 @@ pub struct GroupResult {
 }
 
 /// One point of a series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Point {
     /// Start of the point's interval, Unix seconds.
