@@ -23,7 +23,6 @@ use crate::record::site::{Site, SiteKind, take_marked};
 use crate::usage::entry;
 use crate::usage::pricing::Price;
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -139,7 +138,7 @@ impl SiteSnapshot {
 }
 
 /// Token usage and cost of one model, over every site that called it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ModelStats {
     /// The model's name; [`UNKNOWN_MODEL`](crate::usage::UNKNOWN_MODEL) for calls that named none.
@@ -174,16 +173,12 @@ pub struct ModelStats {
     /// Streamed calls that yielded an item.
     pub streamed_calls: u64,
     /// Median time to a streamed call's first item.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub first_chunk_p50: Duration,
     /// 99th percentile time to a streamed call's first item.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub first_chunk_p99: Duration,
     /// Median time per output chunk of its streamed calls.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub per_output_chunk_p50: Duration,
     /// 99th percentile time per output chunk.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub per_output_chunk_p99: Duration,
 }
 
@@ -215,7 +210,7 @@ impl ModelStats {
 }
 
 /// One group of errors: same site, same error type, same normalised message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorPattern {
     /// The site that failed.
@@ -258,7 +253,7 @@ impl ErrorPattern {
 }
 
 /// Every pattern, most frequent first, and how many errors did not fit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorSummary {
     /// The patterns, most frequent first.

@@ -43,21 +43,25 @@
 mod api;
 mod auth;
 mod events;
-mod insights;
 mod layer;
 mod metrics;
 mod page;
+mod params;
+mod problem;
 mod server;
 mod stream;
+mod wire;
 
 use axum::Router;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
+// Insights moved to monitor-core, beside the other readers of the read model; these names stay
+// for code that found them here.
 pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
 pub use metrics::render;
+pub use monitor_core::insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use monitor_export::CONTENT_TYPE;
 pub use server::{
     SERVER_VARS, ServerLimits, json_errors, serve_with_limits, serve_with_limits_until,
@@ -356,8 +360,8 @@ pub fn router(config: DashboardConfig) -> Router {
         .merge(page::routes())
         .merge(metrics)
         .merge(protected)
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::map_response(server::no_sniff_no_store))
         .with_state(state)
 }

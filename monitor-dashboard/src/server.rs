@@ -7,7 +7,7 @@
 //! serves its own router with [`serve_with_limits`], or [`serve_with_limits_until`] to stop
 //! gracefully.
 
-use crate::api::error;
+use crate::problem::error;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;

@@ -16,12 +16,10 @@ pub(crate) mod histogram;
 mod stats;
 
 pub use histogram::Histogram;
-pub(crate) use stats::seconds;
 pub use stats::{KindCosts, SiteStats, StatusClasses};
 
 use crate::sorted::merge_keyed;
 use crate::usage::Tokens;
-use serde::Serialize;
 
 /// What a set of calls did: counts by outcome, statuses, payload bytes, tokens, cost, heap bytes,
 /// and the durations of the finished calls, with those of the failed calls and of the calls
@@ -170,8 +168,7 @@ impl Outcomes {
 }
 
 /// The outcomes a query can count, and [`Figures::with_outcome`] keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutcomeFilter {
     /// Calls that neither failed nor were answered with a 4xx (cancelled calls excluded).
     Ok,

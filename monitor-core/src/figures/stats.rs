@@ -3,11 +3,10 @@
 //! [`Site::stats`]: crate::Site::stats
 
 use super::{Figures, Histogram};
-use serde::{Serialize, Serializer};
 use std::time::Duration;
 
 /// Calls by HTTP status class, for sites whose return values carry a status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StatusClasses {
     /// 1xx.
@@ -23,7 +22,7 @@ pub struct StatusClasses {
 }
 
 /// What each kind of token cost, in USD, over the calls that had a price.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KindCosts {
     /// Input tokens neither read from nor written to the cache.
@@ -59,7 +58,7 @@ impl KindCosts {
 /// 1.6 % of the exact sample quantile, `max` is exact.
 ///
 /// [`Site::stats`]: crate::Site::stats
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SiteStats {
     /// Calls made: finished, panicked, or (for futures) dropped before they finished.
@@ -105,22 +104,16 @@ pub struct SiteStats {
     /// `MonitoredAlloc` is the global allocator; 0 otherwise.
     pub allocated_bytes: u64,
     /// Median duration.
-    #[serde(serialize_with = "seconds")]
     pub p50: Duration,
     /// 90th percentile duration.
-    #[serde(serialize_with = "seconds")]
     pub p90: Duration,
     /// 99th percentile duration.
-    #[serde(serialize_with = "seconds")]
     pub p99: Duration,
     /// Longest call.
-    #[serde(serialize_with = "seconds")]
     pub max: Duration,
     /// Mean duration.
-    #[serde(serialize_with = "seconds")]
     pub mean: Duration,
     /// Sum of all durations.
-    #[serde(serialize_with = "seconds")]
     pub total_duration: Duration,
     /// The whole distribution of finished calls, for other quantiles.
     pub durations: Histogram,
@@ -132,11 +125,6 @@ pub struct SiteStats {
     /// Time per output chunk of each streamed call with two items or more: from its first item to
     /// its last, over the items after the first.
     pub per_output_chunk: Histogram,
-}
-
-/// Serialises a duration as seconds.
-pub(crate) fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 impl StatusClasses {

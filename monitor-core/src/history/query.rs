@@ -8,7 +8,6 @@ use crate::figures::OutcomeFilter;
 use crate::figures::{Figures, KindCosts};
 use crate::record::registry::all;
 use crate::record::site::Site;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -29,8 +28,7 @@ pub enum TimeRange {
 }
 
 /// What a query can filter and group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     /// `handler`, `stage` or `tokens`.
     Kind,
@@ -352,7 +350,7 @@ impl fmt::Display for QueryError {
 impl std::error::Error for QueryError {}
 
 /// The answer to a [`Query`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResult {
     /// Start of the range, Unix seconds.
@@ -368,7 +366,7 @@ pub struct QueryResult {
 }
 
 /// One cache over a query's range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CacheResult {
     /// The cache's name.
@@ -384,7 +382,7 @@ pub struct CacheResult {
 }
 
 /// The figures of one group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GroupResult {
     /// The grouped fields' values (absent for sites without one).
@@ -449,7 +447,7 @@ pub struct GroupResult {
 }
 
 /// One point of a series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Point {
     /// Start of the point's interval, Unix seconds.

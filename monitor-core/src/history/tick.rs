@@ -3,17 +3,15 @@
 use crate::figures::Figures;
 use crate::memory::MemorySample;
 use crate::record::site::Site;
-use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
 /// What one tick saw: every site called since the previous tick, with what it added.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Tick {
     /// When the tick ran.
     pub at: SystemTime,
     /// Time since the previous tick.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub period: Duration,
     /// The sites called in the period.
     pub sites: Vec<SiteTick>,
@@ -24,7 +22,7 @@ pub struct Tick {
 }
 
 /// One cache's lookups during a tick's period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CacheTick {
     /// The cache.
@@ -36,7 +34,7 @@ pub struct CacheTick {
 }
 
 /// What one site added during a tick's period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SiteTick {
     /// The site.
@@ -54,10 +52,8 @@ pub struct SiteTick {
     /// Cost of the calls whose model had a price, in USD.
     pub known_cost_usd: f64,
     /// Median duration in the period.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub p50: Duration,
     /// 99th percentile duration in the period.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub p99: Duration,
     /// Calls since the start, as of the tick: a reader that holds totals read at another moment
     /// (a snapshot) catches up to these rather than adding `calls`, which may overlap them.

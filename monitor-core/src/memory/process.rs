@@ -1,12 +1,11 @@
 //! The process's memory now: resident and virtual size, and the heap when it is counted.
 
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::time::SystemTime;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The process's memory at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct MemorySample {
     /// When it was taken.
