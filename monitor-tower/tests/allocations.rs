@@ -1,6 +1,6 @@
-//! What `MonitorLayer` allocates per request, counted exactly: for a GET whose response has a body
-//! of known size, nothing beyond what axum allocates for any layer. Its own test binary, because the
-//! counting allocator is the process's.
+//! What `monitor_tower::axum::MonitorLayer` allocates per request, counted exactly: for a GET whose
+//! response has a body of known size, nothing beyond what axum allocates for any layer. Its own test
+//! binary, because the counting allocator is the process's.
 
 use axum::Router;
 use axum::body::Body;
@@ -107,7 +107,7 @@ fn the_layer_allocates_nothing_beyond_what_axum_does_for_any_layer() {
     let monitored = per_request(
         Router::new()
             .route("/x", get(monitored))
-            .layer(monitor_dashboard::MonitorLayer::new()),
+            .layer(monitor_tower::axum::MonitorLayer::new()),
     );
     assert_eq!(monitored, any_layer);
     let site = monitor_core::sites()
@@ -117,3 +117,4 @@ fn the_layer_allocates_nothing_beyond_what_axum_does_for_any_layer() {
     assert_eq!(site.stats().calls, calls);
     assert_eq!(site.stats().response_bytes, calls * 12);
 }
+
