@@ -50,6 +50,11 @@ async fn monitored() -> &'static str {
     "hello, world"
 }
 
+#[monitored_handler(route = "GET /x")]
+async fn monitored_generic() -> &'static str {
+    "hello, world"
+}
+
 /// One request through the router, its body read to the end.
 async fn request(router: &mut Router) {
     let request = Request::get("/x").body(Body::empty()).unwrap();
@@ -118,3 +123,27 @@ fn the_layer_allocates_nothing_beyond_what_axum_does_for_any_layer() {
     assert_eq!(site.stats().response_bytes, calls * 12);
 }
 
+/// Why axum has a layer of its own: axum boxes any body that is not its `Body`, so under
+/// `Router::layer` the generic layer's `MonitorBody` costs two allocations a request, the request's
+/// body boxed on its way into the route and the response's on its way out. If this fails because
+/// axum stopped boxing them, the generic layer may serve axum too.
+#[test]
+fn the_generic_layer_costs_two_boxes_under_axum() {
+    let any_layer = per_request(
+        Router::new()
+            .route("/x", get(plain))
+            .layer(tower_layer::layer_fn(|inner| inner)),
+    );
+    let generic = per_request(
+        Router::new()
+            .route("/x", get(monitored_generic))
+            .layer(monitor_tower::MonitorLayer::new()),
+    );
+    assert_eq!(generic, any_layer + 2);
+    let site = monitor_core::sites()
+        .find(|s| s.name() == "monitored_generic")
+        .unwrap();
+    let calls = 20 + ROUNDS * REQUESTS;
+    assert_eq!(site.stats().calls, calls);
+    assert_eq!(site.stats().response_bytes, calls * 12);
+}
