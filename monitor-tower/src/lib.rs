@@ -57,8 +57,8 @@
 //!
 //! The layer depends on `tower-layer`, `tower-service`, `http` and `http-body` (and monitor-core):
 //! a service that uses it compiles no hyper and no axum. It serves any tower service of `http`
-//! requests: under hyper (through `hyper_util::service::TowerToHyperService`), tonic, or a router
-//! of its own.
+//! requests, whoever serves it: hyper alone (through hyper-util's `TowerToHyperService`), or any
+//! server of tower services.
 //!
 //! # With axum
 //!

@@ -1,7 +1,7 @@
 //! `MonitorLayer` on a plain tower service, no axum: a router of its own made with `service_fn`,
 //! `http::Request<Full<Bytes>>` in and `http::Response` out. The final status, both body sizes (a
 //! body of known size and one that streams), and the route the callback names for requests no
-//! instrumented handler served.
+//! instrumented handler served; and the same layer served by hyper alone.
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -191,4 +191,57 @@ async fn without_a_callback_no_route_is_named() {
         "unnamed"
     );
     assert!(!monitor_core::sites().any(|s| s.route().is_some_and(|r| r.contains("unnamed"))));
+}
+
+/// Reads hyper's own request body, as a service served by hyper alone gets it.
+#[monitored_handler(route = "POST /tower/hyper")]
+async fn tower_hyper(body: MonitorBody<hyper::body::Incoming>) -> Result<Bytes, hyper::Error> {
+    Ok(body.collect().await?.to_bytes())
+}
+
+/// Served by hyper with no axum, over a real connection: the request body arrives as hyper's
+/// `Incoming`, in the chunks the client sent, and is counted as the handler reads it.
+#[tokio::test]
+async fn served_by_hyper_alone() {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = ServiceBuilder::new()
+        .layer(MonitorLayer::new().route_from(|_| Some("/tower/hyper")))
+        .service_fn(
+            |request: Request<MonitorBody<hyper::body::Incoming>>| async move {
+                let echoed = tower_hyper(request.into_body()).await?;
+                Ok::<_, hyper::Error>(Response::new(Full::new(echoed)))
+            },
+        );
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service.clone()),
+            );
+            tokio::spawn(connection);
+        }
+    });
+    let chunks = (0..5).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 1000]));
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/tower/hyper"))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap().len(), 5000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stats("tower_hyper").calls == 0 {
+        assert!(std::time::Instant::now() < deadline, "not recorded in 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let s = stats("tower_hyper");
+    assert_eq!((s.calls, s.statuses.success), (1, 1));
+    assert_eq!((s.request_bytes, s.response_bytes), (5000, 5000));
 }
