@@ -61,9 +61,10 @@ async fn sites(RawQuery(raw): RawQuery) -> Result<Json<wire::sites::Sites>, ApiE
 /// The data model's query, its parameters as [`monitor_core::history::Query::from_params`] reads them.
 async fn query(RawQuery(raw): RawQuery) -> Result<Json<wire::query::QueryResult>, ApiError> {
     let params = params(raw.as_deref())?;
-    let query =
-        monitor_core::history::Query::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .map_err(query_error)?;
+    let query = monitor_core::history::Query::from_params(
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(query_error)?;
     monitor_core::history::query(&query)
         .map(|result| Json((&result).into()))
         .map_err(query_error)
@@ -80,7 +81,10 @@ async fn errors(RawQuery(raw): RawQuery) -> Result<Json<wire::errors::ErrorSumma
 /// The pushing exporters' health (remote write, OTLP), their endpoints without credentials.
 async fn exports(RawQuery(raw): RawQuery) -> Result<Json<wire::exports::Exports>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    let exports = monitor_core::exports::health().iter().map(Into::into).collect();
+    let exports = monitor_core::exports::health()
+        .iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(wire::exports::Exports { exports }))
 }
 

@@ -10,10 +10,10 @@ use axum::Router;
 use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use monitor_core::Site;
 use monitor_core::events::{Event, EventReason};
 use monitor_core::figures::OutcomeFilter;
 use monitor_core::history::TimeRange;
-use monitor_core::Site;
 use monitor_core::site::SiteKind;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -208,7 +208,8 @@ fn unix_secs(key: &str, value: &str) -> Result<Duration, ApiError> {
 
 /// A `range` read by the query's own parser, so that both routes take the same durations.
 fn last(value: &str) -> Result<Duration, ApiError> {
-    let query = monitor_core::history::Query::from_params([("range", value)]).map_err(query_error)?;
+    let query =
+        monitor_core::history::Query::from_params([("range", value)]).map_err(query_error)?;
     match query.range {
         TimeRange::Last(span) => Ok(span),
         TimeRange::Between { .. } => Err(ApiError::bad_parameter(

@@ -12,9 +12,9 @@
 //! - `/api/stream`: Server-Sent Events, one `tick` message per collector tick.
 //! - `/`: a page that shows all of it live (assets served from the binary; it works offline).
 //!
-//! [`MonitorLayer`] is a tower layer for the service's own router: it gives each
-//! `#[monitored_handler]` the final status and the request and response body sizes, and records
-//! requests that no instrumented handler served under their route.
+//! [`MonitorLayer`] (monitor-tower's layer for axum, re-exported) is a tower layer for the
+//! service's own router: it gives each `#[monitored_handler]` the final status and the request and
+//! response body sizes, and records requests that no instrumented handler served under their route.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -43,7 +43,6 @@
 mod api;
 mod auth;
 mod events;
-mod layer;
 mod metrics;
 mod page;
 mod params;
@@ -57,12 +56,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use metrics::render;
 // Insights moved to monitor-core, beside the other readers of the read model; these names stay
 // for code that found them here.
-pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
-pub use metrics::render;
 pub use monitor_core::insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use monitor_export::CONTENT_TYPE;
+pub use monitor_tower::axum::{MonitorLayer, MonitorService, ResponseFuture};
 pub use server::{
     SERVER_VARS, ServerLimits, json_errors, serve_with_limits, serve_with_limits_until,
 };

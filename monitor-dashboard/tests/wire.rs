@@ -9,9 +9,9 @@
 //! value served.
 
 use axum::Router;
+use monitor_core::Tokens;
 use monitor_core::objectives::{Objective, Per};
 use monitor_core::pricing::Price;
-use monitor_core::Tokens;
 use monitor_dashboard::DashboardConfig;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -262,7 +262,8 @@ async fn every_route_serves_the_json_in_tests_wire() {
         .with_tier(200_000, Price::per_million(5.0, 15.0));
     monitor_core::pricing::set_price("wire-priced", price).unwrap();
     let addr = start().await;
-    let export = monitor_core::exports::ExportEntry::register("remote_write", format!("http://{addr}/w"));
+    let export =
+        monitor_core::exports::ExportEntry::register("remote_write", format!("http://{addr}/w"));
     export.update(|h| {
         h.made = 3;
         h.sent = 2;

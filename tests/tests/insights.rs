@@ -3,11 +3,11 @@
 //! only one test ticks the history.
 
 use futures_util::stream::{self, Stream, StreamExt};
+use monitor_core::history::tick_at;
 use monitor_core::insights::{Insight, Severity, insights_at, leak_insight};
 use monitor_core::memory::{DEFAULT_LEAK_THRESHOLD, LeakDetector};
 use monitor_core::pricing::{Price, set_price};
 use monitor_core::{Tokens, monitored_handler, pipeline_stage, tracks_tokens};
-use monitor_core::history::tick_at;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn at(secs: u64) -> SystemTime {

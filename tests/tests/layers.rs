@@ -348,7 +348,10 @@ fn a_name_the_root_re_exports_counts_as_its_module() {
     let mut modules = modules(&workspace().join("monitor-core/src"));
     let reexported = reexports(&modules);
     // What lib.rs re-exports is read, at the top and in its inline modules.
-    assert_eq!(reexported.get("Snapshot").map(String::as_str), Some("snapshot"));
+    assert_eq!(
+        reexported.get("Snapshot").map(String::as_str),
+        Some("snapshot")
+    );
     assert_eq!(reexported.get("Site").map(String::as_str), Some("record"));
     assert_eq!(
         reexported.get("pricing::Price").map(String::as_str),

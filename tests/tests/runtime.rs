@@ -47,7 +47,12 @@ impl Exporter for Stuck {
 fn calls_in_history() -> u64 {
     let last_hour = Query::new(TimeRange::Last(Duration::from_secs(3600)))
         .filter(Field::Site, "runtime_handler");
-    query(&last_hour).unwrap().groups.iter().map(|g| g.calls).sum()
+    query(&last_hour)
+        .unwrap()
+        .groups
+        .iter()
+        .map(|g| g.calls)
+        .sum()
 }
 
 #[test]

@@ -20,7 +20,9 @@ impl From<&monitor_core::snapshot::SiteSnapshot> for SiteEntry {
     fn from(s: &monitor_core::snapshot::SiteSnapshot) -> SiteEntry {
         SiteEntry {
             site: s.site.into(),
-            stats: (&monitor_core::figures::SiteStats::from(monitor_core::Figures::clone(&s.figures)))
+            stats: (&monitor_core::figures::SiteStats::from(monitor_core::Figures::clone(
+                &s.figures,
+            )))
                 .into(),
         }
     }
