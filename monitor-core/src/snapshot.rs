@@ -199,7 +199,7 @@ impl ModelStats {
             cached_input_tokens: f.tokens.cached_input,
             cache_write_tokens: f.tokens.cache_write,
             reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: KindCosts::of(f),
+            cost_by_kind: f.kind_costs(),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,

@@ -146,7 +146,7 @@ pub(crate) fn only(params: &[(String, String)], known: &[&str]) -> Result<(), Ap
 struct SiteEntry {
     #[serde(flatten)]
     site: &'static monitor_core::Site,
-    stats: monitor_core::figures::SiteStats,
+    stats: monitor_core::Figures,
 }
 
 /// The read model now, taken off the runtime's threads: a snapshot reads every site that
@@ -172,7 +172,7 @@ async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiEr
         .filter(|s| kind.is_none_or(|k| s.site.kind() == k))
         .map(|s| SiteEntry {
             site: s.site,
-            stats: monitor_core::figures::SiteStats::from(monitor_core::Figures::clone(&s.figures)),
+            stats: monitor_core::Figures::clone(&s.figures),
         })
         .collect();
     Ok(Json(json!({ "sites": sites })))

@@ -114,6 +114,6 @@ fn the_layer_allocates_nothing_beyond_what_axum_does_for_any_layer() {
         .find(|s| s.name() == "monitored")
         .unwrap();
     let calls = 20 + ROUNDS * REQUESTS;
-    assert_eq!(site.stats().calls, calls);
+    assert_eq!(site.stats().calls(), calls);
     assert_eq!(site.stats().response_bytes, calls * 12);
 }

@@ -78,8 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nstage   token calls  input output  cost");
     for site in monitor_core::sites().filter(|s| s.pipeline() == Some("logo")) {
         let s = site.stats();
-        let (name, calls, cost) = (site.name(), s.token_calls, cost(s.cost_usd));
-        let (input, output) = (s.input_tokens, s.output_tokens);
+        let (name, calls, cost) = (site.name(), s.token_calls, cost(s.cost_usd()));
+        let (input, output) = (s.tokens.input, s.tokens.output);
         println!("{name:<7} {calls:>11} {input:>6} {output:>6}  {cost}");
     }
     Ok(())

@@ -2,12 +2,11 @@
 //! token kind, memory, caches, error patterns and insights, as the monitor recorded them.
 
 use crate::load::LoadReport;
-use monitor_core::Site;
-use monitor_core::figures::SiteStats;
 use monitor_core::pricing::Price;
 use monitor_core::site::SiteKind;
 use monitor_core::snapshot::ModelStats;
 use monitor_core::usage::TokenKind;
+use monitor_core::{Figures, Site};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
@@ -142,7 +141,7 @@ fn sites_table(out: &mut String) {
         "tok out",
         "cost"
     );
-    let mut all: Vec<(&Site, SiteStats)> = monitor_core::sites().map(|s| (s, s.stats())).collect();
+    let mut all: Vec<(&Site, Figures)> = monitor_core::sites().map(|s| (s, s.stats())).collect();
     all.sort_by_key(|(s, _)| (s.kind(), s.is_route(), s.pipeline(), s.line()));
     let (mut calls, mut errors, mut input, mut output) = (0, 0, 0, 0);
     for (site, s) in &all {
@@ -157,23 +156,23 @@ fn sites_table(out: &mut String) {
             site.kind().as_str(),
             name,
             place(site),
-            s.calls,
+            s.calls(),
             s.errors,
             s.client_errors,
-            millis(s.p50),
-            millis(s.p99),
-            s.input_tokens,
-            s.output_tokens,
-            cost(s.cost_usd, s.known_cost_usd, s.token_calls),
+            millis(s.durations.p50()),
+            millis(s.durations.p99()),
+            s.tokens.input,
+            s.tokens.output,
+            cost(s.cost_usd(), s.known_cost_usd(), s.token_calls),
         );
         // Tokens are credited to the metered call and to its enclosing stage and handler: count
         // them once, at the metered call.
         if site.kind() == SiteKind::Tokens {
-            input += s.input_tokens;
-            output += s.output_tokens;
+            input += s.tokens.input;
+            output += s.tokens.output;
         }
         if site.kind() == SiteKind::Handler {
-            calls += s.calls;
+            calls += s.calls();
             errors += s.errors;
         }
     }

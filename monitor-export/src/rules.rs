@@ -5,7 +5,7 @@
 //!   their figures added ([`group_sites`]): two series with the same labels would make a scrape
 //!   fail.
 //! - Calls are split by outcome into parts that add up to the calls ([`Outcomes`]): a panic is
-//!   not also an `error` there, unlike in `SiteStats::errors`.
+//!   not also an `error` there, unlike in `Figures::errors`.
 //! - An unknown cost is never exported as 0 ([`site_cost`], [`model_cost`]).
 //! - Counters never fall between two exports ([`OutcomePeaks`]): the read model never reads a
 //!   counter lower than before, but the outcome split is a difference of counters read one after

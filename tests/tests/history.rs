@@ -89,6 +89,6 @@ fn the_collector_files_deltas_feeds_subscribers_and_stays_bounded() {
         .find(|s| s.name() == "work")
         .unwrap()
         .stats()
-        .calls;
+        .calls();
     assert!(total >= 10_000_000, "{total}");
 }

@@ -798,7 +798,7 @@ impl GroupResult {
             cached_input_tokens: f.tokens.cached_input,
             cache_write_tokens: f.tokens.cache_write,
             reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: KindCosts::of(f),
+            cost_by_kind: f.kind_costs(),
             chunks: f.chunks,
             streamed_calls: f.first_chunk.count(),
             first_chunk_p50: f.first_chunk.quantile(0.5).as_secs_f64(),

@@ -33,9 +33,9 @@ fn main() {
         .find(|s| s.name() == "complete")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.token_calls, 1);
-    assert_eq!(stats.input_tokens, 4);
+    assert_eq!(stats.tokens.input, 4);
 
     // The model expression is evaluated for async-trait methods too.
     let models = monitor_core::snapshot::models();
