@@ -82,8 +82,8 @@ fn snapshots_ticks_and_history_count_every_call_made_while_they_ran() {
     while let Some(tick) = ticks.try_recv() {
         for s in &tick.sites {
             match s.site.name() {
-                "raced" => ticked.0 += s.calls,
-                "raced_stage" => ticked.1 += s.calls,
+                "raced" => ticked.0 += s.figures.calls(),
+                "raced_stage" => ticked.1 += s.figures.calls(),
                 _ => {}
             }
         }
