@@ -15,7 +15,7 @@
 // those sites, keeps the latest figures of every site, and hands out shared references to them.
 // A site that recorded nothing since the previous snapshot costs a reference count.
 use crate::errors::patterns;
-use crate::figures::{Figures, KindCosts};
+use crate::figures::Figures;
 use crate::memory::{MemorySample, sample as memory};
 use crate::record::caches::{CacheStats, caches};
 use crate::record::registry::{all, index_of, site_at};
@@ -23,7 +23,8 @@ use crate::record::site::{Site, SiteKind, take_marked};
 use crate::usage::entry;
 use crate::usage::pricing::Price;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -139,78 +140,61 @@ impl SiteSnapshot {
 }
 
 /// Token usage and cost of one model, over every site that called it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Serialises as the dashboard's `/api/models` has always answered: `model`, `price`, `calls`
+/// (the calls that reported usage), tokens by kind, `cost_by_kind`, `cost_usd`,
+/// `known_cost_usd`, `unpriced_calls`, `cancelled`, `chunks`, `streamed_calls`, and the streams'
+/// `first_chunk_p50`, `first_chunk_p99`, `per_output_chunk_p50`, `per_output_chunk_p99` in
+/// seconds.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ModelStats {
     /// The model's name; [`UNKNOWN_MODEL`](crate::usage::UNKNOWN_MODEL) for calls that named none.
     pub model: String,
     /// The price in force now, if any.
     pub price: Option<Price>,
-    /// Calls that reported usage.
-    pub calls: u64,
-    /// Input tokens, cached ones included.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Input tokens read from the provider's cache.
-    pub cached_input_tokens: u64,
-    /// Input tokens written to the provider's cache.
-    pub cache_write_tokens: u64,
-    /// Output tokens spent reasoning.
-    pub reasoning_tokens: u64,
-    /// What each kind of token cost, in USD, over the priced calls.
-    pub cost_by_kind: KindCosts,
-    /// Total cost in USD, or `None` when some calls were made while the model had no price.
-    pub cost_usd: Option<f64>,
-    /// Cost of the calls that had a price.
-    pub known_cost_usd: f64,
-    /// Calls made while the model had no price.
-    pub unpriced_calls: u64,
-    /// Calls dropped before they finished (streams cut off, futures cancelled); their tokens
-    /// count.
-    pub cancelled: u64,
-    /// Items yielded by its streamed calls.
-    pub chunks: u64,
-    /// Streamed calls that yielded an item.
-    pub streamed_calls: u64,
-    /// Median time to a streamed call's first item.
-    #[serde(serialize_with = "crate::figures::seconds")]
-    pub first_chunk_p50: Duration,
-    /// 99th percentile time to a streamed call's first item.
-    #[serde(serialize_with = "crate::figures::seconds")]
-    pub first_chunk_p99: Duration,
-    /// Median time per output chunk of its streamed calls.
-    #[serde(serialize_with = "crate::figures::seconds")]
-    pub per_output_chunk_p50: Duration,
-    /// 99th percentile time per output chunk.
-    #[serde(serialize_with = "crate::figures::seconds")]
-    pub per_output_chunk_p99: Duration,
+    /// The calls of every token site that called it. `token_calls` counts the calls that reported
+    /// usage; `cost_usd()` is `None` when some calls were made while the model had no price;
+    /// `cancelled` calls (streams cut off, futures cancelled) count with their tokens.
+    pub figures: Figures,
 }
 
 impl ModelStats {
     /// A model's stats from the figures of its calls.
-    pub fn new(model: impl Into<String>, price: Option<Price>, f: &Figures) -> ModelStats {
+    pub fn new(model: impl Into<String>, price: Option<Price>, figures: Figures) -> ModelStats {
         ModelStats {
             model: model.into(),
             price,
-            calls: f.token_calls,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cached_input_tokens: f.tokens.cached_input,
-            cache_write_tokens: f.tokens.cache_write,
-            reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: f.kind_costs(),
-            cost_usd: f.cost_usd(),
-            known_cost_usd: f.known_cost_usd(),
-            unpriced_calls: f.unpriced_calls,
-            cancelled: f.cancelled,
-            chunks: f.chunks,
-            streamed_calls: f.first_chunk.count(),
-            first_chunk_p50: f.first_chunk.quantile(0.5),
-            first_chunk_p99: f.first_chunk.quantile(0.99),
-            per_output_chunk_p50: f.per_output_chunk.quantile(0.5),
-            per_output_chunk_p99: f.per_output_chunk.quantile(0.99),
+            figures,
         }
+    }
+}
+
+impl Serialize for ModelStats {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let f = &self.figures;
+        let seconds = |d: Duration| d.as_secs_f64();
+        let mut s = serializer.serialize_struct("ModelStats", 19)?;
+        s.serialize_field("model", &self.model)?;
+        s.serialize_field("price", &self.price)?;
+        s.serialize_field("calls", &f.token_calls)?;
+        s.serialize_field("input_tokens", &f.tokens.input)?;
+        s.serialize_field("output_tokens", &f.tokens.output)?;
+        s.serialize_field("cached_input_tokens", &f.tokens.cached_input)?;
+        s.serialize_field("cache_write_tokens", &f.tokens.cache_write)?;
+        s.serialize_field("reasoning_tokens", &f.tokens.reasoning)?;
+        s.serialize_field("cost_by_kind", &f.kind_costs())?;
+        s.serialize_field("cost_usd", &f.cost_usd())?;
+        s.serialize_field("known_cost_usd", &f.known_cost_usd())?;
+        s.serialize_field("unpriced_calls", &f.unpriced_calls)?;
+        s.serialize_field("cancelled", &f.cancelled)?;
+        s.serialize_field("chunks", &f.chunks)?;
+        s.serialize_field("streamed_calls", &f.streamed_calls())?;
+        s.serialize_field("first_chunk_p50", &seconds(f.first_chunk.p50()))?;
+        s.serialize_field("first_chunk_p99", &seconds(f.first_chunk.p99()))?;
+        s.serialize_field("per_output_chunk_p50", &seconds(f.per_output_chunk.p50()))?;
+        s.serialize_field("per_output_chunk_p99", &seconds(f.per_output_chunk.p99()))?;
+        s.end()
     }
 }
 
@@ -310,7 +294,7 @@ pub fn error_patterns() -> ErrorSummary {
 ///
 /// ```
 /// for model in monitor_core::snapshot::models() {
-///     println!("{}: {} tokens in", model.model, model.input_tokens);
+///     println!("{}: {} tokens in", model.model, model.figures.tokens.input);
 /// }
 /// ```
 pub fn models() -> Vec<ModelStats> {
@@ -582,7 +566,7 @@ fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
         .into_iter()
         .filter(|(_, (_, f))| f.token_calls > 0)
         .map(|(model, (provider, f))| {
-            ModelStats::new(model, table.lookup(model, provider).cloned(), &f)
+            ModelStats::new(model, table.lookup(model, provider).cloned(), f)
         })
         .collect()
 }

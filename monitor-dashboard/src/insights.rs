@@ -328,10 +328,10 @@ fn rising_errors(now: SystemTime) -> Vec<Insight> {
         .into_iter()
         .filter_map(|recent| {
             let usual = before.get(&recent.key)?;
-            let (now_rate, usual_rate) = (recent.error_rate, usual.error_rate);
-            let rises = recent.calls >= MIN_CALLS_FOR_RATE
-                && usual.calls >= MIN_CALLS_FOR_RATE
-                && recent.errors >= MIN_RECENT_ERRORS
+            let (now_rate, usual_rate) = (recent.figures.error_rate(), usual.figures.error_rate());
+            let rises = recent.figures.calls() >= MIN_CALLS_FOR_RATE
+                && usual.figures.calls() >= MIN_CALLS_FOR_RATE
+                && recent.figures.errors >= MIN_RECENT_ERRORS
                 && now_rate >= usual_rate * ERROR_RISE_FACTOR
                 && now_rate - usual_rate >= ERROR_RISE_MIN;
             rises.then(|| {
@@ -341,8 +341,8 @@ fn rising_errors(now: SystemTime) -> Vec<Insight> {
                     subject(&recent.key),
                     percent(now_rate),
                     span(RECENT),
-                    recent.errors,
-                    recent.calls,
+                    recent.figures.errors,
+                    recent.figures.calls(),
                     percent(usual_rate),
                     span(BASELINE),
                 );
@@ -374,7 +374,13 @@ fn rising_first_chunk(now: SystemTime) -> Vec<Insight> {
         .into_iter()
         .filter_map(|g| {
             let model = g.key.get("model")?.clone();
-            Some((model, (g.streamed_calls, finite_or_zero(g.first_chunk_p99))))
+            Some((
+                model,
+                (
+                    g.figures.streamed_calls(),
+                    finite_or_zero(g.figures.first_chunk.p99().as_secs_f64()),
+                ),
+            ))
         })
         .collect()
     };
@@ -427,12 +433,14 @@ fn first_chunk_rise(model: &str, recent: (u64, f64), usual: (u64, f64)) -> Optio
 /// caching paid off, though the write alone cost more than the read saved.
 fn cache_writes_unpaid(m: &ModelStats) -> Option<Insight> {
     let price = m.price.as_ref()?;
-    if m.calls < MIN_CALLS_FOR_CACHE || m.cache_write_tokens == 0 {
+    if m.figures.token_calls < MIN_CALLS_FOR_CACHE || m.figures.tokens.cache_write == 0 {
         return None;
     }
     let input = price.rate(TokenKind::Input);
-    let premium = m.cache_write_tokens as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
-    let saved = m.cached_input_tokens as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
+    let premium =
+        m.figures.tokens.cache_write as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
+    let saved =
+        m.figures.tokens.cached_input as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
     (premium > saved).then(|| {
         Insight::new(
             Severity::Warning,
@@ -442,10 +450,10 @@ fn cache_writes_unpaid(m: &ModelStats) -> Option<Insight> {
                  cache cost {} more than plain input would have ({} in all), and its {} read \
                  from the cache saved {} since the start",
                 m.model,
-                count(m.cache_write_tokens),
+                count(m.figures.tokens.cache_write),
                 usd(premium),
-                usd(m.cost_by_kind.cache_write),
-                count(m.cached_input_tokens),
+                usd(m.figures.kind_costs().cache_write),
+                count(m.figures.tokens.cached_input),
                 usd(saved),
             ),
         )
@@ -511,10 +519,10 @@ impl Figures {
     /// A group of the history: the time spent is the sum of its calls' durations.
     fn of_group(group: &GroupResult) -> Figures {
         Figures {
-            calls: group.calls,
-            time: finite_or_zero(group.total_duration),
-            p50: finite_or_zero(group.p50),
-            p99: finite_or_zero(group.p99),
+            calls: group.figures.calls(),
+            time: finite_or_zero(group.figures.durations.sum().as_secs_f64()),
+            p50: finite_or_zero(group.figures.durations.p50().as_secs_f64()),
+            p99: finite_or_zero(group.figures.durations.p99().as_secs_f64()),
         }
     }
 
@@ -547,7 +555,7 @@ fn figures(
         .map(|r| r.groups)
         .unwrap_or_default()
         .iter()
-        .filter(|g| g.calls > 0)
+        .filter(|g| g.figures.calls() > 0)
         .map(|g| (g.key.clone(), Figures::of_group(g)))
         .collect();
     if !recent.is_empty() {
@@ -644,14 +652,18 @@ fn slowest_handler(now: SystemTime, snapshot: &Snapshot) -> Option<Insight> {
 fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
     let total: f64 = models
         .iter()
-        .map(|m| finite_or_zero(m.known_cost_usd))
+        .map(|m| finite_or_zero(m.figures.known_cost_usd()))
         .sum();
     let top = models
         .iter()
-        .filter(|m| finite_or_zero(m.known_cost_usd) > 0.0)
-        .max_by(|a, b| a.known_cost_usd.total_cmp(&b.known_cost_usd))?;
+        .filter(|m| finite_or_zero(m.figures.known_cost_usd()) > 0.0)
+        .max_by(|a, b| {
+            a.figures
+                .known_cost_usd()
+                .total_cmp(&b.figures.known_cost_usd())
+        })?;
     // Calls made while the model had no price are not in its cost: it is a floor then.
-    let at_least = if top.unpriced_calls > 0 {
+    let at_least = if top.figures.unpriced_calls > 0 {
         "at least "
     } else {
         ""
@@ -663,11 +675,16 @@ fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
             "Model `{}` costs the most: {at_least}{}, {} of the {} spent on priced models since \
              the start ({} tokens in {})",
             top.model,
-            usd(top.known_cost_usd),
-            percent(top.known_cost_usd / total),
+            usd(top.figures.known_cost_usd()),
+            percent(top.figures.known_cost_usd() / total),
             usd(total),
-            count(top.input_tokens.saturating_add(top.output_tokens)),
-            calls_of(top.calls),
+            count(
+                top.figures
+                    .tokens
+                    .input
+                    .saturating_add(top.figures.tokens.output)
+            ),
+            calls_of(top.figures.token_calls),
         ),
     ))
 }
@@ -676,15 +693,27 @@ fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
 fn unpriced_models(models: &[ModelStats]) -> Option<Insight> {
     let unpriced: Vec<_> = models
         .iter()
-        .filter(|m| m.unpriced_calls > 0 && m.input_tokens.saturating_add(m.output_tokens) > 0)
+        .filter(|m| {
+            m.figures.unpriced_calls > 0
+                && m.figures
+                    .tokens
+                    .input
+                    .saturating_add(m.figures.tokens.output)
+                    > 0
+        })
         .collect();
     if unpriced.is_empty() {
         return None;
     }
-    let calls: u64 = unpriced.iter().map(|m| m.unpriced_calls).sum();
+    let calls: u64 = unpriced.iter().map(|m| m.figures.unpriced_calls).sum();
     let tokens: u64 = unpriced
         .iter()
-        .map(|m| m.input_tokens.saturating_add(m.output_tokens))
+        .map(|m| {
+            m.figures
+                .tokens
+                .input
+                .saturating_add(m.figures.tokens.output)
+        })
         .sum();
     let mut names: Vec<String> = unpriced
         .iter()

@@ -481,17 +481,17 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
         let mut labels = Labels::default();
         labels.push("gen_ai_request_model", &m.model);
         for (token_type, n) in [
-            ("input", m.input_tokens),
-            ("output", m.output_tokens),
-            ("cached_input", m.cached_input_tokens),
-            ("cache_write", m.cache_write_tokens),
-            ("reasoning", m.reasoning_tokens),
+            ("input", m.figures.tokens.input),
+            ("output", m.figures.tokens.output),
+            ("cached_input", m.figures.tokens.cached_input),
+            ("cache_write", m.figures.tokens.cache_write),
+            ("reasoning", m.figures.tokens.reasoning),
         ] {
             tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
         }
         if let Some(usd) = rules::model_cost(m) {
             cost.sample("", &labels, &[], Float(usd));
-            let k = &m.cost_by_kind;
+            let k = &m.figures.kind_costs();
             for (token_type, usd) in [
                 ("input", k.input),
                 ("cached_input", k.cached_input),
@@ -507,8 +507,8 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
                 );
             }
         }
-        if m.unpriced_calls > 0 {
-            unpriced.sample("", &labels, &[], m.unpriced_calls);
+        if m.figures.unpriced_calls > 0 {
+            unpriced.sample("", &labels, &[], m.figures.unpriced_calls);
         }
     }
     tokens.write(out);

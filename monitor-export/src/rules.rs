@@ -189,7 +189,8 @@ pub fn site_cost(f: &Figures) -> Option<f64> {
 /// The cost of a model's calls to export: zero is the truth for a priced model not called yet,
 /// and a lie for an unpriced one.
 pub fn model_cost(m: &ModelStats) -> Option<f64> {
-    (m.price.is_some() || m.calls > m.unpriced_calls).then_some(m.known_cost_usd)
+    (m.price.is_some() || m.figures.token_calls > m.figures.unpriced_calls)
+        .then_some(m.figures.known_cost_usd())
 }
 
 /// Whether heap figures mean anything: only when `MonitoredAlloc` counts the heap. Without it

@@ -182,7 +182,10 @@ fn running_totals_keep_the_latest_count_of_each_kind() {
         .into_iter()
         .find(|m| m.model == "claude-stream")
         .unwrap();
-    assert_eq!((model.calls, model.output_tokens), (1, 90));
+    assert_eq!(
+        (model.figures.token_calls, model.figures.tokens.output),
+        (1, 90)
+    );
 }
 
 #[tracks_tokens(model = "stream-cancel")]

@@ -35,8 +35,11 @@ fn a_literal_model_is_priced_from_the_table() {
         .into_iter()
         .find(|m| m.model == "tok-literal")
         .unwrap();
-    assert_eq!((model.calls, model.input_tokens), (2, 1_500_000));
-    assert!((model.cost_usd.unwrap() - expected).abs() < EPS);
+    assert_eq!(
+        (model.figures.token_calls, model.figures.tokens.input),
+        (2, 1_500_000)
+    );
+    assert!((model.figures.cost_usd().unwrap() - expected).abs() < EPS);
 }
 
 #[tracks_tokens(model = "tok-never-priced")]
@@ -58,7 +61,7 @@ fn a_model_without_a_price_counts_tokens_and_leaves_cost_unknown() {
         .into_iter()
         .find(|m| m.model == "tok-never-priced")
         .unwrap();
-    assert_eq!((model.cost_usd, model.price), (None, None));
+    assert_eq!((model.figures.cost_usd(), model.price), (None, None));
 }
 
 #[derive(Debug)]
@@ -134,7 +137,7 @@ fn an_expression_model_is_evaluated_per_call() {
         .filter(|m| m.model.starts_with("tok-expr-"))
         .collect();
     assert_eq!(by_model.len(), 2);
-    assert!(by_model.iter().all(|m| m.calls == 1));
+    assert!(by_model.iter().all(|m| m.figures.token_calls == 1));
     assert!(
         !models()
             .iter()
@@ -153,7 +156,11 @@ fn without_a_model_argument_the_return_value_names_it() {
         .find(|m| m.model == "tok-from-response")
         .unwrap();
     assert_eq!(
-        (model.calls, model.input_tokens, model.output_tokens),
+        (
+            model.figures.token_calls,
+            model.figures.tokens.input,
+            model.figures.tokens.output
+        ),
         (1, 1, 2)
     );
 }
@@ -170,8 +177,8 @@ fn a_call_that_names_no_model_counts_under_unknown() {
         .into_iter()
         .find(|m| m.model == UNKNOWN_MODEL)
         .unwrap();
-    assert!(model.calls >= 1);
-    assert_eq!(model.cost_usd, None);
+    assert!(model.figures.token_calls >= 1);
+    assert_eq!(model.figures.cost_usd(), None);
 }
 
 // A stage that awaits metered calls, yielding in between, so its polls interleave with others.
@@ -375,7 +382,11 @@ fn an_async_trait_method_evaluates_its_model_expression() {
         .find(|m| m.model == "tok-async-trait")
         .unwrap();
     assert_eq!(
-        (model.calls, model.input_tokens, model.output_tokens),
+        (
+            model.figures.token_calls,
+            model.figures.tokens.input,
+            model.figures.tokens.output
+        ),
         (1, 4, 3)
     );
     assert_eq!(site("async_trait_complete").stats().token_calls, 1);

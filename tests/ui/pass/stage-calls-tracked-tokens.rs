@@ -40,6 +40,6 @@ fn main() {
 
     let models = monitor_core::snapshot::models();
     for name in ["first", "other"] {
-        assert_eq!(models.iter().find(|m| m.model == name).unwrap().calls, 1);
+        assert_eq!(models.iter().find(|m| m.model == name).unwrap().figures.token_calls, 1);
     }
 }

@@ -40,5 +40,5 @@ fn main() {
     // The model expression is evaluated for async-trait methods too.
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "trait-model").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }

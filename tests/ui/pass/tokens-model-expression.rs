@@ -18,7 +18,7 @@ fn calls_of(model: &str) -> u64 {
     monitor_core::snapshot::models()
         .into_iter()
         .find(|m| m.model == model)
-        .map_or(0, |m| m.calls)
+        .map_or(0, |m| m.figures.token_calls)
 }
 
 fn main() {

@@ -33,8 +33,8 @@ fn main() {
     let models = monitor_core::snapshot::models();
     for name in ["served-by-x", "served-by-y"] {
         let model = models.iter().find(|m| m.model == name).unwrap();
-        assert_eq!(model.calls, 1);
-        assert_eq!(model.output_tokens, 5);
+        assert_eq!(model.figures.token_calls, 1);
+        assert_eq!(model.figures.tokens.output, 5);
     }
 
     let site = monitor_core::sites()

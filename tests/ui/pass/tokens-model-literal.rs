@@ -29,5 +29,5 @@ fn main() {
 
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "gpt-4o").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }

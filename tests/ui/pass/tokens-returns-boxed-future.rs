@@ -43,5 +43,5 @@ fn main() {
 
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "boxed-model").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }
