@@ -96,6 +96,14 @@ pub const SITE_COUNTERS: &[SiteCounter] = &[
         help: "Response payload, from the return values whose type tells a size.",
         every_site: true,
     },
+    SiteCounter {
+        value: |f| f.traces_kept,
+        prometheus: "monitor_traces_kept_total",
+        otlp: Some("monitor.traces.kept"),
+        unit: "{call}",
+        help: "Calls of the site that were part of a run kept as a trace.",
+        every_site: false,
+    },
 ];
 
 /// One exported series of sites: their shared labels, their figures added, and the sites in it.
@@ -294,5 +302,70 @@ pub fn endpoint_label(endpoint: &str) -> String {
     match scheme {
         Some(scheme) => format!("{scheme}://{host}{path}"),
         None => format!("{host}{path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use monitor_core::site::SiteKind;
+    use monitor_core::snapshot::SiteSnapshot;
+    use std::time::SystemTime;
+
+    /// A site whose calls were kept as traces, and one whose calls were not.
+    fn snapshot() -> Snapshot {
+        let kept = Site::builder(SiteKind::Handler, "kept").build();
+        let plain = Site::builder(SiteKind::Stage, "plain").build();
+        let mut f = Figures::default();
+        f.durations.record(std::time::Duration::from_millis(3));
+        f.traces_kept = 3;
+        let mut snapshot = Snapshot::new(SystemTime::now());
+        snapshot.sites = vec![
+            SiteSnapshot::new(kept, f),
+            SiteSnapshot::new(plain, Figures::default()),
+        ];
+        snapshot
+    }
+
+    #[test]
+    fn traces_kept_is_a_prometheus_counter_of_the_sites_that_kept_any() {
+        let text = crate::Exposition::new().render(&snapshot());
+        assert!(
+            text.contains("# TYPE monitor_traces_kept_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "monitor_traces_kept_total{site=\"kept\",kind=\"handler\",module=\"\"} 3\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("monitor_traces_kept_total{site=\"plain\""),
+            "{text}"
+        );
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn traces_kept_is_a_sum_of_the_sites_that_kept_any() {
+        use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+
+        let request = crate::otlp::request(&snapshot(), &[]);
+        let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
+        let kept = metrics
+            .iter()
+            .find(|m| m.name == "monitor.traces.kept")
+            .expect("monitor.traces.kept is exported");
+        assert_eq!(kept.unit, "{call}");
+        let Some(metric::Data::Sum(sum)) = &kept.data else {
+            panic!("a sum: {kept:?}");
+        };
+        assert!(sum.is_monotonic);
+        assert_eq!(sum.data_points.len(), 1, "only the site that kept any");
+        assert_eq!(
+            sum.data_points[0].value,
+            Some(number_data_point::Value::AsDouble(3.0))
+        );
     }
 }

@@ -14,8 +14,9 @@
 // snapshot's sites and models, the query's groups and points and the ticks hold it. A new
 // counter is a field here and its place in `counters_mut` and `counter_values` (a test checks
 // they agree; the history file stores the counters in that order, and refuses a file written
-// with another number of them), and filled where it is recorded. Adding, subtracting and
-// merging are written once, below.
+// with another number of them), filled where it is recorded, and exported by a row of
+// monitor-export's `rules::SITE_COUNTERS`. Adding, subtracting and merging are written once,
+// below.
 pub(crate) mod histogram;
 mod stats;
 
@@ -98,6 +99,10 @@ pub struct Figures {
     pub allocated_bytes: u64,
     /// Items yielded by streamed calls.
     pub chunks: u64,
+    /// Calls that were part of a run kept as a trace (a trace kept whole by the tail rules:
+    /// failed, cancelled, slow, over budget or head-sampled). Filled by the traces work; 0 until
+    /// then.
+    pub traces_kept: u64,
     /// Time from the call to a streamed call's first item, for each call that yielded one.
     pub first_chunk: Histogram,
     /// Time per output chunk of each streamed call with two items or more: from its first item to
@@ -170,7 +175,7 @@ impl Outcomes {
 }
 
 /// Plain counters in [`Figures`] outside arrays.
-const SCALARS: usize = 21;
+const SCALARS: usize = 22;
 /// Every plain counter in [`Figures`].
 #[cfg(any(test, feature = "persist"))]
 pub(crate) const COUNTERS: usize = SCALARS + 5 + 2 * TOKEN_BUCKETS;
@@ -229,6 +234,7 @@ impl Figures {
             &mut self.unpriced_calls,
             &mut self.allocated_bytes,
             &mut self.chunks,
+            &mut self.traces_kept,
         ];
         scalars
             .into_iter()
@@ -273,6 +279,7 @@ impl Figures {
             self.unpriced_calls,
             self.allocated_bytes,
             self.chunks,
+            self.traces_kept,
         ];
         scalars
             .into_iter()
@@ -470,7 +477,7 @@ impl Figures {
     }
 
     /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes,
-    /// chunks and slow calls are not kept by outcome: they are left out (0).
+    /// chunks, traces kept and slow calls are not kept by outcome: they are left out (0).
     pub fn with_outcome(&self, outcome: crate::history::OutcomeFilter) -> Figures {
         use crate::history::OutcomeFilter;
         let mut part = Figures {
