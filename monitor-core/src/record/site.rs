@@ -114,7 +114,7 @@ pub struct SiteMeta {
 /// let site = monitor_core::sites().find(|s| s.name() == "health").unwrap();
 /// assert_eq!(site.kind(), SiteKind::Handler);
 /// assert_eq!(site.route(), Some("GET /health"));
-/// assert_eq!(site.stats().calls, 1);
+/// assert_eq!(site.stats().calls(), 1);
 /// assert_eq!(site.stats().response_bytes, 2);
 /// # }
 /// ```
