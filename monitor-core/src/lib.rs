@@ -285,7 +285,7 @@ pub mod events {
     //! Reach for it to see the calls behind an error rate or a slow percentile.
     //!
     //! ```
-    //! monitor_core::events::set_sampling(0); // no sampled calls, only failed and slow ones
+    //! monitor_core::events::set_sampling(0.0); // no sampled calls, only failed and slow ones
     //! let (events, dropped) = monitor_core::events::recent();
     //! for event in events {
     //!     println!("{} {:?} {:?}", event.site.qualified_name(), event.reason, event.duration);
