@@ -26,6 +26,7 @@ pub use stats::{KindCosts, StatusClasses};
 
 use crate::sorted::merge_keyed;
 use crate::usage::Tokens;
+use serde::Serialize;
 
 /// What a set of calls did: counts by outcome, statuses, payload bytes, tokens, cost, heap bytes,
 /// and the durations of the finished calls, with those of the failed calls and of the calls
@@ -171,6 +172,44 @@ impl Outcomes {
             self.panic,
             self.cancelled,
         ]
+    }
+}
+
+/// The outcomes a query can count, and [`Figures::with_outcome`] split by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeFilter {
+    /// Calls that neither failed nor were answered with a 4xx (cancelled calls excluded).
+    Ok,
+    /// Failed calls: an error, a 5xx, or a panic.
+    Error,
+    /// Calls answered with a 4xx.
+    ClientError,
+}
+
+impl OutcomeFilter {
+    /// `ok`, `error` or `client_error`.
+    pub fn parse(name: &str) -> Option<OutcomeFilter> {
+        match name {
+            "ok" => Some(OutcomeFilter::Ok),
+            "error" => Some(OutcomeFilter::Error),
+            "client_error" => Some(OutcomeFilter::ClientError),
+            _ => None,
+        }
+    }
+
+    pub(crate) const ALL: [OutcomeFilter; 3] = [
+        OutcomeFilter::Ok,
+        OutcomeFilter::Error,
+        OutcomeFilter::ClientError,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            OutcomeFilter::Ok => "ok",
+            OutcomeFilter::Error => "error",
+            OutcomeFilter::ClientError => "client_error",
+        }
     }
 }
 
@@ -478,8 +517,7 @@ impl Figures {
 
     /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes,
     /// chunks, traces kept and slow calls are not kept by outcome: they are left out (0).
-    pub fn with_outcome(&self, outcome: crate::history::OutcomeFilter) -> Figures {
-        use crate::history::OutcomeFilter;
+    pub fn with_outcome(&self, outcome: OutcomeFilter) -> Figures {
         let mut part = Figures {
             durations: Histogram::in_units(self.durations.nanos_per_unit()),
             ..Figures::default()

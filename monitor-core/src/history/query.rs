@@ -5,6 +5,7 @@
 use super::state::{unix_ms, with_state};
 use super::tiers::Frame;
 use crate::figures::Figures;
+pub use crate::figures::OutcomeFilter;
 use crate::record::registry::all;
 use crate::record::site::Site;
 use serde::ser::SerializeStruct;
@@ -143,44 +144,6 @@ pub struct Query {
     /// and allocations are not kept by outcome: with an outcome filter (or grouped by outcome) they
     /// are 0.
     pub outcome: Option<OutcomeFilter>,
-}
-
-/// The outcomes a query can count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeFilter {
-    /// Calls that neither failed nor were answered with a 4xx (cancelled calls excluded).
-    Ok,
-    /// Failed calls: an error, a 5xx, or a panic.
-    Error,
-    /// Calls answered with a 4xx.
-    ClientError,
-}
-
-impl OutcomeFilter {
-    /// `ok`, `error` or `client_error`.
-    pub fn parse(name: &str) -> Option<OutcomeFilter> {
-        match name {
-            "ok" => Some(OutcomeFilter::Ok),
-            "error" => Some(OutcomeFilter::Error),
-            "client_error" => Some(OutcomeFilter::ClientError),
-            _ => None,
-        }
-    }
-
-    const ALL: [OutcomeFilter; 3] = [
-        OutcomeFilter::Ok,
-        OutcomeFilter::Error,
-        OutcomeFilter::ClientError,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            OutcomeFilter::Ok => "ok",
-            OutcomeFilter::Error => "error",
-            OutcomeFilter::ClientError => "client_error",
-        }
-    }
 }
 
 impl Query {
