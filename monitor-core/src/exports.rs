@@ -11,11 +11,10 @@
 //
 // [`Snapshot`]: crate::Snapshot
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::sync::{Arc, Weak};
 
 /// What one pushing exporter has done so far.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExportHealth {
     /// The exporter: `remote_write`, `otlp`.

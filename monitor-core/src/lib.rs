@@ -114,6 +114,7 @@ pub mod errors;
 pub mod exports;
 pub mod figures;
 pub mod history;
+pub mod insights;
 mod interned;
 pub mod memory;
 pub mod objectives;

@@ -23,11 +23,9 @@ use crate::record::site::{Site, SiteKind, take_marked};
 use crate::usage::entry;
 use crate::usage::pricing::Price;
 use parking_lot::Mutex;
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The runtime as of one moment: what every reader reads.
 ///
@@ -140,12 +138,6 @@ impl SiteSnapshot {
 }
 
 /// Token usage and cost of one model, over every site that called it.
-///
-/// Serialises as the dashboard's `/api/models` has always answered: `model`, `price`, `calls`
-/// (the calls that reported usage), tokens by kind, `cost_by_kind`, `cost_usd`,
-/// `known_cost_usd`, `unpriced_calls`, `cancelled`, `chunks`, `streamed_calls`, and the streams'
-/// `first_chunk_p50`, `first_chunk_p99`, `per_output_chunk_p50`, `per_output_chunk_p99` in
-/// seconds.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ModelStats {
@@ -170,36 +162,8 @@ impl ModelStats {
     }
 }
 
-impl Serialize for ModelStats {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let f = &self.figures;
-        let seconds = |d: Duration| d.as_secs_f64();
-        let mut s = serializer.serialize_struct("ModelStats", 19)?;
-        s.serialize_field("model", &self.model)?;
-        s.serialize_field("price", &self.price)?;
-        s.serialize_field("calls", &f.token_calls)?;
-        s.serialize_field("input_tokens", &f.tokens.input)?;
-        s.serialize_field("output_tokens", &f.tokens.output)?;
-        s.serialize_field("cached_input_tokens", &f.tokens.cached_input)?;
-        s.serialize_field("cache_write_tokens", &f.tokens.cache_write)?;
-        s.serialize_field("reasoning_tokens", &f.tokens.reasoning)?;
-        s.serialize_field("cost_by_kind", &f.kind_costs())?;
-        s.serialize_field("cost_usd", &f.cost_usd())?;
-        s.serialize_field("known_cost_usd", &f.known_cost_usd())?;
-        s.serialize_field("unpriced_calls", &f.unpriced_calls)?;
-        s.serialize_field("cancelled", &f.cancelled)?;
-        s.serialize_field("chunks", &f.chunks)?;
-        s.serialize_field("streamed_calls", &f.streamed_calls())?;
-        s.serialize_field("first_chunk_p50", &seconds(f.first_chunk.p50()))?;
-        s.serialize_field("first_chunk_p99", &seconds(f.first_chunk.p99()))?;
-        s.serialize_field("per_output_chunk_p50", &seconds(f.per_output_chunk.p50()))?;
-        s.serialize_field("per_output_chunk_p99", &seconds(f.per_output_chunk.p99()))?;
-        s.end()
-    }
-}
-
 /// One group of errors: same site, same error type, same normalised message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorPattern {
     /// The site that failed.
@@ -242,7 +206,7 @@ impl ErrorPattern {
 }
 
 /// Every pattern, most frequent first, and how many errors did not fit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorSummary {
     /// The patterns, most frequent first.
@@ -342,6 +306,8 @@ struct ReadModel {
     errors: Option<(u64, Arc<ErrorSummary>)>,
 }
 
+// The read model's baseline: the latest figures of every site, which are the process's. Readers
+// share it so that a snapshot costs what was active since the previous one, whoever took it.
 static READ: Mutex<ReadModel> = Mutex::new(ReadModel {
     entries: Vec::new(),
     recent: Vec::new(),

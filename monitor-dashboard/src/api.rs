@@ -2,14 +2,18 @@
 //! objectives (and the raw events, in `events.rs`).
 
 use crate::AppState;
+use crate::params::{kind, only, query_error};
+use crate::problem::{ApiError, not_found};
+use crate::wire;
 use axum::Json;
 use axum::Router;
-use axum::extract::{OriginalUri, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use http::StatusCode;
-use serde::Serialize;
-use serde_json::json;
+
+// The page's handler (page.rs) reads these here, where they were before they had modules of
+// their own.
+pub(crate) use crate::params::params;
+pub(crate) use crate::problem::error;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -28,127 +32,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 
-/// An answer that is not a success: a status and a JSON body `{"error": …, "status": …,
-/// "message": …}`, with `"parameter"` when one parameter was at fault.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    error: &'static str,
-    parameter: Option<String>,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn unauthorized(message: &str) -> ApiError {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            error: "unauthorized",
-            parameter: None,
-            message: message.to_owned(),
-        }
-    }
-
-    pub(crate) fn bad_parameter(parameter: &str, message: String) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            error: "bad_parameter",
-            parameter: Some(parameter.to_owned()),
-            message,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({
-            "error": self.error,
-            "status": self.status.as_u16(),
-            "message": self.message,
-        });
-        if let Some(parameter) = self.parameter {
-            body["parameter"] = parameter.into();
-        }
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                http::header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static("Bearer realm=\"monitor\""),
-            );
-        }
-        response
-    }
-}
-
-/// The one shape of every error the dashboard answers: `{"error", "status", "message"}`.
-pub(crate) fn error(status: StatusCode, error: &str, message: String) -> Response {
-    let body = json!({ "error": error, "status": status.as_u16(), "message": message });
-    (status, Json(body)).into_response()
-}
-
-/// No route: the path as the client sent it, prefix included (a nested router sees it without).
-pub(crate) async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no route {}", uri.path()),
-    )
-}
-
-/// A route that does not take the request's method; axum adds the `Allow` header.
-pub(crate) async fn method_not_allowed(
-    method: http::Method,
-    OriginalUri(uri): OriginalUri,
-) -> Response {
-    error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{} does not take {method}", uri.path()),
-    )
-}
-
-/// The URL's parameters as pairs, percent-decoded; a query string that does not decode is a 400.
-pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or("")).map_err(|e| {
-        ApiError::bad_parameter("query", format!("the query string does not decode: {e}"))
-    })
-}
-
-/// Rejects parameters a route does not take, so that a typo is an answer, not a silent default,
-/// and a parameter given twice, which would silently take one of the two.
-pub(crate) fn only(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
-    if let Some((key, _)) = params
-        .iter()
-        .enumerate()
-        .find_map(|(i, (k, _))| params[..i].iter().find(|(earlier, _)| earlier == k))
-    {
-        return Err(ApiError::bad_parameter(
-            key,
-            format!("`{key}` is given more than once; give it once"),
-        ));
-    }
-    match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        Some((key, _)) => Err(ApiError::bad_parameter(
-            key,
-            if known.is_empty() {
-                format!("unknown parameter `{key}`; this route takes none")
-            } else {
-                format!(
-                    "unknown parameter `{key}`; this route takes: {}",
-                    known.join(", ")
-                )
-            },
-        )),
-        None => Ok(()),
-    }
-}
-
-#[derive(Serialize)]
-struct SiteEntry {
-    #[serde(flatten)]
-    site: &'static monitor_core::Site,
-    stats: monitor_core::Figures,
-}
-
 /// The read model now, taken off the runtime's threads: a snapshot reads every site that
 /// recorded since the previous one.
 async fn snapshot() -> monitor_core::Snapshot {
@@ -158,116 +41,71 @@ async fn snapshot() -> monitor_core::Snapshot {
 }
 
 /// Every instrumented site, called or not, with its totals since the start. `?kind=` narrows it.
-async fn sites(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+async fn sites(RawQuery(raw): RawQuery) -> Result<Json<wire::sites::Sites>, ApiError> {
     let params = params(raw.as_deref())?;
     only(&params, &["kind"])?;
     let kind = match params.iter().find(|(k, _)| k == "kind") {
         Some((_, v)) => Some(kind(v)?),
         None => None,
     };
-    let sites: Vec<SiteEntry> = snapshot()
+    let sites = snapshot()
         .await
         .sites
-        .into_iter()
+        .iter()
         .filter(|s| kind.is_none_or(|k| s.site.kind() == k))
-        .map(|s| SiteEntry {
-            site: s.site,
-            stats: monitor_core::Figures::clone(&s.figures),
-        })
+        .map(Into::into)
         .collect();
-    Ok(Json(json!({ "sites": sites })))
-}
-
-pub(crate) fn kind(value: &str) -> Result<monitor_core::site::SiteKind, ApiError> {
-    monitor_core::site::SiteKind::parse(value).ok_or_else(|| {
-        ApiError::bad_parameter(
-            "kind",
-            format!("unknown kind {value:?}; known: handler, stage, tokens"),
-        )
-    })
+    Ok(Json(wire::sites::Sites { sites }))
 }
 
 /// The data model's query, its parameters as [`monitor_core::history::Query::from_params`] reads them.
-async fn query(
-    RawQuery(raw): RawQuery,
-) -> Result<Json<monitor_core::history::QueryResult>, ApiError> {
+async fn query(RawQuery(raw): RawQuery) -> Result<Json<wire::query::QueryResult>, ApiError> {
     let params = params(raw.as_deref())?;
     let query = monitor_core::history::Query::from_params(
         params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(query_error)?;
     monitor_core::history::query(&query)
-        .map(Json)
+        .map(|result| Json((&result).into()))
         .map_err(query_error)
 }
 
-pub(crate) fn query_error(e: monitor_core::history::QueryError) -> ApiError {
-    use monitor_core::history::QueryError;
-    let parameter = match &e {
-        QueryError::InvertedRange { .. } => "from".to_owned(),
-        QueryError::UnknownField { field } => field.clone(),
-        QueryError::InvalidValue { field, .. } => field.clone(),
-        QueryError::Repeated { field } => field.clone(),
-        QueryError::ResolutionTooFine { .. } => "resolution".to_owned(),
-        _ => "query".to_owned(),
-    };
-    ApiError::bad_parameter(&parameter, e.to_string())
-}
-
 /// Error patterns, most frequent first. Messages were redacted before they were stored.
-async fn errors(
-    RawQuery(raw): RawQuery,
-) -> Result<Json<monitor_core::snapshot::ErrorSummary>, ApiError> {
+async fn errors(RawQuery(raw): RawQuery) -> Result<Json<wire::errors::ErrorSummary>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    Ok(Json(monitor_core::snapshot::ErrorSummary::clone(
-        &snapshot().await.errors,
-    )))
+    Ok(Json((&*snapshot().await.errors).into()))
 }
 
 /// Memory now, at each tick kept, and the leak verdicts over them (resident size; the heap when
 /// `MonitoredAlloc` counts it).
 /// The pushing exporters' health (remote write, OTLP), their endpoints without credentials.
-async fn exports(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+async fn exports(RawQuery(raw): RawQuery) -> Result<Json<wire::exports::Exports>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    let exports: Vec<serde_json::Value> = monitor_core::exports::health()
-        .into_iter()
-        .map(|e| {
-            let mut value = serde_json::to_value(&e).unwrap_or_default();
-            value["endpoint"] = monitor_export::rules::endpoint_label(&e.endpoint).into();
-            value
-        })
+    let exports = monitor_core::exports::health()
+        .iter()
+        .map(Into::into)
         .collect();
-    Ok(Json(json!({ "exports": exports })))
+    Ok(Json(wire::exports::Exports { exports }))
 }
 
 /// Each objective as it stands: its goal, the sites it covers (by qualified name), its indicator,
 /// budget left, burn rates, state and insight.
-async fn objectives(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+async fn objectives(
+    RawQuery(raw): RawQuery,
+) -> Result<Json<wire::objectives::Objectives>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
     // Seven windows each read from the history: off the runtime's threads.
     let statuses = tokio::task::spawn_blocking(monitor_core::objectives::status)
         .await
         .unwrap_or_default();
-    let objectives: Vec<serde_json::Value> = statuses
-        .iter()
-        .map(|status| {
-            let mut value = serde_json::to_value(status).unwrap_or_default();
-            value["sites"] = status
-                .sites
-                .iter()
-                .map(|s| s.qualified_name())
-                .collect::<Vec<_>>()
-                .into();
-            value
-        })
-        .collect();
-    Ok(Json(json!({ "objectives": objectives })))
+    let objectives = statuses.iter().map(Into::into).collect();
+    Ok(Json(wire::objectives::Objectives { objectives }))
 }
 
 async fn memory(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::memory::Memory>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
     let now = tokio::task::spawn_blocking(monitor_core::memory::sample)
         .await
@@ -277,18 +115,18 @@ async fn memory(
     let detector = state.config.leak_detector();
     let leak = monitor_core::history::leak_check(&detector);
     let heap_leak = monitor_core::history::heap_leak_check(&detector);
-    Ok(Json(json!({
-        "now": now,
-        "history": history,
-        "leak": leak,
-        "heap_leak": heap_leak,
-        "leak_threshold_bytes_per_sec": detector.threshold_bytes_per_sec,
-    })))
+    Ok(Json(wire::memory::Memory {
+        now: now.as_ref().map(Into::into),
+        history: history.iter().map(Into::into).collect(),
+        leak: (&leak).into(),
+        heap_leak: heap_leak.as_ref().map(Into::into),
+        leak_threshold_bytes_per_sec: detector.threshold_bytes_per_sec,
+    }))
 }
 
 /// Each pipeline's expected duration; `?pipeline=logo&finished=analyse,concepts` for one run in
 /// progress.
-async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<wire::estimates::Estimates>, ApiError> {
     let params = params(raw.as_deref())?;
     only(&params, &["pipeline", "finished"])?;
     let finished: Vec<&str> = params
@@ -345,34 +183,37 @@ async fn estimates(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, A
             }
         }
     }
-    let estimates: Vec<serde_json::Value> = pipelines
+    let pipelines = pipelines
         .into_iter()
         .filter(|p| wanted.is_none_or(|w| w == *p))
-        .map(|pipeline| {
-            json!({
-                "pipeline": pipeline,
-                "estimate": monitor_core::history::estimate(pipeline, &finished),
-            })
+        .map(|pipeline| wire::estimates::PipelineEstimate {
+            pipeline,
+            estimate: monitor_core::history::estimate(pipeline, &finished)
+                .as_ref()
+                .map(Into::into),
         })
         .collect();
-    Ok(Json(json!({ "pipelines": estimates })))
+    Ok(Json(wire::estimates::Estimates { pipelines }))
 }
 
 /// Tokens and cost by model since the start.
-async fn models(RawQuery(raw): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+async fn models(RawQuery(raw): RawQuery) -> Result<Json<wire::models::Models>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
-    Ok(Json(json!({ "models": snapshot().await.models })))
+    let models = snapshot().await.models.iter().map(Into::into).collect();
+    Ok(Json(wire::models::Models { models }))
 }
 
 /// What to look at, in words.
 async fn insights(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::insights::Insights>, ApiError> {
     only(&params(raw.as_deref())?, &[])?;
     let detector = state.config.leak_detector();
-    let insights = tokio::task::spawn_blocking(move || crate::insights(&detector))
+    let insights = tokio::task::spawn_blocking(move || monitor_core::insights::insights(&detector))
         .await
         .unwrap_or_default();
-    Ok(Json(json!({ "insights": insights })))
+    Ok(Json(wire::insights::Insights {
+        insights: insights.into_iter().map(Into::into).collect(),
+    }))
 }

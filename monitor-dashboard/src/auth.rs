@@ -1,7 +1,7 @@
 //! The token check in front of the API and the stream.
 
 use crate::AppState;
-use crate::api::ApiError;
+use crate::problem::ApiError;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

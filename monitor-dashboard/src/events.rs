@@ -2,7 +2,9 @@
 //! first, filtered by site, kind, pipeline, outcome, reason and time.
 
 use crate::AppState;
-use crate::api::{ApiError, kind, only, params, query_error};
+use crate::params::{kind, only, params, query_error};
+use crate::problem::ApiError;
+use crate::wire;
 use axum::Json;
 use axum::Router;
 use axum::extract::RawQuery;
@@ -10,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use monitor_core::Site;
 use monitor_core::events::{Event, EventReason};
-use monitor_core::history::{OutcomeFilter, TimeRange};
+use monitor_core::figures::OutcomeFilter;
+use monitor_core::history::TimeRange;
 use monitor_core::site::SiteKind;
-use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Events in one answer unless `limit` says otherwise.
@@ -29,48 +31,6 @@ const PARAMETERS: [&str; 9] = [
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/events", get(events))
-}
-
-/// The answer: the newest events that pass the filters, and how many passed before the limit.
-#[derive(Serialize)]
-struct EventsAnswer<'a> {
-    events: Vec<EventEntry<'a>>,
-    matched: usize,
-    evicted: u64,
-    capacity: usize,
-}
-
-/// One event as the API shows it: times as Unix seconds, the outcome spelt out.
-#[derive(Serialize)]
-struct EventEntry<'a> {
-    site: &'static Site,
-    at: f64,
-    duration_secs: f64,
-    reason: EventReason,
-    outcome: OutcomeFilter,
-    status: Option<u16>,
-    request_bytes: u64,
-    response_bytes: Option<u64>,
-    error_type: Option<&'static str>,
-    error_message: Option<&'a str>,
-}
-
-impl<'a> EventEntry<'a> {
-    fn new(event: &'a Event) -> EventEntry<'a> {
-        EventEntry {
-            site: event.site,
-            // Milliseconds are all a person reading a table needs, and they survive a JS number.
-            at: since_epoch(event.at).as_millis() as f64 / 1000.0,
-            duration_secs: event.duration.as_secs_f64(),
-            reason: event.reason,
-            outcome: outcome(event),
-            status: event.status,
-            request_bytes: event.request_bytes,
-            response_bytes: event.response_bytes,
-            error_type: event.error_type,
-            error_message: event.error_message.as_deref(),
-        }
-    }
 }
 
 /// The same three outcomes `/api/query` counts, told from what the event kept.
@@ -278,12 +238,12 @@ async fn events(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     // order they ended in by a little: the answer promises the latter. Stable and nearly sorted
     // already, so this costs a pass.
     matched.sort_by_key(|e| std::cmp::Reverse(e.at));
-    let answer = EventsAnswer {
+    let answer = wire::events::Events {
         matched: matched.len(),
         events: matched
             .into_iter()
             .take(filter.limit)
-            .map(EventEntry::new)
+            .map(|e| wire::events::Event::new(e, outcome(e)))
             .collect(),
         evicted,
         capacity: monitor_core::events::EVENT_CAPACITY,

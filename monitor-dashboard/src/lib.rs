@@ -12,9 +12,9 @@
 //! - `/api/stream`: Server-Sent Events, one `tick` message per collector tick.
 //! - `/`: a page that shows all of it live (assets served from the binary; it works offline).
 //!
-//! [`MonitorLayer`] is a tower layer for the service's own router: it gives each
-//! `#[monitored_handler]` the final status and the request and response body sizes, and records
-//! requests that no instrumented handler served under their route.
+//! [`MonitorLayer`] (monitor-tower's layer for axum, re-exported) is a tower layer for the
+//! service's own router: it gives each `#[monitored_handler]` the final status and the request and
+//! response body sizes, and records requests that no instrumented handler served under their route.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -43,23 +43,28 @@
 mod api;
 mod auth;
 mod events;
-mod insights;
-mod layer;
 mod metrics;
 mod page;
+mod params;
+mod problem;
 mod server;
 mod stream;
+mod wire;
 
 use axum::Router;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use insights::{Insight, Severity, insights, insights_at, leak_insight};
-pub use layer::{MonitorLayer, MonitorService, ResponseFuture};
 pub use metrics::render;
+// Insights moved to monitor-core, beside the other readers of the read model; these names stay
+// for code that found them here.
+pub use monitor_core::insights::{Insight, Severity, insights, insights_at, leak_insight};
 pub use monitor_export::CONTENT_TYPE;
-pub use server::{SERVER_VARS, ServerLimits, json_errors, serve_with_limits};
+pub use monitor_tower::axum::{MonitorLayer, MonitorService, ResponseFuture};
+pub use server::{
+    SERVER_VARS, ServerLimits, json_errors, serve_with_limits, serve_with_limits_until,
+};
 pub use stream::STREAM_BUFFER;
 
 /// How the dashboard is served: its token and what it protects.
@@ -354,8 +359,8 @@ pub fn router(config: DashboardConfig) -> Router {
         .merge(page::routes())
         .merge(metrics)
         .merge(protected)
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::map_response(server::no_sniff_no_store))
         .with_state(state)
 }

@@ -4,9 +4,10 @@
 //! Built on hyper's HTTP/1 connection settings (the header-read timeout, which is also how long
 //! a kept-alive connection may sit idle) and tower-http's request timeout and body limit, with a
 //! semaphore bounding the connections served at once. [`serve`](crate::serve) uses it; a service
-//! serves its own router with [`serve_with_limits`].
+//! serves its own router with [`serve_with_limits`], or [`serve_with_limits_until`] to stop
+//! gracefully.
 
-use crate::api::error;
+use crate::problem::error;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -190,6 +191,40 @@ pub async fn serve_with_limits(
     router: Router,
     limits: &ServerLimits,
 ) -> std::io::Result<()> {
+    serve_with_limits_until(listener, router, limits, std::future::pending()).await
+}
+
+/// As [`serve_with_limits`], until `shutdown` completes: then no connection is accepted any
+/// more, the requests under way are answered, each connection closes once its response is sent
+/// (an idle one at once), and this returns when every connection has closed. Requests then end
+/// as answered rather than cancelled, and what runs after — the history file's close, a last
+/// push — sees them all. Bound the wait with a timeout around it if a request may run long.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(router: axum::Router, monitor: monitor_core::Monitor) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let limits = monitor_dashboard::ServerLimits::default();
+/// let ctrl_c = async {
+///     let _ = tokio::signal::ctrl_c().await;
+/// };
+/// monitor_dashboard::serve_with_limits_until(listener, router, &limits, ctrl_c).await?;
+/// // Every request answered: the guard's last tick, last push and file close see them all.
+/// drop(monitor);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn serve_with_limits_until(
+    listener: TcpListener,
+    router: Router,
+    limits: &ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut shutdown = std::pin::pin!(shutdown);
+    // Each connection holds a place until it closes: all of them back means all closed.
+    let places = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     // `with_state(())` turns every handler into its route once, as `axum::serve` does through
     // `into_make_service`; served as it is, a `Router` makes each handler's route anew per request.
     let app: Router = limits.apply(router).with_state(());
@@ -198,28 +233,36 @@ pub async fn serve_with_limits(
     let header_timeout = limits.header_read_timeout;
     let write_timeout = limits.write_timeout;
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) if is_connection_error(&e) => continue,
-            Err(e) => {
-                // Out of descriptors (or memory): wait for some to close rather than spin.
-                eprintln!("monitor: accepting a connection failed ({e}); retrying in 100 ms");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+        let accepted = async {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) if is_connection_error(&e) => return None,
+                Err(e) => {
+                    // Out of descriptors (or memory): wait for some to close rather than spin.
+                    eprintln!("monitor: accepting a connection failed ({e}); retrying in 100 ms");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    return None;
+                }
+            };
+            // At the cap, the connection that has waited longest without sending a byte makes
+            // way for this one; when every connection has spoken, this one waits for a place,
+            // and the next ones in the kernel's queue (one descriptor over the cap at most).
+            let permit = match Arc::clone(&connections).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    silent.evict_oldest();
+                    Arc::clone(&connections).acquire_owned().await.ok()?
+                }
+            };
+            Some((stream, permit))
         };
-        // At the cap, the connection that has waited longest without sending a byte makes way
-        // for this one; when every connection has spoken, this one waits for a place, and the
-        // next ones in the kernel's queue (one descriptor over the cap at most).
-        let permit = match Arc::clone(&connections).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                silent.evict_oldest();
-                let Ok(permit) = Arc::clone(&connections).acquire_owned().await else {
-                    return Ok(());
-                };
-                permit
-            }
+        let (stream, permit) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = accepted => match accepted {
+                Some(accepted) => accepted,
+                None => continue,
+            },
         };
         let service = TowerToHyperService::new(app.clone());
         let spoke = Arc::new(AtomicBool::new(false));
@@ -229,20 +272,32 @@ pub async fn serve_with_limits(
             write_timeout,
             stalled: None,
         };
+        let mut stopped = stop.clone();
         let task = tokio::spawn(async move {
             let _permit = permit;
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .keep_alive(true);
-            // The client went away or timed out: nothing to report beyond the connection.
-            let _ = http
+            let connection = http
                 .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            // The client went away or timed out: nothing to report beyond the connection.
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = stopped.wait_for(|stopping| *stopping) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
         });
         silent.push(spoke, task.abort_handle(), limits.max_connections);
     }
+    drop(listener);
+    let _ = stopping.send(true);
+    // Every place back: every connection closed.
+    let _ = connections.acquire_many(places).await;
+    Ok(())
 }
 
 /// The connections that have not sent a byte yet, oldest first: at the cap, the first to go. A

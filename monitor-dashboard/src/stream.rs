@@ -8,7 +8,8 @@
 //! JSON 503.
 
 use crate::AppState;
-use crate::api::{error, only, params};
+use crate::params::{only, params};
+use crate::problem::error;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -94,9 +95,7 @@ fn too_many(cap: usize) -> Response {
 }
 
 fn tick_event(tick: &Tick, dropped: u64) -> Event {
-    let mut data = serde_json::to_value(tick).unwrap_or_default();
-    if let Some(object) = data.as_object_mut() {
-        object.insert("dropped".into(), dropped.into());
-    }
-    Event::default().event("tick").data(data.to_string())
+    let data = serde_json::to_string(&crate::wire::tick::Tick::new(tick, dropped))
+        .unwrap_or_else(|_| "{}".to_owned());
+    Event::default().event("tick").data(data)
 }

@@ -395,6 +395,36 @@ async fn page_errors(client: &Client) -> Result<Vec<Value>, fantoccini::error::C
     Ok(errors.as_array().cloned().unwrap_or_default())
 }
 
+/// The page's modules all loaded, from under `prefix`: the entry module ran (it runs only once
+/// every module it imports has), and every script the page fetched came with a 200.
+async fn check_modules(client: &Client, prefix: &str) -> TestResult {
+    let loaded = js(
+        client,
+        "const scripts = performance.getEntriesByType('resource') \
+           .map(e => [new URL(e.name), e.responseStatus]) \
+           .filter(([url]) => /\\.js$/.test(url.pathname + url.search)) \
+           .map(([url, status]) => [url.pathname + url.search, status]); \
+         return {flag: document.body.dataset.modules || null, scripts}",
+    )
+    .await?;
+    assert_eq!(loaded["flag"], "loaded", "{loaded}");
+    let scripts = loaded["scripts"].as_array().cloned().unwrap_or_default();
+    for script in &scripts {
+        assert_eq!(script[1], 200, "{script}");
+    }
+    for path in [
+        "/assets/main.js",
+        "/assets/format.js",
+        "/assets/panels/sites.js",
+    ] {
+        assert!(
+            scripts.iter().any(|s| s[0] == format!("{prefix}{path}")),
+            "{prefix}{path} not among {scripts:?}"
+        );
+    }
+    Ok(())
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -605,6 +635,43 @@ async fn page_and_assets_are_served_with_types_and_cache_headers() -> TestResult
         .await?;
     assert_eq!(missing.status(), 404);
 
+    // The page's ES modules: the page names only the first by the query, and the others import
+    // one another by their paths under the router's `/assets/`, `panels/` below it, however the
+    // router is nested. Each with its type, validator and cache headers, as the other files.
+    for path in [
+        "/admin/assets/app.js",
+        "/admin/assets/main.js",
+        "/admin/assets/format.js",
+        "/admin/assets/panels/sites.js",
+        "/ops/assets/panels/models.js",
+        "/open/assets/api.js",
+        "/ops/?asset=panels/tiles.js",
+    ] {
+        let response = http.get(format!("http://{addr}{path}")).send().await?;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            header(&response, "content-type"),
+            "text/javascript; charset=utf-8",
+            "{path}"
+        );
+        assert_eq!(header(&response, "cache-control"), "no-cache", "{path}");
+        let etag = header(&response, "etag");
+        assert!(etag.starts_with('"'), "{path}: {etag}");
+        let again = http
+            .get(format!("http://{addr}{path}"))
+            .header("if-none-match", &etag)
+            .send()
+            .await?;
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(header(&again, "etag"), etag, "{path}");
+    }
+    for path in ["/admin/assets/panels/nope.js", "/ops/?asset=panels/nope.js"] {
+        let missing = http.get(format!("http://{addr}{path}")).send().await?;
+        assert_eq!(missing.status(), 404, "{path}");
+        let body: Value = missing.json().await?;
+        assert_eq!(body["error"], "not_found", "{path}: {body}");
+    }
+
     let refused = http
         .get(format!("http://{addr}/admin/api/sites"))
         .send()
@@ -745,6 +812,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
         "return !document.getElementById('dashboard').hidden && document.getElementById('auth').hidden",
     )
     .await?;
+    check_modules(client, "/admin").await?;
     let canvases = wait_js(
         client,
         "a uPlot canvas in every chart",
@@ -992,6 +1060,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
                 performance.getEntriesByType('resource').some(e => new URL(e.name).pathname === '/ops/api/sites')",
     )
     .await?;
+    check_modules(client, "/ops").await?;
 
     // 7. Signing out forgets the token and asks again.
     client.find(Locator::Id("sign-out")).await?.click().await?;
@@ -1013,6 +1082,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
                 !!document.querySelector('#sites-table tr[data-name=\"create_logo\"]')",
     )
     .await?;
+    check_modules(client, "/open").await?;
     let errors = page_errors(client).await?;
     assert!(errors.is_empty(), "errors in the page: {errors:?}");
     Ok(())

@@ -74,14 +74,25 @@ pub async fn start_app(
     dashboard: DashboardConfig,
     app: App,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    start_app_until(addr, dashboard, app, std::future::pending()).await
+}
+
+/// As [`start_app`], serving until `shutdown` completes: then the server stops accepting,
+/// answers the requests under way, and its task ends once every connection has closed
+/// ([`monitor_dashboard::serve_with_limits_until`]).
+pub async fn start_app_until(
+    addr: SocketAddr,
+    dashboard: DashboardConfig,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let limits = limits().map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = service(Arc::new(app), dashboard);
-    let server =
-        tokio::spawn(
-            async move { monitor_dashboard::serve_with_limits(listener, app, &limits).await },
-        );
+    let server = tokio::spawn(async move {
+        monitor_dashboard::serve_with_limits_until(listener, app, &limits, shutdown).await
+    });
     Ok((bound, server))
 }
 

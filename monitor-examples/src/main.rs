@@ -1,6 +1,7 @@
 //! `logo-service`: starts the logo service on 127.0.0.1 with the monitor's dashboard at `/admin`,
 //! drives a built-in load through it, prints what the monitor recorded, and keeps serving until
-//! Ctrl-C.
+//! Ctrl-C or SIGTERM. Either ends it cleanly: the server answers the requests under way, then the
+//! monitor's guard ticks once more, pushes once more and closes the history file whole.
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -158,8 +159,14 @@ fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
+        // Listening from the start: a signal before the load ends still ends the run cleanly.
+        let mut signals = Signals::new().map_err(|e| format!("cannot handle signals: {e}"))?;
         let app = logo_service::App::new().failing(args.fail_rate);
-        let (addr, server) = logo_service::start_app(args.addr, dashboard, app)
+        let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopping.await;
+        };
+        let (addr, mut server) = logo_service::start_app_until(args.addr, dashboard, app, shutdown)
             .await
             .map_err(|e| {
                 format!(
@@ -255,7 +262,7 @@ fn run(args: Args) -> Result<(), String> {
             monitor.own_exporter(pusher);
         }
         if args.no_serve {
-            server.abort();
+            stop_serving(stop, server).await;
             // One last tick and one last push of the final figures, within the timeout.
             let report = tokio::task::spawn_blocking(move || monitor.shutdown())
                 .await
@@ -278,13 +285,14 @@ fn run(args: Args) -> Result<(), String> {
         println!("\nserving until Ctrl-C");
         println!("{dashboard_line}");
         let served = tokio::select! {
-            _ = tokio::signal::ctrl_c() => Ok(()),
-            served = server => match served {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(format!("server: {e}")),
-                Err(e) => Err(format!("server: {e}")),
-            },
+            () = signals.recv() => Ok(()),
+            ended = &mut server => Err(match ended {
+                Ok(Ok(())) => "server: stopped".to_owned(),
+                Ok(Err(e)) => format!("server: {e}"),
+                Err(e) => format!("server: {e}"),
+            }),
         };
+        stop_serving(stop, server).await;
         // The calls since the collector's last tick, the pushers' last push and the history
         // file's checkpoint: the guard's shutdown, off the runtime's workers.
         tokio::task::spawn_blocking(move || drop(monitor))
@@ -292,6 +300,60 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("shutdown: {e}"))?;
         served
     })
+}
+
+/// Stops the server: no new connection, the requests under way answered within a bound (one
+/// that runs longer is cancelled), so that the guard's last tick files them as they ended.
+async fn stop_serving(
+    stop: tokio::sync::oneshot::Sender<()>,
+    mut server: tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let _ = stop.send(());
+    if tokio::time::timeout(Duration::from_secs(10), &mut server)
+        .await
+        .is_err()
+    {
+        server.abort();
+    }
+}
+
+/// Ctrl-C and, on Unix, SIGTERM (what `kill`, systemd and container runtimes send to stop a
+/// process): either ends the run the same clean way. Registered when made, so that a signal that
+/// comes before the run waits for one is not the default's abrupt exit.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// Drives the load with a progress bar whose ETA comes from the monitor's estimate of the `logo`

@@ -1,6 +1,7 @@
 //! The demo's `--history PATH`: two runs of the binary with its built-in load, then a third that
 //! only serves, all on one file. Each run starts from what the earlier ones recorded, and the
-//! dashboard's JSON API of the third answers with the calls of the first two.
+//! dashboard's JSON API of the third answers with the calls of the first two. A demo stopped
+//! with SIGTERM exits cleanly, its file alone holding every tick, no `-wal` left with any.
 
 mod support;
 
@@ -108,4 +109,43 @@ fn a_history_path_that_is_not_a_history_is_named_and_left_alone() {
         )
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_the_demo_with_every_tick_in_the_file_alone() {
+    let dir = TempDir::new("demo-history-sigterm").unwrap();
+    let path = dir.path().join("logo-history.db");
+    let mut serving = Serving::start(
+        demo(TOKEN)
+            .args(["--requests", "30", "--history"])
+            .arg(&path),
+    );
+    let mut output = String::new();
+    for line in serving.lines.by_ref().map_while(Result::ok) {
+        output.push_str(&line);
+        output.push('\n');
+        if line.starts_with("serving until") {
+            break;
+        }
+    }
+    let held = calls_after(&output, "now holds ");
+    assert!(held >= 30, "{output}");
+    let status = serving.terminate();
+    assert!(status.success(), "SIGTERM: {status}\n{output}");
+
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let logged = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(logged, 0, "the demo left {logged} bytes in its -wal");
+    // The file alone, copied elsewhere: the next run starts from every call of this one.
+    let elsewhere = TempDir::new("demo-history-sigterm-copy").unwrap();
+    let copy = elsewhere.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let next = run_to_end(
+        demo(TOKEN)
+            .args(["--requests", "0", "--no-serve", "--history"])
+            .arg(&copy),
+    );
+    assert_eq!(calls_after(&next, "holds "), held, "{next}");
 }

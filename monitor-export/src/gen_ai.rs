@@ -8,7 +8,7 @@
 //! response named, else the one asked for). Token sites that share all four are one series.
 
 use monitor_core::figures::Histogram;
-use monitor_core::history::OutcomeFilter;
+use monitor_core::figures::OutcomeFilter;
 use monitor_core::site::SiteKind;
 use monitor_core::{Figures, Snapshot};
 use std::collections::BTreeMap;

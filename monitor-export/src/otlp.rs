@@ -7,7 +7,7 @@
 //!
 //! | metric | kind | attributes |
 //! |---|---|---|
-//! | `http.server.request.duration` (s) | exponential histogram | `http.route`, `http.request.method`, `http.response.status_code` (and `error.type` for a 5xx, or a failure without a status) — handlers |
+//! | `http.server.request.duration` (s) | exponential histogram | `http.route`, `http.request.method`, `http.response.status_code` when one was sent, `error.type` on failures — handlers |
 //! | `gen_ai.client.operation.duration` (s) | exponential histogram | the GenAI attributes, `error.type` on failures |
 //! | `gen_ai.client.token.usage` ({token}) | histogram | the GenAI attributes, `gen_ai.token.type` |
 //! | `monitor.call.duration` (s) | exponential histogram | the site's — stages and other sites |
@@ -15,6 +15,20 @@
 //! | each counter of [`rules::SITE_COUNTERS`] with an OTLP name | sum | the site's |
 //! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
 //! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
+//!
+//! `http.server.request.duration` holds every request a handler saw, as many as `monitor.calls`
+//! counts: answered, failed, and abandoned — a request whose future was dropped before it
+//! finished (the client went away, a timeout or a shutdown gave up on it) counts with its time
+//! until then. Its `error.type`, as the HTTP conventions ask ("a component-specific low
+//! cardinality error identifier", each one documented), is one of:
+//!
+//! - the status code, for a 5xx (`"503"`);
+//! - the Rust type of the error, for an `Err` or a panic without a status, or `_OTHER` when the
+//!   site's errors have more than one type;
+//! - `cancelled`, for an abandoned request, without `http.response.status_code`: none was sent.
+//!   The same word as the outcome `cancelled` of `monitor.calls` and Prometheus's
+//!   `monitor_calls_total`. It says "dropped", not "the client disconnected", because that is all
+//!   a dropped future tells: a client that went away and a timeout layer look alike.
 //!
 //! Durations are exponential histograms at [`exponential::SCALE`] (6: 64 buckets per power of
 //! two), each of monitor's buckets placed whole in the exponential bucket of its midpoint (see
@@ -27,7 +41,7 @@ use crate::exponential::{self, Exponential};
 use crate::gen_ai;
 use crate::prometheus::{BOUNDS, LE, cumulative_buckets};
 use crate::push::{PushSettings, Pusher, Sent, agent, post};
-use crate::rules::{self, OutcomePeaks};
+use crate::rules::{self, OutcomePeaks, RequestEnd};
 use monitor_core::Snapshot;
 use monitor_core::figures::Outcomes;
 use monitor_core::site::SiteKind;
@@ -406,6 +420,9 @@ fn kv_int(key: &str, value: i64) -> KeyValue {
     }
 }
 
+/// `error.type` of a request dropped before it finished (see the module's documentation).
+pub const CANCELLED: &str = "cancelled";
+
 /// `error.type` of the failed calls of `sites` that carried no status: the type their errors
 /// returned when there is one, else the conventions' fallback.
 fn error_type_of(snapshot: &Snapshot, sites: &[&'static monitor_core::Site]) -> &'static str {
@@ -711,24 +728,35 @@ impl Builder {
             ) {
                 (Some(SiteKind::Handler), Some((method, path))) => {
                     let request = vec![kv("http.route", path), kv("http.request.method", method)];
-                    // A point per status; the calls without one (or beyond the site's bound of
-                    // statuses) apart, their failures with the error type they returned.
-                    for (status, h) in &g.figures.status_durations {
+                    // A point per way a request ended, the same calls `monitor.calls` counts.
+                    let mut parts = rules::request_durations(&g.figures);
+                    if parts.is_empty() {
+                        // A handler not called yet still has its series, at zero.
+                        parts.push((
+                            RequestEnd::Returned,
+                            monitor_core::figures::Histogram::default(),
+                        ));
+                    }
+                    for (end, h) in parts {
                         let mut attributes = request.clone();
-                        attributes.push(kv_int("http.response.status_code", i64::from(*status)));
-                        if *status >= 500 {
-                            attributes.push(kv("error.type", &status.to_string()));
+                        match end {
+                            RequestEnd::Status(status) => {
+                                attributes
+                                    .push(kv_int("http.response.status_code", i64::from(status)));
+                                if status >= 500 {
+                                    attributes.push(kv("error.type", &status.to_string()));
+                                }
+                            }
+                            RequestEnd::Returned => {}
+                            RequestEnd::Failed => {
+                                attributes
+                                    .push(kv("error.type", error_type_of(snapshot, &g.sites)));
+                            }
+                            RequestEnd::Cancelled => {
+                                attributes.push(kv("error.type", CANCELLED));
+                            }
                         }
-                        http.points.push((attributes, point(h)));
-                    }
-                    let (succeeded, failed) = g.figures.durations_without_status();
-                    if !succeeded.is_empty() || g.figures.status_durations.is_empty() {
-                        http.points.push((request.clone(), point(&succeeded)));
-                    }
-                    if !failed.is_empty() {
-                        let mut attributes = request;
-                        attributes.push(kv("error.type", error_type_of(snapshot, &g.sites)));
-                        http.points.push((attributes, point(&failed)));
+                        http.points.push((attributes, point(&h)));
                     }
                 }
                 (Some(SiteKind::Tokens), _) => {}

@@ -6,13 +6,15 @@
 //!   fail.
 //! - Calls are split by outcome into parts that add up to the calls ([`Outcomes`]): a panic is
 //!   not also an `error` there, unlike in `Figures::errors`.
+//! - A handler's requests, labelled by how each ended ([`request_durations`]), are the same
+//!   calls as its outcomes: answered, failed without a status, and cancelled alike.
 //! - An unknown cost is never exported as 0 ([`site_cost`], [`model_cost`]).
 //! - Counters never fall between two exports ([`OutcomePeaks`]): the read model never reads a
 //!   counter lower than before, but the outcome split is a difference of counters read one after
 //!   the other, which can.
 //! - A plain counter of a site is named once, for every exporter, in [`SITE_COUNTERS`].
 
-use monitor_core::figures::Outcomes;
+use monitor_core::figures::{Histogram, Outcomes};
 use monitor_core::snapshot::ModelStats;
 use monitor_core::{Figures, Site, Snapshot};
 use std::collections::{BTreeMap, HashMap};
@@ -166,6 +168,65 @@ pub fn group_sites(snapshot: &Snapshot, peaks: &mut OutcomePeaks) -> Vec<SiteGro
             g
         })
         .collect()
+}
+
+/// How a request ended, as a duration metric of requests labels it (OTLP's
+/// `http.server.request.duration`: `http.response.status_code`, `error.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestEnd {
+    /// Answered with this status.
+    Status(u16),
+    /// Returned without a status (or with one beyond the site's bound of statuses), and did not
+    /// fail.
+    Returned,
+    /// Failed without a status: an `Err` that carried none, or a panic.
+    Failed,
+    /// Dropped before it finished: the client went away, or a timeout or shutdown gave up on it.
+    /// Its duration is the time until then.
+    Cancelled,
+}
+
+/// Every call of `figures` in exactly one part, by how it ended, with the durations of that
+/// part; parts without calls are left out. Their counts add up to [`Figures::calls`], which is
+/// what the outcome split (`monitor_calls_total`, `monitor.calls`) adds up to: an exporter that
+/// reports requests as durations counts the same requests as one that counts outcomes.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::Figures;
+/// use monitor_core::figures::Histogram;
+/// use monitor_export::rules::{RequestEnd, request_durations};
+/// use std::time::Duration;
+///
+/// let mut f = Figures::default();
+/// let mut created = Histogram::default();
+/// for ms in [3, 5] {
+///     f.durations.record(Duration::from_millis(ms));
+///     created.record(Duration::from_millis(ms));
+/// }
+/// f.status_durations = vec![(201, created)];
+/// f.cancelled = 1;
+/// f.cancelled_durations.record(Duration::from_millis(900));
+///
+/// let parts = request_durations(&f);
+/// let ends: Vec<RequestEnd> = parts.iter().map(|(end, _)| *end).collect();
+/// assert_eq!(ends, [RequestEnd::Status(201), RequestEnd::Cancelled]);
+/// let counted: u64 = parts.iter().map(|(_, h)| h.count()).sum();
+/// assert_eq!(counted, f.calls());
+/// ```
+pub fn request_durations(figures: &Figures) -> Vec<(RequestEnd, Histogram)> {
+    let mut parts: Vec<(RequestEnd, Histogram)> = figures
+        .status_durations
+        .iter()
+        .map(|(status, h)| (RequestEnd::Status(*status), h.clone()))
+        .collect();
+    let (returned, failed) = figures.durations_without_status();
+    parts.push((RequestEnd::Returned, returned));
+    parts.push((RequestEnd::Failed, failed));
+    parts.push((RequestEnd::Cancelled, figures.cancelled_durations.clone()));
+    parts.retain(|(_, h)| !h.is_empty());
+    parts
 }
 
 /// The highest outcome counts exported so far, per series.

@@ -5,7 +5,7 @@
 //! way out of it — the tail, `return`, `?` — passes through the guard with the value returned.
 //! The function's [`Shape`] is decided once; each shape has its generator below.
 
-use crate::args::{Macro, Model};
+use crate::args::{Args, HandlerArgs, Macro, Model, StageArgs, TokensArgs};
 use crate::item::{AsyncTrait, Function, ImplBlock, Member, Shape};
 use crate::types::{InferImplTrait, StreamForm, StreamReturn};
 use crate::valid::{Checked, Plan};
@@ -13,7 +13,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, Pat, ReturnType, Type};
+use syn::{FnArg, LitStr, Pat, ReturnType, Type};
 
 pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> TokenStream {
     let shape = function.shape(which);
@@ -143,7 +143,7 @@ impl<'a> Cx<'a> {
             entry,
             mutability,
             ret_span,
-            cache: checked.args.cache.is_some(),
+            cache: Arguments::of(&checked.args).cache.is_some(),
         }
     }
 
@@ -365,9 +365,76 @@ fn kind(which: Macro) -> TokenStream {
     }
 }
 
+/// The arguments as the expansion reads them. Each attribute's struct is taken apart in full, so
+/// that a new argument is a compile error here until the expansion says what it does with it.
+#[derive(Default)]
+struct Arguments<'a> {
+    route: Option<&'a LitStr>,
+    pipeline: Option<&'a LitStr>,
+    model: Option<&'a Model>,
+    provider: Option<&'a LitStr>,
+    operation: Option<&'a LitStr>,
+    cache: Option<&'a LitStr>,
+    objective: &'a [LitStr],
+}
+
+impl<'a> Arguments<'a> {
+    fn of(args: &'a Args) -> Arguments<'a> {
+        // `name` and `stage` reach the site through `Checked`, with their defaults filled in.
+        match args {
+            Args::Handler(HandlerArgs {
+                name: _,
+                route,
+                cache,
+                objective,
+            }) => Arguments {
+                route: route.as_ref(),
+                cache: cache.as_ref(),
+                objective: objective.as_deref().unwrap_or_default(),
+                ..Arguments::default()
+            },
+            Args::Stage(StageArgs {
+                pipeline,
+                stage: _,
+                name: _,
+                cache,
+                objective,
+            }) => Arguments {
+                pipeline: pipeline.as_ref(),
+                cache: cache.as_ref(),
+                objective: objective.as_deref().unwrap_or_default(),
+                ..Arguments::default()
+            },
+            Args::Tokens(TokensArgs {
+                model,
+                provider,
+                operation,
+                name: _,
+                cache,
+                objective,
+            }) => Arguments {
+                model: model.as_ref(),
+                provider: provider.as_ref(),
+                operation: operation.as_ref(),
+                cache: cache.as_ref(),
+                objective: objective.as_deref().unwrap_or_default(),
+                ..Arguments::default()
+            },
+        }
+    }
+}
+
 /// The site's `static` and its registration.
 fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
-    let args = &checked.args;
+    let Arguments {
+        route,
+        pipeline,
+        model,
+        provider,
+        operation,
+        cache,
+        objective,
+    } = Arguments::of(&checked.args);
     let kind = kind(which);
     let name = &checked.name;
     let function = syn::ext::IdentExt::unraw(&sig.ident).to_string();
@@ -379,20 +446,15 @@ fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenSt
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
     };
-    let route = opt(args.route.as_ref().map(syn::LitStr::value));
-    let pipeline = opt(args.pipeline.as_ref().map(syn::LitStr::value));
+    let route = opt(route.map(LitStr::value));
+    let pipeline = opt(pipeline.map(LitStr::value));
     let stage = opt(checked.stage.clone());
     let type_name = opt(checked.type_name.clone());
-    let provider = opt(args.provider.as_ref().map(syn::LitStr::value));
-    let cache = opt(args.cache.as_ref().map(syn::LitStr::value));
-    let operation = opt(args.operation.as_ref().map(syn::LitStr::value));
-    let objectives: Vec<String> = args
-        .objectives
-        .iter()
-        .flatten()
-        .map(syn::LitStr::value)
-        .collect();
-    let (model, model_expr) = match &args.model {
+    let provider = opt(provider.map(LitStr::value));
+    let cache = opt(cache.map(LitStr::value));
+    let operation = opt(operation.map(LitStr::value));
+    let objectives: Vec<String> = objective.iter().map(LitStr::value).collect();
+    let (model, model_expr) = match model {
         Some(Model::Literal(lit)) => (opt(Some(lit.value())), opt(None)),
         Some(Model::Expr(expr)) => (opt(None), opt(Some(expr.to_token_stream().to_string()))),
         None => (opt(None), opt(None)),
@@ -463,7 +525,7 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
     for size in request_sizes(which, sig) {
         steps.extend(quote! { __monitor_guard.add_request_bytes(#size); });
     }
-    if let Some(Model::Expr(expr)) = &checked.args.model {
+    if let Some(Model::Expr(expr)) = Arguments::of(&checked.args).model {
         // Borrowed with a `&` spanned like the expression's first token, so that every token of the
         // argument is the user's and an error underlines the whole expression. The invisible group
         // keeps the expression one operand.

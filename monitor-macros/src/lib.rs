@@ -15,7 +15,7 @@ mod item;
 mod types;
 mod valid;
 
-use args::Macro;
+use args::{Macro, Parsed};
 use item::Item;
 
 /// Instruments an API handler. See `monitor_core::monitored_handler`.
@@ -57,15 +57,18 @@ fn instrument(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
     if args::is_fallback(&args) {
         return item.into();
     }
-    let args = args::parse(which, args);
+    let parsed = args::parse(which, args);
     let function = match item::parse_item(which, item.clone()) {
-        Ok(Item::Impl(block)) => return instrument_block(which, args, block).into(),
+        Ok(Item::Impl(block)) => {
+            let args = parsed.map(|parsed| parsed.args);
+            return instrument_block(args, block).into();
+        }
         Ok(Item::Function(function)) => Ok(function),
         Err(error) => Err(error),
     };
-    let checked = args.and_then(|args| {
+    let checked = parsed.and_then(|Parsed { args, type_name }| {
         let function = function?;
-        let checked = valid::check(which, args, &function, args::attribute_span())?;
+        let checked = valid::check(args, type_name.as_ref(), &function, args::attribute_span())?;
         Ok((checked, function))
     });
     match checked {
@@ -80,11 +83,10 @@ fn instrument(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
 /// off the block comes back as written without `#[monitor(skip)]`; beside an error, without any
 /// of its methods' monitor attributes, so that none of them adds an error of its own.
 fn instrument_block(
-    which: Macro,
     args: Result<args::Args, fallback::Failure>,
     block: item::ImplBlock,
 ) -> proc_macro2::TokenStream {
-    match args.and_then(|args| valid::check_block(which, args, &block)) {
+    match args.and_then(|args| valid::check_block(args, &block)) {
         Err(error) => fallback::emit(error, block.untouched()),
         Ok(plans) => expand::expand_block(block, plans, cfg!(feature = "enabled")),
     }

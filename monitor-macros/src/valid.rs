@@ -1,7 +1,9 @@
 //! Checks of the arguments against each other and against the function's signature, and, for an
 //! `impl` block, of what each method's own attributes say against the block's.
 
-use crate::args::{self, Args, Macro, Model, attribute_span};
+use crate::args::{
+    self, Args, HandlerArgs, Key, Macro, Model, StageArgs, TokensArgs, attribute_span,
+};
 use crate::fallback::Failure;
 use crate::item::{Function, ImplBlock, Member, conditional_monitor_attribute, monitor_attribute};
 use proc_macro2::{Span, TokenStream};
@@ -23,11 +25,12 @@ pub(crate) struct Checked {
 /// The arguments of an attribute on a function. `attr_span` underlines the attribute as a whole
 /// (when an argument is missing).
 pub(crate) fn check(
-    which: Macro,
     args: Args,
+    type_name: Option<&LitStr>,
     function: &Function,
     attr_span: Span,
 ) -> Result<Checked, Failure> {
+    let which = args.which();
     let sig = &function.sig;
     if let Some(constness) = &sig.constness {
         let message = format!(
@@ -36,36 +39,63 @@ pub(crate) fn check(
         );
         return Err(syn::Error::new(constness.span, message).into());
     }
-    for lit in [
-        &args.name,
-        &args.pipeline,
-        &args.stage,
-        &args.provider,
-        &args.operation,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        not_empty(lit)?;
-    }
-    if let Some(Model::Literal(lit)) = &args.model {
-        not_empty(lit)?;
-    }
-    if let Some(route) = &args.route {
-        check_route(route)?;
-    }
-    if which == Macro::Stage && args.pipeline.is_none() {
-        let message = "#[pipeline_stage] needs the pipeline it belongs to, like #[pipeline_stage(pipeline = \"…\")]";
-        return Err(syn::Error::new(attr_span, message).into());
-    }
-    if which == Macro::Tokens && returns_unit(&sig.output) {
-        let span = match &sig.output {
-            ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
-            ReturnType::Default => sig.ident.span(),
-        };
-        let message = "#[tracks_tokens] needs a function that returns its token usage, and this one returns ()";
-        return Err(syn::Error::new(span, message).into());
-    }
+    // `objective` is not here: its names were checked as they were read. `stage` is `Some` for a
+    // stage only, which is the one kind of site that has one.
+    let (name, stage, cache) = match &args {
+        Args::Handler(HandlerArgs {
+            name,
+            route,
+            cache,
+            objective: _,
+        }) => {
+            not_empty(name.as_ref())?;
+            if let Some(route) = route {
+                check_route(route)?;
+            }
+            (name, None, cache)
+        }
+        Args::Stage(StageArgs {
+            pipeline,
+            stage,
+            name,
+            cache,
+            objective: _,
+        }) => {
+            for lit in [name, pipeline, stage] {
+                not_empty(lit.as_ref())?;
+            }
+            if pipeline.is_none() {
+                let message = "#[pipeline_stage] needs the pipeline it belongs to, like #[pipeline_stage(pipeline = \"…\")]";
+                return Err(syn::Error::new(attr_span, message).into());
+            }
+            (name, Some(stage), cache)
+        }
+        Args::Tokens(TokensArgs {
+            model,
+            provider,
+            operation,
+            name,
+            cache,
+            objective: _,
+        }) => {
+            let model = match model {
+                Some(Model::Literal(lit)) => Some(lit),
+                Some(Model::Expr(_)) | None => None,
+            };
+            for lit in [name.as_ref(), model, provider.as_ref(), operation.as_ref()] {
+                not_empty(lit)?;
+            }
+            if returns_unit(&sig.output) {
+                let span = match &sig.output {
+                    ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+                    ReturnType::Default => sig.ident.span(),
+                };
+                let message = "#[tracks_tokens] needs a function that returns its token usage, and this one returns ()";
+                return Err(syn::Error::new(span, message).into());
+            }
+            (name, None, cache)
+        }
+    };
     if sig.asyncness.is_none()
         && let Some(attr) = function
             .attrs
@@ -76,7 +106,7 @@ pub(crate) fn check(
             Some(
                 "#[tracks_tokens] cannot read the usage a #[track_caller] function returns, because its body has to stay inline",
             )
-        } else if args.cache.is_some() {
+        } else if cache.is_some() {
             Some(
                 "`cache` cannot read the lookup a #[track_caller] function returns, because its body has to stay inline",
             )
@@ -89,18 +119,15 @@ pub(crate) fn check(
     }
     // `r#type` is the function `type`: the `r#` only lets it be written.
     let function_name = sig.ident.unraw().to_string();
-    let name = args
-        .name
+    let name = name
         .as_ref()
         .map_or_else(|| function_name.clone(), LitStr::value);
-    let stage =
-        (which == Macro::Stage).then(|| args.stage.as_ref().map_or(function_name, LitStr::value));
-    let type_name = args.type_name.as_ref().map(LitStr::value);
+    let stage = stage.map(|stage| stage.as_ref().map_or(function_name, LitStr::value));
     Ok(Checked {
-        args,
         name,
         stage,
-        type_name,
+        type_name: type_name.map(LitStr::value),
+        args,
     })
 }
 
@@ -123,17 +150,39 @@ pub(crate) enum Plan {
 /// attribute of another kind is that kind of site, with its own arguments only: the block's are
 /// another macro's. `#[monitor(skip)]` leaves a method as written, and contradicts an attribute of
 /// the method's own. A `const fn` is left as written (instrumenting it would make it non-const).
-pub(crate) fn check_block(
-    which: Macro,
-    args: Args,
-    block: &ImplBlock,
-) -> Result<Vec<Plan>, Failure> {
-    for (key, lit) in [
-        ("name", &args.name),
-        ("stage", &args.stage),
-        ("route", &args.route),
-    ] {
+pub(crate) fn check_block(args: Args, block: &ImplBlock) -> Result<Vec<Plan>, Failure> {
+    let which = args.which();
+    // What names or places one site cannot be said of a whole block; what a block's methods
+    // share (`cache`, `objective`, the pipeline, the model) can.
+    let (per_method, missing_pipeline) = match &args {
+        Args::Handler(HandlerArgs {
+            name,
+            route,
+            cache: _,
+            objective: _,
+        }) => (vec![(Key::Name, name), (Key::Route, route)], false),
+        Args::Stage(StageArgs {
+            pipeline,
+            stage,
+            name,
+            cache: _,
+            objective: _,
+        }) => (
+            vec![(Key::Name, name), (Key::Stage, stage)],
+            pipeline.is_none(),
+        ),
+        Args::Tokens(TokensArgs {
+            model: _,
+            provider: _,
+            operation: _,
+            name,
+            cache: _,
+            objective: _,
+        }) => (vec![(Key::Name, name)], false),
+    };
+    for (key, lit) in per_method {
         if let Some(lit) = lit {
+            let key = key.name();
             let message = format!(
                 "`{key}` belongs to one method, not to a whole impl block: put it in the method's own {}",
                 which.attribute().replace(']', &format!("({key} = \"…\")]"))
@@ -141,7 +190,7 @@ pub(crate) fn check_block(
             return Err(syn::Error::new(lit.span(), message).into());
         }
     }
-    if which == Macro::Stage && args.pipeline.is_none() {
+    if missing_pipeline {
         let message = "#[pipeline_stage] needs the pipeline its methods belong to, like #[pipeline_stage(pipeline = \"…\")]";
         return Err(syn::Error::new(attribute_span(), message).into());
     }
@@ -152,7 +201,7 @@ pub(crate) fn check_block(
             Member::Method {
                 function,
                 monitor_attrs,
-            } => match method(which, &args, &block.type_name, function, monitor_attrs) {
+            } => match method(&args, &block.type_name, function, monitor_attrs) {
                 Ok(plan) => plan,
                 Err(Failure::Error(e)) => {
                     match &mut error {
@@ -174,7 +223,6 @@ pub(crate) fn check_block(
 }
 
 fn method(
-    which: Macro,
     block: &Args,
     type_name: &str,
     function: &Function,
@@ -209,72 +257,110 @@ fn method(
         return Ok(Plan::Leave);
     }
     let type_name = LitStr::new(type_name, Span::call_site());
-    let (kind, args, span) = match (skip, own) {
+    match (skip, own) {
         (Some(skip), Some((kind, _))) => {
             let message = format!(
                 "#[monitor(skip)] contradicts the {} on the same method: keep one of them",
                 kind.attribute()
             );
-            return Err(syn::Error::new_spanned(skip, message).into());
+            Err(syn::Error::new_spanned(skip, message).into())
         }
-        (Some(_), None) => return Ok(Plan::Leave),
-        (None, None) if function.sig.constness.is_some() => return Ok(Plan::Leave),
-        (None, None) => (which, block.clone(), attribute_span()),
+        (Some(_), None) => Ok(Plan::Leave),
+        (None, None) if function.sig.constness.is_some() => Ok(Plan::Leave),
+        (None, None) => {
+            let checked = check(block.clone(), Some(&type_name), function, attribute_span())?;
+            Ok(Plan::Instrument(block.which(), checked))
+        }
         (None, Some((kind, attr))) => {
-            let own = args::parse(kind, attribute_args(attr)?)?;
-            let mut args = if kind == which {
-                merge(block, own)?
-            } else {
-                own
-            };
-            args.type_name = Some(type_name);
-            check(kind, args.clone(), function, attr.span())?;
+            let own = args::parse(kind, attribute_args(attr)?)?.args;
+            let args = merge(block, own)?;
+            check(args.clone(), Some(&type_name), function, attr.span())?;
             let path = attr.path();
-            let args = args.to_tokens();
-            return Ok(Plan::Own(quote::quote!(#[#path(#args)])));
+            let args = args.into_tokens(&type_name);
+            Ok(Plan::Own(quote::quote!(#[#path(#args)])))
         }
-    };
-    let mut args = args;
-    args.type_name = Some(type_name);
-    Ok(Plan::Instrument(kind, check(kind, args, function, span)?))
+    }
 }
 
-/// The block's arguments with the method's own over them; a `pipeline` other than the block's is
-/// an error (one impl block's stages are one pipeline's).
+/// The method's own arguments over the block's, when both are one attribute's; a method's
+/// attribute of another kind takes none of the block's, which are another macro's. A `pipeline`
+/// other than the block's is an error (one impl block's stages are one pipeline's).
 fn merge(block: &Args, own: Args) -> Result<Args, Failure> {
-    if let (Some(outer), Some(inner)) = (&block.pipeline, &own.pipeline)
-        && outer.value() != inner.value()
-    {
-        let message = format!(
-            "this `pipeline` contradicts the impl block's pipeline = {:?}: the stages of one impl block belong to one pipeline",
-            outer.value()
-        );
-        return Err(syn::Error::new(inner.span(), message).into());
-    }
-    let block = block.clone();
-    Ok(Args {
-        name: own.name.or(block.name),
-        route: own.route.or(block.route),
-        pipeline: own.pipeline.or(block.pipeline),
-        stage: own.stage.or(block.stage),
-        model: own.model.or(block.model),
-        provider: own.provider.or(block.provider),
-        operation: own.operation.or(block.operation),
-        cache: own.cache.or(block.cache),
-        objectives: match (block.objectives, own.objectives) {
-            // A method serves the block's objectives and its own.
-            (Some(mut all), Some(own)) => {
-                for name in own {
-                    if !all.iter().any(|b| b.value() == name.value()) {
-                        all.push(name);
-                    }
-                }
-                Some(all)
+    Ok(match (block.clone(), own) {
+        (Args::Handler(block), Args::Handler(own)) => {
+            let HandlerArgs {
+                name,
+                route,
+                cache,
+                objective,
+            } = own;
+            Args::Handler(HandlerArgs {
+                name: name.or(block.name),
+                route: route.or(block.route),
+                cache: cache.or(block.cache),
+                objective: union(block.objective, objective),
+            })
+        }
+        (Args::Stage(block), Args::Stage(own)) => {
+            let StageArgs {
+                pipeline,
+                stage,
+                name,
+                cache,
+                objective,
+            } = own;
+            if let (Some(outer), Some(inner)) = (&block.pipeline, &pipeline)
+                && outer.value() != inner.value()
+            {
+                let message = format!(
+                    "this `pipeline` contradicts the impl block's pipeline = {:?}: the stages of one impl block belong to one pipeline",
+                    outer.value()
+                );
+                return Err(syn::Error::new(inner.span(), message).into());
             }
-            (block, own) => own.or(block),
-        },
-        type_name: None,
+            Args::Stage(StageArgs {
+                pipeline: pipeline.or(block.pipeline),
+                stage: stage.or(block.stage),
+                name: name.or(block.name),
+                cache: cache.or(block.cache),
+                objective: union(block.objective, objective),
+            })
+        }
+        (Args::Tokens(block), Args::Tokens(own)) => {
+            let TokensArgs {
+                model,
+                provider,
+                operation,
+                name,
+                cache,
+                objective,
+            } = own;
+            Args::Tokens(TokensArgs {
+                model: model.or(block.model),
+                provider: provider.or(block.provider),
+                operation: operation.or(block.operation),
+                name: name.or(block.name),
+                cache: cache.or(block.cache),
+                objective: union(block.objective, objective),
+            })
+        }
+        (_, own) => own,
     })
+}
+
+/// A method serves the block's objectives and its own.
+fn union(block: Option<Vec<LitStr>>, own: Option<Vec<LitStr>>) -> Option<Vec<LitStr>> {
+    match (block, own) {
+        (Some(mut all), Some(own)) => {
+            for name in own {
+                if !all.iter().any(|b| b.value() == name.value()) {
+                    all.push(name);
+                }
+            }
+            Some(all)
+        }
+        (block, own) => own.or(block),
+    }
 }
 
 /// The tokens inside `#[attr(…)]`; none for `#[attr]`.
@@ -307,8 +393,10 @@ fn check_skip(attr: &Attribute) -> syn::Result<()> {
     }
 }
 
-fn not_empty(lit: &LitStr) -> syn::Result<()> {
-    if lit.value().trim().is_empty() {
+fn not_empty(lit: Option<&LitStr>) -> syn::Result<()> {
+    if let Some(lit) = lit
+        && lit.value().trim().is_empty()
+    {
         return Err(syn::Error::new(
             lit.span(),
             "this argument must not be empty",

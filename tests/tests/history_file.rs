@@ -8,7 +8,11 @@
 //!   loses at most the tick it was writing: five runs in a row, each killed, and every tick a run
 //!   reported written is in the history.
 //! - Retention holds on disk: frames older than the retention are deleted from the file.
-//! - A file that is not a history is a typed error naming it, and is left untouched.
+//! - A run that ends cleanly (the guard `init` returned dropped, back from `main`) leaves every
+//!   tick in the file itself: no `-wal` with pages beside it, and a copy of the file alone holds
+//!   the history.
+//! - A file that is not a history is a typed error naming it, and is left untouched — and so is
+//!   a write-ahead log beside it, whatever it holds.
 
 use monitor_core::history::{Field, HistoryFileProblem, Query, TimeRange};
 use monitor_core::{Config, ConfigError};
@@ -78,6 +82,17 @@ fn child() {
                 calls_then_tick(SystemTime::now(), tick * CALLS_PER_TICK);
                 println!("WRITTEN {}", CALLS_PER_TICK * (tick + 1));
             }
+        }
+        // Five ticks, with the collector running too, and a clean end: the guard dropped (the
+        // collector stopped, the file closed), then back from `main`.
+        "clean" => {
+            let _monitor = monitor_core::init(config).expect("the runtime starts");
+            for tick in 0..5 {
+                calls_then_tick(SystemTime::now(), tick * CALLS_PER_TICK);
+            }
+            let (calls, errors) = history_calls();
+            println!("HISTORY {calls} {errors}");
+            return;
         }
         // Three hours ago, then now, with an hour's retention.
         "retention" => {
@@ -256,6 +271,156 @@ fn retention_holds_on_disk() {
     );
     let (_, history) = run("read", &path);
     assert_eq!(history, [CALLS_PER_TICK, CALLS_PER_TICK / 4]);
+}
+
+/// The bytes of `path`, or `None` when there is no file.
+fn bytes_of(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+/// The write-ahead log SQLite keeps beside the database at `path`.
+fn wal_of(path: &Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+#[test]
+fn a_clean_exit_leaves_every_tick_in_the_file_itself() {
+    if std::env::var_os(MODE).is_some() {
+        return;
+    }
+    let dir = TempDir::new("history-clean-exit").expect("temp dir");
+    let path = dir.path().join("history.db");
+    let one_run = 5 * CALLS_PER_TICK;
+    let (loaded, history) = run("clean", &path);
+    assert_eq!(
+        (loaded, history.as_slice()),
+        (0, &[one_run, one_run / 4][..])
+    );
+    let wal = std::fs::metadata(wal_of(&path)).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the clean exit left {wal} bytes in the -wal");
+    // The file alone, as a copy or a backup takes it: every tick the run reported is in it.
+    let elsewhere = TempDir::new("history-clean-exit-copy").expect("temp dir");
+    let copy = elsewhere.path().join("copy.db");
+    std::fs::copy(&path, &copy).expect("copied");
+    let (loaded, history) = run("read", &copy);
+    assert_eq!(loaded, one_run, "the copy of the file alone");
+    assert_eq!(history, [one_run, one_run / 4]);
+    // Twice more: a file reopened, written and closed again is whole each time.
+    let (loaded, _) = run("clean", &path);
+    assert_eq!(loaded, one_run);
+    std::fs::copy(&path, &copy).expect("copied");
+    assert_eq!(run("read", &copy).1, [2 * one_run, 2 * one_run / 4]);
+}
+
+#[test]
+fn a_main_file_that_is_not_a_history_is_refused_whatever_log_lies_beside_it() {
+    if std::env::var_os(MODE).is_some() {
+        return;
+    }
+    let dir = TempDir::new("history-foreign-wal").expect("temp dir");
+    // A history killed mid-run: its latest ticks are in its log, which a restart replays.
+    let history = dir.path().join("history.db");
+    let mut child = spawn("until-killed", &history);
+    let stdout = child.stdout.take().expect("piped");
+    let written = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| value_of(&l, "WRITTEN"))
+        .map(|n| n[0])
+        .find(|n| *n >= 3 * CALLS_PER_TICK)
+        .expect("the child writes ticks");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let history_log = bytes_of(&wal_of(&history)).expect("the killed run's -wal");
+    assert!(history_log.len() > 32, "a log with pages in it");
+
+    // Another program's database, with its own log holding its latest rows.
+    let app = dir.path().join("app.db");
+    {
+        let conn = rusqlite::Connection::open(&app).expect("made");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("WAL");
+        conn.execute_batch(
+            "CREATE TABLE orders (id INTEGER, amount INTEGER); \
+             INSERT INTO orders VALUES (1, 20), (2, 35);",
+        )
+        .expect("written");
+        // Closed without moving its log into it, as a process that crashed leaves it.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .expect("set");
+    }
+    let app_log = bytes_of(&wal_of(&app)).expect("the app's -wal");
+    assert!(app_log.len() > 32);
+    // Cases: a main file, and the log beside it.
+    let foreign_main = bytes_of(&app).expect("read");
+    let cases: [(&str, Vec<u8>, &[u8], HistoryFileProblem); 3] = [
+        // Another program's file and log.
+        (
+            "app.db",
+            foreign_main.clone(),
+            &app_log,
+            HistoryFileProblem::Foreign,
+        ),
+        // A history's log that would cover a main file that is not one.
+        (
+            "replaced.db",
+            foreign_main,
+            &history_log,
+            HistoryFileProblem::Foreign,
+        ),
+        // A main file emptied, beside a history's log: SQLite would delete the log.
+        (
+            "emptied.db",
+            Vec::new(),
+            &history_log,
+            HistoryFileProblem::Corrupt {
+                detail: String::new(),
+            },
+        ),
+    ];
+    for (name, main, log, expected) in cases {
+        let path = dir.path().join("cases").join(name);
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("made");
+        std::fs::write(&path, &main).expect("written");
+        std::fs::write(wal_of(&path), log).expect("written");
+        let Err(ConfigError::History(error)) = Config::new().history_path(&path).apply() else {
+            panic!("{name} with a log beside it taken for a history");
+        };
+        assert_eq!(error.path, path, "{name}");
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{name}: {error}"
+        );
+        match (&error.problem, &expected) {
+            (HistoryFileProblem::Corrupt { detail }, HistoryFileProblem::Corrupt { .. }) => {
+                assert!(detail.contains("-wal"), "{name}: {detail}");
+            }
+            (problem, expected) => assert_eq!(problem, expected, "{name}: {error}"),
+        }
+        assert_eq!(bytes_of(&path), Some(main), "{name}: the main file changed");
+        assert_eq!(
+            bytes_of(&wal_of(&path)).as_deref(),
+            Some(log),
+            "{name}: the log changed"
+        );
+    }
+
+    // The killed history itself loads, its log replayed: every tick it reported, and then its
+    // clean end leaves it whole.
+    let (loaded, _) = run("clean", &history);
+    assert!(
+        loaded >= written,
+        "loaded {loaded}, {written} reported written"
+    );
+    assert_eq!(
+        std::fs::metadata(wal_of(&history)).map_or(0, |m| m.len()),
+        0
+    );
 }
 
 #[test]

@@ -178,12 +178,8 @@ fn scopes_nest_and_a_panic_inside_leaves_none_current() {
     assert_eq!(site("req_nested_a").stats().calls(), 2);
 }
 
-/// Held by the tests that make route sites: one of them changes the budget.
-static ROUTES: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn a_request_no_handler_served_lands_on_its_route() {
-    let _routes = ROUTES.lock().unwrap();
     let mut scope = RequestScope::new();
     assert!(!scope.served_by_handler());
     scope.complete(200, Some(0), Some(2), "GET /req/unserved/{id}");
@@ -198,60 +194,7 @@ fn a_request_no_handler_served_lands_on_its_route() {
 }
 
 #[test]
-fn route_sites_are_bounded_by_the_budget() {
-    let _routes = ROUTES.lock().unwrap();
-    let routes = || monitor_core::sites().filter(|s| s.is_route()).count();
-    for i in 0..monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 20 {
-        route_site(&format!("GET /req/many/{i}"));
-    }
-    // The budget, and the one shared site.
-    assert_eq!(routes(), monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 1);
-    let other = route_site("GET /req/yet-another");
-    assert_eq!(other.route(), Some(monitor_core::site::OTHER_ROUTES));
-    assert!(std::ptr::eq(
-        other,
-        route_site(monitor_core::site::OTHER_ROUTES)
-    ));
-
-    // A larger budget lets exactly that many more routes in; the shared site stays one.
-    monitor_core::site::set_max_route_sites(monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 5);
-    for i in 0..20 {
-        route_site(&format!("GET /req/more/{i}"));
-    }
-    assert_eq!(
-        routes(),
-        monitor_core::site::DEFAULT_MAX_ROUTE_SITES + 5 + 1
-    );
-    assert_eq!(
-        route_site("GET /req/more/4").route(),
-        Some("GET /req/more/4")
-    );
-    assert_eq!(
-        route_site("GET /req/more/5").route(),
-        Some(monitor_core::site::OTHER_ROUTES)
-    );
-    // Sites already made stay when the budget shrinks; no new one is made.
-    monitor_core::site::set_max_route_sites(1);
-    assert_eq!(
-        route_site("GET /req/more/0").route(),
-        Some("GET /req/more/0")
-    );
-    assert_eq!(
-        route_site("GET /req/after-shrinking").route(),
-        Some(monitor_core::site::OTHER_ROUTES)
-    );
-    // No budget beyond the limit.
-    monitor_core::site::set_max_route_sites(usize::MAX);
-    assert_eq!(
-        monitor_core::site::max_route_sites(),
-        monitor_core::site::MAX_ROUTE_SITES_LIMIT
-    );
-    monitor_core::site::set_max_route_sites(monitor_core::site::DEFAULT_MAX_ROUTE_SITES);
-}
-
-#[test]
 fn a_route_label_is_bounded_in_length() {
-    let _routes = ROUTES.lock().unwrap();
     let long = format!("GET /req/{}", "é".repeat(400));
     let site = route_site(&long);
     let route = site.route().unwrap();

@@ -3,7 +3,7 @@
 //! outcome with the rest of a site's figures.
 
 use http::StatusCode;
-use monitor_core::history::OutcomeFilter;
+use monitor_core::figures::OutcomeFilter;
 use monitor_core::site::MAX_STATUS_CODES;
 use monitor_core::{Figures, monitored_handler};
 

@@ -6,6 +6,8 @@ use monitor_core::{Config, ConfigError, is_enabled, monitored_handler, set_enabl
 use monitor_tests::support::{block_on, site};
 use std::sync::Mutex;
 
+/// The on/off switch and the configuration in force are the process's (truly process-wide, like
+/// the allocator): the tests that change them take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 #[monitored_handler]

@@ -34,6 +34,7 @@ struct Registry {
     dropped: u64,
 }
 
+// Record path: a failed call's message is grouped into its pattern as it is recorded.
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     patterns: BTreeMap::new(),
     dropped: 0,

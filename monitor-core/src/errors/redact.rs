@@ -34,6 +34,7 @@ fn builtin() -> &'static [(Regex, &'static str)] {
     })
 }
 
+// Record path: a failed call's message is redacted before anything keeps it.
 static USER_RULES: RwLock<Vec<Regex>> = RwLock::new(Vec::new());
 /// Bumped by each [`add_redaction`]: what was redacted before is out of date.
 static RULES_CHANGED: AtomicU64 = AtomicU64::new(0);

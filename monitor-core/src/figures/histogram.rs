@@ -9,7 +9,6 @@
 //! histogram, and quantiles never exceed it.
 
 use crate::sorted::merge_keyed;
-use serde::{Serialize, Serializer, ser::SerializeSeq};
 use std::time::Duration;
 
 /// log2 of the number of buckets each power of two is split into.
@@ -411,29 +410,6 @@ impl Histogram {
     /// Memory the histogram holds, approximately, in bytes.
     pub(crate) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Histogram>() + self.buckets.len() * std::mem::size_of::<(u16, u64)>()
-    }
-}
-
-/// Serialised as its summary and the non-empty buckets, `[[upper_ns, count], …]`.
-impl Serialize for Histogram {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct Buckets<'a>(&'a Histogram);
-        impl Serialize for Buckets<'_> {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut seq = serializer.serialize_seq(None)?;
-                for (upper, n) in self.0.buckets() {
-                    seq.serialize_element(&(upper.as_nanos() as u64, n))?;
-                }
-                seq.end()
-            }
-        }
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Histogram", 4)?;
-        s.serialize_field("count", &self.count)?;
-        s.serialize_field("sum_ns", &(self.sum().as_nanos() as u64))?;
-        s.serialize_field("max_ns", &(self.max().as_nanos() as u64))?;
-        s.serialize_field("buckets", &Buckets(self))?;
-        s.end()
     }
 }
 

@@ -21,12 +21,10 @@ pub(crate) mod histogram;
 mod stats;
 
 pub use histogram::Histogram;
-pub(crate) use stats::seconds;
 pub use stats::{KindCosts, StatusClasses};
 
 use crate::sorted::merge_keyed;
 use crate::usage::Tokens;
-use serde::Serialize;
 
 /// What a set of calls did: counts by outcome, statuses, payload bytes, tokens, cost, heap bytes,
 /// and the durations of the finished calls, with those of the failed calls and of the calls
@@ -75,6 +73,11 @@ pub struct Figures {
     pub panics: u64,
     /// Futures dropped before they finished; not in `durations`.
     pub cancelled: u64,
+    /// How long each cancelled call had run when its future was dropped (for a request, until
+    /// the client went away): a call each, as many as `cancelled`, and not in `durations`. What
+    /// lets an exporter that reports every request as a duration (OTLP's
+    /// `http.server.request.duration`) count the cancelled ones too.
+    pub cancelled_durations: Histogram,
     /// Calls whose outcome carried an HTTP status, by class: 1xx … 5xx.
     pub statuses: [u64; 5],
     /// Request payload bytes.
@@ -175,9 +178,8 @@ impl Outcomes {
     }
 }
 
-/// The outcomes a query can count, and [`Figures::with_outcome`] split by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// The outcomes a query can count, and [`Figures::with_outcome`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutcomeFilter {
     /// Calls that neither failed nor were answered with a 4xx (cancelled calls excluded).
     Ok,
@@ -229,6 +231,7 @@ impl Figures {
             client_error_durations: Histogram::in_units(nanos_per_unit),
             first_chunk: Histogram::in_units(nanos_per_unit),
             per_output_chunk: Histogram::in_units(nanos_per_unit),
+            cancelled_durations: Histogram::in_units(nanos_per_unit),
             ..Figures::default()
         }
     }
@@ -411,6 +414,7 @@ impl Figures {
             .merge(&other.client_error_durations);
         self.first_chunk.merge(&other.first_chunk);
         self.per_output_chunk.merge(&other.per_output_chunk);
+        self.cancelled_durations.merge(&other.cancelled_durations);
         merge_keyed(
             &mut self.status_durations,
             &other.status_durations,
@@ -432,6 +436,7 @@ impl Figures {
                 .since(&before.client_error_durations),
             first_chunk: self.first_chunk.since(&before.first_chunk),
             per_output_chunk: self.per_output_chunk.since(&before.per_output_chunk),
+            cancelled_durations: self.cancelled_durations.since(&before.cancelled_durations),
             status_durations: self
                 .status_durations
                 .iter()
@@ -486,6 +491,9 @@ impl Figures {
             .max_with(&other.client_error_durations);
         rose |= self.first_chunk.max_with(&other.first_chunk);
         rose |= self.per_output_chunk.max_with(&other.per_output_chunk);
+        rose |= self
+            .cancelled_durations
+            .max_with(&other.cancelled_durations);
         for (status, theirs) in &other.status_durations {
             match self.status_durations.binary_search_by_key(status, |s| s.0) {
                 Ok(at) => rose |= self.status_durations[at].1.max_with(theirs),
@@ -600,7 +608,8 @@ impl Figures {
             + self.client_error_durations.approx_bytes()
             + self.first_chunk.approx_bytes()
             + self.per_output_chunk.approx_bytes()
-            - 5 * std::mem::size_of::<Histogram>()
+            + self.cancelled_durations.approx_bytes()
+            - 6 * std::mem::size_of::<Histogram>()
             + self
                 .status_durations
                 .iter()

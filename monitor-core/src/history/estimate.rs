@@ -9,7 +9,6 @@
 use crate::figures::Histogram;
 use crate::record::site::SiteKind;
 use crate::snapshot::snapshot;
-use serde::Serialize;
 
 /// What is known of one stage.
 #[derive(Debug, Clone)]
@@ -35,7 +34,7 @@ impl StageModel {
 }
 
 /// The expected duration of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Estimate {
     /// Median duration of a whole run, seconds.
@@ -51,7 +50,7 @@ pub struct Estimate {
 }
 
 /// One stage's part of an [`Estimate`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StageEstimate {
     /// The stage.

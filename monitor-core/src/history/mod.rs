@@ -41,8 +41,7 @@ pub use leaks::{heap_leak_check, leak_check};
 pub use persist::HistoryFileClosed;
 pub use persist::{HistoryFileError, HistoryFileProblem};
 pub use query::{
-    CacheResult, Field, GroupResult, OutcomeFilter, Point, Query, QueryError, QueryResult,
-    TimeRange, query,
+    CacheResult, Field, GroupResult, Point, Query, QueryError, QueryResult, TimeRange, query,
 };
 pub use state::{MEMORY_SAMPLES, history_bytes as bytes, memory_history, subscribe};
 pub use subscribe::Subscription;

@@ -4,12 +4,9 @@
 
 use super::state::{unix_ms, with_state};
 use super::tiers::Frame;
-use crate::figures::Figures;
-pub use crate::figures::OutcomeFilter;
+use crate::figures::{Figures, OutcomeFilter};
 use crate::record::registry::all;
 use crate::record::site::Site;
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -30,8 +27,7 @@ pub enum TimeRange {
 }
 
 /// What a query can filter and group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     /// `handler`, `stage` or `tokens`.
     Kind,
@@ -354,7 +350,7 @@ impl fmt::Display for QueryError {
 impl std::error::Error for QueryError {}
 
 /// The answer to a [`Query`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResult {
     /// Start of the range, Unix seconds.
@@ -370,7 +366,7 @@ pub struct QueryResult {
 }
 
 /// One cache over a query's range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CacheResult {
     /// The cache's name.
@@ -386,12 +382,6 @@ pub struct CacheResult {
 }
 
 /// The figures of one group.
-///
-/// Serialises as the dashboard's `/api/query` has always answered: `key`, `calls`,
-/// `rate_per_sec`, `errors`, `error_rate`, `client_errors`, the durations' `p50`, `p90`, `p99`,
-/// `max`, `total_duration` and `mean` in seconds, bytes, tokens by kind, `cost_by_kind`, the
-/// streams' `chunks`, `streamed_calls`, `first_chunk_p50`, `first_chunk_p99` and
-/// `per_output_chunk_p50`, `cost_usd`, `known_cost_usd`, `allocated_bytes`, and the `series`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GroupResult {
@@ -412,10 +402,6 @@ pub struct GroupResult {
 /// them all at once anyway (a series is built complete before its points), so keeping them costs
 /// no more memory at its peak than copying a few values out did — about 1 to 2 KB a point with
 /// its histograms, against 72 bytes for the copied values, for as long as the result lives.
-///
-/// Serialises as the dashboard's `/api/query` has always answered: `at`, `calls`, `errors`,
-/// `p50`, `p99`, `total_duration` (seconds), `tokens` (input plus output), `cost_usd` (of the
-/// priced calls) and `first_chunk_p99` (seconds).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Point {
@@ -423,64 +409,6 @@ pub struct Point {
     pub at: u64,
     /// The calls in the interval.
     pub figures: Figures,
-}
-
-impl Serialize for GroupResult {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let f = &self.figures;
-        let h = &f.durations;
-        let mut s = serializer.serialize_struct("GroupResult", 29)?;
-        s.serialize_field("key", &self.key)?;
-        s.serialize_field("calls", &f.calls())?;
-        s.serialize_field("rate_per_sec", &self.rate_per_sec)?;
-        s.serialize_field("errors", &f.errors)?;
-        s.serialize_field("error_rate", &f.error_rate())?;
-        s.serialize_field("client_errors", &f.client_errors)?;
-        s.serialize_field("p50", &h.p50().as_secs_f64())?;
-        s.serialize_field("p90", &h.p90().as_secs_f64())?;
-        s.serialize_field("p99", &h.p99().as_secs_f64())?;
-        s.serialize_field("max", &h.max().as_secs_f64())?;
-        s.serialize_field("total_duration", &h.sum().as_secs_f64())?;
-        s.serialize_field("mean", &h.mean().as_secs_f64())?;
-        s.serialize_field("request_bytes", &f.request_bytes)?;
-        s.serialize_field("response_bytes", &f.response_bytes)?;
-        s.serialize_field("input_tokens", &f.tokens.input)?;
-        s.serialize_field("output_tokens", &f.tokens.output)?;
-        s.serialize_field("cached_input_tokens", &f.tokens.cached_input)?;
-        s.serialize_field("cache_write_tokens", &f.tokens.cache_write)?;
-        s.serialize_field("reasoning_tokens", &f.tokens.reasoning)?;
-        s.serialize_field("cost_by_kind", &f.kind_costs())?;
-        s.serialize_field("chunks", &f.chunks)?;
-        s.serialize_field("streamed_calls", &f.streamed_calls())?;
-        s.serialize_field("first_chunk_p50", &f.first_chunk.p50().as_secs_f64())?;
-        s.serialize_field("first_chunk_p99", &f.first_chunk.p99().as_secs_f64())?;
-        s.serialize_field(
-            "per_output_chunk_p50",
-            &f.per_output_chunk.p50().as_secs_f64(),
-        )?;
-        s.serialize_field("cost_usd", &f.cost_usd())?;
-        s.serialize_field("known_cost_usd", &f.known_cost_usd())?;
-        s.serialize_field("allocated_bytes", &f.allocated_bytes)?;
-        s.serialize_field("series", &self.series)?;
-        s.end()
-    }
-}
-
-impl Serialize for Point {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let f = &self.figures;
-        let mut s = serializer.serialize_struct("Point", 9)?;
-        s.serialize_field("at", &self.at)?;
-        s.serialize_field("calls", &f.calls())?;
-        s.serialize_field("errors", &f.errors)?;
-        s.serialize_field("p50", &f.durations.p50().as_secs_f64())?;
-        s.serialize_field("p99", &f.durations.p99().as_secs_f64())?;
-        s.serialize_field("total_duration", &f.durations.sum().as_secs_f64())?;
-        s.serialize_field("tokens", &f.tokens.total())?;
-        s.serialize_field("cost_usd", &f.known_cost_usd())?;
-        s.serialize_field("first_chunk_p99", &f.first_chunk.p99().as_secs_f64())?;
-        s.end()
-    }
 }
 
 /// The grouped fields' values of one group, in `group_by` order.

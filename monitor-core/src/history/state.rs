@@ -48,6 +48,9 @@ pub(crate) struct State {
     previous_caches: BTreeMap<String, (u64, u64)>,
 }
 
+// Process-wide, not the guard's: the history is made of the sites, which are the process's, and
+// queries and ticks reach it from free functions with or without a guard (tests tick it by hand).
+// The guard owns what fills it (the collector) and the file it is written to.
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
 /// Calls slower than the outlier factor times the site's p99 become outlier events; a site needs

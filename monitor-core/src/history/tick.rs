@@ -3,19 +3,16 @@
 use crate::figures::Figures;
 use crate::memory::MemorySample;
 use crate::record::site::Site;
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// What one tick saw: every site called since the previous tick, with what it added.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Tick {
     /// When the tick ran.
     pub at: SystemTime,
     /// Time since the previous tick.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub period: Duration,
     /// The sites called in the period.
     pub sites: Vec<SiteTick>,
@@ -26,7 +23,7 @@ pub struct Tick {
 }
 
 /// One cache's lookups during a tick's period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CacheTick {
     /// The cache.
@@ -38,10 +35,6 @@ pub struct CacheTick {
 }
 
 /// What one site added during a tick's period.
-///
-/// Serialises as the dashboard's stream has always sent it: `site`, `calls`, `errors`,
-/// `client_errors`, `input_tokens`, `output_tokens`, `known_cost_usd`, `p50`, `p99` (seconds) of
-/// what it added, and `total_calls`, `total_errors` as of the tick.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SiteTick {
@@ -63,24 +56,5 @@ impl SiteTick {
             figures,
             total,
         }
-    }
-}
-
-impl Serialize for SiteTick {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let f = &self.figures;
-        let mut s = serializer.serialize_struct("SiteTick", 11)?;
-        s.serialize_field("site", self.site)?;
-        s.serialize_field("calls", &f.calls())?;
-        s.serialize_field("errors", &f.errors)?;
-        s.serialize_field("client_errors", &f.client_errors)?;
-        s.serialize_field("input_tokens", &f.tokens.input)?;
-        s.serialize_field("output_tokens", &f.tokens.output)?;
-        s.serialize_field("known_cost_usd", &f.known_cost_usd())?;
-        s.serialize_field("p50", &f.durations.p50().as_secs_f64())?;
-        s.serialize_field("p99", &f.durations.p99().as_secs_f64())?;
-        s.serialize_field("total_calls", &self.total.calls())?;
-        s.serialize_field("total_errors", &self.total.errors)?;
-        s.end()
     }
 }

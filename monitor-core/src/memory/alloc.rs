@@ -4,7 +4,6 @@
 //! Counting costs a few relaxed adds per allocation, on counters striped by thread so that threads
 //! allocating at once do not share a cache line.
 
-use serde::Serialize;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -194,7 +193,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for MonitoredAlloc<A> {
 }
 
 /// The heap as counted by [`MonitoredAlloc`]; all zero when it is not the global allocator.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HeapStats {
     /// Bytes allocated and not yet freed.

@@ -1,6 +1,5 @@
 //! Whether memory keeps growing: a line through samples, and a verdict.
 
-use serde::Serialize;
 use std::time::Duration;
 
 /// Growth, in bytes per second, above which a steady rise is a suspected leak unless told
@@ -63,7 +62,7 @@ impl Default for LeakDetector {
 }
 
 /// What a [`LeakDetector`] concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct LeakVerdict {
     /// Growth of the fitted line, in bytes per second.

@@ -1,12 +1,11 @@
 //! The process's memory now: resident and virtual size, and the heap when it is counted.
 
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::time::SystemTime;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The process's memory at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct MemorySample {
     /// When it was taken.
@@ -42,6 +41,8 @@ impl std::fmt::Display for MemoryError {
 impl std::error::Error for MemoryError {}
 
 /// Reuses one `System` between samples: building it is the expensive part.
+// sysinfo's handle on this process, made once: `memory::sample` is a free function, called by the
+// collector and by anyone who wants a sample.
 static SYSTEM: Mutex<Option<(System, Pid)>> = Mutex::new(None);
 
 /// Reads the process's resident and virtual size now (via `sysinfo`; a few microseconds after the

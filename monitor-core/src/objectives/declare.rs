@@ -2,7 +2,6 @@
 
 use crate::record::select::Selector;
 use crate::record::site::SiteKind;
-use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
 
@@ -41,7 +40,7 @@ pub const LONGEST_BURN_WINDOW: Duration = Duration::from_secs(3 * 86_400);
 /// assert_eq!(monitor_core::objectives::status().len(), 4);
 /// # Ok::<(), monitor_core::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Objective {
     /// Its name: what `objective = "…"` names, and the `objective` label of its rules.
@@ -51,13 +50,11 @@ pub struct Objective {
     /// The sites it covers beyond those that name it in their attribute.
     pub selector: Selector,
     /// The window its budget is judged over.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub window: Duration,
 }
 
 /// What an objective counts as good.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Goal {
     /// A share of the calls that finished (`target`, e.g. 0.995) succeeds: no `Err`, no 5xx, no
     /// panic. A 4xx is the caller's error, not the service's: it counts as a success.
@@ -70,7 +67,6 @@ pub enum Goal {
     /// any threshold works.
     Latency {
         /// The longest a good call takes.
-        #[serde(serialize_with = "crate::figures::seconds")]
         threshold: Duration,
         /// The share, in (0, 1).
         target: f64,
@@ -93,8 +89,7 @@ pub enum Goal {
 }
 
 /// What a budget is per.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Per {
     /// Per call of the sites covered.
     Call,
@@ -102,7 +97,7 @@ pub enum Per {
     /// stage, which every run passes through.
     Run,
     /// Per stretch of time (`Duration::from_secs(86_400)`: per day).
-    Period(#[serde(serialize_with = "crate::figures::seconds")] Duration),
+    Period(Duration),
 }
 
 impl Objective {

@@ -40,6 +40,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The objectives in force.
+// Configuration in force, like the price table: set by `Config::apply`, read by the record path's
+// latency rules and by every reader of objectives.
 static DECLARED: RwLock<Option<Arc<Vec<Objective>>>> = RwLock::new(None);
 
 /// The objectives in force, as declared.

@@ -12,7 +12,6 @@ use crate::history::query::site_totals;
 use crate::history::state::{oldest_ms, unix_ms};
 use crate::record::registry;
 use crate::record::site::Site;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -45,23 +44,20 @@ pub const TICKET: [(Duration, Duration, f64); 2] = [
 ];
 
 /// The burn rate over one window.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct BurnRate {
     /// The window.
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub window: Duration,
     /// The burn rate; `None` without calls in the window.
     pub rate: Option<f64>,
     /// How much of the window the history covers: less than the window when the history is
     /// younger or keeps less (see `Config::retention`).
-    #[serde(serialize_with = "crate::figures::seconds")]
     pub covered: Duration,
 }
 
 /// How an objective stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ObjectiveState {
     /// No call in its window yet.
@@ -77,7 +73,7 @@ pub enum ObjectiveState {
 }
 
 /// One objective, as it stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ObjectiveStatus {
     /// The objective.

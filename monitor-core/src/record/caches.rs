@@ -4,7 +4,6 @@ use super::stripes::add;
 use super::thread::{self as context, OWNED_STRIPES, STRIPES};
 use crate::interned::{Registry, intern};
 use crate::usage::{TokenUsage, Tokens};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -47,6 +46,7 @@ impl Entry {
     }
 }
 
+// Record path: `cache("name")` and the `cache` argument of generated code find their counters here.
 static CACHES: Registry<Entry> = Registry::new(BTreeMap::new());
 
 /// A named cache's counters. Get one with [`cache`] and keep it: recording through the handle costs
@@ -118,7 +118,7 @@ impl Cache {
 }
 
 /// Hits and misses of one cache.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CacheStats {
     /// The cache's name.

@@ -6,7 +6,6 @@ use super::outcome::Outcome;
 use super::site::Site;
 use super::switch;
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -16,8 +15,7 @@ use std::time::{Duration, SystemTime};
 pub const EVENT_CAPACITY: usize = 10_000;
 
 /// Why an event was kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventReason {
     /// The call failed.
     Failed,
@@ -28,7 +26,7 @@ pub enum EventReason {
 }
 
 /// One call, kept whole.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
     /// The site.
@@ -56,6 +54,7 @@ struct Buffer {
     evicted: u64,
 }
 
+// Record path: a failed or slow call is kept here as it is recorded, from generated code.
 static BUFFER: Mutex<Buffer> = Mutex::new(Buffer {
     events: VecDeque::new(),
     evicted: 0,

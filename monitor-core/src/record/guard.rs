@@ -355,9 +355,9 @@ fn unfinished(
             cell.record(units, &Outcome::OK, request_bytes);
         }
     } else {
-        site.record_cancelled();
+        site.record_cancelled(units);
         if let Some(cell) = cell {
-            cell.record_cancelled();
+            cell.record_cancelled(units);
         }
     }
 }

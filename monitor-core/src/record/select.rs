@@ -4,7 +4,6 @@
 
 use super::site::{Site, SiteKind};
 use parking_lot::RwLock;
-use serde::Serialize;
 use std::time::Duration;
 
 /// Which sites something applies to: every field given must match (a site's name, its kind, its
@@ -24,26 +23,20 @@ use std::time::Duration;
 /// assert!(Selector::default().pipeline("logo").matches(render));
 /// assert!(!Selector::default().kind(SiteKind::Handler).matches(render));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Selector {
     /// The site's kind.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<SiteKind>,
     /// The site's name, or its qualified name (`Type::method`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     /// A handler's route (`"GET /api/logos/{id}"`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
     /// A stage's pipeline.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<String>,
     /// A stage's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
     /// A token site's model.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
 }
 
@@ -117,6 +110,8 @@ impl Selector {
 /// in their attribute are covered too), and the threshold.
 type LatencyRule = (Selector, String, Duration);
 
+// Record path: a site made after the objectives were declared (a route site) looks its latency
+// thresholds up here.
 static LATENCY_RULES: RwLock<Vec<LatencyRule>> = RwLock::new(Vec::new());
 
 /// Has the sites made from now on that `selector` selects or that name `objective` count their

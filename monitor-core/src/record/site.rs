@@ -8,7 +8,6 @@ use super::stripes::Aggregates;
 use super::stripes::{Share, StreamEnd};
 use crate::figures::Figures;
 use crate::usage::entry::{ModelEntry, Named, Usage};
-use serde::Serialize;
 use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -17,8 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering}
 pub(crate) const ROUTE_FILE: &str = "<route>";
 
 /// Which macro instrumented a site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SiteKind {
     /// `#[monitored_handler]`: an API handler.
     Handler,
@@ -262,10 +260,10 @@ impl Site {
         self.touch();
     }
 
-    /// A future dropped before it finished.
+    /// A future dropped before it finished, after `units` of the clock.
     #[cold]
-    pub(crate) fn record_cancelled(&'static self) {
-        self.aggregates.record_cancelled();
+    pub(crate) fn record_cancelled(&'static self, units: u64) {
+        self.aggregates.record_cancelled(units);
         self.touch();
     }
 
@@ -573,6 +571,12 @@ impl Site {
         self.meta.operation.unwrap_or("chat")
     }
 
+    /// `operation = "…"` as the attribute wrote it: `None` when it did not, where
+    /// [`operation`](Site::operation) gives the default.
+    pub fn declared_operation(&self) -> Option<&'static str> {
+        self.meta.operation
+    }
+
     /// `cache = "…"`: the cache whose hits and misses the return value reports.
     pub fn cache(&self) -> Option<&'static str> {
         self.meta.cache
@@ -630,33 +634,6 @@ impl fmt::Debug for Site {
             .field("file", &self.meta.file)
             .field("line", &self.meta.line)
             .finish_non_exhaustive()
-    }
-}
-
-/// Serialised as its description, without totals (those come from [`Site::stats`]).
-impl Serialize for Site {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let m = &self.meta;
-        let mut s = serializer.serialize_struct("Site", 17)?;
-        s.serialize_field("id", &self.id())?;
-        s.serialize_field("kind", &m.kind)?;
-        s.serialize_field("name", m.name)?;
-        s.serialize_field("type_name", &m.type_name)?;
-        s.serialize_field("qualified_name", m.qualified_name)?;
-        s.serialize_field("function", m.function)?;
-        s.serialize_field("module_path", m.module_path)?;
-        s.serialize_field("file", m.file)?;
-        s.serialize_field("line", &m.line)?;
-        s.serialize_field("route", &m.route)?;
-        s.serialize_field("pipeline", &m.pipeline)?;
-        s.serialize_field("stage", &m.stage)?;
-        s.serialize_field("model", &m.model)?;
-        s.serialize_field("model_expr", &m.model_expr)?;
-        s.serialize_field("provider", &m.provider)?;
-        s.serialize_field("operation", &m.operation)?;
-        s.serialize_field("cache", &m.cache)?;
-        s.end()
     }
 }
 

@@ -34,7 +34,6 @@ pub(crate) struct Stripe {
     errors: AtomicU64,
     client_errors: AtomicU64,
     panics: AtomicU64,
-    cancelled: AtomicU64,
     request_bytes: AtomicU64,
     response_bytes: AtomicU64,
     /// Calls whose return value carried an HTTP status, by class: 1xx … 5xx.
@@ -182,7 +181,6 @@ impl Stripe {
             errors: ZERO,
             client_errors: ZERO,
             panics: ZERO,
-            cancelled: ZERO,
             request_bytes: ZERO,
             response_bytes: ZERO,
             status_classes: [ZERO; 5],
@@ -220,7 +218,6 @@ impl Stripe {
         f.errors += c(&self.errors);
         f.client_errors += c(&self.client_errors);
         f.panics += c(&self.panics);
-        f.cancelled += c(&self.cancelled);
         f.request_bytes += c(&self.request_bytes);
         f.response_bytes += c(&self.response_bytes);
         for (total, n) in f.statuses.iter_mut().zip(&self.status_classes) {
@@ -265,6 +262,11 @@ pub struct Aggregates<const N: usize = STRIPES> {
     streams: Lazy<Streams>,
     /// Durations of the calls that carried an HTTP status, by status, made on the first one.
     statuses: Lazy<Statuses>,
+    /// How long each cancelled call ran until it was dropped, made on the first one. Their count
+    /// is the count of cancelled calls: one record, so that a reader cannot see a cancelled call
+    /// without its duration (an exporter that puts every call in a duration histogram would
+    /// count fewer calls than one that counts outcomes).
+    cancelled: Lazy<SparseDurations>,
 }
 
 /// What the owner of a token site's usage is credited with beyond the tokens: the call itself
@@ -322,6 +324,12 @@ impl Empty for Statuses {
         Statuses {
             slots: [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_STATUS_CODES],
         }
+    }
+}
+
+impl Empty for SparseDurations {
+    fn empty() -> SparseDurations {
+        SparseDurations::new()
     }
 }
 
@@ -547,6 +555,7 @@ impl<const N: usize> Aggregates<N> {
             failures: Lazy::new(),
             streams: Lazy::new(),
             statuses: Lazy::new(),
+            cancelled: Lazy::new(),
         }
     }
 
@@ -609,11 +618,12 @@ impl<const N: usize> Aggregates<N> {
         self.record(units, &Outcome::PANICKED, request_bytes);
     }
 
-    /// A future dropped before it finished. Its partial duration is left out of the histogram.
+    /// A future dropped before it finished, after `units` of the clock: kept apart from the
+    /// durations of the calls that finished.
     #[cold]
-    pub(crate) fn record_cancelled(&self) {
-        let (s, used, _) = self.stripe();
-        s.cancelled.fetch_add(1, Relaxed);
+    pub(crate) fn record_cancelled(&self, units: u64) {
+        self.cancelled.get_or_make().add(units);
+        let (_, used, _) = self.stripe();
         used.fetch_or(OTHER, Relaxed);
     }
 
@@ -679,6 +689,10 @@ impl<const N: usize> Aggregates<N> {
         }
         if let Some(statuses) = self.statuses.get() {
             statuses.read_into(&mut f.status_durations, f.durations.nanos_per_unit());
+        }
+        if let Some(cancelled) = self.cancelled.get() {
+            cancelled.read_into(&mut f.cancelled_durations);
+            f.cancelled = f.cancelled_durations.count();
         }
         f
     }
@@ -797,5 +811,18 @@ mod tests {
         shared.record(3, &Outcome::OK, 9);
         let f = shared.read();
         assert_eq!((f.calls(), f.request_bytes), (1, 9));
+    }
+
+    #[test]
+    fn a_cancelled_call_is_counted_with_its_time_until_dropped() {
+        let a: Aggregates = Aggregates::new();
+        a.record(10, &Outcome::OK, 0);
+        a.record_cancelled(5_000);
+        a.record_cancelled(7);
+        let f = a.read();
+        assert_eq!((f.calls(), f.finished(), f.cancelled), (3, 1, 2));
+        assert_eq!(f.cancelled_durations.count(), f.cancelled);
+        assert_eq!(f.cancelled_durations.sum_units(), 5_007);
+        assert_eq!(f.durations.count(), 1, "not among the finished calls");
     }
 }

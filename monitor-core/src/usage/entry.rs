@@ -125,6 +125,8 @@ impl Named<'_> {
     }
 }
 
+// Record path: a metered call finds its model's entry (and price) here, from generated code that
+// cannot be handed a value.
 static MODELS: Registry<ModelEntry> = Registry::new(BTreeMap::new());
 
 /// Longest model name kept, in bytes; a longer one is cut at a character boundary. Names can

@@ -2,14 +2,12 @@
 
 use super::tokens::Tokens;
 use parking_lot::RwLock;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
 /// The five kinds of tokens providers bill, each call's tokens split so that each is in one kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenKind {
     /// Input tokens neither read from nor written to the cache.
     Input,
@@ -86,28 +84,24 @@ impl fmt::Display for TokenKind {
 /// let long = Tokens::new(250_000, 1_000);
 /// assert!((price.cost_usd(&long) - (250_000.0 * 6.00 + 1_000.0 * 22.50) / 1e6).abs() < 1e-12);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Price {
     /// USD per million input tokens neither read from nor written to the cache.
     pub input: f64,
     /// USD per million output tokens that were not reasoning.
     pub output: f64,
     /// USD per million input tokens read from the cache; when absent, `input`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_input: Option<f64>,
     /// USD per million input tokens written to the cache; when absent, `input`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_write: Option<f64>,
     /// USD per million reasoning tokens; when absent, `output`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<f64>,
     /// Long-context rates, by rising threshold (see [`Price::with_tier`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<PriceTier>,
 }
 
 /// The rates of a call whose input exceeds a threshold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PriceTier {
     /// The tier applies to calls with more input tokens than this.
     pub above_input_tokens: u64,
@@ -333,8 +327,7 @@ pub struct PriceTable {
 }
 
 /// Which JSON form a price file was in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PriceFormat {
     /// Built in code, not read from a file.
     #[default]
@@ -356,7 +349,7 @@ pub enum PriceFormat {
 /// (`_batches`, `_flex`, `_priority`), which a plain call is not billed at;
 /// other keys (context sizes, `supports_*` flags) are ignored; the `sample_spec` entry, which
 /// documents the format, is not a model.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PriceFileReport {
     /// The form the file was in.
@@ -546,6 +539,7 @@ impl std::error::Error for PricingError {
 }
 
 /// The table in force. Set through `entry.rs`, which reprices the models it knows.
+// Record path: every metered call is priced from it as it is recorded.
 pub(crate) static TABLE: RwLock<PriceTable> = RwLock::new(PriceTable {
     models: BTreeMap::new(),
     report: PriceFileReport {

@@ -1,5 +1,7 @@
 //! The other clients of a run: SSE listeners that read and ones that stop reading, clients that
 //! hang up mid-body, and a flood of idle connections.
+// Shared by the suite's two binaries (`load.rs`, `load_faults.rs`), each of which uses a part.
+#![allow(dead_code)]
 
 use crate::demo::{Demo, TOKEN};
 use monitor_harness::Error;

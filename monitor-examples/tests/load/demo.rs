@@ -1,5 +1,7 @@
 //! The demo's binary as a process of the test's own, and what its monitor counted, read through the
 //! dashboard's API as any client would.
+// Shared by the suite's two binaries (`load.rs`, `load_faults.rs`), each of which uses a part.
+#![allow(dead_code)]
 
 use monitor_harness::{Error, TempDir};
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! wrk driving the demo through `counting.lua`: exact counts of what the client side was answered,
 //! and, while it runs, how many 200s it has had so far.
+// Shared by the suite's two binaries (`load.rs`, `load_faults.rs`), each of which uses a part.
+#![allow(dead_code)]
 
 use crate::demo::Demo;
 use monitor_harness::{Error, TempDir};

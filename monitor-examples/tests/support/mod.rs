@@ -62,6 +62,18 @@ impl Serving {
     }
 }
 
+impl Serving {
+    /// Sends SIGTERM, as `kill`, systemd or a container runtime stop a service, and waits for
+    /// the demo to exit.
+    #[cfg(unix)]
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: `kill` has no memory-safety preconditions; the pid is our child's, not reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        self.child.wait().unwrap()
+    }
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = self.child.kill();

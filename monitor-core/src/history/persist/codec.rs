@@ -152,13 +152,14 @@ fn put_histogram(out: &mut Vec<u8>, histogram: &Histogram) {
 }
 
 /// The histograms of `figures`, in the order they are stored.
-fn histograms(figures: &Figures) -> [&Histogram; 5] {
+fn histograms(figures: &Figures) -> [&Histogram; 6] {
     [
         &figures.durations,
         &figures.error_durations,
         &figures.client_error_durations,
         &figures.first_chunk,
         &figures.per_output_chunk,
+        &figures.cancelled_durations,
     ]
 }
 
@@ -235,6 +236,7 @@ impl Reader<'_> {
         figures.client_error_durations = self.histogram()?;
         figures.first_chunk = self.histogram()?;
         figures.per_output_chunk = self.histogram()?;
+        figures.cancelled_durations = self.histogram()?;
         figures.status_durations = self.list(|r| {
             let status = u16::try_from(r.int()?).map_err(|_| Malformed("a status beyond 65535"))?;
             Ok((status, r.histogram()?))
@@ -293,10 +295,13 @@ mod tests {
         not_found.record(Duration::from_micros(40));
         a.status_durations = vec![(200, a.durations.clone()), (404, not_found)];
         a.slow_calls = vec![(400_000_000, 2), (1_000_000_000, 1)];
-        let b = Figures {
+        let mut b = Figures {
             cancelled: 3,
             ..Figures::default()
         };
+        for ms in [2, 30, 30] {
+            b.cancelled_durations.record(Duration::from_millis(ms));
+        }
         Frame {
             start_ms: 1_700_000_000_000,
             end_ms: 1_700_000_001_000,

@@ -182,10 +182,11 @@ pub(crate) fn batch(state: &super::state::State) -> Option<Batch> {
 }
 
 impl Batch {
-    /// Writes the tick to the file, in one transaction.
+    /// Writes the tick to the file, in one transaction. A failure is in the file's export
+    /// health, and the frames are written again at the next tick.
     pub(crate) fn write(self) {
         #[cfg(feature = "persist")]
-        self.inner.write();
+        let _ = self.inner.write();
     }
 }
 
@@ -195,9 +196,22 @@ impl Batch {
 pub struct HistoryFileClosed {
     /// The file.
     pub path: PathBuf,
+    /// The frames the ticks had left unwritten (the last tick's write failed, say) that closing
+    /// wrote; or why the file could not be made whole — then the error is also in the file's
+    /// export health, and what SQLite could not move stays in its `-wal`, where the next open
+    /// finds it.
+    pub frames_written: Result<usize, String>,
 }
 
-/// Closes the history file, if one is open: what the guard does last.
+/// Closes the history file, if one is open: writes what the ticks left unwritten, moves every
+/// page of the write-ahead log into the file itself (`PRAGMA wal_checkpoint(TRUNCATE)`) and
+/// closes it, so that no `-wal` with pages is left beside it and the file alone — copied, backed
+/// up — holds every tick written. `None` when no file was open.
+///
+/// What the guard does last ([`Monitor`](crate::Monitor)'s `Drop` and `shutdown`), after the
+/// collector's last tick: the calls since that tick are not filed by this. Ticks after it keep
+/// the history in memory only, until a [`Config`](crate::Config) with a `history_path` is
+/// applied again.
 pub(crate) fn close() -> Option<HistoryFileClosed> {
     #[cfg(feature = "persist")]
     {

@@ -1,6 +1,11 @@
 //! The history file itself: opening and checking it, loading its frames into the tiers, and the
 //! write each tick makes.
 //!
+//! The file's own header says it is a monitor history: `PRAGMA application_id` is
+//! [`APPLICATION_ID`] and `PRAGMA user_version` the format, both written into the main file when
+//! it is made, before any page goes to the write-ahead log. That is what is checked first, on the
+//! main file alone, before SQLite replays a log beside it (see [`check_main_file`]).
+//!
 //! The file holds four tables: `monitor_history` (what the file is: format, version, the number
 //! of counters a frame's figures hold), `sites` (a site's key and the id frames name it by),
 //! `frames` (one row per frame of a tier: width, start, end, the encoded frame) and `tiers` (how
@@ -21,6 +26,7 @@ use crate::history::tiers::Frame;
 use crate::record::registry;
 use crate::record::site::Site;
 use parking_lot::{Mutex, MutexGuard};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,11 +35,21 @@ use std::time::{Duration, SystemTime};
 
 /// What the `monitor_history` table says a history file is.
 const FORMAT: &str = "monitor-history";
-const VERSION: &str = "1";
+/// 2: figures hold the durations of cancelled calls, and the header carries the mark below.
+const VERSION: &str = "2";
+/// The same, in the header of the main file (`PRAGMA user_version`, bytes 60 to 63).
+const HEADER_VERSION: i32 = 2;
+/// monitor's mark in the header of the main file (`PRAGMA application_id`, bytes 68 to 71):
+/// "monH", for monitor history.
+const APPLICATION_ID: i32 = i32::from_be_bytes(*b"monH");
+/// What every SQLite database file begins with.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// The prefix of a route site's key: what follows is its route.
 const ROUTE_KEY: &str = "route\u{1f}";
 
 /// The file the history is written to, once one is open.
+// Opened by `Config::apply`, closed by the guard (`close`, at its shutdown): the collector's
+// thread writes to it at each tick, from the history's free functions.
 static STORE: Mutex<Option<Store>> = Mutex::new(None);
 
 /// An open history file, held for the life of the process (or until another replaces it).
@@ -125,6 +141,89 @@ fn base_key(site: &Site) -> String {
     }
 }
 
+/// The write-ahead log SQLite keeps beside the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// Checks the main file at `path` by itself, from its 100-byte header, before SQLite opens it.
+///
+/// Opening is not neutral: SQLite replays a log it finds beside the file, so that a main file
+/// that is not a history — damaged, or another program's — passes for one while a log covers
+/// it, and a connection's close writes the log into it. And beside an empty main file SQLite
+/// deletes the log. So a file is refused here, both files untouched, when the main file alone
+/// does not say it is a history of this format and a log with pages in it lies beside it.
+///
+/// What passes: no file or an empty one, without a log (a new history); a main file marked as a
+/// history of this format, with or without a log (one that a crash left with its latest ticks
+/// in the log: replayed); and a SQLite database without a mark and without a log, which its
+/// tables then tell apart — a history made before the mark (refused by its `monitor_history`
+/// table), another program's database (refused), or an empty database (made a history).
+fn check_main_file(path: &Path) -> Result<(), HistoryFileProblem> {
+    use std::io::Read;
+    let unavailable = |e: std::io::Error| HistoryFileProblem::Unavailable {
+        detail: e.to_string(),
+    };
+    let wal = wal_path(path);
+    let logged = match std::fs::metadata(&wal) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(unavailable(e)),
+    };
+    let mut header = [0u8; 100];
+    let mut read = 0;
+    match std::fs::File::open(path) {
+        Ok(mut file) => {
+            while read < header.len() {
+                match file.read(&mut header[read..]) {
+                    Ok(0) => break,
+                    Ok(n) => read += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(unavailable(e)),
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(unavailable(e)),
+    }
+    if read == 0 {
+        // A history's first page is in the main file before anything goes to its log: pages in
+        // a log beside nothing are not a history's, and SQLite would delete them.
+        return if logged > 0 {
+            Err(HistoryFileProblem::Corrupt {
+                detail: format!(
+                    "it is empty, but {} beside it holds {logged} bytes of a write-ahead log",
+                    wal.display()
+                ),
+            })
+        } else {
+            Ok(())
+        };
+    }
+    if read < header.len() || header[..16] != SQLITE_MAGIC[..] {
+        return Err(HistoryFileProblem::NotADatabase);
+    }
+    let field = |at: usize| {
+        i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let (version, application) = (field(60), field(68));
+    if application == APPLICATION_ID {
+        if version != HEADER_VERSION {
+            return Err(HistoryFileProblem::OtherVersion {
+                found: format!("format version {version} in its header"),
+            });
+        }
+        return Ok(());
+    }
+    // Another program's mark, or none with a log whose pages nothing vouches for.
+    if application != 0 || logged > 0 {
+        return Err(HistoryFileProblem::Foreign);
+    }
+    Ok(())
+}
+
 impl Loaded {
     /// Opens the file at `path` (made if it does not exist or is empty), checks that it is a
     /// history this build can read, takes it for this process, and reads it.
@@ -134,6 +233,7 @@ impl Loaded {
             problem,
         };
         let sqlite = |error: rusqlite::Error| fail(problem_of(&error));
+        check_main_file(path).map_err(fail)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -143,6 +243,10 @@ impl Loaded {
         .map_err(sqlite)?;
         // Another process's history is not waited for: it is an error at once.
         conn.busy_timeout(Duration::ZERO).map_err(sqlite)?;
+        // Until the file is found to be a history it is only read: a refused file is left as it
+        // was, its log too, rather than the log written into it as the connection closes.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(sqlite)?;
         // Held from the first write on, for as long as the process has the file: two processes
         // writing one history would interleave their frames.
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
@@ -164,7 +268,16 @@ impl Loaded {
             if verdict != "ok" {
                 return Err(fail(HistoryFileProblem::Corrupt { detail: verdict }));
             }
+        } else {
+            // The mark goes into the main file while it has no log yet: from the first write
+            // on, the main file alone says what it is.
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(sqlite)?;
+            conn.pragma_update(None, "user_version", HEADER_VERSION)
+                .map_err(sqlite)?;
         }
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)
+            .map_err(sqlite)?;
         // A write-ahead log, synced at each commit: a tick is on disk once its write returns, so
         // a process killed at any moment — even the machine losing power — loses at most the
         // tick being written.
@@ -187,6 +300,11 @@ impl Loaded {
                 .map_err(sqlite)?;
             }
             tx.commit().map_err(sqlite)?;
+        }
+        if fresh {
+            // The schema, and the mark if the empty database was in WAL mode already, into the
+            // main file now: a copy of it alone is a history from the start.
+            checkpoint(&conn).map_err(sqlite)?;
         }
         let sites: Vec<(i64, String)> = conn
             .prepare("SELECT id, key FROM sites")
@@ -553,10 +671,10 @@ pub(crate) fn batch(state: &State) -> Option<Batch> {
 
 impl Batch {
     /// Writes the tick; a failure is counted in the file's export health, and the same frames
-    /// are written again at the next tick.
-    pub(crate) fn write(mut self) {
+    /// are written again at the next tick. Returns the frames written, or why none were.
+    pub(crate) fn write(mut self) -> Result<usize, String> {
         let Some(store) = self.store.as_mut() else {
-            return;
+            return Ok(0);
         };
         let result = store.write(&self.writes);
         let now_ms = unix_ms(SystemTime::now());
@@ -573,20 +691,63 @@ impl Batch {
                     h.sent += 1;
                     h.last_success_ms = Some(now_ms);
                 });
+                Ok(self.writes.frames.len())
             }
-            Err(error) => store.health.update(|h| {
-                h.made += 1;
-                h.failed_attempts += 1;
-                h.last_error = Some(error.to_string());
-            }),
+            Err(error) => {
+                let error = error.to_string();
+                store.health.update(|h| {
+                    h.made += 1;
+                    h.failed_attempts += 1;
+                    h.last_error = Some(error.clone());
+                });
+                Err(error)
+            }
         }
     }
 }
 
-/// Lets go of the history file.
+/// Moves every page of the log into the main file and empties the log.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    // (busy, pages in the log, pages moved): busy means a reader held pages back, which with the
+    // file held exclusively cannot happen; said rather than assumed.
+    let (busy, logged, moved): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    if busy != 0 || logged != moved {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some(format!(
+                "the checkpoint moved {moved} of {logged} pages of the log"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// Closes the history file: writes what the ticks left unwritten, moves the log into the main
+/// file and closes it. See [`super::close`].
 pub(crate) fn close() -> Option<super::HistoryFileClosed> {
+    // Taken under the history's lock, as a tick takes its writes, so that it follows every tick.
+    let pending = with_state(|state| batch(state));
+    let written = pending.map_or(Ok(0), Batch::write);
     let store = STORE.lock().take()?;
-    Some(super::HistoryFileClosed { path: store.path })
+    let Store {
+        path, conn, health, ..
+    } = store;
+    // Whatever the write did: the frames written before it belong in the main file.
+    let moved = checkpoint(&conn)
+        .map_err(|e| e.to_string())
+        // The last connection to close deletes the emptied log.
+        .and_then(|()| conn.close().map_err(|(_, e)| e.to_string()));
+    let closed = moved.and(written);
+    if let Err(error) = &closed {
+        health.update(|h| h.last_error = Some(format!("closing: {error}")));
+    }
+    Some(super::HistoryFileClosed {
+        path,
+        frames_written: closed,
+    })
 }
 
 #[cfg(test)]
@@ -653,6 +814,12 @@ mod tests {
         let path = dir.0.join("history.db");
         let mut loaded = Loaded::open(&path).expect("made");
         assert!(loaded.frames.is_empty());
+        // The main file says what it is while the history is still open: the mark went into it
+        // before anything went to the log.
+        let header = std::fs::read(&path).expect("read");
+        assert_eq!(header[68..72], APPLICATION_ID.to_be_bytes());
+        assert_eq!(header[60..64], HEADER_VERSION.to_be_bytes());
+        assert_eq!(VERSION, HEADER_VERSION.to_string());
         write_one_frame(&mut loaded);
         drop(loaded);
         let loaded = Loaded::open(&path).expect("reopened");
@@ -721,6 +888,18 @@ mod tests {
             problem(&path),
             HistoryFileProblem::OtherVersion { found } if found.contains("\"9\"")
         ));
+        // A later format says so in the header: refused before SQLite reads further.
+        {
+            let conn = Connection::open(&path).expect("opened");
+            conn.pragma_update(None, "user_version", 3)
+                .expect("written");
+        }
+        let before = std::fs::read(&path).expect("read");
+        assert!(matches!(
+            problem(&path),
+            HistoryFileProblem::OtherVersion { found } if found == "format version 3 in its header"
+        ));
+        assert_eq!(std::fs::read(&path).expect("read"), before);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `MonitorLayer` on a real axum service on 127.0.0.1: final statuses, body sizes (as they flow,
-//! never as declared), requests no instrumented handler served, and exact counts under concurrency.
+//! `monitor_tower::axum::MonitorLayer` on a real axum service on 127.0.0.1: final statuses, body
+//! sizes (as they flow, never as declared), requests no instrumented handler served, and exact
+//! counts under concurrency.
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -8,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use monitor_core::Figures;
 use monitor_core::monitored_handler;
-use monitor_dashboard::MonitorLayer;
+use monitor_tower::axum::MonitorLayer;
 use std::net::SocketAddr;
 
 fn stats(name: &str) -> Figures {

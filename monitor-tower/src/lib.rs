@@ -1,0 +1,89 @@
+//! A tower layer that gives each `#[monitored_handler]` what its return value cannot tell: the
+//! final HTTP status and the bytes each body carried.
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use monitor_core::monitored_handler;
+//! use monitor_tower::{MonitorBody, MonitorLayer};
+//! use std::convert::Infallible;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! #[monitored_handler(route = "GET /hello")]
+//! async fn hello() -> &'static str {
+//!     "hello"
+//! }
+//!
+//! // The service's own routing; the layer hands it each request's body in a `MonitorBody`.
+//! async fn handle(request: Request<MonitorBody<String>>) -> Result<Response<String>, Infallible> {
+//!     Ok(match request.uri().path() {
+//!         "/hello" => Response::new(hello().await.to_owned()),
+//!         _ => {
+//!             let mut response = Response::new(String::new());
+//!             *response.status_mut() = StatusCode::NOT_FOUND;
+//!             response
+//!         }
+//!     })
+//! }
+//!
+//! let service = ServiceBuilder::new()
+//!     // Names the route of a request no instrumented handler serves.
+//!     .layer(MonitorLayer::new().route_from(|request| match request.uri.path() {
+//!         "/hello" => Some("/hello"),
+//!         _ => None,
+//!     }))
+//!     .service_fn(handle);
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let response = service
+//!     .oneshot(Request::get("/hello").body(String::new()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! # });
+//! ```
+//!
+//! The layer opens a [`monitor_core::request::RequestScope`] around each request's polls. A
+//! `#[monitored_handler]` that finishes inside it leaves its call there, and the layer records it
+//! once the response is known, with:
+//! - the final status: an `Err` that became a 4xx is the client's error, not a failure;
+//! - the response's bytes: a body of known size as its size, at the response's head (none for a
+//!   HEAD); a body that streams as it flows, when it ends or is dropped, so that what counts is
+//!   what the server sent;
+//! - the request's bytes as the service read them. A declared `Content-Length` is a claim, never
+//!   counted.
+//!
+//! A request no instrumented handler served is recorded on its route's site
+//! ([`MonitorLayer::route_from`]), or on [`monitor_core::site::OTHER_ROUTES`] when it has none.
+//!
+//! The layer depends on `tower-layer`, `tower-service`, `http` and `http-body` (and monitor-core):
+//! a service that uses it compiles no hyper and no axum. It serves any tower service of `http`
+//! requests, whoever serves it: hyper alone (through hyper-util's `TowerToHyperService`), or any
+//! server of tower services.
+//!
+//! # With axum
+//!
+//! With the `axum` feature, `monitor_tower::axum::MonitorLayer` is the layer for
+//! `axum::Router::layer`: it names a request's route from the `MatchedPath` axum's router puts in
+//! the request, and keeps axum's body type as it is, which the generic layer cannot (the module's
+//! docs say what that saves).
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use axum::{Router, routing::get};
+//!
+//! let app: Router = Router::new()
+//!     .route("/hello", get(|| async { "hello" }))
+//!     .layer(monitor_tower::axum::MonitorLayer::new());
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+
+#[cfg(feature = "axum")]
+pub mod axum;
+mod body;
+mod layer;
+mod record;
+
+pub use body::MonitorBody;
+pub use layer::{MonitorLayer, MonitorService, ResponseFuture};

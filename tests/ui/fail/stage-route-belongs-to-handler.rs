@@ -1,0 +1,10 @@
+use monitor_core::pipeline_stage;
+
+#[pipeline_stage(pipeline = "logo", route = "GET /logo")]
+fn render() -> u32 {
+    1
+}
+
+fn main() {
+    let _ = render();
+}
