@@ -21,7 +21,7 @@ fn draft(n: u64) -> u64 {
 
 #[monitored_handler(route = "POST /flat")]
 fn handle(n: u64) -> Result<u64, String> {
-    if n % 97 == 0 {
+    if n.is_multiple_of(97) {
         return Err("every 97th fails".to_owned());
     }
     Ok(draft(n))
