@@ -9,7 +9,7 @@ use crate::memory::LeakVerdict;
 /// # Examples
 ///
 /// ```
-/// use monitor_core::LeakDetector;
+/// use monitor_core::memory::LeakDetector;
 /// use std::time::Duration;
 ///
 /// // Sixty samples a second apart, growing 50 kB a second: 3 MB a minute.

@@ -17,10 +17,10 @@
 //! # Examples
 //!
 //! ```
-//! use monitor_core::LeakDetector;
+//! use monitor_core::memory::LeakDetector;
 //! use monitor_core::insights::{Severity, insights};
 //!
-//! let detector = LeakDetector::new(monitor_core::DEFAULT_LEAK_THRESHOLD);
+//! let detector = LeakDetector::new(monitor_core::memory::DEFAULT_LEAK_THRESHOLD);
 //! for insight in insights(&detector) {
 //!     let mark = if insight.severity == Severity::Warning { "!" } else { "-" };
 //!     println!("{mark} {}: {}", insight.kind, insight.message);
@@ -88,7 +88,7 @@ impl Insight {
 /// ```
 /// use monitor_core::insights::{Severity, insights};
 ///
-/// let detector = monitor_core::LeakDetector::new(monitor_core::DEFAULT_LEAK_THRESHOLD);
+/// let detector = monitor_core::memory::LeakDetector::new(monitor_core::memory::DEFAULT_LEAK_THRESHOLD);
 /// let found = insights(&detector);
 /// assert!(found.windows(2).all(|w| w[0].severity >= w[1].severity));
 /// ```
@@ -102,7 +102,9 @@ pub fn insights(detector: &LeakDetector) -> Vec<Insight> {
 /// # Examples
 ///
 /// ```
-/// use monitor_core::{LeakDetector, monitored_handler, tick_at};
+/// use monitor_core::memory::LeakDetector;
+/// use monitor_core::monitored_handler;
+/// use monitor_core::history::tick_at;
 /// use std::time::{Duration, SystemTime};
 ///
 /// #[monitored_handler(route = "GET /slow")]

@@ -99,7 +99,7 @@ pub(super) fn unpriced_models(models: &[ModelStats]) -> Option<Insight> {
         "unpriced_models",
         format!(
             "No price for {noun} {list}: the cost of {their} {} tokens in {} is \
-             unknown; set one with `monitor_core::set_price`",
+             unknown; set one with `monitor_core::pricing::set_price`",
             count(tokens),
             calls_of(calls),
         ),
