@@ -40,9 +40,9 @@
 //! # #[cfg(feature = "enabled")] {
 //! let stage = monitor_core::sites().find(|s| s.stage() == Some("concepts")).unwrap();
 //! let stats = stage.stats();
-//! assert_eq!(stats.calls, 1);
-//! assert_eq!(stats.output_tokens, 42); // spent by `complete`, inside the stage
-//! assert!(stats.cost_usd.unwrap() > 0.0);
+//! assert_eq!(stats.calls(), 1);
+//! assert_eq!(stats.tokens.output, 42); // spent by `complete`, inside the stage
+//! assert!(stats.cost_usd().unwrap() > 0.0);
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -15,7 +15,7 @@
 // those sites, keeps the latest figures of every site, and hands out shared references to them.
 // A site that recorded nothing since the previous snapshot costs a reference count.
 use crate::errors::patterns;
-use crate::figures::{Figures, KindCosts};
+use crate::figures::Figures;
 use crate::memory::{MemorySample, sample as memory};
 use crate::record::caches::{CacheStats, caches};
 use crate::record::registry::{all, index_of, site_at};
@@ -25,7 +25,7 @@ use crate::usage::pricing::Price;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The runtime as of one moment: what every reader reads.
 ///
@@ -145,66 +145,19 @@ pub struct ModelStats {
     pub model: String,
     /// The price in force now, if any.
     pub price: Option<Price>,
-    /// Calls that reported usage.
-    pub calls: u64,
-    /// Input tokens, cached ones included.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Input tokens read from the provider's cache.
-    pub cached_input_tokens: u64,
-    /// Input tokens written to the provider's cache.
-    pub cache_write_tokens: u64,
-    /// Output tokens spent reasoning.
-    pub reasoning_tokens: u64,
-    /// What each kind of token cost, in USD, over the priced calls.
-    pub cost_by_kind: KindCosts,
-    /// Total cost in USD, or `None` when some calls were made while the model had no price.
-    pub cost_usd: Option<f64>,
-    /// Cost of the calls that had a price.
-    pub known_cost_usd: f64,
-    /// Calls made while the model had no price.
-    pub unpriced_calls: u64,
-    /// Calls dropped before they finished (streams cut off, futures cancelled); their tokens
-    /// count.
-    pub cancelled: u64,
-    /// Items yielded by its streamed calls.
-    pub chunks: u64,
-    /// Streamed calls that yielded an item.
-    pub streamed_calls: u64,
-    /// Median time to a streamed call's first item.
-    pub first_chunk_p50: Duration,
-    /// 99th percentile time to a streamed call's first item.
-    pub first_chunk_p99: Duration,
-    /// Median time per output chunk of its streamed calls.
-    pub per_output_chunk_p50: Duration,
-    /// 99th percentile time per output chunk.
-    pub per_output_chunk_p99: Duration,
+    /// The calls of every token site that called it. `token_calls` counts the calls that reported
+    /// usage; `cost_usd()` is `None` when some calls were made while the model had no price;
+    /// `cancelled` calls (streams cut off, futures cancelled) count with their tokens.
+    pub figures: Figures,
 }
 
 impl ModelStats {
     /// A model's stats from the figures of its calls.
-    pub fn new(model: impl Into<String>, price: Option<Price>, f: &Figures) -> ModelStats {
+    pub fn new(model: impl Into<String>, price: Option<Price>, figures: Figures) -> ModelStats {
         ModelStats {
             model: model.into(),
             price,
-            calls: f.token_calls,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cached_input_tokens: f.tokens.cached_input,
-            cache_write_tokens: f.tokens.cache_write,
-            reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: KindCosts::of(f),
-            cost_usd: f.cost_usd(),
-            known_cost_usd: f.known_cost_usd(),
-            unpriced_calls: f.unpriced_calls,
-            cancelled: f.cancelled,
-            chunks: f.chunks,
-            streamed_calls: f.first_chunk.count(),
-            first_chunk_p50: f.first_chunk.quantile(0.5),
-            first_chunk_p99: f.first_chunk.quantile(0.99),
-            per_output_chunk_p50: f.per_output_chunk.quantile(0.5),
-            per_output_chunk_p99: f.per_output_chunk.quantile(0.99),
+            figures,
         }
     }
 }
@@ -305,7 +258,7 @@ pub fn error_patterns() -> ErrorSummary {
 ///
 /// ```
 /// for model in monitor_core::snapshot::models() {
-///     println!("{}: {} tokens in", model.model, model.input_tokens);
+///     println!("{}: {} tokens in", model.model, model.figures.tokens.input);
 /// }
 /// ```
 pub fn models() -> Vec<ModelStats> {
@@ -579,7 +532,7 @@ fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
         .into_iter()
         .filter(|(_, (_, f))| f.token_calls > 0)
         .map(|(model, (provider, f))| {
-            ModelStats::new(model, table.lookup(model, provider).cloned(), &f)
+            ModelStats::new(model, table.lookup(model, provider).cloned(), f)
         })
         .collect()
 }

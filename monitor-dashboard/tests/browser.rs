@@ -841,7 +841,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
     // The page's count is what the site recorded (it lags by at most one refresh).
     let recorded = monitor_core::sites()
         .find(|s| s.name() == "create_logo")
-        .map(|s| s.stats().calls)
+        .map(|s| s.stats().calls())
         .unwrap_or_default();
     let shown = grown.as_f64().unwrap_or_default();
     assert!(

@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = monitor.shutdown();
     let calls = monitor_core::sites()
         .find(|s| s.name() == "handle")
-        .map_or(0, |s| s.stats().calls);
+        .map_or(0, |s| s.stats().calls());
     println!(
         "{calls} handler calls recorded in {:.1} s; shutdown: last tick {}, took {:?}",
         started.elapsed().as_secs_f64(),

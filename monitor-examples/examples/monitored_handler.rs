@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // A request is recorded when its response body has ended on the server: wait for all of them.
-    let recorded = || handlers.iter().map(|s| s.stats().calls).sum::<u64>();
+    let recorded = || handlers.iter().map(|s| s.stats().calls()).sum::<u64>();
     let deadline = Instant::now() + Duration::from_secs(2);
     while recorded() < sent && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -73,8 +73,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nhandler     calls errors 4xx      p50      p99  req B resp B");
     for site in &handlers {
         let s = site.stats();
-        let (p50, p99) = (format!("{:.1?}", s.p50), format!("{:.1?}", s.p99));
-        let (calls, errors, client_errors) = (s.calls, s.errors, s.client_errors);
+        let (p50, p99) = (
+            format!("{:.1?}", s.durations.p50()),
+            format!("{:.1?}", s.durations.p99()),
+        );
+        let (calls, errors, client_errors) = (s.calls(), s.errors, s.client_errors);
         let (name, request, response) = (site.name(), s.request_bytes, s.response_bytes);
         println!(
             "{name:<11} {calls:>5} {errors:>6} {client_errors:>3} {p50:>8} {p99:>8} {request:>6} {response:>6}"

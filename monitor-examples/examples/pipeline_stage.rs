@@ -62,8 +62,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for stage in &estimate.stages {
         let in_history = groups.iter().find(|g| g.key["stage"] == stage.stage);
         let g = in_history.ok_or("a stage is missing from the history")?;
-        let (p50, p99, share) = (g.p50 * 1e3, g.p99 * 1e3, stage.share * 100.0);
-        let (name, calls, errors) = (&stage.stage, g.calls, g.errors);
+        let (p50, p99, share) = (
+            g.figures.durations.p50().as_secs_f64() * 1e3,
+            g.figures.durations.p99().as_secs_f64() * 1e3,
+            stage.share * 100.0,
+        );
+        let (name, calls, errors) = (&stage.stage, g.figures.calls(), g.figures.errors);
         println!("{name:<6} {calls:>5} {errors:>6} {p50:>8.3} {p99:>8.3} {share:>5.1}%");
     }
     let ms = |seconds: f64| format!("{:.2} ms", seconds * 1e3);

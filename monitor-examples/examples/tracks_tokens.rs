@@ -71,15 +71,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cost = |usd: Option<f64>| usd.map_or("unknown".to_owned(), |usd| format!("${usd:.6}"));
     println!("model        calls  input (cached) output  cost");
     for m in monitor_core::snapshot::models() {
-        let (input, cached, output) = (m.input_tokens, m.cached_input_tokens, m.output_tokens);
-        let (name, calls, cost) = (&m.model, m.calls, cost(m.cost_usd));
+        let (input, cached, output) = (
+            m.figures.tokens.input,
+            m.figures.tokens.cached_input,
+            m.figures.tokens.output,
+        );
+        let (name, calls, cost) = (&m.model, m.figures.token_calls, cost(m.figures.cost_usd()));
         println!("{name:<12} {calls:>5} {input:>6} {cached:>8} {output:>6}  {cost}");
     }
     println!("\nstage   token calls  input output  cost");
     for site in monitor_core::sites().filter(|s| s.pipeline() == Some("logo")) {
         let s = site.stats();
-        let (name, calls, cost) = (site.name(), s.token_calls, cost(s.cost_usd));
-        let (input, output) = (s.input_tokens, s.output_tokens);
+        let (name, calls, cost) = (site.name(), s.token_calls, cost(s.cost_usd()));
+        let (input, output) = (s.tokens.input, s.tokens.output);
         println!("{name:<7} {calls:>11} {input:>6} {output:>6}  {cost}");
     }
     Ok(())

@@ -219,7 +219,7 @@ pub async fn settle(report: &LoadReport, timeout: Duration) {
     let recorded = |name: &str| {
         monitor_core::sites()
             .filter(|s| s.name() == name)
-            .map(|s| s.stats().calls)
+            .map(|s| s.stats().calls())
             .sum::<u64>()
     };
     while sent.iter().any(|(name, n)| recorded(name) < *n as u64)

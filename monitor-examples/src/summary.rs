@@ -2,12 +2,11 @@
 //! token kind, memory, caches, error patterns and insights, as the monitor recorded them.
 
 use crate::load::LoadReport;
-use monitor_core::Site;
-use monitor_core::figures::SiteStats;
 use monitor_core::pricing::Price;
 use monitor_core::site::SiteKind;
 use monitor_core::snapshot::ModelStats;
 use monitor_core::usage::TokenKind;
+use monitor_core::{Figures, Site};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
@@ -142,7 +141,7 @@ fn sites_table(out: &mut String) {
         "tok out",
         "cost"
     );
-    let mut all: Vec<(&Site, SiteStats)> = monitor_core::sites().map(|s| (s, s.stats())).collect();
+    let mut all: Vec<(&Site, Figures)> = monitor_core::sites().map(|s| (s, s.stats())).collect();
     all.sort_by_key(|(s, _)| (s.kind(), s.is_route(), s.pipeline(), s.line()));
     let (mut calls, mut errors, mut input, mut output) = (0, 0, 0, 0);
     for (site, s) in &all {
@@ -157,29 +156,29 @@ fn sites_table(out: &mut String) {
             site.kind().as_str(),
             name,
             place(site),
-            s.calls,
+            s.calls(),
             s.errors,
             s.client_errors,
-            millis(s.p50),
-            millis(s.p99),
-            s.input_tokens,
-            s.output_tokens,
-            cost(s.cost_usd, s.known_cost_usd, s.token_calls),
+            millis(s.durations.p50()),
+            millis(s.durations.p99()),
+            s.tokens.input,
+            s.tokens.output,
+            cost(s.cost_usd(), s.known_cost_usd(), s.token_calls),
         );
         // Tokens are credited to the metered call and to its enclosing stage and handler: count
         // them once, at the metered call.
         if site.kind() == SiteKind::Tokens {
-            input += s.input_tokens;
-            output += s.output_tokens;
+            input += s.tokens.input;
+            output += s.tokens.output;
         }
         if site.kind() == SiteKind::Handler {
-            calls += s.calls;
+            calls += s.calls();
             errors += s.errors;
         }
     }
     let models = monitor_core::snapshot::models();
-    let known: f64 = models.iter().map(|m| m.known_cost_usd).sum();
-    let unpriced: u64 = models.iter().map(|m| m.unpriced_calls).sum();
+    let known: f64 = models.iter().map(|m| m.figures.known_cost_usd()).sum();
+    let unpriced: u64 = models.iter().map(|m| m.figures.unpriced_calls).sum();
     let total_cost = if unpriced > 0 {
         format!("≥ ${known:.4}")
     } else {
@@ -203,13 +202,13 @@ fn models_table(out: &mut String, models: &[ModelStats]) {
             out,
             "{:<20} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
             m.model,
-            m.calls,
-            m.input_tokens,
-            m.cached_input_tokens,
-            m.cache_write_tokens,
-            m.output_tokens,
-            m.reasoning_tokens,
-            match m.cost_usd {
+            m.figures.token_calls,
+            m.figures.tokens.input,
+            m.figures.tokens.cached_input,
+            m.figures.tokens.cache_write,
+            m.figures.tokens.output,
+            m.figures.tokens.reasoning,
+            match m.figures.cost_usd() {
                 Some(c) => format!("${c:.4}"),
                 None => "unknown".to_owned(),
             }
@@ -241,17 +240,17 @@ fn streams_table(out: &mut String, models: &[ModelStats]) {
         "per chunk p99",
         "cancelled"
     );
-    for m in models.iter().filter(|m| m.streamed_calls > 0) {
+    for m in models.iter().filter(|m| m.figures.streamed_calls() > 0) {
         let _ = writeln!(
             out,
             "{:<20} {:>8} {:>8} {:>16} {:>16} {:>16} {:>16} {:>10}",
             m.model,
-            m.streamed_calls,
-            m.chunks,
-            millis(m.first_chunk_p50),
-            millis(m.first_chunk_p99),
-            millis(m.per_output_chunk_p50),
-            millis(m.per_output_chunk_p99),
+            m.figures.streamed_calls(),
+            m.figures.chunks,
+            millis(m.figures.first_chunk.p50()),
+            millis(m.figures.first_chunk.p99()),
+            millis(m.figures.per_output_chunk.p50()),
+            millis(m.figures.per_output_chunk.p99()),
             cancelled.get(m.model.as_str()).copied().unwrap_or(0),
         );
     }
@@ -284,7 +283,7 @@ fn cost_by_kind(out: &mut String, models: &[ModelStats]) {
         "model", "input", "cached input", "cache write", "output", "reasoning", "total"
     );
     for m in models.iter().filter(|m| m.price.is_some()) {
-        let k = &m.cost_by_kind;
+        let k = &m.figures.kind_costs();
         let _ = writeln!(
             out,
             "{:<20} {:>10} {:>13} {:>12} {:>10} {:>10} {:>10}",
@@ -294,35 +293,36 @@ fn cost_by_kind(out: &mut String, models: &[ModelStats]) {
             usd(k.cache_write),
             usd(k.output),
             usd(k.reasoning),
-            usd(m.known_cost_usd),
+            usd(m.figures.known_cost_usd()),
         );
     }
     for m in models {
         let Some(price) = &m.price else { continue };
-        if m.cached_input_tokens == 0 && m.cache_write_tokens == 0 {
+        if m.figures.tokens.cached_input == 0 && m.figures.tokens.cache_write == 0 {
             continue;
         }
         // At the base rates: what the same tokens would have cost as plain input.
         let input = price.rate(TokenKind::Input);
-        let saved =
-            m.cached_input_tokens as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
+        let saved = m.figures.tokens.cached_input as f64
+            * (input - price.rate(TokenKind::CachedInput))
+            / 1e6;
         let premium =
-            m.cache_write_tokens as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
-        let line = if m.cache_write_tokens > 0 {
+            m.figures.tokens.cache_write as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
+        let line = if m.figures.tokens.cache_write > 0 {
             format!(
                 "{} tokens written for {} ({} more than as plain input), {} read for {}, saving {}",
-                m.cache_write_tokens,
-                usd(m.cost_by_kind.cache_write),
+                m.figures.tokens.cache_write,
+                usd(m.figures.kind_costs().cache_write),
                 usd(premium),
-                m.cached_input_tokens,
-                usd(m.cost_by_kind.cached_input),
+                m.figures.tokens.cached_input,
+                usd(m.figures.kind_costs().cached_input),
                 usd(saved),
             )
         } else {
             format!(
                 "{} tokens read for {}, saving {}; no writes billed",
-                m.cached_input_tokens,
-                usd(m.cost_by_kind.cached_input),
+                m.figures.tokens.cached_input,
+                usd(m.figures.kind_costs().cached_input),
                 usd(saved),
             )
         };
@@ -428,5 +428,5 @@ pub fn handler_calls_in_history() -> u64 {
         Duration::from_secs(86_400),
     ))
     .filter(monitor_core::history::Field::Kind, "handler");
-    monitor_core::history::query(&q).map_or(0, |r| r.groups.iter().map(|g| g.calls).sum())
+    monitor_core::history::query(&q).map_or(0, |r| r.groups.iter().map(|g| g.figures.calls()).sum())
 }

@@ -66,22 +66,22 @@ async fn the_service_reports_exactly_the_load_it_served() {
     };
     // A request whose client went away ends when the server notices the connection closed.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while (handler("get_logo_svg").calls < load.svg_sent as u64
-        || handler("create_logo").calls < REQUESTS as u64)
+    while (handler("get_logo_svg").calls() < load.svg_sent as u64
+        || handler("create_logo").calls() < REQUESTS as u64)
         && Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let create = handler("create_logo");
-    assert_eq!(create.calls, REQUESTS as u64);
+    assert_eq!(create.calls(), REQUESTS as u64);
     assert_eq!(create.cancelled, load.abandoned as u64, "{create:?}");
     assert_eq!(create.client_errors, load.rejected as u64);
     assert_eq!(create.errors, load.unavailable as u64);
-    assert_eq!(create.statuses.success, load.created as u64);
+    assert_eq!(create.status_classes().success, load.created as u64);
     let get = handler("get_logo");
-    assert_eq!(get.calls, load.get_sent as u64);
+    assert_eq!(get.calls(), load.get_sent as u64);
     assert_eq!(get.client_errors, load.not_found as u64);
-    assert_eq!(handler("get_logo_svg").calls, load.svg_sent as u64);
+    assert_eq!(handler("get_logo_svg").calls(), load.svg_sent as u64);
 
     // The summary says the same.
     let summary = logo_service::summary(started.elapsed(), &load);
@@ -197,7 +197,7 @@ async fn the_service_reports_exactly_the_load_it_served() {
     let calls: u64 = groups.iter().map(|g| g["calls"].as_u64().unwrap()).sum();
     assert_eq!(
         calls,
-        streams.iter().map(|s| s.calls).sum::<u64>(),
+        streams.iter().map(|s| s.calls()).sum::<u64>(),
         "{by_model}"
     );
     for model in &models {
@@ -262,12 +262,12 @@ async fn the_service_reports_exactly_the_load_it_served() {
     let concepts = handler("LogoPipeline::concepts");
     assert_eq!(concepts.cancelled, load.abandoned as u64, "{concepts:?}");
     assert_eq!(
-        concepts.input_tokens,
-        streams.iter().map(|s| s.input_tokens).sum::<u64>()
+        concepts.tokens.input,
+        streams.iter().map(|s| s.tokens.input).sum::<u64>()
     );
     assert_eq!(
-        concepts.output_tokens,
-        streams.iter().map(|s| s.output_tokens).sum::<u64>()
+        concepts.tokens.output,
+        streams.iter().map(|s| s.tokens.output).sum::<u64>()
     );
     let estimates: Value = api("estimates?pipeline=logo")
         .await

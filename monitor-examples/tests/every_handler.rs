@@ -64,7 +64,7 @@ async fn no_request_to_the_service_goes_unmonitored() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let unmonitored: Vec<_> = monitor_core::sites()
-        .filter(|s| s.is_route() && s.stats().calls > 0)
+        .filter(|s| s.is_route() && s.stats().calls() > 0)
         .filter_map(|s| s.route())
         .collect();
     assert!(

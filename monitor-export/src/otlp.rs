@@ -12,6 +12,7 @@
 //! | `gen_ai.client.token.usage` ({token}) | histogram | the GenAI attributes, `gen_ai.token.type` |
 //! | `monitor.call.duration` (s) | exponential histogram | the site's — stages and other sites |
 //! | `monitor.calls` ({call}) | sum | the site's, `outcome` |
+//! | each counter of [`rules::SITE_COUNTERS`] with an OTLP name | sum | the site's |
 //! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
 //! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
 //!
@@ -690,12 +691,21 @@ impl Builder {
             "s",
             "Duration of the calls of an instrumented function that finished.",
         );
+        let mut counters: Vec<(Family, &rules::SiteCounter)> = rules::SITE_COUNTERS
+            .iter()
+            .filter_map(|c| Some((Family::new(c.otlp?, c.unit, c.help), c)))
+            .collect();
         for g in rules::group_sites(snapshot, &mut self.peaks) {
             let site: Vec<KeyValue> = g.labels.iter().map(|(k, v)| kv(k, v)).collect();
             for (outcome, n) in Outcomes::NAMES.iter().zip(g.outcomes.counts()) {
                 let mut attributes = site.clone();
                 attributes.push(kv("outcome", outcome));
                 calls.points.push((attributes, Point::Sum(n as f64)));
+            }
+            for (family, counter) in &mut counters {
+                if let Some(n) = counter.sample(&g.figures) {
+                    family.points.push((site.clone(), Point::Sum(n as f64)));
+                }
             }
             let point = |h: &monitor_core::figures::Histogram| {
                 if self.explicit {
@@ -845,7 +855,10 @@ impl Builder {
                 ));
             }
         }
-        vec![http, durations, calls, operation, usage, cost, payloads]
+        let mut families = vec![http, durations, calls];
+        families.extend(counters.into_iter().map(|(family, _)| family));
+        families.extend([operation, usage, cost, payloads]);
+        families
     }
 }
 

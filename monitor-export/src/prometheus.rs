@@ -9,7 +9,7 @@
 //! | `monitor_call_duration_seconds` | histogram | site labels |
 //! | `monitor_http_responses_total` | counter | site labels, `status_class` |
 //! | `monitor_calls_within_total` | counter | site labels, `threshold_seconds`; sites a latency objective covers |
-//! | `monitor_request_bytes_total`, `monitor_response_bytes_total` | counter | site labels |
+//! | `monitor_request_bytes_total`, `monitor_response_bytes_total`, and every counter of [`rules::SITE_COUNTERS`] | counter | site labels |
 //! | `monitor_returned_errors_total` | counter | site labels, `error_type` |
 //! | `monitor_returned_errors_ungrouped_total` | counter | |
 //! | `monitor_site_tokens_total` | counter | site labels, `gen_ai_token_type` |
@@ -311,16 +311,10 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
         "counter",
         "Calls whose return value carried an HTTP status, by status class.",
     );
-    let mut request_bytes = out.family(
-        "monitor_request_bytes_total",
-        "counter",
-        "Request payload, from the arguments whose type tells a size.",
-    );
-    let mut response_bytes = out.family(
-        "monitor_response_bytes_total",
-        "counter",
-        "Response payload, from the return values whose type tells a size.",
-    );
+    let mut counters: Vec<Family> = rules::SITE_COUNTERS
+        .iter()
+        .map(|c| out.family(c.prometheus, "counter", c.help))
+        .collect();
     let mut tokens = out.family(
         "monitor_site_tokens_total",
         "counter",
@@ -350,9 +344,10 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
     for (family, lines) in [
         (&mut calls, Outcomes::NAMES.len()),
         (&mut durations, LE + 2),
-        (&mut request_bytes, 1),
-        (&mut response_bytes, 1),
-    ] {
+    ]
+    .into_iter()
+    .chain(counters.iter_mut().map(|family| (family, 1)))
+    {
         family.samples.reserve(groups.len() * lines * 130);
     }
     let mut rendered: Vec<Labels<'_>> = Vec::with_capacity(groups.len());
@@ -388,8 +383,11 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
                 statuses.sample("", &labels, &[("status_class", class)], n);
             }
         }
-        request_bytes.sample("", &labels, &[], c.request_bytes);
-        response_bytes.sample("", &labels, &[], c.response_bytes);
+        for (family, counter) in counters.iter_mut().zip(rules::SITE_COUNTERS) {
+            if let Some(n) = counter.sample(c) {
+                family.sample("", &labels, &[], n);
+            }
+        }
         if c.token_calls > 0 {
             let t = &c.tokens;
             for (token_type, n) in [
@@ -414,8 +412,9 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
     durations.write(out);
     within.write(out);
     statuses.write(out);
-    request_bytes.write(out);
-    response_bytes.write(out);
+    for family in counters {
+        family.write(out);
+    }
     render_error_types(out, snapshot, groups, &rendered);
     tokens.write(out);
     cost.write(out);
@@ -481,17 +480,17 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
         let mut labels = Labels::default();
         labels.push("gen_ai_request_model", &m.model);
         for (token_type, n) in [
-            ("input", m.input_tokens),
-            ("output", m.output_tokens),
-            ("cached_input", m.cached_input_tokens),
-            ("cache_write", m.cache_write_tokens),
-            ("reasoning", m.reasoning_tokens),
+            ("input", m.figures.tokens.input),
+            ("output", m.figures.tokens.output),
+            ("cached_input", m.figures.tokens.cached_input),
+            ("cache_write", m.figures.tokens.cache_write),
+            ("reasoning", m.figures.tokens.reasoning),
         ] {
             tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
         }
         if let Some(usd) = rules::model_cost(m) {
             cost.sample("", &labels, &[], Float(usd));
-            let k = &m.cost_by_kind;
+            let k = &m.figures.kind_costs();
             for (token_type, usd) in [
                 ("input", k.input),
                 ("cached_input", k.cached_input),
@@ -507,8 +506,8 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
                 );
             }
         }
-        if m.unpriced_calls > 0 {
-            unpriced.sample("", &labels, &[], m.unpriced_calls);
+        if m.figures.unpriced_calls > 0 {
+            unpriced.sample("", &labels, &[], m.figures.unpriced_calls);
         }
     }
     tokens.write(out);

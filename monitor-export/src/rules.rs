@@ -5,13 +5,14 @@
 //!   their figures added ([`group_sites`]): two series with the same labels would make a scrape
 //!   fail.
 //! - Calls are split by outcome into parts that add up to the calls ([`Outcomes`]): a panic is
-//!   not also an `error` there, unlike in `SiteStats::errors`.
+//!   not also an `error` there, unlike in `Figures::errors`.
 //! - A handler's requests, labelled by how each ended ([`request_durations`]), are the same
 //!   calls as its outcomes: answered, failed without a status, and cancelled alike.
 //! - An unknown cost is never exported as 0 ([`site_cost`], [`model_cost`]).
 //! - Counters never fall between two exports ([`OutcomePeaks`]): the read model never reads a
 //!   counter lower than before, but the outcome split is a difference of counters read one after
 //!   the other, which can.
+//! - A plain counter of a site is named once, for every exporter, in [`SITE_COUNTERS`].
 
 use monitor_core::figures::{Histogram, Outcomes};
 use monitor_core::snapshot::ModelStats;
@@ -48,6 +49,64 @@ pub fn site_labels(site: &Site) -> Vec<(&'static str, &'static str)> {
     }
     labels
 }
+
+/// A plain counter of a site's figures, as every exporter names it: a row of [`SITE_COUNTERS`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct SiteCounter {
+    /// Reads the counter off a site's figures (or those of a group of sites, added).
+    pub value: fn(&Figures) -> u64,
+    /// The Prometheus counter's name, `_total` included.
+    pub prometheus: &'static str,
+    /// The OpenTelemetry sum's name, when OTLP exports it.
+    pub otlp: Option<&'static str>,
+    /// The unit, as OTLP writes it (UCUM: `By`, `{call}`).
+    pub unit: &'static str,
+    /// What it counts: the Prometheus help text and the OTLP description.
+    pub help: &'static str,
+    /// Whether every site has a series, 0 included, or only the sites it counted anything for
+    /// (a counter most sites never move, which would otherwise be a zero series per site).
+    pub every_site: bool,
+}
+
+impl SiteCounter {
+    /// Whether a site (or a group of sites) with `figures` has a series, and its value.
+    pub fn sample(&self, figures: &Figures) -> Option<u64> {
+        let n = (self.value)(figures);
+        (self.every_site || n > 0).then_some(n)
+    }
+}
+
+/// The plain per-site counters, each with its name in every exporter: a new counter of
+/// [`Figures`] is exported by a row here. Prometheus writes each as a counter family with the
+/// site labels, where the request and response bytes always were; OTLP, those with an OTLP
+/// name, as monotonic sums with the site's attributes.
+pub const SITE_COUNTERS: &[SiteCounter] = &[
+    SiteCounter {
+        value: |f| f.request_bytes,
+        prometheus: "monitor_request_bytes_total",
+        otlp: None,
+        unit: "By",
+        help: "Request payload, from the arguments whose type tells a size.",
+        every_site: true,
+    },
+    SiteCounter {
+        value: |f| f.response_bytes,
+        prometheus: "monitor_response_bytes_total",
+        otlp: None,
+        unit: "By",
+        help: "Response payload, from the return values whose type tells a size.",
+        every_site: true,
+    },
+    SiteCounter {
+        value: |f| f.traces_kept,
+        prometheus: "monitor_traces_kept_total",
+        otlp: Some("monitor.traces.kept"),
+        unit: "{call}",
+        help: "Calls of the site that were part of a run kept as a trace.",
+        every_site: false,
+    },
+];
 
 /// One exported series of sites: their shared labels, their figures added, and the sites in it.
 #[derive(Debug, Clone)]
@@ -250,7 +309,8 @@ pub fn site_cost(f: &Figures) -> Option<f64> {
 /// The cost of a model's calls to export: zero is the truth for a priced model not called yet,
 /// and a lie for an unpriced one.
 pub fn model_cost(m: &ModelStats) -> Option<f64> {
-    (m.price.is_some() || m.calls > m.unpriced_calls).then_some(m.known_cost_usd)
+    (m.price.is_some() || m.figures.token_calls > m.figures.unpriced_calls)
+        .then_some(m.figures.known_cost_usd())
 }
 
 /// Whether heap figures mean anything: only when `MonitoredAlloc` counts the heap. Without it

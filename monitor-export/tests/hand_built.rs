@@ -97,7 +97,7 @@ fn snapshot() -> Snapshot {
         SiteSnapshot::new(stage, s),
         SiteSnapshot::new(tokens, t.clone()).with_responses(vec![("gpt-4o", "gpt-4o-2024-08-06")]),
     ];
-    snap.models = vec![ModelStats::new("gpt-4o", Some(price), &t)];
+    snap.models = vec![ModelStats::new("gpt-4o", Some(price), t)];
     snap.caches = vec![CacheStats::new("logos".into(), 3, 1)];
     snap.errors = Arc::new(ErrorSummary::new(
         vec![

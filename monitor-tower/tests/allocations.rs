@@ -119,7 +119,7 @@ fn the_layer_allocates_nothing_beyond_what_axum_does_for_any_layer() {
         .find(|s| s.name() == "monitored")
         .unwrap();
     let calls = 20 + ROUNDS * REQUESTS;
-    assert_eq!(site.stats().calls, calls);
+    assert_eq!(site.stats().calls(), calls);
     assert_eq!(site.stats().response_bytes, calls * 12);
 }
 
@@ -144,6 +144,6 @@ fn the_generic_layer_costs_two_boxes_under_axum() {
         .find(|s| s.name() == "monitored_generic")
         .unwrap();
     let calls = 20 + ROUNDS * REQUESTS;
-    assert_eq!(site.stats().calls, calls);
+    assert_eq!(site.stats().calls(), calls);
     assert_eq!(site.stats().response_bytes, calls * 12);
 }

@@ -7,19 +7,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use monitor_core::figures::SiteStats;
+use monitor_core::Figures;
 use monitor_core::monitored_handler;
 use monitor_tower::axum::MonitorLayer;
 use std::net::SocketAddr;
 
-fn stats(name: &str) -> SiteStats {
+fn stats(name: &str) -> Figures {
     monitor_core::sites()
         .find(|s| s.name() == name)
         .unwrap_or_else(|| panic!("no site {name}"))
         .stats()
 }
 
-fn route_stats(route: &str) -> Option<SiteStats> {
+fn route_stats(route: &str) -> Option<Figures> {
     monitor_core::sites()
         .find(|s| s.is_route() && s.route() == Some(route))
         .map(|s| s.stats())
@@ -133,11 +133,11 @@ async fn request_and_response_sizes_land_on_the_handler() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let echoed = response.bytes().await.unwrap();
-    eventually(|| stats("layer_echo").calls == 1).await;
+    eventually(|| stats("layer_echo").calls() == 1).await;
     let s = stats("layer_echo");
     assert_eq!(s.request_bytes, body.len() as u64);
     assert_eq!(s.response_bytes, echoed.len() as u64);
-    assert_eq!(s.statuses.success, 1);
+    assert_eq!(s.status_classes().success, 1);
     assert_eq!(s.errors, 0);
 }
 
@@ -149,7 +149,7 @@ async fn a_streamed_body_is_counted_as_it_flows() {
         .unwrap();
     assert!(response.headers().get("content-length").is_none());
     assert_eq!(response.bytes().await.unwrap().len(), 4000);
-    eventually(|| stats("layer_stream").calls == 1).await;
+    eventually(|| stats("layer_stream").calls() == 1).await;
     assert_eq!(stats("layer_stream").response_bytes, 4000);
 }
 
@@ -171,7 +171,7 @@ async fn a_body_of_known_size_counts_its_size_and_a_head_none() {
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-length"], "1000");
     assert!(head.bytes().await.unwrap().is_empty());
-    eventually(|| stats("layer_sized").calls == 2).await;
+    eventually(|| stats("layer_sized").calls() == 2).await;
     assert_eq!(stats("layer_sized").response_bytes, 1000);
 }
 
@@ -184,7 +184,7 @@ async fn a_streamed_body_the_client_drops_counts_what_was_sent() {
     let first = response.chunk().await.unwrap().expect("a first chunk");
     assert!(!first.is_empty());
     drop(response);
-    eventually(|| stats("layer_slow_stream").calls == 1).await;
+    eventually(|| stats("layer_slow_stream").calls() == 1).await;
     let sent = stats("layer_slow_stream").response_bytes;
     assert!(
         (1000..40_000).contains(&sent),
@@ -212,19 +212,19 @@ async fn the_final_status_decides_the_outcome() {
         .unwrap();
     assert_eq!(r.status(), 202);
     eventually(|| {
-        stats("layer_missing").calls == 3
-            && stats("layer_broken").calls == 3
-            && stats("layer_sync").calls == 1
+        stats("layer_missing").calls() == 3
+            && stats("layer_broken").calls() == 3
+            && stats("layer_sync").calls() == 1
     })
     .await;
     let missing = stats("layer_missing");
     assert_eq!((missing.errors, missing.client_errors), (0, 3));
-    assert_eq!(missing.statuses.client_error, 3);
+    assert_eq!(missing.status_classes().client_error, 3);
     let broken = stats("layer_broken");
     assert_eq!(broken.errors, 3);
-    assert_eq!(broken.statuses.server_error, 3);
+    assert_eq!(broken.status_classes().server_error, 3);
     let sync = stats("layer_sync");
-    assert_eq!(sync.statuses.success, 1);
+    assert_eq!(sync.status_classes().success, 1);
     assert_eq!(sync.errors, 0);
 }
 
@@ -242,11 +242,11 @@ async fn requests_no_handler_served_are_recorded_per_route() {
         let r = reqwest::get(format!("http://{addr}/{path}")).await.unwrap();
         assert_eq!(r.status(), 404);
     }
-    eventually(|| route_stats("GET /layer/plain/{id}").is_some_and(|s| s.calls == 5)).await;
+    eventually(|| route_stats("GET /layer/plain/{id}").is_some_and(|s| s.calls() == 5)).await;
     let plain = route_stats("GET /layer/plain/{id}").unwrap();
     assert_eq!(plain.response_bytes, 5 * "not instrumented".len() as u64);
     let other = || route_stats(monitor_core::site::OTHER_ROUTES);
-    eventually(|| other().is_some_and(|s| s.calls >= 3)).await;
+    eventually(|| other().is_some_and(|s| s.calls() >= 3)).await;
     assert!(other().unwrap().client_errors >= 3);
     assert!(!monitor_core::sites().any(|s| s.route().is_some_and(|r| r.contains("nope"))));
     // Listed with the sites, and told apart from instrumented functions.
@@ -287,11 +287,11 @@ async fn concurrent_requests_are_counted_exactly() {
         task.await.unwrap();
     }
     let expected = (TASKS * REQUESTS) as u64;
-    eventually(|| stats("layer_concurrent").calls >= expected).await;
+    eventually(|| stats("layer_concurrent").calls() >= expected).await;
     let s = stats("layer_concurrent");
-    assert_eq!(s.calls, expected);
+    assert_eq!(s.calls(), expected);
     assert_eq!(s.response_bytes, expected * 4);
-    assert_eq!(s.statuses.success, expected);
+    assert_eq!(s.status_classes().success, expected);
     // Nothing recorded twice on a route site.
     assert!(route_stats("GET /layer/concurrent").is_none());
 }
@@ -315,7 +315,7 @@ async fn made_up_methods_make_no_sites() {
             .unwrap();
         r.bytes().await.unwrap();
     }
-    eventually(|| route_stats(monitor_core::site::OTHER_ROUTES).is_some_and(|s| s.calls >= 300))
+    eventually(|| route_stats(monitor_core::site::OTHER_ROUTES).is_some_and(|s| s.calls() >= 300))
         .await;
     assert!(
         !monitor_core::sites().any(|s| s.route().is_some_and(|r| r.contains("/layer/invented/")))
@@ -342,7 +342,7 @@ async fn a_declared_length_is_never_counted_as_bytes() {
         .unwrap();
     assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
     drop(stream);
-    eventually(|| route_stats("GET /layer/claimed/{id}").is_some_and(|s| s.calls == 1)).await;
+    eventually(|| route_stats("GET /layer/claimed/{id}").is_some_and(|s| s.calls() == 1)).await;
     let counted = route_stats("GET /layer/claimed/{id}")
         .unwrap()
         .request_bytes;
@@ -400,6 +400,6 @@ async fn a_response_body_of_another_type_is_counted_too() {
         .unwrap();
     assert_eq!(&body[..], b"foreign");
     let stats = stats("layer_foreign_body");
-    assert_eq!((stats.calls, stats.statuses.success), (1, 1));
+    assert_eq!((stats.calls(), stats.status_classes().success), (1, 1));
     assert_eq!(stats.response_bytes, 7);
 }

@@ -12,7 +12,7 @@ async fn helper(x: u32) -> u32 {
 fn calls(name: &str) -> Option<u64> {
     monitor_core::sites()
         .find(|s| s.name() == name)
-        .map(|s| s.stats().calls)
+        .map(|s| s.stats().calls())
 }
 
 /// Instrumented first, then made a test: the async body is the site's call.

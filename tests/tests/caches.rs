@@ -84,5 +84,5 @@ fn every_attribute_and_shape_records_lookups() {
     complete(true);
     let stats = cache("prompt-cache").stats();
     assert_eq!((stats.hits, stats.misses), (2, 1));
-    assert_eq!(site("complete").stats().cached_input_tokens, 20);
+    assert_eq!(site("complete").stats().tokens.cached_input, 20);
 }

@@ -31,14 +31,14 @@ fn eight_threads_times_one_hundred_thousand_calls_are_all_counted() {
         }
     });
     let s = site("hot").stats();
-    assert_eq!(s.calls, THREADS * CALLS);
+    assert_eq!(s.calls(), THREADS * CALLS);
     assert_eq!(s.errors, THREADS * CALLS / 10);
     assert_eq!(s.durations.count(), THREADS * CALLS);
     assert_eq!(
         s.durations.buckets().map(|(_, n)| n).sum::<u64>(),
         THREADS * CALLS
     );
-    assert!(s.p50 <= s.p99 && s.p99 <= s.max);
+    assert!(s.durations.p50() <= s.durations.p99() && s.durations.p99() <= s.durations.max());
 }
 
 #[tracks_tokens(model = "concurrency-model")]
@@ -69,13 +69,13 @@ fn token_totals_are_exact_across_threads() {
     for name in ["metered", "stage"] {
         let s = site(name).stats();
         assert_eq!(s.token_calls, THREADS * CALLS / 10, "{name}");
-        assert_eq!(s.input_tokens, THREADS * per_thread_input, "{name}");
-        assert_eq!(s.output_tokens, THREADS * CALLS / 10, "{name}");
-        let expected = (s.input_tokens + s.output_tokens) as f64 / 1e6;
+        assert_eq!(s.tokens.input, THREADS * per_thread_input, "{name}");
+        assert_eq!(s.tokens.output, THREADS * CALLS / 10, "{name}");
+        let expected = (s.tokens.input + s.tokens.output) as f64 / 1e6;
         assert!(
-            (s.cost_usd.unwrap() - expected).abs() < 1e-9,
+            (s.cost_usd().unwrap() - expected).abs() < 1e-9,
             "{name}: {:?} vs {expected}",
-            s.cost_usd
+            s.cost_usd()
         );
     }
 }
@@ -104,6 +104,6 @@ fn stripes_handed_from_exiting_threads_to_new_ones_lose_nothing() {
         });
     }
     let s = site("short_lived").stats();
-    assert_eq!(s.calls, WAVES * PER_WAVE * CALLS);
+    assert_eq!(s.calls(), WAVES * PER_WAVE * CALLS);
     assert_eq!(s.durations.count(), WAVES * PER_WAVE * CALLS);
 }

@@ -22,7 +22,7 @@ fn site_calls(tick: &monitor_core::history::Tick) -> Option<(u64, u64)> {
     tick.sites
         .iter()
         .find(|s| s.site.name() == "work")
-        .map(|s| (s.calls, s.errors))
+        .map(|s| (s.figures.calls(), s.figures.errors))
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn the_collector_files_deltas_feeds_subscribers_and_stays_bounded() {
     assert_eq!(tick.period, Duration::from_secs(1));
     assert_eq!(site_calls(&tick), Some((10, 1)));
     let w = tick.sites.iter().find(|s| s.site.name() == "work").unwrap();
-    assert!(w.p50 <= w.p99);
+    assert!(w.figures.durations.p50() <= w.figures.durations.p99());
     let quiet = tick_at(at(t0 + 2));
     assert_eq!(site_calls(&quiet), None, "no calls, no entry");
     // Memory is sampled at each tick, stamped with the tick's time.
@@ -89,6 +89,6 @@ fn the_collector_files_deltas_feeds_subscribers_and_stays_bounded() {
         .find(|s| s.name() == "work")
         .unwrap()
         .stats()
-        .calls;
+        .calls();
     assert!(total >= 10_000_000, "{total}");
 }

@@ -41,10 +41,9 @@ fn history_calls() -> (u64, u64) {
     let q = Query::new(TimeRange::Last(Duration::from_secs(86_400)))
         .filter(Field::Site, "persisted_work");
     let result = monitor_core::history::query(&q).expect("the query runs");
-    result
-        .groups
-        .iter()
-        .fold((0, 0), |(c, e), g| (c + g.calls, e + g.errors))
+    result.groups.iter().fold((0, 0), |(c, e), g| {
+        (c + g.figures.calls(), e + g.figures.errors)
+    })
 }
 
 /// One tick's worth of calls, then the tick, written to the file when `tick_at` returns.

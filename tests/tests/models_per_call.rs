@@ -86,43 +86,62 @@ fn calls_are_split_by_the_model_each_named() {
     let small_group = group("small-model");
     assert_eq!(
         (
-            small_group.calls,
-            small_group.errors,
-            small_group.input_tokens
+            small_group.figures.calls(),
+            small_group.figures.errors,
+            small_group.figures.tokens.input
         ),
         (6, 1, 500)
     );
-    assert!(small_group.p50 > 0.0 && small_group.total_duration > 0.0);
+    assert!(
+        small_group.figures.durations.p50().as_secs_f64() > 0.0
+            && small_group.figures.durations.sum().as_secs_f64() > 0.0
+    );
     assert_eq!(
         (
-            group("large-model").calls,
-            group("large-model").output_tokens
+            group("large-model").figures.calls(),
+            group("large-model").figures.tokens.output
         ),
         (2, 20)
     );
     assert_eq!(
-        (group("routed-a").calls, group("routed-a").input_tokens),
+        (
+            group("routed-a").figures.calls(),
+            group("routed-a").figures.tokens.input
+        ),
         (1, 7)
     );
     assert_eq!(
-        (group("routed-b").calls, group("routed-b").input_tokens),
+        (
+            group("routed-b").figures.calls(),
+            group("routed-b").figures.tokens.input
+        ),
         (2, 14)
     );
     // The failed routed call named no model.
-    assert_eq!((group("unknown").calls, group("unknown").errors), (1, 1));
+    assert_eq!(
+        (
+            group("unknown").figures.calls(),
+            group("unknown").figures.errors
+        ),
+        (1, 1)
+    );
 
     // Filtered by one model: only its calls.
     let only = run(range().filter(Field::Model, "small-model"));
     assert_eq!(only.len(), 1);
     assert_eq!(
-        (only[0].calls, only[0].errors, only[0].output_tokens),
+        (
+            only[0].figures.calls(),
+            only[0].figures.errors,
+            only[0].figures.tokens.output
+        ),
         (6, 1, 50)
     );
     assert!(run(range().filter(Field::Model, "no-such-model")).is_empty());
 
     // Without a model in the query, the site is one part.
     let by_site = run(range().filter(Field::Site, "complete"));
-    assert_eq!(by_site[0].calls, 8);
+    assert_eq!(by_site[0].figures.calls(), 8);
 
     // The read model and `models()` tell the same.
     let snap = monitor_core::snapshot();
@@ -146,10 +165,10 @@ fn calls_are_split_by_the_model_each_named() {
     };
     assert_eq!(
         (
-            stats("small-model").calls,
-            stats("small-model").input_tokens
+            stats("small-model").figures.token_calls,
+            stats("small-model").figures.tokens.input
         ),
         (5, 500)
     );
-    assert_eq!(stats("routed-b").calls, 2);
+    assert_eq!(stats("routed-b").figures.token_calls, 2);
 }

@@ -744,39 +744,39 @@ fn loaded_prices_are_in_force_for_sites() {
     let s = site("pricing_gemini_long_context").stats();
     // Twice: 50k at 2.5e-6 + 200k cached at 2.5e-7 + 1k output at 1.5e-5 (above 200k)
     assert_usd(
-        s.cost_usd.unwrap(),
+        s.cost_usd().unwrap(),
         2.0 * (50_000.0 * 2.5e-6 + 200_000.0 * 2.5e-7 + 1_000.0 * 1.5e-5),
     );
-    assert_usd(s.cost_by_kind.input, 2.0 * 50_000.0 * 2.5e-6);
-    assert_usd(s.cost_by_kind.cached_input, 2.0 * 200_000.0 * 2.5e-7);
-    assert_usd(s.cost_by_kind.output, 2.0 * 1_000.0 * 1.5e-5);
-    assert_usd(s.cost_by_kind.cache_write + s.cost_by_kind.reasoning, 0.0);
+    assert_usd(s.kind_costs().input, 2.0 * 50_000.0 * 2.5e-6);
+    assert_usd(s.kind_costs().cached_input, 2.0 * 200_000.0 * 2.5e-7);
+    assert_usd(s.kind_costs().output, 2.0 * 1_000.0 * 1.5e-5);
+    assert_usd(s.kind_costs().cache_write + s.kind_costs().reasoning, 0.0);
 
     pricing_claude_on_vertex();
     let s = site("pricing_claude_on_vertex").stats();
     // vertex_ai/claude-sonnet-4-5 above 200k: 30k at 6e-6 + 250k cached at 6e-7 + 20k written
     // at 7.5e-6 + 2k output at 2.25e-5
     assert_usd(
-        s.cost_usd.unwrap(),
+        s.cost_usd().unwrap(),
         30_000.0 * 6e-6 + 250_000.0 * 6e-7 + 20_000.0 * 7.5e-6 + 2_000.0 * 2.25e-5,
     );
-    assert_usd(s.cost_by_kind.cache_write, 20_000.0 * 7.5e-6);
+    assert_usd(s.kind_costs().cache_write, 20_000.0 * 7.5e-6);
 
     pricing_deep_research();
     let s = site("pricing_deep_research").stats();
     // Found as perplexity/sonar-deep-research: 1k input at 2e-6 + 1k other output at 8e-6 + 4k
     // reasoning at 3e-6
     assert_usd(
-        s.cost_usd.unwrap(),
+        s.cost_usd().unwrap(),
         1_000.0 * 2e-6 + 1_000.0 * 8e-6 + 4_000.0 * 3e-6,
     );
-    assert_usd(s.cost_by_kind.reasoning, 4_000.0 * 3e-6);
-    assert_usd(s.cost_by_kind.output, 1_000.0 * 8e-6);
+    assert_usd(s.kind_costs().reasoning, 4_000.0 * 3e-6);
+    assert_usd(s.kind_costs().output, 1_000.0 * 8e-6);
 
     // Priced per second in the file: its tokens are counted, their cost unknown rather than 0.
     pricing_transcription();
     let s = site("pricing_transcription").stats();
-    assert_eq!((s.input_tokens, s.cost_usd), (100, None));
+    assert_eq!((s.tokens.input, s.cost_usd()), (100, None));
 }
 
 // The whole of LiteLLM's file.

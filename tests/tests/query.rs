@@ -82,7 +82,7 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let stages: Vec<(String, u64, u64)> = by_stage
         .groups
         .iter()
-        .map(|g| (g.key["stage"].clone(), g.calls, g.errors))
+        .map(|g| (g.key["stage"].clone(), g.figures.calls(), g.figures.errors))
         .collect();
     assert_eq!(
         stages,
@@ -90,18 +90,26 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     );
     let draft = &by_stage.groups[0];
     assert_eq!(
-        (draft.input_tokens, draft.output_tokens),
+        (draft.figures.tokens.input, draft.figures.tokens.output),
         (165, 55),
         "tokens spent inside the stage"
     );
-    assert!((draft.cost_usd.unwrap() - 220e-6).abs() < 1e-12);
+    assert!((draft.figures.cost_usd().unwrap() - 220e-6).abs() < 1e-12);
     assert!((draft.rate_per_sec - 55.0 / 60.0).abs() < 1e-9);
     assert_eq!(draft.series.len(), 10, "a point a second");
     assert_eq!(
-        draft.series.iter().map(|p| p.calls).collect::<Vec<_>>(),
+        draft
+            .series
+            .iter()
+            .map(|p| p.figures.calls())
+            .collect::<Vec<_>>(),
         (1..=10).collect::<Vec<_>>()
     );
-    assert!(draft.p50 <= draft.p99 && draft.p99 <= draft.max);
+    assert!(
+        draft.figures.durations.p50().as_secs_f64() <= draft.figures.durations.p99().as_secs_f64()
+            && draft.figures.durations.p99().as_secs_f64()
+                <= draft.figures.durations.max().as_secs_f64()
+    );
 
     // Grouped by kind, filtered by route, coarser points.
     let handlers = query(
@@ -112,7 +120,10 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     .unwrap();
     assert_eq!(handlers.groups.len(), 1);
     assert_eq!(
-        (handlers.groups[0].calls, handlers.groups[0].errors),
+        (
+            handlers.groups[0].figures.calls(),
+            handlers.groups[0].figures.errors
+        ),
         (55, 10)
     );
     let coarse = query(
@@ -125,7 +136,7 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
         coarse.groups[0]
             .series
             .iter()
-            .map(|p| p.calls)
+            .map(|p| p.figures.calls())
             .collect::<Vec<_>>(),
         [15, 40]
     );
@@ -136,9 +147,9 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
             .unwrap()
             .groups[0];
         (
-            g.calls,
-            g.errors,
-            g.series.iter().map(|p| p.calls).sum::<u64>(),
+            g.figures.calls(),
+            g.figures.errors,
+            g.series.iter().map(|p| p.figures.calls()).sum::<u64>(),
         )
     };
     assert_eq!(by_outcome(OutcomeFilter::Error), (10, 10, 10));
@@ -147,7 +158,7 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let q = Query::from_params([("site", "handle"), ("outcome", "error")])
         .unwrap()
         .at(now);
-    assert_eq!(query(&q).unwrap().groups[0].calls, 10);
+    assert_eq!(query(&q).unwrap().groups[0].figures.calls(), 10);
     assert_eq!(
         Query::from_params([("outcome", "meh")]).unwrap_err(),
         QueryError::InvalidValue {
@@ -168,12 +179,32 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
         of(OutcomeFilter::Error),
         of(OutcomeFilter::ClientError),
     );
-    assert_eq!((ok.calls, error.calls, client.calls), (10, 3, 3));
-    assert!(error.p50 >= 0.006, "{error:?}");
-    assert!(client.p50 >= 0.002, "{client:?}");
+    assert_eq!(
+        (
+            ok.figures.calls(),
+            error.figures.calls(),
+            client.figures.calls()
+        ),
+        (10, 3, 3)
+    );
+    assert!(
+        error.figures.durations.p50().as_secs_f64() >= 0.006,
+        "{error:?}"
+    );
+    assert!(
+        client.figures.durations.p50().as_secs_f64() >= 0.002,
+        "{client:?}"
+    );
     // The failures' durations are taken out of the rest.
-    assert!(ok.p99 < 0.002, "{ok:?}");
-    assert_eq!((error.errors, client.client_errors, ok.errors), (3, 3, 0));
+    assert!(ok.figures.durations.p99().as_secs_f64() < 0.002, "{ok:?}");
+    assert_eq!(
+        (
+            error.figures.errors,
+            client.figures.client_errors,
+            ok.figures.errors
+        ),
+        (3, 3, 0)
+    );
     // Grouped by outcome: one group per outcome that happened.
     let grouped = query(
         &last(60)
@@ -184,7 +215,7 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
     let split: Vec<(String, u64)> = grouped
         .groups
         .iter()
-        .map(|g| (g.key["outcome"].clone(), g.calls))
+        .map(|g| (g.key["outcome"].clone(), g.figures.calls()))
         .collect();
     assert_eq!(
         split,
@@ -209,7 +240,7 @@ fn queries_filter_group_aggregate_and_chart_the_history() {
         to: at(t0 + 10),
     })
     .filter(Field::Site, "handle");
-    assert_eq!(query(&between).unwrap().groups[0].calls, 9 + 10);
+    assert_eq!(query(&between).unwrap().groups[0].figures.calls(), 9 + 10);
 
     // From URL parameters, and what is refused.
     let q = Query::from_params([("range", "1m"), ("pipeline", "q"), ("group_by", "stage")])

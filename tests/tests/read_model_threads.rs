@@ -82,8 +82,8 @@ fn snapshots_ticks_and_history_count_every_call_made_while_they_ran() {
     while let Some(tick) = ticks.try_recv() {
         for s in &tick.sites {
             match s.site.name() {
-                "raced" => ticked.0 += s.calls,
-                "raced_stage" => ticked.1 += s.calls,
+                "raced" => ticked.0 += s.figures.calls(),
+                "raced_stage" => ticked.1 += s.figures.calls(),
                 _ => {}
             }
         }
@@ -102,7 +102,7 @@ fn snapshots_ticks_and_history_count_every_call_made_while_they_ran() {
         groups
             .iter()
             .find(|g| g.key.get("site").map(String::as_str) == Some(name))
-            .map_or(0, |g| g.calls)
+            .map_or(0, |g| g.figures.calls())
     };
     assert_eq!((calls("raced"), calls("raced_stage")), (total, total));
 }

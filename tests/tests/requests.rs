@@ -42,21 +42,21 @@ fn a_handler_waits_for_the_layer_and_is_recorded_once_with_its_figures() {
     let mut scope = RequestScope::new();
     scope.in_scope(|| req_plain().unwrap());
     assert!(scope.served_by_handler());
-    assert_eq!(site("req_plain").stats().calls, 0, "waits for the layer");
+    assert_eq!(site("req_plain").stats().calls(), 0, "waits for the layer");
     scope.complete(200, Some(12), Some(345), "GET /req/plain");
     let stats = site("req_plain").stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!((stats.request_bytes, stats.response_bytes), (12, 345));
-    assert_eq!(stats.statuses.success, 1);
+    assert_eq!(stats.status_classes().success, 1);
     // A scope records one request: completed again, it has nothing left to record.
     scope.complete(500, Some(1), Some(1), "GET /req/plain");
-    assert_eq!(site("req_plain").stats().calls, 1);
+    assert_eq!(site("req_plain").stats().calls(), 1);
     drop(scope);
-    assert_eq!(site("req_plain").stats().calls, 1);
+    assert_eq!(site("req_plain").stats().calls(), 1);
 
     // Without a scope, a handler records at once, as always.
     req_plain().unwrap();
-    assert_eq!(site("req_plain").stats().calls, 2);
+    assert_eq!(site("req_plain").stats().calls(), 2);
 }
 
 #[test]
@@ -68,7 +68,10 @@ fn the_final_status_decides_between_error_and_client_error() {
     });
     scope.complete(404, None, Some(9), "GET /req/failing");
     let stats = site("req_failing").stats();
-    assert_eq!((stats.calls, stats.errors, stats.client_errors), (1, 0, 1));
+    assert_eq!(
+        (stats.calls(), stats.errors, stats.client_errors),
+        (1, 0, 1)
+    );
 
     // An `Ok` the response turned into a 503: a failure, filed as an error pattern.
     let mut scope = RequestScope::new();
@@ -76,7 +79,11 @@ fn the_final_status_decides_between_error_and_client_error() {
     scope.complete(503, None, None, "GET /req/unavailable");
     let stats = site("req_unavailable").stats();
     assert_eq!(
-        (stats.calls, stats.errors, stats.statuses.server_error),
+        (
+            stats.calls(),
+            stats.errors,
+            stats.status_classes().server_error
+        ),
         (1, 1, 1)
     );
     assert!(
@@ -94,11 +101,11 @@ fn the_outer_of_nested_handlers_takes_the_request() {
     let mut scope = RequestScope::new();
     scope.in_scope(req_outer);
     // The inner call was displaced, and recorded as it was.
-    assert_eq!(site("req_inner").stats().calls, 1);
-    assert_eq!(site("req_outer").stats().calls, 0);
+    assert_eq!(site("req_inner").stats().calls(), 1);
+    assert_eq!(site("req_outer").stats().calls(), 0);
     scope.complete(201, None, Some(5), "GET /req/outer");
     let outer = site("req_outer").stats();
-    assert_eq!((outer.calls, outer.response_bytes), (1, 5));
+    assert_eq!((outer.calls(), outer.response_bytes), (1, 5));
     assert_eq!(
         site("req_inner").stats().response_bytes,
         5,
@@ -111,7 +118,7 @@ fn a_request_dropped_before_it_completes_still_counts_the_handler() {
     let scope = RequestScope::new();
     scope.in_scope(req_dropped);
     drop(scope);
-    assert_eq!(site("req_dropped").stats().calls, 1);
+    assert_eq!(site("req_dropped").stats().calls(), 1);
 }
 
 #[monitored_handler(route = "GET /req/nested/a")]
@@ -143,7 +150,7 @@ fn a_scope_can_move_between_threads() {
     .unwrap();
     assert!(scope.served_by_handler());
     drop(scope);
-    assert_eq!(site("req_moved").stats().calls, 1);
+    assert_eq!(site("req_moved").stats().calls(), 1);
 }
 
 #[test]
@@ -156,11 +163,11 @@ fn scopes_nest_and_a_panic_inside_leaves_none_current() {
         req_nested_b();
     });
     assert!(inner.served_by_handler() && outer.served_by_handler());
-    assert_eq!(site("req_nested_a").stats().calls, 0);
+    assert_eq!(site("req_nested_a").stats().calls(), 0);
     inner.complete(200, None, None, "GET /req/nested/a");
     outer.complete(201, None, None, "GET /req/nested/b");
-    assert_eq!(site("req_nested_a").stats().calls, 1);
-    assert_eq!(site("req_nested_b").stats().statuses.success, 1);
+    assert_eq!(site("req_nested_a").stats().calls(), 1);
+    assert_eq!(site("req_nested_b").stats().status_classes().success, 1);
 
     let panicked = std::panic::catch_unwind(|| {
         RequestScope::new().in_scope(|| panic!("inside the request"));
@@ -168,7 +175,7 @@ fn scopes_nest_and_a_panic_inside_leaves_none_current() {
     assert!(panicked.is_err());
     // No scope is left current: a handler called now records at once.
     req_nested_a();
-    assert_eq!(site("req_nested_a").stats().calls, 2);
+    assert_eq!(site("req_nested_a").stats().calls(), 2);
 }
 
 #[test]
@@ -179,11 +186,11 @@ fn a_request_no_handler_served_lands_on_its_route() {
     let route = route_site("GET /req/unserved/{id}");
     assert!(route.is_route());
     let stats = route.stats();
-    assert_eq!((stats.calls, stats.response_bytes), (1, 2));
+    assert_eq!((stats.calls(), stats.response_bytes), (1, 2));
     assert!(monitor_core::sites().any(|s| std::ptr::eq(s, route)));
     // Spent: no second request on the route.
     scope.complete(200, Some(0), Some(2), "GET /req/unserved/{id}");
-    assert_eq!(route.stats().calls, 1);
+    assert_eq!(route.stats().calls(), 1);
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn calls_in_history() -> u64 {
         .unwrap()
         .groups
         .iter()
-        .map(|g| g.calls)
+        .map(|g| g.figures.calls())
         .sum()
 }
 

@@ -35,7 +35,7 @@ fn uncalled_sites_are_listed_with_their_location() {
         NEVER_CALLED_LINE,
         "the line of `fn`, not of the attribute"
     );
-    assert_eq!(s.stats().calls, 0);
+    assert_eq!(s.stats().calls(), 0);
 }
 
 #[test]

@@ -60,14 +60,14 @@ fn a_stream_is_one_call_from_the_call_to_its_end_with_chunk_timings() {
     let texts: Vec<&str> = runtime().block_on(chat(5).map(|c| c.text).collect());
     assert_eq!(texts.len(), 5);
     let s = site("chat").stats();
-    assert_eq!((s.calls, s.errors, s.cancelled, s.chunks), (1, 0, 0, 5));
+    assert_eq!((s.calls(), s.errors, s.cancelled, s.chunks), (1, 0, 0, 5));
     assert_eq!(
-        (s.input_tokens, s.cached_input_tokens, s.output_tokens),
+        (s.tokens.input, s.tokens.cached_input, s.tokens.output),
         (1_000, 600, 200)
     );
     // 400 fresh input at 2.50, 600 cached at 1.25, 200 output at 10.00.
     let expected = (400.0 * 2.50 + 600.0 * 1.25 + 200.0 * 10.00) / 1e6;
-    assert!((s.cost_usd.unwrap() - expected).abs() < EPS, "{s:?}");
+    assert!((s.cost_usd().unwrap() - expected).abs() < EPS, "{s:?}");
     // Timings: sleeps are at least as long as asked, and on a loaded machine up to ~25 ms
     // longer. First chunk after 40 ms; four gaps of 10 ms; the whole call 80 ms.
     let first = s.first_chunk.quantile(0.5);
@@ -82,9 +82,10 @@ fn a_stream_is_one_call_from_the_call_to_its_end_with_chunk_timings() {
         "{per_chunk:?}"
     );
     assert!(
-        s.max >= Duration::from_millis(79) && s.max < Duration::from_millis(200),
+        s.durations.max() >= Duration::from_millis(79)
+            && s.durations.max() < Duration::from_millis(200),
         "{:?}",
-        s.max
+        s.durations.max()
     );
 }
 
@@ -166,22 +167,25 @@ fn running_totals_keep_the_latest_count_of_each_kind() {
     let s = site("messages").stats();
     assert_eq!(
         (
-            s.input_tokens,
-            s.cached_input_tokens,
-            s.cache_write_tokens,
-            s.output_tokens
+            s.tokens.input,
+            s.tokens.cached_input,
+            s.tokens.cache_write,
+            s.tokens.output
         ),
         (2_600, 2_000, 500, 90),
         "{s:?}"
     );
     let expected = (100.0 * 3.00 + 2_000.0 * 0.30 + 500.0 * 3.75 + 90.0 * 15.00) / 1e6;
-    assert!((s.cost_usd.unwrap() - expected).abs() < EPS, "{s:?}");
+    assert!((s.cost_usd().unwrap() - expected).abs() < EPS, "{s:?}");
     // The model is the one the events named.
     let model = monitor_core::snapshot::models()
         .into_iter()
         .find(|m| m.model == "claude-stream")
         .unwrap();
-    assert_eq!((model.calls, model.output_tokens), (1, 90));
+    assert_eq!(
+        (model.figures.token_calls, model.figures.tokens.output),
+        (1, 90)
+    );
 }
 
 #[tracks_tokens(model = "stream-cancel")]
@@ -202,13 +206,13 @@ fn a_stream_dropped_before_its_end_is_cancelled_and_its_tokens_are_priced() {
     drop(s);
     let stats = site("cut_off").stats();
     assert_eq!(
-        (stats.calls, stats.cancelled, stats.errors, stats.chunks),
+        (stats.calls(), stats.cancelled, stats.errors, stats.chunks),
         (1, 1, 0, 2)
     );
-    assert_eq!((stats.input_tokens, stats.output_tokens), (50, 7));
+    assert_eq!((stats.tokens.input, stats.tokens.output), (50, 7));
     let expected = (50.0 * 1.00 + 7.0 * 2.00) / 1e6;
     assert!(
-        (stats.cost_usd.unwrap() - expected).abs() < EPS,
+        (stats.cost_usd().unwrap() - expected).abs() < EPS,
         "{stats:?}"
     );
     assert_eq!(
@@ -241,8 +245,8 @@ fn an_err_item_makes_the_call_an_error() {
     let items: Vec<_> = block_on(flaky().collect::<Vec<_>>());
     assert_eq!(items.len(), 3);
     let s = site("flaky").stats();
-    assert_eq!((s.calls, s.errors, s.chunks), (1, 1, 3));
-    assert_eq!((s.input_tokens, s.output_tokens), (10, 3));
+    assert_eq!((s.calls(), s.errors, s.chunks), (1, 1, 3));
+    assert_eq!((s.tokens.input, s.tokens.output), (10, 3));
     let pattern = error_patterns()
         .patterns
         .into_iter()
@@ -276,8 +280,8 @@ fn an_async_fn_returning_a_result_of_a_stream_measures_the_stream() {
     assert_eq!(n, 2);
     assert!(rt.block_on(open(true)).is_err());
     let s = site("open").stats();
-    assert_eq!((s.calls, s.errors, s.chunks), (2, 1, 2));
-    assert_eq!((s.input_tokens, s.output_tokens, s.token_calls), (3, 4, 1));
+    assert_eq!((s.calls(), s.errors, s.chunks), (2, 1, 2));
+    assert_eq!((s.tokens.input, s.tokens.output, s.token_calls), (3, 4, 1));
     assert!(s.first_chunk.quantile(0.5) >= Duration::from_millis(5));
 }
 
@@ -299,13 +303,13 @@ fn tokens_reach_the_enclosing_stage_poll_by_poll_even_when_cut_off() {
     assert_eq!(block_on(consume(2)), 2);
     let stage = site("consume").stats();
     let own = site("credited").stats();
-    assert_eq!((own.calls, own.cancelled, own.token_calls), (2, 1, 2));
+    assert_eq!((own.calls(), own.cancelled, own.token_calls), (2, 1, 2));
     assert_eq!(
-        (stage.token_calls, stage.input_tokens, stage.output_tokens),
+        (stage.token_calls, stage.tokens.input, stage.tokens.output),
         (2, 200, 11 + 5)
     );
-    assert!((stage.known_cost_usd - own.known_cost_usd).abs() < EPS);
-    assert_eq!((own.input_tokens, own.output_tokens), (200, 16));
+    assert!((stage.known_cost_usd() - own.known_cost_usd()).abs() < EPS);
+    assert_eq!((own.tokens.input, own.tokens.output), (200, 16));
 }
 
 #[monitored_handler(route = "GET /stream")]
@@ -324,9 +328,9 @@ fn handlers_and_stages_measure_streams_too() {
     let m = block_on(produce().count());
     assert_eq!((n, m), (2, 3));
     let h = site("events_handler").stats();
-    assert_eq!((h.calls, h.chunks, h.errors, h.token_calls), (1, 2, 0, 0));
+    assert_eq!((h.calls(), h.chunks, h.errors, h.token_calls), (1, 2, 0, 0));
     let p = site("produce").stats();
-    assert_eq!((p.calls, p.chunks), (1, 3));
+    assert_eq!((p.calls(), p.chunks), (1, 3));
 }
 
 fn assert_send<T: Send>(_: &T) {}
@@ -359,10 +363,10 @@ fn streams_on_many_threads_are_counted_exactly() {
         }
     });
     let s = site("threaded").stats();
-    assert_eq!(s.calls, THREADS * CALLS);
+    assert_eq!(s.calls(), THREADS * CALLS);
     assert_eq!(s.chunks, 2 * THREADS * CALLS);
-    assert_eq!(s.output_tokens, THREADS * CALLS);
-    assert_eq!(s.input_tokens, THREADS * (0..CALLS).sum::<u64>());
+    assert_eq!(s.tokens.output, THREADS * CALLS);
+    assert_eq!(s.tokens.input, THREADS * (0..CALLS).sum::<u64>());
 }
 
 /// A long-context call whose input arrives over two chunks and crosses the tier's threshold on
@@ -394,12 +398,12 @@ fn a_stream_crossing_a_long_context_threshold_is_billed_at_the_tier_for_every_to
     let stage = site("summarise").stats();
     // 250k input > 200k: every token at the tier's rates.
     let expected = (250_000.0 * 2.50 + 1_000.0 * 15.00) / 1e6;
-    assert!((own.cost_usd.unwrap() - expected).abs() < 1e-9, "{own:?}");
+    assert!((own.cost_usd().unwrap() - expected).abs() < 1e-9, "{own:?}");
     assert!(
-        (stage.cost_usd.unwrap() - expected).abs() < 1e-9,
+        (stage.cost_usd().unwrap() - expected).abs() < 1e-9,
         "{stage:?}"
     );
-    assert_eq!((stage.input_tokens, stage.output_tokens), (250_000, 1_000));
+    assert_eq!((stage.tokens.input, stage.tokens.output), (250_000, 1_000));
 }
 
 /// The provider answers a request for `gpt-5` with a dated model.
@@ -463,8 +467,8 @@ async fn read_all() -> Result<u64, Overloaded> {
 fn a_stream_dropped_at_its_first_err_is_a_failed_call_not_a_cancelled_one() {
     assert!(block_on(read_all()).is_err());
     let s = site("failing_midway").stats();
-    assert_eq!((s.calls, s.errors, s.cancelled, s.chunks), (1, 1, 0, 2));
-    assert_eq!((s.input_tokens, s.output_tokens), (20, 2));
+    assert_eq!((s.calls(), s.errors, s.cancelled, s.chunks), (1, 1, 0, 2));
+    assert_eq!((s.tokens.input, s.tokens.output), (20, 2));
     assert_eq!(s.durations.count(), 1, "a failed call has its duration");
 }
 
@@ -491,7 +495,7 @@ fn an_async_trait_method_returning_a_stream_is_measured_to_the_stream_end() {
     assert_eq!(n, 2);
     let s = site("stream").stats();
     assert_eq!(
-        (s.calls, s.chunks, s.input_tokens, s.output_tokens),
+        (s.calls(), s.chunks, s.tokens.input, s.tokens.output),
         (1, 2, 4, 6)
     );
     assert!(s.first_chunk.quantile(0.5) >= Duration::from_millis(3));

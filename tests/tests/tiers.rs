@@ -20,7 +20,7 @@ fn calls(span: Duration, now: u64) -> (u64, f64) {
         .at(at(now))
         .filter(Field::Site, "tiered");
     let result = query(&q).unwrap();
-    let calls = result.groups.iter().map(|g| g.calls).sum();
+    let calls = result.groups.iter().map(|g| g.figures.calls()).sum();
     (calls, result.resolution_secs)
 }
 

@@ -22,21 +22,24 @@ fn a_literal_model_is_priced_from_the_table() {
     literal(500_000);
     let s = site("literal").stats();
     assert_eq!(
-        (s.calls, s.token_calls, s.input_tokens, s.output_tokens),
+        (s.calls(), s.token_calls, s.tokens.input, s.tokens.output),
         (2, 2, 1_500_000, 20)
     );
     let expected = 1.5 * 2.0 + 20.0 * 8.0 / 1e6;
     assert!(
-        (s.cost_usd.unwrap() - expected).abs() < EPS,
+        (s.cost_usd().unwrap() - expected).abs() < EPS,
         "{:?}",
-        s.cost_usd
+        s.cost_usd()
     );
     let model = models()
         .into_iter()
         .find(|m| m.model == "tok-literal")
         .unwrap();
-    assert_eq!((model.calls, model.input_tokens), (2, 1_500_000));
-    assert!((model.cost_usd.unwrap() - expected).abs() < EPS);
+    assert_eq!(
+        (model.figures.token_calls, model.figures.tokens.input),
+        (2, 1_500_000)
+    );
+    assert!((model.figures.cost_usd().unwrap() - expected).abs() < EPS);
 }
 
 #[tracks_tokens(model = "tok-never-priced")]
@@ -49,16 +52,16 @@ fn a_model_without_a_price_counts_tokens_and_leaves_cost_unknown() {
     unpriced();
     let s = site("unpriced").stats();
     assert_eq!(
-        (s.input_tokens, s.output_tokens, s.unpriced_calls),
+        (s.tokens.input, s.tokens.output, s.unpriced_calls),
         (7, 3, 1)
     );
-    assert_eq!(s.cost_usd, None, "unknown, never 0");
-    assert!(s.known_cost_usd.abs() < EPS);
+    assert_eq!(s.cost_usd(), None, "unknown, never 0");
+    assert!(s.known_cost_usd().abs() < EPS);
     let model = models()
         .into_iter()
         .find(|m| m.model == "tok-never-priced")
         .unwrap();
-    assert_eq!((model.cost_usd, model.price), (None, None));
+    assert_eq!((model.figures.cost_usd(), model.price), (None, None));
 }
 
 #[derive(Debug)]
@@ -120,21 +123,21 @@ fn an_expression_model_is_evaluated_per_call() {
 
     let s = site("complete").stats();
     assert_eq!(
-        (s.calls, s.errors, s.token_calls),
+        (s.calls(), s.errors, s.token_calls),
         (3, 1, 2),
         "an Err reports no tokens"
     );
-    assert_eq!((s.input_tokens, s.cached_input_tokens), (200, 80));
-    assert_eq!(s.cost_usd, None, "tok-expr-b has no price");
+    assert_eq!((s.tokens.input, s.tokens.cached_input), (200, 80));
+    assert_eq!(s.cost_usd(), None, "tok-expr-b has no price");
     // tok-expr-a: 60 fresh input at 1.0, 40 cached at 0.5, 50 output at 1.0 per million
-    assert!((s.known_cost_usd - (60.0 + 20.0 + 50.0) / 1e6).abs() < EPS);
+    assert!((s.known_cost_usd() - (60.0 + 20.0 + 50.0) / 1e6).abs() < EPS);
 
     let by_model: Vec<_> = models()
         .into_iter()
         .filter(|m| m.model.starts_with("tok-expr-"))
         .collect();
     assert_eq!(by_model.len(), 2);
-    assert!(by_model.iter().all(|m| m.calls == 1));
+    assert!(by_model.iter().all(|m| m.figures.token_calls == 1));
     assert!(
         !models()
             .iter()
@@ -153,7 +156,11 @@ fn without_a_model_argument_the_return_value_names_it() {
         .find(|m| m.model == "tok-from-response")
         .unwrap();
     assert_eq!(
-        (model.calls, model.input_tokens, model.output_tokens),
+        (
+            model.figures.token_calls,
+            model.figures.tokens.input,
+            model.figures.tokens.output
+        ),
         (1, 1, 2)
     );
 }
@@ -170,8 +177,8 @@ fn a_call_that_names_no_model_counts_under_unknown() {
         .into_iter()
         .find(|m| m.model == UNKNOWN_MODEL)
         .unwrap();
-    assert!(model.calls >= 1);
-    assert_eq!(model.cost_usd, None);
+    assert!(model.figures.token_calls >= 1);
+    assert_eq!(model.figures.cost_usd(), None);
 }
 
 // A stage that awaits metered calls, yielding in between, so its polls interleave with others.
@@ -216,12 +223,12 @@ fn tokens_are_credited_per_poll_to_the_enclosing_stage_and_handler() {
     assert_eq!(block_on(both_stages()), 3 + 2000);
     let l = site("left").stats();
     let r = site("right").stats();
-    assert_eq!((l.token_calls, l.input_tokens), (3, 3));
-    assert_eq!((r.token_calls, r.input_tokens), (2, 2000));
-    assert!((r.cost_usd.unwrap() - 2000.0 / 1e6).abs() < EPS);
+    assert_eq!((l.token_calls, l.tokens.input), (3, 3));
+    assert_eq!((r.token_calls, r.tokens.input), (2, 2000));
+    assert!((r.cost_usd().unwrap() - 2000.0 / 1e6).abs() < EPS);
     let h = site("both_stages").stats();
     assert_eq!(
-        (h.token_calls, h.input_tokens),
+        (h.token_calls, h.tokens.input),
         (5, 2003),
         "the handler gets every call inside it"
     );
@@ -252,7 +259,7 @@ fn a_stage_future_moving_between_threads_keeps_its_tokens() {
     let _ = &mut cx;
     assert_eq!(total, 10);
     let s = site("travelling").stats();
-    assert_eq!((s.calls, s.token_calls, s.input_tokens), (1, 2, 10));
+    assert_eq!((s.calls(), s.token_calls, s.tokens.input), (1, 2, 10));
 }
 
 #[test]
@@ -375,7 +382,11 @@ fn an_async_trait_method_evaluates_its_model_expression() {
         .find(|m| m.model == "tok-async-trait")
         .unwrap();
     assert_eq!(
-        (model.calls, model.input_tokens, model.output_tokens),
+        (
+            model.figures.token_calls,
+            model.figures.tokens.input,
+            model.figures.tokens.output
+        ),
         (1, 4, 3)
     );
     assert_eq!(site("async_trait_complete").stats().token_calls, 1);

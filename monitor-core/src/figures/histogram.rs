@@ -356,6 +356,21 @@ impl Histogram {
         self.max()
     }
 
+    /// The median: [`quantile(0.5)`](Self::quantile).
+    pub fn p50(&self) -> Duration {
+        self.quantile(0.5)
+    }
+
+    /// The 90th percentile: [`quantile(0.9)`](Self::quantile).
+    pub fn p90(&self) -> Duration {
+        self.quantile(0.9)
+    }
+
+    /// The 99th percentile: [`quantile(0.99)`](Self::quantile).
+    pub fn p99(&self) -> Duration {
+        self.quantile(0.99)
+    }
+
     /// Buckets that hold at least one value: `(upper bound, count)`, ascending. Every value counted
     /// in a bucket is below its upper bound and at or above the previous bucket's. This is what
     /// exporters turn into cumulative `le` buckets.

@@ -3,20 +3,25 @@
 //!
 //! Reach for it when you read what was recorded: [`Site::stats`](crate::Site::stats), each site
 //! of a [`Snapshot`](crate::Snapshot), each group and point of a
-//! [`history::query`](crate::history::query) and each model give `Figures`, added, subtracted
-//! and split by outcome the same way everywhere.
+//! [`history::query`](crate::history::query), each tick and each model give `Figures`, added,
+//! subtracted and split by outcome the same way everywhere, with the values derived from them
+//! (quantiles, rates, costs) as its methods and its histograms'.
 
 // The figures of a set of calls, defined once.
 //
 // A site's stripes are read into [`Figures`]; the history keeps the difference of two readings
-// (only the buckets that grew); queries, models and exporters add them up. [`SiteStats`] and the
-// query and tick types are views of it. A new figure is a field here, read in `record::stripes`,
-// and shown where it is shown: adding, subtracting and merging are written once, below.
+// (only the buckets that grew); queries, models and exporters add them up. `Site::stats`, the
+// snapshot's sites and models, the query's groups and points and the ticks hold it. A new
+// counter is a field here and its place in `counters_mut` and `counter_values` (a test checks
+// they agree; the history file stores the counters in that order, and refuses a file written
+// with another number of them), filled where it is recorded, and exported by a row of
+// monitor-export's `rules::SITE_COUNTERS`. Adding, subtracting and merging are written once,
+// below.
 pub(crate) mod histogram;
 mod stats;
 
 pub use histogram::Histogram;
-pub use stats::{KindCosts, SiteStats, StatusClasses};
+pub use stats::{KindCosts, StatusClasses};
 
 use crate::sorted::merge_keyed;
 use crate::usage::Tokens;
@@ -25,9 +30,11 @@ use crate::usage::Tokens;
 /// and the durations of the finished calls, with those of the failed calls and of the calls
 /// answered with a 4xx apart.
 ///
-/// Counts are exact. Every reader of the runtime sees these: [`crate::Snapshot`] holds them per
-/// site, the history keeps what each tick added, and [`SiteStats`] and the query results are views
-/// of them.
+/// Counts are exact; durations come from a log-linear [`Histogram`], whose quantiles are within
+/// 1.6 % of the exact sample quantile and whose maximum is exact. Every reader of the runtime sees
+/// these: [`Site::stats`](crate::Site::stats) returns them, [`crate::Snapshot`] holds them per
+/// site and per model, the history keeps what each tick added, and each group and point of a
+/// query holds them.
 ///
 /// # Examples
 ///
@@ -96,6 +103,10 @@ pub struct Figures {
     pub allocated_bytes: u64,
     /// Items yielded by streamed calls.
     pub chunks: u64,
+    /// Calls that were part of a run kept as a trace (a trace kept whole by the tail rules:
+    /// failed, cancelled, slow, over budget or head-sampled). Filled by the traces work; 0 until
+    /// then.
+    pub traces_kept: u64,
     /// Time from the call to a streamed call's first item, for each call that yielded one.
     pub first_chunk: Histogram,
     /// Time per output chunk of each streamed call with two items or more: from its first item to
@@ -205,7 +216,7 @@ impl OutcomeFilter {
 }
 
 /// Plain counters in [`Figures`] outside arrays.
-const SCALARS: usize = 21;
+const SCALARS: usize = 22;
 /// Every plain counter in [`Figures`].
 #[cfg(any(test, feature = "persist"))]
 pub(crate) const COUNTERS: usize = SCALARS + 5 + 2 * TOKEN_BUCKETS;
@@ -265,6 +276,7 @@ impl Figures {
             &mut self.unpriced_calls,
             &mut self.allocated_bytes,
             &mut self.chunks,
+            &mut self.traces_kept,
         ];
         scalars
             .into_iter()
@@ -309,6 +321,7 @@ impl Figures {
             self.unpriced_calls,
             self.allocated_bytes,
             self.chunks,
+            self.traces_kept,
         ];
         scalars
             .into_iter()
@@ -346,6 +359,16 @@ impl Figures {
         }
     }
 
+    /// Calls by HTTP status class: [`statuses`](Self::statuses) by name.
+    pub fn status_classes(&self) -> StatusClasses {
+        StatusClasses::from_counts(self.statuses)
+    }
+
+    /// Streamed calls that yielded an item: the calls [`first_chunk`](Self::first_chunk) is of.
+    pub fn streamed_calls(&self) -> u64 {
+        self.first_chunk.count()
+    }
+
     /// Failed calls per call, 0 without calls.
     pub fn error_rate(&self) -> f64 {
         let calls = self.calls();
@@ -364,6 +387,12 @@ impl Figures {
     /// What tokens of `kind` cost, in USD, over the priced calls.
     pub fn cost_usd_of(&self, kind: crate::usage::TokenKind) -> f64 {
         picousd_to_usd(self.cost_by_kind[kind as usize])
+    }
+
+    /// What each kind of token cost, in USD, over the priced calls:
+    /// [`cost_by_kind`](Self::cost_by_kind) by name.
+    pub fn kind_costs(&self) -> KindCosts {
+        KindCosts::from_picousd(self.cost_by_kind)
     }
 
     /// The cost in USD, or `None` when a call had no price: a partial sum would understate it.
@@ -495,7 +524,7 @@ impl Figures {
     }
 
     /// Only the calls with `outcome`, with their own durations. Bytes, tokens, cost, heap bytes,
-    /// chunks and slow calls are not kept by outcome: they are left out (0).
+    /// chunks, traces kept and slow calls are not kept by outcome: they are left out (0).
     pub fn with_outcome(&self, outcome: OutcomeFilter) -> Figures {
         let mut part = Figures {
             durations: Histogram::in_units(self.durations.nanos_per_unit()),

@@ -13,7 +13,7 @@
 //! use std::time::Duration;
 //!
 //! let last_hour = query(&Query::new(TimeRange::Last(Duration::from_secs(3600))))?;
-//! let calls: u64 = last_hour.groups.iter().map(|g| g.calls).sum();
+//! let calls: u64 = last_hour.groups.iter().map(|g| g.figures.calls()).sum();
 //! println!("{calls} calls in the last hour");
 //! # Ok::<(), monitor_core::history::QueryError>(())
 //! ```

@@ -169,7 +169,8 @@ impl State {
             if figures.is_empty() {
                 continue;
             }
-            tick.sites.push(SiteTick::of(site, &figures, &now));
+            tick.sites
+                .push(SiteTick::new(site, figures.clone(), Arc::clone(&now)));
             frame.sites.push((index, figures));
             frame
                 .models

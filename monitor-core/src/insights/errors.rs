@@ -42,10 +42,10 @@ pub(super) fn rising_errors(now: SystemTime) -> Vec<Insight> {
         .into_iter()
         .filter_map(|recent| {
             let usual = before.get(&recent.key)?;
-            let (now_rate, usual_rate) = (recent.error_rate, usual.error_rate);
-            let rises = recent.calls >= MIN_CALLS_FOR_RATE
-                && usual.calls >= MIN_CALLS_FOR_RATE
-                && recent.errors >= MIN_RECENT_ERRORS
+            let (now_rate, usual_rate) = (recent.figures.error_rate(), usual.figures.error_rate());
+            let rises = recent.figures.calls() >= MIN_CALLS_FOR_RATE
+                && usual.figures.calls() >= MIN_CALLS_FOR_RATE
+                && recent.figures.errors >= MIN_RECENT_ERRORS
                 && now_rate >= usual_rate * ERROR_RISE_FACTOR
                 && now_rate - usual_rate >= ERROR_RISE_MIN;
             rises.then(|| {
@@ -55,8 +55,8 @@ pub(super) fn rising_errors(now: SystemTime) -> Vec<Insight> {
                     subject(&recent.key),
                     percent(now_rate),
                     span(RECENT),
-                    recent.errors,
-                    recent.calls,
+                    recent.figures.errors,
+                    recent.figures.calls(),
                     percent(usual_rate),
                     span(BASELINE),
                 );

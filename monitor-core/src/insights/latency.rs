@@ -124,7 +124,13 @@ pub(super) fn rising_first_chunk(now: SystemTime) -> Vec<Insight> {
         .into_iter()
         .filter_map(|g| {
             let model = g.key.get("model")?.clone();
-            Some((model, (g.streamed_calls, finite_or_zero(g.first_chunk_p99))))
+            Some((
+                model,
+                (
+                    g.figures.streamed_calls(),
+                    finite_or_zero(g.figures.first_chunk.p99().as_secs_f64()),
+                ),
+            ))
         })
         .collect()
     };

@@ -17,14 +17,18 @@ const MAX_NAMED_MODELS: usize = 5;
 pub(super) fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
     let total: f64 = models
         .iter()
-        .map(|m| finite_or_zero(m.known_cost_usd))
+        .map(|m| finite_or_zero(m.figures.known_cost_usd()))
         .sum();
     let top = models
         .iter()
-        .filter(|m| finite_or_zero(m.known_cost_usd) > 0.0)
-        .max_by(|a, b| a.known_cost_usd.total_cmp(&b.known_cost_usd))?;
+        .filter(|m| finite_or_zero(m.figures.known_cost_usd()) > 0.0)
+        .max_by(|a, b| {
+            a.figures
+                .known_cost_usd()
+                .total_cmp(&b.figures.known_cost_usd())
+        })?;
     // Calls made while the model had no price are not in its cost: it is a floor then.
-    let at_least = if top.unpriced_calls > 0 {
+    let at_least = if top.figures.unpriced_calls > 0 {
         "at least "
     } else {
         ""
@@ -36,11 +40,16 @@ pub(super) fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
             "Model `{}` costs the most: {at_least}{}, {} of the {} spent on priced models since \
              the start ({} tokens in {})",
             top.model,
-            usd(top.known_cost_usd),
-            percent(top.known_cost_usd / total),
+            usd(top.figures.known_cost_usd()),
+            percent(top.figures.known_cost_usd() / total),
             usd(total),
-            count(top.input_tokens.saturating_add(top.output_tokens)),
-            calls_of(top.calls),
+            count(
+                top.figures
+                    .tokens
+                    .input
+                    .saturating_add(top.figures.tokens.output)
+            ),
+            calls_of(top.figures.token_calls),
         ),
     ))
 }
@@ -49,15 +58,27 @@ pub(super) fn costliest_model(models: &[ModelStats]) -> Option<Insight> {
 pub(super) fn unpriced_models(models: &[ModelStats]) -> Option<Insight> {
     let unpriced: Vec<_> = models
         .iter()
-        .filter(|m| m.unpriced_calls > 0 && m.input_tokens.saturating_add(m.output_tokens) > 0)
+        .filter(|m| {
+            m.figures.unpriced_calls > 0
+                && m.figures
+                    .tokens
+                    .input
+                    .saturating_add(m.figures.tokens.output)
+                    > 0
+        })
         .collect();
     if unpriced.is_empty() {
         return None;
     }
-    let calls: u64 = unpriced.iter().map(|m| m.unpriced_calls).sum();
+    let calls: u64 = unpriced.iter().map(|m| m.figures.unpriced_calls).sum();
     let tokens: u64 = unpriced
         .iter()
-        .map(|m| m.input_tokens.saturating_add(m.output_tokens))
+        .map(|m| {
+            m.figures
+                .tokens
+                .input
+                .saturating_add(m.figures.tokens.output)
+        })
         .sum();
     let mut names: Vec<String> = unpriced
         .iter()
@@ -94,12 +115,14 @@ pub(super) fn unpriced_models(models: &[ModelStats]) -> Option<Insight> {
 /// caching paid off, though the write alone cost more than the read saved.
 pub(super) fn cache_writes_unpaid(m: &ModelStats) -> Option<Insight> {
     let price = m.price.as_ref()?;
-    if m.calls < MIN_CALLS_FOR_CACHE || m.cache_write_tokens == 0 {
+    if m.figures.token_calls < MIN_CALLS_FOR_CACHE || m.figures.tokens.cache_write == 0 {
         return None;
     }
     let input = price.rate(TokenKind::Input);
-    let premium = m.cache_write_tokens as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
-    let saved = m.cached_input_tokens as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
+    let premium =
+        m.figures.tokens.cache_write as f64 * (price.rate(TokenKind::CacheWrite) - input) / 1e6;
+    let saved =
+        m.figures.tokens.cached_input as f64 * (input - price.rate(TokenKind::CachedInput)) / 1e6;
     (premium > saved).then(|| {
         Insight::new(
             Severity::Warning,
@@ -109,10 +132,10 @@ pub(super) fn cache_writes_unpaid(m: &ModelStats) -> Option<Insight> {
                  cache cost {} more than plain input would have ({} in all), and its {} read \
                  from the cache saved {} since the start",
                 m.model,
-                count(m.cache_write_tokens),
+                count(m.figures.tokens.cache_write),
                 usd(premium),
-                usd(m.cost_by_kind.cache_write),
-                count(m.cached_input_tokens),
+                usd(m.figures.kind_costs().cache_write),
+                count(m.figures.tokens.cached_input),
                 usd(saved),
             ),
         )

@@ -79,8 +79,8 @@ thread_local! {
 /// scope.complete(200, Some(0), Some(5), "GET /hello");
 /// # #[cfg(feature = "enabled")] {
 /// let stats = monitor_core::sites().find(|s| s.name() == "hello").unwrap().stats();
-/// assert_eq!(stats.calls, 1);
-/// assert_eq!(stats.statuses.success, 1);
+/// assert_eq!(stats.calls(), 1);
+/// assert_eq!(stats.status_classes().success, 1);
 /// # }
 /// ```
 pub struct RequestScope {

@@ -6,7 +6,7 @@ use super::cells::{Cells, ModelCell, ResponseModel};
 use super::outcome::Outcome;
 use super::stripes::Aggregates;
 use super::stripes::{Share, StreamEnd};
-use crate::figures::{Figures, SiteStats};
+use crate::figures::Figures;
 use crate::usage::entry::{ModelEntry, Named, Usage};
 use std::fmt;
 use std::sync::OnceLock;
@@ -112,7 +112,7 @@ pub struct SiteMeta {
 /// let site = monitor_core::sites().find(|s| s.name() == "health").unwrap();
 /// assert_eq!(site.kind(), SiteKind::Handler);
 /// assert_eq!(site.route(), Some("GET /health"));
-/// assert_eq!(site.stats().calls, 1);
+/// assert_eq!(site.stats().calls(), 1);
 /// assert_eq!(site.stats().response_bytes, 2);
 /// # }
 /// ```
@@ -598,11 +598,13 @@ impl Site {
         )
     }
 
-    /// The totals recorded so far. Reading costs what the site used — the stripes of the threads
+    /// The figures recorded so far: counts are fields or methods of [`Figures`] (`calls()`,
+    /// `errors`, `tokens.output`, `cost_usd()`), quantiles those of its histograms
+    /// (`durations.p99()`). Reading costs what the site used — the stripes of the threads
     /// that called it, the bands of durations its calls fell in — and never blocks a call being
     /// recorded.
-    pub fn stats(&self) -> SiteStats {
-        SiteStats::from(self.figures())
+    pub fn stats(&self) -> Figures {
+        self.figures()
     }
 
     #[inline]

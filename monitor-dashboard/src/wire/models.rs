@@ -33,26 +33,27 @@ pub(crate) struct ModelStats {
 
 impl From<&monitor_core::snapshot::ModelStats> for ModelStats {
     fn from(m: &monitor_core::snapshot::ModelStats) -> ModelStats {
+        let f = &m.figures;
         ModelStats {
             model: m.model.clone(),
             price: m.price.as_ref().map(Into::into),
-            calls: m.calls,
-            input_tokens: m.input_tokens,
-            output_tokens: m.output_tokens,
-            cached_input_tokens: m.cached_input_tokens,
-            cache_write_tokens: m.cache_write_tokens,
-            reasoning_tokens: m.reasoning_tokens,
-            cost_by_kind: (&m.cost_by_kind).into(),
-            cost_usd: m.cost_usd,
-            known_cost_usd: m.known_cost_usd,
-            unpriced_calls: m.unpriced_calls,
-            cancelled: m.cancelled,
-            chunks: m.chunks,
-            streamed_calls: m.streamed_calls,
-            first_chunk_p50: secs(m.first_chunk_p50),
-            first_chunk_p99: secs(m.first_chunk_p99),
-            per_output_chunk_p50: secs(m.per_output_chunk_p50),
-            per_output_chunk_p99: secs(m.per_output_chunk_p99),
+            calls: f.token_calls,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: (&f.kind_costs()).into(),
+            cost_usd: f.cost_usd(),
+            known_cost_usd: f.known_cost_usd(),
+            unpriced_calls: f.unpriced_calls,
+            cancelled: f.cancelled,
+            chunks: f.chunks,
+            streamed_calls: f.streamed_calls(),
+            first_chunk_p50: secs(f.first_chunk.p50()),
+            first_chunk_p99: secs(f.first_chunk.p99()),
+            per_output_chunk_p50: secs(f.per_output_chunk.p50()),
+            per_output_chunk_p99: secs(f.per_output_chunk.p99()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/query`: the history, filtered and grouped.
 
-use super::common::KindCosts;
+use super::common::{KindCosts, secs};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -82,35 +82,37 @@ struct GroupResult {
 
 impl From<&monitor_core::history::GroupResult> for GroupResult {
     fn from(g: &monitor_core::history::GroupResult) -> GroupResult {
+        let f = &g.figures;
+        let h = &f.durations;
         GroupResult {
             key: g.key.clone(),
-            calls: g.calls,
+            calls: f.calls(),
             rate_per_sec: g.rate_per_sec,
-            errors: g.errors,
-            error_rate: g.error_rate,
-            client_errors: g.client_errors,
-            p50: g.p50,
-            p90: g.p90,
-            p99: g.p99,
-            max: g.max,
-            total_duration: g.total_duration,
-            mean: g.mean,
-            request_bytes: g.request_bytes,
-            response_bytes: g.response_bytes,
-            input_tokens: g.input_tokens,
-            output_tokens: g.output_tokens,
-            cached_input_tokens: g.cached_input_tokens,
-            cache_write_tokens: g.cache_write_tokens,
-            reasoning_tokens: g.reasoning_tokens,
-            cost_by_kind: (&g.cost_by_kind).into(),
-            chunks: g.chunks,
-            streamed_calls: g.streamed_calls,
-            first_chunk_p50: g.first_chunk_p50,
-            first_chunk_p99: g.first_chunk_p99,
-            per_output_chunk_p50: g.per_output_chunk_p50,
-            cost_usd: g.cost_usd,
-            known_cost_usd: g.known_cost_usd,
-            allocated_bytes: g.allocated_bytes,
+            errors: f.errors,
+            error_rate: f.error_rate(),
+            client_errors: f.client_errors,
+            p50: secs(h.p50()),
+            p90: secs(h.p90()),
+            p99: secs(h.p99()),
+            max: secs(h.max()),
+            total_duration: secs(h.sum()),
+            mean: secs(h.mean()),
+            request_bytes: f.request_bytes,
+            response_bytes: f.response_bytes,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: (&f.kind_costs()).into(),
+            chunks: f.chunks,
+            streamed_calls: f.streamed_calls(),
+            first_chunk_p50: secs(f.first_chunk.p50()),
+            first_chunk_p99: secs(f.first_chunk.p99()),
+            per_output_chunk_p50: secs(f.per_output_chunk.p50()),
+            cost_usd: f.cost_usd(),
+            known_cost_usd: f.known_cost_usd(),
+            allocated_bytes: f.allocated_bytes,
             series: g.series.iter().map(Into::into).collect(),
         }
     }
@@ -131,16 +133,17 @@ struct Point {
 
 impl From<&monitor_core::history::Point> for Point {
     fn from(p: &monitor_core::history::Point) -> Point {
+        let f = &p.figures;
         Point {
             at: p.at,
-            calls: p.calls,
-            errors: p.errors,
-            p50: p.p50,
-            p99: p.p99,
-            total_duration: p.total_duration,
-            tokens: p.tokens,
-            cost_usd: p.cost_usd,
-            first_chunk_p99: p.first_chunk_p99,
+            calls: f.calls(),
+            errors: f.errors,
+            p50: secs(f.durations.p50()),
+            p99: secs(f.durations.p99()),
+            total_duration: secs(f.durations.sum()),
+            tokens: f.tokens.input + f.tokens.output,
+            cost_usd: f.known_cost_usd(),
+            first_chunk_p99: secs(f.first_chunk.p99()),
         }
     }
 }

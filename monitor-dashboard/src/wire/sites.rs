@@ -20,10 +20,7 @@ impl From<&monitor_core::snapshot::SiteSnapshot> for SiteEntry {
     fn from(s: &monitor_core::snapshot::SiteSnapshot) -> SiteEntry {
         SiteEntry {
             site: s.site.into(),
-            stats: (&monitor_core::figures::SiteStats::from(monitor_core::Figures::clone(
-                &s.figures,
-            )))
-                .into(),
+            stats: (&*s.figures).into(),
         }
     }
 }
@@ -70,15 +67,16 @@ struct SiteStats {
     per_output_chunk: Histogram,
 }
 
-impl From<&monitor_core::figures::SiteStats> for SiteStats {
-    fn from(s: &monitor_core::figures::SiteStats) -> SiteStats {
-        let c = &s.statuses;
+impl From<&monitor_core::Figures> for SiteStats {
+    fn from(f: &monitor_core::Figures) -> SiteStats {
+        let c = f.status_classes();
+        let d = &f.durations;
         SiteStats {
-            calls: s.calls,
-            errors: s.errors,
-            client_errors: s.client_errors,
-            panics: s.panics,
-            cancelled: s.cancelled,
+            calls: f.calls(),
+            errors: f.errors,
+            client_errors: f.client_errors,
+            panics: f.panics,
+            cancelled: f.cancelled,
             statuses: StatusClasses {
                 informational: c.informational,
                 success: c.success,
@@ -86,29 +84,29 @@ impl From<&monitor_core::figures::SiteStats> for SiteStats {
                 client_error: c.client_error,
                 server_error: c.server_error,
             },
-            request_bytes: s.request_bytes,
-            response_bytes: s.response_bytes,
-            token_calls: s.token_calls,
-            input_tokens: s.input_tokens,
-            output_tokens: s.output_tokens,
-            cached_input_tokens: s.cached_input_tokens,
-            cache_write_tokens: s.cache_write_tokens,
-            reasoning_tokens: s.reasoning_tokens,
-            cost_by_kind: (&s.cost_by_kind).into(),
-            cost_usd: s.cost_usd,
-            known_cost_usd: s.known_cost_usd,
-            unpriced_calls: s.unpriced_calls,
-            allocated_bytes: s.allocated_bytes,
-            p50: secs(s.p50),
-            p90: secs(s.p90),
-            p99: secs(s.p99),
-            max: secs(s.max),
-            mean: secs(s.mean),
-            total_duration: secs(s.total_duration),
-            durations: (&s.durations).into(),
-            chunks: s.chunks,
-            first_chunk: (&s.first_chunk).into(),
-            per_output_chunk: (&s.per_output_chunk).into(),
+            request_bytes: f.request_bytes,
+            response_bytes: f.response_bytes,
+            token_calls: f.token_calls,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: (&f.kind_costs()).into(),
+            cost_usd: f.cost_usd(),
+            known_cost_usd: f.known_cost_usd(),
+            unpriced_calls: f.unpriced_calls,
+            allocated_bytes: f.allocated_bytes,
+            p50: secs(d.p50()),
+            p90: secs(d.p90()),
+            p99: secs(d.p99()),
+            max: secs(d.max()),
+            mean: secs(d.mean()),
+            total_duration: secs(d.sum()),
+            durations: d.into(),
+            chunks: f.chunks,
+            first_chunk: (&f.first_chunk).into(),
+            per_output_chunk: (&f.per_output_chunk).into(),
         }
     }
 }

@@ -23,18 +23,21 @@ impl Tick {
             sites: tick
                 .sites
                 .iter()
-                .map(|s| SiteTick {
-                    site: s.site.into(),
-                    calls: s.calls,
-                    errors: s.errors,
-                    client_errors: s.client_errors,
-                    input_tokens: s.input_tokens,
-                    output_tokens: s.output_tokens,
-                    known_cost_usd: s.known_cost_usd,
-                    p50: secs(s.p50),
-                    p99: secs(s.p99),
-                    total_calls: s.total_calls,
-                    total_errors: s.total_errors,
+                .map(|s| {
+                    let f = &s.figures;
+                    SiteTick {
+                        site: s.site.into(),
+                        calls: f.calls(),
+                        errors: f.errors,
+                        client_errors: f.client_errors,
+                        input_tokens: f.tokens.input,
+                        output_tokens: f.tokens.output,
+                        known_cost_usd: f.known_cost_usd(),
+                        p50: secs(f.durations.p50()),
+                        p99: secs(f.durations.p99()),
+                        total_calls: s.total.calls(),
+                        total_errors: s.total.errors,
+                    }
                 })
                 .collect(),
             memory: tick.memory.as_ref().map(Into::into),

@@ -63,12 +63,12 @@ fn main() {
 
     for name in ["plain", "between_awaits", "complete"] {
         let site = monitor_core::sites().find(|s| s.name() == name).unwrap();
-        assert_eq!(site.stats().calls, 1, "{name}");
+        assert_eq!(site.stats().calls(), 1, "{name}");
     }
     let complete = monitor_core::sites().find(|s| s.name() == "complete").unwrap();
-    assert_eq!(complete.stats().input_tokens, 3);
+    assert_eq!(complete.stats().tokens.input, 3);
     let fetch = monitor_core::sites()
         .find(|s| s.qualified_name() == "Client::fetch")
         .unwrap();
-    assert_eq!(fetch.stats().calls, 1);
+    assert_eq!(fetch.stats().calls(), 1);
 }

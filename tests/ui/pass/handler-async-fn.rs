@@ -45,7 +45,7 @@ fn main() {
         .find(|s| s.name() == "double")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
     assert_eq!(stats.cancelled, 0);
     assert_eq!(stats.request_bytes, 3);

@@ -36,7 +36,7 @@ fn main() {
         .find(|s| s.name() == "handle")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
     assert_eq!(stats.response_bytes, 2);
 }

@@ -41,7 +41,7 @@ fn main() {
         .unwrap();
     assert_eq!(site.function(), "call");
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
     assert_eq!(stats.cancelled, 0);
     assert_eq!(stats.response_bytes, 5);

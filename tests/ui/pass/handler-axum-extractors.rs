@@ -86,11 +86,11 @@ fn main() {
             .stats()
     };
     let get = site("GET /logos/{id}");
-    assert_eq!((get.calls, get.errors, get.client_errors), (2, 0, 1));
+    assert_eq!((get.calls(), get.errors, get.client_errors), (2, 0, 1));
     let create = site("POST /logos");
-    assert_eq!((create.calls, create.errors), (1, 0));
-    assert_eq!(create.statuses.success, 1);
+    assert_eq!((create.calls(), create.errors), (1, 0));
+    assert_eq!(create.status_classes().success, 1);
     let health = site("GET /health");
-    assert_eq!(health.calls, 1);
+    assert_eq!(health.calls(), 1);
     assert_eq!(health.response_bytes, "1 logos".len() as u64);
 }

@@ -33,6 +33,6 @@ async fn main() {
     assert_eq!((a, b), (1, 2));
     for name in ["helper", "outside", "inside"] {
         let site = monitor_core::sites().find(|s| s.name() == name).unwrap();
-        assert_eq!(site.stats().calls, 1, "{name}");
+        assert_eq!(site.stats().calls(), 1, "{name}");
     }
 }

@@ -54,6 +54,6 @@ fn main() {
     ] {
         let site = monitor_core::sites().find(|s| s.name() == name).unwrap();
         let stats = site.stats();
-        assert_eq!((stats.calls, stats.errors), (2, 1), "{name}");
+        assert_eq!((stats.calls(), stats.errors), (2, 1), "{name}");
     }
 }

@@ -50,14 +50,14 @@ fn main() {
 
     let site = monitor_core::sites().find(|s| s.name() == "make").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
     let site = monitor_core::sites()
         .find(|s| s.name() == "make_plain")
         .unwrap();
-    assert_eq!(site.stats().calls, 2);
+    assert_eq!(site.stats().calls(), 2);
     let site = monitor_core::sites()
         .find(|s| s.name() == "make_async")
         .unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
 }

@@ -36,8 +36,8 @@ fn main() {
     let site = monitor_core::sites()
         .find(|s| s.name() == "add_one")
         .unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
     let site = monitor_core::sites().find(|s| s.name() == "kept").unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
     assert!(monitor_core::sites().all(|s| s.name() != "gone"));
 }

@@ -17,7 +17,7 @@ fn main() {
     assert_eq!(site.function(), "echo");
     assert_eq!(site.route(), Some("POST /echo"));
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 0);
     assert_eq!(stats.request_bytes, 7);
     assert_eq!(stats.response_bytes, 7);

@@ -28,11 +28,11 @@ fn main() {
     assert_eq!((api.plain(), api.on(), api.off()), (1, 2, 3));
     let named = |name: &str| monitor_core::sites().filter(|s| s.name() == name).count();
     assert_eq!(named("plain"), 1);
-    assert_eq!(monitor_core::sites().find(|s| s.name() == "plain").unwrap().stats().calls, 1);
+    assert_eq!(monitor_core::sites().find(|s| s.name() == "plain").unwrap().stats().calls(), 1);
     // Once, by its own attribute: not also as `on` by the block's.
     assert_eq!((named("conditional_on"), named("on")), (1, 0));
     let on = monitor_core::sites().find(|s| s.name() == "conditional_on").unwrap();
-    assert_eq!(on.stats().calls, 1);
+    assert_eq!(on.stats().calls(), 1);
     // Its condition does not hold: not instrumented, by either attribute.
     assert_eq!(named("off"), 0);
 }

@@ -19,9 +19,9 @@ fn main() {
     assert_eq!(show(&7, "!"), "7!");
 
     let site = monitor_core::sites().find(|s| s.name() == "total").unwrap();
-    assert_eq!(site.stats().calls, 2);
+    assert_eq!(site.stats().calls(), 2);
     let site = monitor_core::sites().find(|s| s.name() == "show").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.response_bytes, 2);
 }

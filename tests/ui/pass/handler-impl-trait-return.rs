@@ -23,9 +23,9 @@ fn main() {
     assert!(parse("").is_err());
 
     let site = monitor_core::sites().find(|s| s.name() == "evens").unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
     let site = monitor_core::sites().find(|s| s.name() == "parse").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
 }

@@ -18,7 +18,7 @@ fn main() {
         .find(|s| s.name() == "append")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.errors, 0);
     assert_eq!(stats.request_bytes, 3);
     assert_eq!(stats.response_bytes, 5);

@@ -58,9 +58,9 @@ fn main() {
             .unwrap_or_else(|| panic!("no site {name}"))
     };
     let default = site("default_call").stats();
-    assert_eq!((default.calls, default.errors), (2, 1));
-    assert!(default.max > std::time::Duration::ZERO);
-    assert_eq!(site("defaulted_ping").stats().calls, 1);
-    assert_eq!(site("Overriding::call").stats().calls, 1);
-    assert_eq!(site("Overriding::ping").stats().calls, 1);
+    assert_eq!((default.calls(), default.errors), (2, 1));
+    assert!(default.durations.max() > std::time::Duration::ZERO);
+    assert_eq!(site("defaulted_ping").stats().calls(), 1);
+    assert_eq!(site("Overriding::call").stats().calls(), 1);
+    assert_eq!(site("Overriding::ping").stats().calls(), 1);
 }

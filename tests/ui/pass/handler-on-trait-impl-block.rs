@@ -61,7 +61,7 @@ fn main() {
     assert_eq!(call.type_name(), Some("Echo"));
     assert_eq!(call.cache(), Some("echoes"));
     let stats = call.stats();
-    assert_eq!((stats.calls, stats.errors), (3, 1));
+    assert_eq!((stats.calls(), stats.errors), (3, 1));
     let cache = monitor_core::caches::all()
         .into_iter()
         .find(|c| c.name == "echoes")
@@ -71,7 +71,7 @@ fn main() {
     let shout = monitor_core::sites()
         .find(|s| s.qualified_name() == "Echo::shout")
         .unwrap();
-    assert_eq!(shout.stats().calls, 1);
+    assert_eq!(shout.stats().calls(), 1);
     assert_eq!(shout.stats().request_bytes, 2);
     // A default body the impl does not override, and a method a macro call makes, are not sites.
     assert!(monitor_core::sites().all(|s| s.function() != "describe" && s.function() != "answer"));

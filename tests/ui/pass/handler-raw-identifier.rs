@@ -24,12 +24,12 @@ fn main() {
         .find(|s| s.function() == "sh_unsafe")
         .expect("the site is named without `r#`");
     assert_eq!(site.name(), "sh_unsafe");
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
     assert!(monitor_core::sites().all(|s| !s.name().starts_with("r#")));
 
     let site = monitor_core::sites()
         .find(|s| s.pipeline() == Some("raw"))
         .unwrap();
     assert_eq!((site.name(), site.stage()), ("match", Some("match")));
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
 }

@@ -33,8 +33,8 @@ fn main() {
     assert_eq!(runtime.block_on(fibonacci(4)), 3);
 
     let site = |name: &str| monitor_core::sites().find(|s| s.name() == name).unwrap();
-    assert_eq!(site("factorial").stats().calls, 5);
+    assert_eq!(site("factorial").stats().calls(), 5);
     // fib(4) calls fib(3) and fib(2), …: 9 calls in all.
-    assert_eq!(site("fibonacci").stats().calls, 9);
+    assert_eq!(site("fibonacci").stats().calls(), 9);
     assert_eq!(site("fibonacci").stats().cancelled, 0);
 }

@@ -27,7 +27,7 @@ fn main() {
 
     let site = monitor_core::sites().find(|s| s.name() == "fetch").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 3);
+    assert_eq!(stats.calls(), 3);
     assert_eq!(stats.errors, 1);
     assert_eq!(stats.cancelled, 1);
 }

@@ -23,6 +23,6 @@ fn main() {
 
     let site = monitor_core::sites().find(|s| s.name() == "bump").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 0);
 }

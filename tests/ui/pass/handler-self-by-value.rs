@@ -23,7 +23,7 @@ fn main() {
         .find(|s| s.name() == "into_body")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.errors, 0);
     assert_eq!(stats.response_bytes, 7);
 }

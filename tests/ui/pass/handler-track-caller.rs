@@ -17,5 +17,5 @@ fn main() {
     let site = monitor_core::sites()
         .find(|s| s.name() == "caller_line")
         .unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
 }

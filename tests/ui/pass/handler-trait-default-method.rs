@@ -38,7 +38,7 @@ fn main() {
 
     let site = monitor_core::sites().find(|s| s.name() == "greet").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 0);
     assert_eq!(stats.response_bytes, 16);
 }

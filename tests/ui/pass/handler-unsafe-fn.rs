@@ -33,7 +33,7 @@ fn main() {
     assert_eq!(unsafe { buffer.get(2) }, 3);
 
     let site = monitor_core::sites().find(|s| s.name() == "read").unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
     let site = monitor_core::sites().find(|s| s.name() == "get").unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
 }

@@ -36,20 +36,20 @@ fn main() {
         .unwrap();
     assert_eq!(stage.pipeline(), Some("logo"));
     let stats = stage.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.errors, 0);
     assert_eq!(stats.token_calls, 2);
-    assert_eq!(stats.input_tokens, 2_000);
-    assert_eq!(stats.output_tokens, 1_000);
-    assert_eq!(stats.cost_usd, Some(0.012));
+    assert_eq!(stats.tokens.input, 2_000);
+    assert_eq!(stats.tokens.output, 1_000);
+    assert_eq!(stats.cost_usd(), Some(0.012));
 
     let handler = monitor_core::sites()
         .find(|s| s.name() == "create_logo")
         .unwrap();
     let stats = handler.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.token_calls, 2);
-    assert_eq!(stats.output_tokens, 1_000);
+    assert_eq!(stats.tokens.output, 1_000);
 
     let tokens = monitor_core::sites()
         .find(|s| s.name() == "complete")

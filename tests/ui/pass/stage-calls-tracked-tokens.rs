@@ -31,15 +31,15 @@ fn main() {
         .find(|s| s.stage() == Some("draft"))
         .unwrap();
     let stats = stage.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.token_calls, 2);
-    assert_eq!(stats.input_tokens, 6);
-    assert_eq!(stats.output_tokens, 14);
+    assert_eq!(stats.tokens.input, 6);
+    assert_eq!(stats.tokens.output, 14);
     assert_eq!(stats.unpriced_calls, 2);
-    assert_eq!(stats.cost_usd, None);
+    assert_eq!(stats.cost_usd(), None);
 
     let models = monitor_core::snapshot::models();
     for name in ["first", "other"] {
-        assert_eq!(models.iter().find(|m| m.model == name).unwrap().calls, 1);
+        assert_eq!(models.iter().find(|m| m.model == name).unwrap().figures.token_calls, 1);
     }
 }

@@ -63,13 +63,13 @@ fn main() {
         .find(|s| s.stage() == Some("parse"))
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 4);
+    assert_eq!(stats.calls(), 4);
     assert_eq!(stats.errors, 2);
 
     let site = monitor_core::sites()
         .find(|s| s.stage() == Some("parse_async"))
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 3);
+    assert_eq!(stats.calls(), 3);
     assert_eq!(stats.errors, 2);
 }

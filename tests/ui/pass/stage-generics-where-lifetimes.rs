@@ -38,12 +38,12 @@ fn main() {
         .find(|s| s.stage() == Some("longest"))
         .unwrap();
     assert_eq!(site.pipeline(), Some("text"));
-    assert_eq!(site.stats().calls, 2);
+    assert_eq!(site.stats().calls(), 2);
 
     let site = monitor_core::sites()
         .find(|s| s.stage() == Some("join"))
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 0);
 }

@@ -34,7 +34,7 @@ fn main() {
     assert_eq!(complete.kind(), SiteKind::Tokens);
     assert_eq!((complete.pipeline(), complete.stage()), (None, None));
     assert_eq!(complete.provider(), Some("openai"));
-    assert_eq!(complete.stats().input_tokens, 4);
+    assert_eq!(complete.stats().tokens.input, 4);
 
     let concepts = monitor_core::sites()
         .find(|s| s.qualified_name() == "Pipeline::concepts")
@@ -42,5 +42,5 @@ fn main() {
     assert_eq!(concepts.kind(), SiteKind::Stage);
     assert_eq!(concepts.stage(), Some("concepts"));
     let stats = concepts.stats();
-    assert_eq!((stats.calls, stats.input_tokens, stats.output_tokens), (1, 4, 3));
+    assert_eq!((stats.calls(), stats.tokens.input, stats.tokens.output), (1, 4, 3));
 }

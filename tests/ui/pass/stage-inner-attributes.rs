@@ -26,11 +26,11 @@ fn main() {
     assert_eq!(tokens().output, 3);
 
     let site = monitor_core::sites().find(|s| s.name() == "stage").unwrap();
-    assert_eq!(site.stats().calls, 1);
+    assert_eq!(site.stats().calls(), 1);
     let site = monitor_core::sites()
         .find(|s| s.name() == "tokens")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
-    assert_eq!(stats.output_tokens, 3);
+    assert_eq!(stats.calls(), 1);
+    assert_eq!(stats.tokens.output, 3);
 }

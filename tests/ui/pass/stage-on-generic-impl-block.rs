@@ -57,9 +57,9 @@ fn main() {
             .unwrap()
     };
     assert_eq!(site("join").qualified_name(), "Renderer::join");
-    assert_eq!(site("join").stats().calls, 2);
-    assert_eq!(site("first").stats().calls, 1);
-    assert_eq!(site("convert").stats().calls, 1);
+    assert_eq!(site("join").stats().calls(), 2);
+    assert_eq!(site("first").stats().calls(), 1);
+    assert_eq!(site("convert").stats().calls(), 1);
     assert_eq!(site("length").type_name(), Some("Renderer"));
-    assert_eq!(site("length").stats().calls, 1);
+    assert_eq!(site("length").stats().calls(), 1);
 }

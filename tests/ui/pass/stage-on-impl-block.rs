@@ -77,12 +77,12 @@ fn main() {
     assert_eq!(analyse.type_name(), Some("LogoPipeline"));
     assert_eq!(analyse.qualified_name(), "LogoPipeline::analyse");
     assert_eq!(analyse.name(), "analyse");
-    assert_eq!((analyse.stats().calls, analyse.stats().errors), (2, 1));
-    assert_eq!(stage("render").stats().calls, 1);
+    assert_eq!((analyse.stats().calls(), analyse.stats().errors), (2, 1));
+    assert_eq!(stage("render").stats().calls(), 1);
     let shrink = stage("shrink");
     assert_eq!(shrink.function(), "optimise");
     assert_eq!(shrink.qualified_name(), "LogoPipeline::optimise");
-    assert_eq!(shrink.stats().calls, 1);
+    assert_eq!(shrink.stats().calls(), 1);
     assert!(monitor_core::sites().all(|s| s.function() != "helper" && s.function() != "sides"));
 
     let renders: Vec<_> = monitor_core::sites()
@@ -95,6 +95,6 @@ fn main() {
     let other = monitor_core::sites()
         .find(|s| s.qualified_name() == "Other::render")
         .unwrap();
-    assert_eq!(other.stats().calls, 1);
+    assert_eq!(other.stats().calls(), 1);
     assert_ne!(other.id(), stage("render").id());
 }

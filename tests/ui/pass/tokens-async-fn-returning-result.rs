@@ -31,13 +31,13 @@ fn main() {
         .find(|s| s.name() == "complete")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
     assert_eq!(stats.token_calls, 1);
-    assert_eq!(stats.input_tokens, 3);
-    assert_eq!(stats.output_tokens, 10);
+    assert_eq!(stats.tokens.input, 3);
+    assert_eq!(stats.tokens.output, 10);
 
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "gpt-async").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }

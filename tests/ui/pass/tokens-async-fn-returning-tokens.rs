@@ -17,8 +17,8 @@ fn main() {
 
     let site = monitor_core::sites().find(|s| s.name() == "embed").unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.token_calls, 2);
-    assert_eq!(stats.input_tokens, 9);
+    assert_eq!(stats.tokens.input, 9);
     assert_eq!(stats.cancelled, 0);
 }

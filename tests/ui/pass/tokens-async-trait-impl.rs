@@ -33,12 +33,12 @@ fn main() {
         .find(|s| s.name() == "complete")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.token_calls, 1);
-    assert_eq!(stats.input_tokens, 4);
+    assert_eq!(stats.tokens.input, 4);
 
     // The model expression is evaluated for async-trait methods too.
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "trait-model").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }

@@ -18,7 +18,7 @@ fn calls_of(model: &str) -> u64 {
     monitor_core::snapshot::models()
         .into_iter()
         .find(|m| m.model == model)
-        .map_or(0, |m| m.calls)
+        .map_or(0, |m| m.figures.token_calls)
 }
 
 fn main() {
@@ -39,11 +39,11 @@ fn main() {
     assert_eq!(site.model(), None);
     assert!(site.model_expr().is_some());
     let stats = site.stats();
-    assert_eq!(stats.calls, 3);
+    assert_eq!(stats.calls(), 3);
     assert_eq!(stats.token_calls, 3);
-    assert_eq!(stats.input_tokens, 9);
-    assert_eq!(stats.output_tokens, 3);
+    assert_eq!(stats.tokens.input, 9);
+    assert_eq!(stats.tokens.output, 3);
     // Neither model has a price.
     assert_eq!(stats.unpriced_calls, 3);
-    assert_eq!(stats.cost_usd, None);
+    assert_eq!(stats.cost_usd(), None);
 }

@@ -33,8 +33,8 @@ fn main() {
     let models = monitor_core::snapshot::models();
     for name in ["served-by-x", "served-by-y"] {
         let model = models.iter().find(|m| m.model == name).unwrap();
-        assert_eq!(model.calls, 1);
-        assert_eq!(model.output_tokens, 5);
+        assert_eq!(model.figures.token_calls, 1);
+        assert_eq!(model.figures.tokens.output, 5);
     }
 
     let site = monitor_core::sites()
@@ -43,9 +43,9 @@ fn main() {
     assert_eq!(site.model(), None);
     assert_eq!(site.model_expr(), None);
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.token_calls, 2);
-    assert_eq!(stats.input_tokens, 20);
-    assert_eq!(stats.cached_input_tokens, 8);
-    assert_eq!(stats.output_tokens, 10);
+    assert_eq!(stats.tokens.input, 20);
+    assert_eq!(stats.tokens.cached_input, 8);
+    assert_eq!(stats.tokens.output, 10);
 }

@@ -21,13 +21,13 @@ fn main() {
     assert_eq!(site.model_expr(), None);
     assert_eq!(site.provider(), Some("openai"));
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.token_calls, 1);
-    assert_eq!(stats.input_tokens, 1_000);
-    assert_eq!(stats.output_tokens, 500);
-    assert_eq!(stats.cost_usd, Some(0.006));
+    assert_eq!(stats.tokens.input, 1_000);
+    assert_eq!(stats.tokens.output, 500);
+    assert_eq!(stats.cost_usd(), Some(0.006));
 
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "gpt-4o").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }

@@ -36,12 +36,12 @@ fn main() {
         .find(|s| s.name() == "complete")
         .unwrap();
     let stats = site.stats();
-    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.calls(), 1);
     assert_eq!(stats.token_calls, 1);
-    assert_eq!(stats.input_tokens, 5);
-    assert_eq!(stats.output_tokens, 3);
+    assert_eq!(stats.tokens.input, 5);
+    assert_eq!(stats.tokens.output, 3);
 
     let models = monitor_core::snapshot::models();
     let model = models.iter().find(|m| m.model == "boxed-model").unwrap();
-    assert_eq!(model.calls, 1);
+    assert_eq!(model.figures.token_calls, 1);
 }

@@ -32,10 +32,10 @@ fn main() {
     let site = monitor_core::sites().find(|s| s.name() == "llm").unwrap();
     assert_eq!(site.function(), "complete");
     let stats = site.stats();
-    assert_eq!(stats.calls, 2);
+    assert_eq!(stats.calls(), 2);
     assert_eq!(stats.errors, 1);
     // An `Err` reports no usage.
     assert_eq!(stats.token_calls, 1);
-    assert_eq!(stats.input_tokens, 2);
-    assert_eq!(stats.output_tokens, 4);
+    assert_eq!(stats.tokens.input, 2);
+    assert_eq!(stats.tokens.output, 4);
 }
