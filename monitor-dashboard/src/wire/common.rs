@@ -113,6 +113,31 @@ impl From<&monitor_core::figures::Histogram> for Histogram {
     }
 }
 
+/// Tokens by kind and what each kind cost: the same fields in a site's, a model's and a query
+/// group's answer, written once and flattened into each.
+#[derive(Serialize)]
+pub(crate) struct TokenFigures {
+    input_tokens: u64,
+    output_tokens: u64,
+    cached_input_tokens: u64,
+    cache_write_tokens: u64,
+    reasoning_tokens: u64,
+    cost_by_kind: KindCosts,
+}
+
+impl From<&monitor_core::Figures> for TokenFigures {
+    fn from(f: &monitor_core::Figures) -> TokenFigures {
+        TokenFigures {
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cached_input_tokens: f.tokens.cached_input,
+            cache_write_tokens: f.tokens.cache_write,
+            reasoning_tokens: f.tokens.reasoning,
+            cost_by_kind: (&f.kind_costs()).into(),
+        }
+    }
+}
+
 /// What each kind of token cost, in USD.
 #[derive(Serialize)]
 pub(crate) struct KindCosts {

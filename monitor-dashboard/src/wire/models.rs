@@ -1,6 +1,6 @@
 //! `/api/models`: tokens and cost by model.
 
-use super::common::{KindCosts, secs};
+use super::common::{TokenFigures, secs};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -13,12 +13,8 @@ pub(crate) struct ModelStats {
     model: String,
     price: Option<Price>,
     calls: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    cached_input_tokens: u64,
-    cache_write_tokens: u64,
-    reasoning_tokens: u64,
-    cost_by_kind: KindCosts,
+    #[serde(flatten)]
+    tokens: TokenFigures,
     cost_usd: Option<f64>,
     known_cost_usd: f64,
     unpriced_calls: u64,
@@ -38,12 +34,7 @@ impl From<&monitor_core::snapshot::ModelStats> for ModelStats {
             model: m.model.clone(),
             price: m.price.as_ref().map(Into::into),
             calls: f.token_calls,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cached_input_tokens: f.tokens.cached_input,
-            cache_write_tokens: f.tokens.cache_write,
-            reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: (&f.kind_costs()).into(),
+            tokens: f.into(),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,

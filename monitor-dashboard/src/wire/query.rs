@@ -1,6 +1,6 @@
 //! `/api/query`: the history, filtered and grouped.
 
-use super::common::{KindCosts, secs};
+use super::common::{TokenFigures, secs};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -63,12 +63,8 @@ struct GroupResult {
     mean: f64,
     request_bytes: u64,
     response_bytes: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    cached_input_tokens: u64,
-    cache_write_tokens: u64,
-    reasoning_tokens: u64,
-    cost_by_kind: KindCosts,
+    #[serde(flatten)]
+    tokens: TokenFigures,
     chunks: u64,
     streamed_calls: u64,
     first_chunk_p50: f64,
@@ -99,12 +95,7 @@ impl From<&monitor_core::history::GroupResult> for GroupResult {
             mean: secs(h.mean()),
             request_bytes: f.request_bytes,
             response_bytes: f.response_bytes,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cached_input_tokens: f.tokens.cached_input,
-            cache_write_tokens: f.tokens.cache_write,
-            reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: (&f.kind_costs()).into(),
+            tokens: f.into(),
             chunks: f.chunks,
             streamed_calls: f.streamed_calls(),
             first_chunk_p50: secs(f.first_chunk.p50()),

@@ -1,6 +1,6 @@
 //! `/api/sites`: every site with its totals.
 
-use super::common::{Histogram, KindCosts, Site, secs};
+use super::common::{Histogram, Site, TokenFigures, secs};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -45,12 +45,8 @@ struct SiteStats {
     request_bytes: u64,
     response_bytes: u64,
     token_calls: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    cached_input_tokens: u64,
-    cache_write_tokens: u64,
-    reasoning_tokens: u64,
-    cost_by_kind: KindCosts,
+    #[serde(flatten)]
+    tokens: TokenFigures,
     cost_usd: Option<f64>,
     known_cost_usd: f64,
     unpriced_calls: u64,
@@ -87,12 +83,7 @@ impl From<&monitor_core::Figures> for SiteStats {
             request_bytes: f.request_bytes,
             response_bytes: f.response_bytes,
             token_calls: f.token_calls,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cached_input_tokens: f.tokens.cached_input,
-            cache_write_tokens: f.tokens.cache_write,
-            reasoning_tokens: f.tokens.reasoning,
-            cost_by_kind: (&f.kind_costs()).into(),
+            tokens: f.into(),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),
             unpriced_calls: f.unpriced_calls,
