@@ -1,11 +1,16 @@
 //! The OpenTelemetry GenAI conventions: which series a snapshot's metered calls make, with which
-//! attributes, and the conventions' bucket boundaries. Shared by every exporter, so that
-//! Prometheus and a push exporter name the same calls the same way.
+//! attributes, and the conventions' histograms. Shared by every exporter, so that Prometheus and a
+//! push exporter name the same calls the same way.
 //!
 //! A series is one operation of one provider's model: `gen_ai.operation.name` (the attribute's
 //! `operation = "…"`, `chat` by default), `gen_ai.provider.name` (`provider = "…"`),
 //! `gen_ai.request.model` (the model asked for) and `gen_ai.response.model` (the model the latest
 //! response named, else the one asked for). Token sites that share all four are one series.
+//!
+//! Each GenAI histogram is named once, for every exporter, in [`GEN_AI_HISTOGRAMS`]: its
+//! OpenTelemetry and Prometheus names, unit, help, bounds, and the points a series makes of it.
+//! Prometheus writes the attributes with their dots as underscores (`error.type` is
+//! `error_type`).
 
 use monitor_core::figures::Histogram;
 use monitor_core::figures::OutcomeFilter;
@@ -22,6 +27,17 @@ pub const DURATION_BOUNDS: [f64; 14] = [
 
 /// Boundaries of `gen_ai.client.token.usage`: 1, 4, 16 … 67,108,864 tokens.
 pub const TOKEN_BOUNDS: [u64; 14] = monitor_core::figures::TOKEN_BOUNDS;
+
+/// [`TOKEN_BOUNDS`] as a histogram's bounds are given to [`GenAiHistogram::bounds`].
+const TOKEN_BOUNDS_F64: [f64; 14] = {
+    let mut bounds = [0.0; 14];
+    let mut k = 0;
+    while k < bounds.len() {
+        bounds[k] = TOKEN_BOUNDS[k] as f64;
+        k += 1;
+    }
+    bounds
+};
 
 /// `gen_ai.provider.name` of a site that names none.
 pub const UNKNOWN_PROVIDER: &str = "_OTHER";
@@ -41,6 +57,28 @@ pub struct GenAiKey {
     pub request_model: String,
     /// `gen_ai.response.model`.
     pub response_model: String,
+}
+
+/// The names of a series' attributes ([`GenAiKey::attributes`]), in the order exporters write
+/// them.
+pub const KEY_ATTRIBUTES: [&str; 4] = [
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+];
+
+impl GenAiKey {
+    /// Each of [`KEY_ATTRIBUTES`] with its value.
+    pub fn attributes(&self) -> [(&'static str, &str); 4] {
+        let [operation, provider, request, response] = KEY_ATTRIBUTES;
+        [
+            (operation, self.operation),
+            (provider, self.provider),
+            (request, &self.request_model),
+            (response, &self.response_model),
+        ]
+    }
 }
 
 /// One series: its attributes, its calls' figures, and the `error.type` of its failures.
@@ -66,6 +104,150 @@ impl GenAiSeries {
         failed.merge(&self.figures.client_error_durations);
         failed
     }
+}
+
+/// A GenAI histogram, as every exporter names it: a row of [`GEN_AI_HISTOGRAMS`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct GenAiHistogram {
+    /// The OpenTelemetry name (`gen_ai.client.operation.duration`).
+    pub otlp: &'static str,
+    /// The Prometheus family's name (`gen_ai_client_operation_duration_seconds`).
+    pub prometheus: &'static str,
+    /// The unit, as OTLP writes it (UCUM: `s`, `{token}`).
+    pub unit: &'static str,
+    /// The Prometheus help text. It names the labels as Prometheus writes them, so OTLP has a
+    /// description of its own.
+    pub help: &'static str,
+    /// The OTLP description.
+    pub description: &'static str,
+    /// The upper bounds of the buckets, in [`unit`](GenAiHistogram::unit), `+Inf` left out.
+    pub bounds: &'static [f64],
+    /// The points of one series: none where it has nothing to say (a series without streams has
+    /// no time to first chunk).
+    pub points: fn(&GenAiSeries) -> Vec<GenAiPoint>,
+}
+
+/// One point of a [`GenAiHistogram`] for one series.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GenAiPoint {
+    /// The attribute the point adds to the series' own, by its OpenTelemetry name, and its value:
+    /// `("error.type", "app::Error")`, `("gen_ai.token.type", "input")`.
+    pub attribute: Option<(&'static str, &'static str)>,
+    /// The values at or below each of the row's bounds, then all of them (`+Inf`).
+    pub cumulative: Vec<u64>,
+    /// The sum of the values, in the row's unit.
+    pub sum: f64,
+    /// The durations the buckets were folded from, for an exporter that writes exponential
+    /// (native) buckets; `None` for token counts, which are kept only on the bounds.
+    pub source: Option<Histogram>,
+}
+
+impl GenAiPoint {
+    /// Durations folded onto [`DURATION_BOUNDS`], `h` kept for exponential buckets.
+    fn seconds(attribute: Option<(&'static str, &'static str)>, h: Histogram) -> GenAiPoint {
+        GenAiPoint {
+            attribute,
+            cumulative: fold_seconds(&h, &DURATION_BOUNDS),
+            sum: h.sum().as_secs_f64(),
+            source: Some(h),
+        }
+    }
+
+    /// How many values the point holds.
+    pub fn count(&self) -> u64 {
+        self.cumulative.last().copied().unwrap_or(0)
+    }
+}
+
+/// The GenAI client histograms, each with its name in every exporter: Prometheus writes each row
+/// as a histogram family with the GenAI labels, OTLP as a histogram with the GenAI attributes
+/// (durations exponential unless explicit buckets are asked for). A new GenAI histogram is
+/// exported by a row here.
+pub const GEN_AI_HISTOGRAMS: &[GenAiHistogram] = &[
+    GenAiHistogram {
+        otlp: "gen_ai.client.operation.duration",
+        prometheus: "gen_ai_client_operation_duration_seconds",
+        unit: "s",
+        help: "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration): from the \
+               call to its value, or to a stream's end; failed calls carry error_type.",
+        description: "GenAI operation duration.",
+        bounds: &DURATION_BOUNDS,
+        points: operation_duration,
+    },
+    GenAiHistogram {
+        otlp: "gen_ai.client.token.usage",
+        prometheus: "gen_ai_client_token_usage",
+        unit: "{token}",
+        help: "Tokens per metered call (OpenTelemetry gen_ai.client.token.usage), by \
+               gen_ai_token_type: input (cached included) or output.",
+        description: "Number of input and output tokens used.",
+        bounds: &TOKEN_BOUNDS_F64,
+        points: token_usage,
+    },
+    GenAiHistogram {
+        otlp: "gen_ai.client.operation.time_to_first_chunk",
+        prometheus: "gen_ai_client_operation_time_to_first_chunk_seconds",
+        unit: "s",
+        help: "Time from a streamed call to its first chunk \
+               (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
+        description: "Time from a streamed call to its first chunk.",
+        bounds: &DURATION_BOUNDS,
+        points: |s| streamed(&s.figures.first_chunk),
+    },
+    GenAiHistogram {
+        otlp: "gen_ai.client.operation.time_per_output_chunk",
+        prometheus: "gen_ai_client_operation_time_per_output_chunk_seconds",
+        unit: "s",
+        help: "Time per output chunk of a streamed call after its first, from the first chunk to \
+               the last (OpenTelemetry gen_ai.client.operation.time_per_output_chunk).",
+        description: "Time per output chunk of a streamed call after its first, from the first \
+                      chunk to the last.",
+        bounds: &DURATION_BOUNDS,
+        points: |s| streamed(&s.figures.per_output_chunk),
+    },
+];
+
+/// The calls that did not fail — a point even when there were none, so that every series has
+/// one — and those that failed, with their `error.type`.
+fn operation_duration(s: &GenAiSeries) -> Vec<GenAiPoint> {
+    let mut points = vec![GenAiPoint::seconds(None, s.ok_durations())];
+    if let Some(error_type) = s.error_type {
+        points.push(GenAiPoint::seconds(
+            Some(("error.type", error_type)),
+            s.failed_durations(),
+        ));
+    }
+    points
+}
+
+/// Input and output tokens per call, once the series metered any call.
+fn token_usage(s: &GenAiSeries) -> Vec<GenAiPoint> {
+    let f = &s.figures;
+    if f.token_calls == 0 {
+        return Vec::new();
+    }
+    [
+        ("input", &f.tokens_per_call[0], f.tokens.input),
+        ("output", &f.tokens_per_call[1], f.tokens.output),
+    ]
+    .into_iter()
+    .map(|(token_type, per_call, sum)| GenAiPoint {
+        attribute: Some(("gen_ai.token.type", token_type)),
+        cumulative: token_buckets(per_call),
+        sum: sum as f64,
+        source: None,
+    })
+    .collect()
+}
+
+/// A stream timing, once the series streamed.
+fn streamed(h: &Histogram) -> Vec<GenAiPoint> {
+    if h.count() == 0 {
+        return Vec::new();
+    }
+    vec![GenAiPoint::seconds(None, h.clone())]
 }
 
 /// The GenAI series of `snapshot`'s token sites, sorted by attributes.
@@ -172,6 +354,8 @@ mod tests {
             assert!((w[1] / w[0] - 2.0).abs() < 1e-9);
         }
         assert_eq!(TOKEN_BOUNDS[13], 67_108_864);
+        let as_f64: Vec<f64> = TOKEN_BOUNDS.iter().map(|&b| b as f64).collect();
+        assert_eq!(TOKEN_BOUNDS_F64.as_slice(), as_f64);
     }
 
     #[test]

@@ -10,11 +10,15 @@
 //! | `http.server.request.duration` (s) | exponential histogram | `http.route`, `http.request.method`, `http.response.status_code` when one was sent, `error.type` on failures — handlers |
 //! | `gen_ai.client.operation.duration` (s) | exponential histogram | the GenAI attributes, `error.type` on failures |
 //! | `gen_ai.client.token.usage` ({token}) | histogram | the GenAI attributes, `gen_ai.token.type` |
+//! | `gen_ai.client.operation.time_to_first_chunk`, `gen_ai.client.operation.time_per_output_chunk` (s) | exponential histogram | the GenAI attributes; streams |
 //! | `monitor.call.duration` (s) | exponential histogram | the site's — stages and other sites |
 //! | `monitor.calls` ({call}) | sum | the site's, `outcome` |
 //! | each counter of [`rules::SITE_COUNTERS`] with an OTLP name | sum | the site's |
 //! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
 //! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
+//!
+//! The `gen_ai.*` histograms are the rows of [`gen_ai::GEN_AI_HISTOGRAMS`], the same rows the
+//! Prometheus exposition writes.
 //!
 //! `http.server.request.duration` holds every request a handler saw, as many as `monitor.calls`
 //! counts: answered, failed, and abandoned — a request whose future was dropped before it
@@ -763,62 +767,35 @@ impl Builder {
                 _ => durations.points.push((site, point(&g.figures.durations))),
             }
         }
-        let mut operation = Family::new(
-            "gen_ai.client.operation.duration",
-            "s",
-            "GenAI operation duration.",
-        );
-        let mut usage = Family::new(
-            "gen_ai.client.token.usage",
-            "{token}",
-            "Number of input and output tokens used.",
-        );
+        let mut histograms: Vec<(Family, &gen_ai::GenAiHistogram)> = gen_ai::GEN_AI_HISTOGRAMS
+            .iter()
+            .map(|row| (Family::new(row.otlp, row.unit, row.description), row))
+            .collect();
         for s in gen_ai::series(snapshot) {
-            let attributes = vec![
-                kv("gen_ai.operation.name", s.key.operation),
-                kv("gen_ai.provider.name", s.key.provider),
-                kv("gen_ai.request.model", &s.key.request_model),
-                kv("gen_ai.response.model", &s.key.response_model),
-            ];
-            let ok = s.ok_durations();
-            let mut histograms = vec![(attributes.clone(), ok)];
-            if let Some(error_type) = s.error_type {
-                let mut failed = attributes.clone();
-                failed.push(kv("error.type", error_type));
-                histograms.push((failed, s.failed_durations()));
-            }
-            for (attributes, h) in histograms {
-                let point = if self.explicit {
-                    let cumulative = gen_ai::fold_seconds(&h, &gen_ai::DURATION_BOUNDS);
-                    Point::Histogram {
-                        count: cumulative.last().copied().unwrap_or(0),
-                        sum: h.sum().as_secs_f64(),
-                        bounds: gen_ai::DURATION_BOUNDS.to_vec(),
-                        buckets: per_bucket(&cumulative),
+            let attributes: Vec<KeyValue> = s
+                .key
+                .attributes()
+                .into_iter()
+                .map(|(k, v)| kv(k, v))
+                .collect();
+            for (family, row) in &mut histograms {
+                for point in (row.points)(&s) {
+                    let mut with = attributes.clone();
+                    if let Some((name, value)) = point.attribute {
+                        with.push(kv(name, value));
                     }
-                } else {
-                    Point::Exponential(exponential::from_histogram(&h, exponential::SCALE))
-                };
-                operation.points.push((attributes, point));
-            }
-            let f = &s.figures;
-            if f.token_calls > 0 {
-                for (token_type, per_call, sum) in [
-                    ("input", &f.tokens_per_call[0], f.tokens.input),
-                    ("output", &f.tokens_per_call[1], f.tokens.output),
-                ] {
-                    let mut with_type = attributes.clone();
-                    with_type.push(kv("gen_ai.token.type", token_type));
-                    let cumulative = gen_ai::token_buckets(per_call);
-                    usage.points.push((
-                        with_type,
-                        Point::Histogram {
-                            count: cumulative.last().copied().unwrap_or(0),
-                            sum: sum as f64,
-                            bounds: gen_ai::TOKEN_BOUNDS.iter().map(|&b| b as f64).collect(),
-                            buckets: per_bucket(&cumulative),
+                    let data = match &point.source {
+                        Some(h) if !self.explicit => {
+                            Point::Exponential(exponential::from_histogram(h, exponential::SCALE))
+                        }
+                        _ => Point::Histogram {
+                            count: point.count(),
+                            sum: point.sum,
+                            bounds: row.bounds.to_vec(),
+                            buckets: per_bucket(&point.cumulative),
                         },
-                    ));
+                    };
+                    family.points.push((with, data));
                 }
             }
         }
@@ -857,7 +834,8 @@ impl Builder {
         }
         let mut families = vec![http, durations, calls];
         families.extend(counters.into_iter().map(|(family, _)| family));
-        families.extend([operation, usage, cost, payloads]);
+        families.extend(histograms.into_iter().map(|(family, _)| family));
+        families.extend([cost, payloads]);
         families
     }
 }

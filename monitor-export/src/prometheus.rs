@@ -31,7 +31,10 @@
 //! series, their counts added: two series with the same labels would make a scrape fail.
 //!
 //! The GenAI labels are `gen_ai_operation_name`, `gen_ai_provider_name`, `gen_ai_request_model`
-//! and `gen_ai_response_model` (see [`crate::gen_ai`]).
+//! and `gen_ai_response_model` (see [`crate::gen_ai`]). The `gen_ai_client_*` histograms are the
+//! rows of [`gen_ai::GEN_AI_HISTOGRAMS`], which OTLP writes too; their attributes are written
+//! with underscores for dots (`error.type` is `error_type`), and a duration's native buckets
+//! (the protobuf exposition's) come from the same row.
 //!
 //! No error message is exported, only error types: messages can carry secrets.
 //!
@@ -516,105 +519,54 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
     unpriced.write(out);
 }
 
-/// The OpenTelemetry GenAI client metrics, as histograms with the conventions' boundaries (see
-/// [`crate::gen_ai`]). Token counts are each call's, kept by the record path; durations are the
-/// site's histogram folded onto the boundaries.
+/// The OpenTelemetry GenAI client metrics: a histogram family per row of
+/// [`gen_ai::GEN_AI_HISTOGRAMS`], with the conventions' boundaries. Token counts are each call's,
+/// kept by the record path; durations are the site's histogram folded onto the boundaries, with
+/// native buckets for an output of series.
 fn render_gen_ai(out: &mut Output, snapshot: &Snapshot) {
     let series = gen_ai::series(snapshot);
     if series.is_empty() {
         return;
     }
-    let mut duration = out.family(
-        "gen_ai_client_operation_duration_seconds",
-        "histogram",
-        "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration): from the \
-         call to its value, or to a stream's end; failed calls carry error_type.",
-    );
-    let mut usage = out.family(
-        "gen_ai_client_token_usage",
-        "histogram",
-        "Tokens per metered call (OpenTelemetry gen_ai.client.token.usage), by gen_ai_token_type: \
-         input (cached included) or output.",
-    );
-    let mut first = out.family(
-        "gen_ai_client_operation_time_to_first_chunk_seconds",
-        "histogram",
-        "Time from a streamed call to its first chunk \
-         (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
-    );
-    let mut per_chunk = out.family(
-        "gen_ai_client_operation_time_per_output_chunk_seconds",
-        "histogram",
-        "Time per output chunk of a streamed call after its first, from the first chunk to the \
-         last (OpenTelemetry gen_ai.client.operation.time_per_output_chunk).",
-    );
-    let seconds_le: Vec<String> = gen_ai::DURATION_BOUNDS.iter().map(f64::to_string).collect();
-    let tokens_le: Vec<String> = gen_ai::TOKEN_BOUNDS.iter().map(u64::to_string).collect();
-    for s in &series {
-        let mut labels = Labels::default();
-        labels.push("gen_ai_operation_name", s.key.operation);
-        labels.push("gen_ai_provider_name", s.key.provider);
-        labels.push("gen_ai_request_model", &s.key.request_model);
-        labels.push("gen_ai_response_model", &s.key.response_model);
-        let ok = s.ok_durations();
-        histogram(
-            &mut duration,
-            &labels,
-            &[],
-            &seconds_le,
-            &gen_ai::fold_seconds(&ok, &gen_ai::DURATION_BOUNDS),
-            ok.sum().as_secs_f64(),
-        );
-        duration.native(|| crate::exponential::from_histogram(&ok, crate::exponential::SCALE));
-        if let Some(error_type) = s.error_type {
-            let failed = s.failed_durations();
-            histogram(
-                &mut duration,
-                &labels,
-                &[("error_type", error_type)],
-                &seconds_le,
-                &gen_ai::fold_seconds(&failed, &gen_ai::DURATION_BOUNDS),
-                failed.sum().as_secs_f64(),
-            );
-            duration
-                .native(|| crate::exponential::from_histogram(&failed, crate::exponential::SCALE));
-        }
-        let f = &s.figures;
-        if f.token_calls > 0 {
-            for (token_type, per_call, sum) in [
-                ("input", &f.tokens_per_call[0], f.tokens.input),
-                ("output", &f.tokens_per_call[1], f.tokens.output),
-            ] {
+    let key_labels = gen_ai::KEY_ATTRIBUTES.map(label_name);
+    for row in gen_ai::GEN_AI_HISTOGRAMS {
+        let mut family = out.family(row.prometheus, "histogram", row.help);
+        let le: Vec<String> = row.bounds.iter().map(f64::to_string).collect();
+        for s in &series {
+            let mut labels = Labels::default();
+            for ((_, value), name) in s.key.attributes().into_iter().zip(&key_labels) {
+                labels.push(name, value);
+            }
+            for point in (row.points)(s) {
+                let extra = point
+                    .attribute
+                    .map(|(name, value)| (label_name(name), value));
+                let extra: Vec<(&str, &str)> = extra
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), *value))
+                    .collect();
                 histogram(
-                    &mut usage,
+                    &mut family,
                     &labels,
-                    &[("gen_ai_token_type", token_type)],
-                    &tokens_le,
-                    &gen_ai::token_buckets(per_call),
-                    sum as f64,
+                    &extra,
+                    &le,
+                    &point.cumulative,
+                    point.sum,
                 );
+                if let Some(h) = &point.source {
+                    family.native(|| {
+                        crate::exponential::from_histogram(h, crate::exponential::SCALE)
+                    });
+                }
             }
         }
-        for (family, h) in [
-            (&mut first, &f.first_chunk),
-            (&mut per_chunk, &f.per_output_chunk),
-        ] {
-            if h.count() > 0 {
-                histogram(
-                    family,
-                    &labels,
-                    &[],
-                    &seconds_le,
-                    &gen_ai::fold_seconds(h, &gen_ai::DURATION_BOUNDS),
-                    h.sum().as_secs_f64(),
-                );
-            }
-        }
+        family.write(out);
     }
-    duration.write(out);
-    usage.write(out);
-    first.write(out);
-    per_chunk.write(out);
+}
+
+/// An OpenTelemetry attribute's name as a Prometheus label's: dots are not allowed in one.
+fn label_name(attribute: &str) -> String {
+    attribute.replace('.', "_")
 }
 
 /// One histogram's samples: `cumulative` has a count per bound in `le` and then `+Inf`.

@@ -12,7 +12,8 @@
 //! - Counters never fall between two exports ([`OutcomePeaks`]): the read model never reads a
 //!   counter lower than before, but the outcome split is a difference of counters read one after
 //!   the other, which can.
-//! - A plain counter of a site is named once, for every exporter, in [`SITE_COUNTERS`].
+//! - A plain counter of a site is named once, for every exporter, in [`SITE_COUNTERS`]; a GenAI
+//!   histogram, in [`crate::gen_ai::GEN_AI_HISTOGRAMS`].
 
 use monitor_core::figures::{Histogram, Outcomes};
 use monitor_core::snapshot::ModelStats;
