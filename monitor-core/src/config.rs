@@ -22,6 +22,12 @@ use std::time::Duration;
 /// | `max_route_sites` | `MONITOR_MAX_ROUTE_SITES` | route sites requests may make, 0 to 4096 (default 128): the series budget of requests |
 /// | `objectives` | `MONITOR_OBJECTIVES_FILE` | objectives and budgets (see [`Objective`]); the variable names a JSON file of them |
 /// | `history_path` | `MONITOR_HISTORY_PATH` | a file to keep the history in across restarts (feature `persist`; default none) |
+/// | `traces` | `MONITOR_TRACES` | follow runs as traces (see [`trace`](crate::trace)): `true`/`false` … (default `false`) |
+/// | `trace_sampler` | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | head sampling, as OpenTelemetry names it (default `parentbased_always_on`) |
+/// | `trace_max_spans` | `MONITOR_TRACE_MAX_SPANS` | spans one run keeps, 1 or more (default 1024) |
+/// | `trace_max_runs` | `MONITOR_TRACE_MAX_RUNS` | runs in progress at once (default 4096) |
+/// | `trace_recent_runs` | `MONITOR_TRACE_RECENT_RUNS` | kept runs the dashboard can open (default 512) |
+/// | `trace_export_queue` | `MONITOR_TRACE_EXPORT_QUEUE` | kept runs waiting for a trace exporter (default 2048) |
 ///
 /// [`PriceTable`]: crate::pricing::PriceTable
 /// [`Objective`]: crate::objectives::Objective
@@ -75,6 +81,22 @@ pub struct Config {
     /// put in force by [`apply`](Config::apply), in place of those before. Default none (an
     /// empty list leaves those in force as they are).
     pub objectives: Vec<crate::objectives::Objective>,
+    /// Follow runs as traces (see [`trace`](crate::trace)). Default `false`: no call looks for
+    /// a run, and the record path is as without tracing.
+    pub traces: bool,
+    /// Head sampling of runs (the tail rules keep failed, cancelled, slow and over-budget runs
+    /// whatever it says). Default [`Sampler::ParentBasedAlwaysOn`](crate::trace::Sampler).
+    pub trace_sampler: crate::trace::Sampler,
+    /// Spans one run keeps; later ones are counted as dropped. Default 1024.
+    pub trace_max_spans: usize,
+    /// Runs in progress at once; a call that would start one more is not traced (counted).
+    /// Default 4096.
+    pub trace_max_runs: usize,
+    /// Kept runs held for the dashboard ([`trace::recent_runs`](crate::trace::recent_runs)).
+    /// Default 512.
+    pub trace_recent_runs: usize,
+    /// Kept runs waiting for a trace exporter; the oldest make way (counted). Default 2048.
+    pub trace_export_queue: usize,
 }
 
 impl Default for Config {
@@ -92,6 +114,12 @@ impl Default for Config {
             max_route_sites: crate::record::DEFAULT_MAX_ROUTE_SITES,
             history_path: None,
             objectives: Vec::new(),
+            traces: false,
+            trace_sampler: crate::trace::Sampler::default(),
+            trace_max_spans: crate::trace::DEFAULT_MAX_SPANS_PER_RUN,
+            trace_max_runs: crate::trace::DEFAULT_MAX_RUNS_IN_FLIGHT,
+            trace_recent_runs: crate::trace::DEFAULT_RECENT_RUNS,
+            trace_export_queue: crate::trace::DEFAULT_EXPORT_QUEUE,
         }
     }
 }
@@ -107,6 +135,13 @@ const OUTLIER_FACTOR: &str = "MONITOR_OUTLIER_FACTOR";
 const MAX_ROUTE_SITES: &str = "MONITOR_MAX_ROUTE_SITES";
 const HISTORY_PATH: &str = "MONITOR_HISTORY_PATH";
 const OBJECTIVES_FILE: &str = "MONITOR_OBJECTIVES_FILE";
+const TRACES: &str = "MONITOR_TRACES";
+const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+const TRACE_MAX_SPANS: &str = "MONITOR_TRACE_MAX_SPANS";
+const TRACE_MAX_RUNS: &str = "MONITOR_TRACE_MAX_RUNS";
+const TRACE_RECENT_RUNS: &str = "MONITOR_TRACE_RECENT_RUNS";
+const TRACE_EXPORT_QUEUE: &str = "MONITOR_TRACE_EXPORT_QUEUE";
 
 impl Config {
     /// The defaults.
@@ -129,6 +164,24 @@ impl Config {
     /// Sets [`max_route_sites`](Config::max_route_sites).
     pub fn max_route_sites(mut self, budget: usize) -> Config {
         self.max_route_sites = budget;
+        self
+    }
+
+    /// Sets [`traces`](Config::traces).
+    pub fn traces(mut self, on: bool) -> Config {
+        self.traces = on;
+        self
+    }
+
+    /// Sets [`trace_sampler`](Config::trace_sampler).
+    pub fn trace_sampler(mut self, sampler: crate::trace::Sampler) -> Config {
+        self.trace_sampler = sampler;
+        self
+    }
+
+    /// Sets [`trace_export_queue`](Config::trace_export_queue).
+    pub fn trace_export_queue(mut self, runs: usize) -> Config {
+        self.trace_export_queue = runs;
         self
     }
 
@@ -158,17 +211,35 @@ impl Config {
         Config::from_vars(std::env::vars_os())
     }
 
-    /// The defaults, overridden by the `MONITOR_*` pairs given; other keys are ignored.
+    /// The defaults, overridden by the `MONITOR_*` pairs given (and OpenTelemetry's
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`); other keys are ignored.
     pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Config, ConfigError>
     where
         K: Into<OsString>,
         V: Into<OsString>,
     {
         let mut config = Config::default();
+        let mut sampler: Option<OsString> = None;
+        let mut sampler_arg: Option<OsString> = None;
         for (key, value) in vars {
             let (key, value) = (key.into(), value.into());
             let Some(key) = key.to_str() else { continue };
+            let count = |key: &'static str, value: &OsString, min: u64| {
+                parse_number(key, value, min, "a whole number")
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            };
             match key {
+                TRACES => config.traces = parse_bool(TRACES, &value)?,
+                TRACES_SAMPLER => sampler = Some(value),
+                TRACES_SAMPLER_ARG => sampler_arg = Some(value),
+                TRACE_MAX_SPANS => config.trace_max_spans = count(TRACE_MAX_SPANS, &value, 1)?,
+                TRACE_MAX_RUNS => config.trace_max_runs = count(TRACE_MAX_RUNS, &value, 0)?,
+                TRACE_RECENT_RUNS => {
+                    config.trace_recent_runs = count(TRACE_RECENT_RUNS, &value, 0)?;
+                }
+                TRACE_EXPORT_QUEUE => {
+                    config.trace_export_queue = count(TRACE_EXPORT_QUEUE, &value, 0)?;
+                }
                 ENABLED => config.enabled = parse_bool(ENABLED, &value)?,
                 PRICING_FILE => {
                     config.pricing_file = Some(parse_path(
@@ -256,6 +327,34 @@ impl Config {
                 _ => {}
             }
         }
+        if let Some(name) = sampler {
+            let utf8 = |key, v: &OsString| {
+                v.to_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ConfigError::invalid(key, v, "UTF-8 text"))
+            };
+            let name_text = utf8(TRACES_SAMPLER, &name)?;
+            let arg = sampler_arg
+                .as_ref()
+                .map(|a| utf8(TRACES_SAMPLER_ARG, a))
+                .transpose()?;
+            config.trace_sampler = crate::trace::Sampler::parse(&name_text, arg.as_deref())
+                .map_err(|expected| {
+                    // A bad ratio is the argument's fault; anything else, the name's.
+                    match crate::trace::Sampler::parse(&name_text, None) {
+                        Ok(_) => ConfigError::InvalidValue {
+                            key: TRACES_SAMPLER_ARG,
+                            value: arg.clone().unwrap_or_default(),
+                            expected,
+                        },
+                        Err(_) => ConfigError::InvalidValue {
+                            key: TRACES_SAMPLER,
+                            value: name_text.clone(),
+                            expected,
+                        },
+                    }
+                })?;
+        }
         Ok(config)
     }
 
@@ -318,6 +417,16 @@ impl Config {
         if !self.objectives.is_empty() {
             crate::objectives::install(self.objectives.clone());
         }
+        crate::record::run::configure(
+            self.traces,
+            crate::record::run::Settings {
+                sampler: self.trace_sampler,
+                max_spans_per_run: self.trace_max_spans,
+                max_runs_in_flight: self.trace_max_runs,
+                recent_runs: self.trace_recent_runs,
+                export_queue: self.trace_export_queue,
+            },
+        );
         crate::set_enabled(self.enabled);
         Ok(())
     }
@@ -351,6 +460,21 @@ impl Config {
                 "max_route_sites",
                 self.max_route_sites.to_string(),
                 "4096 or fewer",
+            ));
+        }
+        if self.trace_max_spans == 0 {
+            return Err(invalid("trace_max_spans", "0".into(), "1 or more"));
+        }
+        let ratio = match self.trace_sampler {
+            crate::trace::Sampler::TraceIdRatio(r)
+            | crate::trace::Sampler::ParentBasedTraceIdRatio(r) => Some(r),
+            _ => None,
+        };
+        if let Some(r) = ratio.filter(|r| !(0.0..=1.0).contains(r)) {
+            return Err(invalid(
+                "trace_sampler",
+                r.to_string(),
+                "a ratio from 0 to 1",
             ));
         }
         if let Some(bad) = self

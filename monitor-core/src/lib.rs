@@ -122,6 +122,7 @@ pub(crate) mod record;
 mod runtime;
 pub mod snapshot;
 mod sorted;
+pub mod trace;
 pub mod usage;
 
 #[doc(hidden)]

@@ -114,5 +114,33 @@ pub(crate) fn install(objectives: Vec<Objective>) {
             }
         }
     }
+    for site in all.iter() {
+        site.set_budgets(budgets(&objectives, site));
+    }
     *DECLARED.write() = Some(Arc::new(objectives));
+}
+
+/// The lowest token and cost budgets, per call and per run, of the objectives covering `site`:
+/// what the tail rules keep a run as over budget by.
+fn budgets(objectives: &[Objective], site: &crate::Site) -> crate::record::site::Budgets {
+    let mut b = crate::record::site::Budgets::NONE;
+    for objective in objectives.iter().filter(|o| covers(o, site)) {
+        let (tokens, picousd, per) = match objective.goal {
+            Goal::Tokens { max, per } => (max, u64::MAX, per),
+            Goal::Cost { max_usd, per } => (u64::MAX, (max_usd * 1e12) as u64, per),
+            _ => continue,
+        };
+        match per {
+            Per::Call => {
+                b.call_tokens = b.call_tokens.min(tokens);
+                b.call_picousd = b.call_picousd.min(picousd);
+            }
+            Per::Run => {
+                b.run_tokens = b.run_tokens.min(tokens);
+                b.run_picousd = b.run_picousd.min(picousd);
+            }
+            Per::Period(_) => {}
+        }
+    }
+    b
 }

@@ -47,6 +47,11 @@ pub struct Event {
     pub error_type: Option<&'static str>,
     /// The error's message, redacted, for a failed call.
     pub error_message: Option<String>,
+    /// The trace of the run the call was part of, when runs are traced: the run a failed or
+    /// slow call's root makes is kept by the same rules, so this opens it
+    /// ([`trace::find_run`](crate::trace::find_run)); a call inside a run that ended well (a
+    /// failed attempt that was retried) names a run that may not have been kept.
+    pub trace_id: Option<super::traceparent::TraceId>,
 }
 
 struct Buffer {
@@ -140,6 +145,7 @@ pub(crate) fn keep(
             .error_message
             .as_deref()
             .map(crate::errors::redact::redact),
+        trace_id: super::run::event_trace(),
     };
     let mut buffer = BUFFER.lock();
     if buffer.events.len() >= EVENT_CAPACITY {

@@ -4,6 +4,7 @@ use super::clock;
 use super::events::{self, EventReason};
 use super::file;
 use super::outcome::Outcome;
+use super::run::{self, Ended, SpanFigures, Traced};
 use super::scope::{self as context, Entered};
 use super::site::{Site, SiteKind};
 use super::stripes::{Share, StreamEnd};
@@ -38,6 +39,8 @@ pub struct Guard {
     model: Option<&'static ModelEntry>,
     /// Dropping without a panic records a call that returned (see [`Guard::finish_on_drop`]).
     finish_on_drop: bool,
+    /// The call's span, when runs are traced.
+    trace: Option<Traced>,
     /// For a synchronous call, the thread's allocation counts at entry.
     #[cfg(feature = "alloc")]
     alloc_mark: Option<crate::memory::alloc::Mark>,
@@ -92,9 +95,20 @@ impl Guard {
             request_bytes: 0,
             model: None,
             finish_on_drop: false,
+            trace: None,
             #[cfg(feature = "alloc")]
             alloc_mark: None,
         }
+    }
+
+    /// Makes the call a span of the run enclosing it (or the root of a new one), when runs are
+    /// traced: a test of a bit of the mode byte otherwise.
+    #[inline(always)]
+    fn trace(mut self, sync: bool) -> Guard {
+        if self.mode & switch::TRACES != 0 {
+            self.trace = run::enter(self.site, self.start, sync);
+        }
+        self
     }
 
     /// Entry of a synchronous call: the site encloses everything until the guard ends. `None`
@@ -107,7 +121,7 @@ impl Guard {
             return None;
         }
         #[allow(unused_mut)] // used with the `alloc` feature
-        let mut guard = Guard::new(site, mode, context::enter(site, kind));
+        let mut guard = Guard::new(site, mode, context::enter(site, kind)).trace(true);
         #[cfg(feature = "alloc")]
         {
             guard.alloc_mark = Some(crate::memory::alloc::mark());
@@ -123,7 +137,7 @@ impl Guard {
         if mode & switch::ON == 0 {
             return None;
         }
-        Some(Guard::new(site, mode, Entered::Nothing))
+        Some(Guard::new(site, mode, Entered::Nothing).trace(false))
     }
 
     /// Adds request payload bytes, from the arguments.
@@ -149,9 +163,12 @@ impl Guard {
     /// clock units. Every field is `Copy`, so nothing is leaked.
     #[inline(always)]
     fn end(self) -> (ManuallyDrop<Guard>, u64) {
-        let this = ManuallyDrop::new(self);
+        let mut this = ManuallyDrop::new(self);
         let units = clock::since(this.start, this.mode);
         context::leave(this.entered);
+        if let Some(trace) = &mut this.trace {
+            run::leave(trace);
+        }
         #[cfg(feature = "alloc")]
         if let Some(mark) = this.alloc_mark {
             this.site
@@ -165,6 +182,17 @@ impl Guard {
     pub fn finish(self, outcome: Outcome) {
         let (this, units) = self.end();
         let mut outcome = outcome;
+        if let Some(trace) = this.trace {
+            run::exit(
+                trace,
+                this.site,
+                this.start,
+                units,
+                this.request_bytes,
+                Ended::Returned(&outcome),
+                SpanFigures::default(),
+            );
+        }
         if this.mode & switch::REQUESTS != 0 {
             // An HTTP layer may be waiting to complete this call with the final status.
             match super::request::defer(this.site, units, this.mode, outcome, this.request_bytes) {
@@ -191,6 +219,9 @@ impl Guard {
     pub(crate) fn into_stream(mut self) -> Guard {
         context::leave(self.entered);
         self.entered = Entered::Nothing;
+        if let Some(trace) = &mut self.trace {
+            run::leave(trace);
+        }
         #[cfg(feature = "alloc")]
         if let Some(mark) = self.alloc_mark.take() {
             self.site
@@ -212,6 +243,17 @@ impl Guard {
     /// The model an expression named at entry.
     pub(crate) fn model(&self) -> Option<&'static ModelEntry> {
         self.model
+    }
+
+    /// The call's span, when runs are traced.
+    pub(crate) fn traced(&self) -> Option<&Traced> {
+        self.trace.as_ref()
+    }
+
+    /// Takes the call's span out, for a stream that ends it with what it knows
+    /// ([`StreamCall`](super::stream::StreamCall)'s drop): the guard then ends no span.
+    pub(crate) fn take_trace(&mut self) -> Option<Traced> {
+        self.trace.take()
     }
 
     /// Records a metered call that ended: its outcome, its tokens (`None` when it reported
@@ -243,6 +285,27 @@ impl Guard {
             cell.note_response(named);
         } else if !matches!(named, Named::Nothing) {
             site.note_response(named);
+        }
+        if let Some(trace) = this.trace {
+            // Without falling back on the unknown model: a span names only a model it was told.
+            let model = model
+                .or(this.model)
+                .or_else(|| site.literal_model())
+                .or_else(|| named.resolve(site.provider()));
+            run::exit(
+                trace,
+                site,
+                this.start,
+                units,
+                this.request_bytes,
+                Ended::Returned(&outcome),
+                SpanFigures {
+                    usage: usage.as_ref(),
+                    model,
+                    response_model: named.resolve(site.provider()).map(ModelEntry::name),
+                    stream,
+                },
+            );
         }
         file::record(site, units, this.mode, outcome, this.request_bytes);
         if let Some(end) = stream {
@@ -311,12 +374,14 @@ impl Drop for Guard {
             self.request_bytes,
             self.finish_on_drop,
             self.model,
+            self.trace,
         );
     }
 }
 
 #[cold]
 #[inline(never)]
+#[allow(clippy::too_many_arguments)] // the guard's fields, passed by value (see `drop`)
 fn unfinished(
     site: &'static Site,
     start: u64,
@@ -325,9 +390,25 @@ fn unfinished(
     request_bytes: u64,
     finish_on_drop: bool,
     model: Option<&'static ModelEntry>,
+    trace: Option<Traced>,
 ) {
     let units = clock::since(start, mode);
     context::leave(entered);
+    if let Some(mut trace) = trace {
+        run::leave(&mut trace);
+        let ended = if std::thread::panicking() {
+            Ended::Panicked
+        } else if finish_on_drop {
+            Ended::Returned(&Outcome::OK)
+        } else {
+            Ended::Cancelled
+        };
+        let figures = SpanFigures {
+            model: model.or_else(|| site.literal_model()),
+            ..SpanFigures::default()
+        };
+        run::exit(trace, site, start, units, request_bytes, ended, figures);
+    }
     // A site that names its model per call splits its calls by model; a call that gave no value
     // named none.
     let cell = site.models_per_call().then(|| {
@@ -368,6 +449,7 @@ fn unfinished(
 pub fn instrument<F: Future>(guard: &Option<Guard>, future: F) -> Scoped<F> {
     Scoped {
         site: guard.as_ref().map(|g| g.site),
+        trace: guard.as_ref().and_then(|g| g.trace),
         inner: future,
     }
 }
@@ -379,6 +461,7 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct Scoped<F> {
         site: Option<&'static Site>,
+        trace: Option<Traced>,
         #[pin]
         inner: F,
     }
@@ -395,6 +478,7 @@ impl<F: Future> Future for Scoped<F> {
             Some(site) => {
                 // Restored on drop, so a panicking poll leaves the thread's scope as it found it.
                 let _leave = Leave(context::enter(site, site.kind()));
+                let _trace = run::poll(this.trace.as_ref());
                 #[cfg(feature = "alloc")]
                 let _claim = Claim::new(site);
                 this.inner.poll(cx)
@@ -418,7 +502,8 @@ pub fn run<const KIND: u8, R>(
     body: impl FnOnce() -> R,
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
-    let mut guard = Guard::new(site, mode, context::enter(site, SiteKind::from_code(KIND)));
+    let mut guard =
+        Guard::new(site, mode, context::enter(site, SiteKind::from_code(KIND))).trace(true);
     guard.request_bytes = request_bytes;
     #[cfg(feature = "alloc")]
     let claim = Claim::new(site);

@@ -19,6 +19,7 @@ pub(crate) mod guard;
 pub(crate) mod outcome;
 pub(crate) mod registry;
 pub(crate) mod request;
+pub(crate) mod run;
 pub(crate) mod scope;
 pub(crate) mod select;
 pub(crate) mod site;
@@ -26,6 +27,7 @@ pub(crate) mod stream;
 pub(crate) mod stripes;
 pub(crate) mod switch;
 pub(crate) mod thread;
+pub(crate) mod traceparent;
 
 pub use caches::{Cache, CacheLookup, CacheStats, Lookup, MAX_CACHES, OTHER_CACHES, cache, caches};
 pub use cells::MAX_MODEL_CELLS;

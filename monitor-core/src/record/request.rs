@@ -11,8 +11,10 @@
 use super::clock;
 use super::file;
 use super::outcome::Outcome;
+use super::run::{Ended, RequestRun};
 use super::site::{Site, SiteKind};
 use super::switch;
+use super::traceparent::TraceParent;
 use std::cell::Cell;
 use std::ptr;
 
@@ -94,6 +96,8 @@ pub struct RequestScope {
     mode: u8,
     /// Completed: the request is recorded, and a later completion finds nothing to do.
     spent: bool,
+    /// The request's run, when runs are traced: its root span is the request.
+    run: Option<RequestRun>,
 }
 
 impl Default for RequestScope {
@@ -123,14 +127,43 @@ impl RequestScope {
     /// A request starting now. From the first scope on, handlers look for one when they finish.
     #[inline]
     pub fn new() -> RequestScope {
+        RequestScope::continuing(None)
+    }
+
+    /// A request starting now, continuing the trace of the caller's span when its headers
+    /// named one ([`TraceParent::parse`] of `traceparent`, with its `tracestate`): when runs are
+    /// traced, the request's root span is that span's child and follows its sampled flag.
+    ///
+    /// ```
+    /// use monitor_core::request::RequestScope;
+    /// use monitor_core::trace::TraceParent;
+    ///
+    /// let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    /// let scope = RequestScope::continuing(TraceParent::parse(header));
+    /// ```
+    #[inline]
+    pub fn continuing(parent: Option<TraceParent>) -> RequestScope {
         switch::set_requests();
         let mode = switch::mode();
+        let start = clock::now(mode);
+        let run = if mode & (switch::ON | switch::TRACES) == switch::ON | switch::TRACES {
+            RequestRun::start(start, parent.as_ref())
+        } else {
+            None
+        };
         RequestScope {
             deferred: Cell::new(None),
-            start: clock::now(mode),
+            start,
             mode,
             spent: false,
+            run,
         }
+    }
+
+    /// The `traceparent` header of the request's root span, for a call the layer makes on its
+    /// behalf; `None` when runs are not traced.
+    pub fn traceparent(&self) -> Option<TraceParent> {
+        self.run.as_ref().map(RequestRun::traceparent)
     }
 
     /// Runs `f` with this request as the thread's current one: wrap each poll of the request's
@@ -141,6 +174,7 @@ impl RequestScope {
             .try_with(|c| c.replace(&self.deferred))
             .unwrap_or(ptr::null());
         let _restore = Restore(previous);
+        let _run = self.run.as_ref().map(RequestRun::enter);
         f()
     }
 
@@ -193,6 +227,15 @@ impl RequestScope {
                 if let Some(bytes) = request_bytes {
                     call.request_bytes = bytes;
                 }
+                if let Some(run) = self.run.take() {
+                    let units = clock::since(self.start, self.mode);
+                    run.end(
+                        call.site,
+                        units,
+                        call.request_bytes,
+                        Ended::Returned(&call.outcome),
+                    );
+                }
                 record_deferred(self.deferred.get_mut());
             }
             None => self.record_route(status, request_bytes, response_bytes, route().as_ref()),
@@ -201,7 +244,7 @@ impl RequestScope {
 
     #[cold]
     fn record_route(
-        &self,
+        &mut self,
         status: u16,
         request_bytes: Option<u64>,
         response_bytes: Option<u64>,
@@ -214,6 +257,17 @@ impl RequestScope {
         let mut outcome = Outcome::OK;
         apply_status(&mut outcome, status, response_bytes);
         let site = super::registry::route_site(route);
+        if let Some(run) = self.run.take() {
+            // A handler that entered but never finished (its future was dropped) is still the
+            // request's root.
+            let site = run.handler().unwrap_or(site);
+            run.end(
+                site,
+                units,
+                request_bytes.unwrap_or(0),
+                Ended::Returned(&outcome),
+            );
+        }
         file::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
     }
 }
@@ -222,6 +276,15 @@ impl RequestScope {
 /// dropped after the handler had finished — still counts the handler's call, as the handler saw it.
 impl Drop for RequestScope {
     fn drop(&mut self) {
+        if let (Some(run), Some(call)) = (self.run.take(), self.deferred.get_mut()) {
+            let units = clock::since(self.start, self.mode);
+            run.end(
+                call.site,
+                units,
+                call.request_bytes,
+                Ended::Returned(&call.outcome),
+            );
+        }
         record_deferred(self.deferred.get_mut());
     }
 }

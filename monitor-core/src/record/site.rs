@@ -131,6 +131,36 @@ pub struct Site {
     activity: Activity,
     /// Calls slower than the latency objectives' thresholds, counted at record time.
     slow: SlowCalls,
+    /// The most a call of the site, and a run it is part of, may spend before the tail rules
+    /// keep the run as over budget: read once per span, when a run ends.
+    budget: Budget,
+}
+
+/// Token and cost budgets, from the objectives covering a site: `u64::MAX` for none.
+struct Budget {
+    call_tokens: AtomicU64,
+    call_picousd: AtomicU64,
+    run_tokens: AtomicU64,
+    run_picousd: AtomicU64,
+}
+
+/// The budgets of a site: what one call may spend, and what a run that passes through it may,
+/// in tokens (input and output) and picodollars; `u64::MAX` for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budgets {
+    pub(crate) call_tokens: u64,
+    pub(crate) call_picousd: u64,
+    pub(crate) run_tokens: u64,
+    pub(crate) run_picousd: u64,
+}
+
+impl Budgets {
+    pub(crate) const NONE: Budgets = Budgets {
+        call_tokens: u64::MAX,
+        call_picousd: u64::MAX,
+        run_tokens: u64::MAX,
+        run_picousd: u64::MAX,
+    };
 }
 
 /// Latency thresholds a site counts its slower calls against (for latency objectives): the
@@ -208,6 +238,12 @@ impl Site {
                         count: AtomicU64::new(0),
                     }
                 }; MAX_LATENCY_THRESHOLDS],
+            },
+            budget: Budget {
+                call_tokens: AtomicU64::new(u64::MAX),
+                call_picousd: AtomicU64::new(u64::MAX),
+                run_tokens: AtomicU64::new(u64::MAX),
+                run_picousd: AtomicU64::new(u64::MAX),
             },
             activity: Activity {
                 outlier_units: AtomicU64::new(u64::MAX),
@@ -302,6 +338,33 @@ impl Site {
             self.aggregates.record_allocated(bytes);
             self.touch();
         }
+    }
+
+    /// A call of the site was a span of a run kept as a trace.
+    pub(crate) fn record_kept(&'static self) {
+        self.aggregates.record_kept();
+        self.touch();
+    }
+
+    /// The site's budgets, from the token and cost objectives covering it.
+    pub(crate) fn budgets(&self) -> Budgets {
+        let b = &self.budget;
+        Budgets {
+            call_tokens: b.call_tokens.load(Ordering::Relaxed),
+            call_picousd: b.call_picousd.load(Ordering::Relaxed),
+            run_tokens: b.run_tokens.load(Ordering::Relaxed),
+            run_picousd: b.run_picousd.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets the site's budgets: the lowest of each kind among the objectives covering it.
+    pub(crate) fn set_budgets(&self, budgets: Budgets) {
+        let b = &self.budget;
+        b.call_tokens.store(budgets.call_tokens, Ordering::Relaxed);
+        b.call_picousd
+            .store(budgets.call_picousd, Ordering::Relaxed);
+        b.run_tokens.store(budgets.run_tokens, Ordering::Relaxed);
+        b.run_picousd.store(budgets.run_picousd, Ordering::Relaxed);
     }
 
     /// The outlier threshold, in clock units.

@@ -10,6 +10,7 @@
 use super::clock;
 use super::guard::{Credit, Guard, Leave, request_model};
 use super::outcome::Outcome;
+use super::run::{self, Ended, SpanFigures};
 use super::scope::{self as context, Scope};
 use super::site::Site;
 use super::stripes::{Share, StreamEnd};
@@ -185,19 +186,52 @@ impl Drop for StreamCall {
     /// tokens still count — unless an item failed: a caller that stops at the first `Err` (a `?`
     /// in its loop) ended a failed call, not a cancelled one.
     fn drop(&mut self) {
-        let Some(guard) = &self.guard else {
+        if self.guard.is_none() {
             return;
-        };
+        }
         if self.error.is_some() && !std::thread::panicking() {
             self.finish();
             return;
         }
-        let site = guard.site();
         let end = self.end();
-        let model = || request_model(site, guard.model(), self.named());
+        let named = self.named();
+        let tokens = self.tokens();
+        let reported = self.reported;
+        let Some(guard) = &mut self.guard else {
+            return;
+        };
+        let site = guard.site();
+        let model = || request_model(site, guard.model(), named);
+        let usage = reported.then(|| model().usage(tokens));
         let cell = site.models_per_call().then(|| site.model_cell(model()));
-        if self.reported {
-            let usage = model().usage(self.tokens());
+        if let Some(trace) = guard.take_trace() {
+            // The span keeps what the stream yielded before it was dropped: its tokens too.
+            let (start, mode) = guard.started();
+            let ended = if std::thread::panicking() {
+                Ended::Panicked
+            } else {
+                Ended::Cancelled
+            };
+            let figures = SpanFigures {
+                usage: usage.as_ref(),
+                model: guard
+                    .model()
+                    .or_else(|| site.literal_model())
+                    .or_else(|| named.resolve(site.provider())),
+                response_model: named.resolve(site.provider()).map(ModelEntry::name),
+                stream: Some(end),
+            };
+            run::exit(
+                trace,
+                site,
+                start,
+                clock::since(start, mode),
+                0,
+                ended,
+                figures,
+            );
+        }
+        if let Some(usage) = usage {
             let own = Share {
                 calls: 1,
                 per_call: true,
@@ -284,6 +318,7 @@ where
         let scope = context::current();
         let polled = {
             let _leave = Leave(context::enter(site, site.kind()));
+            let _trace = run::poll(call.guard.as_ref().and_then(Guard::traced));
             this.inner.poll_next(cx)
         };
         match &polled {

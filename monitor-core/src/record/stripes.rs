@@ -54,6 +54,8 @@ pub(crate) struct Stripe {
     /// Heap bytes allocated inside calls and not inside an instrumented call they made (feature
     /// `alloc`).
     allocated_bytes: AtomicU64,
+    /// Calls that were spans of a run kept as a trace (`Figures::traces_kept`).
+    traces_kept: AtomicU64,
     buckets: [AtomicU64; BUCKETS],
 }
 
@@ -195,6 +197,7 @@ impl Stripe {
             unpriced_calls: ZERO,
             tokens_per_call: [const { [ZERO; TOKEN_BUCKETS] }; 2],
             allocated_bytes: ZERO,
+            traces_kept: ZERO,
             buckets: [ZERO; BUCKETS],
         }
     }
@@ -240,6 +243,7 @@ impl Stripe {
             }
         }
         f.allocated_bytes += c(&self.allocated_bytes);
+        f.traces_kept += c(&self.traces_kept);
     }
 }
 
@@ -662,6 +666,18 @@ impl<const N: usize> Aggregates<N> {
             mark::<true>(used, OTHER);
         } else {
             add::<false>(&s.allocated_bytes, bytes);
+            mark::<false>(used, OTHER);
+        }
+    }
+
+    /// A call of the site was a span of a run kept as a trace: counted when the run ends.
+    pub(crate) fn record_kept(&self) {
+        let (s, used, owned) = self.stripe();
+        if owned {
+            add::<true>(&s.traces_kept, 1);
+            mark::<true>(used, OTHER);
+        } else {
+            add::<false>(&s.traces_kept, 1);
             mark::<false>(used, OTHER);
         }
     }

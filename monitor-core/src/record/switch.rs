@@ -12,6 +12,8 @@ pub(crate) const TSC: u8 = 2;
 pub(crate) const SAMPLE: u8 = 4;
 /// An HTTP layer serves requests: a handler's record may wait for the layer (see `request.rs`).
 pub(crate) const REQUESTS: u8 = 8;
+/// Runs are traced (see `run.rs`): each call looks for the run enclosing it.
+pub(crate) const TRACES: u8 = 16;
 
 /// The mode bits; 0 (off) without the `enabled` feature.
 #[doc(hidden)]
@@ -30,6 +32,15 @@ pub(crate) fn set_sampling(on: bool) {
         MODE.fetch_or(SAMPLE, Ordering::Relaxed);
     } else {
         MODE.fetch_and(!SAMPLE, Ordering::Relaxed);
+    }
+}
+
+/// Records whether runs are traced.
+pub(crate) fn set_traces(on: bool) {
+    if on {
+        MODE.fetch_or(TRACES, Ordering::Relaxed);
+    } else {
+        MODE.fetch_and(!TRACES, Ordering::Relaxed);
     }
 }
 
