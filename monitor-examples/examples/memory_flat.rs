@@ -2,8 +2,12 @@
 //! metered call, on two threads, with the runtime's collector ticking every 100 ms, and the
 //! process's resident size printed every 2 million calls.
 //!
+//! With `--traces`, every call is also a span of its run (each handler call is a run of three
+//! spans): the failed runs and 1 in 10 of the others are kept, into buffers that are bounded.
+//!
 //! ```text
 //! cargo run --release -p monitor-examples --example memory_flat
+//! cargo run --release -p monitor-examples --example memory_flat -- --traces
 //! ```
 
 use monitor_core::{Config, Tokens, monitored_handler, pipeline_stage, tracks_tokens};
@@ -38,6 +42,10 @@ fn rss_mib() -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new();
     config.tick = Duration::from_millis(100);
+    if std::env::args().any(|a| a == "--traces") {
+        config.traces = true;
+        config.trace_sampler = monitor_core::trace::Sampler::TraceIdRatio(0.1);
+    }
     let monitor = monitor_core::init(config)?;
     let started = Instant::now();
     println!("{:>12} {:>10} {:>10}", "calls", "RSS MiB", "history KiB");
@@ -78,6 +86,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.last_tick,
         report.took
     );
+    if monitor_core::trace::is_enabled() {
+        let t = monitor_core::trace::stats();
+        println!(
+            "runs kept {} (by reason {:?}), dropped {}, held for the dashboard {}",
+            t.kept.iter().sum::<u64>(),
+            t.kept,
+            t.unsampled,
+            monitor_core::trace::recent_runs().len()
+        );
+    }
     assert_eq!(calls, CALLS);
     Ok(())
 }
