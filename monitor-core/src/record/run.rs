@@ -139,7 +139,49 @@ impl Sampler {
     }
 }
 
-static SAMPLER: Mutex<Sampler> = Mutex::new(Sampler::ParentBasedAlwaysOn);
+/// The head sampler, read by every run's start: in atomics rather than behind a lock, which every
+/// thread starting a run would take. Its kind ([`Sampler::code`]) and its ratio's bits; a run
+/// starting while the sampler changes may see the old kind with the new ratio, which is a valid
+/// sampler too.
+static SAMPLER_KIND: AtomicU64 = AtomicU64::new(4);
+static SAMPLER_RATIO: AtomicU64 = AtomicU64::new(0x3ff0_0000_0000_0000); // 1.0
+
+impl Sampler {
+    fn code(self) -> (u64, f64) {
+        match self {
+            Sampler::AlwaysOn => (0, 1.0),
+            Sampler::AlwaysOff => (1, 0.0),
+            Sampler::TraceIdRatio(r) => (2, r),
+            Sampler::ParentBasedAlwaysOn => (4, 1.0),
+            Sampler::ParentBasedAlwaysOff => (5, 0.0),
+            Sampler::ParentBasedTraceIdRatio(r) => (6, r),
+        }
+    }
+
+    fn from_code(kind: u64, ratio: f64) -> Sampler {
+        match kind {
+            0 => Sampler::AlwaysOn,
+            1 => Sampler::AlwaysOff,
+            2 => Sampler::TraceIdRatio(ratio),
+            5 => Sampler::ParentBasedAlwaysOff,
+            6 => Sampler::ParentBasedTraceIdRatio(ratio),
+            _ => Sampler::ParentBasedAlwaysOn,
+        }
+    }
+}
+
+fn set_sampler(sampler: Sampler) {
+    let (kind, ratio) = sampler.code();
+    SAMPLER_RATIO.store(ratio.to_bits(), Relaxed);
+    SAMPLER_KIND.store(kind, Relaxed);
+}
+
+fn sampler() -> Sampler {
+    Sampler::from_code(
+        SAMPLER_KIND.load(Relaxed),
+        f64::from_bits(SAMPLER_RATIO.load(Relaxed)),
+    )
+}
 
 /// The limits runs are held to, and the head sampler. Set by the configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -153,7 +195,7 @@ pub(crate) struct Settings {
 
 /// Turns tracing on or off and sets how runs are sampled and bounded.
 pub(crate) fn configure(on: bool, settings: Settings) {
-    *SAMPLER.lock() = settings.sampler;
+    set_sampler(settings.sampler);
     MAX_SPANS.store(settings.max_spans_per_run.max(1), Relaxed);
     MAX_IN_FLIGHT.store(settings.max_runs_in_flight, Relaxed);
     RECENT_CAPACITY.store(settings.recent_runs, Relaxed);
@@ -356,7 +398,7 @@ fn start_run(start_units: u64, parent: Option<&TraceParent>) -> Option<Box<Fragm
     }
     let _ = ENDED.try_with(|e| e.set(None));
     let trace_id = parent.map_or_else(TraceId::random, |p| p.trace_id);
-    let sampled = SAMPLER.lock().decide(trace_id, parent.map(|p| p.sampled));
+    let sampled = sampler().decide(trace_id, parent.map(|p| p.sampled));
     let mut f = fragment(next_u64() | 1, trace_id, sampled, start_units);
     f.start_wall = SystemTime::now();
     if let Some(p) = parent {
