@@ -1,5 +1,5 @@
 //! The JSON API: sites, queries, errors, memory, estimates, models, insights, exports and
-//! objectives (and the raw events, in `events.rs`).
+//! objectives (and the raw events, in `events.rs`; the kept runs, in `runs.rs`).
 
 use crate::AppState;
 use crate::params::{kind, only, query_error};
@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/exports", get(exports))
         .route("/api/objectives", get(objectives))
         .merge(crate::events::routes())
+        .merge(crate::runs::routes())
         // Behind the token check like the rest: without a token, no path under /api tells
         // whether it exists.
         .route("/api/{*rest}", axum::routing::any(not_found))

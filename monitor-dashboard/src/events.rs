@@ -2,7 +2,7 @@
 //! first, filtered by site, kind, pipeline, outcome, reason and time.
 
 use crate::AppState;
-use crate::params::{kind, only, params, query_error};
+use crate::params::{kind, only, params, pipeline_named, query_error, single, sites_named};
 use crate::problem::ApiError;
 use crate::wire;
 use axum::Json;
@@ -125,46 +125,6 @@ impl Filter {
                 .is_none_or(|r| r.contains(&event.reason))
             && self.from.is_none_or(|from| at >= from)
             && self.to.is_none_or(|to| at < to)
-    }
-}
-
-/// The value of a parameter given at most once; a second value is a 400, not a silent choice.
-fn single<'a>(params: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, ApiError> {
-    let mut values = params
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str());
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(ApiError::bad_parameter(
-            key,
-            format!("`{key}` is given more than once; give it once"),
-        ));
-    }
-    Ok(first)
-}
-
-fn sites_named(value: &str) -> Result<Vec<&'static Site>, ApiError> {
-    let sites: Vec<&'static Site> = monitor_core::sites()
-        .filter(|s| s.qualified_name() == value || s.name() == value || s.id() == value)
-        .collect();
-    if sites.is_empty() {
-        return Err(ApiError::bad_parameter(
-            "site",
-            format!("no site has the name or id {value:?}"),
-        ));
-    }
-    Ok(sites)
-}
-
-fn pipeline_named(value: &str) -> Result<String, ApiError> {
-    if monitor_core::sites().any(|s| s.pipeline() == Some(value)) {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::bad_parameter(
-            "pipeline",
-            format!("no pipeline {value:?}"),
-        ))
     }
 }
 

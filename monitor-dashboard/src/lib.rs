@@ -9,6 +9,8 @@
 //! - `/api/sites`, `/api/query`, `/api/errors`, `/api/memory`, `/api/estimates`, `/api/models`,
 //!   `/api/insights`: JSON, from the same data and queries as `monitor_core`'s own API.
 //! - `/api/events`: the raw per-call events (failed calls, outliers, samples), newest first.
+//! - `/api/runs`, `/api/runs/{trace_id}`: the runs tracing kept (with
+//!   [`monitor_core::Config::traces`]), newest first, and one run span by span.
 //! - `/api/stream`: Server-Sent Events, one `tick` message per collector tick.
 //! - `/`: a page that shows all of it live (assets served from the binary; it works offline).
 //!
@@ -47,6 +49,7 @@ mod metrics;
 mod page;
 mod params;
 mod problem;
+mod runs;
 mod server;
 mod stream;
 mod wire;

@@ -97,6 +97,8 @@ static ASSETS: &[Asset] = &[
     module!("panels/memory.js"),
     module!("panels/errors.js"),
     module!("panels/events.js"),
+    module!("panels/runs.js"),
+    module!("panels/waterfall.js"),
     module!("panels/pipelines.js"),
     module!("panels/models.js"),
     module!("panels/stage-tokens.js"),

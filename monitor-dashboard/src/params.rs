@@ -39,6 +39,52 @@ pub(crate) fn only(params: &[(String, String)], known: &[&str]) -> Result<(), Ap
     }
 }
 
+/// The value of a parameter given at most once; a second value is a 400, not a silent choice.
+pub(crate) fn single<'a>(
+    params: &'a [(String, String)],
+    key: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    let mut values = params
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::bad_parameter(
+            key,
+            format!("`{key}` is given more than once; give it once"),
+        ));
+    }
+    Ok(first)
+}
+
+/// The sites a `site` parameter names: by qualified name, name or id (a name may belong to
+/// several); none is a 400.
+pub(crate) fn sites_named(value: &str) -> Result<Vec<&'static monitor_core::Site>, ApiError> {
+    let sites: Vec<&'static monitor_core::Site> = monitor_core::sites()
+        .filter(|s| s.qualified_name() == value || s.name() == value || s.id() == value)
+        .collect();
+    if sites.is_empty() {
+        return Err(ApiError::bad_parameter(
+            "site",
+            format!("no site has the name or id {value:?}"),
+        ));
+    }
+    Ok(sites)
+}
+
+/// A pipeline some stage belongs to; another is a 400.
+pub(crate) fn pipeline_named(value: &str) -> Result<String, ApiError> {
+    if monitor_core::sites().any(|s| s.pipeline() == Some(value)) {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::bad_parameter(
+            "pipeline",
+            format!("no pipeline {value:?}"),
+        ))
+    }
+}
+
 pub(crate) fn kind(value: &str) -> Result<monitor_core::site::SiteKind, ApiError> {
     monitor_core::site::SiteKind::parse(value).ok_or_else(|| {
         ApiError::bad_parameter(

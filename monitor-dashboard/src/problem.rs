@@ -27,6 +27,16 @@ impl ApiError {
         }
     }
 
+    /// A failure of the server's own, not the request's.
+    pub(crate) fn internal(message: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "internal",
+            parameter: None,
+            message: message.to_owned(),
+        }
+    }
+
     pub(crate) fn bad_parameter(parameter: &str, message: String) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,

@@ -6,8 +6,9 @@
 //! handlers, stages and streamed token calls of two models (five kinds of tokens between them),
 //! with errors, while a collector ticks. The browser loads the page, is refused a wrong token, is
 //! let in with the right one, sees charts with live data, the failed calls among the recent
-//! events and each model's tokens by kind and stream timings, changes the filters and the range,
-//! and leaves a screenshot in `target/dashboard-screenshot.png`.
+//! events and each model's tokens by kind and stream timings, opens a failed run's waterfall
+//! from the Runs panel and from a failed event's link (tracing keeps the failed runs), changes
+//! the filters and the range, and leaves a screenshot in `target/dashboard-screenshot.png`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium chromium-driver`,
 //! which `scripts/deps.sh` installs).
@@ -554,6 +555,227 @@ async fn check_models(client: &Client, base: &str) -> TestResult {
     Ok(())
 }
 
+/// The waterfall on the page, row by row: `[span id, parent id, depth, outcome, site, indent in
+/// px, error text]`, once it shows the run `trace_id` (`null` while it does not).
+fn waterfall_rows(trace_id: &str) -> String {
+    format!(
+        "const w = document.getElementById('waterfall'); \
+         if (w.hidden || w.dataset.traceId !== '{trace_id}' || w.dataset.state !== 'shown') return null; \
+         return [...document.querySelectorAll('#waterfall-rows .wf-row')].map(r => {{ \
+           const error = r.querySelector('[data-field=\"error\"]'); \
+           const bar = r.querySelector('.wf-bar'); \
+           return [r.dataset.spanId, r.dataset.parentId || null, Number(r.dataset.depth), \
+                   bar.dataset.outcome, r.dataset.site, \
+                   parseFloat(getComputedStyle(r.querySelector('.wf-label')).paddingLeft), \
+                   error ? error.textContent : null, bar.getBoundingClientRect().width]; }})"
+    )
+}
+
+/// The run `trace_id` as the API has it, and the page's waterfall of it: every span, in the
+/// API's order, nested by its depth, the failed render with its error on its bar.
+async fn check_waterfall(client: &Client, base: &str, trace_id: &str) -> TestResult {
+    let run: Value = reqwest::Client::new()
+        .get(format!("{base}/admin/api/runs/{trace_id}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let spans = run["spans"].as_array().ok_or("no spans")?;
+    let rows = wait_js(client, "the run's waterfall", &waterfall_rows(trace_id)).await?;
+    let rows = rows.as_array().ok_or("no rows")?;
+    assert_eq!(rows.len(), spans.len(), "{rows:?}\n{run}");
+    assert!(spans.len() >= 4, "{run}");
+    for (row, span) in rows.iter().zip(spans) {
+        assert_eq!(row[0], span["span_id"], "{row}");
+        assert_eq!(row[1], span["parent_id"], "{row}");
+        assert_eq!(row[2], span["depth"], "{row}");
+        assert_eq!(row[3], span["outcome"], "{row}");
+        assert_eq!(row[4], span["site"], "{row}");
+        // Nested: indented by its depth.
+        assert_eq!(
+            row[5].as_f64(),
+            span["depth"].as_f64().map(|d| d * 14.0),
+            "{row}"
+        );
+        assert!(
+            row[7].as_f64().unwrap_or_default() >= 2.0,
+            "a bar too thin to see: {row}"
+        );
+    }
+    // The handler at the top; the stages under it; the failed render with its error on its bar.
+    assert_eq!(rows[0][4], "create_logo");
+    assert_eq!(rows[0][2], 0);
+    assert_eq!(rows[0][3], "error");
+    let render = rows
+        .iter()
+        .find(|r| r[4] == "render")
+        .ok_or("no render span")?;
+    assert_eq!(render[2], 1, "{render}");
+    assert_eq!(render[3], "error", "{render}");
+    assert!(
+        render[6]
+            .as_str()
+            .unwrap_or_default()
+            .contains("renderer timed out"),
+        "{render}"
+    );
+    for stage in ["analyse", "concepts"] {
+        let row = rows.iter().find(|r| r[4] == stage).ok_or(stage)?;
+        assert_eq!(row[2], 1, "{row}");
+        assert_eq!(row[3], "ok", "{row}");
+        assert_eq!(row[6], Value::Null, "{row}");
+    }
+    // The streamed model calls, under `concepts`, with their tokens and cost on their bars.
+    let head = js(
+        client,
+        "const calls = [...document.querySelectorAll('#waterfall-rows .wf-row[data-site=\"complete\"], \
+                                                     #waterfall-rows .wf-row[data-site=\"critique\"]')]; \
+         return {calls: calls.map(r => [Number(r.dataset.depth), \
+                   r.querySelector('[data-field=\"tokens\"]')?.textContent, \
+                   r.querySelector('[data-field=\"cost\"]')?.textContent]), \
+                 kept: document.getElementById('waterfall-kept').textContent, \
+                 trace: document.getElementById('waterfall-trace').textContent, \
+                 summary: document.getElementById('waterfall-summary').textContent, \
+                 below: ['create_logo', 'concepts', 'analyse'].map(site => document.querySelector( \
+                   `#waterfall-rows .wf-row[data-site=\"${site}\"] [data-field=\"below\"]`)?.textContent ?? null), \
+                 axis: document.querySelectorAll('#waterfall-axis .wf-tick').length}",
+    )
+    .await?;
+    let calls = head["calls"].as_array().cloned().unwrap_or_default();
+    assert_eq!(calls.len(), 2, "{head}");
+    for call in &calls {
+        assert_eq!(call[0], 2, "{head}");
+        assert!(
+            call[1].as_str().unwrap_or_default().ends_with("tokens"),
+            "{head}"
+        );
+        assert!(
+            call[2].as_str().unwrap_or_default().starts_with('$'),
+            "{head}"
+        );
+    }
+    // The handler and `concepts` show the tokens and cost of the calls under them added up;
+    // `analyse`, with none under it, shows none.
+    let below = head["below"].as_array().cloned().unwrap_or_default();
+    assert_eq!(below.len(), 3, "{head}");
+    for sum in &below[..2] {
+        let sum = sum.as_str().unwrap_or_default();
+        assert!(sum.starts_with('Σ') && sum.contains("tokens, $"), "{head}");
+    }
+    assert_eq!(below[0], below[1], "{head}");
+    assert_eq!(below[2], Value::Null, "{head}");
+    assert_eq!(head["kept"], "kept: failed", "{head}");
+    assert_eq!(head["trace"], trace_id, "{head}");
+    assert!(
+        head["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("failed"),
+        "{head}"
+    );
+    assert!(head["axis"].as_u64().unwrap_or_default() >= 3, "{head}");
+    Ok(())
+}
+
+/// The Runs panel: failed runs listed, one opened from the list and one from a failed event's
+/// link, and a run that was not kept said to be so.
+async fn check_runs(client: &Client, base: &str) -> TestResult {
+    client
+        .find(Locator::Id("runs-kept"))
+        .await?
+        .select_by_value("failed")
+        .await?;
+    // Found and clicked in one script: the list is drawn again at every refresh.
+    let trace_id = wait_js(
+        client,
+        "a failed create_logo run in the Runs panel",
+        "const rows = [...document.querySelectorAll('#runs-table tbody tr[data-trace-id]')]; \
+         if (rows.length === 0 || rows.some(r => r.dataset.kept !== 'failed')) return null; \
+         const row = rows.find(r => r.cells[1].textContent.includes('create_logo')); \
+         if (!row) return null; \
+         row.querySelector('button[data-trace-id]').click(); \
+         return row.dataset.traceId",
+    )
+    .await?;
+    let trace_id = trace_id.as_str().ok_or("no trace id")?.to_owned();
+    check_waterfall(client, base, &trace_id).await?;
+    // The URL names the open run.
+    assert_eq!(
+        js(
+            client,
+            "return new URLSearchParams(location.hash.slice(1)).get('run')"
+        )
+        .await?,
+        trace_id.as_str()
+    );
+    let png = client.screenshot().await?;
+    std::fs::write(target_dir().join("dashboard-waterfall.png"), png)?;
+
+    // From a failed render among the recent events: its link opens its run.
+    let linked = wait_js(
+        client,
+        "a failed render's link to its run",
+        &format!(
+            "const rows = [...document.querySelectorAll('#events-table tbody tr[data-reason=\"failed\"]')]; \
+             const row = rows.find(r => r.cells[1].textContent.includes('render') && \
+                 r.querySelector('[data-field=\"run\"]') && \
+                 r.querySelector('[data-field=\"run\"]').dataset.traceId !== '{trace_id}'); \
+             if (!row) return null; \
+             const link = row.querySelector('[data-field=\"run\"]'); \
+             link.click(); \
+             return link.dataset.traceId"
+        ),
+    )
+    .await?;
+    let linked = linked.as_str().ok_or("no linked trace id")?.to_owned();
+    check_waterfall(client, base, &linked).await?;
+
+    // A run that was not kept: said so, not an error.
+    let unknown = "4bf92f3577b34da6a3ce929d0e0e4736";
+    js(
+        client,
+        &format!("location.hash = 'run={unknown}'; return true"),
+    )
+    .await?;
+    let said = wait_js(
+        client,
+        "the waterfall to say the run was not kept",
+        &format!(
+            "const w = document.getElementById('waterfall'); \
+             return !w.hidden && w.dataset.traceId === '{unknown}' && w.dataset.state === 'missing' && \
+                    document.getElementById('waterfall-problem').textContent"
+        ),
+    )
+    .await?;
+    assert!(
+        said.as_str().unwrap_or_default().contains("not kept"),
+        "{said}"
+    );
+    assert_eq!(
+        js(client, "return document.getElementById('banner').hidden").await?,
+        true
+    );
+    // Closed, the URL forgets it; the Runs panel's filter back to every reason.
+    client
+        .find(Locator::Id("waterfall-close"))
+        .await?
+        .click()
+        .await?;
+    wait_js(
+        client,
+        "the waterfall to close",
+        "return document.getElementById('waterfall').hidden && !location.hash.includes('run=')",
+    )
+    .await?;
+    client
+        .find(Locator::Id("runs-kept"))
+        .await?
+        .select_by_value("")
+        .await?;
+    Ok(())
+}
+
 /// Chromium and chromedriver are required, as Prometheus is for the exporter's tests: a test that
 /// passed without a browser would say nothing.
 fn check_browser() -> TestResult {
@@ -686,7 +908,11 @@ async fn page_and_assets_are_served_with_types_and_cache_headers() -> TestResult
 async fn the_page_shows_live_data_in_headless_chromium() -> TestResult {
     check_browser()?;
     // Objectives for its card: the logo handler fails now and then (more than 0.1 %).
+    // Tracing on, head sampling off: the runs kept are the failed and slow ones, few enough that
+    // the buffer of recent runs still holds those the page links to.
     monitor_core::Config::new()
+        .traces(true)
+        .trace_sampler(monitor_core::trace::Sampler::ParentBasedAlwaysOff)
         .objectives([
             monitor_core::objectives::Objective::success_rate("logo-api", 0.999)
                 .route("POST /api/logos"),
@@ -967,7 +1193,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
     std::fs::write(&shot, png)?;
     eprintln!("screenshot: {}", shot.display());
     // And the whole page, for a look at every card.
-    client.set_window_size(1400, 4200).await?;
+    client.set_window_size(1400, 4800).await?;
     wait_js(
         client,
         "the page to fit the tall window",
@@ -977,6 +1203,8 @@ async fn drive(client: &Client, base: &str) -> TestResult {
     let png = client.screenshot().await?;
     std::fs::write(target.join("dashboard-full-page.png"), png)?;
     client.set_window_size(1400, 900).await?;
+
+    check_runs(client, base).await?;
 
     // 4. Filters: only stages, then one pipeline; the URL keeps them.
     client
@@ -1005,6 +1233,7 @@ async fn drive(client: &Client, base: &str) -> TestResult {
          return rows.length === 1 && rows[0].dataset.name === 'collect' && \
                 document.querySelectorAll('#pipelines [data-pipeline]').length === 1 && \
                 ![...document.querySelectorAll('#events-table tbody tr')].some(r => r.textContent.includes('renderer')) && \
+                ![...document.querySelectorAll('#runs-table tbody tr')].some(r => r.textContent.includes('create_logo')) && \
                 !document.querySelector('#sites-table tr[data-name=\"create_logo\"]')",
     )
     .await?;

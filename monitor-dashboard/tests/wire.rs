@@ -53,6 +53,31 @@ fn wire_free() -> Tokens {
     Tokens::new(7, 3)
 }
 
+/// A run for `/api/runs`: a handler, a stage under it, a metered call that fails and its retry,
+/// an unpriced one, and the handler failing.
+#[monitor_core::monitored_handler(route = "POST /wire/runs")]
+fn wire_run() -> Result<&'static str, String> {
+    wire_run_stage()?;
+    Err("render failed for job 4711".to_owned())
+}
+
+#[monitor_core::pipeline_stage(pipeline = "wire_runs", stage = "write")]
+fn wire_run_stage() -> Result<(), String> {
+    let _ = wire_run_llm(true);
+    wire_run_llm(false)?;
+    wire_free();
+    Ok(())
+}
+
+#[monitor_core::tracks_tokens(model = "wire-priced", provider = "wire-ai")]
+fn wire_run_llm(fail: bool) -> Result<Tokens, String> {
+    if fail {
+        Err("rate limited for api_key=sk-live-0123456789abcdef0123".to_owned())
+    } else {
+        Ok(Tokens::new(1_000, 200).cached(400))
+    }
+}
+
 const TOKEN: &str = "wire-test-token-0123";
 
 /// Ticks in 2031, ten seconds apart: far from the real clock, so that no real tick lands among
@@ -108,6 +133,14 @@ const VARIES: &[&str] = &[
     "span_secs",
     // The address the test listens on.
     "endpoint",
+    // Ids tracing draws at random, and a run's times.
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "start_ms",
+    "duration_ms",
+    "offset_ms",
+    "first_chunk_ms",
 ];
 
 /// `value` with what [`VARIES`] names replaced by `"<number>"`, `"<array>"`, …
@@ -255,6 +288,10 @@ async fn every_route_serves_the_json_in_tests_wire() {
         )
         .model("wire-priced"),
     ];
+    // Runs are kept only by the tail rules, so that which are kept is the same at every run.
+    let config = config
+        .traces(true)
+        .trace_sampler(monitor_core::trace::Sampler::ParentBasedAlwaysOff);
     config.apply().unwrap();
     let price = Price::per_million(2.5, 10.0)
         .with_cached_input(1.25)
@@ -323,6 +360,16 @@ async fn every_route_serves_the_json_in_tests_wire() {
     for (name, path) in routes {
         differ.extend(check(name, &get(addr, &path).await));
     }
+
+    // Last, so that the answers above do not count these calls: two failed runs, listed, and one
+    // span by span.
+    for _ in 0..2 {
+        wire_run().unwrap_err();
+    }
+    let runs = get(addr, "/api/runs?site=wire_run").await;
+    differ.extend(check("runs", &runs));
+    let id = runs["runs"][0]["trace_id"].as_str().unwrap_or_default();
+    differ.extend(check("run", &get(addr, &format!("/api/runs/{id}")).await));
     drop(export);
     assert!(
         differ.is_empty(),

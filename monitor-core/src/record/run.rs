@@ -32,7 +32,7 @@ use crate::usage::Tokens;
 use crate::usage::entry::{ModelEntry, Usage};
 use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU64;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -1139,12 +1139,14 @@ impl KeptRun {
 
     /// `span` and every span below it.
     pub fn under(&self, span: SpanId) -> impl Iterator<Item = &KeptSpan> {
-        let mut inside = vec![span];
+        // A set, not a list: the dashboard reads every listed run's totals through this, and a
+        // run may hold a thousand spans.
+        let mut inside = HashSet::from([span]);
         // Spans are sorted by start, so a parent comes before its children.
         self.spans.iter().filter(move |s| {
             let below = s.id == span || s.parent.is_some_and(|p| inside.contains(&p));
             if below && s.id != span {
-                inside.push(s.id);
+                inside.insert(s.id);
             }
             below
         })

@@ -24,6 +24,7 @@ import * as timeseries from "./panels/timeseries.js";
 import * as memory from "./panels/memory.js";
 import * as errors from "./panels/errors.js";
 import * as events from "./panels/events.js";
+import * as runs from "./panels/runs.js";
 import * as pipelines from "./panels/pipelines.js";
 import * as models from "./panels/models.js";
 import * as stageTokens from "./panels/stage-tokens.js";
@@ -43,6 +44,7 @@ const PANELS = [
   caches,
   errors,
   events,
+  runs,
   pipelines,
   models,
   stageTokens,
@@ -98,6 +100,7 @@ async function refresh() {
       byKind: query("kind", range.secs),
       errors: getOptional("/api/errors", { patterns: [], dropped: 0 }),
       events: getOptional("/api/events", null, { ...state.filters, limit: events.EVENTS_SHOWN }),
+      runs: getOptional("/api/runs", null, runs.params(state)),
       memory: getOptional("/api/memory", null),
       estimates: getOptional("/api/estimates", { pipelines: [] }),
       models: getOptional("/api/models", { models: [] }),
@@ -332,7 +335,7 @@ function start() {
     screens.showBanner("The chart library did not load; reload the page.");
     return;
   }
-  for (const panel of PANELS) if (panel.mount) panel.mount();
+  for (const panel of PANELS) if (panel.mount) panel.mount({ refresh });
   readHash();
   wireControls();
   changed();

@@ -37,6 +37,10 @@ export const state = {
   reseed: false,
   /** Resolutions the server refused for a range (the history is coarser): asked without. */
   coarseRanges: new Set(),
+  /** The Runs panel's own filters (`/api/runs`): outcome, reason kept, least duration. */
+  runFilters: { outcome: "", kept: "", min_ms: "" },
+  /** The trace id of the run the waterfall shows ("" for none); in the URL as `run`. */
+  openRun: "",
 };
 
 /** Range and filters live in the URL's fragment, so a view can be bookmarked or shared. */
@@ -45,12 +49,14 @@ export function readHash() {
   const range = params.get("range");
   if (range && RANGES[range]) state.range = range;
   for (const key of Object.keys(state.filters)) state.filters[key] = params.get(key) || "";
+  state.openRun = params.get("run") || "";
 }
 
 export function writeHash() {
   const params = new URLSearchParams();
   if (state.range !== "live") params.set("range", state.range);
   for (const [key, value] of Object.entries(state.filters)) if (value) params.set(key, value);
+  if (state.openRun) params.set("run", state.openRun);
   const text = params.toString();
   history.replaceState(null, "", text ? "#" + text : location.pathname + location.search);
 }

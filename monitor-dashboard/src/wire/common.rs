@@ -148,6 +148,25 @@ pub(crate) struct KindCosts {
     reasoning: f64,
 }
 
+impl KindCosts {
+    /// The costs of each kind, by name.
+    pub(crate) fn new(
+        input: f64,
+        cached_input: f64,
+        cache_write: f64,
+        output: f64,
+        reasoning: f64,
+    ) -> KindCosts {
+        KindCosts {
+            input,
+            cached_input,
+            cache_write,
+            output,
+            reasoning,
+        }
+    }
+}
+
 impl From<&monitor_core::figures::KindCosts> for KindCosts {
     fn from(c: &monitor_core::figures::KindCosts) -> KindCosts {
         KindCosts {

@@ -26,6 +26,9 @@ pub(crate) struct Event<'a> {
     response_bytes: Option<u64>,
     error_type: Option<&'static str>,
     error_message: Option<&'a str>,
+    /// The run the call was part of, with tracing on; `/api/runs/{trace_id}` has it if it was
+    /// kept.
+    trace_id: Option<String>,
 }
 
 impl<'a> Event<'a> {
@@ -56,6 +59,7 @@ impl<'a> Event<'a> {
             response_bytes: event.response_bytes,
             error_type: event.error_type,
             error_message: event.error_message.as_deref(),
+            trace_id: event.trace_id.map(|id| id.to_string()),
         }
     }
 }

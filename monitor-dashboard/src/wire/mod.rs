@@ -18,5 +18,6 @@ pub(crate) mod models;
 pub(crate) mod objectives;
 pub(crate) mod problem;
 pub(crate) mod query;
+pub(crate) mod runs;
 pub(crate) mod sites;
 pub(crate) mod tick;

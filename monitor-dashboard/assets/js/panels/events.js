@@ -1,13 +1,29 @@
 // Recent failures and slow calls: the newest calls the server kept, filtered by kind, pipeline
-// and site as the rest of the page is.
+// and site as the rest of the page is. A call that was part of a traced run links to it.
 
 import * as fmt from "../format.js";
 import { $, el, fillTable, setText, siteCell } from "../dom.js";
+import { openRun } from "./runs.js";
 
 /** Rows of the table: a screenful to scroll, small enough to read again every refresh. */
 export const EVENTS_SHOWN = 50;
 const REASON_NAMES = { failed: "failed", outlier: "slow outlier", sampled: "sampled" };
 const OUTCOME_NAMES = { ok: "ok", error: "error", client_error: "client error" };
+
+/** A button that opens the call's run in the Runs panel's waterfall; "–" outside a run. */
+function runLink(traceId) {
+  if (!traceId) return "–";
+  const button = el("button", {
+    type: "button",
+    class: "link mono",
+    "data-field": "run",
+    "data-trace-id": traceId,
+    title: `Open the run (trace ${traceId})`,
+    text: "run " + traceId.slice(0, 8) + "…",
+  });
+  button.addEventListener("click", () => openRun(traceId));
+  return button;
+}
 
 export function render(state) {
   const answer = state.data.events;
@@ -33,6 +49,7 @@ export function render(state) {
       el("td", { class: "num", text: `${fmt.bytes(e.request_bytes)} / ${fmt.bytes(e.response_bytes)}` }),
       el("td", { class: "mono muted wrap", text: e.error_type || "" }),
       el("td", { class: "mono wrap", "data-field": "message", text: e.error_message || "" }),
+      el("td", {}, runLink(e.trace_id)),
     ),
   );
   fillTable($("events-table"), rows, "No failed, slow or sampled call kept.");
