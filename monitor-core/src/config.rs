@@ -92,8 +92,8 @@ pub struct Config {
     /// Runs in progress at once; a call that would start one more is not traced (counted).
     /// Default 4096.
     pub trace_max_runs: usize,
-    /// Kept runs held for the dashboard ([`trace::recent_runs`](crate::trace::recent_runs)).
-    /// Default 512.
+    /// Kept runs held for the dashboard ([`trace::recent_runs`](crate::trace::recent_runs)), and
+    /// in the history file when there is one. Default 512.
     pub trace_recent_runs: usize,
     /// Kept runs waiting for a trace exporter; the oldest make way (counted). Default 2048.
     pub trace_export_queue: usize,
@@ -375,9 +375,10 @@ impl Config {
         };
         crate::objectives::check(&objectives).map_err(ConfigError::Objective)?;
         let history = match &self.history_path {
-            Some(path) if !crate::history::persist::is_open(path) => {
-                Some(crate::history::persist::open(path).map_err(ConfigError::History)?)
-            }
+            Some(path) if !crate::history::persist::is_open(path) => Some(
+                crate::history::persist::open(path, self.trace_recent_runs)
+                    .map_err(ConfigError::History)?,
+            ),
             _ => None,
         };
         let table = match &self.pricing_file {
@@ -409,14 +410,8 @@ impl Config {
         crate::record::set_sampling(self.sample_rate);
         crate::record::set_outlier_factor(self.outlier_factor);
         crate::record::set_max_route_sites(self.max_route_sites);
-        // After the limits and the route budget: the file's route sites are made within the
-        // budget, and its frames trimmed to the limits.
-        if let Some(history) = history {
-            history.install();
-        }
-        if !self.objectives.is_empty() {
-            crate::objectives::install(self.objectives.clone());
-        }
+        // Before the file's runs are put in the buffer of recent runs: they are held to its
+        // bound, and written to it from now on.
         crate::record::run::configure(
             self.traces,
             crate::record::run::Settings {
@@ -427,6 +422,14 @@ impl Config {
                 export_queue: self.trace_export_queue,
             },
         );
+        // After the limits and the route budget: the file's route sites are made within the
+        // budget, and its frames trimmed to the limits.
+        if let Some(history) = history {
+            history.install();
+        }
+        if !self.objectives.is_empty() {
+            crate::objectives::install(self.objectives.clone());
+        }
         crate::set_enabled(self.enabled);
         Ok(())
     }

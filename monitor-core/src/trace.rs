@@ -64,7 +64,9 @@ pub fn is_enabled() -> bool {
     crate::record::switch::mode() & crate::record::switch::TRACES != 0
 }
 
-/// The kept runs the buffer of recent runs holds, newest first.
+/// The kept runs the buffer of recent runs holds, newest first. With a history file
+/// ([`Config::history_path`](crate::Config::history_path)), those kept before a restart too, as
+/// far as the buffer's bound lets them.
 pub fn recent_runs() -> Vec<Arc<KeptRun>> {
     run::recent()
 }

@@ -200,14 +200,13 @@ pub(crate) fn configure(on: bool, settings: Settings) {
     MAX_IN_FLIGHT.store(settings.max_runs_in_flight, Relaxed);
     RECENT_CAPACITY.store(settings.recent_runs, Relaxed);
     EXPORT_CAPACITY.store(settings.export_queue, Relaxed);
-    trim(&RECENT, settings.recent_runs);
-    let evicted = trim(&EXPORT, settings.export_queue);
+    trim(&mut RECENT.lock().runs, settings.recent_runs);
+    let evicted = trim(&mut EXPORT.lock(), settings.export_queue);
     STATS.export_dropped.fetch_add(evicted, Relaxed);
     switch::set_traces(on);
 }
 
-fn trim(queue: &Mutex<VecDeque<Arc<KeptRun>>>, capacity: usize) -> u64 {
-    let mut q = queue.lock();
+fn trim<T>(q: &mut VecDeque<T>, capacity: usize) -> u64 {
     let mut evicted = 0;
     while q.len() > capacity {
         q.pop_front();
@@ -1158,7 +1157,21 @@ impl KeptRun {
     }
 }
 
-static RECENT: Mutex<VecDeque<Arc<KeptRun>>> = Mutex::new(VecDeque::new());
+/// The buffer of recent runs, oldest first, each tagged with its sequence number.
+static RECENT: Mutex<Recent> = Mutex::new(Recent {
+    runs: VecDeque::new(),
+    seq: 0,
+});
+
+struct Recent {
+    /// A run kept by this process has the number [`Recent::seq`] gave it, from 1 up, so that the
+    /// history file can take the runs kept since it last wrote ([`kept_since`]); a run read from
+    /// the file, or found in it, has 0: it is written already.
+    runs: VecDeque<(u64, Arc<KeptRun>)>,
+    /// The number of the latest run kept.
+    seq: u64,
+}
+
 static EXPORT: Mutex<VecDeque<Arc<KeptRun>>> = Mutex::new(VecDeque::new());
 /// Whether a trace exporter drains [`EXPORT`]: without one, nothing is queued.
 static EXPORTING: AtomicUsize = AtomicUsize::new(0);
@@ -1206,7 +1219,7 @@ fn keep(f: &Fragment, reason: KeepReason) {
         spans,
         dropped_spans: f.dropped_spans,
     });
-    push_bounded(&RECENT, run.clone(), RECENT_CAPACITY.load(Relaxed));
+    push_recent(run.clone());
     if EXPORTING.load(Relaxed) > 0 && push_bounded(&EXPORT, run, EXPORT_CAPACITY.load(Relaxed)) {
         STATS.export_dropped.fetch_add(1, Relaxed);
     }
@@ -1226,19 +1239,93 @@ fn push_bounded(queue: &Mutex<VecDeque<Arc<KeptRun>>>, run: Arc<KeptRun>, capaci
     evicted
 }
 
+/// Puts `run` in the buffer of recent runs, numbered, making room by the oldest.
+fn push_recent(run: Arc<KeptRun>) {
+    let capacity = RECENT_CAPACITY.load(Relaxed);
+    if capacity == 0 {
+        return;
+    }
+    // Numbered under the lock, so that the buffer's order is the numbers' order and no run is
+    // numbered below one [`kept_since`] has reported.
+    let mut recent = RECENT.lock();
+    recent.seq += 1;
+    let seq = recent.seq;
+    if recent.runs.len() >= capacity {
+        recent.runs.pop_front();
+    }
+    recent.runs.push_back((seq, run));
+}
+
 /// The kept runs in the buffer of recent runs, newest first.
 pub(crate) fn recent() -> Vec<Arc<KeptRun>> {
-    RECENT.lock().iter().rev().cloned().collect()
+    RECENT
+        .lock()
+        .runs
+        .iter()
+        .rev()
+        .map(|(_, run)| run.clone())
+        .collect()
 }
 
 /// The kept run with this trace id, if the buffer still has it.
 pub(crate) fn find(trace_id: TraceId) -> Option<Arc<KeptRun>> {
     RECENT
         .lock()
+        .runs
         .iter()
         .rev()
-        .find(|r| r.trace_id == trace_id)
-        .cloned()
+        .find(|(_, r)| r.trace_id == trace_id)
+        .map(|(_, run)| run.clone())
+}
+
+/// The runs the buffer holds that were kept after the run numbered `seq`, oldest first, and the
+/// number of the latest run kept: what to pass next time. Runs kept and pushed out of the buffer
+/// in between are not among them: the buffer's bound is the history file's too.
+// Read by the history file, which only the `persist` feature builds.
+#[cfg_attr(not(feature = "persist"), allow(dead_code))]
+pub(crate) fn kept_since(seq: u64) -> (Vec<Arc<KeptRun>>, u64) {
+    let recent = RECENT.lock();
+    let runs = recent
+        .runs
+        .iter()
+        .filter(|(n, _)| *n > seq)
+        .map(|(_, run)| run.clone())
+        .collect();
+    (runs, recent.seq)
+}
+
+/// Kept runs the buffer of recent runs holds at most, as configured.
+// Read by the history file, which only the `persist` feature builds.
+#[cfg_attr(not(feature = "persist"), allow(dead_code))]
+pub(crate) fn recent_capacity() -> usize {
+    RECENT_CAPACITY.load(Relaxed)
+}
+
+/// Puts runs an earlier process kept — read from the history file, oldest first — in the buffer
+/// of recent runs, before those this process kept: as many of the newest as there is room for.
+/// A run the buffer holds already (the file closed and opened again) is not put in twice, and
+/// is marked as written, like the runs put in: none is written to the file again.
+// Read by the history file, which only the `persist` feature builds.
+#[cfg_attr(not(feature = "persist"), allow(dead_code))]
+pub(crate) fn restore(runs: Vec<KeptRun>) {
+    let capacity = RECENT_CAPACITY.load(Relaxed);
+    let same = |a: &KeptRun, b: &KeptRun| {
+        let root = |r: &KeptRun| r.spans.first().map(|s| s.id);
+        a.trace_id == b.trace_id && a.start == b.start && root(a) == root(b)
+    };
+    let mut recent = RECENT.lock();
+    let mut fresh = Vec::with_capacity(runs.len());
+    for run in runs {
+        match recent.runs.iter_mut().find(|(_, held)| same(held, &run)) {
+            Some((seq, _)) => *seq = 0,
+            None => fresh.push(run),
+        }
+    }
+    let room = capacity.saturating_sub(recent.runs.len());
+    let skip = fresh.len().saturating_sub(room);
+    for run in fresh.into_iter().skip(skip).rev() {
+        recent.runs.push_front((0, Arc::new(run)));
+    }
 }
 
 /// Registers a trace exporter: kept runs are queued for it from now on.

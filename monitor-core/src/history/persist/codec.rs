@@ -41,7 +41,7 @@ pub(crate) fn encode(frame: &Frame, site_id: impl Fn(usize) -> i64) -> Vec<u8> {
 
 /// FNV-1a, 64 bits: a damaged frame — a flipped bit SQLite cannot see, since it checks none of
 /// a page's contents — fails its check instead of being read as figures no program recorded.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -92,7 +92,7 @@ pub(crate) fn decode(bytes: &[u8], start_ms: u64, end_ms: u64) -> Result<StoredF
 
 /// Model names read back, kept for the life of the process like the models themselves, and as
 /// bounded: a file cannot make more names than the runtime would keep.
-fn model_name(name: &str) -> &'static str {
+pub(crate) fn model_name(name: &str) -> &'static str {
     static NAMES: Registry<String> = Registry::new(std::collections::BTreeMap::new());
     intern(&NAMES, name, MAX_MODELS, OTHER_MODELS, &[], str::to_owned).as_str()
 }

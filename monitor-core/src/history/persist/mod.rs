@@ -7,6 +7,11 @@
 //! tick has let go of the history's lock, on the collector's thread: never on the record path, and
 //! never in a query's way.
 //!
+//! The runs kept as traces live there too: the same write adds the runs kept since the previous
+//! one and trims them to the bound of the buffer of recent runs, and at start the newest of them
+//! are put back in that buffer, so that [`trace::recent_runs`](crate::trace::recent_runs) spans
+//! restarts like the rest of the history.
+//!
 //! SQLite rather than redb: its bundled library is the most fuzzed file format there is, and a
 //! corrupt or foreign file is an error code, never a panic — redb's debug builds assert on
 //! corruption. It costs a C compile in the builds that turn the feature on, and nothing in the
@@ -14,6 +19,8 @@
 
 #[cfg(feature = "persist")]
 pub(crate) mod codec;
+#[cfg(feature = "persist")]
+pub(crate) mod runs;
 #[cfg(feature = "persist")]
 pub(crate) mod store;
 
@@ -125,14 +132,16 @@ pub(crate) struct Opened {
     inner: store::Loaded,
 }
 
-/// Opens the history file at `path` and reads it, changing nothing in the process.
-pub(crate) fn open(path: &std::path::Path) -> Result<Opened, HistoryFileError> {
+/// Opens the history file at `path` and reads it — its frames, and its newest `recent_runs` kept
+/// runs — changing nothing in the process.
+pub(crate) fn open(path: &std::path::Path, recent_runs: usize) -> Result<Opened, HistoryFileError> {
     #[cfg(feature = "persist")]
     {
-        store::Loaded::open(path).map(|inner| Opened { inner })
+        store::Loaded::open(path, recent_runs).map(|inner| Opened { inner })
     }
     #[cfg(not(feature = "persist"))]
     {
+        let _ = recent_runs;
         Err(HistoryFileError {
             path: path.to_path_buf(),
             problem: HistoryFileProblem::FeatureOff,
@@ -141,7 +150,8 @@ pub(crate) fn open(path: &std::path::Path) -> Result<Opened, HistoryFileError> {
 }
 
 impl Opened {
-    /// Files what the file held into the history, and writes each tick to it from now on.
+    /// Files what the file held into the history and its runs into the buffer of recent runs,
+    /// and writes each tick to it from now on.
     pub(crate) fn install(self) {
         #[cfg(feature = "persist")]
         self.inner.install();

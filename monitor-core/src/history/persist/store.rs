@@ -6,10 +6,12 @@
 //! it is made, before any page goes to the write-ahead log. That is what is checked first, on the
 //! main file alone, before SQLite replays a log beside it (see [`check_main_file`]).
 //!
-//! The file holds four tables: `monitor_history` (what the file is: format, version, the number
+//! The file holds five tables: `monitor_history` (what the file is: format, version, the number
 //! of counters a frame's figures hold), `sites` (a site's key and the id frames name it by),
-//! `frames` (one row per frame of a tier: width, start, end, the encoded frame) and `tiers` (how
-//! far each coarser tier has taken its finer neighbour's frames).
+//! `frames` (one row per frame of a tier: width, start, end, the encoded frame), `tiers` (how
+//! far each coarser tier has taken its finer neighbour's frames) and `runs` (the kept runs of the
+//! buffer of recent runs, in the order they were kept: trace id, start, the encoded run, see
+//! `runs.rs`).
 //!
 //! A site is known in the file by its kind, module and qualified name (`Type::method` for a
 //! method of an instrumented `impl` block) — not by its line, which any edit
@@ -18,12 +20,14 @@
 //! and made again when the file is loaded, within the route budget.
 
 use super::codec::{self, StoredFrame};
+use super::runs::{self, StoredRun};
 use super::{HistoryFileError, HistoryFileProblem};
 use crate::exports::ExportEntry;
 use crate::figures::{COUNTERS, Figures};
 use crate::history::state::{State, unix_ms, with_state};
 use crate::history::tiers::Frame;
 use crate::record::registry;
+use crate::record::run::{self, KeptRun};
 use crate::record::site::Site;
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::config::DbConfig;
@@ -36,6 +40,14 @@ use std::time::{Duration, SystemTime};
 /// What the `monitor_history` table says a history file is.
 const FORMAT: &str = "monitor-history";
 /// 2: figures hold the durations of cancelled calls, and the header carries the mark below.
+///
+/// The `runs` table came later, still version 2: a file gains it at its next open (`CREATE TABLE
+/// IF NOT EXISTS`), and nothing else changed. A build from before it opens a file that has it as
+/// any version-2 history: it reads and writes the tables it knows, none of them changed, and
+/// leaves the `runs` table and its rows as they are — nothing of the file is lost or misread, and
+/// the next newer build finds the runs again (those the older build kept are not among them).
+/// Version 3 would have made the older build refuse the whole file for the sake of a table it can
+/// do without.
 const VERSION: &str = "2";
 /// The same, in the header of the main file (`PRAGMA user_version`, bytes 60 to 63).
 const HEADER_VERSION: i32 = 2;
@@ -67,6 +79,10 @@ struct Store {
     /// first write.
     stale: Vec<u64>,
     sites: SiteIds,
+    /// The number of the latest kept run written ([`run::kept_since`]).
+    runs_written: u64,
+    /// The bound the `runs` table was last trimmed to: `None` until the first write trims it.
+    runs_bound: Option<usize>,
     health: ExportEntry,
 }
 
@@ -103,6 +119,8 @@ pub(crate) struct Loaded {
     /// By tier width, oldest first.
     frames: BTreeMap<u64, Vec<StoredFrame>>,
     filed_to: BTreeMap<u64, u64>,
+    /// The newest kept runs, as many as the buffer of recent runs holds, oldest first.
+    runs: Vec<StoredRun>,
 }
 
 impl std::fmt::Debug for Store {
@@ -226,8 +244,9 @@ fn check_main_file(path: &Path) -> Result<(), HistoryFileProblem> {
 
 impl Loaded {
     /// Opens the file at `path` (made if it does not exist or is empty), checks that it is a
-    /// history this build can read, takes it for this process, and reads it.
-    pub(crate) fn open(path: &Path) -> Result<Loaded, HistoryFileError> {
+    /// history this build can read, takes it for this process, and reads it: its frames, and its
+    /// newest `recent_runs` kept runs.
+    pub(crate) fn open(path: &Path, recent_runs: usize) -> Result<Loaded, HistoryFileError> {
         let fail = |problem| HistoryFileError {
             path: path.to_path_buf(),
             problem,
@@ -257,6 +276,7 @@ impl Loaded {
             .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
             .map_err(sqlite)?;
         let fresh = tables.is_empty();
+        let has_runs = tables.iter().any(|t| t == "runs");
         if !fresh {
             if !tables.iter().any(|t| t == "monitor_history") {
                 return Err(fail(HistoryFileProblem::Foreign));
@@ -292,6 +312,7 @@ impl Loaded {
                 .map_err(sqlite)?;
             if fresh {
                 tx.execute_batch(SCHEMA).map_err(sqlite)?;
+                tx.execute_batch(RUNS_SCHEMA).map_err(sqlite)?;
                 tx.execute(
                     "INSERT INTO monitor_history (key, value) VALUES ('format', ?1), \
                      ('version', ?2), ('counters', ?3)",
@@ -350,6 +371,15 @@ impl Loaded {
                 frames.entry(width).or_default().push(frame);
             }
         }
+        let runs = if has_runs || fresh {
+            let known: HashSet<i64> = sites.iter().map(|(id, _)| *id).collect();
+            read_runs(&conn, recent_runs, &known).map_err(fail)?
+        } else {
+            // A file of the layout before the `runs` table gains it now that it is found to be a
+            // history, and nothing else refused it.
+            conn.execute_batch(RUNS_SCHEMA).map_err(sqlite)?;
+            Vec::new()
+        };
         let store = Store {
             path: path.to_path_buf(),
             conn,
@@ -360,6 +390,8 @@ impl Loaded {
                 ids: sites.iter().map(|(id, key)| (key.clone(), *id)).collect(),
                 ..SiteIds::default()
             },
+            runs_written: 0,
+            runs_bound: None,
             health: ExportEntry::register("history_file", path.display().to_string()),
         };
         Ok(Loaded {
@@ -367,18 +399,21 @@ impl Loaded {
             sites,
             frames,
             filed_to,
+            runs,
         })
     }
 
     /// Files the frames read into the tiers — before the frames they hold already, if the
-    /// history ran before the file was opened — trims them to the limits, and has every tick from
-    /// now on write to the file.
+    /// history ran before the file was opened — trims them to the limits, puts the runs read in
+    /// the buffer of recent runs (before those it holds), and has every tick from now on write to
+    /// the file.
     pub(crate) fn install(self) {
         let Loaded {
             mut store,
             sites,
             mut frames,
             filed_to,
+            runs,
         } = self;
         let all = registry::all();
         store.sites.shared_keys = shared_keys(&all);
@@ -387,17 +422,32 @@ impl Loaded {
             index_by_key.insert(store.sites.key(site), index);
         }
         let mut index_of_id = HashMap::new();
+        let mut site_of_id: HashMap<i64, &'static Site> = HashMap::new();
         for (id, key) in &sites {
-            let index = match key.strip_prefix(ROUTE_KEY) {
+            let site = match key.strip_prefix(ROUTE_KEY) {
                 // Made again, within the route budget: beyond it, its past joins the shared site.
-                Some(route) => registry::index_of(registry::route_site(route)),
-                None => index_by_key.get(key).copied(),
+                Some(route) => Some(registry::route_site(route)),
+                None => index_by_key.get(key).and_then(|&i| all.get(i).copied()),
             };
             // A site gone from the code takes its past with it: nothing would show it.
-            if let Some(index) = index {
-                index_of_id.insert(*id, index);
+            if let Some(site) = site {
+                site_of_id.insert(*id, site);
+                if let Some(index) = registry::index_of(site) {
+                    index_of_id.insert(*id, index);
+                }
             }
         }
+        // A run with a span of a site gone from the code is left out whole: a span must name a
+        // site of this binary, and a run without one of its spans would be another run — its
+        // root gone, or the calls under the span hanging from nothing — telling what did not
+        // happen. Its row goes when the bound of the buffer pushes it out.
+        let kept: Vec<KeptRun> = runs
+            .into_iter()
+            .filter_map(|r| r.into_kept(|id| site_of_id.get(&id).copied()))
+            .collect();
+        // Before the file takes this process's writes: a run of the buffer found in the file
+        // (opened again) is marked written, not written twice.
+        run::restore(kept);
         let now_ms = unix_ms(SystemTime::now());
         with_state(|state| {
             for tier in &mut state.tiers {
@@ -471,6 +521,63 @@ fn shared_keys(all: &[&'static Site]) -> HashSet<String> {
         }
     }
     shared
+}
+
+/// The kept runs. Made apart from [`SCHEMA`], and only if missing: a history made before the
+/// table gains it (see [`VERSION`]). `seq` orders the runs as they were kept (a trace id may
+/// come back, in a run continuing the same caller's trace).
+const RUNS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY,
+    trace_id TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+";
+
+/// The newest `bound` runs of the file, oldest first, each checked: a damaged one is an error
+/// naming its row.
+fn read_runs(
+    conn: &Connection,
+    bound: usize,
+    known: &HashSet<i64>,
+) -> Result<Vec<StoredRun>, HistoryFileProblem> {
+    let sqlite = |e: rusqlite::Error| problem_of(&e);
+    let mut statement = conn
+        .prepare("SELECT seq, trace_id, data FROM runs ORDER BY seq DESC LIMIT ?1")
+        .map_err(sqlite)?;
+    let mut rows = statement
+        .query([i64::try_from(bound).unwrap_or(i64::MAX)])
+        .map_err(sqlite)?;
+    let mut runs = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite)? {
+        let seq: i64 = row.get(0).map_err(sqlite)?;
+        let corrupt = |why: &str| HistoryFileProblem::Corrupt {
+            detail: format!("kept run in row {seq} of `runs`: {why}"),
+        };
+        let trace_id = row
+            .get_ref(1)
+            .map_err(sqlite)?
+            .as_str()
+            .map_err(|e| corrupt(&format!("trace id: {e}")))?;
+        let data = row
+            .get_ref(2)
+            .map_err(sqlite)?
+            .as_blob()
+            .map_err(|e| corrupt(&e.to_string()))?;
+        let stored = runs::decode(data)
+            .and_then(|r| r.check(|id| known.contains(&id)).map(|()| r))
+            .map_err(|malformed| corrupt(malformed.0))?;
+        if stored.trace_id != trace_id {
+            return Err(corrupt(&format!(
+                "filed under trace {trace_id:?}, but it is trace {}",
+                stored.trace_id
+            )));
+        }
+        runs.push(stored);
+    }
+    runs.reverse();
+    Ok(runs)
 }
 
 const SCHEMA: &str = "
@@ -618,16 +725,49 @@ fn write_in(
         tx.execute("DELETE FROM frames WHERE width_ms = ?1", [width])?;
         tx.execute("DELETE FROM tiers WHERE width_ms = ?1", [width])?;
     }
+    for kept in &writes.runs {
+        let stored = StoredRun::of(kept, |site| {
+            // A site that is not among the sites has no key in the file: nothing could name it
+            // when the run is read back, so the run is not written.
+            match registry::index_of(site) {
+                Some(index) if all.get(index).is_some_and(|s| std::ptr::eq(*s, site)) => {
+                    sites.id(&tx, all, index).map(Some)
+                }
+                _ => Ok(None),
+            }
+        })?;
+        if let Some(stored) = stored {
+            tx.execute(
+                "INSERT INTO runs (trace_id, start_ms, data) VALUES (?1, ?2, ?3)",
+                params![stored.trace_id, unix_ms(kept.start), runs::encode(&stored)],
+            )?;
+        }
+    }
+    if let Some(bound) = writes.runs_bound {
+        // The bound of the buffer of recent runs holds on disk too: the newest `bound` rows stay.
+        tx.execute(
+            "DELETE FROM runs WHERE seq <= \
+             (SELECT seq FROM runs ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+            [i64::try_from(bound).unwrap_or(i64::MAX)],
+        )?;
+    }
     tx.commit()
 }
 
 /// What one tick has to write: the frames changed since the last write, the extent of each tier
-/// whose extent changed (frames older than its oldest are deleted), and widths no tier has.
+/// whose extent changed (frames older than its oldest are deleted), widths no tier has, and the
+/// runs kept since the last write.
 #[derive(Default)]
 struct Writes {
     frames: Vec<(u64, Arc<Frame>)>,
     kept: Vec<(u64, Extent)>,
     stale: Vec<u64>,
+    /// Oldest first.
+    runs: Vec<Arc<KeptRun>>,
+    /// The number of the latest run kept when the runs were taken.
+    runs_to: u64,
+    /// The bound to trim the `runs` table to: when runs are added, or the bound changed.
+    runs_bound: Option<usize>,
 }
 
 /// A tick's writes, holding the file: taken while the tick holds the history's lock (so ticks
@@ -660,7 +800,16 @@ pub(crate) fn batch(state: &State) -> Option<Batch> {
             writes.kept.push((tier.width_ms, extent));
         }
     }
-    if writes.frames.is_empty() && writes.kept.is_empty() && writes.stale.is_empty() {
+    (writes.runs, writes.runs_to) = run::kept_since(store.runs_written);
+    let bound = run::recent_capacity();
+    if !writes.runs.is_empty() || store.runs_bound != Some(bound) {
+        writes.runs_bound = Some(bound);
+    }
+    if writes.frames.is_empty()
+        && writes.kept.is_empty()
+        && writes.stale.is_empty()
+        && writes.runs_bound.is_none()
+    {
         return None;
     }
     Some(Batch {
@@ -686,6 +835,10 @@ impl Batch {
                 }
                 store.kept.extend(self.writes.kept.iter().copied());
                 store.stale.clear();
+                store.runs_written = self.writes.runs_to;
+                if self.writes.runs_bound.is_some() {
+                    store.runs_bound = self.writes.runs_bound;
+                }
                 store.health.update(|h| {
                     h.made += 1;
                     h.sent += 1;
@@ -775,7 +928,7 @@ mod tests {
     }
 
     fn problem(path: &Path) -> HistoryFileProblem {
-        let error = Loaded::open(path).expect_err("refused");
+        let error = Loaded::open(path, 8).expect_err("refused");
         assert_eq!(error.path, path);
         assert!(
             error.to_string().contains(&path.display().to_string()),
@@ -802,7 +955,7 @@ mod tests {
         let writes = Writes {
             frames: vec![(1_000, Arc::new(frame))],
             kept: vec![(1_000, (Some(1_000), 0))],
-            stale: Vec::new(),
+            ..Writes::default()
         };
         let store = &mut loaded.store;
         write_in(&mut store.conn, &mut store.sites, &[site], &writes).expect("written");
@@ -812,7 +965,7 @@ mod tests {
     fn a_new_file_is_made_and_read_back() {
         let dir = Dir::new("new");
         let path = dir.0.join("history.db");
-        let mut loaded = Loaded::open(&path).expect("made");
+        let mut loaded = Loaded::open(&path, 8).expect("made");
         assert!(loaded.frames.is_empty());
         // The main file says what it is while the history is still open: the mark went into it
         // before anything went to the log.
@@ -822,7 +975,7 @@ mod tests {
         assert_eq!(VERSION, HEADER_VERSION.to_string());
         write_one_frame(&mut loaded);
         drop(loaded);
-        let loaded = Loaded::open(&path).expect("reopened");
+        let loaded = Loaded::open(&path, 8).expect("reopened");
         let frames = &loaded.frames[&1_000];
         assert_eq!(frames.len(), 1);
         assert_eq!((frames[0].start_ms, frames[0].end_ms), (1_000, 2_000));
@@ -837,7 +990,7 @@ mod tests {
         // An empty file is a new history too.
         let empty = dir.0.join("empty.db");
         std::fs::write(&empty, b"").expect("written");
-        Loaded::open(&empty).expect("an empty file is made a history");
+        Loaded::open(&empty, 8).expect("an empty file is made a history");
     }
 
     #[test]
@@ -865,17 +1018,17 @@ mod tests {
     fn a_file_in_use_by_another_history_is_refused() {
         let dir = Dir::new("in-use");
         let path = dir.0.join("history.db");
-        let first = Loaded::open(&path).expect("made");
+        let first = Loaded::open(&path, 8).expect("made");
         assert_eq!(problem(&path), HistoryFileProblem::InUse);
         drop(first);
-        Loaded::open(&path).expect("free again");
+        Loaded::open(&path, 8).expect("free again");
     }
 
     #[test]
     fn a_history_of_another_version_is_refused() {
         let dir = Dir::new("version");
         let path = dir.0.join("history.db");
-        drop(Loaded::open(&path).expect("made"));
+        drop(Loaded::open(&path, 8).expect("made"));
         {
             let conn = Connection::open(&path).expect("opened");
             conn.execute(
@@ -906,7 +1059,7 @@ mod tests {
     fn a_damaged_frame_or_page_is_refused_never_a_panic() {
         let dir = Dir::new("corrupt");
         let path = dir.0.join("history.db");
-        let mut loaded = Loaded::open(&path).expect("made");
+        let mut loaded = Loaded::open(&path, 8).expect("made");
         write_one_frame(&mut loaded);
         drop(loaded);
         {
