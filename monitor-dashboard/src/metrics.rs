@@ -1,5 +1,6 @@
 //! `/metrics`: the Prometheus exposition of the read model, written by `monitor-export`: the text
-//! format, or the protobuf one with native histograms for a scraper that asks for it.
+//! format, OpenMetrics text with exemplars, or the protobuf one with native histograms (and
+//! exemplars), for a scraper that asks for it.
 
 use crate::AppState;
 use axum::Router;
@@ -24,13 +25,19 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The text format, unless the scraper asks for the protobuf one (a Prometheus with native
-/// histograms on does): then the same metrics, duration histograms with native buckets.
+/// histograms on does: the same metrics, duration histograms with native buckets) or for
+/// OpenMetrics (any other Prometheus does). Both of those carry exemplars: the trace of a kept
+/// run's call on its site's duration histogram. Any other scraper gets the 0.0.4 text, unchanged.
 async fn metrics(headers: http::HeaderMap) -> Response {
-    let protobuf = headers
-        .get_all(http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(monitor_export::protobuf::accepts_protobuf);
+    let accepts = |check: fn(&str) -> bool| {
+        headers
+            .get_all(http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(check)
+    };
+    let protobuf = accepts(monitor_export::protobuf::accepts_protobuf);
+    let openmetrics = accepts(monitor_export::prometheus::accepts_openmetrics);
     let snapshot = monitor_core::snapshot();
     if protobuf {
         (
@@ -39,6 +46,15 @@ async fn metrics(headers: http::HeaderMap) -> Response {
                 monitor_export::protobuf::PROTOBUF_CONTENT_TYPE,
             )],
             monitor_export::protobuf::render_protobuf(&snapshot),
+        )
+            .into_response()
+    } else if openmetrics {
+        (
+            [(
+                http::header::CONTENT_TYPE,
+                monitor_export::prometheus::OPENMETRICS_CONTENT_TYPE,
+            )],
+            monitor_export::prometheus::render_openmetrics(&snapshot),
         )
             .into_response()
     } else {

@@ -1,6 +1,9 @@
-//! Exporters of monitor: what leaves the process, read from a [`Snapshot`] and nothing else.
+//! Exporters of monitor: what leaves the process, read from a [`Snapshot`] and nothing else, but
+//! for the kept runs [`exemplars`] are made of.
 //!
-//! - [`prometheus`]: the Prometheus text exposition format 0.0.4 ([`render`], [`Exposition`]).
+//! - [`prometheus`]: the Prometheus text exposition format 0.0.4 ([`render`], [`Exposition`]), and
+//!   OpenMetrics 1.0 text with exemplars ([`prometheus::render_openmetrics`]).
+//! - [`exemplars`]: from a site's durations to one call and its trace, read from the kept runs.
 //! - [`rules`]: the naming rules every exporter shares — a site's labels, the outcome split, an
 //!   unknown cost never exported as 0, counters that never fall.
 //! - [`gen_ai`]: the OpenTelemetry GenAI conventions — series of metered calls, their attributes
@@ -21,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod exemplars;
 pub mod exponential;
 pub mod gen_ai;
 pub mod objective_rules;

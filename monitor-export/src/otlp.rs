@@ -40,7 +40,13 @@
 //! the Prometheus exposition's bounds (100 µs … 60 s) for handlers and sites, the GenAI conventions' for the GenAI
 //! metrics. Token counts use the conventions' explicit bounds. Cumulative temporality by default,
 //! delta on request ([`Temporality`]).
+//!
+//! The data points of `http.server.request.duration` and `monitor.call.duration` carry an
+//! exemplar when a kept run has a call of their site ([`crate::exemplars`]): the newest one, its
+//! duration, end time, trace and span ids, on the point of the way it ended (its status, or
+//! failed, or returned). With delta temporality only one that ended since the previous payload.
 
+use crate::exemplars::Exemplars;
 use crate::exponential::{self, Exponential};
 use crate::gen_ai;
 use crate::prometheus::{BOUNDS, LE, cumulative_buckets};
@@ -52,9 +58,9 @@ use monitor_core::site::SiteKind;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-    exponential_histogram_data_point, metric, number_data_point,
+    AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint,
+    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exemplar, exponential_histogram_data_point, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::HashMap;
@@ -293,7 +299,8 @@ impl Otlp {
         builder.explicit = self.explicit;
         let gzip = self.gzip;
         let encode = Box::new(move |snapshot: &Snapshot| {
-            let body = prost::Message::encode_to_vec(&builder.request(snapshot));
+            let request = builder.request(snapshot, &Exemplars::recent());
+            let body = prost::Message::encode_to_vec(&request);
             if gzip { compress(&body) } else { body }
         });
         let agent = agent(self.settings.timeout);
@@ -397,6 +404,9 @@ struct Builder {
     previous: HashMap<String, Vec<f64>>,
     previous_exponential: HashMap<String, Exponential>,
     explicit: bool,
+    /// The end of the interval of the previous payload's exemplars (0 before the first: the
+    /// first delta payload reports everything so far, and its exemplar may be of any time).
+    exemplars_until: u64,
 }
 
 fn unix_ns(at: SystemTime) -> u64 {
@@ -421,6 +431,17 @@ fn kv_int(key: &str, value: i64) -> KeyValue {
             value: Some(any_value::Value::IntValue(value)),
         }),
         ..KeyValue::default()
+    }
+}
+
+/// Whether the call `e` names ended as `end` says: the point of the requests it is one of.
+fn ended_as(e: &crate::exemplars::Exemplar, end: RequestEnd) -> bool {
+    match end {
+        RequestEnd::Status(status) => e.status == Some(status),
+        RequestEnd::Returned => e.status.is_none() && !e.failed,
+        RequestEnd::Failed => e.status.is_none() && e.failed,
+        // An exemplar is a call that finished.
+        RequestEnd::Cancelled => false,
     }
 }
 
@@ -465,6 +486,8 @@ struct Family {
     description: &'static str,
     unit: &'static str,
     points: Vec<(Vec<KeyValue>, Point)>,
+    /// The exemplar of a histogram point, by the point's place in `points`.
+    exemplars: Vec<(usize, crate::exemplars::Exemplar)>,
 }
 
 impl Family {
@@ -474,7 +497,26 @@ impl Family {
             description,
             unit,
             points: Vec::new(),
+            exemplars: Vec::new(),
         }
+    }
+
+    /// Gives the latest point an exemplar.
+    fn exemplar(&mut self, exemplar: Option<&crate::exemplars::Exemplar>) {
+        if let (Some(e), Some(last)) = (exemplar, self.points.len().checked_sub(1)) {
+            self.exemplars.push((last, *e));
+        }
+    }
+}
+
+/// An exemplar as OTLP's: the call's duration in seconds, its end, its trace and span.
+fn otlp_exemplar(e: &crate::exemplars::Exemplar) -> Exemplar {
+    Exemplar {
+        time_unix_nano: e.ended_unix_nanos(),
+        value: Some(exemplar::Value::AsDouble(e.seconds())),
+        span_id: e.span_id.to_bytes().to_vec(),
+        trace_id: e.trace_id.to_bytes().to_vec(),
+        ..Exemplar::default()
     }
 }
 
@@ -531,12 +573,17 @@ impl Builder {
             previous: HashMap::new(),
             previous_exponential: HashMap::new(),
             explicit: false,
+            exemplars_until: 0,
         }
     }
 
-    fn request(&mut self, snapshot: &Snapshot) -> ExportMetricsServiceRequest {
+    fn request(
+        &mut self,
+        snapshot: &Snapshot,
+        exemplars: &Exemplars,
+    ) -> ExportMetricsServiceRequest {
         let now_ns = unix_ns(snapshot.at);
-        let families = self.families(snapshot);
+        let families = self.families(snapshot, exemplars);
         let delta = self.temporality == Temporality::Delta;
         let start_ns = if delta { self.last_ns } else { self.start_ns };
         let temporality = if delta {
@@ -549,8 +596,23 @@ impl Builder {
             let mut sums = Vec::new();
             let mut histograms = Vec::new();
             let mut exponentials = Vec::new();
-            for (attributes, point) in family.points {
+            // In the order of their points: each point takes its own in turn.
+            let mut family_exemplars = family.exemplars.into_iter().peekable();
+            for (i, (attributes, point)) in family.points.into_iter().enumerate() {
                 let key = format!("{}{:?}", family.name, attributes);
+                // A delta payload's exemplar is a call of its interval: the newest one of an
+                // earlier interval is not sent again, and one that ended after the snapshot is
+                // the next payload's.
+                let exemplars: Vec<Exemplar> = family_exemplars
+                    .next_if(|(at, _)| *at == i)
+                    .map(|(_, e)| e)
+                    .filter(|e| {
+                        let ended = e.ended_unix_nanos();
+                        !delta || (self.exemplars_until < ended && ended <= now_ns)
+                    })
+                    .map(|e| otlp_exemplar(&e))
+                    .into_iter()
+                    .collect();
                 match point {
                     Point::Sum(total) => {
                         let value = if delta {
@@ -599,6 +661,7 @@ impl Builder {
                             sum: Some(sum),
                             bucket_counts: buckets,
                             explicit_bounds: bounds,
+                            exemplars,
                             ..HistogramDataPoint::default()
                         });
                     }
@@ -621,6 +684,7 @@ impl Builder {
                                 offset: e.offset,
                                 bucket_counts: e.counts,
                             }),
+                            exemplars,
                             ..ExponentialHistogramDataPoint::default()
                         });
                     }
@@ -654,6 +718,7 @@ impl Builder {
             });
         }
         self.last_ns = now_ns;
+        self.exemplars_until = now_ns;
         ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(Resource {
@@ -674,7 +739,7 @@ impl Builder {
         }
     }
 
-    fn families(&mut self, snapshot: &Snapshot) -> Vec<Family> {
+    fn families(&mut self, snapshot: &Snapshot, exemplars: &Exemplars) -> Vec<Family> {
         let seconds: Vec<f64> = BOUNDS
             .iter()
             .map(|&(_, nanos)| nanos as f64 / 1e9)
@@ -726,6 +791,7 @@ impl Builder {
             };
             let first = g.sites.first().copied();
             let route = first.and_then(|s| s.route());
+            let exemplar = exemplars.newest_of(&g.sites);
             match (
                 first.map(|s| s.kind()),
                 route.and_then(|r| r.split_once(' ')),
@@ -761,10 +827,14 @@ impl Builder {
                             }
                         }
                         http.points.push((attributes, point(&h)));
+                        http.exemplar(exemplar.filter(|e| ended_as(e, end)));
                     }
                 }
                 (Some(SiteKind::Tokens), _) => {}
-                _ => durations.points.push((site, point(&g.figures.durations))),
+                _ => {
+                    durations.points.push((site, point(&g.figures.durations)));
+                    durations.exemplar(exemplar);
+                }
             }
         }
         let mut histograms: Vec<(Family, &gen_ai::GenAiHistogram)> = gen_ai::GEN_AI_HISTOGRAMS
@@ -854,5 +924,5 @@ impl Builder {
 /// assert_eq!(resource.attributes[0].key, "service.name");
 /// ```
 pub fn request(snapshot: &Snapshot, resource: &[(String, String)]) -> ExportMetricsServiceRequest {
-    Builder::new(resource.to_vec(), Temporality::Cumulative).request(snapshot)
+    Builder::new(resource.to_vec(), Temporality::Cumulative).request(snapshot, &Exemplars::recent())
 }

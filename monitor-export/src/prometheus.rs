@@ -1,4 +1,5 @@
-//! `/metrics`: the Prometheus text exposition format 0.0.4.
+//! `/metrics`: the Prometheus text exposition format 0.0.4, and OpenMetrics 1.0 text with
+//! exemplars for a scraper that asks for it.
 //!
 //! Every instrumented site, model and cache, and the process's memory:
 //!
@@ -40,19 +41,64 @@
 //!
 //! The writer reads a [`Snapshot`] and nothing else; what to say about the calls — labels,
 //! outcomes, unknown costs, counters that never fall — comes from [`crate::rules`].
+//!
+//! # OpenMetrics
+//!
+//! [`render_openmetrics`] writes the same families and samples as OpenMetrics 1.0 text
+//! ([`OPENMETRICS_CONTENT_TYPE`]), what Prometheus asks for first when it scrapes, with what the
+//! format requires: a counter's family is named without `_total` in `# TYPE` and `# HELP` (its
+//! samples keep it), `le` values are canonical numbers (`1.0` for `1`, `1e+06`), `"` is escaped in
+//! help texts, and the text ends with `# EOF`. Each site's `monitor_call_duration_seconds` carries
+//! an exemplar, on the bucket its value falls in, when a kept run has a call of the site
+//! ([`crate::exemplars`]): `… 12 # {trace_id="…",span_id="…"} 0.0031 1712345678.123`.
+//!
+//! A Prometheus before 3.0 stores `le` as written, so the bounds that are whole numbers (`1`, `5`,
+//! `10`, `30`, `60`) are other series (`le="1.0"`) when it scrapes OpenMetrics than when it
+//! scraped the 0.0.4 text; Prometheus 3 writes both the same.
 
+use crate::exemplars::{Exemplar, Exemplars};
 use crate::gen_ai;
 use crate::rules::{self, OutcomePeaks, SiteGroup};
 use monitor_core::Snapshot;
 use monitor_core::figures::Outcomes;
 use monitor_core::site::SiteKind;
 use monitor_core::snapshot::ModelStats;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// The content type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type of [`render_openmetrics`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Whether an `Accept` header asks for OpenMetrics text (any version, with a quality above 0), as
+/// Prometheus does when it scrapes.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_export::prometheus::accepts_openmetrics;
+///
+/// assert!(accepts_openmetrics("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+/// assert!(!accepts_openmetrics("text/plain;version=0.0.4"));
+/// assert!(!accepts_openmetrics("application/openmetrics-text; q=0"));
+/// ```
+pub fn accepts_openmetrics(accept: &str) -> bool {
+    accept.split(',').any(|part| {
+        let mut params = part.split(';').map(str::trim);
+        let media = params.next().unwrap_or("");
+        media.eq_ignore_ascii_case("application/openmetrics-text")
+            && !params.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f64>() == Ok(0.0)
+                })
+            })
+    })
+}
 
 /// Upper bounds of `monitor_call_duration_seconds`: as written in `le`, and in nanoseconds. From
 /// in-process steps (100 µs) to slow LLM calls (a minute).
@@ -117,8 +163,29 @@ impl Exposition {
     pub fn render(&mut self, snapshot: &Snapshot) -> String {
         // About 28 lines of about 110 bytes a site: one allocation, not a doubling and a copy of
         // tens of megabytes at the end.
-        let mut out = Output::text(16 * 1024 + snapshot.sites.len() * 3 * 1024);
-        self.write(&mut out, snapshot);
+        let mut out = Output::text(16 * 1024 + snapshot.sites.len() * 3 * 1024, false);
+        self.write(&mut out, snapshot, &Exemplars::default());
+        out.text
+    }
+
+    /// Every metric of `snapshot`, in OpenMetrics 1.0 text ([`OPENMETRICS_CONTENT_TYPE`]), each
+    /// site's duration histogram with the exemplar of the site's in `exemplars` (see the
+    /// [module docs](self)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monitor_export::exemplars::Exemplars;
+    ///
+    /// let text = monitor_export::Exposition::new()
+    ///     .render_openmetrics(&monitor_core::snapshot(), &Exemplars::default());
+    /// assert!(text.contains("# TYPE monitor_sites gauge\n"));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
+    pub fn render_openmetrics(&mut self, snapshot: &Snapshot, exemplars: &Exemplars) -> String {
+        let mut out = Output::text(16 * 1024 + snapshot.sites.len() * 3 * 1024, true);
+        self.write(&mut out, snapshot, exemplars);
+        out.text.push_str("# EOF\n");
         out.text
     }
 
@@ -134,14 +201,20 @@ impl Exposition {
     /// assert_eq!(sites.labels[0].0, "kind");
     /// ```
     pub fn series(&mut self, snapshot: &Snapshot) -> Vec<Series> {
+        self.series_with(snapshot, &Exemplars::default())
+    }
+
+    /// As [`series`](Exposition::series), each site's duration bucket that a call in
+    /// `exemplars` falls in carrying it ([`Series::exemplar`]).
+    pub fn series_with(&mut self, snapshot: &Snapshot, exemplars: &Exemplars) -> Vec<Series> {
         let mut out = Output::series();
-        self.write(&mut out, snapshot);
+        self.write(&mut out, snapshot, exemplars);
         out.series
     }
 
-    fn write(&mut self, out: &mut Output, snapshot: &Snapshot) {
+    fn write(&mut self, out: &mut Output, snapshot: &Snapshot, exemplars: &Exemplars) {
         let groups = rules::group_sites(snapshot, &mut self.peaks);
-        render_sites(out, snapshot, &groups);
+        render_sites(out, snapshot, &groups, exemplars);
         render_models(out, &snapshot.models);
         render_gen_ai(out, snapshot);
         render_caches(out, snapshot);
@@ -169,19 +242,24 @@ pub struct Series {
     /// On a histogram's `_count` series, the same calls on the exponential schema (a native
     /// histogram's buckets).
     pub native: Option<crate::exponential::Exponential>,
+    /// On a histogram's `_bucket` series, a call it counts and its trace
+    /// ([`Exposition::series_with`]).
+    pub exemplar: Option<Exemplar>,
 }
 
-/// Where the families go: the text, or series.
+/// Where the families go: the text (0.0.4 or OpenMetrics), or series.
 struct Output {
     structured: bool,
+    openmetrics: bool,
     text: String,
     series: Vec<Series>,
 }
 
 impl Output {
-    fn text(capacity: usize) -> Output {
+    fn text(capacity: usize, openmetrics: bool) -> Output {
         Output {
             structured: false,
+            openmetrics,
             text: String::with_capacity(capacity),
             series: Vec::new(),
         }
@@ -190,6 +268,7 @@ impl Output {
     fn series() -> Output {
         Output {
             structured: true,
+            openmetrics: false,
             text: String::new(),
             series: Vec::new(),
         }
@@ -201,10 +280,59 @@ impl Output {
             name,
             kind,
             help,
+            openmetrics: self.openmetrics,
             samples: String::new(),
             series: self.structured.then(Vec::new),
         }
     }
+
+    /// A bucket's bound as `le` says it: as written for the 0.0.4 text and series (`text`),
+    /// a canonical number for OpenMetrics.
+    fn le(&self, text: &'static str, bound: f64) -> Cow<'static, str> {
+        if self.openmetrics {
+            Cow::Owned(canonical(bound))
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+}
+
+/// `value` as OpenMetrics's canonical numbers write it (Go's shortest `%g`, `.0` added to a
+/// whole number): `1.0`, `0.00025`, `100000.0`, `1e+06`, `1.048576e+06`, `1e-05`.
+pub(crate) fn canonical(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    if value == 0.0 {
+        return "0.0".to_owned();
+    }
+    // Rust's `{:e}` is the shortest digits that read back the same, as Go's: `1.048576e6`.
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..6).contains(&exponent) {
+        // `Display` never uses an exponent, and gives the same shortest digits.
+        let mut plain = value.to_string();
+        if !plain.contains('.') {
+            plain.push_str(".0");
+        }
+        plain
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
+    }
+}
+
+/// The bucket of [`BOUNDS`] (or `+Inf`, [`LE`] - 1) that a duration falls in: the first bound at
+/// or above it.
+fn bucket_of(duration: Duration) -> usize {
+    BOUNDS
+        .iter()
+        .position(|&(_, nanos)| duration <= Duration::from_nanos(nanos))
+        .unwrap_or(BOUNDS.len())
 }
 
 /// The labels of a series, rendered for the text once, and kept as pairs for series.
@@ -239,6 +367,21 @@ pub fn render(snapshot: &Snapshot) -> String {
     with_process_exposition(|e| e.render(snapshot))
 }
 
+/// Every metric of `snapshot`, in OpenMetrics 1.0 text, through the process's [`Exposition`],
+/// with the exemplars of the process's kept runs ([`Exemplars::recent`]).
+///
+/// # Examples
+///
+/// ```
+/// let text = monitor_export::prometheus::render_openmetrics(&monitor_core::snapshot());
+/// assert!(text.contains("# TYPE monitor_sites gauge\n"));
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+pub fn render_openmetrics(snapshot: &Snapshot) -> String {
+    let exemplars = Exemplars::recent();
+    with_process_exposition(|e| e.render_openmetrics(snapshot, &exemplars))
+}
+
 /// Runs `f` on the process's [`Exposition`]: one memory of what was exported, whatever the format
 /// a scrape asks for.
 pub(crate) fn with_process_exposition<R>(f: impl FnOnce(&mut Exposition) -> R) -> R {
@@ -270,7 +413,12 @@ pub(crate) fn cumulative_buckets(durations: &monitor_core::figures::Histogram) -
     buckets
 }
 
-fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
+fn render_sites(
+    out: &mut Output,
+    snapshot: &Snapshot,
+    groups: &[SiteGroup],
+    exemplars: &Exemplars,
+) {
     let heap_counted = rules::heap_counted(snapshot);
     let mut kinds = [
         (SiteKind::Handler, 0u64),
@@ -353,6 +501,10 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
     {
         family.samples.reserve(groups.len() * lines * 130);
     }
+    let le: Vec<Cow<'static, str>> = BOUNDS
+        .iter()
+        .map(|&(text, nanos)| out.le(text, nanos as f64 / 1e9))
+        .collect();
     let mut rendered: Vec<Labels<'_>> = Vec::with_capacity(groups.len());
     for g in groups {
         let mut labels = Labels::default();
@@ -367,11 +519,19 @@ fn render_sites(out: &mut Output, snapshot: &Snapshot, groups: &[SiteGroup]) {
             calls.sample("", &labels, &[("outcome", outcome)], n);
         }
         let buckets = cumulative_buckets(&c.durations);
-        for ((le, _), n) in BOUNDS.iter().zip(buckets) {
+        let exemplar = exemplars.newest_of(&g.sites);
+        let exemplar_at = exemplar.map(|e| bucket_of(e.duration));
+        for (i, (le, n)) in le.iter().zip(buckets).enumerate() {
             durations.sample("_bucket", &labels, &[("le", le)], n);
+            if exemplar_at == Some(i) {
+                durations.exemplar(exemplar);
+            }
         }
         let finished = buckets[LE - 1];
         durations.sample("_bucket", &labels, &[("le", "+Inf")], finished);
+        if exemplar_at == Some(LE - 1) {
+            durations.exemplar(exemplar);
+        }
         durations.sample("_sum", &labels, &[], Float(c.durations.sum().as_secs_f64()));
         durations.sample("_count", &labels, &[], finished);
         durations
@@ -531,7 +691,17 @@ fn render_gen_ai(out: &mut Output, snapshot: &Snapshot) {
     let key_labels = gen_ai::KEY_ATTRIBUTES.map(label_name);
     for row in gen_ai::GEN_AI_HISTOGRAMS {
         let mut family = out.family(row.prometheus, "histogram", row.help);
-        let le: Vec<String> = row.bounds.iter().map(f64::to_string).collect();
+        let le: Vec<String> = row
+            .bounds
+            .iter()
+            .map(|&b| {
+                if out.openmetrics {
+                    canonical(b)
+                } else {
+                    b.to_string()
+                }
+            })
+            .collect();
         for s in &series {
             let mut labels = Labels::default();
             for ((_, value), name) in s.key.attributes().into_iter().zip(&key_labels) {
@@ -754,6 +924,7 @@ struct Family {
     name: &'static str,
     kind: &'static str,
     help: &'static str,
+    openmetrics: bool,
     samples: String,
     series: Option<Vec<Series>>,
 }
@@ -761,7 +932,7 @@ struct Family {
 impl Family {
     #[cfg(test)]
     fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family {
-        Output::text(0).family(name, kind, help)
+        Output::text(0, false).family(name, kind, help)
     }
 
     /// A sample of `name` + `suffix`, with `labels` and then `extra` ones.
@@ -785,6 +956,7 @@ impl Family {
                 kind: self.kind,
                 help: self.help,
                 native: None,
+                exemplar: None,
             });
             return;
         }
@@ -816,6 +988,22 @@ impl Family {
         }
     }
 
+    /// Gives the latest sample (a histogram's bucket) an exemplar: at the end of its line in
+    /// OpenMetrics, on the series for an output of series. The 0.0.4 text has no exemplars.
+    fn exemplar(&mut self, exemplar: Option<&Exemplar>) {
+        let Some(e) = exemplar else { return };
+        if let Some(last) = self.series.as_mut().and_then(|s| s.last_mut()) {
+            last.exemplar = Some(*e);
+            return;
+        }
+        if !self.openmetrics || !self.samples.ends_with('\n') {
+            return;
+        }
+        self.samples.pop();
+        write_exemplar(&mut self.samples, e);
+        self.samples.push('\n');
+    }
+
     /// Writes the family, unless it has no sample.
     fn write(self, out: &mut Output) {
         if let Some(series) = self.series {
@@ -823,6 +1011,10 @@ impl Family {
             return;
         }
         if self.samples.is_empty() {
+            return;
+        }
+        if self.openmetrics {
+            self.write_openmetrics(&mut out.text);
             return;
         }
         let out = &mut out.text;
@@ -843,6 +1035,53 @@ impl Family {
         out.push('\n');
         out.push_str(&self.samples);
     }
+
+    /// The family as OpenMetrics writes it: TYPE before HELP, a counter's family named without
+    /// its samples' `_total`, and `"` escaped in the help too.
+    fn write_openmetrics(&self, out: &mut String) {
+        let (name, kind) = match self.kind {
+            "counter" => match self.name.strip_suffix("_total") {
+                Some(family) => (family, "counter"),
+                // A counter's samples must end in `_total`: one that does not is said no more of
+                // than that it is a number.
+                None => (self.name, "unknown"),
+            },
+            kind => (self.name, kind),
+        };
+        out.push_str("# TYPE ");
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(kind);
+        out.push_str("\n# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        for c in self.help.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '"' => out.push_str("\\\""),
+                c => out.push(c),
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.samples);
+    }
+}
+
+/// ` # {trace_id="…",span_id="…"} value timestamp`: the exemplar of an OpenMetrics sample, its
+/// value in seconds and its timestamp in seconds since the Unix epoch, to the millisecond. Its
+/// labels are 63 characters, within the format's 128.
+fn write_exemplar(out: &mut String, e: &Exemplar) {
+    let ended = e.ended_unix_nanos();
+    let _ = write!(
+        out,
+        " # {{trace_id=\"{}\",span_id=\"{}\"}} {} {}.{:03}",
+        e.trace_id,
+        e.span_id,
+        e.seconds(),
+        ended / 1_000_000_000,
+        ended % 1_000_000_000 / 1_000_000
+    );
 }
 
 /// Appends `name="value"` to a rendered label list, escaping the value as the format requires.
@@ -926,8 +1165,43 @@ mod tests {
     }
 
     #[test]
+    fn canonical_numbers_are_gos_shortest_g_with_a_point() {
+        for (value, text) in [
+            (0.0, "0.0"),
+            (1.0, "1.0"),
+            (60.0, "60.0"),
+            (2.5, "2.5"),
+            (0.0001, "0.0001"),
+            (0.00025, "0.00025"),
+            (1e-5, "1e-05"),
+            (100_000.0, "100000.0"),
+            (1e6, "1e+06"),
+            (1_048_576.0, "1.048576e+06"),
+            (67_108_864.0, "6.7108864e+07"),
+            (1.1e23, "1.1e+23"),
+            (f64::INFINITY, "+Inf"),
+        ] {
+            assert_eq!(canonical(value), text);
+        }
+        // Every bound, as OpenMetrics writes it, reads back as the bound.
+        for &(_, nanos) in &BOUNDS {
+            let bound = nanos as f64 / 1e9;
+            assert_eq!(canonical(bound).parse::<f64>(), Ok(bound));
+        }
+    }
+
+    #[test]
+    fn an_exemplar_goes_on_the_first_bucket_at_or_above_it() {
+        assert_eq!(bucket_of(Duration::from_micros(100)), 0);
+        assert_eq!(bucket_of(Duration::from_micros(101)), 1);
+        assert_eq!(bucket_of(Duration::from_millis(5)), 5);
+        assert_eq!(bucket_of(Duration::from_secs(60)), BOUNDS.len() - 1);
+        assert_eq!(bucket_of(Duration::from_secs(61)), BOUNDS.len());
+    }
+
+    #[test]
     fn a_family_without_samples_writes_nothing() {
-        let mut out = Output::text(0);
+        let mut out = Output::text(0, false);
         Family::new("x_total", "counter", "help").write(&mut out);
         assert_eq!(out.text, "");
     }

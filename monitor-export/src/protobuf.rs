@@ -5,9 +5,13 @@
 //! The families, names and labels are the text exposition's ([`Exposition::series`]); each
 //! duration histogram also carries its calls on the exponential schema at
 //! [`SCALE`](crate::exponential::SCALE) (see [`exponential`](crate::exponential) for the error).
+//! A site's duration bucket carries the exemplar of the site's newest call in a kept run, as the
+//! OpenMetrics text does ([`crate::exemplars`]); Prometheus reads it from the classic bucket for
+//! native histograms too.
 //!
 //! The messages are those of `io/prometheus/client/metrics.proto`, declared with prost.
 
+use crate::exemplars::Exemplars;
 use crate::exponential::Exponential;
 use crate::prometheus::{Exposition, Series};
 use monitor_core::Snapshot;
@@ -130,6 +134,55 @@ pub struct Bucket {
     /// The bound, inclusive.
     #[prost(double, optional, tag = "2")]
     pub upper_bound: Option<f64>,
+    /// A call counted in the bucket, and its trace.
+    #[prost(message, optional, tag = "3")]
+    pub exemplar: Option<Exemplar>,
+}
+
+/// `io.prometheus.client.Exemplar`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Exemplar {
+    /// `trace_id` and `span_id`.
+    #[prost(message, repeated, tag = "1")]
+    pub label: Vec<LabelPair>,
+    /// The call's duration, in seconds.
+    #[prost(double, optional, tag = "2")]
+    pub value: Option<f64>,
+    /// When it ended.
+    #[prost(message, optional, tag = "3")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// `google.protobuf.Timestamp`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Timestamp {
+    /// Seconds since the Unix epoch.
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    /// And nanoseconds, 0 to 999,999,999.
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+impl Exemplar {
+    fn of(e: &crate::exemplars::Exemplar) -> Exemplar {
+        let ended = e.ended_unix_nanos();
+        let label = |name: &str, value: String| LabelPair {
+            name: Some(name.to_owned()),
+            value: Some(value),
+        };
+        Exemplar {
+            label: vec![
+                label("trace_id", e.trace_id.to_string()),
+                label("span_id", e.span_id.to_string()),
+            ],
+            value: Some(e.seconds()),
+            timestamp: Some(Timestamp {
+                seconds: i64::try_from(ended / 1_000_000_000).unwrap_or(i64::MAX),
+                nanos: i32::try_from(ended % 1_000_000_000).unwrap_or(0),
+            }),
+        }
+    }
 }
 
 /// `io.prometheus.client.BucketSpan`.
@@ -147,8 +200,14 @@ impl Exposition {
     /// Every metric of `snapshot` as the delimited protobuf exposition ([`PROTOBUF_CONTENT_TYPE`]),
     /// duration histograms with native buckets beside the classic ones.
     pub fn render_protobuf(&mut self, snapshot: &Snapshot) -> Vec<u8> {
+        self.render_protobuf_with(snapshot, &Exemplars::default())
+    }
+
+    /// As [`render_protobuf`](Exposition::render_protobuf), each site's duration histogram with
+    /// the exemplar of the site's in `exemplars` on the bucket its value falls in.
+    pub fn render_protobuf_with(&mut self, snapshot: &Snapshot, exemplars: &Exemplars) -> Vec<u8> {
         let mut out = Vec::new();
-        for family in families(self.series(snapshot)) {
+        for family in families(self.series_with(snapshot, exemplars)) {
             // Writing to a Vec cannot fail.
             let _ = prost::Message::encode_length_delimited(&family, &mut out);
         }
@@ -157,9 +216,11 @@ impl Exposition {
 }
 
 /// Every metric of `snapshot` as the delimited protobuf exposition, through the process's
-/// [`Exposition`] (the one [`render`](crate::render) uses).
+/// [`Exposition`] (the one [`render`](crate::render) uses), with the exemplars of the process's
+/// kept runs ([`Exemplars::recent`]).
 pub fn render_protobuf(snapshot: &Snapshot) -> Vec<u8> {
-    crate::prometheus::with_process_exposition(|e| e.render_protobuf(snapshot))
+    let exemplars = Exemplars::recent();
+    crate::prometheus::with_process_exposition(|e| e.render_protobuf_with(snapshot, &exemplars))
 }
 
 /// The series grouped back into families: a histogram's `_bucket`, `_sum` and `_count` series
@@ -231,13 +292,15 @@ fn families(series: Vec<Series>) -> Vec<MetricFamily> {
                 match part {
                     "_bucket" => {
                         let le = s.labels.iter().find(|(n, _)| n == "le").map(|(_, v)| v);
-                        // +Inf is the count; the classic buckets list the finite bounds.
+                        // +Inf is the count; the classic buckets list the finite bounds, and
+                        // +Inf only to carry an exemplar.
                         if let Some(bound) = le.and_then(|v| v.parse::<f64>().ok())
-                            && bound.is_finite()
+                            && (bound.is_finite() || s.exemplar.is_some())
                         {
                             h.bucket.push(Bucket {
                                 cumulative_count: Some(s.value as u64),
                                 upper_bound: Some(bound),
+                                exemplar: s.exemplar.as_ref().map(Exemplar::of),
                             });
                         }
                     }

@@ -7,6 +7,7 @@ use monitor_core::site::SiteKind;
 use monitor_core::snapshot::{ErrorPattern, ErrorSummary, ModelStats, SiteSnapshot};
 use monitor_core::{Figures, Site, Snapshot};
 use monitor_export::Exposition;
+use monitor_export::exemplars::{Exemplar, Exemplars};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -280,4 +281,202 @@ fn the_protobuf_exposition_has_the_texts_families_and_native_buckets() {
             .iter()
             .any(|l| l.name.as_deref() == Some("le"))
     );
+}
+
+/// The handler's 40 ms call and the stage's 61 s one, as kept runs would name them.
+fn exemplars(snap: &Snapshot) -> (Exemplars, Exemplar, Exemplar) {
+    let ended = SystemTime::UNIX_EPOCH + Duration::new(1_800_000_000, 123_456_789);
+    let handler = Exemplar {
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap(),
+        span_id: "00f067aa0ba902b7".parse().unwrap(),
+        duration: Duration::from_micros(40_123),
+        ended,
+        status: Some(200),
+        failed: false,
+    };
+    let stage = Exemplar {
+        trace_id: "0af7651916cd43dd8448eb211c80319c".parse().unwrap(),
+        span_id: "b7ad6b7169203331".parse().unwrap(),
+        duration: Duration::from_secs(61),
+        ended,
+        status: None,
+        failed: true,
+    };
+    let all = Exemplars::default()
+        .with(snap.sites[0].site, handler)
+        .with(snap.sites[1].site, stage);
+    (all, handler, stage)
+}
+
+/// A sample line without its exemplar, its `le` read as a number: what must be the same in both
+/// texts.
+fn sample(line: &str) -> (String, f64) {
+    let line = line.split(" # {").next().unwrap();
+    let (head, value) = line.rsplit_once(' ').unwrap();
+    let head = match head
+        .split_once(",le=\"")
+        .or_else(|| head.split_once("{le=\""))
+    {
+        Some((before, le)) => {
+            let (le, after) = le.split_once('"').unwrap();
+            let le: f64 = le.parse().unwrap();
+            format!("{before} le={le:?}{after}")
+        }
+        None => head.to_owned(),
+    };
+    (head, value.parse().unwrap())
+}
+
+/// OpenMetrics: the 0.0.4 text's samples, one for one, with the format's own rules (counters'
+/// families without `_total`, canonical `le`, `# EOF`), and an exemplar on the bucket each call
+/// falls in, and on no other line.
+#[test]
+fn the_openmetrics_text_is_the_texts_samples_with_an_exemplar_on_the_bucket_of_its_call() {
+    let snap = snapshot();
+    let (exemplars, _, _) = exemplars(&snap);
+    let text = Exposition::new().render(&snap);
+    let om = Exposition::new().render_openmetrics(&snap, &exemplars);
+    assert!(om.ends_with("\n# EOF\n"), "{om}");
+    assert_eq!(om.matches("# EOF").count(), 1);
+
+    let handler =
+        "site=\"create_logo\",kind=\"handler\",module=\"app::api\",route=\"POST /api/logos\"";
+    let stage = "site=\"render\",kind=\"stage\",module=\"app::pipeline\",pipeline=\"logo\",stage=\"render\"";
+    let with_exemplar: Vec<&str> = om.lines().filter(|l| l.contains(" # {")).collect();
+    assert_eq!(
+        with_exemplar,
+        [
+            format!(
+                "monitor_call_duration_seconds_bucket{{{handler},le=\"0.05\"}} 2 \
+                 # {{trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"}} \
+                 0.040123 1800000000.123"
+            ),
+            format!(
+                "monitor_call_duration_seconds_bucket{{{stage},le=\"+Inf\"}} 1 \
+                 # {{trace_id=\"0af7651916cd43dd8448eb211c80319c\",span_id=\"b7ad6b7169203331\"}} \
+                 61 1800000000.123"
+            ),
+        ],
+        "{om}"
+    );
+    // The exemplar's labels, names and values: 63 characters, within OpenMetrics's 128.
+    let labels = "trace_id".len() + 32 + "span_id".len() + 16;
+    assert!(labels <= 128);
+
+    let samples = |t: &str| -> Vec<(String, f64)> {
+        t.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(sample)
+            .collect()
+    };
+    assert_eq!(samples(&text), samples(&om));
+    // Canonical numbers: whole ones with `.0`, large ones with an exponent.
+    for le in [
+        "le=\"1.0\"",
+        "le=\"60.0\"",
+        "le=\"0.00025\"",
+        "le=\"1.048576e+06\"",
+    ] {
+        assert!(om.contains(le), "{le}");
+    }
+    assert!(!om.contains("le=\"1\"") && !om.contains("le=\"1048576\""));
+
+    // Each family's metadata: TYPE then HELP, a counter's family named without `_total`.
+    let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+    let om_types: Vec<&str> = om.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+    assert_eq!(types.len(), om_types.len());
+    for (t, o) in types.iter().zip(&om_types) {
+        match t.strip_suffix(" counter") {
+            Some(name) => {
+                let family = name
+                    .strip_suffix("_total")
+                    .expect("a counter ends in _total");
+                assert_eq!(*o, format!("{family} counter"));
+            }
+            None => assert_eq!(t, o),
+        }
+    }
+    let lines: Vec<&str> = om.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(
+                lines[i + 1].starts_with(&format!("# HELP {name} ")),
+                "{line}"
+            );
+        }
+    }
+}
+
+/// The 0.0.4 text has no exemplars, whatever the exemplars: the same bytes as before.
+#[test]
+fn the_text_is_unchanged_by_exemplars() {
+    let snap = snapshot();
+    let (exemplars, _, _) = exemplars(&snap);
+    let with = Exposition::new().series_with(&snap, &exemplars);
+    let text = Exposition::new().render(&snap);
+    assert_eq!(text, EXPECTED);
+    // Series carry them, on the two buckets.
+    let carrying: Vec<(&str, &str)> = with
+        .iter()
+        .filter(|s| s.exemplar.is_some())
+        .map(|s| {
+            let le = s.labels.iter().find(|(n, _)| n == "le").unwrap();
+            (s.labels[0].1.as_str(), le.1.as_str())
+        })
+        .collect();
+    assert_eq!(carrying, [("create_logo", "0.05"), ("render", "+Inf")]);
+}
+
+/// The protobuf exposition carries the same exemplars on its classic buckets (from which
+/// Prometheus reads them for native histograms too), a `+Inf` bucket listed only to carry one.
+#[cfg(feature = "protobuf")]
+#[test]
+fn the_protobuf_exposition_carries_the_exemplars_on_their_buckets() {
+    use monitor_export::protobuf::MetricFamily;
+    let snap = snapshot();
+    let (exemplars, handler, stage) = exemplars(&snap);
+    let bytes = Exposition::new().render_protobuf_with(&snap, &exemplars);
+    let mut rest = bytes.as_slice();
+    let mut carrying = Vec::new();
+    while !rest.is_empty() {
+        let family: MetricFamily =
+            prost::Message::decode_length_delimited(&mut rest).expect("a MetricFamily");
+        for m in &family.metric {
+            for b in m.histogram.iter().flat_map(|h| &h.bucket) {
+                if let Some(e) = &b.exemplar {
+                    let site = m.label[0].value.clone().unwrap();
+                    carrying.push((
+                        family.name.clone().unwrap(),
+                        site,
+                        b.upper_bound.unwrap(),
+                        e.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(carrying.len(), 2, "{carrying:#?}");
+    for ((family, site, bound, e), (expected_site, expected_bound, x)) in carrying.iter().zip([
+        ("create_logo", 0.05, handler),
+        ("render", f64::INFINITY, stage),
+    ]) {
+        assert_eq!(family, "monitor_call_duration_seconds");
+        assert_eq!((site.as_str(), *bound), (expected_site, expected_bound));
+        let labels: Vec<(&str, &str)> = e
+            .label
+            .iter()
+            .map(|l| (l.name.as_deref().unwrap(), l.value.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("trace_id", x.trace_id.to_string().as_str()),
+                ("span_id", x.span_id.to_string().as_str())
+            ]
+        );
+        assert_eq!(e.value, Some(x.duration.as_secs_f64()));
+        let ts = e.timestamp.as_ref().unwrap();
+        assert_eq!((ts.seconds, ts.nanos), (1_800_000_000, 123_456_789));
+    }
 }

@@ -86,6 +86,7 @@ where
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let method = record::method_index(request.method());
         let route = Route::matched(request.extensions());
+        let parent = record::remote_parent(request.headers());
         // A request without a body (most GETs) needs no counter and no second box around it.
         let (request, received) = if http_body::Body::is_end_stream(request.body()) {
             (request, None)
@@ -95,7 +96,8 @@ where
             let request = request.map(|body| Body::new(MonitorBody::new(body, tally)));
             (request, Some(counter))
         };
-        let (inner, pending) = Pending::start(method, route, received, || self.inner.call(request));
+        let (inner, pending) =
+            Pending::start(method, route, received, parent, || self.inner.call(request));
         ResponseFuture {
             inner,
             request: Some(pending),

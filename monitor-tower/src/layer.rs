@@ -138,8 +138,10 @@ where
             let tally = Tally::Received(Arc::clone(&counter));
             (MonitorBody::new(body, tally), Some(counter))
         };
+        let parent = record::remote_parent(&parts.headers);
         let request = Request::from_parts(parts, body);
-        let (inner, pending) = Pending::start(method, route, received, || self.inner.call(request));
+        let (inner, pending) =
+            Pending::start(method, route, received, parent, || self.inner.call(request));
         ResponseFuture {
             inner,
             request: Some(pending),

@@ -55,6 +55,12 @@
 //! A request no instrumented handler served is recorded on its route's site
 //! ([`MonitorLayer::route_from`]), or on [`monitor_core::site::OTHER_ROUTES`] when it has none.
 //!
+//! With runs traced (`monitor_core::Config::traces`), each request is a run, and a request that
+//! came with a W3C `traceparent` header continues the caller's trace: the run's root span is the
+//! caller's span's child, follows its sampled flag, and keeps its `tracestate`. A malformed
+//! header, or more than one, starts a trace of its own; it never fails the request. Inside the
+//! handler, [`monitor_core::trace::current_traceparent`] is the header for the calls it makes.
+//!
 //! The layer depends on `tower-layer`, `tower-service`, `http` and `http-body` (and monitor-core):
 //! a service that uses it compiles no hyper and no axum. It serves any tower service of `http`
 //! requests, whoever serves it: hyper alone (through hyper-util's `TowerToHyperService`), or any

@@ -8,9 +8,14 @@
 //! bytes that flowed. The handler's call is then recorded once, with the final status and the bytes
 //! each way (the request's as they were read). A request no instrumented handler served is recorded
 //! on the site of its route.
+//!
+//! When runs are traced, the scope continues the trace the request's `traceparent` names
+//! ([`remote_parent`]).
 
-use http::{Method, Response};
+use http::{HeaderMap, Method, Response};
 use monitor_core::request::RequestScope;
+use monitor_core::trace::{MAX_TRACESTATE_LEN, TraceParent};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
@@ -70,9 +75,10 @@ impl Pending {
         method: u8,
         route: Option<Route>,
         received: Option<Arc<AtomicU64>>,
+        parent: Option<TraceParent>,
         call: impl FnOnce() -> F,
     ) -> (F, Pending) {
-        let scope = RequestScope::new();
+        let scope = RequestScope::continuing(parent);
         let future = scope.in_scope(call);
         let pending = Pending {
             scope,
@@ -102,6 +108,50 @@ impl Pending {
                 _ => monitor_core::site::OTHER_ROUTES.to_owned(),
             });
     }
+}
+
+/// The caller's span the request's run continues: its `traceparent` header, with the
+/// `tracestate` beside it, when runs are traced.
+///
+/// A header that does not parse (W3C Trace Context: wrong length, uppercase or non-hex digits,
+/// zero ids, version `ff`, bytes that are not ASCII) is no parent: the run starts a trace of its
+/// own, and the request is served as any other. So is a request with more than one
+/// `traceparent`: the specification allows one, and choosing among several would be a guess.
+/// Several `tracestate` headers are one list, joined with commas as the specification says; one
+/// too long for the run to keep ([`MAX_TRACESTATE_LEN`]) is dropped while joining, so no number of
+/// headers makes it grow.
+#[inline]
+pub(crate) fn remote_parent(headers: &HeaderMap) -> Option<TraceParent> {
+    // Nothing to continue with tracing off: no header lookup on that path.
+    if !monitor_core::trace::is_enabled() {
+        return None;
+    }
+    let mut values = headers.get_all(TRACEPARENT).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let parent = TraceParent::parse(value.to_str().ok()?)?;
+    Some(parent.with_tracestate(tracestate(headers).as_deref()))
+}
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+
+/// The `tracestate` list, `None` when there is none or it cannot be kept: a value that is not
+/// text, or a list longer than a run keeps.
+fn tracestate(headers: &HeaderMap) -> Option<Cow<'_, str>> {
+    let mut list: Option<Cow<'_, str>> = None;
+    for value in headers.get_all(TRACESTATE) {
+        let value = value.to_str().ok()?;
+        list = Some(match list {
+            None => Cow::Borrowed(value),
+            Some(list) => Cow::Owned(format!("{list},{value}")),
+        });
+        if list.as_ref().is_some_and(|l| l.len() > MAX_TRACESTATE_LEN) {
+            return None;
+        }
+    }
+    list
 }
 
 /// Polls the request's future with its scope entered, so that a handler finishing inside it
@@ -202,5 +252,36 @@ impl Drop for Completion {
     /// over, and the bytes sent are the ones counted.
     fn drop(&mut self) {
         self.request.complete(self.status, Some(self.sent));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(TRACESTATE, HeaderValue::from_bytes(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn tracestate_headers_are_one_list_and_a_list_too_long_is_dropped() {
+        assert_eq!(tracestate(&headers(&[])), None);
+        assert_eq!(tracestate(&headers(&[b"a=1"])).as_deref(), Some("a=1"));
+        assert_eq!(
+            tracestate(&headers(&[b"a=1,b=2", b"c=3"])).as_deref(),
+            Some("a=1,b=2,c=3")
+        );
+        // One value that is not text spoils the list: its members cannot be passed on as sent.
+        assert_eq!(tracestate(&headers(&[b"a=1", b"b=\xff"])), None);
+        // Joined until too long, then dropped: a thousand headers make no list of 10 kB.
+        let many = vec![&b"vendor=123"[..]; 1000];
+        assert_eq!(tracestate(&headers(&many)), None);
+        let fits = vec![&b"vendor=123"[..]; MAX_TRACESTATE_LEN / 11];
+        assert!(tracestate(&headers(&fits)).is_some());
     }
 }

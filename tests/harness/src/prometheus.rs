@@ -97,7 +97,29 @@ impl Prometheus {
         self.api(client, "/api/v1/alerts", &[], "alerts").await
     }
 
-    /// The array `field` of the `data` of a successful answer of the HTTP API at `path`.
+    /// The exemplars Prometheus stored (`--enable-feature=exemplar-storage`) for the series
+    /// `promql` selects, between `start` and `end` (seconds since the Unix epoch):
+    /// `/api/v1/query_exemplars`, one element per series with `seriesLabels` and `exemplars`
+    /// (each with `labels`, `value` and `timestamp`).
+    pub async fn exemplars(
+        &self,
+        client: &reqwest::Client,
+        promql: &str,
+        start: f64,
+        end: f64,
+    ) -> Result<Vec<Value>, String> {
+        let (start, end) = (start.to_string(), end.to_string());
+        self.api(
+            client,
+            "/api/v1/query_exemplars",
+            &[("query", promql), ("start", &start), ("end", &end)],
+            "",
+        )
+        .await
+    }
+
+    /// The array `field` of the `data` of a successful answer of the HTTP API at `path` (`data`
+    /// itself for an empty `field`).
     async fn api(
         &self,
         client: &reqwest::Client,
@@ -117,7 +139,12 @@ impl Prometheus {
         if body["status"] != "success" {
             return Err(body.to_string());
         }
-        Ok(body["data"][field].as_array().cloned().unwrap_or_default())
+        let data = if field.is_empty() {
+            &body["data"]
+        } else {
+            &body["data"][field]
+        };
+        Ok(data.as_array().cloned().unwrap_or_default())
     }
 
     /// Starts Prometheus on `port` (a free one when `None`) as a remote-write receiver
