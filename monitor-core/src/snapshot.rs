@@ -58,6 +58,9 @@ pub struct Snapshot {
     pub errors: Arc<ErrorSummary>,
     /// The pushing exporters' health ([`exports`](crate::exports::health)).
     pub exports: Vec<crate::exports::ExportHealth>,
+    /// What tracing kept and dropped so far ([`trace::stats`](crate::trace::stats)): exporters
+    /// read it here, as they read everything else.
+    pub traces: crate::record::run::TraceStats,
 }
 
 impl Snapshot {
@@ -71,6 +74,7 @@ impl Snapshot {
             memory: None,
             errors: Arc::default(),
             exports: Vec::new(),
+            traces: crate::record::run::TraceStats::default(),
         }
     }
 }
@@ -456,6 +460,7 @@ pub fn snapshot() -> Snapshot {
         memory: memory().ok(),
         errors,
         exports: crate::exports::health(),
+        traces: crate::record::run::stats(),
     }
 }
 

@@ -8,9 +8,12 @@
 //!   unknown cost never exported as 0, counters that never fall.
 //! - [`gen_ai`]: the OpenTelemetry GenAI conventions — series of metered calls, their attributes
 //!   and bucket boundaries.
+//! - [`trace_stats`]: what tracing kept and dropped, as counters every exporter writes.
 //! - `remote_write` (feature `remote-write`): Prometheus remote write 1.0, and `otlp` (feature
 //!   `otlp`): OTLP/HTTP metrics, each pushed from a thread of its own by the machinery of `push`
-//!   (a bounded queue, retries with backoff, health).
+//!   (a bounded queue, retries with backoff, health); `otlp_traces` (feature `otlp`): the kept
+//!   runs as OTLP/HTTP traces, for any trace backend (Arize Phoenix, Jaeger, Tempo…), by the same
+//!   machinery; `otlp_env`: which of the two the standard `OTEL_*` variables ask for.
 //!
 //! An exporter takes a snapshot, so it can be tested without any instrumented call: build a
 //! [`Snapshot`] by hand and compare the text.
@@ -30,6 +33,10 @@ pub mod gen_ai;
 pub mod objective_rules;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "otlp")]
+pub mod otlp_env;
+#[cfg(feature = "otlp")]
+pub mod otlp_traces;
 pub mod prometheus;
 #[cfg(feature = "protobuf")]
 pub mod protobuf;
@@ -38,5 +45,6 @@ pub mod push;
 #[cfg(feature = "remote-write")]
 pub mod remote_write;
 pub mod rules;
+pub mod trace_stats;
 
 pub use prometheus::{CONTENT_TYPE, Exposition, Series, render};

@@ -16,6 +16,7 @@
 //! | each counter of [`rules::SITE_COUNTERS`] with an OTLP name | sum | the site's |
 //! | `monitor.cost` (USD) | sum | `gen_ai.request.model`; priced calls only |
 //! | `monitor.export.payloads` ({payload}) | sum | `exporter`, `endpoint`, `result` |
+//! | `monitor.trace.…`: the rows of [`crate::trace_stats::TRACE_COUNTERS`] | sum | `reason` where split |
 //!
 //! The `gen_ai.*` histograms are the rows of [`gen_ai::GEN_AI_HISTOGRAMS`], the same rows the
 //! Prometheus exposition writes.
@@ -129,17 +130,17 @@ pub struct Otlp {
     explicit: bool,
 }
 
-const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub(crate) const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 const METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
-const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
-const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+pub(crate) const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+pub(crate) const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
 const INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
-const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
-const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
-const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+pub(crate) const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+pub(crate) const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+pub(crate) const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
 const TEMPORALITY: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
 /// Every variable read.
-const KEYS: [&str; 9] = [
+pub(crate) const KEYS: [&str; 9] = [
     ENDPOINT,
     METRICS_ENDPOINT,
     HEADERS,
@@ -322,7 +323,7 @@ impl Otlp {
     }
 }
 
-fn compress(body: &[u8]) -> Vec<u8> {
+pub(crate) fn compress(body: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing to a Vec cannot fail.
@@ -332,7 +333,7 @@ fn compress(body: &[u8]) -> Vec<u8> {
 
 /// An endpoint variable's URL; whether `https://` can be sent to is `start`'s to say, as it is for
 /// an endpoint set in code.
-fn url(key: &'static str, value: &str) -> Result<String, OtlpConfigError> {
+pub(crate) fn url(key: &'static str, value: &str) -> Result<String, OtlpConfigError> {
     if crate::push::check_endpoint(value, true).is_ok() {
         Ok(value.to_owned())
     } else {
@@ -344,7 +345,7 @@ fn url(key: &'static str, value: &str) -> Result<String, OtlpConfigError> {
     }
 }
 
-fn millis(key: &'static str, value: &str) -> Result<Duration, OtlpConfigError> {
+pub(crate) fn millis(key: &'static str, value: &str) -> Result<Duration, OtlpConfigError> {
     value
         .parse::<u64>()
         .ok()
@@ -358,7 +359,10 @@ fn millis(key: &'static str, value: &str) -> Result<Duration, OtlpConfigError> {
 }
 
 /// `k=v,k2=v2`, values percent-decoded, as the specification gives them.
-fn pairs(key: &'static str, value: &str) -> Result<Vec<(String, String)>, OtlpConfigError> {
+pub(crate) fn pairs(
+    key: &'static str,
+    value: &str,
+) -> Result<Vec<(String, String)>, OtlpConfigError> {
     value
         .split(',')
         .map(str::trim)
@@ -409,12 +413,12 @@ struct Builder {
     exemplars_until: u64,
 }
 
-fn unix_ns(at: SystemTime) -> u64 {
+pub(crate) fn unix_ns(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-fn kv(key: &str, value: &str) -> KeyValue {
+pub(crate) fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue {
@@ -424,7 +428,7 @@ fn kv(key: &str, value: &str) -> KeyValue {
     }
 }
 
-fn kv_int(key: &str, value: i64) -> KeyValue {
+pub(crate) fn kv_int(key: &str, value: i64) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue {
@@ -906,8 +910,23 @@ impl Builder {
         families.extend(counters.into_iter().map(|(family, _)| family));
         families.extend(histograms.into_iter().map(|(family, _)| family));
         families.extend([cost, payloads]);
+        families.extend(trace_stats(&snapshot.traces));
         families
     }
+}
+
+/// What tracing kept and dropped: the rows of [`crate::trace_stats::TRACE_COUNTERS`], as sums.
+fn trace_stats(stats: &monitor_core::trace::TraceStats) -> impl Iterator<Item = Family> {
+    crate::trace_stats::TRACE_COUNTERS.iter().map(|counter| {
+        let mut family = Family::new(counter.otlp, counter.unit, counter.help);
+        for point in (counter.points)(stats) {
+            let attributes = point.label.iter().map(|(k, v)| kv(k, v)).collect();
+            family
+                .points
+                .push((attributes, Point::Sum(point.value as f64)));
+        }
+        family
+    })
 }
 
 /// The request [`Otlp`] would send for `snapshot` now, cumulative, with `resource`: for a test or

@@ -23,6 +23,7 @@
 //! | `gen_ai_client_operation_time_to_first_chunk_seconds` | histogram | GenAI labels; streams |
 //! | `gen_ai_client_operation_time_per_output_chunk_seconds` | histogram | GenAI labels; streams |
 //! | `monitor_cache_lookups_total` | counter | `cache`, `result` |
+//! | `monitor_trace_…_total`: the rows of [`crate::trace_stats::TRACE_COUNTERS`] | counter | `reason` where split |
 //! | `process_resident_memory_bytes`, `process_virtual_memory_bytes` | gauge | |
 //! | `monitor_heap_bytes`, `monitor_heap_peak_bytes` (gauges), `monitor_heap_allocations_total` | | only with `MonitoredAlloc` |
 //! | `monitor_allocated_bytes_total` | counter | site labels; only with `MonitoredAlloc` |
@@ -222,6 +223,7 @@ impl Exposition {
             render_memory(out, sample);
         }
         render_exports(out, &snapshot.exports);
+        render_trace_stats(out, &snapshot.traces);
     }
 }
 
@@ -828,6 +830,17 @@ fn render_exports(out: &mut Output, exports: &[monitor_core::exports::ExportHeal
     failed.write(out);
     queued.write(out);
     last.write(out);
+}
+
+/// What tracing kept and dropped: the rows of [`crate::trace_stats::TRACE_COUNTERS`].
+fn render_trace_stats(out: &mut Output, stats: &monitor_core::trace::TraceStats) {
+    for counter in crate::trace_stats::TRACE_COUNTERS {
+        let mut family = out.family(counter.prometheus, "counter", counter.help);
+        for point in (counter.points)(stats) {
+            family.sample("", &NO_LABELS, point.label.as_slice(), point.value);
+        }
+        family.write(out);
+    }
 }
 
 /// Unreadable memory is left out rather than reported as zero: `render` calls this only with a

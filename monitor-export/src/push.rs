@@ -1,9 +1,11 @@
-//! The machinery of a pushing exporter: a thread of its own that takes a snapshot every interval,
-//! encodes it, queues it (bounded: the oldest payload goes first, counted) and sends the queue in
-//! order, retrying with backoff on 429, 5xx and connection errors, honouring `Retry-After`. It never
-//! touches the record path, and needs no async runtime: the HTTP client is blocking (ureq).
+//! The machinery of a pushing exporter: a thread of its own that collects what is due every
+//! interval — a snapshot, encoded and queued (bounded: the oldest payload goes first, counted), or
+//! the kept runs a trace exporter drains — and sends it in order, retrying with backoff on 429,
+//! 5xx and connection errors, honouring `Retry-After`. It never touches the record path, and needs
+//! no async runtime: the HTTP client is blocking (ureq).
 //!
-//! [`RemoteWrite`](crate::remote_write::RemoteWrite) is built on it.
+//! [`RemoteWrite`](crate::remote_write::RemoteWrite) is built on it, and so are the OTLP
+//! exporters.
 
 use monitor_core::Snapshot;
 use monitor_core::exports::ExportEntry;
@@ -33,6 +35,23 @@ pub use monitor_core::exports::ExportHealth as PushHealth;
 /// PushSettings` field.
 macro_rules! push_settings {
     ($t:ty) => {
+        crate::push::send_settings!($t);
+
+        /// Payloads kept while the endpoint cannot take them (at least 1); beyond, the oldest
+        /// are dropped and counted ([`PushHealth::dropped`](crate::push::PushHealth::dropped)).
+        pub fn max_queue(mut self, payloads: usize) -> $t {
+            self.settings.max_queue = payloads.max(1);
+            self
+        }
+    };
+}
+pub(crate) use push_settings;
+
+/// How often, how long and how patiently a pushing exporter sends, and the headers it adds: all
+/// of [`push_settings`] but the queue, for an exporter whose queue is not its own (a trace
+/// exporter drains monitor-core's queue of kept runs).
+macro_rules! send_settings {
+    ($t:ty) => {
         /// Time between pushes.
         pub fn interval(mut self, interval: std::time::Duration) -> $t {
             self.settings.interval = interval;
@@ -42,13 +61,6 @@ macro_rules! push_settings {
         /// Time a request may take, connecting included.
         pub fn timeout(mut self, timeout: std::time::Duration) -> $t {
             self.settings.timeout = timeout;
-            self
-        }
-
-        /// Payloads kept while the endpoint cannot take them (at least 1); beyond, the oldest
-        /// are dropped and counted ([`PushHealth::dropped`](crate::push::PushHealth::dropped)).
-        pub fn max_queue(mut self, payloads: usize) -> $t {
-            self.settings.max_queue = payloads.max(1);
             self
         }
 
@@ -67,7 +79,7 @@ macro_rules! push_settings {
         }
     };
 }
-pub(crate) use push_settings;
+pub(crate) use send_settings;
 
 /// How one send went.
 pub(crate) enum Sent {
@@ -98,10 +110,26 @@ struct Shared {
 }
 
 impl Pusher {
+    /// A pusher of snapshots: every interval one, encoded, queued and sent.
     pub(crate) fn start(
         exporter: &'static str,
         settings: PushSettings,
         encode: Encode,
+        send: impl FnMut(&PushSettings, &[u8]) -> Sent + Send + 'static,
+    ) -> std::io::Result<Pusher> {
+        let outbox = Snapshots {
+            encode,
+            queue: VecDeque::new(),
+            max: settings.max_queue.max(1),
+        };
+        Pusher::start_outbox(exporter, settings, outbox, send)
+    }
+
+    /// A pusher of whatever `outbox` collects.
+    pub(crate) fn start_outbox(
+        exporter: &'static str,
+        settings: PushSettings,
+        outbox: impl Outbox,
         send: impl FnMut(&PushSettings, &[u8]) -> Sent + Send + 'static,
     ) -> std::io::Result<Pusher> {
         check_endpoint(&settings.endpoint, cfg!(feature = "tls")).map_err(|why| {
@@ -119,7 +147,7 @@ impl Pusher {
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("monitor-push".into())
-            .spawn(move || run(&settings, encode, send, &theirs))?;
+            .spawn(move || run(&settings, outbox, send, &theirs))?;
         Ok(Pusher {
             shared,
             thread: Some(thread),
@@ -168,13 +196,90 @@ impl Drop for Pusher {
     }
 }
 
+/// What a pusher sends, and where it is kept until it is sent: payloads of its own (a
+/// snapshot's), or runs in monitor-core's queue (a trace exporter's).
+pub(crate) trait Outbox: Send + 'static {
+    /// Collects what is due: called every interval, and once more as the pusher stops.
+    fn collect(&mut self, health: &ExportEntry);
+
+    /// The body to send next, if any. The same one until [`settle`](Outbox::settle) says how
+    /// its send went.
+    fn next(&mut self, health: &ExportEntry) -> Option<&[u8]>;
+
+    /// How the send of the body [`next`](Outbox::next) gave went: `Done` (accepted, or refused
+    /// for good), or `Retry` (to be tried again; `stopping` when no later try will come).
+    fn settle(&mut self, done: Settled, stopping: bool, health: &ExportEntry);
+
+    /// Whether something waits for a retry: the pusher then wakes for it before the next
+    /// interval.
+    fn waiting(&self) -> bool;
+
+    /// What waits, for [`PushHealth::queued`].
+    fn queued(&self) -> usize;
+
+    /// The pusher stops after its last try: what is still waiting will never be sent.
+    fn abandon(&mut self, _health: &ExportEntry) {}
+}
+
+/// How the send of one body ended, for [`Outbox::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Accepted.
+    Sent,
+    /// Refused for good.
+    Rejected,
+    /// To be tried again.
+    Retry,
+}
+
+/// Snapshots, each encoded when taken, queued until sent (at most `max`: the oldest go first).
+struct Snapshots {
+    encode: Encode,
+    queue: VecDeque<Vec<u8>>,
+    max: usize,
+}
+
+impl Outbox for Snapshots {
+    fn collect(&mut self, health: &ExportEntry) {
+        self.queue
+            .push_back((self.encode)(&monitor_core::snapshot()));
+        let mut dropped = 0;
+        while self.queue.len() > self.max {
+            self.queue.pop_front();
+            dropped += 1;
+        }
+        health.update(|h| {
+            h.made += 1;
+            h.dropped += dropped;
+        });
+    }
+
+    fn next(&mut self, _: &ExportEntry) -> Option<&[u8]> {
+        self.queue.front().map(Vec::as_slice)
+    }
+
+    fn settle(&mut self, done: Settled, _stopping: bool, _: &ExportEntry) {
+        // What could not be sent as the pusher stops stays counted as queued.
+        if done != Settled::Retry {
+            self.queue.pop_front();
+        }
+    }
+
+    fn waiting(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}
+
 fn run(
     settings: &PushSettings,
-    mut encode: Encode,
+    mut outbox: impl Outbox,
     mut send: impl FnMut(&PushSettings, &[u8]) -> Sent,
     shared: &Shared,
 ) {
-    let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
     let mut next_collect = Instant::now();
     let mut retry_at = Instant::now();
     let mut backoff = settings.min_backoff;
@@ -182,24 +287,14 @@ fn run(
         let stopping = shared.stop.load(Ordering::Acquire);
         let now = Instant::now();
         if now >= next_collect || stopping {
-            let payload = encode(&monitor_core::snapshot());
-            queue.push_back(payload);
-            let mut dropped = 0;
-            while queue.len() > settings.max_queue.max(1) {
-                queue.pop_front();
-                dropped += 1;
-            }
-            update(shared, |h| {
-                h.made += 1;
-                h.dropped += dropped;
-            });
+            outbox.collect(&shared.health);
             next_collect = now + settings.interval;
         }
         if now >= retry_at || stopping {
-            while let Some(payload) = queue.front() {
-                match send(settings, payload) {
+            while let Some(body) = outbox.next(&shared.health) {
+                match send(settings, body) {
                     Sent::Accepted => {
-                        queue.pop_front();
+                        outbox.settle(Settled::Sent, stopping, &shared.health);
                         backoff = settings.min_backoff;
                         update(shared, |h| {
                             h.sent += 1;
@@ -207,13 +302,14 @@ fn run(
                         });
                     }
                     Sent::Rejected(why) => {
-                        queue.pop_front();
+                        outbox.settle(Settled::Rejected, stopping, &shared.health);
                         update(shared, |h| {
                             h.rejected += 1;
                             h.last_error = Some(without_secrets(&why, settings));
                         });
                     }
                     Sent::Retry(why, after) => {
+                        outbox.settle(Settled::Retry, stopping, &shared.health);
                         retry_at = Instant::now() + after.unwrap_or(backoff);
                         backoff = (backoff * 2).min(settings.max_backoff);
                         update(shared, |h| {
@@ -225,14 +321,16 @@ fn run(
                 }
             }
         }
-        update(shared, |h| h.queued = queue.len());
         if stopping {
+            outbox.abandon(&shared.health);
+            update(shared, |h| h.queued = outbox.queued());
             return;
         }
-        let wake_at = if queue.is_empty() {
-            next_collect
-        } else {
+        update(shared, |h| h.queued = outbox.queued());
+        let wake_at = if outbox.waiting() {
             next_collect.min(retry_at)
+        } else {
+            next_collect
         };
         let asleep = shared.asleep.lock().unwrap_or_else(PoisonError::into_inner);
         if shared.stop.load(Ordering::Acquire) {
@@ -323,6 +421,16 @@ pub(crate) fn post(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Sent {
+    post_with_status(agent, settings, headers, body).1
+}
+
+/// [`post`], with the status the endpoint answered (none when no answer came).
+pub(crate) fn post_with_status(
+    agent: &ureq::Agent,
+    settings: &PushSettings,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (Option<u16>, Sent) {
     let mut request = agent.post(&settings.endpoint);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -339,7 +447,7 @@ pub(crate) fn post(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            match status {
+            let sent = match status {
                 200..=299 => Sent::Accepted,
                 429 | 500..=599 => Sent::Retry(format!("HTTP {status}"), retry_after),
                 _ => {
@@ -352,9 +460,10 @@ pub(crate) fn post(
                         .collect::<String>();
                     Sent::Rejected(format!("HTTP {status}: {}", text.trim()))
                 }
-            }
+            };
+            (Some(status), sent)
         }
-        Err(e) => Sent::Retry(e.to_string(), None),
+        Err(e) => (None, Sent::Retry(e.to_string(), None)),
     }
 }
 

@@ -100,6 +100,10 @@ fn snapshot() -> Snapshot {
     ];
     snap.models = vec![ModelStats::new("gpt-4o", Some(price), t)];
     snap.caches = vec![CacheStats::new("logos".into(), 3, 1)];
+    snap.traces.kept = [3, 1, 2, 0, 5];
+    snap.traces.unsampled = 40;
+    snap.traces.spans_dropped = 6;
+    snap.traces.export_dropped = 2;
     snap.errors = Arc::new(ErrorSummary::new(
         vec![
             ErrorPattern::new(
