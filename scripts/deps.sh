@@ -7,6 +7,8 @@
 #   same Prometheus.
 # - for the price engine's test of LiteLLM's whole price file, that file, as the PyPI package
 #   `litellm` ships it, in target/litellm/ (tests/tests/pricing.rs reads it there).
+# - for the demo's trace test (monitor-examples/tests/phoenix.rs), Arize Phoenix from PyPI, in a
+#   virtual environment of its own under ~/.cache/monitor/ (the test starts it itself).
 # Does nothing for what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,4 +58,25 @@ with zipfile.ZipFile(wheel) as z:
 PY
     mv "$litellm_json.tmp" "$litellm_json"
     echo "$litellm_version" >"$litellm_dir/VERSION"
+fi
+
+# Pinned, as the test's harness names it (tests/harness/src/phoenix.rs): wheels only, in a virtual
+# environment of its own, about 860 MB and one to four minutes. `.installed` is written last, so an
+# install cut short is made again.
+phoenix_version=20.26.1
+phoenix_venv="${XDG_CACHE_HOME:-$HOME/.cache}/monitor/phoenix-$phoenix_version"
+if [ ! -e "$phoenix_venv/.installed" ]; then
+    echo "installing Arize Phoenix $phoenix_version into $phoenix_venv for the demo's trace test" >&2
+    command -v python3 >/dev/null || apt_install --no-install-recommends python3
+    rm -rf "$phoenix_venv"
+    mkdir -p "$(dirname "$phoenix_venv")"
+    # Debian's python3 makes virtual environments only with python3-venv (ensurepip).
+    if ! python3 -m venv "$phoenix_venv" >/dev/null 2>&1; then
+        rm -rf "$phoenix_venv"
+        apt_install --no-install-recommends python3-venv
+        python3 -m venv "$phoenix_venv"
+    fi
+    "$phoenix_venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+        "arize-phoenix==$phoenix_version"
+    touch "$phoenix_venv/.installed"
 fi

@@ -7,7 +7,10 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use logo_service::load::{LoadOptions, drive};
 use monitor_core::memory::MonitoredAlloc;
+use monitor_core::trace::Sampler;
 use monitor_dashboard::DashboardConfig;
+use monitor_export::otlp_env::OtlpEnv;
+use monitor_export::rules::endpoint_label;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -43,12 +46,22 @@ struct Args {
     /// address) and `job="logo-service"`.
     #[arg(long, value_name = "URL")]
     remote_write: Option<String>,
-    /// Push OTLP/HTTP metrics to this collector (`http://127.0.0.1:4318`; `/v1/metrics` is
-    /// appended) every 5 s, as `service.name` `logo-service` with `service.instance.id` the
-    /// service's address. Without it, the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
-    /// `…_METRICS_ENDPOINT`) turns it on; every other `OTEL_*` variable applies either way.
+    /// Push OTLP/HTTP metrics and traces to this collector or trace backend
+    /// (`http://127.0.0.1:4318`, Arize Phoenix's `http://127.0.0.1:6006`; `/v1/metrics` and
+    /// `/v1/traces` are appended): metrics every 5 s, the kept runs every second, as
+    /// `service.name` `logo-service` with `service.instance.id` the service's address. Turns
+    /// traces on. Without it, the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+    /// `…_METRICS_ENDPOINT`, `…_TRACES_ENDPOINT`) turns it on; `OTEL_METRICS_EXPORTER=none` or
+    /// `OTEL_TRACES_EXPORTER=none` leaves a signal out, and every other `OTEL_*` variable applies
+    /// either way.
     #[arg(long, value_name = "URL")]
     otlp: Option<String>,
+    /// Follow every request as a trace, and keep this share of them (0 to 1) besides those the
+    /// tail rules keep (failed, cancelled, slow, over budget): head sampling,
+    /// `parentbased_traceidratio`. Traced without it when --otlp or `MONITOR_TRACES` asks, at 0.1
+    /// unless `OTEL_TRACES_SAMPLER` says otherwise.
+    #[arg(long, value_name = "RATE", value_parser = share)]
+    trace_sample: Option<f64>,
     /// Keep the monitor's history in this file (SQLite, made if absent), so the dashboard's
     /// ranges and every query span restarts: the same as `MONITOR_HISTORY_PATH`.
     #[arg(long, value_name = "PATH")]
@@ -111,6 +124,26 @@ fn run(args: Args) -> Result<(), String> {
     // The monitor's settings from MONITOR_* variables; the example prices unless a price file is
     // given (MONITOR_PRICING_FILE).
     let mut config = monitor_core::Config::from_env().map_err(|e| e.to_string())?;
+    // Read before the monitor starts: OTLP traces need runs traced from the first request.
+    let otlp = otlp_exporters(args.otlp.as_deref())?;
+    if args.trace_sample.is_some()
+        || otlp.as_ref().is_some_and(|o| o.traces.is_some())
+        || config.traces
+    {
+        let sampler = match args.trace_sample {
+            Some(rate) => Some(Sampler::ParentBasedTraceIdRatio(rate)),
+            // The tail rules keep every failed, cancelled, slow or costly run; one in ten of the
+            // others shows what an ordinary run looks like.
+            None if std::env::var_os("OTEL_TRACES_SAMPLER").is_none() => {
+                Some(Sampler::ParentBasedTraceIdRatio(0.1))
+            }
+            None => None,
+        };
+        config = config.traces(true);
+        if let Some(sampler) = sampler {
+            config = config.trace_sampler(sampler);
+        }
+    }
     // The service's own objectives, unless the environment declares others.
     if config.objectives.is_empty() {
         config = config.objectives(logo_service::objectives());
@@ -186,40 +219,32 @@ fn run(args: Args) -> Result<(), String> {
             ),
             None => None,
         };
-        let otlp_env = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-            || std::env::var_os("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some();
-        let otlp = if args.otlp.is_some() || otlp_env {
-            let mut vars: Vec<(String, String)> = vec![
-                ("OTEL_SERVICE_NAME".into(), "logo-service".into()),
-                ("OTEL_METRIC_EXPORT_INTERVAL".into(), "5000".into()),
-            ];
-            for (key, value) in std::env::vars_os() {
-                let Some(key) = key.to_str().filter(|k| k.starts_with("OTEL_")) else {
-                    continue;
-                };
-                let value = value
-                    .into_string()
-                    .map_err(|v| format!("{key}={v:?} is not valid: expected UTF-8 text"))?;
-                vars.push((key.to_owned(), value));
+        let (otlp, traces) = match otlp {
+            Some(OtlpEnv {
+                metrics, traces, ..
+            }) => {
+                let instance = addr.to_string();
+                let metrics = metrics
+                    .map(|m| {
+                        let m = m.resource("service.instance.id", &instance);
+                        // Without the user, password or query a URL may carry: a terminal is no
+                        // place for them.
+                        println!("otlp: pushes to {}", endpoint_label(m.endpoint()));
+                        m.start()
+                            .map_err(|e| format!("cannot start the OTLP thread: {e}"))
+                    })
+                    .transpose()?;
+                let traces = traces
+                    .map(|t| {
+                        let t = t.resource("service.instance.id", &instance);
+                        println!("otlp: traces to {}", endpoint_label(t.endpoint()));
+                        t.start()
+                            .map_err(|e| format!("cannot start the OTLP traces thread: {e}"))
+                    })
+                    .transpose()?;
+                (metrics, traces)
             }
-            if let Some(url) = &args.otlp {
-                vars.retain(|(k, _)| k != "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-                vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.clone()));
-            }
-            let otlp = monitor_export::otlp::Otlp::from_vars(vars)
-                .map_err(|e| e.to_string())?
-                .resource("service.instance.id", addr.to_string());
-            // Without the user, password or query a URL may carry: a terminal is no place for them.
-            println!(
-                "otlp: pushes to {}",
-                monitor_export::rules::endpoint_label(otlp.endpoint())
-            );
-            Some(
-                otlp.start()
-                    .map_err(|e| format!("cannot start the OTLP thread: {e}"))?,
-            )
-        } else {
-            None
+            None => (None, None),
         };
         let dashboard_line = match &token {
             Some(token) => format!("dashboard: {base}{}/  token: {token}", logo_service::ADMIN),
@@ -232,10 +257,7 @@ fn run(args: Args) -> Result<(), String> {
         println!("{dashboard_line}");
         println!("metrics:   {base}{}/metrics", logo_service::ADMIN);
         if let Some(url) = &args.remote_write {
-            println!(
-                "remote write: every 5 s to {}",
-                monitor_export::rules::endpoint_label(url)
-            );
+            println!("remote write: every 5 s to {}", endpoint_label(url));
         }
 
         if args.requests > 0 {
@@ -258,7 +280,7 @@ fn run(args: Args) -> Result<(), String> {
                 logo_service::handler_calls_in_history()
             );
         }
-        for pusher in [pusher, otlp].into_iter().flatten() {
+        for pusher in [pusher, otlp, traces].into_iter().flatten() {
             monitor.own_exporter(pusher);
         }
         if args.no_serve {
@@ -280,6 +302,9 @@ fn run(args: Args) -> Result<(), String> {
                         .unwrap_or_default()
                 );
             }
+            if monitor_core::trace::is_enabled() {
+                println!("{}", traces_line(&monitor_core::trace::stats()));
+            }
             return Ok(());
         }
         println!("\nserving until Ctrl-C");
@@ -300,6 +325,66 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("shutdown: {e}"))?;
         served
     })
+}
+
+/// The OTLP exporters `--otlp` or the standard variables ask for, with the demo's defaults under
+/// the environment's: `service.name` `logo-service`, metrics every 5 s, traces every second.
+/// `None` when neither asks for OTLP.
+fn otlp_exporters(url: Option<&str>) -> Result<Option<OtlpEnv>, String> {
+    let from_env = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some());
+    if url.is_none() && !from_env {
+        return Ok(None);
+    }
+    let mut vars: Vec<(String, String)> = vec![
+        ("OTEL_SERVICE_NAME".into(), "logo-service".into()),
+        ("OTEL_METRIC_EXPORT_INTERVAL".into(), "5000".into()),
+        ("OTEL_BSP_SCHEDULE_DELAY".into(), "1000".into()),
+    ];
+    for (key, value) in std::env::vars_os() {
+        let Some(key) = key.to_str().filter(|k| k.starts_with("OTEL_")) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|v| format!("{key}={v:?} is not valid: expected UTF-8 text"))?;
+        vars.push((key.to_owned(), value));
+    }
+    if let Some(url) = url {
+        vars.retain(|(k, _)| {
+            k != "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" && k != "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        });
+        vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.to_owned()));
+    }
+    OtlpEnv::from_vars(vars)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// What tracing kept, and whether anything was lost on the way out.
+fn traces_line(stats: &monitor_core::trace::TraceStats) -> String {
+    let kept: u64 = stats.kept.iter().sum();
+    let reasons: Vec<String> = monitor_core::trace::KeepReason::ALL
+        .iter()
+        .zip(stats.kept)
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| format!("{} {n}", reason.as_str()))
+        .collect();
+    format!(
+        "traces: {kept} runs kept ({}), {} not sampled, {} dropped before export",
+        if reasons.is_empty() {
+            "none".to_owned()
+        } else {
+            reasons.join(", ")
+        },
+        stats.unsampled,
+        stats.export_dropped
+    )
 }
 
 /// Stops the server: no new connection, the requests under way answered within a bound (one

@@ -1,7 +1,8 @@
 //! The demo's pushes. With `--remote-write URL` the binary, run with its built-in load and
 //! `--no-serve`, pushes to a real Prometheus receiver (Debian's 2.42,
 //! `--web.enable-remote-write-receiver`), whose PromQL then reads exactly the load the demo served;
-//! with `--otlp URL`, to a receiver of the test's own that decodes the official OTLP types.
+//! with `--otlp URL`, to a receiver of the test's own that decodes the official OTLP types (metrics
+//! at `/v1/metrics`, and the kept runs' traces at `/v1/traces`).
 
 mod support;
 
@@ -97,11 +98,24 @@ fn the_demo_pushes_otlp_as_logo_service() {
         &[("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")],
     );
     assert!(stdout.contains("otlp: "), "{stdout}");
-    // The payloads it sent, the last (pushed as it stopped) with the whole load.
+    // The payloads it sent, the last (pushed as it stopped) with the whole load; and, to the
+    // same base, the traces of the runs it kept.
     let mut last = None;
+    let mut traces = 0;
     while let Ok(received) = receiver.next(Duration::from_millis(500)) {
-        last = Some(received);
+        if received.head.starts_with("post /v1/traces ") {
+            traces += 1;
+        } else {
+            assert!(
+                received.head.starts_with("post /v1/metrics "),
+                "{}",
+                received.head
+            );
+            last = Some(received);
+        }
     }
+    assert!(traces > 0, "{stdout}");
+    assert!(stdout.contains("otlp: traces to "), "{stdout}");
     let last = last.expect("at least the last push");
     let request: ExportMetricsServiceRequest =
         prost::Message::decode(last.body.as_slice()).expect("an ExportMetricsServiceRequest");
@@ -125,6 +139,11 @@ fn a_bad_otel_variable_is_named() {
     use std::os::unix::ffi::OsStrExt;
     for (key, value) in [
         ("OTEL_EXPORTER_OTLP_TIMEOUT", std::ffi::OsStr::new("soon")),
+        ("OTEL_TRACES_EXPORTER", std::ffi::OsStr::new("jaeger")),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            std::ffi::OsStr::new("no-equals"),
+        ),
         (
             "OTEL_SERVICE_NAME",
             std::ffi::OsStr::from_bytes(b"logo-\xff"),
