@@ -331,14 +331,13 @@ fn run(args: Args) -> Result<(), String> {
 /// the environment's: `service.name` `logo-service`, metrics every 5 s, traces every second.
 /// `None` when neither asks for OTLP.
 fn otlp_exporters(url: Option<&str>) -> Result<Option<OtlpEnv>, String> {
-    let from_env = [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    ]
-    .iter()
-    .any(|k| std::env::var_os(k).is_some());
-    if url.is_none() && !from_env {
+    let set = |key: &str| std::env::var_os(key).is_some();
+    // Without --otlp, a signal is pushed when an endpoint variable names where: the base one, or
+    // its own.
+    let base = url.is_some() || set("OTEL_EXPORTER_OTLP_ENDPOINT");
+    let metrics = base || set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+    let traces = base || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    if !metrics && !traces {
         return Ok(None);
     }
     let mut vars: Vec<(String, String)> = vec![
@@ -361,9 +360,14 @@ fn otlp_exporters(url: Option<&str>) -> Result<Option<OtlpEnv>, String> {
         });
         vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.to_owned()));
     }
-    OtlpEnv::from_vars(vars)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    let mut otlp = OtlpEnv::from_vars(vars).map_err(|e| e.to_string())?;
+    if !metrics {
+        otlp.metrics = None;
+    }
+    if !traces {
+        otlp.traces = None;
+    }
+    Ok(Some(otlp))
 }
 
 /// What tracing kept, and whether anything was lost on the way out.
