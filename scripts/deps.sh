@@ -61,8 +61,8 @@ PY
 fi
 
 # Pinned, as the test's harness names it (tests/harness/src/phoenix.rs): wheels only, in a virtual
-# environment of its own, about 860 MB and one to four minutes. `.installed` is written last, so an
-# install cut short is made again.
+# environment of its own (860 MB, and no copy in pip's cache: disk is what CI runs short of), one
+# to four minutes. `.installed` is written last, so an install cut short is made again.
 phoenix_version=20.26.1
 phoenix_venv="${XDG_CACHE_HOME:-$HOME/.cache}/monitor/phoenix-$phoenix_version"
 if [ ! -e "$phoenix_venv/.installed" ]; then
@@ -76,7 +76,7 @@ if [ ! -e "$phoenix_venv/.installed" ]; then
         apt_install --no-install-recommends python3-venv
         python3 -m venv "$phoenix_venv"
     fi
-    "$phoenix_venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
-        "arize-phoenix==$phoenix_version"
+    "$phoenix_venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
+        --only-binary=:all: "arize-phoenix==$phoenix_version"
     touch "$phoenix_venv/.installed"
 fi

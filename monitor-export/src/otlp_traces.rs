@@ -422,7 +422,8 @@ const CANCELLED: &str = crate::otlp::CANCELLED;
 fn span(run: &KeptRun, s: &KeptSpan) -> Span {
     let site = s.site;
     let root = s.parent.is_none();
-    let parent = s.parent.or(if root { run.remote_parent } else { None });
+    // The root's parent is the caller's span, when a `traceparent` came in.
+    let parent = s.parent.or(run.remote_parent);
     let mut attributes = Vec::new();
     let (kind, name) = match site.kind() {
         SiteKind::Handler => (SpanKind::Server, handler(s, &mut attributes)),
