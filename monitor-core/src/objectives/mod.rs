@@ -114,9 +114,13 @@ pub(crate) fn install(objectives: Vec<Objective>) {
             }
         }
     }
+    let mut any = false;
     for site in all.iter() {
-        site.set_budgets(budgets(&objectives, site));
+        let b = budgets(&objectives, site);
+        any |= b != crate::record::site::Budgets::NONE;
+        site.set_budgets(b);
     }
+    crate::record::run::set_budgets_in_force(any);
     *DECLARED.write() = Some(Arc::new(objectives));
 }
 

@@ -326,10 +326,11 @@ thread_local! {
     static POOL: RefCell<Vec<Box<Fragment>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Fragments a thread keeps for reuse.
-const POOL_SIZE: usize = 16;
-/// A fragment whose buffer grew past this many spans is freed rather than pooled.
-const POOLED_SPANS: usize = 256;
+/// Fragments a thread keeps for reuse: as many runs as a thread usually has going at once (a
+/// request, and the runs of futures it polls that belong to none). A buffer keeps the capacity
+/// its largest run gave it, at most the limit of spans per run: a thread that runs runs of 1,000
+/// spans holds at most this many buffers of 1,000 records.
+const POOL_SIZE: usize = 4;
 
 fn current() -> Ctx {
     CTX.try_with(Cell::get).unwrap_or(Ctx::NONE)
@@ -369,7 +370,7 @@ fn fragment(serial: u64, trace_id: TraceId, head_sampled: bool, start_units: u64
 }
 
 fn recycle(mut f: Box<Fragment>) {
-    if f.spans.capacity() > POOLED_SPANS {
+    if f.spans.capacity() > MAX_SPANS.load(Relaxed) {
         return;
     }
     f.spans.clear();
@@ -954,9 +955,11 @@ fn decide(mut f: Box<Fragment>, mut parts: Vec<SpanRecord>, parts_dropped: u64) 
     f.spans.append(&mut parts);
     f.dropped_spans += parts_dropped;
     STATS.spans_dropped.fetch_add(f.dropped_spans, Relaxed);
+    // The root ends last: found from the end.
     let reason = f
         .spans
         .iter()
+        .rev()
         .find(|s| s.id == f.root_span)
         .and_then(|root| reason(root, &f));
     match reason {
@@ -980,10 +983,18 @@ fn reason(root: &SpanRecord, f: &Fragment) -> Option<KeepReason> {
     if root.units > root.site.outlier_units() {
         return Some(KeepReason::Slow);
     }
-    if over_budget(&f.spans) {
+    if BUDGETS.load(Relaxed) && over_budget(&f.spans) {
         return Some(KeepReason::OverBudget);
     }
     f.head_sampled.then_some(KeepReason::Sampled)
+}
+
+/// Whether any site has a token or cost budget: without one, a run's spans need not be read.
+static BUDGETS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records whether any site has a budget (set when objectives are put in force).
+pub(crate) fn set_budgets_in_force(any: bool) {
+    BUDGETS.store(any, Relaxed);
 }
 
 /// Whether a call spent more than its site's per-call budget, or the run more than the per-run
