@@ -234,8 +234,10 @@ pub enum SpanOutcome {
     Cancelled,
 }
 
-/// One call of a run, as it ended; raw clock units until the run is kept.
-#[derive(Debug)]
+/// One call of a run, as it ended; raw clock units until the run is kept. Small and without a
+/// destructor, so that pushing one is a few stores and a buffer is cleared at once: what only
+/// some calls have (a message, tokens, a stream's figures) is an [`Extra`] beside it.
+#[derive(Debug, Clone, Copy)]
 struct SpanRecord {
     site: &'static Site,
     id: u64,
@@ -243,17 +245,36 @@ struct SpanRecord {
     parent: u64,
     start: u64,
     units: u64,
-    outcome: SpanOutcome,
-    status: u16,
+    request_bytes: u64,
+    /// [`NO_BYTES`] when unknown.
+    response_bytes: u64,
     error_type: Option<&'static str>,
+    model: Option<&'static ModelEntry>,
+    /// 1 + its extra's position in the fragment's `extras`; 0 for none.
+    extra: u32,
+    status: u16,
+    outcome: SpanOutcome,
+}
+
+const NO_BYTES: u64 = u64::MAX;
+
+/// What only some calls' spans have.
+#[derive(Debug, Default)]
+struct Extra {
     /// Redacted only if the run is kept.
     message: Option<String>,
-    request_bytes: u64,
-    response_bytes: Option<u64>,
-    model: Option<&'static ModelEntry>,
     response_model: Option<&'static str>,
     usage: Option<Usage>,
     stream: Option<StreamEnd>,
+}
+
+impl Extra {
+    fn is_empty(&self) -> bool {
+        self.message.is_none()
+            && self.response_model.is_none()
+            && self.usage.is_none()
+            && self.stream.is_none()
+    }
 }
 
 /// A run's buffer of spans, and what it knows of the run.
@@ -272,7 +293,11 @@ pub(crate) struct Fragment {
     start_units: u64,
     start_wall: SystemTime,
     spans: Vec<SpanRecord>,
+    extras: Vec<Extra>,
     dropped_spans: u64,
+    /// The id the next span takes: a Weyl sequence from a random start, so that ids are distinct
+    /// within the run without a random number per call.
+    next_id: u64,
     /// Made when the run is first handed to other work ([`RunHandle`]).
     shared: Option<Arc<Shared>>,
     /// For a fragment of handed-over work: the run it belongs to.
@@ -294,9 +319,31 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Merged {
     spans: Vec<SpanRecord>,
+    extras: Vec<Extra>,
     dropped_spans: u64,
     root: Option<Box<Fragment>>,
 }
+
+/// Moves `spans` and their `extras` to the end of `to_spans` and `to_extras`, renumbering the
+/// extras.
+fn append(
+    to_spans: &mut Vec<SpanRecord>,
+    to_extras: &mut Vec<Extra>,
+    spans: &mut Vec<SpanRecord>,
+    extras: &mut Vec<Extra>,
+) {
+    let offset = to_extras.len() as u32;
+    to_spans.extend(spans.drain(..).map(|mut s| {
+        if s.extra != 0 {
+            s.extra += offset;
+        }
+        s
+    }));
+    to_extras.append(extras);
+}
+
+/// The odd step of the span ids' Weyl sequence (2^64 / φ).
+const ID_STEP: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The thread's place in a run: the fragment spans go to, the run's serial (so a guard can tell
 /// its run from another), and the span enclosing the code.
@@ -332,10 +379,12 @@ thread_local! {
 /// spans holds at most this many buffers of 1,000 records.
 const POOL_SIZE: usize = 4;
 
+#[inline(always)]
 fn current() -> Ctx {
     CTX.try_with(Cell::get).unwrap_or(Ctx::NONE)
 }
 
+#[inline(always)]
 fn set_current(ctx: Ctx) {
     let _ = CTX.try_with(|c| c.set(ctx));
 }
@@ -355,7 +404,9 @@ fn fragment(serial: u64, trace_id: TraceId, head_sampled: bool, start_units: u64
             start_units: 0,
             start_wall: SystemTime::UNIX_EPOCH,
             spans: Vec::new(),
+            extras: Vec::new(),
             dropped_spans: 0,
+            next_id: 0,
             shared: None,
             part_of: None,
             request: false,
@@ -366,7 +417,28 @@ fn fragment(serial: u64, trace_id: TraceId, head_sampled: bool, start_units: u64
     f.head_sampled = head_sampled;
     f.start_units = start_units;
     f.root_span = random_nonzero().get();
+    f.next_id = next_u64();
     f
+}
+
+impl Fragment {
+    fn extra(&self, span: &SpanRecord) -> Option<&Extra> {
+        span.extra
+            .checked_sub(1)
+            .and_then(|i| self.extras.get(i as usize))
+    }
+
+    #[inline(always)]
+    fn next_span_id(&mut self) -> NonZeroU64 {
+        loop {
+            self.next_id = self.next_id.wrapping_add(ID_STEP);
+            if let Some(id) = NonZeroU64::new(self.next_id)
+                && id.get() != self.root_span
+            {
+                return id;
+            }
+        }
+    }
 }
 
 fn recycle(mut f: Box<Fragment>) {
@@ -374,6 +446,7 @@ fn recycle(mut f: Box<Fragment>) {
         return;
     }
     f.spans.clear();
+    f.extras.clear();
     f.remote_parent = None;
     f.tracestate = None;
     f.root_site = None;
@@ -434,11 +507,40 @@ unsafe impl Sync for Traced {}
 
 /// A call enters: the span it makes, under the enclosing one, or the root of a new run when no
 /// run encloses it. `sync` calls set the thread's place at once; a future's (`sync == false`)
-/// is set around each of its polls ([`PollScope`]).
-#[cold]
-#[inline(never)]
+/// is set around each of its polls ([`PollScope`]). A call inside a run — nearly every call —
+/// takes the inlined path: a thread-local read, the next id, a thread-local write.
+#[inline(always)]
 pub(crate) fn enter(site: &'static Site, start: u64, sync: bool) -> Option<Traced> {
     let ctx = current();
+    if !ctx.run.is_null() {
+        // SAFETY: a non-null `CTX.run` is a live fragment: it is set only while its owner runs
+        // the code on this thread (a call, a poll, a request scope), and put back before.
+        let f = unsafe { &mut *ctx.run };
+        if !f.request || f.root_site.is_some() || ctx.span != f.root_span {
+            let id = f.next_span_id();
+            if sync {
+                set_current(Ctx {
+                    span: id.get(),
+                    ..ctx
+                });
+            }
+            return Some(Traced {
+                id,
+                parent: ctx.span,
+                serial: ctx.serial,
+                owned: std::ptr::null_mut(),
+                claimed_root: false,
+                sync,
+            });
+        }
+    }
+    enter_cold(site, start, sync, ctx)
+}
+
+/// A call that starts a run, or the first call directly under a request's root.
+#[cold]
+#[inline(never)]
+fn enter_cold(site: &'static Site, start: u64, sync: bool, ctx: Ctx) -> Option<Traced> {
     let traced = if ctx.run.is_null() {
         let f = start_run(start, None)?;
         let id = NonZeroU64::new(f.root_span)?;
@@ -451,10 +553,9 @@ pub(crate) fn enter(site: &'static Site, start: u64, sync: bool) -> Option<Trace
             sync,
         }
     } else {
-        // SAFETY: a non-null `CTX.run` is a live fragment: it is set only while its owner runs
-        // the code on this thread (a call, a poll, a request scope), and put back before.
+        // SAFETY: as in `enter`.
         let f = unsafe { &mut *ctx.run };
-        if f.request && f.root_site.is_none() && ctx.span == f.root_span && is_handler(site) {
+        if is_handler(site) {
             // The request's root span is the handler serving it.
             f.root_site = Some(site);
             Traced {
@@ -467,7 +568,7 @@ pub(crate) fn enter(site: &'static Site, start: u64, sync: bool) -> Option<Trace
             }
         } else {
             Traced {
-                id: random_nonzero(),
+                id: f.next_span_id(),
                 parent: ctx.span,
                 serial: ctx.serial,
                 owned: std::ptr::null_mut(),
@@ -556,6 +657,13 @@ pub(crate) struct SpanFigures<'a> {
     pub(crate) stream: Option<StreamEnd>,
 }
 
+impl SpanFigures<'_> {
+    #[inline(always)]
+    fn is_plain(&self) -> bool {
+        self.usage.is_none() && self.response_model.is_none() && self.stream.is_none()
+    }
+}
+
 /// How a call ended, for its span.
 pub(crate) enum Ended<'a> {
     Returned(&'a Outcome),
@@ -563,10 +671,50 @@ pub(crate) enum Ended<'a> {
     Cancelled,
 }
 
-/// A call ends: its span goes to its run, and a run whose root this is ends with it.
+/// A call ends: its span goes to its run, and a run whose root this is ends with it. A call
+/// inside a run that returned plainly (no error message, tokens or stream) takes the inlined
+/// path: a thread-local read and one record pushed.
+#[inline(always)]
+pub(crate) fn exit(
+    traced: Traced,
+    site: &'static Site,
+    start: u64,
+    units: u64,
+    request_bytes: u64,
+    ended: Ended<'_>,
+    figures: SpanFigures<'_>,
+) {
+    if let (Ended::Returned(o), false, true) = (&ended, traced.claimed_root, figures.is_plain())
+        && o.error_message.is_none()
+        && traced.owned.is_null()
+    {
+        let ctx = current();
+        if ctx.serial == traced.serial && !ctx.run.is_null() {
+            let record = SpanRecord {
+                site,
+                id: traced.id.get(),
+                parent: traced.parent,
+                start,
+                units,
+                request_bytes,
+                response_bytes: o.response_bytes.unwrap_or(NO_BYTES),
+                error_type: o.error_type,
+                model: figures.model,
+                extra: 0,
+                status: o.status,
+                outcome: classify(o),
+            };
+            // SAFETY: as in `enter`.
+            push(unsafe { &mut *ctx.run }, record, None);
+            return;
+        }
+    }
+    exit_cold(traced, site, start, units, request_bytes, ended, figures);
+}
+
 #[cold]
 #[inline(never)]
-pub(crate) fn exit(
+fn exit_cold(
     traced: Traced,
     site: &'static Site,
     start: u64,
@@ -579,7 +727,7 @@ pub(crate) fn exit(
         // The request scope writes the root span when the request completes.
         return;
     }
-    let record = span_record(
+    let (record, extra) = span_record(
         site,
         traced.id.get(),
         traced.parent,
@@ -593,14 +741,14 @@ pub(crate) fn exit(
         // SAFETY: the root's guard owns its fragment (made by `Box::into_raw` in `enter`), and
         // this is its one exit.
         let mut f = unsafe { Box::from_raw(traced.owned) };
-        push(&mut f, record);
+        push(&mut f, record, extra);
         end_root(f);
         return;
     }
     let ctx = current();
     if ctx.serial == traced.serial && !ctx.run.is_null() {
-        // SAFETY: as in `enter`: set only while its owner runs code on this thread.
-        push(unsafe { &mut *ctx.run }, record);
+        // SAFETY: as in `enter`.
+        push(unsafe { &mut *ctx.run }, record, extra);
     } else {
         // Its future was handed to other work without `RunHandle`, and ended there.
         STATS.spans_detached.fetch_add(1, Relaxed);
@@ -617,7 +765,7 @@ fn span_record(
     request_bytes: u64,
     ended: Ended<'_>,
     figures: SpanFigures<'_>,
-) -> SpanRecord {
+) -> (SpanRecord, Option<Extra>) {
     let (outcome, status, error_type, message, response_bytes) = match ended {
         Ended::Returned(o) => (
             classify(o),
@@ -629,25 +777,30 @@ fn span_record(
         Ended::Panicked => (SpanOutcome::Panicked, 0, Some("panic"), None, None),
         Ended::Cancelled => (SpanOutcome::Cancelled, 0, None, None, None),
     };
-    SpanRecord {
+    let extra = Extra {
+        message,
+        response_model: figures.response_model,
+        usage: figures.usage.copied(),
+        stream: figures.stream,
+    };
+    let record = SpanRecord {
         site,
         id,
         parent,
         start,
         units,
-        outcome,
-        status,
-        error_type,
-        message,
         request_bytes,
-        response_bytes,
+        response_bytes: response_bytes.unwrap_or(NO_BYTES),
+        error_type,
         model: figures.model,
-        response_model: figures.response_model,
-        usage: figures.usage.copied(),
-        stream: figures.stream,
-    }
+        extra: 0,
+        status,
+        outcome,
+    };
+    (record, (!extra.is_empty()).then_some(extra))
 }
 
+#[inline(always)]
 fn classify(o: &Outcome) -> SpanOutcome {
     if o.panicked {
         SpanOutcome::Panicked
@@ -660,10 +813,15 @@ fn classify(o: &Outcome) -> SpanOutcome {
     }
 }
 
-fn push(f: &mut Fragment, record: SpanRecord) {
+#[inline(always)]
+fn push(f: &mut Fragment, mut record: SpanRecord, extra: Option<Extra>) {
     // The root ends last and always has a place: the rules read it, and a run is its tree.
     let room = MAX_SPANS.load(Relaxed) - usize::from(record.id != f.root_span);
     if f.spans.len() < room {
+        if let Some(extra) = extra {
+            f.extras.push(extra);
+            record.extra = f.extras.len() as u32;
+        }
         f.spans.push(record);
     } else {
         f.dropped_spans += 1;
@@ -735,7 +893,7 @@ impl RequestRun {
     /// The request ended: its root span, with what the layer saw, and the run's end.
     pub(crate) fn end(self, site: &'static Site, units: u64, request_bytes: u64, ended: Ended<'_>) {
         let mut f = self.take();
-        let record = span_record(
+        let (record, extra) = span_record(
             site,
             f.root_span,
             0,
@@ -746,7 +904,7 @@ impl RequestRun {
             SpanFigures::default(),
         );
         f.root_site = Some(site);
-        push(&mut f, record);
+        push(&mut f, record, extra);
         end_root(f);
     }
 }
@@ -855,10 +1013,17 @@ impl Drop for Part {
             return;
         };
         if let Some(mut f) = self.fragment.take() {
-            let mut merged = handle.shared.merged.lock();
-            merged.spans.append(&mut f.spans);
-            merged.dropped_spans += f.dropped_spans;
-            drop(merged);
+            {
+                let mut guard = handle.shared.merged.lock();
+                let merged = &mut *guard;
+                append(
+                    &mut merged.spans,
+                    &mut merged.extras,
+                    &mut f.spans,
+                    &mut f.extras,
+                );
+                merged.dropped_spans += f.dropped_spans;
+            }
             recycle(f);
         }
         if let Some(shared) = Arc::into_inner(handle.shared) {
@@ -925,7 +1090,7 @@ pub(crate) fn event_trace() -> Option<TraceId> {
 fn end_root(mut f: Box<Fragment>) {
     let _ = ENDED.try_with(|e| e.set(Some(f.trace_id)));
     match f.shared.take() {
-        None => decide(f, Vec::new(), 0),
+        None => decide(f, Vec::new(), Vec::new(), 0),
         Some(shared) => {
             shared.merged.lock().root = Some(f);
             if let Some(shared) = Arc::into_inner(shared) {
@@ -939,12 +1104,17 @@ fn end_shared(shared: Shared) {
     let merged = shared.merged.into_inner();
     // Without a root, its fragment was dropped without ending (a thread exiting mid-run).
     if let Some(root) = merged.root {
-        decide(root, merged.spans, merged.dropped_spans);
+        decide(root, merged.spans, merged.extras, merged.dropped_spans);
     }
 }
 
 /// Keeps the run or drops it, whole.
-fn decide(mut f: Box<Fragment>, mut parts: Vec<SpanRecord>, parts_dropped: u64) {
+fn decide(
+    mut f: Box<Fragment>,
+    mut parts: Vec<SpanRecord>,
+    mut part_extras: Vec<Extra>,
+    parts_dropped: u64,
+) {
     IN_FLIGHT.fetch_sub(1, Relaxed);
     let max = MAX_SPANS.load(Relaxed);
     let room = max.saturating_sub(f.spans.len());
@@ -952,7 +1122,13 @@ fn decide(mut f: Box<Fragment>, mut parts: Vec<SpanRecord>, parts_dropped: u64) 
         f.dropped_spans += (parts.len() - room) as u64;
         parts.truncate(room);
     }
-    f.spans.append(&mut parts);
+    let f_ref = &mut *f;
+    append(
+        &mut f_ref.spans,
+        &mut f_ref.extras,
+        &mut parts,
+        &mut part_extras,
+    );
     f.dropped_spans += parts_dropped;
     STATS.spans_dropped.fetch_add(f.dropped_spans, Relaxed);
     // The root ends last: found from the end.
@@ -983,7 +1159,7 @@ fn reason(root: &SpanRecord, f: &Fragment) -> Option<KeepReason> {
     if root.units > root.site.outlier_units() {
         return Some(KeepReason::Slow);
     }
-    if BUDGETS.load(Relaxed) && over_budget(&f.spans) {
+    if BUDGETS.load(Relaxed) && over_budget(f) {
         return Some(KeepReason::OverBudget);
     }
     f.head_sampled.then_some(KeepReason::Sampled)
@@ -999,7 +1175,7 @@ pub(crate) fn set_budgets_in_force(any: bool) {
 
 /// Whether a call spent more than its site's per-call budget, or the run more than the per-run
 /// budget of a site it passed through.
-fn over_budget(spans: &[SpanRecord]) -> bool {
+fn over_budget(f: &Fragment) -> bool {
     let spend = |usage: &Usage| {
         let tokens = usage.tokens.input.saturating_add(usage.tokens.output);
         let picousd = usage
@@ -1010,12 +1186,13 @@ fn over_budget(spans: &[SpanRecord]) -> bool {
     let (mut tokens, mut picousd) = (0u64, 0u64);
     let mut run_budget = super::site::Budgets::NONE;
     let mut any = false;
-    for span in spans {
+    for span in &f.spans {
         let b = span.site.budgets();
-        if b == super::site::Budgets::NONE && span.usage.is_none() {
+        let usage = f.extra(span).and_then(|e| e.usage.as_ref());
+        if b == super::site::Budgets::NONE && usage.is_none() {
             continue;
         }
-        if let Some(usage) = &span.usage {
+        if let Some(usage) = usage {
             let (t, p) = spend(usage);
             if t > b.call_tokens || p > b.call_picousd {
                 return true;
@@ -1194,6 +1371,7 @@ fn keep(f: &Fragment, reason: KeepReason) {
         .iter()
         .map(|s| {
             s.site.record_kept();
+            let x = f.extra(s);
             KeptSpan {
                 id: SpanId::from_raw(s.id).unwrap_or_else(SpanId::random),
                 parent: SpanId::from_raw(s.parent),
@@ -1203,18 +1381,23 @@ fn keep(f: &Fragment, reason: KeepReason) {
                 outcome: s.outcome,
                 status: (s.status != 0).then_some(s.status),
                 error_type: s.error_type,
-                error_message: s.message.as_deref().map(crate::errors::redact::redact),
+                error_message: x
+                    .and_then(|x| x.message.as_deref())
+                    .map(crate::errors::redact::redact),
                 request_bytes: s.request_bytes,
-                response_bytes: s.response_bytes,
+                response_bytes: (s.response_bytes != NO_BYTES).then_some(s.response_bytes),
                 model: s.model.map(ModelEntry::name),
-                response_model: s.response_model,
-                tokens: s.usage.map(|u| u.tokens),
-                cost_by_kind_usd: s
-                    .usage
+                response_model: x.and_then(|x| x.response_model),
+                tokens: x.and_then(|x| x.usage).map(|u| u.tokens),
+                cost_by_kind_usd: x
+                    .and_then(|x| x.usage)
                     .and_then(|u| u.cost_picousd)
                     .map(|c| c.map(|p| p as f64 / 1e12)),
-                chunks: s.stream.map(|e| e.chunks),
-                first_chunk: s.stream.and_then(|e| e.first_chunk_units).map(to),
+                chunks: x.and_then(|x| x.stream).map(|e| e.chunks),
+                first_chunk: x
+                    .and_then(|x| x.stream)
+                    .and_then(|e| e.first_chunk_units)
+                    .map(to),
             }
         })
         .collect();
