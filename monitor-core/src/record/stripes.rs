@@ -54,9 +54,10 @@ pub(crate) struct Stripe {
     /// Heap bytes allocated inside calls and not inside an instrumented call they made (feature
     /// `alloc`).
     allocated_bytes: AtomicU64,
-    /// Calls that were spans of a run kept as a trace (`Figures::traces_kept`).
-    traces_kept: AtomicU64,
     buckets: [AtomicU64; BUCKETS],
+    /// Calls that were spans of a run kept as a trace (`Figures::traces_kept`). Last, so that the
+    /// counters every call writes keep the places (and cache lines) they had.
+    traces_kept: AtomicU64,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // a template for array repetition, never shared
@@ -197,8 +198,8 @@ impl Stripe {
             unpriced_calls: ZERO,
             tokens_per_call: [const { [ZERO; TOKEN_BUCKETS] }; 2],
             allocated_bytes: ZERO,
-            traces_kept: ZERO,
             buckets: [ZERO; BUCKETS],
+            traces_kept: ZERO,
         }
     }
 
