@@ -244,8 +244,7 @@ impl Otlp {
                 _ => {}
             }
         }
-        if let Some(endpoint) = metrics
-            .or_else(|| base.map(|b: String| format!("{}/v1/metrics", b.trim_end_matches('/'))))
+        if let Some(endpoint) = metrics.or_else(|| base.map(|b: String| signal_url(&b, "metrics")))
         {
             otlp.settings.endpoint = endpoint;
         }
@@ -265,12 +264,7 @@ impl Otlp {
 
     /// A resource attribute (`service.name`, `service.instance.id`, …): set again, it replaces.
     pub fn resource(mut self, key: impl Into<String>, value: impl Into<String>) -> Otlp {
-        let key = key.into();
-        let value = value.into();
-        match self.resource.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.resource.push((key, value)),
-        }
+        set_resource(&mut self.resource, key.into(), value.into());
         self
     }
 
@@ -333,6 +327,20 @@ pub(crate) fn compress(body: &[u8]) -> Vec<u8> {
 
 /// An endpoint variable's URL; whether `https://` can be sent to is `start`'s to say, as it is for
 /// an endpoint set in code.
+/// The endpoint of one signal under `OTEL_EXPORTER_OTLP_ENDPOINT`: `{base}/v1/{signal}`, as the
+/// specification appends it (a per-signal endpoint is used as given instead).
+pub(crate) fn signal_url(base: &str, signal: &str) -> String {
+    format!("{}/v1/{signal}", base.trim_end_matches('/'))
+}
+
+/// Sets a resource attribute, replacing one of the same key.
+pub(crate) fn set_resource(resource: &mut Vec<(String, String)>, key: String, value: String) {
+    match resource.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = value,
+        None => resource.push((key, value)),
+    }
+}
+
 pub(crate) fn url(key: &'static str, value: &str) -> Result<String, OtlpConfigError> {
     if crate::push::check_endpoint(value, true).is_ok() {
         Ok(value.to_owned())

@@ -182,8 +182,8 @@ impl OtlpTraces {
                 _ => {}
             }
         }
-        if let Some(endpoint) = endpoint
-            .or_else(|| base.map(|b: String| format!("{}/v1/traces", b.trim_end_matches('/'))))
+        if let Some(endpoint) =
+            endpoint.or_else(|| base.map(|b: String| crate::otlp::signal_url(&b, "traces")))
         {
             traces.settings.endpoint = endpoint;
         }
@@ -213,12 +213,7 @@ impl OtlpTraces {
     /// A resource attribute (`service.name`, `service.instance.id`, `openinference.project.name`
     /// for Phoenix's project, …): set again, it replaces.
     pub fn resource(mut self, key: impl Into<String>, value: impl Into<String>) -> OtlpTraces {
-        let key = key.into();
-        let value = value.into();
-        match self.resource.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.resource.push((key, value)),
-        }
+        crate::otlp::set_resource(&mut self.resource, key.into(), value.into());
         self
     }
 

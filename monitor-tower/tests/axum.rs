@@ -7,23 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use monitor_core::Figures;
 use monitor_core::monitored_handler;
 use monitor_tower::axum::MonitorLayer;
 use std::net::SocketAddr;
 
-fn stats(name: &str) -> Figures {
-    monitor_core::sites()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| panic!("no site {name}"))
-        .stats()
-}
+mod support;
 
-fn route_stats(route: &str) -> Option<Figures> {
-    monitor_core::sites()
-        .find(|s| s.is_route() && s.route() == Some(route))
-        .map(|s| s.stats())
-}
+use support::{route_stats, stats};
 
 #[derive(Debug)]
 struct AppError(StatusCode, &'static str);

@@ -8,25 +8,15 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
-use monitor_core::Figures;
 use monitor_core::monitored_handler;
 use monitor_tower::{MonitorBody, MonitorLayer};
 use std::convert::Infallible;
 use tower::util::BoxCloneService;
 use tower::{ServiceBuilder, ServiceExt};
 
-fn stats(name: &str) -> Figures {
-    monitor_core::sites()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| panic!("no site {name}"))
-        .stats()
-}
+mod support;
 
-fn route_stats(route: &str) -> Option<Figures> {
-    monitor_core::sites()
-        .find(|s| s.is_route() && s.route() == Some(route))
-        .map(|s| s.stats())
-}
+use support::{route_stats, stats};
 
 /// Reads the request's body to the end, as a handler that parses it does.
 #[monitored_handler(route = "POST /tower/echo")]
