@@ -2,7 +2,9 @@
 
 pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
-pub use crate::record::guard::{Guard, Scoped, call_once, instrument, once, run};
+pub use crate::record::guard::{
+    Guard, NamedModel, Scoped, call_once, instrument, model_named, once, run, run_usage,
+};
 pub use crate::record::outcome::{
     ErrorText, Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny, TextDebug,
     TextDisplay, TextNone,

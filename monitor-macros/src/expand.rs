@@ -29,7 +29,7 @@ pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> Tok
         Shape::TrackCaller => track_caller(&cx),
         Shape::Stream(stream) => sync_stream(&cx, &stream),
         Shape::Sync => sync(&cx),
-        Shape::SyncTokens => sync_tokens(&cx),
+        Shape::SyncTokens => sync_tokens(&cx, checked),
     };
     let site = site_static(which, checked, &function.sig);
     let Function {
@@ -330,29 +330,49 @@ fn sync(cx: &Cx) -> TokenStream {
     }
 }
 
-/// Token tracking: the usage read off the return value borrows it, so the guard stays here.
-fn sync_tokens(cx: &Cx) -> TokenStream {
+/// Token tracking: as [`sync`], everything but the switch test happens out of line, in
+/// `run_usage`, which asks a closure for the outcome and the usage the value reports. A model given as an expression is resolved first, before the body takes the arguments.
+fn sync_tokens(cx: &Cx, checked: &Checked) -> TokenStream {
     let Cx { body, ret_span, .. } = cx;
-    let guard = cx.enter_guard();
     let ret = cx.ret();
-    let cache_lookup = cx.cache_lookup(true);
+    let cache_lookup = cx.cache_lookup(false);
+    let model = match model_expr(checked) {
+        Some(expr) => quote! {
+            if __monitor_mode & ::monitor_core::__private::ON != 0 {
+                ::core::option::Option::Some(::monitor_core::__private::model_named(
+                    &__MONITOR_SITE,
+                    ::monitor_core::__private::ModelName::__monitor_model_name(#expr),
+                ))
+            } else {
+                ::core::option::Option::None
+            }
+        },
+        None => quote!(::core::option::Option::None),
+    };
     // Spanned on the return type, so a type that reports no usage is underlined there.
-    let finish = quote_spanned! {*ret_span=>
+    let read = quote_spanned! {*ret_span=>
         #cache_lookup
-        __monitor_guard.finish_usage(
-            ::monitor_core::__private::outcome!(&__monitor_ret),
-            ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-        );
+        (
+            ::monitor_core::__private::outcome!(__monitor_ret),
+            ::monitor_core::__private::ReportsTokens::__monitor_usage(__monitor_ret),
+        )
     };
     quote! {
-        #guard
+        let __monitor_mode = ::monitor_core::__private::mode();
+        let __monitor_model = #model;
         let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
-        let ::core::option::Option::Some(__monitor_guard) = __monitor_guard else {
+        if __monitor_mode & ::monitor_core::__private::ON == 0 {
             return __monitor_body();
-        };
-        let __monitor_ret = __monitor_body();
-        #finish
-        __monitor_ret
+        }
+        ::monitor_core::__private::run_usage(
+            &__MONITOR_SITE,
+            __monitor_mode,
+            __monitor_model,
+            __monitor_body,
+            |__monitor_ret| {
+                #read
+            },
+        )
     }
 }
 
@@ -525,12 +545,7 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
     for size in request_sizes(which, sig) {
         steps.extend(quote! { __monitor_guard.add_request_bytes(#size); });
     }
-    if let Some(Model::Expr(expr)) = Arguments::of(&checked.args).model {
-        // Borrowed with a `&` spanned like the expression's first token, so that every token of the
-        // argument is the user's and an error underlines the whole expression. The invisible group
-        // keeps the expression one operand.
-        let group = proc_macro2::Group::new(proc_macro2::Delimiter::None, expr.to_token_stream());
-        let expr = quote_spanned!(expr.span()=> &#group);
+    if let Some(expr) = model_expr(checked) {
         steps.extend(quote! {
             __monitor_guard.set_model(::monitor_core::__private::ModelName::__monitor_model_name(#expr));
         });
@@ -544,6 +559,17 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
             }
         }
     }
+}
+
+/// A model given as an expression, borrowed: `&expr`, with the `&` spanned like the expression's
+/// first token, so that every token of the argument is the user's and an error underlines the
+/// whole expression. The invisible group keeps the expression one operand.
+fn model_expr(checked: &Checked) -> Option<TokenStream> {
+    let Some(Model::Expr(expr)) = Arguments::of(&checked.args).model else {
+        return None;
+    };
+    let group = proc_macro2::Group::new(proc_macro2::Delimiter::None, expr.to_token_stream());
+    Some(quote_spanned!(expr.span()=> &#group))
 }
 
 /// `: Output` for the value a future gave, so that it is classified by its declared type even when

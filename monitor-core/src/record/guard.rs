@@ -366,6 +366,8 @@ impl Drop for Guard {
     /// address never escapes and the hot path keeps it in registers.
     #[inline(always)]
     fn drop(&mut self) {
+        // The span by reference: passed by value, it would go through memory, and the whole
+        // guard with it, on every call, traced or not.
         unfinished(
             self.site,
             self.start,
@@ -374,7 +376,7 @@ impl Drop for Guard {
             self.request_bytes,
             self.finish_on_drop,
             self.model,
-            self.trace,
+            self.trace.as_mut(),
         );
     }
 }
@@ -390,12 +392,12 @@ fn unfinished(
     request_bytes: u64,
     finish_on_drop: bool,
     model: Option<&'static ModelEntry>,
-    trace: Option<Traced>,
+    trace: Option<&mut Traced>,
 ) {
     let units = clock::since(start, mode);
     context::leave(entered);
-    if let Some(mut trace) = trace {
-        run::leave(&mut trace);
+    if let Some(trace) = trace {
+        run::leave(trace);
         let ended = if std::thread::panicking() {
             Ended::Panicked
         } else if finish_on_drop {
@@ -407,7 +409,7 @@ fn unfinished(
             model: model.or_else(|| site.literal_model()),
             ..SpanFigures::default()
         };
-        run::exit(trace, site, start, units, request_bytes, ended, figures);
+        run::exit(*trace, site, start, units, request_bytes, ended, figures);
     }
     // A site that names its model per call splits its calls by model; a call that gave no value
     // named none.
@@ -496,6 +498,147 @@ impl<F: Future> Future for Scoped<F> {
 #[doc(hidden)]
 #[inline(never)]
 pub fn run<const KIND: u8, R>(
+    site: &'static Site,
+    mode: u8,
+    request_bytes: u64,
+    body: impl FnOnce() -> R,
+    classify: impl FnOnce(&R) -> Outcome,
+) -> R {
+    if mode & switch::TRACES != 0 {
+        return run_traced::<KIND, R>(site, mode, request_bytes, body, classify);
+    }
+    // No span: the guard's `trace` is a constant `None` here, so its tests fold away. A body
+    // that unwinds is recorded by `Unwinding`, whose few fields stay in registers, rather than by
+    // the guard's drop, which the compiler leaves out of line with the guard in memory.
+    let mut guard = ManuallyDrop::new(Guard::new(
+        site,
+        mode,
+        context::enter(site, SiteKind::from_code(KIND)),
+    ));
+    guard.request_bytes = request_bytes;
+    let unwinding = Unwinding {
+        site,
+        start: guard.start,
+        mode,
+        entered: guard.entered,
+        request_bytes,
+    };
+    #[cfg(feature = "alloc")]
+    let claim = Claim::new(site);
+    let ret = body();
+    #[cfg(feature = "alloc")]
+    drop(claim);
+    let outcome = classify(&ret);
+    std::mem::forget(unwinding);
+    ManuallyDrop::into_inner(guard).finish(outcome);
+    ret
+}
+
+/// Runs the synchronous body of a `#[tracks_tokens]` function under a new guard and records it,
+/// with the outcome and usage `read` finds on the value. Out of line for the reasons of [`run`];
+/// `model` is the one an expression named, resolved before the body took the arguments. Not
+/// public API. Used by generated code.
+#[doc(hidden)]
+#[inline(never)]
+pub fn run_usage<R>(
+    site: &'static Site,
+    mode: u8,
+    model: Option<NamedModel>,
+    body: impl FnOnce() -> R,
+    read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
+) -> R {
+    let model = model.map(|m| m.0);
+    if mode & switch::TRACES != 0 {
+        return run_usage_traced(site, mode, model, body, read);
+    }
+    // As in `run`: no span, and `Unwinding` for a body that unwinds.
+    let mut guard = ManuallyDrop::new(Guard::new(
+        site,
+        mode,
+        context::enter(site, SiteKind::Tokens),
+    ));
+    guard.model = model;
+    let unwinding = Unwinding {
+        site,
+        start: guard.start,
+        mode,
+        entered: guard.entered,
+        request_bytes: 0,
+    };
+    #[cfg(feature = "alloc")]
+    let claim = Claim::new(site);
+    let ret = body();
+    #[cfg(feature = "alloc")]
+    drop(claim);
+    let (outcome, reported) = read(&ret);
+    std::mem::forget(unwinding);
+    ManuallyDrop::into_inner(guard).finish_usage(outcome, reported);
+    ret
+}
+
+/// [`run_usage`] when runs are traced.
+#[inline(never)]
+fn run_usage_traced<R>(
+    site: &'static Site,
+    mode: u8,
+    model: Option<&'static ModelEntry>,
+    body: impl FnOnce() -> R,
+    read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
+) -> R {
+    let mut guard = Guard::new(site, mode, context::enter(site, SiteKind::Tokens)).trace(true);
+    guard.model = model;
+    #[cfg(feature = "alloc")]
+    let claim = Claim::new(site);
+    let ret = body();
+    #[cfg(feature = "alloc")]
+    drop(claim);
+    let (outcome, reported) = read(&ret);
+    guard.finish_usage(outcome, reported);
+    ret
+}
+
+/// The model an expression named for a call, resolved at entry. Not public API. Used by generated
+/// code.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct NamedModel(&'static ModelEntry);
+
+/// The model an expression names for a call of `site`, resolved at entry. Not public API. Used by
+/// generated code.
+#[doc(hidden)]
+pub fn model_named(site: &'static Site, name: &str) -> NamedModel {
+    NamedModel(usage::model(name, site.provider()))
+}
+
+/// Records an untraced synchronous call whose body unwound (see [`run`]).
+struct Unwinding {
+    site: &'static Site,
+    start: u64,
+    mode: u8,
+    entered: Entered,
+    request_bytes: u64,
+}
+
+impl Drop for Unwinding {
+    #[inline(always)]
+    fn drop(&mut self) {
+        unfinished(
+            self.site,
+            self.start,
+            self.mode,
+            self.entered,
+            self.request_bytes,
+            false,
+            None,
+            None,
+        );
+    }
+}
+
+/// [`run`] when runs are traced: the call is a span. A function of its own, so that the span's
+/// bookkeeping does not weigh on the untraced path's registers.
+#[inline(never)]
+fn run_traced<const KIND: u8, R>(
     site: &'static Site,
     mode: u8,
     request_bytes: u64,
