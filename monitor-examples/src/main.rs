@@ -78,6 +78,22 @@ struct Args {
     /// a minute), to watch the alerts in a test or a demonstration.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = scale)]
     rules_time_scale: f64,
+    /// Write the service's Grafana dashboards (Grafana 10 and 11: its routes, memory and caches;
+    /// its pipelines; its LLM calls; its objectives) into this directory, one `<uid>.json` each,
+    /// and exit. `dashboards/` at the top of the repository holds what this writes.
+    #[arg(long, value_name = "DIR")]
+    print_grafana: Option<std::path::PathBuf>,
+    /// With --print-grafana: where latency percentiles are read from — the classic buckets, or
+    /// native histograms (for a Prometheus started with `--enable-feature=native-histograms`).
+    #[arg(long, value_name = "KIND", value_enum, default_value_t = GrafanaHistograms::Classic)]
+    grafana_histograms: GrafanaHistograms,
+}
+
+/// The histograms a dashboard reads latency percentiles from.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GrafanaHistograms {
+    Classic,
+    Native,
 }
 
 fn share(value: &str) -> Result<f64, String> {
@@ -110,6 +126,15 @@ fn main() -> ExitCode {
             monitor_export::objective_rules::rules(&logo_service::objectives(), &options)
         );
         return ExitCode::SUCCESS;
+    }
+    if let Some(dir) = &args.print_grafana {
+        return match write_grafana(dir, args.grafana_histograms) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("logo-service: {message}");
+                ExitCode::FAILURE
+            }
+        };
     }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -325,6 +350,29 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("shutdown: {e}"))?;
         served
     })
+}
+
+/// Writes the service's Grafana dashboards into `dir` (made if absent), one file each, and prints
+/// each file's path.
+fn write_grafana(dir: &std::path::Path, histograms: GrafanaHistograms) -> Result<(), String> {
+    use monitor_export::grafana::{DashboardOptions, Histograms, dashboards};
+    let histograms = match histograms {
+        GrafanaHistograms::Classic => Histograms::Classic,
+        GrafanaHistograms::Native => Histograms::Native,
+    };
+    let options = DashboardOptions::new("logo-service")
+        .histograms(histograms)
+        // The global allocator above counts the heap: it has counted clap's allocations by now.
+        .heap(monitor_core::memory::heap().allocations > 0);
+    let sites: Vec<&monitor_core::Site> = monitor_core::sites().collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    for dashboard in dashboards(&sites, &logo_service::objectives(), &options) {
+        let path = dir.join(dashboard.file_name());
+        std::fs::write(&path, dashboard.to_json())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 /// The OTLP exporters `--otlp` or the standard variables ask for, with the demo's defaults under

@@ -46,6 +46,9 @@ pub const UNKNOWN_PROVIDER: &str = "_OTHER";
 /// status without an `Err`): the conventions' fallback value.
 pub const OTHER_ERROR: &str = "_OTHER";
 
+/// The attribute of a failed call's error type (`error_type` in Prometheus).
+pub const ERROR_TYPE: &str = "error.type";
+
 /// The attributes of one series.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GenAiKey {
@@ -161,6 +164,13 @@ impl GenAiPoint {
     }
 }
 
+/// `gen_ai_client_operation_duration_seconds`: the Prometheus name of the first row of
+/// [`GEN_AI_HISTOGRAMS`].
+pub const OPERATION_DURATION: &str = "gen_ai_client_operation_duration_seconds";
+/// `gen_ai_client_operation_time_to_first_chunk_seconds`: a streamed call's time to its first
+/// chunk.
+pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai_client_operation_time_to_first_chunk_seconds";
+
 /// The GenAI client histograms, each with its name in every exporter: Prometheus writes each row
 /// as a histogram family with the GenAI labels, OTLP as a histogram with the GenAI attributes
 /// (durations exponential unless explicit buckets are asked for). A new GenAI histogram is
@@ -168,7 +178,7 @@ impl GenAiPoint {
 pub const GEN_AI_HISTOGRAMS: &[GenAiHistogram] = &[
     GenAiHistogram {
         otlp: "gen_ai.client.operation.duration",
-        prometheus: "gen_ai_client_operation_duration_seconds",
+        prometheus: OPERATION_DURATION,
         unit: "s",
         help: "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration): from the \
                call to its value, or to a stream's end; failed calls carry error_type.",
@@ -188,7 +198,7 @@ pub const GEN_AI_HISTOGRAMS: &[GenAiHistogram] = &[
     },
     GenAiHistogram {
         otlp: "gen_ai.client.operation.time_to_first_chunk",
-        prometheus: "gen_ai_client_operation_time_to_first_chunk_seconds",
+        prometheus: TIME_TO_FIRST_CHUNK,
         unit: "s",
         help: "Time from a streamed call to its first chunk \
                (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
@@ -215,7 +225,7 @@ fn operation_duration(s: &GenAiSeries) -> Vec<GenAiPoint> {
     let mut points = vec![GenAiPoint::seconds(None, s.ok_durations())];
     if let Some(error_type) = s.error_type {
         points.push(GenAiPoint::seconds(
-            Some(("error.type", error_type)),
+            Some((ERROR_TYPE, error_type)),
             s.failed_durations(),
         ));
     }

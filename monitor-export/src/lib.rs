@@ -9,6 +9,8 @@
 //! - [`gen_ai`]: the OpenTelemetry GenAI conventions — series of metered calls, their attributes
 //!   and bucket boundaries.
 //! - [`trace_stats`]: what tracing kept and dropped, as counters every exporter writes.
+//! - `grafana` (feature `grafana`): Grafana dashboards over those series, made from a service's
+//!   sites and objectives.
 //! - `remote_write` (feature `remote-write`): Prometheus remote write 1.0, and `otlp` (feature
 //!   `otlp`): OTLP/HTTP metrics, each pushed from a thread of its own by the machinery of `push`
 //!   (a bounded queue, retries with backoff, health); `otlp_traces` (feature `otlp`): the kept
@@ -30,6 +32,8 @@
 pub mod exemplars;
 pub mod exponential;
 pub mod gen_ai;
+#[cfg(feature = "grafana")]
+pub mod grafana;
 pub mod objective_rules;
 #[cfg(feature = "otlp")]
 pub mod otlp;

@@ -34,10 +34,19 @@
 //! assert!(yaml.contains("alert: MonitorObjectivePage"));
 //! ```
 
+use crate::prometheus::{
+    CALL_DURATION, CALLS, CALLS_WITHIN, MODEL_COST, MODEL_LABEL, MODEL_TOKENS, OUTCOME_LABEL,
+    SITE_COST, SITE_TOKENS, THRESHOLD_LABEL, TOKEN_TYPE_LABEL,
+};
 use crate::rules::threshold_label;
+use monitor_core::figures::Outcomes;
 use monitor_core::objectives::{BURN_WINDOWS, Goal, Objective, PAGE, Per, TICKET};
 use std::fmt::Write;
 use std::time::Duration;
+
+/// The outcomes of [`CALLS`] a success objective counts as failures: an `Err` or a 5xx, and a
+/// panic. A 4xx is the caller's error, and a cancelled call did not finish.
+pub const FAILED: [&str; 2] = [Outcomes::NAMES[1], Outcomes::NAMES[3]];
 
 /// How rules are made.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +57,13 @@ pub struct RuleOptions {
     pub time_scale: f64,
     /// Label matchers every series of the rules must also carry: `job="logo-service"`.
     pub matchers: Vec<(String, String)>,
+    /// Regular-expression matchers every series must also match: `job=~"$job"` (a Grafana
+    /// dashboard's variables).
+    pub regex_matchers: Vec<(String, String)>,
+    /// Whether the Prometheus that evaluates the rules stores `monitor_call_duration_seconds` as
+    /// a native histogram (`--enable-feature=native-histograms`), without its classic
+    /// `_count` series: finished calls are then `histogram_count(…)` of it.
+    pub native_histograms: bool,
 }
 
 impl Default for RuleOptions {
@@ -55,6 +71,8 @@ impl Default for RuleOptions {
         RuleOptions {
             time_scale: 1.0,
             matchers: Vec::new(),
+            regex_matchers: Vec::new(),
+            native_histograms: false,
         }
     }
 }
@@ -75,6 +93,22 @@ impl RuleOptions {
         self.matchers.push((label.into(), value.into()));
         self
     }
+
+    /// Series must also match `label=~"pattern"`.
+    pub fn regex_matcher(
+        mut self,
+        label: impl Into<String>,
+        pattern: impl Into<String>,
+    ) -> RuleOptions {
+        self.regex_matchers.push((label.into(), pattern.into()));
+        self
+    }
+
+    /// Finished calls read from native histograms (see [`RuleOptions::native_histograms`]).
+    pub fn native_histograms(mut self, native: bool) -> RuleOptions {
+        self.native_histograms = native;
+        self
+    }
 }
 
 /// The rules of `objectives`, as a Prometheus rule file (YAML). Sites that name an objective in
@@ -91,7 +125,7 @@ pub fn rules(objectives: &[Objective], options: &RuleOptions) -> String {
                 "      - record: monitor:objective_burn_rate:{}\n        expr: |\n          {}\n        \
                  labels:\n          objective: {}\n",
                 nominal(window),
-                burn_rate(objective, options, &range(window, options)),
+                burn_rate_over(objective, options, &range(window, options)),
                 quoted(&objective.name)
             );
         }
@@ -144,18 +178,50 @@ pub fn rules(objectives: &[Objective], options: &RuleOptions) -> String {
     out
 }
 
+/// The burn rate of `objective` over `window` (scaled by [`RuleOptions::time_scale`]), as a
+/// PromQL expression: what `monitor:objective_burn_rate:<window>` records, for a query of its own
+/// (a dashboard's panel) that needs no rule file. Over the objective's own window, 1 minus it is
+/// the share of the budget left.
+///
+/// # Examples
+///
+/// ```
+/// use monitor_core::objectives::Objective;
+/// use monitor_export::objective_rules::{RuleOptions, burn_rate};
+/// use std::time::Duration;
+///
+/// let api = Objective::success_rate("api", 0.995).route("GET /api");
+/// let expr = burn_rate(&api, Duration::from_secs(3_600), &RuleOptions::default());
+/// assert_eq!(
+///     expr,
+///     r#"(sum(rate(monitor_calls_total{route="GET /api",outcome=~"error|panic"}[1h])) / sum(rate(monitor_call_duration_seconds_count{route="GET /api"}[1h]))) / 0.005"#
+/// );
+/// ```
+pub fn burn_rate(objective: &Objective, window: Duration, options: &RuleOptions) -> String {
+    burn_rate_over(objective, options, &range(window, options))
+}
+
 /// The burn rate of `objective` over `range` (a PromQL range), as a PromQL expression.
-fn burn_rate(objective: &Objective, options: &RuleOptions, range: &str) -> String {
+fn burn_rate_over(objective: &Objective, options: &RuleOptions, range: &str) -> String {
     let rate = |metric: &str, extra: &str| {
         sum_of(objective, options, |m| {
             format!("rate({metric}{{{m}{extra}}}[{range}])")
         })
     };
-    let finished = rate("monitor_call_duration_seconds_count", "");
+    let finished = if options.native_histograms {
+        sum_of(objective, options, |m| {
+            format!("histogram_count(rate({CALL_DURATION}{{{m}}}[{range}]))")
+        })
+    } else {
+        rate(&format!("{CALL_DURATION}_count"), "")
+    };
     match objective.goal {
         Goal::SuccessRate { target } => format!(
             "({} / {finished}) / {}",
-            rate("monitor_calls_total", r#",outcome=~"error|panic""#),
+            rate(
+                CALLS,
+                &format!(r#",{OUTCOME_LABEL}=~"{}""#, FAILED.join("|"))
+            ),
             allowed(target)
         ),
         Goal::Latency { threshold, target } => {
@@ -163,8 +229,8 @@ fn burn_rate(objective: &Objective, options: &RuleOptions, range: &str) -> Strin
             format!(
                 "(1 - {} / {finished}) / {}",
                 rate(
-                    "monitor_calls_within_total",
-                    &format!(",threshold_seconds={}", quoted(&threshold_label(nanos)))
+                    CALLS_WITHIN,
+                    &format!(",{THRESHOLD_LABEL}={}", quoted(&threshold_label(nanos)))
                 ),
                 allowed(target)
             )
@@ -189,24 +255,24 @@ fn allowed(target: f64) -> String {
 
 /// What the covered sites spent per second over `range` (a rate): USD or tokens.
 fn spend(objective: &Objective, options: &RuleOptions, range: &str, what: &str) -> String {
-    let tokens = r#",gen_ai_token_type=~"input|output""#;
+    let tokens = format!(r#",{TOKEN_TYPE_LABEL}=~"input|output""#);
     match (&objective.selector.model, what) {
         // A model's calls wherever they are made: the model's own series.
         (Some(model), "cost") => format!(
-            "sum(rate(monitor_cost_usd_total{{gen_ai_request_model={}{}}}[{range}]))",
+            "sum(rate({MODEL_COST}{{{MODEL_LABEL}={}{}}}[{range}]))",
             quoted(model),
             extra_matchers(options)
         ),
         (Some(model), _) => format!(
-            "sum(rate(monitor_model_tokens_total{{gen_ai_request_model={}{tokens}{}}}[{range}]))",
+            "sum(rate({MODEL_TOKENS}{{{MODEL_LABEL}={}{tokens}{}}}[{range}]))",
             quoted(model),
             extra_matchers(options)
         ),
         (None, "cost") => sum_of(objective, options, |m| {
-            format!("rate(monitor_site_cost_usd_total{{{m}}}[{range}])")
+            format!("rate({SITE_COST}{{{m}}}[{range}])")
         }),
         (None, _) => sum_of(objective, options, |m| {
-            format!("rate(monitor_site_tokens_total{{{m}{tokens}}}[{range}])")
+            format!("rate({SITE_TOKENS}{{{m}{tokens}}}[{range}])")
         }),
     }
 }
@@ -229,12 +295,12 @@ fn budget(
         Per::Call => format!(
             "({spent} / {}) / {max}",
             sum_of(objective, options, |m| {
-                format!("rate(monitor_calls_total{{{m}}}[{range}])")
+                format!("rate({CALLS}{{{m}}}[{range}])")
             })
         ),
         Per::Run => {
             let runs = sum_of(objective, options, |m| {
-                format!(r#"rate(monitor_calls_total{{{m},kind="stage"}}[{range}])"#)
+                format!(r#"rate({CALLS}{{{m},kind="stage"}}[{range}])"#)
             });
             // Runs are the calls of the most-called stage: `sum by (stage)` then `max`.
             let runs = runs.replacen("sum(", "max(sum by (stage) (", 1) + ")";
@@ -310,11 +376,15 @@ fn alternatives(names: &[String]) -> String {
 }
 
 fn extra_matchers(options: &RuleOptions) -> String {
-    options
+    let equal = options
         .matchers
         .iter()
-        .map(|(label, value)| format!(",{label}={}", quoted(value)))
-        .collect()
+        .map(|(label, value)| format!(",{label}={}", quoted(value)));
+    let regex = options
+        .regex_matchers
+        .iter()
+        .map(|(label, pattern)| format!(",{label}=~{}", quoted(pattern)));
+    equal.chain(regex).collect()
 }
 
 /// A regular expression that matches `name` only.
@@ -330,7 +400,7 @@ fn escape_regex(name: &str) -> String {
 }
 
 /// A PromQL (and YAML) double-quoted string.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -346,7 +416,7 @@ fn quoted(value: &str) -> String {
 }
 
 /// A window as the rules name it, whatever the scale: `5m`, `1h`, `3d`.
-fn nominal(d: Duration) -> String {
+pub(crate) fn nominal(d: Duration) -> String {
     let secs = d.as_secs();
     if secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)

@@ -126,6 +126,61 @@ pub(crate) const BOUNDS: [(&str, u64); 18] = [
 /// Buckets exported per histogram: the bounds and `+Inf`.
 pub(crate) const LE: usize = BOUNDS.len() + 1;
 
+// The names of the families and labels other code reads back (the objectives' rules, the Grafana
+// dashboards): each is written here once, and read from here.
+
+/// `monitor_sites`: instrumented functions linked in, by `kind` (a gauge every exposition has).
+pub const SITES: &str = "monitor_sites";
+/// `monitor_calls_total`: calls by [`OUTCOME_LABEL`], with the site labels.
+pub const CALLS: &str = "monitor_calls_total";
+/// `monitor_call_duration_seconds`: the histogram of a site's finished calls.
+pub const CALL_DURATION: &str = "monitor_call_duration_seconds";
+/// `monitor_calls_within_total`: calls within a latency objective's threshold
+/// ([`THRESHOLD_LABEL`]).
+pub const CALLS_WITHIN: &str = "monitor_calls_within_total";
+/// `monitor_http_responses_total`: calls by [`STATUS_CLASS_LABEL`].
+pub const HTTP_RESPONSES: &str = "monitor_http_responses_total";
+/// `monitor_site_tokens_total`: a site's tokens by [`TOKEN_TYPE_LABEL`].
+pub const SITE_TOKENS: &str = "monitor_site_tokens_total";
+/// `monitor_site_cost_usd_total`: the known cost of a site's metered calls.
+pub const SITE_COST: &str = "monitor_site_cost_usd_total";
+/// `monitor_site_unpriced_calls_total`: a site's metered calls without a price.
+pub const SITE_UNPRICED_CALLS: &str = "monitor_site_unpriced_calls_total";
+/// `monitor_allocated_bytes_total`: heap bytes a site's own code allocated.
+pub const ALLOCATED_BYTES: &str = "monitor_allocated_bytes_total";
+/// `monitor_model_tokens_total`: a model's tokens by [`TOKEN_TYPE_LABEL`].
+pub const MODEL_TOKENS: &str = "monitor_model_tokens_total";
+/// `monitor_cost_usd_total`: the known cost of a model's calls, by [`MODEL_LABEL`].
+pub const MODEL_COST: &str = "monitor_cost_usd_total";
+/// `monitor_token_cost_usd_total`: [`MODEL_COST`] by [`TOKEN_TYPE_LABEL`].
+pub const TOKEN_COST: &str = "monitor_token_cost_usd_total";
+/// `monitor_unpriced_calls_total`: a model's calls without a price.
+pub const UNPRICED_CALLS: &str = "monitor_unpriced_calls_total";
+/// `monitor_cache_lookups_total`: lookups by [`CACHE_LABEL`] and [`CACHE_RESULT_LABEL`].
+pub const CACHE_LOOKUPS: &str = "monitor_cache_lookups_total";
+/// `process_resident_memory_bytes`: the resident size.
+pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// `monitor_heap_bytes`: heap in use, with `MonitoredAlloc` only.
+pub const HEAP_BYTES: &str = "monitor_heap_bytes";
+
+/// The outcome of a call in [`CALLS`]: one of `Outcomes::NAMES`.
+pub const OUTCOME_LABEL: &str = "outcome";
+/// A latency threshold in [`CALLS_WITHIN`], in seconds (`rules::threshold_label`).
+pub const THRESHOLD_LABEL: &str = "threshold_seconds";
+/// `1xx` to `5xx` in [`HTTP_RESPONSES`].
+pub const STATUS_CLASS_LABEL: &str = "status_class";
+/// The token type of the token and cost counters (`input`, `output`, `cached_input`,
+/// `cache_write`, `reasoning`).
+pub const TOKEN_TYPE_LABEL: &str = "gen_ai_token_type";
+/// The model of the per-model counters ([`MODEL_TOKENS`], [`MODEL_COST`]…).
+pub const MODEL_LABEL: &str = "gen_ai_request_model";
+/// The cache of [`CACHE_LOOKUPS`].
+pub const CACHE_LABEL: &str = "cache";
+/// `hit` ([`CACHE_HIT`]) or `miss`, in [`CACHE_LOOKUPS`].
+pub const CACHE_RESULT_LABEL: &str = "result";
+/// A hit, in [`CACHE_RESULT_LABEL`].
+pub const CACHE_HIT: &str = "hit";
+
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// Renders snapshots in the Prometheus text format, keeping what it exported before so that no
@@ -433,7 +488,7 @@ fn render_sites(
         }
     }
     let mut sites = out.family(
-        "monitor_sites",
+        SITES,
         "gauge",
         "Instrumented functions linked into the process, called or not.",
     );
@@ -443,24 +498,24 @@ fn render_sites(
     sites.write(out);
 
     let mut calls = out.family(
-        "monitor_calls_total",
+        CALLS,
         "counter",
         "Calls of an instrumented function by outcome: ok, error (an Err or a 5xx status), \
          client_error (a 4xx status), panic, cancelled (a future dropped before it finished).",
     );
     let mut durations = out.family(
-        "monitor_call_duration_seconds",
+        CALL_DURATION,
         "histogram",
         "Duration of the calls that finished (returned or panicked); cancelled calls are left out.",
     );
     let mut within = out.family(
-        "monitor_calls_within_total",
+        CALLS_WITHIN,
         "counter",
         "Calls that finished within a latency objective's threshold, counted exactly as each call \
          is recorded: divided by monitor_call_duration_seconds_count, the share of good calls.",
     );
     let mut statuses = out.family(
-        "monitor_http_responses_total",
+        HTTP_RESPONSES,
         "counter",
         "Calls whose return value carried an HTTP status, by status class.",
     );
@@ -469,7 +524,7 @@ fn render_sites(
         .map(|c| out.family(c.prometheus, "counter", c.help))
         .collect();
     let mut tokens = out.family(
-        "monitor_site_tokens_total",
+        SITE_TOKENS,
         "counter",
         "Tokens used by the metered calls of a site, by type: input (cached_input and \
          cache_write included), output (reasoning included), and those three parts; a stage or \
@@ -477,18 +532,18 @@ fn render_sites(
          than once.",
     );
     let mut cost = out.family(
-        "monitor_site_cost_usd_total",
+        SITE_COST,
         "counter",
         "Cost in US dollars of the site's metered calls whose model had a price; calls without \
          one are in monitor_site_unpriced_calls_total, not here.",
     );
     let mut unpriced = out.family(
-        "monitor_site_unpriced_calls_total",
+        SITE_UNPRICED_CALLS,
         "counter",
         "Metered calls of the site whose model had no price: their cost is unknown.",
     );
     let mut allocated = out.family(
-        "monitor_allocated_bytes_total",
+        ALLOCATED_BYTES,
         "counter",
         "Heap bytes allocated by the site's own code: inside its calls and not inside an \
          instrumented call they made (with MonitoredAlloc as the global allocator).",
@@ -518,7 +573,7 @@ fn render_sites(
             allocated.sample("", &labels, &[], c.allocated_bytes);
         }
         for (outcome, n) in Outcomes::NAMES.iter().zip(g.outcomes.counts()) {
-            calls.sample("", &labels, &[("outcome", outcome)], n);
+            calls.sample("", &labels, &[(OUTCOME_LABEL, outcome)], n);
         }
         let buckets = cumulative_buckets(&c.durations);
         let exemplar = exemplars.newest_of(&g.sites);
@@ -540,12 +595,12 @@ fn render_sites(
             .native(|| crate::exponential::from_histogram(&c.durations, crate::exponential::SCALE));
         for &(threshold, n) in &g.within {
             let threshold = rules::threshold_label(threshold);
-            within.sample("", &labels, &[("threshold_seconds", &threshold)], n);
+            within.sample("", &labels, &[(THRESHOLD_LABEL, &threshold)], n);
         }
         // Only for sites that return statuses: five zero series per other site say nothing.
         if c.statuses.iter().any(|&n| n > 0) {
             for (class, n) in STATUS_CLASSES.iter().zip(c.statuses) {
-                statuses.sample("", &labels, &[("status_class", class)], n);
+                statuses.sample("", &labels, &[(STATUS_CLASS_LABEL, class)], n);
             }
         }
         for (family, counter) in counters.iter_mut().zip(rules::SITE_COUNTERS) {
@@ -562,7 +617,7 @@ fn render_sites(
                 ("cache_write", t.cache_write),
                 ("reasoning", t.reasoning),
             ] {
-                tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
+                tokens.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], n);
             }
         }
         if let Some(usd) = rules::site_cost(c) {
@@ -618,32 +673,32 @@ fn render_error_types(
 /// Tokens and cost per model.
 fn render_models(out: &mut Output, models: &[ModelStats]) {
     let mut tokens = out.family(
-        "monitor_model_tokens_total",
+        MODEL_TOKENS,
         "counter",
         "Tokens of the metered calls of a model, by type: input (cached_input and cache_write \
          included) and output (reasoning included), and those three parts.",
     );
     let mut cost = out.family(
-        "monitor_cost_usd_total",
+        MODEL_COST,
         "counter",
         "Cost in US dollars of the calls made while the model had a price; calls without one are \
          in monitor_unpriced_calls_total, not here.",
     );
     let mut by_type = out.family(
-        "monitor_token_cost_usd_total",
+        TOKEN_COST,
         "counter",
         "The cost of monitor_cost_usd_total by token type, each token in one: input (neither read \
          from nor written to the cache), cached_input, cache_write, output (not reasoning), \
          reasoning. They add up to monitor_cost_usd_total.",
     );
     let mut unpriced = out.family(
-        "monitor_unpriced_calls_total",
+        UNPRICED_CALLS,
         "counter",
         "Metered calls made while the model had no price: their cost is unknown.",
     );
     for m in models {
         let mut labels = Labels::default();
-        labels.push("gen_ai_request_model", &m.model);
+        labels.push(MODEL_LABEL, &m.model);
         for (token_type, n) in [
             ("input", m.figures.tokens.input),
             ("output", m.figures.tokens.output),
@@ -651,7 +706,7 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
             ("cache_write", m.figures.tokens.cache_write),
             ("reasoning", m.figures.tokens.reasoning),
         ] {
-            tokens.sample("", &labels, &[("gen_ai_token_type", token_type)], n);
+            tokens.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], n);
         }
         if let Some(usd) = rules::model_cost(m) {
             cost.sample("", &labels, &[], Float(usd));
@@ -663,12 +718,7 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
                 ("output", k.output),
                 ("reasoning", k.reasoning),
             ] {
-                by_type.sample(
-                    "",
-                    &labels,
-                    &[("gen_ai_token_type", token_type)],
-                    Float(usd),
-                );
+                by_type.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], Float(usd));
             }
         }
         if m.figures.unpriced_calls > 0 {
@@ -737,7 +787,7 @@ fn render_gen_ai(out: &mut Output, snapshot: &Snapshot) {
 }
 
 /// An OpenTelemetry attribute's name as a Prometheus label's: dots are not allowed in one.
-fn label_name(attribute: &str) -> String {
+pub(crate) fn label_name(attribute: &str) -> String {
     attribute.replace('.', "_")
 }
 
@@ -769,14 +819,24 @@ fn histogram(
 
 fn render_caches(out: &mut Output, snapshot: &Snapshot) {
     let mut lookups = out.family(
-        "monitor_cache_lookups_total",
+        CACHE_LOOKUPS,
         "counter",
         "Lookups of a named cache, by result: hit or miss.",
     );
     for cache in &snapshot.caches {
-        let name = [("cache", cache.name.as_str())];
-        lookups.sample("", &NO_LABELS, &[name[0], ("result", "hit")], cache.hits);
-        lookups.sample("", &NO_LABELS, &[name[0], ("result", "miss")], cache.misses);
+        let name = [(CACHE_LABEL, cache.name.as_str())];
+        lookups.sample(
+            "",
+            &NO_LABELS,
+            &[name[0], (CACHE_RESULT_LABEL, CACHE_HIT)],
+            cache.hits,
+        );
+        lookups.sample(
+            "",
+            &NO_LABELS,
+            &[name[0], (CACHE_RESULT_LABEL, "miss")],
+            cache.misses,
+        );
     }
     lookups.write(out);
 }
@@ -846,11 +906,7 @@ fn render_trace_stats(out: &mut Output, stats: &monitor_core::trace::TraceStats)
 /// Unreadable memory is left out rather than reported as zero: `render` calls this only with a
 /// sample.
 fn render_memory(out: &mut Output, sample: &monitor_core::memory::MemorySample) {
-    let mut rss = out.family(
-        "process_resident_memory_bytes",
-        "gauge",
-        "Resident memory size in bytes.",
-    );
+    let mut rss = out.family(RESIDENT_MEMORY, "gauge", "Resident memory size in bytes.");
     rss.sample("", &NO_LABELS, &[], sample.rss_bytes);
     rss.write(out);
     let mut virt = out.family(
@@ -870,7 +926,7 @@ fn render_memory(out: &mut Output, sample: &monitor_core::memory::MemorySample) 
     };
     for (name, kind, help, value) in [
         (
-            "monitor_heap_bytes",
+            HEAP_BYTES,
             "gauge",
             "Heap bytes in use, as MonitoredAlloc counts them.",
             heap,

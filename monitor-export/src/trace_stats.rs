@@ -16,6 +16,19 @@
 
 use monitor_core::trace::{KeepReason, TraceStats};
 
+/// Runs kept as traces, by [`REASON_LABEL`]: the Prometheus name of the first row.
+pub const RUNS_KEPT: &str = "monitor_trace_runs_kept_total";
+/// Runs dropped as sampling meant.
+pub const RUNS_UNSAMPLED: &str = "monitor_trace_runs_unsampled_total";
+/// Spans lost, by [`REASON_LABEL`].
+pub const SPANS_DROPPED: &str = "monitor_trace_spans_dropped_total";
+/// Calls not traced: too many runs in flight.
+pub const RUNS_OVER_LIMIT: &str = "monitor_trace_runs_over_limit_total";
+/// Kept runs never exported.
+pub const EXPORT_DROPPED: &str = "monitor_trace_export_dropped_total";
+/// The label that splits [`RUNS_KEPT`] and [`SPANS_DROPPED`].
+pub const REASON_LABEL: &str = "reason";
+
 /// One counter of [`TraceStats`]: its names, unit and help, and its points.
 #[derive(Debug)]
 pub struct TraceCounter {
@@ -47,7 +60,7 @@ fn one(value: u64) -> Vec<TracePoint> {
 /// Every counter of tracing's bookkeeping.
 pub const TRACE_COUNTERS: &[TraceCounter] = &[
     TraceCounter {
-        prometheus: "monitor_trace_runs_kept_total",
+        prometheus: RUNS_KEPT,
         otlp: "monitor.trace.runs.kept",
         unit: "{run}",
         help: "Runs kept as traces, by the rule that kept them: failed, cancelled, slow, \
@@ -57,14 +70,14 @@ pub const TRACE_COUNTERS: &[TraceCounter] = &[
                 .iter()
                 .zip(s.kept)
                 .map(|(reason, value)| TracePoint {
-                    label: Some(("reason", reason.as_str())),
+                    label: Some((REASON_LABEL, reason.as_str())),
                     value,
                 })
                 .collect()
         },
     },
     TraceCounter {
-        prometheus: "monitor_trace_runs_unsampled_total",
+        prometheus: RUNS_UNSAMPLED,
         otlp: "monitor.trace.runs.unsampled",
         unit: "{run}",
         help: "Runs that ended neither drawn by head sampling nor kept by a tail rule: dropped \
@@ -72,7 +85,7 @@ pub const TRACE_COUNTERS: &[TraceCounter] = &[
         points: |s| one(s.unsampled),
     },
     TraceCounter {
-        prometheus: "monitor_trace_spans_dropped_total",
+        prometheus: SPANS_DROPPED,
         otlp: "monitor.trace.spans.dropped",
         unit: "{span}",
         help: "Spans lost: beyond a run's limit of spans (limit), or of work handed to another \
@@ -80,25 +93,25 @@ pub const TRACE_COUNTERS: &[TraceCounter] = &[
         points: |s| {
             vec![
                 TracePoint {
-                    label: Some(("reason", "limit")),
+                    label: Some((REASON_LABEL, "limit")),
                     value: s.spans_dropped,
                 },
                 TracePoint {
-                    label: Some(("reason", "detached")),
+                    label: Some((REASON_LABEL, "detached")),
                     value: s.spans_detached,
                 },
             ]
         },
     },
     TraceCounter {
-        prometheus: "monitor_trace_runs_over_limit_total",
+        prometheus: RUNS_OVER_LIMIT,
         otlp: "monitor.trace.runs.over_limit",
         unit: "{run}",
         help: "Calls not traced because as many runs were in progress as allowed.",
         points: |s| one(s.runs_over_limit),
     },
     TraceCounter {
-        prometheus: "monitor_trace_export_dropped_total",
+        prometheus: EXPORT_DROPPED,
         otlp: "monitor.trace.export.dropped",
         unit: "{run}",
         help: "Kept runs never exported: the export queue had no room for them, or a trace \
