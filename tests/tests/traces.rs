@@ -135,6 +135,72 @@ fn a_failed_run_is_kept_whole_with_its_tree_and_figures() {
     assert!(trace::find_run(run.trace_id).is_some());
 }
 
+// --- a synchronous call that panics ------------------------------------------------------------
+
+#[tracks_tokens(model = "trace-model", provider = "openai")]
+fn panicking_llm(panic: bool) -> Tokens {
+    assert!(!panic, "the client panicked");
+    Tokens::new(10, 1)
+}
+
+#[pipeline_stage(pipeline = "trace-panic", stage = "draft")]
+fn panicking_stage(panic: bool) -> u32 {
+    panicking_llm(panic);
+    1
+}
+
+#[monitored_handler(route = "POST /trace-panic")]
+fn panic_handler() -> Result<u32, String> {
+    // The stage unwinds through the call and itself; the handler catches it and goes on, so the
+    // spans after it must hang under the handler again, not under the unwound stage. It fails at
+    // the end, so that the run is kept.
+    let caught = std::panic::catch_unwind(|| panicking_stage(true));
+    assert!(caught.is_err());
+    Err(format!("drafted {} after a panic", panicking_stage(false)))
+}
+
+#[test]
+fn calls_that_unwind_end_their_spans_and_give_the_place_back() {
+    setup();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let calls_before = site("panicking_llm").stats().calls();
+    let result = panic_handler();
+    std::panic::set_hook(hook);
+    assert_eq!(result, Err("drafted 1 after a panic".to_owned()));
+    // Both the panicking call and the one after it are counted.
+    assert_eq!(site("panicking_llm").stats().calls(), calls_before + 2);
+
+    let run = only_run_of("panic_handler");
+    assert_eq!(run.kept, KeepReason::Failed, "{run:#?}");
+    assert_eq!(run.spans.len(), 5, "{run:#?}");
+    let root = run.root();
+    assert_eq!(root.outcome, SpanOutcome::Error);
+    let stages: Vec<_> = run
+        .spans
+        .iter()
+        .filter(|s| s.site.name() == "panicking_stage")
+        .collect();
+    let llms: Vec<_> = run
+        .spans
+        .iter()
+        .filter(|s| s.site.name() == "panicking_llm")
+        .collect();
+    assert_eq!((stages.len(), llms.len()), (2, 2), "{run:#?}");
+    for stage in &stages {
+        assert_eq!(stage.parent, Some(root.id));
+    }
+    assert_eq!(stages[0].outcome, SpanOutcome::Panicked);
+    assert_eq!(stages[0].error_type, Some("panic"));
+    assert_eq!(llms[0].parent, Some(stages[0].id));
+    assert_eq!(llms[0].outcome, SpanOutcome::Panicked);
+    assert_eq!(llms[0].model, Some("trace-model"));
+    assert_eq!(llms[0].tokens, None);
+    assert_eq!(stages[1].outcome, SpanOutcome::Ok);
+    assert_eq!(llms[1].parent, Some(stages[1].id));
+    assert_eq!(llms[1].tokens, Some(Tokens::new(10, 1)));
+}
+
 // --- async nesting, across threads -------------------------------------------------------------
 
 #[tracks_tokens(model = "trace-model", provider = "openai")]

@@ -507,31 +507,24 @@ pub fn run<const KIND: u8, R>(
     if mode & switch::TRACES != 0 {
         return run_traced::<KIND, R>(site, mode, request_bytes, body, classify);
     }
-    // No span: the guard's `trace` is a constant `None` here, so its tests fold away. A body
-    // that unwinds is recorded by `Unwinding`, whose few fields stay in registers, rather than by
-    // the guard's drop, which the compiler leaves out of line with the guard in memory.
-    let mut guard = ManuallyDrop::new(Guard::new(
-        site,
-        mode,
-        context::enter(site, SiteKind::from_code(KIND)),
-    ));
-    guard.request_bytes = request_bytes;
-    let unwinding = Unwinding {
-        site,
-        start: guard.start,
-        mode,
-        entered: guard.entered,
-        request_bytes,
-    };
-    #[cfg(feature = "alloc")]
-    let claim = Claim::new(site);
-    let ret = body();
-    #[cfg(feature = "alloc")]
-    drop(claim);
-    let outcome = classify(&ret);
-    std::mem::forget(unwinding);
-    ManuallyDrop::into_inner(guard).finish(outcome);
-    ret
+    run_as::<KIND, false, R>(site, mode, request_bytes, None, body, |guard, ret| {
+        guard.finish(classify(ret));
+    })
+}
+
+/// [`run`] when runs are traced: the call is a span. A function of its own, so that the span's
+/// bookkeeping does not weigh on the untraced path.
+#[inline(never)]
+fn run_traced<const KIND: u8, R>(
+    site: &'static Site,
+    mode: u8,
+    request_bytes: u64,
+    body: impl FnOnce() -> R,
+    classify: impl FnOnce(&R) -> Outcome,
+) -> R {
+    run_as::<KIND, true, R>(site, mode, request_bytes, None, body, |guard, ret| {
+        guard.finish(classify(ret));
+    })
 }
 
 /// Runs the synchronous body of a `#[tracks_tokens]` function under a new guard and records it,
@@ -547,33 +540,15 @@ pub fn run_usage<R>(
     body: impl FnOnce() -> R,
     read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
 ) -> R {
+    const TOKENS: u8 = SiteKind::Tokens.code();
     let model = model.map(|m| m.0);
     if mode & switch::TRACES != 0 {
         return run_usage_traced(site, mode, model, body, read);
     }
-    // As in `run`: no span, and `Unwinding` for a body that unwinds.
-    let mut guard = ManuallyDrop::new(Guard::new(
-        site,
-        mode,
-        context::enter(site, SiteKind::Tokens),
-    ));
-    guard.model = model;
-    let unwinding = Unwinding {
-        site,
-        start: guard.start,
-        mode,
-        entered: guard.entered,
-        request_bytes: 0,
-    };
-    #[cfg(feature = "alloc")]
-    let claim = Claim::new(site);
-    let ret = body();
-    #[cfg(feature = "alloc")]
-    drop(claim);
-    let (outcome, reported) = read(&ret);
-    std::mem::forget(unwinding);
-    ManuallyDrop::into_inner(guard).finish_usage(outcome, reported);
-    ret
+    run_as::<TOKENS, false, R>(site, mode, 0, model, body, |guard, ret| {
+        let (outcome, reported) = read(ret);
+        guard.finish_usage(outcome, reported);
+    })
 }
 
 /// [`run_usage`] when runs are traced.
@@ -585,15 +560,62 @@ fn run_usage_traced<R>(
     body: impl FnOnce() -> R,
     read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
 ) -> R {
-    let mut guard = Guard::new(site, mode, context::enter(site, SiteKind::Tokens)).trace(true);
-    guard.model = model;
+    const TOKENS: u8 = SiteKind::Tokens.code();
+    run_as::<TOKENS, true, R>(site, mode, 0, model, body, |guard, ret| {
+        let (outcome, reported) = read(ret);
+        guard.finish_usage(outcome, reported);
+    })
+}
+
+/// The synchronous call both `run`s make, a span of the enclosing run when `TRACED`. No guard
+/// lives across the body: its fields do, in registers, with the span in memory beside them, and
+/// `Unwinding` records a body that unwinds. A guard held across the body would be kept in memory
+/// whole, for its drop on the unwinding path, and moved field by field on every call. The guard
+/// is made when the body returns, for `finish`, which records the call with it.
+#[inline(always)]
+fn run_as<const KIND: u8, const TRACED: bool, R>(
+    site: &'static Site,
+    mode: u8,
+    request_bytes: u64,
+    model: Option<&'static ModelEntry>,
+    body: impl FnOnce() -> R,
+    finish: impl FnOnce(Guard, &R),
+) -> R {
+    let entered = context::enter(site, SiteKind::from_code(KIND));
+    let start = clock::now(mode);
+    let mut trace = if TRACED {
+        run::enter(site, start, true)
+    } else {
+        None
+    };
+    let unwinding = Unwinding {
+        site,
+        start,
+        mode,
+        entered,
+        request_bytes,
+        model,
+        trace: trace.as_mut(),
+    };
     #[cfg(feature = "alloc")]
     let claim = Claim::new(site);
     let ret = body();
     #[cfg(feature = "alloc")]
     drop(claim);
-    let (outcome, reported) = read(&ret);
-    guard.finish_usage(outcome, reported);
+    std::mem::forget(unwinding);
+    let guard = Guard {
+        site,
+        start,
+        mode,
+        entered,
+        request_bytes,
+        model,
+        finish_on_drop: false,
+        trace,
+        #[cfg(feature = "alloc")]
+        alloc_mark: None,
+    };
+    finish(guard, &ret);
     ret
 }
 
@@ -610,16 +632,18 @@ pub fn model_named(site: &'static Site, name: &str) -> NamedModel {
     NamedModel(usage::model(name, site.provider()))
 }
 
-/// Records an untraced synchronous call whose body unwound (see [`run`]).
-struct Unwinding {
+/// Records a synchronous call whose body unwound (see [`run_as`]).
+struct Unwinding<'t> {
     site: &'static Site,
     start: u64,
     mode: u8,
     entered: Entered,
     request_bytes: u64,
+    model: Option<&'static ModelEntry>,
+    trace: Option<&'t mut Traced>,
 }
 
-impl Drop for Unwinding {
+impl Drop for Unwinding<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         unfinished(
@@ -629,32 +653,10 @@ impl Drop for Unwinding {
             self.entered,
             self.request_bytes,
             false,
-            None,
-            None,
+            self.model,
+            self.trace.as_deref_mut(),
         );
     }
-}
-
-/// [`run`] when runs are traced: the call is a span. A function of its own, so that the span's
-/// bookkeeping does not weigh on the untraced path's registers.
-#[inline(never)]
-fn run_traced<const KIND: u8, R>(
-    site: &'static Site,
-    mode: u8,
-    request_bytes: u64,
-    body: impl FnOnce() -> R,
-    classify: impl FnOnce(&R) -> Outcome,
-) -> R {
-    let mut guard =
-        Guard::new(site, mode, context::enter(site, SiteKind::from_code(KIND))).trace(true);
-    guard.request_bytes = request_bytes;
-    #[cfg(feature = "alloc")]
-    let claim = Claim::new(site);
-    let ret = body();
-    #[cfg(feature = "alloc")]
-    drop(claim);
-    guard.finish(classify(&ret));
-    ret
 }
 
 /// Returns the body of a synchronous function as a closure the compiler must treat as `FnOnce`
