@@ -161,12 +161,15 @@ impl Guard {
 
     /// Ends the call without running `Drop`: puts the caller's scope back, returns the duration in
     /// clock units. Every field is `Copy`, so nothing is leaked.
+    ///
+    /// The span is `trace`, not the guard's own: a guard made after its body (see [`run_as`])
+    /// points at the span it left in place rather than carrying a copy.
     #[inline(always)]
-    fn end(self) -> (ManuallyDrop<Guard>, u64) {
-        let mut this = ManuallyDrop::new(self);
+    fn end(self, trace: Option<&mut Traced>) -> (ManuallyDrop<Guard>, u64) {
+        let this = ManuallyDrop::new(self);
         let units = clock::since(this.start, this.mode);
         context::leave(this.entered);
-        if let Some(trace) = &mut this.trace {
+        if let Some(trace) = trace {
             run::leave(trace);
         }
         #[cfg(feature = "alloc")]
@@ -179,10 +182,17 @@ impl Guard {
 
     /// Records a call that returned.
     #[inline(always)]
-    pub fn finish(self, outcome: Outcome) {
-        let (this, units) = self.end();
+    pub fn finish(mut self, outcome: Outcome) {
+        let mut trace = self.trace.take();
+        self.finish_in(outcome, trace.as_mut());
+    }
+
+    /// [`finish`](Self::finish), the call's span being `trace` (see [`end`](Self::end)).
+    #[inline(always)]
+    fn finish_in(self, outcome: Outcome, mut trace: Option<&mut Traced>) {
+        let (this, units) = self.end(trace.as_deref_mut());
         let mut outcome = outcome;
-        if let Some(trace) = this.trace {
+        if let Some(trace) = trace {
             run::exit(
                 trace,
                 this.site,
@@ -206,12 +216,25 @@ impl Guard {
     /// Records a call that returned, with the token usage its value reported
     /// ([`ReportsTokens`](crate::usage::tokens::ReportsTokens)).
     #[inline(always)]
-    pub fn finish_usage(self, outcome: Outcome, reported: Option<Reported<'_>>) {
+    pub fn finish_usage(mut self, outcome: Outcome, reported: Option<Reported<'_>>) {
+        let mut trace = self.trace.take();
+        self.finish_usage_in(outcome, reported, trace.as_mut());
+    }
+
+    /// [`finish_usage`](Self::finish_usage), the call's span being `trace` (see
+    /// [`end`](Self::end)).
+    #[inline(always)]
+    fn finish_usage_in(
+        self,
+        outcome: Outcome,
+        reported: Option<Reported<'_>>,
+        trace: Option<&mut Traced>,
+    ) {
         let (tokens, named) = match reported {
             Some(r) => (Some(r.tokens), r.model.map_or(Named::Nothing, Named::Name)),
             None => (None, Named::Nothing),
         };
-        self.finish_metered(outcome, tokens, named, Credit::Enclosing, None);
+        self.finish_metered(outcome, tokens, named, Credit::Enclosing, None, trace);
     }
 
     /// The guard of a call that goes on as a stream: the scope it entered is left (each poll of
@@ -266,8 +289,9 @@ impl Guard {
         named: Named<'_>,
         credit: Credit,
         stream: Option<StreamEnd>,
+        mut trace: Option<&mut Traced>,
     ) {
-        let (this, units) = self.end();
+        let (this, units) = self.end(trace.as_deref_mut());
         let site = this.site;
         let per_model = site.models_per_call();
         // Resolved once: a model the value names is looked up by name.
@@ -286,7 +310,7 @@ impl Guard {
         } else if !matches!(named, Named::Nothing) {
             site.note_response(named);
         }
-        if let Some(trace) = this.trace {
+        if let Some(trace) = trace {
             // Without falling back on the unknown model: a span names only a model it was told.
             let model = model
                 .or(this.model)
@@ -409,7 +433,7 @@ fn unfinished(
             model: model.or_else(|| site.literal_model()),
             ..SpanFigures::default()
         };
-        run::exit(*trace, site, start, units, request_bytes, ended, figures);
+        run::exit(trace, site, start, units, request_bytes, ended, figures);
     }
     // A site that names its model per call splits its calls by model; a call that gave no value
     // named none.
@@ -507,9 +531,16 @@ pub fn run<const KIND: u8, R>(
     if mode & switch::TRACES != 0 {
         return run_traced::<KIND, R>(site, mode, request_bytes, body, classify);
     }
-    run_as::<KIND, false, R>(site, mode, request_bytes, None, body, |guard, ret| {
-        guard.finish(classify(ret));
-    })
+    run_as::<KIND, false, R>(
+        site,
+        mode,
+        request_bytes,
+        None,
+        body,
+        |guard, ret, trace| {
+            guard.finish_in(classify(ret), trace);
+        },
+    )
 }
 
 /// [`run`] when runs are traced: the call is a span. A function of its own, so that the span's
@@ -522,9 +553,16 @@ fn run_traced<const KIND: u8, R>(
     body: impl FnOnce() -> R,
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
-    run_as::<KIND, true, R>(site, mode, request_bytes, None, body, |guard, ret| {
-        guard.finish(classify(ret));
-    })
+    run_as::<KIND, true, R>(
+        site,
+        mode,
+        request_bytes,
+        None,
+        body,
+        |guard, ret, trace| {
+            guard.finish_in(classify(ret), trace);
+        },
+    )
 }
 
 /// Runs the synchronous body of a `#[tracks_tokens]` function under a new guard and records it,
@@ -545,9 +583,9 @@ pub fn run_usage<R>(
     if mode & switch::TRACES != 0 {
         return run_usage_traced(site, mode, model, body, read);
     }
-    run_as::<TOKENS, false, R>(site, mode, 0, model, body, |guard, ret| {
+    run_as::<TOKENS, false, R>(site, mode, 0, model, body, |guard, ret, trace| {
         let (outcome, reported) = read(ret);
-        guard.finish_usage(outcome, reported);
+        guard.finish_usage_in(outcome, reported, trace);
     })
 }
 
@@ -561,9 +599,9 @@ fn run_usage_traced<R>(
     read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
-    run_as::<TOKENS, true, R>(site, mode, 0, model, body, |guard, ret| {
+    run_as::<TOKENS, true, R>(site, mode, 0, model, body, |guard, ret, trace| {
         let (outcome, reported) = read(ret);
-        guard.finish_usage(outcome, reported);
+        guard.finish_usage_in(outcome, reported, trace);
     })
 }
 
@@ -579,7 +617,7 @@ fn run_as<const KIND: u8, const TRACED: bool, R>(
     request_bytes: u64,
     model: Option<&'static ModelEntry>,
     body: impl FnOnce() -> R,
-    finish: impl FnOnce(Guard, &R),
+    finish: impl FnOnce(Guard, &R, Option<&mut Traced>),
 ) -> R {
     let entered = context::enter(site, SiteKind::from_code(KIND));
     let start = clock::now(mode);
@@ -611,11 +649,11 @@ fn run_as<const KIND: u8, const TRACED: bool, R>(
         request_bytes,
         model,
         finish_on_drop: false,
-        trace,
+        trace: None,
         #[cfg(feature = "alloc")]
         alloc_mark: None,
     };
-    finish(guard, &ret);
+    finish(guard, &ret, trace.as_mut());
     ret
 }
 

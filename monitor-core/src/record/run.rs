@@ -676,7 +676,7 @@ pub(crate) enum Ended<'a> {
 /// path: a thread-local read and one record pushed.
 #[inline(always)]
 pub(crate) fn exit(
-    traced: Traced,
+    traced: &Traced,
     site: &'static Site,
     start: u64,
     units: u64,
@@ -715,7 +715,7 @@ pub(crate) fn exit(
 #[cold]
 #[inline(never)]
 fn exit_cold(
-    traced: Traced,
+    traced: &Traced,
     site: &'static Site,
     start: u64,
     units: u64,

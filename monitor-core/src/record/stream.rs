@@ -170,14 +170,22 @@ impl StreamCall {
         let end = self.end();
         let tokens = (self.tokens_site && self.reported).then(|| self.tokens());
         let named = self.named();
-        let Some(guard) = self.guard.take() else {
+        let Some(mut guard) = self.guard.take() else {
             return;
         };
         let mut outcome = self.error.take().unwrap_or(Outcome::OK);
         if self.response_bytes > 0 {
             outcome.response_bytes = Some(self.response_bytes);
         }
-        guard.finish_metered(outcome, tokens, named, Credit::AlreadyCredited, Some(end));
+        let mut trace = guard.take_trace();
+        guard.finish_metered(
+            outcome,
+            tokens,
+            named,
+            Credit::AlreadyCredited,
+            Some(end),
+            trace.as_mut(),
+        );
     }
 }
 
@@ -222,7 +230,7 @@ impl Drop for StreamCall {
                 stream: Some(end),
             };
             run::exit(
-                trace,
+                &trace,
                 site,
                 start,
                 clock::since(start, mode),
