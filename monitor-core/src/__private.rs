@@ -10,11 +10,18 @@ pub use crate::record::outcome::{
     TextDisplay, TextNone,
 };
 pub use crate::record::registry::SiteRef;
+pub use crate::record::returned::{
+    BoxedStream, Returned, ReturnedBoxed, ReturnedStream, ReturnedStreamInResult, ReturnedValue,
+    RewrapStream,
+};
 pub use crate::record::site::{Site, SiteKind, SiteMeta};
 pub use crate::record::stream::{Metered, StreamCall, meter_stream};
 pub use crate::record::stripes::Aggregates as Totals;
 pub use crate::record::switch::{ON, mode};
-pub use crate::usage::tokens::{ChunkReportsTokens, Reported, ReportsTokens};
+pub use crate::usage::tokens::{
+    ChunkReportsTokens, Never, Reported, ReportsTokens, UsageFn, UsageOf, UsageOfNever,
+    UsageOfResult, UsageOfValue, reported,
+};
 pub use core::any::type_name_of_val;
 pub use inventory;
 

@@ -13,7 +13,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, LitStr, Pat, ReturnType, Type};
+use syn::{ExprPath, FnArg, LitStr, Pat, ReturnType, Type};
 
 pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> TokenStream {
     let shape = function.shape(which);
@@ -93,6 +93,8 @@ struct Cx<'a> {
     ret_span: Span,
     /// Whether the return value reports a cache lookup (`cache = "…"`).
     cache: bool,
+    /// `usage = f`: the function that reads the usage off the value or each item.
+    usage: Option<&'a ExprPath>,
 }
 
 impl<'a> Cx<'a> {
@@ -144,6 +146,7 @@ impl<'a> Cx<'a> {
             mutability,
             ret_span,
             cache: Arguments::of(&checked.args).cache.is_some(),
+            usage: Arguments::of(&checked.args).usage,
         }
     }
 
@@ -168,30 +171,133 @@ impl<'a> Cx<'a> {
     }
 
     /// Records `__monitor_ret` with the guard, an `Option` here; for a stream, replaces it with
-    /// the stream measured until its end instead.
+    /// the stream measured until its end instead. Under `#[tracks_tokens]`, a value whose
+    /// signature names no stream is measured by its type ([`Cx::returned`]): `__monitor_ret` must
+    /// be bound `mut` ([`Cx::ret_mut`]).
     fn finish(&self, stream: Option<&StreamReturn>) -> TokenStream {
         if let Some(stream) = stream {
-            return wrap_stream(self.which, stream);
+            return wrap_stream(self, stream);
         }
-        let cache_lookup = self.cache_lookup(true);
         if self.which == Macro::Tokens {
-            // Spanned on the return type, so a type that reports no usage is underlined there.
-            quote_spanned! {self.ret_span=>
-                #cache_lookup
+            let returned = self.returned(false);
+            quote! {
                 if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
-                    __monitor_guard.finish_usage(
-                        ::monitor_core::__private::outcome!(&__monitor_ret),
-                        ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-                    );
+                    #returned
                 }
             }
         } else {
+            let cache_lookup = self.cache_lookup(true);
             quote! {
                 #cache_lookup
                 if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
                     __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
                 }
             }
+        }
+    }
+
+    /// `mut` for the binding of a value [`Cx::finish`] measures by its type.
+    fn ret_mut(&self, stream: Option<&StreamReturn>) -> TokenStream {
+        if self.which == Macro::Tokens && stream.is_none() {
+            quote!(mut)
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    /// A metered call's value, `__monitor_ret`, given the guard (a `Guard` here), measured by its
+    /// type: a boxed stream (or a `Result` of one) is re-boxed with the guard going on inside it,
+    /// whatever alias names it; another stream is a compile error; any other value is recorded
+    /// by the first closure, inlined, as it always was.
+    ///
+    /// `by_ref`: `__monitor_ret` is a `&mut` to the value (in `run_usage`'s closure), not the
+    /// value.
+    fn returned(&self, by_ref: bool) -> TokenStream {
+        let ret_span = self.ret_span;
+        let (value_ref, value_mut) = if by_ref {
+            (quote!(&*__monitor_ret), quote!(&mut *__monitor_ret))
+        } else {
+            (quote!(&__monitor_ret), quote!(&mut __monitor_ret))
+        };
+        let cache_lookup = self.cache_lookup(false);
+        let value = self.value_usage();
+        let chunk = self.chunk_usage(ret_span);
+        // Spanned on the return type, so a type that reports no usage, or a stream that cannot
+        // be measured, is underlined there.
+        quote_spanned! {ret_span=>
+            {
+                #[allow(unused_imports)]
+                use ::monitor_core::__private::{
+                    ReturnedBoxed as _, ReturnedStream as _, ReturnedStreamInResult as _,
+                    ReturnedValue as _,
+                };
+                (&&&&::monitor_core::__private::Returned::of(#value_ref)).__monitor_returned(
+                    #value_mut,
+                    __monitor_guard,
+                    |__monitor_guard, __monitor_ret| {
+                        #cache_lookup
+                        #value
+                    },
+                    |__monitor_item, __monitor_call| {
+                        #chunk
+                    },
+                    |__monitor_guard, __monitor_error| {
+                        __monitor_guard.finish_usage(
+                            ::monitor_core::__private::outcome!(__monitor_error),
+                            ::core::option::Option::None,
+                        );
+                    },
+                );
+            }
+        }
+    }
+
+    /// Records the value `__monitor_ret` (a reference) with `__monitor_guard` and the usage it
+    /// reports: by its `TokenUsage`, or by the `usage = f` function applied to it (to its `Ok`).
+    fn value_usage(&self) -> TokenStream {
+        let outcome = quote!(::monitor_core::__private::outcome!(__monitor_ret));
+        match self.usage {
+            None => quote_spanned! {self.ret_span=>
+                __monitor_guard.finish_usage(
+                    #outcome,
+                    ::monitor_core::__private::ReportsTokens::__monitor_usage(__monitor_ret),
+                );
+            },
+            Some(f) => {
+                let apply = apply_usage(f, quote!(__monitor_ret));
+                quote! {
+                    let __monitor_usage = #apply;
+                    __monitor_guard.finish_usage(
+                        #outcome,
+                        ::monitor_core::__private::reported(&__monitor_usage),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Files one item, `__monitor_item` (a reference), into the stream's call, `__monitor_call`,
+    /// with the usage it reports: by its `TokenUsage` (spanned at `span`, the item type where the
+    /// signature names it), or by the `usage = f` function applied to it (to its `Ok`).
+    fn chunk_usage(&self, span: Span) -> TokenStream {
+        let outcome = quote!(::monitor_core::__private::outcome!(__monitor_item));
+        match (self.which, self.usage) {
+            (Macro::Tokens, None) => quote_spanned! {span=>
+                __monitor_call.chunk(
+                    #outcome,
+                    ::monitor_core::__private::ChunkReportsTokens::__monitor_chunk_usage(__monitor_item),
+                );
+            },
+            (Macro::Tokens, Some(f)) => {
+                let apply = apply_usage(f, quote!(__monitor_item));
+                quote! {
+                    let __monitor_usage = #apply;
+                    __monitor_call.chunk(#outcome, ::monitor_core::__private::reported(&__monitor_usage));
+                }
+            }
+            _ => quote! {
+                __monitor_call.chunk(#outcome, ::core::option::Option::None);
+            },
         }
     }
 
@@ -208,9 +314,10 @@ fn async_fn(cx: &Cx, stream: Option<&StreamReturn>) -> TokenStream {
     let guard = cx.start_guard();
     let fake_return = fake_return(&cx.sig.output);
     let finish = cx.finish(stream);
+    let ret_mut = cx.ret_mut(stream);
     quote! {
         #guard
-        let __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
+        let #ret_mut __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
         #finish
         __monitor_ret
     }
@@ -230,11 +337,12 @@ fn async_trait(cx: &Cx, body: AsyncTrait) -> TokenStream {
     } = body;
     let output = output_annotation(output);
     let finish = cx.finish(stream.as_ref());
+    let ret_mut = cx.ret_mut(stream.as_ref());
     quote! {
         #(#before)*
         #guard
         #pin(async move {
-            let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
+            let #ret_mut __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
             #finish
             __monitor_ret
         })
@@ -259,11 +367,12 @@ fn returns_future(
         TokenStream::new()
     };
     let finish = cx.finish(stream);
+    let ret_mut = cx.ret_mut(stream);
     quote! {
         #guard
         let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
         #pin(async move {
-            let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
+            let #ret_mut __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
             #finish
             __monitor_ret
         })
@@ -289,7 +398,7 @@ fn sync_stream(cx: &Cx, stream: &StreamReturn) -> TokenStream {
     let body = cx.body;
     let guard = cx.enter_guard();
     let ret = cx.ret();
-    let wrap = wrap_stream(cx.which, stream);
+    let wrap = wrap_stream(cx, stream);
     quote! {
         #guard
         let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
@@ -331,11 +440,13 @@ fn sync(cx: &Cx) -> TokenStream {
 }
 
 /// Token tracking: as [`sync`], everything but the switch test happens out of line, in
-/// `run_usage`, which asks a closure for the outcome and the usage the value reports. A model given as an expression is resolved first, before the body takes the arguments.
+/// `run_usage`, which hands the guard and the value to a closure that measures the value by its
+/// type ([`Cx::returned`]). A model given as an expression is resolved first, before the body
+/// takes the arguments.
 fn sync_tokens(cx: &Cx, checked: &Checked) -> TokenStream {
-    let Cx { body, ret_span, .. } = cx;
+    let body = cx.body;
     let ret = cx.ret();
-    let cache_lookup = cx.cache_lookup(false);
+    let returned = cx.returned(true);
     let model = match model_expr(checked) {
         Some(expr) => quote! {
             if __monitor_mode & ::monitor_core::__private::ON != 0 {
@@ -349,14 +460,6 @@ fn sync_tokens(cx: &Cx, checked: &Checked) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
-    // Spanned on the return type, so a type that reports no usage is underlined there.
-    let read = quote_spanned! {*ret_span=>
-        #cache_lookup
-        (
-            ::monitor_core::__private::outcome!(__monitor_ret),
-            ::monitor_core::__private::ReportsTokens::__monitor_usage(__monitor_ret),
-        )
-    };
     quote! {
         let __monitor_mode = ::monitor_core::__private::mode();
         let __monitor_model = #model;
@@ -369,8 +472,8 @@ fn sync_tokens(cx: &Cx, checked: &Checked) -> TokenStream {
             __monitor_mode,
             __monitor_model,
             __monitor_body,
-            |__monitor_ret| {
-                #read
+            |__monitor_guard, __monitor_ret| {
+                #returned
             },
         )
     }
@@ -394,6 +497,7 @@ struct Arguments<'a> {
     model: Option<&'a Model>,
     provider: Option<&'a LitStr>,
     operation: Option<&'a LitStr>,
+    usage: Option<&'a ExprPath>,
     cache: Option<&'a LitStr>,
     objective: &'a [LitStr],
 }
@@ -429,6 +533,7 @@ impl<'a> Arguments<'a> {
                 model,
                 provider,
                 operation,
+                usage,
                 name: _,
                 cache,
                 objective,
@@ -436,6 +541,7 @@ impl<'a> Arguments<'a> {
                 model: model.as_ref(),
                 provider: provider.as_ref(),
                 operation: operation.as_ref(),
+                usage: usage.as_deref(),
                 cache: cache.as_ref(),
                 objective: objective.as_deref().unwrap_or_default(),
                 ..Arguments::default()
@@ -446,12 +552,14 @@ impl<'a> Arguments<'a> {
 
 /// The site's `static` and its registration.
 fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
+    // `usage` is read where the value is ([`Cx::value_usage`], [`Cx::chunk_usage`]).
     let Arguments {
         route,
         pipeline,
         model,
         provider,
         operation,
+        usage: _,
         cache,
         objective,
     } = Arguments::of(&checked.args);
@@ -572,6 +680,18 @@ fn model_expr(checked: &Checked) -> Option<TokenStream> {
     Some(quote_spanned!(expr.span()=> &#group))
 }
 
+/// `f` applied to `value` (a reference): to its `Ok` for a `Result`, not at all for an `Err` or
+/// a value the expansion never has. The `&f` is spanned like the path, so a function of the
+/// wrong type is underlined in the attribute.
+fn apply_usage(f: &ExprPath, value: TokenStream) -> TokenStream {
+    let f_ref = quote_spanned!(f.span()=> &#f);
+    quote! {{
+        #[allow(unused_imports)]
+        use ::monitor_core::__private::{UsageOfNever as _, UsageOfResult as _, UsageOfValue as _};
+        (&&::monitor_core::__private::UsageOf(#value)).__monitor_apply(#f_ref)
+    }}
+}
+
 /// `: Output` for the value a future gave, so that it is classified by its declared type even when
 /// the body alone does not pin it down (an `Ok(x)` whose error type comes from the signature).
 fn output_annotation(output: Option<Type>) -> TokenStream {
@@ -606,19 +726,14 @@ fn fake_return(output: &ReturnType) -> TokenStream {
 
 /// Replaces `__monitor_ret`, the stream (or `Result` of one) the body gave, with the stream
 /// measured until its end; an `Err` instead of a stream ends the call there.
-fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
-    let usage = if which == Macro::Tokens {
-        // Spanned on the item type, so an item that reports no usage is underlined there.
-        let span = stream
-            .item
-            .as_ref()
-            .map_or_else(proc_macro2::Span::call_site, Spanned::span);
-        quote_spanned! {span=>
-            ::monitor_core::__private::ChunkReportsTokens::__monitor_chunk_usage(__monitor_item)
-        }
-    } else {
-        quote!(::core::option::Option::None)
-    };
+fn wrap_stream(cx: &Cx, stream: &StreamReturn) -> TokenStream {
+    let which = cx.which;
+    // Spanned on the item type, so an item that reports no usage is underlined there.
+    let span = stream
+        .item
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, Spanned::span);
+    let chunk = cx.chunk_usage(span);
     // The item's type as declared, so that it is classified as that type (a projection of the
     // stream's type would leave the choice among the probes to inference).
     let item_type = stream.item.clone().map(|mut item| {
@@ -630,7 +745,7 @@ fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
             __monitor_guard,
             __monitor_stream,
             |__monitor_item #item_type, __monitor_call: &mut ::monitor_core::__private::StreamCall| {
-                __monitor_call.chunk(::monitor_core::__private::outcome!(__monitor_item), #usage);
+                #chunk
             },
         )
     };

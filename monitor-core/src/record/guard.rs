@@ -217,24 +217,19 @@ impl Guard {
     /// ([`ReportsTokens`](crate::usage::tokens::ReportsTokens)).
     #[inline(always)]
     pub fn finish_usage(mut self, outcome: Outcome, reported: Option<Reported<'_>>) {
-        let mut trace = self.trace.take();
-        self.finish_usage_in(outcome, reported, trace.as_mut());
-    }
-
-    /// [`finish_usage`](Self::finish_usage), the call's span being `trace` (see
-    /// [`end`](Self::end)).
-    #[inline(always)]
-    fn finish_usage_in(
-        self,
-        outcome: Outcome,
-        reported: Option<Reported<'_>>,
-        trace: Option<&mut Traced>,
-    ) {
         let (tokens, named) = match reported {
-            Some(r) => (Some(r.tokens), r.model.map_or(Named::Nothing, Named::Name)),
+            Some(r) => (r.tokens, r.model.map_or(Named::Nothing, Named::Name)),
             None => (None, Named::Nothing),
         };
-        self.finish_metered(outcome, tokens, named, Credit::Enclosing, None, trace);
+        let mut trace = self.trace.take();
+        self.finish_metered(
+            outcome,
+            tokens,
+            named,
+            Credit::Enclosing,
+            None,
+            trace.as_mut(),
+        );
     }
 
     /// The guard of a call that goes on as a stream: the scope it entered is left (each poll of
@@ -565,10 +560,11 @@ fn run_traced<const KIND: u8, R>(
     )
 }
 
-/// Runs the synchronous body of a `#[tracks_tokens]` function under a new guard and records it,
-/// with the outcome and usage `read` finds on the value. Out of line for the reasons of [`run`];
-/// `model` is the one an expression named, resolved before the body took the arguments. Not
-/// public API. Used by generated code.
+/// Runs the synchronous body of a `#[tracks_tokens]` function under a new guard, and hands the
+/// guard and the value to `finish`, which measures the value by its type: it records the call
+/// with the usage the value reports, or makes the value a stream measured until its end. Out of
+/// line for the reasons of [`run`]; `model` is the one an expression named, resolved before the
+/// body took the arguments. Not public API. Used by generated code.
 #[doc(hidden)]
 #[inline(never)]
 pub fn run_usage<R>(
@@ -576,32 +572,31 @@ pub fn run_usage<R>(
     mode: u8,
     model: Option<NamedModel>,
     body: impl FnOnce() -> R,
-    read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
+    finish: impl FnOnce(Guard, &mut R),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
     let model = model.map(|m| m.0);
     if mode & switch::TRACES != 0 {
-        return run_usage_traced(site, mode, model, body, read);
+        return run_usage_traced(site, mode, model, body, finish);
     }
-    run_as::<TOKENS, false, R>(site, mode, 0, model, body, |guard, ret, trace| {
-        let (outcome, reported) = read(ret);
-        guard.finish_usage_in(outcome, reported, trace);
+    run_as::<TOKENS, false, R>(site, mode, 0, model, body, |guard, ret, _| {
+        finish(guard, ret);
     })
 }
 
-/// [`run_usage`] when runs are traced.
+/// [`run_usage`] when runs are traced: the guard carries the span, which a stream takes on.
 #[inline(never)]
 fn run_usage_traced<R>(
     site: &'static Site,
     mode: u8,
     model: Option<&'static ModelEntry>,
     body: impl FnOnce() -> R,
-    read: impl for<'r> FnOnce(&'r R) -> (Outcome, Option<Reported<'r>>),
+    finish: impl FnOnce(Guard, &mut R),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
-    run_as::<TOKENS, true, R>(site, mode, 0, model, body, |guard, ret, trace| {
-        let (outcome, reported) = read(ret);
-        guard.finish_usage_in(outcome, reported, trace);
+    run_as::<TOKENS, true, R>(site, mode, 0, model, body, |mut guard, ret, trace| {
+        guard.trace = trace.copied();
+        finish(guard, ret);
     })
 }
 
@@ -617,7 +612,7 @@ fn run_as<const KIND: u8, const TRACED: bool, R>(
     request_bytes: u64,
     model: Option<&'static ModelEntry>,
     body: impl FnOnce() -> R,
-    finish: impl FnOnce(Guard, &R, Option<&mut Traced>),
+    finish: impl FnOnce(Guard, &mut R, Option<&mut Traced>),
 ) -> R {
     let entered = context::enter(site, SiteKind::from_code(KIND));
     let start = clock::now(mode);
@@ -637,7 +632,7 @@ fn run_as<const KIND: u8, const TRACED: bool, R>(
     };
     #[cfg(feature = "alloc")]
     let claim = Claim::new(site);
-    let ret = body();
+    let mut ret = body();
     #[cfg(feature = "alloc")]
     drop(claim);
     std::mem::forget(unwinding);
@@ -653,7 +648,7 @@ fn run_as<const KIND: u8, const TRACED: bool, R>(
         #[cfg(feature = "alloc")]
         alloc_mark: None,
     };
-    finish(guard, &ret, trace.as_mut());
+    finish(guard, &mut ret, trace.as_mut());
     ret
 }
 

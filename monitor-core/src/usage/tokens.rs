@@ -206,6 +206,12 @@ impl Tokens {
 ///     fn token_usage(&self) -> Tokens {
 ///         self.usage.map_or(Tokens::default(), |(i, o)| Tokens::new(i, o))
 ///     }
+///
+///     // A chunk without usage says so: a stream dropped before its last chunk then has its
+///     // usage unknown (no tokens, no cost), not zero.
+///     fn has_usage(&self) -> bool {
+///         self.usage.is_some()
+///     }
 /// }
 /// ```
 ///
@@ -259,6 +265,16 @@ pub trait TokenUsage {
     fn is_running_total(&self) -> bool {
         false
     }
+
+    /// Whether the value carries usage at all: `false` for a streamed chunk that reports none
+    /// (OpenAI's chunks before the last) or a response whose provider sent none. A value without
+    /// usage counts no tokens and no cost, and a call none of whose values had usage — a stream
+    /// dropped before its usage chunk, a request that did not ask for it — has its usage unknown:
+    /// its span's `tokens` are `None`, and it is not in its site's `token_calls` (a token site's
+    /// `calls() - token_calls` are its calls of unknown usage). Unknown is never zero.
+    fn has_usage(&self) -> bool {
+        true
+    }
 }
 
 impl TokenUsage for Tokens {
@@ -277,6 +293,9 @@ impl<T: TokenUsage + ?Sized> TokenUsage for &T {
     fn is_running_total(&self) -> bool {
         (**self).is_running_total()
     }
+    fn has_usage(&self) -> bool {
+        (**self).has_usage()
+    }
 }
 
 impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
@@ -289,22 +308,61 @@ impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
     fn is_running_total(&self) -> bool {
         (**self).is_running_total()
     }
+    fn has_usage(&self) -> bool {
+        (**self).has_usage()
+    }
 }
 
-/// What a value reports: its usage, the model it names, and whether the usage is a running total.
-/// Not public API. Used by generated code.
+/// `None` reports no usage (`Option::has_usage` is `false`): a chunk before the stream's usage
+/// chunk, a response whose provider sent none, a value a `usage = f` function found none in.
+impl<T: TokenUsage> TokenUsage for Option<T> {
+    fn token_usage(&self) -> Tokens {
+        self.as_ref().map_or(Tokens::default(), T::token_usage)
+    }
+    fn model(&self) -> Option<&str> {
+        self.as_ref().and_then(T::model)
+    }
+    fn is_running_total(&self) -> bool {
+        self.as_ref().is_some_and(T::is_running_total)
+    }
+    fn has_usage(&self) -> bool {
+        self.as_ref().is_some_and(T::has_usage)
+    }
+}
+
+/// A usage and the model that answered: what a `#[tracks_tokens(usage = f)]` function returns to
+/// name the model, as in `(tokens, response.model.as_str())`.
+impl<T: TokenUsage> TokenUsage for (T, &str) {
+    fn token_usage(&self) -> Tokens {
+        self.0.token_usage()
+    }
+    fn model(&self) -> Option<&str> {
+        Some(self.1)
+    }
+    fn is_running_total(&self) -> bool {
+        self.0.is_running_total()
+    }
+    fn has_usage(&self) -> bool {
+        self.0.has_usage()
+    }
+}
+
+/// What a value reports: its usage (`None` when it carries none, [`TokenUsage::has_usage`]), the
+/// model it names, and whether the usage is a running total. Not public API. Used by generated
+/// code.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct Reported<'a> {
-    pub tokens: Tokens,
+    pub tokens: Option<Tokens>,
     pub model: Option<&'a str>,
     pub running_total: bool,
 }
 
 impl<'a> Reported<'a> {
-    fn of<T: TokenUsage + ?Sized>(value: &'a T) -> Reported<'a> {
+    #[inline(always)]
+    pub(crate) fn of<T: TokenUsage + ?Sized>(value: &'a T) -> Reported<'a> {
         Reported {
-            tokens: value.token_usage(),
+            tokens: value.has_usage().then(|| value.token_usage()),
             model: value.model(),
             running_total: value.is_running_total(),
         }
@@ -316,7 +374,7 @@ impl<'a> Reported<'a> {
 #[diagnostic::on_unimplemented(
     message = "`#[tracks_tokens]` needs a function whose return value reports token usage, and `{Self}` does not",
     label = "this type does not implement `monitor_core::TokenUsage`",
-    note = "return `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, a `Result` of one, or a stream of them"
+    note = "return `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, a `Result` of one, or a stream of them; for another crate's type, name a function with `usage = …`"
 )]
 pub trait ReportsTokens {
     /// The usage, and the model the value names; `None` for an `Err`.
@@ -343,7 +401,7 @@ impl<T: TokenUsage, E> ReportsTokens for Result<T, E> {
 #[diagnostic::on_unimplemented(
     message = "`#[tracks_tokens]` needs a stream whose items report token usage, and `{Self}` does not",
     label = "this item type does not implement `monitor_core::TokenUsage`",
-    note = "yield `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, or a `Result` of one; a chunk without usage reports `Tokens::default()`"
+    note = "yield `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, or a `Result` of one; a chunk without usage says so with `has_usage`, or name a function with `usage = …`"
 )]
 pub trait ChunkReportsTokens {
     /// The usage the item reports; `None` for an `Err`.
@@ -362,6 +420,102 @@ impl<T: TokenUsage, E> ChunkReportsTokens for Result<T, E> {
     fn __monitor_chunk_usage(&self) -> Option<Reported<'_>> {
         self.as_ref().ok().map(Reported::of)
     }
+}
+
+/// The type of a value generated code never has: what a closure of the expansion is handed when
+/// the return value's type says it will not be called (a plain value's per-item closure, a
+/// stream's whole-value one). Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Never {}
+
+impl TokenUsage for Never {
+    fn token_usage(&self) -> Tokens {
+        match *self {}
+    }
+}
+
+/// What `#[tracks_tokens(usage = f)]` may name: a function from `&T` (the value, the `Ok` of a
+/// `Result`, a stream's item) to a [`TokenUsage`]. Not public API. Used by generated code.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`usage` must name a function from `&{T}` to `monitor_core::Tokens` or another `monitor_core::TokenUsage`",
+    label = "not a function from `&{T}` to a `TokenUsage`",
+    note = "write it as `fn(&{T}) -> monitor_core::Tokens`; return `Option<Tokens>` for values that may carry no usage, `(Tokens, &str)` to name the model too"
+)]
+pub trait UsageFn<'v, T: ?Sized> {
+    /// What the function returns.
+    type Usage: TokenUsage;
+    /// Applies the function.
+    fn __monitor_call(&self, value: &'v T) -> Self::Usage;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'v, T: ?Sized + 'v, F, U> UsageFn<'v, T> for F
+where
+    F: Fn(&'v T) -> U,
+    U: TokenUsage,
+{
+    type Usage = U;
+    #[inline(always)]
+    fn __monitor_call(&self, value: &'v T) -> U {
+        self(value)
+    }
+}
+
+/// A value a `usage = f` function is applied to, for autoref-specialised dispatch on its type:
+/// the `Ok` of a `Result` (an `Err` reports nothing), nothing for [`Never`], else the value
+/// itself. Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct UsageOf<'v, T: ?Sized>(pub &'v T);
+
+/// `Result`: the function sees the `Ok` value. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait UsageOfResult<'v, T> {
+    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage>;
+}
+
+impl<'v, T, E> UsageOfResult<'v, T> for &UsageOf<'v, Result<T, E>> {
+    #[inline(always)]
+    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage> {
+        self.0.as_ref().ok().map(|ok| f.__monitor_call(ok))
+    }
+}
+
+/// [`Never`]: the function is not called (and its type is not asked). Not public API. Used by
+/// generated code.
+#[doc(hidden)]
+pub trait UsageOfNever {
+    fn __monitor_apply<F>(&self, f: &F) -> Option<Tokens>;
+}
+
+impl UsageOfNever for &UsageOf<'_, Never> {
+    #[inline(always)]
+    fn __monitor_apply<F>(&self, _: &F) -> Option<Tokens> {
+        None
+    }
+}
+
+/// Any other value: the function sees it. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait UsageOfValue<'v, T: ?Sized> {
+    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage>;
+}
+
+impl<'v, T: ?Sized> UsageOfValue<'v, T> for UsageOf<'v, T> {
+    #[inline(always)]
+    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage> {
+        Some(f.__monitor_call(self.0))
+    }
+}
+
+/// What a `usage = f` function's result reports; `None` when it was not called (an `Err`). Not
+/// public API. Used by generated code.
+#[doc(hidden)]
+#[inline(always)]
+pub fn reported<U: TokenUsage>(usage: &Option<U>) -> Option<Reported<'_>> {
+    usage.as_ref().map(Reported::of)
 }
 
 #[cfg(test)]
