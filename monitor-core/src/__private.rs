@@ -3,7 +3,8 @@
 pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
 pub use crate::record::guard::{
-    Guard, NamedModel, Scoped, call_once, instrument, model_named, once, run, run_usage,
+    FinishUsage, Guard, GuardSpan, NamedModel, Scoped, call_once, instrument, model_named, once,
+    run, run_usage,
 };
 pub use crate::record::outcome::{
     ErrorText, Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny, TextDebug,

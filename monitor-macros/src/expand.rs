@@ -214,10 +214,18 @@ impl<'a> Cx<'a> {
     /// value.
     fn returned(&self, by_ref: bool) -> TokenStream {
         let ret_span = self.ret_span;
-        let (value_ref, value_mut) = if by_ref {
-            (quote!(&*__monitor_ret), quote!(&mut *__monitor_ret))
+        let (value_ref, value_mut, span) = if by_ref {
+            (
+                quote!(&*__monitor_ret),
+                quote!(&mut *__monitor_ret),
+                quote!(__monitor_finish),
+            )
         } else {
-            (quote!(&__monitor_ret), quote!(&mut __monitor_ret))
+            (
+                quote!(&__monitor_ret),
+                quote!(&mut __monitor_ret),
+                quote!(&mut ::monitor_core::__private::GuardSpan),
+            )
         };
         let cache_lookup = self.cache_lookup(false);
         let value = self.value_usage();
@@ -234,7 +242,8 @@ impl<'a> Cx<'a> {
                 (&&&&::monitor_core::__private::Returned::of(#value_ref)).__monitor_returned(
                     #value_mut,
                     __monitor_guard,
-                    |__monitor_guard, __monitor_ret| {
+                    #span,
+                    |__monitor_guard, __monitor_ret, __monitor_finish| {
                         #cache_lookup
                         #value
                     },
@@ -258,7 +267,9 @@ impl<'a> Cx<'a> {
         let outcome = quote!(::monitor_core::__private::outcome!(__monitor_ret));
         match self.usage {
             None => quote_spanned! {self.ret_span=>
-                __monitor_guard.finish_usage(
+                ::monitor_core::__private::FinishUsage::finish_usage(
+                    __monitor_finish,
+                    __monitor_guard,
                     #outcome,
                     ::monitor_core::__private::ReportsTokens::__monitor_usage(__monitor_ret),
                 );
@@ -267,7 +278,9 @@ impl<'a> Cx<'a> {
                 let apply = apply_usage(f, quote!(__monitor_ret));
                 quote! {
                     let __monitor_usage = #apply;
-                    __monitor_guard.finish_usage(
+                    ::monitor_core::__private::FinishUsage::finish_usage(
+                        __monitor_finish,
+                        __monitor_guard,
                         #outcome,
                         ::monitor_core::__private::reported(&__monitor_usage),
                     );
@@ -472,7 +485,7 @@ fn sync_tokens(cx: &Cx, checked: &Checked) -> TokenStream {
             __monitor_mode,
             __monitor_model,
             __monitor_body,
-            |__monitor_guard, __monitor_ret| {
+            |__monitor_guard, __monitor_ret, __monitor_finish| {
                 #returned
             },
         )

@@ -10,7 +10,7 @@ use super::site::{Site, SiteKind};
 use super::stripes::{Share, StreamEnd};
 use super::switch;
 use crate::usage::Tokens;
-use crate::usage::entry::{self as usage, ModelEntry, Named, UNKNOWN_MODEL};
+use crate::usage::entry::{self as usage, ModelEntry, Named, UNKNOWN_MODEL, Usage};
 use crate::usage::tokens::Reported;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -217,19 +217,24 @@ impl Guard {
     /// ([`ReportsTokens`](crate::usage::tokens::ReportsTokens)).
     #[inline(always)]
     pub fn finish_usage(mut self, outcome: Outcome, reported: Option<Reported<'_>>) {
+        let mut trace = self.trace.take();
+        self.finish_usage_beside(outcome, reported, trace.as_mut());
+    }
+
+    /// [`finish_usage`](Self::finish_usage) of a call whose span is `trace`, held beside the
+    /// guard (see [`run_as`]).
+    #[inline(always)]
+    fn finish_usage_beside(
+        self,
+        outcome: Outcome,
+        reported: Option<Reported<'_>>,
+        trace: Option<&mut Traced>,
+    ) {
         let (tokens, named) = match reported {
             Some(r) => (r.tokens, r.model.map_or(Named::Nothing, Named::Name)),
             None => (None, Named::Nothing),
         };
-        let mut trace = self.trace.take();
-        self.finish_metered(
-            outcome,
-            tokens,
-            named,
-            Credit::Enclosing,
-            None,
-            trace.as_mut(),
-        );
+        self.finish_metered(outcome, tokens, named, Credit::Enclosing, None, trace);
     }
 
     /// The guard of a call that goes on as a stream: the scope it entered is left (each poll of
@@ -306,24 +311,15 @@ impl Guard {
             site.note_response(named);
         }
         if let Some(trace) = trace {
-            // Without falling back on the unknown model: a span names only a model it was told.
-            let model = model
-                .or(this.model)
-                .or_else(|| site.literal_model())
-                .or_else(|| named.resolve(site.provider()));
-            run::exit(
+            exit_metered(
                 trace,
-                site,
-                this.start,
+                &this,
                 units,
-                this.request_bytes,
-                Ended::Returned(&outcome),
-                SpanFigures {
-                    usage: usage.as_ref(),
-                    model,
-                    response_model: named.resolve(site.provider()).map(ModelEntry::name),
-                    stream,
-                },
+                &outcome,
+                usage.as_ref(),
+                model,
+                named,
+                stream,
             );
         }
         file::record(site, units, this.mode, outcome, this.request_bytes);
@@ -346,6 +342,43 @@ impl Guard {
             }
         }
     }
+}
+
+/// The span of a metered call that ended. Out of line, so that a call that is no span carries
+/// none of its code.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)] // what the call knows when it ends, each from a different place
+fn exit_metered(
+    trace: &mut Traced,
+    guard: &Guard,
+    units: u64,
+    outcome: &Outcome,
+    usage: Option<&Usage>,
+    model: Option<&'static ModelEntry>,
+    named: Named<'_>,
+    stream: Option<StreamEnd>,
+) {
+    let site = guard.site;
+    // Without falling back on the unknown model: a span names only a model it was told.
+    let model = model
+        .or(guard.model)
+        .or_else(|| site.literal_model())
+        .or_else(|| named.resolve(site.provider()));
+    run::exit(
+        trace,
+        site,
+        guard.start,
+        units,
+        guard.request_bytes,
+        Ended::Returned(outcome),
+        SpanFigures {
+            usage,
+            model,
+            response_model: named.resolve(site.provider()).map(ModelEntry::name),
+            stream,
+        },
+    );
 }
 
 /// A metered call's own record: one call, its tokens in the per-call buckets.
@@ -526,7 +559,8 @@ pub fn run<const KIND: u8, R>(
     if mode & switch::TRACES != 0 {
         return run_traced::<KIND, R>(site, mode, request_bytes, body, classify);
     }
-    run_as::<KIND, false, R>(
+    run_as::<KIND, R>(
+        false,
         site,
         mode,
         request_bytes,
@@ -548,7 +582,8 @@ fn run_traced<const KIND: u8, R>(
     body: impl FnOnce() -> R,
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
-    run_as::<KIND, true, R>(
+    run_as::<KIND, R>(
+        true,
         site,
         mode,
         request_bytes,
@@ -572,41 +607,86 @@ pub fn run_usage<R>(
     mode: u8,
     model: Option<NamedModel>,
     body: impl FnOnce() -> R,
-    finish: impl FnOnce(Guard, &mut R),
+    finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
     let model = model.map(|m| m.0);
     if mode & switch::TRACES != 0 {
         return run_usage_traced(site, mode, model, body, finish);
     }
-    run_as::<TOKENS, false, R>(site, mode, 0, model, body, |guard, ret, _| {
-        finish(guard, ret);
+    // `finish` reads the value and hands the recording back through `FinishUsage`: a constant
+    // here, so the call is direct and the recording inlined, with no span's code in it.
+    run_as::<TOKENS, R>(false, site, mode, 0, model, body, |guard, ret, _| {
+        finish(guard, ret, &mut GuardSpan);
     })
 }
 
-/// [`run_usage`] when runs are traced: the guard carries the span, which a stream takes on.
+/// [`run_usage`] when runs are traced.
 #[inline(never)]
 fn run_usage_traced<R>(
     site: &'static Site,
     mode: u8,
     model: Option<&'static ModelEntry>,
     body: impl FnOnce() -> R,
-    finish: impl FnOnce(Guard, &mut R),
+    finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
-    run_as::<TOKENS, true, R>(site, mode, 0, model, body, |mut guard, ret, trace| {
-        guard.trace = trace.copied();
-        finish(guard, ret);
+    run_as::<TOKENS, R>(true, site, mode, 0, model, body, |guard, ret, trace| {
+        finish(guard, ret, &mut BesideSpan(trace));
     })
 }
 
-/// The synchronous call both `run`s make, a span of the enclosing run when `TRACED`. No guard
+/// How a metered call that returned a plain value is recorded, or a stream takes on its span:
+/// chosen by the caller of the code that reads the value, so that code is the same whatever the
+/// call's span. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait FinishUsage {
+    /// Records the call with the usage its value reported.
+    fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>);
+    /// Gives the call's span to `guard`, which goes on as a stream.
+    fn adopt(&mut self, guard: &mut Guard);
+}
+
+/// The call's span, if any, is the guard's own. Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct GuardSpan;
+
+impl FinishUsage for GuardSpan {
+    #[inline(always)]
+    fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>) {
+        guard.finish_usage(outcome, reported);
+    }
+
+    #[inline(always)]
+    fn adopt(&mut self, _: &mut Guard) {}
+}
+
+/// The call's span is held beside its guard, by [`run_as`].
+struct BesideSpan<'a>(Option<&'a mut Traced>);
+
+impl FinishUsage for BesideSpan<'_> {
+    #[inline(always)]
+    fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>) {
+        guard.finish_usage_beside(outcome, reported, self.0.take());
+    }
+
+    #[inline(always)]
+    fn adopt(&mut self, guard: &mut Guard) {
+        if let Some(trace) = self.0.take() {
+            guard.trace = Some(*trace);
+        }
+    }
+}
+
+/// The synchronous call both `run`s make, a span of the enclosing run when `traced`. No guard
 /// lives across the body: its fields do, in registers, with the span in memory beside them, and
 /// `Unwinding` records a body that unwinds. A guard held across the body would be kept in memory
 /// whole, for its drop on the unwinding path, and moved field by field on every call. The guard
 /// is made when the body returns, for `finish`, which records the call with it.
 #[inline(always)]
-fn run_as<const KIND: u8, const TRACED: bool, R>(
+fn run_as<const KIND: u8, R>(
+    traced: bool,
     site: &'static Site,
     mode: u8,
     request_bytes: u64,
@@ -616,7 +696,7 @@ fn run_as<const KIND: u8, const TRACED: bool, R>(
 ) -> R {
     let entered = context::enter(site, SiteKind::from_code(KIND));
     let start = clock::now(mode);
-    let mut trace = if TRACED {
+    let mut trace = if traced {
         run::enter(site, start, true)
     } else {
         None

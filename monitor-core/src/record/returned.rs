@@ -18,7 +18,7 @@
 //! handed [`Never`], which every check in its body accepts, so that one mistake makes one error.
 
 use super::caches::CacheLookup;
-use super::guard::Guard;
+use super::guard::{FinishUsage, Guard};
 use super::stream::{StreamCall, meter_stream};
 use crate::usage::tokens::Never;
 use futures_core::Stream;
@@ -165,11 +165,12 @@ pub trait ReturnedBoxed {
         &self,
         value: &mut Self::Value,
         guard: Guard,
+        finish: &mut dyn FinishUsage,
         plain: P,
         chunk: C,
         failed: F,
     ) where
-        P: FnOnce(Guard, &Never),
+        P: FnOnce(Guard, &Never, &mut dyn FinishUsage),
         C: FnMut(&<Self::Value as BoxedStream>::Item, &mut StreamCall) + Send + Sync + 'static,
         F: FnOnce(Guard, &Result<Never, <Self::Value as BoxedStream>::Error>);
 }
@@ -178,12 +179,21 @@ impl<X: BoxedStream> ReturnedBoxed for &&&Returned<X> {
     type Value = X;
 
     #[inline(always)]
-    fn __monitor_returned<P, C, F>(&self, value: &mut X, guard: Guard, _: P, chunk: C, failed: F)
-    where
-        P: FnOnce(Guard, &Never),
+    fn __monitor_returned<P, C, F>(
+        &self,
+        value: &mut X,
+        mut guard: Guard,
+        finish: &mut dyn FinishUsage,
+        _: P,
+        chunk: C,
+        failed: F,
+    ) where
+        P: FnOnce(Guard, &Never, &mut dyn FinishUsage),
         C: FnMut(&X::Item, &mut StreamCall) + Send + Sync + 'static,
         F: FnOnce(Guard, &Result<Never, X::Error>),
     {
+        // The stream goes on with the span: it ends it when it ends.
+        finish.adopt(&mut guard);
         X::__monitor_meter(value, guard, chunk, failed);
     }
 }
@@ -208,12 +218,13 @@ pub trait ReturnedStream {
         &self,
         value: &mut Self::Value,
         guard: Guard,
+        finish: &mut dyn FinishUsage,
         plain: P,
         chunk: C,
         failed: F,
     ) where
         Self::Stream: RewrapStream,
-        P: FnOnce(Guard, &Never),
+        P: FnOnce(Guard, &Never, &mut dyn FinishUsage),
         C: FnMut(&Never, &mut StreamCall),
         F: FnOnce(Guard, &Result<Never, Never>);
 }
@@ -222,10 +233,17 @@ impl<S: Stream> ReturnedStream for &&Returned<S> {
     type Value = S;
     type Stream = S;
 
-    fn __monitor_returned<P, C, F>(&self, _: &mut S, _: Guard, _: P, _: C, _: F)
-    where
+    fn __monitor_returned<P, C, F>(
+        &self,
+        _: &mut S,
+        _: Guard,
+        _: &mut dyn FinishUsage,
+        _: P,
+        _: C,
+        _: F,
+    ) where
         S: RewrapStream,
-        P: FnOnce(Guard, &Never),
+        P: FnOnce(Guard, &Never, &mut dyn FinishUsage),
         C: FnMut(&Never, &mut StreamCall),
         F: FnOnce(Guard, &Result<Never, Never>),
     {
@@ -243,12 +261,13 @@ pub trait ReturnedStreamInResult {
         &self,
         value: &mut Self::Value,
         guard: Guard,
+        finish: &mut dyn FinishUsage,
         plain: P,
         chunk: C,
         failed: F,
     ) where
         Self::Stream: RewrapStream,
-        P: FnOnce(Guard, &Never),
+        P: FnOnce(Guard, &Never, &mut dyn FinishUsage),
         C: FnMut(&Never, &mut StreamCall),
         F: FnOnce(Guard, &Result<Never, Never>);
 }
@@ -257,10 +276,17 @@ impl<S: Stream, E> ReturnedStreamInResult for &Returned<Result<S, E>> {
     type Value = Result<S, E>;
     type Stream = S;
 
-    fn __monitor_returned<P, C, F>(&self, _: &mut Result<S, E>, _: Guard, _: P, _: C, _: F)
-    where
+    fn __monitor_returned<P, C, F>(
+        &self,
+        _: &mut Result<S, E>,
+        _: Guard,
+        _: &mut dyn FinishUsage,
+        _: P,
+        _: C,
+        _: F,
+    ) where
         S: RewrapStream,
-        P: FnOnce(Guard, &Never),
+        P: FnOnce(Guard, &Never, &mut dyn FinishUsage),
         C: FnMut(&Never, &mut StreamCall),
         F: FnOnce(Guard, &Result<Never, Never>),
     {
@@ -275,23 +301,31 @@ pub trait ReturnedValue<T> {
         &self,
         value: &mut T,
         guard: Guard,
+        finish: &mut dyn FinishUsage,
         plain: P,
         chunk: C,
         failed: F,
     ) where
-        P: FnOnce(Guard, &T),
+        P: FnOnce(Guard, &T, &mut dyn FinishUsage),
         C: FnMut(&Never, &mut StreamCall),
         F: FnOnce(Guard, &Result<Never, Never>);
 }
 
 impl<T> ReturnedValue<T> for Returned<T> {
     #[inline(always)]
-    fn __monitor_returned<P, C, F>(&self, value: &mut T, guard: Guard, plain: P, _: C, _: F)
-    where
-        P: FnOnce(Guard, &T),
+    fn __monitor_returned<P, C, F>(
+        &self,
+        value: &mut T,
+        guard: Guard,
+        finish: &mut dyn FinishUsage,
+        plain: P,
+        _: C,
+        _: F,
+    ) where
+        P: FnOnce(Guard, &T, &mut dyn FinishUsage),
         C: FnMut(&Never, &mut StreamCall),
         F: FnOnce(Guard, &Result<Never, Never>),
     {
-        plain(guard, value);
+        plain(guard, value, finish);
     }
 }
