@@ -21,7 +21,7 @@ pub use crate::record::stripes::Aggregates as Totals;
 pub use crate::record::switch::{ON, mode};
 pub use crate::usage::tokens::{
     ChunkReportsTokens, Never, Reported, ReportsTokens, UsageFn, UsageOf, UsageOfNever,
-    UsageOfResult, UsageOfValue, reported,
+    UsageOfResult, UsageOfValue,
 };
 pub use core::any::type_name_of_val;
 pub use inventory;

@@ -274,18 +274,16 @@ impl<'a> Cx<'a> {
                     ::monitor_core::__private::ReportsTokens::__monitor_usage(__monitor_ret),
                 );
             },
-            Some(f) => {
-                let apply = apply_usage(f, quote!(__monitor_ret));
-                quote! {
-                    let __monitor_usage = #apply;
-                    ::monitor_core::__private::FinishUsage::finish_usage(
-                        __monitor_finish,
-                        __monitor_guard,
-                        #outcome,
-                        ::monitor_core::__private::reported(&__monitor_usage),
-                    );
-                }
-            }
+            Some(f) => apply_usage(
+                f,
+                quote!(__monitor_ret),
+                quote!(|__monitor_reported| ::monitor_core::__private::FinishUsage::finish_usage(
+                    __monitor_finish,
+                    __monitor_guard,
+                    #outcome,
+                    __monitor_reported,
+                )),
+            ),
         }
     }
 
@@ -301,13 +299,11 @@ impl<'a> Cx<'a> {
                     ::monitor_core::__private::ChunkReportsTokens::__monitor_chunk_usage(__monitor_item),
                 );
             },
-            (Macro::Tokens, Some(f)) => {
-                let apply = apply_usage(f, quote!(__monitor_item));
-                quote! {
-                    let __monitor_usage = #apply;
-                    __monitor_call.chunk(#outcome, ::monitor_core::__private::reported(&__monitor_usage));
-                }
-            }
+            (Macro::Tokens, Some(f)) => apply_usage(
+                f,
+                quote!(__monitor_item),
+                quote!(|__monitor_reported| __monitor_call.chunk(#outcome, __monitor_reported)),
+            ),
             _ => quote! {
                 __monitor_call.chunk(#outcome, ::core::option::Option::None);
             },
@@ -693,15 +689,15 @@ fn model_expr(checked: &Checked) -> Option<TokenStream> {
     Some(quote_spanned!(expr.span()=> &#group))
 }
 
-/// `f` applied to `value` (a reference): to its `Ok` for a `Result`, not at all for an `Err` or
-/// a value the expansion never has. The `&f` is spanned like the path, so a function of the
-/// wrong type is underlined in the attribute.
-fn apply_usage(f: &ExprPath, value: TokenStream) -> TokenStream {
+/// `f` applied to `value` (a reference) — to its `Ok` for a `Result`, not at all for an `Err` or
+/// a value the expansion never has — and what it reports handed to `then`. The `&f` is spanned
+/// like the path, so a function of the wrong type is underlined in the attribute.
+fn apply_usage(f: &ExprPath, value: TokenStream, then: TokenStream) -> TokenStream {
     let f_ref = quote_spanned!(f.span()=> &#f);
     quote! {{
         #[allow(unused_imports)]
         use ::monitor_core::__private::{UsageOfNever as _, UsageOfResult as _, UsageOfValue as _};
-        (&&::monitor_core::__private::UsageOf(#value)).__monitor_apply(#f_ref)
+        (&&::monitor_core::__private::UsageOf(#value)).__monitor_with(#f_ref, #then);
     }}
 }
 

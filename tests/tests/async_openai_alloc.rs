@@ -54,15 +54,21 @@ fn reading_and_recording_a_chat_completion_allocates_nothing() {
     for _ in 0..100 {
         response = chat(response);
     }
-    let before = heap().allocations;
+    // The count is the process's: the test harness's own thread allocates now and then (a few
+    // times in a run of half a second on a loaded machine, an idle loop alike). So: rounds, and
+    // the fewest allocations of any — a read or a call that allocated would make every round do.
     let mut read = Tokens::default();
-    for _ in 0..10_000 {
-        read = read.plus(response.token_usage());
-        assert_eq!(response.model(), Some("o3-mini-2025-01-31"));
-        response = chat(response);
+    let mut fewest = u64::MAX;
+    for _ in 0..5 {
+        let before = heap().allocations;
+        for _ in 0..2_000 {
+            read = read.plus(response.token_usage());
+            assert_eq!(response.model(), Some("o3-mini-2025-01-31"));
+            response = chat(response);
+        }
+        fewest = fewest.min(heap().allocations - before);
     }
-    let allocations = heap().allocations - before;
-    assert_eq!(allocations, 0, "10,000 reads and calls allocated");
+    assert_eq!(fewest, 0, "every round of 2,000 reads and calls allocated");
     assert_eq!(read.input, 10_000 * expected.input);
 
     let stats = monitor_core::sites()

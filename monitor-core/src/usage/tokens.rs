@@ -160,6 +160,11 @@ impl Tokens {
 /// type, and `#[tracks_tokens]` reads it from the function's return value — or, for a function
 /// that returns a stream, from every item the stream yields.
 ///
+/// monitor implements it for async-openai's responses, chunks and events (feature `async-openai`).
+/// Another crate's type you cannot implement it for — the orphan rule — takes a function instead:
+/// `#[tracks_tokens(usage = f)]`, with `f` from `&T` to [`Tokens`] (see
+/// [`tracks_tokens`](crate::tracks_tokens)).
+///
 /// # Examples
 ///
 /// A whole response (OpenAI's `usage`: `prompt_tokens` include the cached ones):
@@ -465,7 +470,9 @@ where
 
 /// A value a `usage = f` function is applied to, for autoref-specialised dispatch on its type:
 /// the `Ok` of a `Result` (an `Err` reports nothing), nothing for [`Never`], else the value
-/// itself. Not public API. Used by generated code.
+/// itself. What the function reports is handed to a continuation, so that a function of the wrong
+/// type is one error, at the bound, and not a second one at a type made of its result. Not public
+/// API. Used by generated code.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct UsageOf<'v, T: ?Sized>(pub &'v T);
@@ -473,13 +480,22 @@ pub struct UsageOf<'v, T: ?Sized>(pub &'v T);
 /// `Result`: the function sees the `Ok` value. Not public API. Used by generated code.
 #[doc(hidden)]
 pub trait UsageOfResult<'v, T> {
-    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage>;
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R;
 }
 
 impl<'v, T, E> UsageOfResult<'v, T> for &UsageOf<'v, Result<T, E>> {
     #[inline(always)]
-    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage> {
-        self.0.as_ref().ok().map(|ok| f.__monitor_call(ok))
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R {
+        let usage = self.0.as_ref().ok().map(|ok| f.__monitor_call(ok));
+        then(usage.as_ref().map(Reported::of))
     }
 }
 
@@ -487,35 +503,36 @@ impl<'v, T, E> UsageOfResult<'v, T> for &UsageOf<'v, Result<T, E>> {
 /// generated code.
 #[doc(hidden)]
 pub trait UsageOfNever {
-    fn __monitor_apply<F>(&self, f: &F) -> Option<Tokens>;
+    fn __monitor_with<F, R>(&self, f: &F, then: impl FnOnce(Option<Reported<'_>>) -> R) -> R;
 }
 
 impl UsageOfNever for &UsageOf<'_, Never> {
     #[inline(always)]
-    fn __monitor_apply<F>(&self, _: &F) -> Option<Tokens> {
-        None
+    fn __monitor_with<F, R>(&self, _: &F, then: impl FnOnce(Option<Reported<'_>>) -> R) -> R {
+        then(None)
     }
 }
 
 /// Any other value: the function sees it. Not public API. Used by generated code.
 #[doc(hidden)]
 pub trait UsageOfValue<'v, T: ?Sized> {
-    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage>;
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R;
 }
 
 impl<'v, T: ?Sized> UsageOfValue<'v, T> for UsageOf<'v, T> {
     #[inline(always)]
-    fn __monitor_apply<F: UsageFn<'v, T>>(&self, f: &F) -> Option<F::Usage> {
-        Some(f.__monitor_call(self.0))
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R {
+        let usage = f.__monitor_call(self.0);
+        then(Some(Reported::of(&usage)))
     }
-}
-
-/// What a `usage = f` function's result reports; `None` when it was not called (an `Err`). Not
-/// public API. Used by generated code.
-#[doc(hidden)]
-#[inline(always)]
-pub fn reported<U: TokenUsage>(usage: &Option<U>) -> Option<Reported<'_>> {
-    usage.as_ref().map(Reported::of)
 }
 
 #[cfg(test)]
