@@ -4,8 +4,8 @@ pub use crate::__monitor_outcome as outcome;
 pub use crate::__monitor_size_of as size_of;
 pub use crate::record::guard::{Guard, Scoped, call_once, instrument, once, run};
 pub use crate::record::outcome::{
-    ErrorText, Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny, TextDebug,
-    TextDisplay, TextNone,
+    ErrorKind, ErrorText, ErrorTypeName, ErrorTypeOwn, Outcome, Probe, Size, SizeAny, SplitAny,
+    SplitResult, Status, StatusAny, TextDebug, TextDisplay, TextNone,
 };
 pub use crate::record::registry::SiteRef;
 pub use crate::record::site::{Site, SiteKind, SiteMeta};
@@ -13,7 +13,6 @@ pub use crate::record::stream::{Metered, StreamCall, meter_stream};
 pub use crate::record::stripes::Aggregates as Totals;
 pub use crate::record::switch::{ON, mode};
 pub use crate::usage::tokens::{ChunkReportsTokens, Reported, ReportsTokens};
-pub use core::any::type_name_of_val;
 pub use inventory;
 
 /// What `model = <expr>` may give. Not public API. Used by generated code.
