@@ -95,6 +95,21 @@
 //! `enabled` makes the attributes return the function untouched; [`sites()`] is empty and the rest
 //! of this API still compiles, so no `#[cfg]` is needed in your code.
 //!
+//! # Features
+//!
+//! - `enabled` (default): instrumentation on; without it the attributes return the function
+//!   untouched.
+//! - `http` (default): HTTP status and body sizes from `http`'s types.
+//! - `alloc`: `memory::MonitoredAlloc`, a global allocator that counts the heap.
+//! - `persist`: the history kept in a SQLite file across restarts (`Config::history_path`).
+//! - `async-openai`: [`TokenUsage`] for [async-openai](https://docs.rs/async-openai/0.43)'s
+//!   response types — `CreateChatCompletionResponse`, the chunks of a chat completion stream,
+//!   the Responses API's `Response` and `ResponseStreamEvent`, `CreateEmbeddingResponse` — so that
+//!   `#[tracks_tokens(provider = "openai")]` on a function returning one of them (or a `Result` or
+//!   a stream of them) records input, cached input, output and reasoning tokens and the model with
+//!   no code of yours. It depends on async-openai's types only (`default-features = false`): no
+//!   HTTP client or TLS comes with it.
+//!
 //! # What a return value tells
 //!
 //! The macros read the return value by its type, at compile time, and any type compiles:

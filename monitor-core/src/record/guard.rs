@@ -208,7 +208,7 @@ impl Guard {
     #[inline(always)]
     pub fn finish_usage(self, outcome: Outcome, reported: Option<Reported<'_>>) {
         let (tokens, named) = match reported {
-            Some(r) => (Some(r.tokens), r.model.map_or(Named::Nothing, Named::Name)),
+            Some(r) => (r.tokens, r.model.map_or(Named::Nothing, Named::Name)),
             None => (None, Named::Nothing),
         };
         self.finish_metered(outcome, tokens, named, Credit::Enclosing, None);

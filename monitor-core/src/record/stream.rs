@@ -38,8 +38,8 @@ pub struct StreamCall {
     added: Tokens,
     /// Usage items reported as running totals, kind by kind the largest.
     running: Tokens,
-    /// Whether any item reported usage (a `#[tracks_tokens]` stream whose items all failed
-    /// reported none).
+    /// Whether any item reported usage: a `#[tracks_tokens]` stream whose items all failed or
+    /// carried none (dropped before its usage chunk) has its usage unknown, not zero.
     reported: bool,
     /// The first model an item named.
     named: Option<&'static ModelEntry>,
@@ -93,11 +93,15 @@ impl StreamCall {
             self.error = Some(outcome);
         }
         if let Some(r) = usage {
-            self.reported = true;
-            if r.running_total {
-                self.running = self.running.max_each(r.tokens);
-            } else {
-                self.added = self.added.plus(r.tokens);
+            // An item without usage (a chunk before the usage chunk) leaves the call's usage
+            // unknown until one has it.
+            if let Some(tokens) = r.tokens {
+                self.reported = true;
+                if r.running_total {
+                    self.running = self.running.max_each(tokens);
+                } else {
+                    self.added = self.added.plus(tokens);
+                }
             }
             if self.named.is_none()
                 && let Some(name) = r.model

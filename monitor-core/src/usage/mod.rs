@@ -11,6 +11,8 @@
 // The bottom layer of the crate: it knows nothing of sites. The record path prices a call's
 // tokens with [`entry::ModelEntry::usage`]; the read model adds up what each model used.
 pub(crate) mod entry;
+#[cfg(feature = "async-openai")]
+mod openai;
 mod price_file;
 pub(crate) mod pricing;
 pub(crate) mod tokens;

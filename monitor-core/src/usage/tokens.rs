@@ -206,6 +206,12 @@ impl Tokens {
 ///     fn token_usage(&self) -> Tokens {
 ///         self.usage.map_or(Tokens::default(), |(i, o)| Tokens::new(i, o))
 ///     }
+///
+///     // A chunk without usage says so: a stream dropped before its last chunk then has its
+///     // usage unknown (no tokens, no cost), not zero.
+///     fn has_usage(&self) -> bool {
+///         self.usage.is_some()
+///     }
 /// }
 /// ```
 ///
@@ -259,6 +265,16 @@ pub trait TokenUsage {
     fn is_running_total(&self) -> bool {
         false
     }
+
+    /// Whether the value carries usage at all: `false` for a streamed chunk that reports none
+    /// (OpenAI's chunks before the last) or a response whose provider sent none. A value without
+    /// usage counts no tokens and no cost, and a call none of whose values had usage — a stream
+    /// dropped before its usage chunk, a request that did not ask for it — has its usage unknown:
+    /// its span's `tokens` are `None`, and it is not in its site's `token_calls` (a token site's
+    /// `calls() - token_calls` are its calls of unknown usage). Unknown is never zero.
+    fn has_usage(&self) -> bool {
+        true
+    }
 }
 
 impl TokenUsage for Tokens {
@@ -277,6 +293,9 @@ impl<T: TokenUsage + ?Sized> TokenUsage for &T {
     fn is_running_total(&self) -> bool {
         (**self).is_running_total()
     }
+    fn has_usage(&self) -> bool {
+        (**self).has_usage()
+    }
 }
 
 impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
@@ -289,22 +308,61 @@ impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
     fn is_running_total(&self) -> bool {
         (**self).is_running_total()
     }
+    fn has_usage(&self) -> bool {
+        (**self).has_usage()
+    }
 }
 
-/// What a value reports: its usage, the model it names, and whether the usage is a running total.
-/// Not public API. Used by generated code.
+/// `None` reports no usage (`Option::has_usage` is `false`): a chunk before the stream's usage
+/// chunk, a response whose provider sent none, a value a `usage = f` function found none in.
+impl<T: TokenUsage> TokenUsage for Option<T> {
+    fn token_usage(&self) -> Tokens {
+        self.as_ref().map_or(Tokens::default(), T::token_usage)
+    }
+    fn model(&self) -> Option<&str> {
+        self.as_ref().and_then(T::model)
+    }
+    fn is_running_total(&self) -> bool {
+        self.as_ref().is_some_and(T::is_running_total)
+    }
+    fn has_usage(&self) -> bool {
+        self.as_ref().is_some_and(T::has_usage)
+    }
+}
+
+/// A usage and the model that answered: what a `#[tracks_tokens(usage = f)]` function returns to
+/// name the model, as in `(tokens, response.model.as_str())`.
+impl<T: TokenUsage> TokenUsage for (T, &str) {
+    fn token_usage(&self) -> Tokens {
+        self.0.token_usage()
+    }
+    fn model(&self) -> Option<&str> {
+        Some(self.1)
+    }
+    fn is_running_total(&self) -> bool {
+        self.0.is_running_total()
+    }
+    fn has_usage(&self) -> bool {
+        self.0.has_usage()
+    }
+}
+
+/// What a value reports: its usage (`None` when it carries none, [`TokenUsage::has_usage`]), the
+/// model it names, and whether the usage is a running total. Not public API. Used by generated
+/// code.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct Reported<'a> {
-    pub tokens: Tokens,
+    pub tokens: Option<Tokens>,
     pub model: Option<&'a str>,
     pub running_total: bool,
 }
 
 impl<'a> Reported<'a> {
-    fn of<T: TokenUsage + ?Sized>(value: &'a T) -> Reported<'a> {
+    #[inline(always)]
+    pub(crate) fn of<T: TokenUsage + ?Sized>(value: &'a T) -> Reported<'a> {
         Reported {
-            tokens: value.token_usage(),
+            tokens: value.has_usage().then(|| value.token_usage()),
             model: value.model(),
             running_total: value.is_running_total(),
         }
