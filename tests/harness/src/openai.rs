@@ -738,7 +738,9 @@ fn timed(lines: Vec<String>, reply: &Reply) -> Script {
         .collect();
     if let Some(Fault::CutAfter(n)) = reply.fault {
         script.truncate(n);
-        script.push((reply.gap, None));
+        // A wait first, so that the events before the cut are flushed to the client: hyper
+        // drops what it still holds when a body fails.
+        script.push((reply.gap.max(Duration::from_millis(20)), None));
     }
     script
 }
