@@ -8,11 +8,18 @@ pub use crate::record::outcome::{
     SplitResult, Status, StatusAny, TextDebug, TextDisplay, TextNone,
 };
 pub use crate::record::registry::SiteRef;
+pub use crate::record::returned::{
+    BoxedStream, Returned, ReturnedBoxed, ReturnedStream, ReturnedStreamInResult, ReturnedValue,
+    RewrapStream,
+};
 pub use crate::record::site::{Site, SiteKind, SiteMeta};
 pub use crate::record::stream::{Metered, StreamCall, meter_stream};
 pub use crate::record::stripes::Aggregates as Totals;
 pub use crate::record::switch::{ON, mode};
-pub use crate::usage::tokens::{ChunkReportsTokens, Reported, ReportsTokens};
+pub use crate::usage::tokens::{
+    ChunkReportsTokens, Never, Reported, ReportsTokens, UsageFn, UsageOf, UsageOfNever,
+    UsageOfResult, UsageOfValue,
+};
 pub use inventory;
 
 /// What `model = <expr>` may give. Not public API. Used by generated code.

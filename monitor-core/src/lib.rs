@@ -177,10 +177,21 @@ pub use monitor_macros::pipeline_stage;
 /// Instruments a call to an LLM or another metered API.
 ///
 /// Arguments: `model = "…"` or `model = <expression>` (evaluated at each call, e.g.
-/// `model = self.model.as_str()`), `provider = "…"` and `name = "…"`, all optional. The return
-/// value — a [`TokenUsage`], a `Result` of one, or a future of either — gives the tokens; the cost
-/// comes from the [price table](pricing::set_table). A model without a price counts tokens and leaves its
-/// cost unknown, never zero. Without `model`, the model the return value names is used.
+/// `model = self.model.as_str()`), `provider = "…"`, `name = "…"` and `usage = <function>`, all
+/// optional. The return value — a [`TokenUsage`], a `Result` of one, a stream of either, or a
+/// future of any of these — gives the tokens; the cost comes from the
+/// [price table](pricing::set_table). A model without a price counts tokens and leaves its cost
+/// unknown, never zero. Without `model`, the model the return value names is used. A value that
+/// carries no usage ([`TokenUsage::has_usage`]) leaves the call's usage unknown, never zero.
+///
+/// A stream is measured from the call to its end: its first chunk, its chunks, the usage its
+/// items report, and, dropped before its end, a cancelled call. That is decided by the value's
+/// type, not by how the signature spells it: `impl Stream<Item = …>`, `BoxStream`, a
+/// `Pin<Box<dyn Stream<…>>>` (or an unpinned `Box<dyn Stream<…> + Unpin>`), with any of `Send`
+/// and `Sync`, whatever alias names it (async-openai's `ChatCompletionResponseStream`), or a
+/// `Result` of one. A boxed stream comes back as the same type with the measuring inside; a stream
+/// of another concrete type cannot, and is a compile error that says to return `impl Stream` or a
+/// boxed stream.
 ///
 /// ```
 /// # use monitor_core::{Tokens, tracks_tokens};
@@ -194,6 +205,96 @@ pub use monitor_macros::pipeline_stage;
 ///         Ok(Tokens::new(prompt.len() as u64, 10))
 ///     }
 /// }
+/// ```
+///
+/// With the feature `async-openai`, its responses, stream chunks and events report their usage and
+/// model themselves:
+///
+/// ```ignore
+/// use async_openai::{Client, config::OpenAIConfig, error::OpenAIError};
+/// use async_openai::types::chat::{ChatCompletionResponseStream, CreateChatCompletionRequest};
+///
+/// #[monitor_core::tracks_tokens(provider = "openai")]
+/// async fn chat(
+///     client: &Client<OpenAIConfig>,
+///     request: CreateChatCompletionRequest, // with `stream_options.include_usage` set
+/// ) -> Result<ChatCompletionResponseStream, OpenAIError> {
+///     client.chat().create_stream(request).await
+/// }
+/// ```
+///
+/// # `usage = f`: any client in one line
+///
+/// For a type that implements no [`TokenUsage`] — another crate's, which the orphan rule keeps
+/// you from implementing it for — name a function from `&T` to its usage:
+///
+/// - `T` is the returned value; for a `Result`, its `Ok` value (an `Err` reports no usage); for a
+///   stream, each item (for a stream of `Result`s, each `Ok` item).
+/// - It returns [`Tokens`], or any [`TokenUsage`]: `Option<Tokens>` when a value may carry none
+///   (`None` — a stream's chunks before the last — says so, so that a stream cut off before its
+///   usage has its usage unknown rather than zero), or `(Tokens, &str)` to name the model that
+///   answered too (else `model = …` names it).
+///
+/// A function of another type is one compile error at its name. With
+/// [genai](https://docs.rs/genai)'s `ChatResponse`, whose `prompt_tokens` count cached and
+/// cache-written tokens too, as [`Tokens`] does:
+///
+/// ```ignore
+/// use genai::chat::{ChatRequest, ChatResponse};
+/// use monitor_core::{Tokens, tracks_tokens};
+///
+/// fn genai_usage(response: &ChatResponse) -> (Tokens, &str) {
+///     let u = &response.usage;
+///     let n = |v: Option<i32>| v.map_or(0, |v| u64::try_from(v).unwrap_or(0));
+///     let prompt = u.prompt_tokens_details.as_ref();
+///     let completion = u.completion_tokens_details.as_ref();
+///     let tokens = Tokens::new(n(u.prompt_tokens), n(u.completion_tokens))
+///         .cached(n(prompt.and_then(|d| d.cached_tokens)))
+///         .cache_write(n(prompt.and_then(|d| d.cache_creation_tokens)))
+///         .reasoning(n(completion.and_then(|d| d.reasoning_tokens)));
+///     // The model the provider says answered.
+///     (tokens, response.provider_model_iden.model_name.as_str())
+/// }
+///
+/// #[tracks_tokens(usage = genai_usage, provider = "openai")]
+/// async fn chat(client: &genai::Client, request: ChatRequest) -> genai::Result<ChatResponse> {
+///     client.exec_chat("gpt-4o-mini", request, None).await
+/// }
+/// ```
+///
+/// The same, checked here with a type of this crate's standing in for another crate's:
+///
+/// ```
+/// use monitor_core::{Tokens, tracks_tokens};
+///
+/// // Another crate's response: `TokenUsage` cannot be implemented for it.
+/// pub struct ChatResponse {
+///     pub model: String,
+///     pub prompt_tokens: Option<i32>,
+///     pub completion_tokens: Option<i32>,
+/// }
+///
+/// fn usage(response: &ChatResponse) -> (Tokens, &str) {
+///     let n = |v: Option<i32>| v.map_or(0, |v| u64::try_from(v).unwrap_or(0));
+///     let tokens = Tokens::new(n(response.prompt_tokens), n(response.completion_tokens));
+///     (tokens, response.model.as_str())
+/// }
+///
+/// #[tracks_tokens(usage = usage, provider = "openai")]
+/// fn chat(prompt: &str) -> Result<ChatResponse, std::io::Error> {
+///     Ok(ChatResponse {
+///         model: "gpt-4o-mini".into(),
+///         prompt_tokens: Some(prompt.len() as i32),
+///         completion_tokens: Some(7),
+///     })
+/// }
+///
+/// chat("a fox")?;
+/// # #[cfg(feature = "enabled")] {
+/// let stats = monitor_core::sites().find(|s| s.name() == "chat").unwrap().stats();
+/// assert_eq!(stats.tokens, Tokens::new(5, 7));
+/// # }
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub use monitor_macros::tracks_tokens;
 

@@ -10,7 +10,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token};
+use syn::{Expr, ExprLit, ExprPath, Ident, Lit, LitStr, Token};
 
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,7 @@ keys! {
     Model = "model",
     Provider = "provider",
     Operation = "operation",
+    Usage = "usage",
     Name = "name",
     Route = "route",
     Cache = "cache",
@@ -128,6 +129,9 @@ pub(crate) struct TokensArgs {
     pub(crate) model: Option<Model>,
     pub(crate) provider: Option<LitStr>,
     pub(crate) operation: Option<LitStr>,
+    /// `usage = path::to::function`: reads the usage from the value (or each item) for types
+    /// that implement no `TokenUsage`.
+    pub(crate) usage: Option<Box<ExprPath>>,
     pub(crate) name: Option<LitStr>,
     pub(crate) cache: Option<LitStr>,
     pub(crate) objective: Option<Vec<LitStr>>,
@@ -146,6 +150,7 @@ enum Slot<'a> {
     Str(&'a mut Option<LitStr>),
     Model(&'a mut Option<Model>),
     Objectives(&'a mut Option<Vec<LitStr>>),
+    Path(&'a mut Option<Box<ExprPath>>),
 }
 
 impl HandlerArgs {
@@ -161,7 +166,12 @@ impl HandlerArgs {
             Key::Route => Some(Slot::Str(route)),
             Key::Cache => Some(Slot::Str(cache)),
             Key::Objective => Some(Slot::Objectives(objective)),
-            Key::Pipeline | Key::Stage | Key::Model | Key::Provider | Key::Operation => None,
+            Key::Pipeline
+            | Key::Stage
+            | Key::Model
+            | Key::Provider
+            | Key::Operation
+            | Key::Usage => None,
         }
     }
 }
@@ -181,7 +191,7 @@ impl StageArgs {
             Key::Name => Some(Slot::Str(name)),
             Key::Cache => Some(Slot::Str(cache)),
             Key::Objective => Some(Slot::Objectives(objective)),
-            Key::Route | Key::Model | Key::Provider | Key::Operation => None,
+            Key::Route | Key::Model | Key::Provider | Key::Operation | Key::Usage => None,
         }
     }
 }
@@ -192,6 +202,7 @@ impl TokensArgs {
             model,
             provider,
             operation,
+            usage,
             name,
             cache,
             objective,
@@ -200,6 +211,7 @@ impl TokensArgs {
             Key::Model => Some(Slot::Model(model)),
             Key::Provider => Some(Slot::Str(provider)),
             Key::Operation => Some(Slot::Str(operation)),
+            Key::Usage => Some(Slot::Path(usage)),
             Key::Name => Some(Slot::Str(name)),
             Key::Cache => Some(Slot::Str(cache)),
             Key::Objective => Some(Slot::Objectives(objective)),
@@ -257,16 +269,20 @@ impl Slot<'_> {
             Slot::Str(slot) => slot.replace(string(input, key.name())?).is_some(),
             Slot::Model(slot) => slot.replace(model(input)?).is_some(),
             Slot::Objectives(slot) => slot.replace(objectives(input)?).is_some(),
+            Slot::Path(slot) => slot.replace(function(input, key.name())?).is_some(),
         })
     }
 
     /// `key = value,` if the value was given, the key spanned like the value.
     fn write(self, key: Key, tokens: &mut TokenStream) {
         let (value, span) = match self {
-            Slot::Str(None) | Slot::Model(None) | Slot::Objectives(None) => return,
+            Slot::Str(None) | Slot::Model(None) | Slot::Objectives(None) | Slot::Path(None) => {
+                return;
+            }
             Slot::Str(Some(lit)) => (quote::quote!(#lit), lit.span()),
             Slot::Model(Some(Model::Literal(lit))) => (quote::quote!(#lit), lit.span()),
             Slot::Model(Some(Model::Expr(expr))) => (quote::quote!(#expr), expr.span()),
+            Slot::Path(Some(path)) => (quote::quote!(#path), path.span()),
             Slot::Objectives(Some(names)) => (
                 quote::quote!([#(#names),*]),
                 names.first().map_or_else(Span::call_site, LitStr::span),
@@ -390,6 +406,17 @@ fn string(input: ParseStream, key: &str) -> syn::Result<LitStr> {
     }
 }
 
+/// A function, named by its path: `usage = openai_usage`, `usage = usage::of_chat`.
+fn function(input: ParseStream, key: &str) -> syn::Result<Box<ExprPath>> {
+    match input.parse::<Expr>()? {
+        Expr::Path(path) if path.attrs.is_empty() => Ok(Box::new(path)),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes the path of a function, like {key} = my_usage"),
+        )),
+    }
+}
+
 /// One objective's name, or a list of them: `objective = "api"`, `objective = ["api", "spend"]`.
 fn objectives(input: ParseStream) -> syn::Result<Vec<LitStr>> {
     let expected = "`objective` takes an objective's name or a list of them, like objective = \"api\" or objective = [\"api\", \"spend\"]";
@@ -492,7 +519,12 @@ mod tests {
 
     #[test]
     fn arguments_written_back_read_the_same() {
-        let tokens = quote::quote!(model = client.model(), cache = "c", objective = ["a", "b"]);
+        let tokens = quote::quote!(
+            model = client.model(),
+            usage = usage::of,
+            cache = "c",
+            objective = ["a", "b"]
+        );
         let Ok(Parsed { args, .. }) = parse(Macro::Tokens, tokens) else {
             panic!("no arguments");
         };

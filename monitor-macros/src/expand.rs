@@ -13,7 +13,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, LitStr, Pat, ReturnType, Type};
+use syn::{ExprPath, FnArg, LitStr, Pat, ReturnType, Type};
 
 pub(crate) fn expand(which: Macro, checked: &Checked, function: Function) -> TokenStream {
     let shape = function.shape(which);
@@ -93,6 +93,8 @@ struct Cx<'a> {
     ret_span: Span,
     /// Whether the return value reports a cache lookup (`cache = "…"`).
     cache: bool,
+    /// `usage = f`: the function that reads the usage off the value or each item.
+    usage: Option<&'a ExprPath>,
 }
 
 impl<'a> Cx<'a> {
@@ -144,6 +146,7 @@ impl<'a> Cx<'a> {
             mutability,
             ret_span,
             cache: Arguments::of(&checked.args).cache.is_some(),
+            usage: Arguments::of(&checked.args).usage,
         }
     }
 
@@ -168,30 +171,118 @@ impl<'a> Cx<'a> {
     }
 
     /// Records `__monitor_ret` with the guard, an `Option` here; for a stream, replaces it with
-    /// the stream measured until its end instead.
+    /// the stream measured until its end instead. Under `#[tracks_tokens]`, a value whose
+    /// signature names no stream is measured by its type ([`Cx::returned`]): `__monitor_ret` must
+    /// be bound `mut` ([`Cx::ret_mut`]).
     fn finish(&self, stream: Option<&StreamReturn>) -> TokenStream {
         if let Some(stream) = stream {
-            return wrap_stream(self.which, stream);
+            return wrap_stream(self, stream);
         }
-        let cache_lookup = self.cache_lookup(true);
         if self.which == Macro::Tokens {
-            // Spanned on the return type, so a type that reports no usage is underlined there.
-            quote_spanned! {self.ret_span=>
-                #cache_lookup
+            let returned = self.returned();
+            quote! {
                 if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
-                    __monitor_guard.finish_usage(
-                        ::monitor_core::__private::outcome!(&__monitor_ret),
-                        ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-                    );
+                    #returned
                 }
             }
         } else {
+            let cache_lookup = self.cache_lookup(true);
             quote! {
                 #cache_lookup
                 if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
                     __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
                 }
             }
+        }
+    }
+
+    /// `mut` for the binding of a value [`Cx::finish`] measures by its type.
+    fn ret_mut(&self, stream: Option<&StreamReturn>) -> TokenStream {
+        if self.which == Macro::Tokens && stream.is_none() {
+            quote!(mut)
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    /// A metered call's value, `__monitor_ret`, given the guard (a `Guard` here), measured by its
+    /// type: a boxed stream (or a `Result` of one) is re-boxed with the guard going on inside it,
+    /// whatever alias names it; another stream is a compile error; any other value is recorded
+    /// by the first closure, inlined, as it always was.
+    fn returned(&self) -> TokenStream {
+        let ret_span = self.ret_span;
+        let cache_lookup = self.cache_lookup(false);
+        let value = self.value_usage();
+        let chunk = self.chunk_usage(ret_span);
+        // Spanned on the return type, so a type that reports no usage, or a stream that cannot
+        // be measured, is underlined there.
+        quote_spanned! {ret_span=>
+            {
+                #[allow(unused_imports)]
+                use ::monitor_core::__private::{
+                    ReturnedBoxed as _, ReturnedStream as _, ReturnedStreamInResult as _,
+                    ReturnedValue as _,
+                };
+                (&&&&::monitor_core::__private::Returned::of(&__monitor_ret)).__monitor_returned(
+                    &mut __monitor_ret,
+                    __monitor_guard,
+                    |__monitor_guard, __monitor_ret| {
+                        #cache_lookup
+                        #value
+                    },
+                    |__monitor_item, __monitor_call| {
+                        #chunk
+                    },
+                    |__monitor_guard, __monitor_error| {
+                        __monitor_guard.finish_usage(
+                            ::monitor_core::__private::outcome!(__monitor_error),
+                            ::core::option::Option::None,
+                        );
+                    },
+                );
+            }
+        }
+    }
+
+    /// Records the value `__monitor_ret` (a reference) with `__monitor_guard` and the usage it
+    /// reports: by its `TokenUsage`, or by the `usage = f` function applied to it (to its `Ok`).
+    fn value_usage(&self) -> TokenStream {
+        let outcome = quote!(::monitor_core::__private::outcome!(__monitor_ret));
+        match self.usage {
+            None => quote_spanned! {self.ret_span=>
+                __monitor_guard.finish_usage(
+                    #outcome,
+                    ::monitor_core::__private::ReportsTokens::__monitor_usage(__monitor_ret),
+                );
+            },
+            Some(f) => apply_usage(
+                f,
+                quote!(__monitor_ret),
+                quote!(|__monitor_reported| __monitor_guard.finish_usage(#outcome, __monitor_reported)),
+            ),
+        }
+    }
+
+    /// Files one item, `__monitor_item` (a reference), into the stream's call, `__monitor_call`,
+    /// with the usage it reports: by its `TokenUsage` (spanned at `span`, the item type where the
+    /// signature names it), or by the `usage = f` function applied to it (to its `Ok`).
+    fn chunk_usage(&self, span: Span) -> TokenStream {
+        let outcome = quote!(::monitor_core::__private::outcome!(__monitor_item));
+        match (self.which, self.usage) {
+            (Macro::Tokens, None) => quote_spanned! {span=>
+                __monitor_call.chunk(
+                    #outcome,
+                    ::monitor_core::__private::ChunkReportsTokens::__monitor_chunk_usage(__monitor_item),
+                );
+            },
+            (Macro::Tokens, Some(f)) => apply_usage(
+                f,
+                quote!(__monitor_item),
+                quote!(|__monitor_reported| __monitor_call.chunk(#outcome, __monitor_reported)),
+            ),
+            _ => quote! {
+                __monitor_call.chunk(#outcome, ::core::option::Option::None);
+            },
         }
     }
 
@@ -208,9 +299,10 @@ fn async_fn(cx: &Cx, stream: Option<&StreamReturn>) -> TokenStream {
     let guard = cx.start_guard();
     let fake_return = fake_return(&cx.sig.output);
     let finish = cx.finish(stream);
+    let ret_mut = cx.ret_mut(stream);
     quote! {
         #guard
-        let __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
+        let #ret_mut __monitor_ret = ::monitor_core::__private::instrument(&__monitor_guard, async move { #fake_return #body }).await;
         #finish
         __monitor_ret
     }
@@ -230,11 +322,12 @@ fn async_trait(cx: &Cx, body: AsyncTrait) -> TokenStream {
     } = body;
     let output = output_annotation(output);
     let finish = cx.finish(stream.as_ref());
+    let ret_mut = cx.ret_mut(stream.as_ref());
     quote! {
         #(#before)*
         #guard
         #pin(async move {
-            let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
+            let #ret_mut __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, #future).await;
             #finish
             __monitor_ret
         })
@@ -259,11 +352,12 @@ fn returns_future(
         TokenStream::new()
     };
     let finish = cx.finish(stream);
+    let ret_mut = cx.ret_mut(stream);
     quote! {
         #guard
         let __monitor_future = ::monitor_core::__private::call_once(move || -> #ret { #body });
         #pin(async move {
-            let __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
+            let #ret_mut __monitor_ret #output = ::monitor_core::__private::instrument(&__monitor_guard, __monitor_future).await;
             #finish
             __monitor_ret
         })
@@ -289,7 +383,7 @@ fn sync_stream(cx: &Cx, stream: &StreamReturn) -> TokenStream {
     let body = cx.body;
     let guard = cx.enter_guard();
     let ret = cx.ret();
-    let wrap = wrap_stream(cx.which, stream);
+    let wrap = wrap_stream(cx, stream);
     quote! {
         #guard
         let __monitor_ret = ::monitor_core::__private::call_once(move || -> #ret { #body });
@@ -330,28 +424,21 @@ fn sync(cx: &Cx) -> TokenStream {
     }
 }
 
-/// Token tracking: the usage read off the return value borrows it, so the guard stays here.
+/// Token tracking: the usage read off the return value borrows it, so the guard stays here. The
+/// value is measured by its type ([`Cx::returned`]).
 fn sync_tokens(cx: &Cx) -> TokenStream {
-    let Cx { body, ret_span, .. } = cx;
+    let body = cx.body;
     let guard = cx.enter_guard();
     let ret = cx.ret();
-    let cache_lookup = cx.cache_lookup(true);
-    // Spanned on the return type, so a type that reports no usage is underlined there.
-    let finish = quote_spanned! {*ret_span=>
-        #cache_lookup
-        __monitor_guard.finish_usage(
-            ::monitor_core::__private::outcome!(&__monitor_ret),
-            ::monitor_core::__private::ReportsTokens::__monitor_usage(&__monitor_ret),
-        );
-    };
+    let returned = cx.returned();
     quote! {
         #guard
         let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
         let ::core::option::Option::Some(__monitor_guard) = __monitor_guard else {
             return __monitor_body();
         };
-        let __monitor_ret = __monitor_body();
-        #finish
+        let mut __monitor_ret = __monitor_body();
+        #returned
         __monitor_ret
     }
 }
@@ -374,6 +461,7 @@ struct Arguments<'a> {
     model: Option<&'a Model>,
     provider: Option<&'a LitStr>,
     operation: Option<&'a LitStr>,
+    usage: Option<&'a ExprPath>,
     cache: Option<&'a LitStr>,
     objective: &'a [LitStr],
 }
@@ -409,6 +497,7 @@ impl<'a> Arguments<'a> {
                 model,
                 provider,
                 operation,
+                usage,
                 name: _,
                 cache,
                 objective,
@@ -416,6 +505,7 @@ impl<'a> Arguments<'a> {
                 model: model.as_ref(),
                 provider: provider.as_ref(),
                 operation: operation.as_ref(),
+                usage: usage.as_deref(),
                 cache: cache.as_ref(),
                 objective: objective.as_deref().unwrap_or_default(),
                 ..Arguments::default()
@@ -426,12 +516,14 @@ impl<'a> Arguments<'a> {
 
 /// The site's `static` and its registration.
 fn site_static(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
+    // `usage` is read where the value is ([`Cx::value_usage`], [`Cx::chunk_usage`]).
     let Arguments {
         route,
         pipeline,
         model,
         provider,
         operation,
+        usage: _,
         cache,
         objective,
     } = Arguments::of(&checked.args);
@@ -546,6 +638,18 @@ fn entry(which: Macro, checked: &Checked, sig: &syn::Signature) -> TokenStream {
     }
 }
 
+/// `f` applied to `value` (a reference) — to its `Ok` for a `Result`, not at all for an `Err` or
+/// a value the expansion never has — and what it reports handed to `then`. The `&f` is spanned
+/// like the path, so a function of the wrong type is underlined in the attribute.
+fn apply_usage(f: &ExprPath, value: TokenStream, then: TokenStream) -> TokenStream {
+    let f_ref = quote_spanned!(f.span()=> &#f);
+    quote! {{
+        #[allow(unused_imports)]
+        use ::monitor_core::__private::{UsageOfNever as _, UsageOfResult as _, UsageOfValue as _};
+        (&&::monitor_core::__private::UsageOf(#value)).__monitor_with(#f_ref, #then);
+    }}
+}
+
 /// `: Output` for the value a future gave, so that it is classified by its declared type even when
 /// the body alone does not pin it down (an `Ok(x)` whose error type comes from the signature).
 fn output_annotation(output: Option<Type>) -> TokenStream {
@@ -580,19 +684,14 @@ fn fake_return(output: &ReturnType) -> TokenStream {
 
 /// Replaces `__monitor_ret`, the stream (or `Result` of one) the body gave, with the stream
 /// measured until its end; an `Err` instead of a stream ends the call there.
-fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
-    let usage = if which == Macro::Tokens {
-        // Spanned on the item type, so an item that reports no usage is underlined there.
-        let span = stream
-            .item
-            .as_ref()
-            .map_or_else(proc_macro2::Span::call_site, Spanned::span);
-        quote_spanned! {span=>
-            ::monitor_core::__private::ChunkReportsTokens::__monitor_chunk_usage(__monitor_item)
-        }
-    } else {
-        quote!(::core::option::Option::None)
-    };
+fn wrap_stream(cx: &Cx, stream: &StreamReturn) -> TokenStream {
+    let which = cx.which;
+    // Spanned on the item type, so an item that reports no usage is underlined there.
+    let span = stream
+        .item
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, Spanned::span);
+    let chunk = cx.chunk_usage(span);
     // The item's type as declared, so that it is classified as that type (a projection of the
     // stream's type would leave the choice among the probes to inference).
     let item_type = stream.item.clone().map(|mut item| {
@@ -604,7 +703,7 @@ fn wrap_stream(which: Macro, stream: &StreamReturn) -> TokenStream {
             __monitor_guard,
             __monitor_stream,
             |__monitor_item #item_type, __monitor_call: &mut ::monitor_core::__private::StreamCall| {
-                __monitor_call.chunk(::monitor_core::__private::outcome!(__monitor_item), #usage);
+                #chunk
             },
         )
     };

@@ -70,10 +70,12 @@ pub(crate) fn check(
             }
             (name, Some(stage), cache)
         }
+        // `usage` is checked by the compiler, against the value's type.
         Args::Tokens(TokensArgs {
             model,
             provider,
             operation,
+            usage: _,
             name,
             cache,
             objective: _,
@@ -175,6 +177,7 @@ pub(crate) fn check_block(args: Args, block: &ImplBlock) -> Result<Vec<Plan>, Fa
             model: _,
             provider: _,
             operation: _,
+            usage: _,
             name,
             cache: _,
             objective: _,
@@ -331,6 +334,7 @@ fn merge(block: &Args, own: Args) -> Result<Args, Failure> {
                 model,
                 provider,
                 operation,
+                usage,
                 name,
                 cache,
                 objective,
@@ -339,6 +343,7 @@ fn merge(block: &Args, own: Args) -> Result<Args, Failure> {
                 model: model.or(block.model),
                 provider: provider.or(block.provider),
                 operation: operation.or(block.operation),
+                usage: usage.or(block.usage),
                 name: name.or(block.name),
                 cache: cache.or(block.cache),
                 objective: union(block.objective, objective),

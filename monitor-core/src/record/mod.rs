@@ -5,7 +5,8 @@
 //! shadow of the clock reads. Around that: the enclosing stage and handler ([`scope`]), the
 //! stripe a thread writes ([`thread`]), a model's share of a site ([`cells`]), caches, raw
 //! events, filing a finished call ([`file`]), the HTTP request a layer holds a call for
-//! ([`request`]), and the guard generated code drives ([`guard`]).
+//! ([`request`]), the guard generated code drives ([`guard`]), and a return value measured by
+//! its type ([`returned`]: a boxed stream behind an alias).
 //!
 //! Depends on `figures` (what the stripes are read into), `usage` (prices), `errors` (the table
 //! of patterns) and `memory` (the allocator's counts); nothing there depends on it.
@@ -19,6 +20,7 @@ pub(crate) mod guard;
 pub(crate) mod outcome;
 pub(crate) mod registry;
 pub(crate) mod request;
+pub(crate) mod returned;
 pub(crate) mod run;
 pub(crate) mod scope;
 pub(crate) mod select;

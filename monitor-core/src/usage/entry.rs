@@ -141,9 +141,15 @@ fn bounded(name: &str) -> &str {
 /// The entry for `name` served by `provider`, created on first use.
 pub(crate) fn model(name: &str, provider: Option<&str>) -> &'static ModelEntry {
     let name = bounded(name);
-    // One entry per model and provider: a provider's prices may differ (`provider/model`).
+    // One entry per model and provider: a provider's prices may differ (`provider/model`). The
+    // key is put together on the stack: a model a response names is looked up on every call,
+    // which allocates nothing once its entry exists.
+    let mut buf = [0u8; 2 * MAX_MODEL_NAME];
     let key = match provider {
-        Some(provider) => std::borrow::Cow::Owned(format!("{name}\u{1f}{provider}")),
+        Some(provider) => match joined(&mut buf, name, provider) {
+            Some(key) => std::borrow::Cow::Borrowed(key),
+            None => std::borrow::Cow::Owned(format!("{name}\u{1f}{provider}")),
+        },
         None => std::borrow::Cow::Borrowed(name),
     };
     intern(
@@ -157,6 +163,18 @@ pub(crate) fn model(name: &str, provider: Option<&str>) -> &'static ModelEntry {
             ModelEntry::new(name, provider.filter(|_| key.contains('\u{1f}')))
         },
     )
+}
+
+/// `name`, the separator and `provider` in `buf`, if they fit.
+fn joined<'b>(buf: &'b mut [u8], name: &str, provider: &str) -> Option<&'b str> {
+    let len = name.len() + 1 + provider.len();
+    let buf = buf.get_mut(..len)?;
+    let (head, tail) = buf.split_at_mut(name.len());
+    head.copy_from_slice(name.as_bytes());
+    let (separator, rest) = tail.split_first_mut()?;
+    *separator = 0x1f;
+    rest.copy_from_slice(provider.as_bytes());
+    std::str::from_utf8(buf).ok()
 }
 
 /// Every model entry.

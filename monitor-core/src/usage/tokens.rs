@@ -160,6 +160,11 @@ impl Tokens {
 /// type, and `#[tracks_tokens]` reads it from the function's return value — or, for a function
 /// that returns a stream, from every item the stream yields.
 ///
+/// monitor implements it for async-openai's responses, chunks and events (feature `async-openai`).
+/// Another crate's type you cannot implement it for — the orphan rule — takes a function instead:
+/// `#[tracks_tokens(usage = f)]`, with `f` from `&T` to [`Tokens`] (see
+/// [`tracks_tokens`](crate::tracks_tokens)).
+///
 /// # Examples
 ///
 /// A whole response (OpenAI's `usage`: `prompt_tokens` include the cached ones):
@@ -374,7 +379,7 @@ impl<'a> Reported<'a> {
 #[diagnostic::on_unimplemented(
     message = "`#[tracks_tokens]` needs a function whose return value reports token usage, and `{Self}` does not",
     label = "this type does not implement `monitor_core::TokenUsage`",
-    note = "return `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, a `Result` of one, or a stream of them"
+    note = "return `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, a `Result` of one, or a stream of them; for another crate's type, name a function with `usage = …`"
 )]
 pub trait ReportsTokens {
     /// The usage, and the model the value names; `None` for an `Err`.
@@ -401,7 +406,7 @@ impl<T: TokenUsage, E> ReportsTokens for Result<T, E> {
 #[diagnostic::on_unimplemented(
     message = "`#[tracks_tokens]` needs a stream whose items report token usage, and `{Self}` does not",
     label = "this item type does not implement `monitor_core::TokenUsage`",
-    note = "yield `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, or a `Result` of one; a chunk without usage reports `Tokens::default()`"
+    note = "yield `monitor_core::Tokens`, a type that implements `monitor_core::TokenUsage`, or a `Result` of one; a chunk without usage says so with `has_usage`, or name a function with `usage = …`"
 )]
 pub trait ChunkReportsTokens {
     /// The usage the item reports; `None` for an `Err`.
@@ -419,6 +424,114 @@ impl<T: TokenUsage> ChunkReportsTokens for T {
 impl<T: TokenUsage, E> ChunkReportsTokens for Result<T, E> {
     fn __monitor_chunk_usage(&self) -> Option<Reported<'_>> {
         self.as_ref().ok().map(Reported::of)
+    }
+}
+
+/// The type of a value generated code never has: what a closure of the expansion is handed when
+/// the return value's type says it will not be called (a plain value's per-item closure, a
+/// stream's whole-value one). Not public API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Never {}
+
+impl TokenUsage for Never {
+    fn token_usage(&self) -> Tokens {
+        match *self {}
+    }
+}
+
+/// What `#[tracks_tokens(usage = f)]` may name: a function from `&T` (the value, the `Ok` of a
+/// `Result`, a stream's item) to a [`TokenUsage`]. Not public API. Used by generated code.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`usage` must name a function from `&{T}` to `monitor_core::Tokens` or another `monitor_core::TokenUsage`",
+    label = "not a function from `&{T}` to a `TokenUsage`",
+    note = "write it as `fn(&{T}) -> monitor_core::Tokens`; return `Option<Tokens>` for values that may carry no usage, `(Tokens, &str)` to name the model too"
+)]
+pub trait UsageFn<'v, T: ?Sized> {
+    /// What the function returns.
+    type Usage: TokenUsage;
+    /// Applies the function.
+    fn __monitor_call(&self, value: &'v T) -> Self::Usage;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'v, T: ?Sized + 'v, F, U> UsageFn<'v, T> for F
+where
+    F: Fn(&'v T) -> U,
+    U: TokenUsage,
+{
+    type Usage = U;
+    #[inline(always)]
+    fn __monitor_call(&self, value: &'v T) -> U {
+        self(value)
+    }
+}
+
+/// A value a `usage = f` function is applied to, for autoref-specialised dispatch on its type:
+/// the `Ok` of a `Result` (an `Err` reports nothing), nothing for [`Never`], else the value
+/// itself. What the function reports is handed to a continuation, so that a function of the wrong
+/// type is one error, at the bound, and not a second one at a type made of its result. Not public
+/// API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct UsageOf<'v, T: ?Sized>(pub &'v T);
+
+/// `Result`: the function sees the `Ok` value. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait UsageOfResult<'v, T> {
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R;
+}
+
+impl<'v, T, E> UsageOfResult<'v, T> for &UsageOf<'v, Result<T, E>> {
+    #[inline(always)]
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R {
+        let usage = self.0.as_ref().ok().map(|ok| f.__monitor_call(ok));
+        then(usage.as_ref().map(Reported::of))
+    }
+}
+
+/// [`Never`]: the function is not called (and its type is not asked). Not public API. Used by
+/// generated code.
+#[doc(hidden)]
+pub trait UsageOfNever {
+    fn __monitor_with<F, R>(&self, f: &F, then: impl FnOnce(Option<Reported<'_>>) -> R) -> R;
+}
+
+impl UsageOfNever for &UsageOf<'_, Never> {
+    #[inline(always)]
+    fn __monitor_with<F, R>(&self, _: &F, then: impl FnOnce(Option<Reported<'_>>) -> R) -> R {
+        then(None)
+    }
+}
+
+/// Any other value: the function sees it. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait UsageOfValue<'v, T: ?Sized> {
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R;
+}
+
+impl<'v, T: ?Sized> UsageOfValue<'v, T> for UsageOf<'v, T> {
+    #[inline(always)]
+    fn __monitor_with<F: UsageFn<'v, T>, R>(
+        &self,
+        f: &F,
+        then: impl FnOnce(Option<Reported<'_>>) -> R,
+    ) -> R {
+        let usage = f.__monitor_call(self.0);
+        then(Some(Reported::of(&usage)))
     }
 }
 

@@ -1,0 +1,16 @@
+use monitor_core::tracks_tokens;
+
+pub struct ChatResponse {
+    pub prompt_tokens: u32,
+}
+
+const USAGE: u64 = 3;
+
+#[tracks_tokens(usage = USAGE)]
+fn chat(prompt: &str) -> ChatResponse {
+    ChatResponse { prompt_tokens: prompt.len() as u32 }
+}
+
+fn main() {
+    let _ = chat("hi");
+}
