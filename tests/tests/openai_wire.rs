@@ -7,20 +7,18 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
-    ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
-    CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
-    CreateChatCompletionStreamResponse,
+    ChatCompletionRequestUserMessage, ChatCompletionResponseStream, ChatCompletionStreamOptions,
+    CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
 };
 use async_openai::types::embeddings::{CreateEmbeddingRequestArgs, CreateEmbeddingResponse};
-use async_openai::types::responses::{CreateResponseArgs, Response, ResponseStreamEvent};
-use futures_util::{Stream, StreamExt};
+use async_openai::types::responses::{CreateResponseArgs, Response, ResponseStream};
+use futures_util::StreamExt;
 use monitor_core::pricing::{Price, set_price};
 use monitor_core::snapshot::{ErrorPattern, ModelStats, error_patterns};
 use monitor_core::{Figures, tracks_tokens};
 use monitor_harness::OpenAiServer;
 use monitor_harness::openai::{Fault, Reply, Usage};
 use monitor_tests::support::site;
-use std::pin::Pin;
 use std::time::Duration;
 
 const KEY: &str = "sk-wire-test-0123456789abcdefghij";
@@ -145,21 +143,13 @@ fn assert_close(got: Option<f64>, expected: f64) {
 
 // ---- Chat completions -------------------------------------------------------------------------
 //
-// The functions return what the client returns, untouched. The return type is async-openai's
-// `ChatCompletionResponseStream` (and `ResponseStream`) spelled out: the attribute knows a stream
-// by how its type is written.
-
-/// An item of `ChatCompletionResponseStream`.
-type ChatItem = Result<CreateChatCompletionStreamResponse, OpenAIError>;
-
-/// An item of `ResponseStream`.
-type EventItem = Result<ResponseStreamEvent, OpenAIError>;
+// The functions return what the client returns, untouched: async-openai's own types.
 
 #[tracks_tokens(provider = "openai", model = request.model.clone())]
 async fn chat_stream(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -266,7 +256,7 @@ fn a_chat_completion_answered_whole_is_recorded_with_its_usage_and_model() {
 async fn chat_no_done(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -291,7 +281,7 @@ fn a_stream_that_ends_without_done_is_a_whole_call_with_the_usage_it_sent() {
 async fn chat_cut(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -330,7 +320,7 @@ fn a_connection_cut_midway_fails_the_call_and_leaves_its_usage_unknown() {
 async fn chat_dropped(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -371,7 +361,7 @@ fn a_stream_the_client_drops_before_its_usage_is_cancelled_with_its_usage_unknow
 async fn chat_unasked(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -398,7 +388,7 @@ fn a_stream_whose_request_did_not_ask_for_usage_has_its_usage_unknown() {
 async fn chat_limited(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -437,7 +427,7 @@ fn a_rate_limit_is_a_failed_call_that_the_client_retried_after_its_retry_after()
 async fn chat_refused(
     client: &Client<OpenAIConfig>,
     request: CreateChatCompletionRequest,
-) -> Result<Pin<Box<dyn Stream<Item = ChatItem> + Send>>, OpenAIError> {
+) -> Result<ChatCompletionResponseStream, OpenAIError> {
     client.chat().create_stream(request).await
 }
 
@@ -468,9 +458,7 @@ fn a_wrong_key_is_a_401_whose_message_never_holds_the_key() {
 // ---- Responses API ------------------------------------------------------------------------------
 
 #[tracks_tokens(provider = "openai", operation = "chat", model = "wire-responses")]
-async fn respond_stream(
-    client: &Client<OpenAIConfig>,
-) -> Result<Pin<Box<dyn Stream<Item = EventItem> + Send>>, OpenAIError> {
+async fn respond_stream(client: &Client<OpenAIConfig>) -> Result<ResponseStream, OpenAIError> {
     let request = CreateResponseArgs::default()
         .model("wire-responses")
         .input("Name a colour.")
