@@ -2,7 +2,7 @@
 //! --openai-base-url` pointed at the harness's OpenAI server on 127.0.0.1, under a short load.
 //! The judge's tokens in the dashboard's API and on `/metrics` are what the server sent; a 429 is
 //! retried after its `retry-after` and filed as `rate_limited`, a stream cut midway as
-//! `stream_cut`, a wrong key as `http 401` and not retried; the key is never in the demo's output
+//! `stream_cut`, a 500 as `http 500`, a wrong key as `http 401` and not retried; the key is never in the demo's output
 //! nor in anything its dashboard serves.
 
 use monitor_harness::OpenAiServer;
@@ -162,6 +162,7 @@ async fn the_judge_at_a_real_endpoint_is_recorded_as_the_server_answered() {
     let retry_after = Duration::from_millis(60);
     server.then(Reply::failing(Fault::RateLimited { retry_after }));
     server.then(Reply::new(USAGE).pieces(4).fault(Fault::CutAfter(2)));
+    server.then(Reply::failing(Fault::ServerError));
 
     // Six prompts, all different and none from an impatient client: six pipelines, one at a
     // time, each judged once it has its drafts.
@@ -182,7 +183,7 @@ async fn the_judge_at_a_real_endpoint_is_recorded_as_the_server_answered() {
 
     // What reached the server: the key, a stream, the ask for the usage chunk, the model.
     let requests = server.requests();
-    assert!(requests.len() >= 3, "{requests:#?}");
+    assert!(requests.len() >= 4, "{requests:#?}");
     for request in &requests {
         assert_eq!(request.path, "/v1/chat/completions");
         assert_eq!(
@@ -193,10 +194,10 @@ async fn the_judge_at_a_real_endpoint_is_recorded_as_the_server_answered() {
         assert_eq!(request.body["model"], "o4-mini");
     }
     // One pipeline at a time: the second request is the first's retry, after the wait the 429
-    // asked for; the third, the retry of the stream cut midway.
+    // asked for; the third, the retry of the stream cut midway; the fourth, of the 500.
     let waited = requests[1].at.duration_since(requests[0].at);
     assert!(waited >= retry_after, "{waited:?}");
-    let answered = (requests.len() - 2) as u64;
+    let answered = (requests.len() - 3) as u64;
 
     // The dashboard's model: every answered call's usage, as the server sent it.
     let models: Value = serde_json::from_str(&get(&base, "/api/models").await).unwrap();
@@ -215,7 +216,7 @@ async fn the_judge_at_a_real_endpoint_is_recorded_as_the_server_answered() {
         assert_eq!(judge[field], answered * per_call, "{field}: {judge:#}");
     }
     // The metered calls are the answered ones: the stream cut before its usage has none known.
-    // Streamed, those and the cut one; the refused call never opened a stream.
+    // Streamed, those and the cut one; the refused calls never opened a stream.
     assert_eq!(judge["calls"], answered, "{judge:#}");
     assert_eq!(judge["streamed_calls"], answered + 1, "{judge:#}");
 
@@ -264,7 +265,11 @@ async fn the_judge_at_a_real_endpoint_is_recorded_as_the_server_answered() {
     judged.sort();
     assert_eq!(
         judged,
-        [("rate_limited".to_owned(), 1), ("stream_cut".to_owned(), 1)],
+        [
+            ("http 500".to_owned(), 1),
+            ("rate_limited".to_owned(), 1),
+            ("stream_cut".to_owned(), 1)
+        ],
         "{errors:#}"
     );
 
