@@ -7,8 +7,8 @@ pub use crate::record::guard::{
     run, run_usage,
 };
 pub use crate::record::outcome::{
-    ErrorText, Outcome, Probe, Size, SizeAny, SplitAny, SplitResult, Status, StatusAny, TextDebug,
-    TextDisplay, TextNone,
+    ErrorKind, ErrorText, ErrorTypeName, ErrorTypeOwn, Outcome, Probe, Size, SizeAny, SplitAny,
+    SplitResult, Status, StatusAny, TextDebug, TextDisplay, TextNone,
 };
 pub use crate::record::registry::SiteRef;
 pub use crate::record::returned::{
@@ -23,7 +23,6 @@ pub use crate::usage::tokens::{
     ChunkReportsTokens, Never, Reported, ReportsTokens, UsageFn, UsageOf, UsageOfNever,
     UsageOfResult, UsageOfValue,
 };
-pub use core::any::type_name_of_val;
 pub use inventory;
 
 /// What `model = <expr>` may give. Not public API. Used by generated code.

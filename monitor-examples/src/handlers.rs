@@ -1,6 +1,7 @@
 //! The service's API handlers: axum handlers, each with `#[monitored_handler]`.
 
 use crate::llm::{ChatClient, MessagesClient};
+use crate::openai::{Judge, OpenAiJudge};
 use crate::pipeline::{LogoPipeline, PipelineError, Style};
 use axum::Json;
 use axum::body::Bytes;
@@ -54,7 +55,7 @@ impl<K: Eq + Hash, V: Clone> Bounded<K, V> {
 #[derive(Debug)]
 pub struct App {
     pub(crate) draft: MessagesClient,
-    pub(crate) judge: ChatClient,
+    pub(crate) judge: Judge,
     logos: Mutex<Bounded<String, Logo>>,
     /// SVGs by prompt and style: a repeated request is served without running the pipeline.
     rendered: Mutex<Bounded<(String, Style), (String, String)>>,
@@ -85,12 +86,19 @@ impl App {
     pub(crate) fn with_clients(draft: MessagesClient, judge: ChatClient) -> App {
         App {
             draft,
-            judge,
+            judge: Judge::Simulated(judge),
             logos: Mutex::new(Bounded::new(MAX_LOGOS)),
             rendered: Mutex::new(Bounded::new(MAX_LOGOS)),
             fail_rate: 0.0,
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// The same service, its judging model at a real OpenAI-compatible endpoint instead of the
+    /// simulated one (`--openai-base-url`).
+    pub fn judging_with(mut self, judge: OpenAiJudge) -> App {
+        self.judge = Judge::OpenAi(judge);
+        self
     }
 
     /// The same service, answering `rate` of its logo requests (0 to 1) with a 500: a failure

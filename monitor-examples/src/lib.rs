@@ -2,13 +2,15 @@
 //!
 //! Three axum handlers with `#[monitored_handler]`, a pipeline of four `#[pipeline_stage]`s (one
 //! of them a cache), and two simulated LLM clients whose streamed calls carry `#[tracks_tokens]`
-//! (an Anthropic-style one with prompt caching, an OpenAI-style reasoning model). The router
+//! (an Anthropic-style one with prompt caching, an OpenAI-style reasoning model); the judging
+//! model can be a real OpenAI-compatible endpoint instead ([`OpenAiJudge`], through async-openai). The router
 //! carries [`monitor_dashboard::MonitorLayer`]; the monitor's dashboard is nested at
 //! `/admin`, behind a token. The binary `logo-service` runs it under a built-in load.
 
 mod handlers;
 mod llm;
 pub mod load;
+mod openai;
 mod pipeline;
 pub mod prices;
 mod summary;
@@ -20,6 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use handlers::{ApiError, App, CreateLogo, Logo, MAX_PROMPT_CHARS};
+pub use openai::OpenAiJudge;
 pub use pipeline::Style;
 pub use prices::example_prices;
 pub use summary::{handler_calls_in_history, summary};

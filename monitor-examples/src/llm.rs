@@ -20,6 +20,7 @@
 //! 10–30 ms), so that the demo's load takes seconds.
 
 use futures_util::stream::{self, BoxStream, StreamExt};
+use monitor_core::errors::ErrorType;
 use monitor_core::{TokenUsage, Tokens, tracks_tokens};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -27,23 +28,96 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// How a call to a model failed: the simulated providers' two ways, and a real endpoint's
+/// ([`crate::openai`]). Each is an error type of its own in the monitor's figures
+/// ([`ErrorType`]): a 429 and a 401 are not one failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LlmError {
-    /// Refused before the stream opened (HTTP 429).
-    RateLimited { retry_after: Duration },
+    /// Refused before the stream opened (HTTP 429), with the wait the provider asked for.
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
     /// The stream failed midway (Anthropic's `overloaded_error` event).
     Overloaded,
+    /// Any other refusal with an HTTP status (401, 404, 500, 503…).
+    Http { status: u16, message: String },
+    /// The response's body stopped before its end: the connection closed midway.
+    StreamCut(String),
+    /// No connection could be made.
+    Unreachable(String),
+    /// The endpoint went silent for longer than the client waits.
+    Timeout(String),
+    /// A request that could not be made, or an answer that was not OpenAI's.
+    Invalid(String),
 }
 
 impl fmt::Display for LlmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LlmError::RateLimited { retry_after } => {
-                write!(f, "rate limited, retry after {retry_after:?}")
-            }
+            LlmError::RateLimited {
+                retry_after: Some(wait),
+                message,
+            } => write!(f, "rate limited, retry after {wait:?}: {message}"),
+            LlmError::RateLimited {
+                retry_after: None,
+                message,
+            } => write!(f, "rate limited: {message}"),
             LlmError::Overloaded => f.write_str("overloaded_error: the stream ended midway"),
+            LlmError::Http { status, message } => write!(f, "http {status}: {message}"),
+            LlmError::StreamCut(message) => write!(f, "the stream was cut midway: {message}"),
+            LlmError::Unreachable(message) => write!(f, "unreachable: {message}"),
+            LlmError::Timeout(message) => write!(f, "timed out: {message}"),
+            LlmError::Invalid(message) => write!(f, "invalid: {message}"),
         }
     }
+}
+
+impl ErrorType for LlmError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            LlmError::RateLimited { .. } => "rate_limited",
+            LlmError::Overloaded => "overloaded",
+            LlmError::Http { status, .. } => http_error_type(*status),
+            LlmError::StreamCut(_) => "stream_cut",
+            LlmError::Unreachable(_) => "unreachable",
+            LlmError::Timeout(_) => "timeout",
+            LlmError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// The statuses an OpenAI-compatible API documents, each an error type of its own.
+const HTTP_ERROR_TYPES: [(u16, &str); 13] = [
+    (400, "http 400"),
+    (401, "http 401"),
+    (403, "http 403"),
+    (404, "http 404"),
+    (408, "http 408"),
+    (409, "http 409"),
+    (413, "http 413"),
+    (422, "http 422"),
+    (429, "http 429"),
+    (500, "http 500"),
+    (502, "http 502"),
+    (503, "http 503"),
+    (504, "http 504"),
+];
+
+/// `http 401`; a status not in [`HTTP_ERROR_TYPES`] by its class, so that no answer makes a new
+/// label.
+fn http_error_type(status: u16) -> &'static str {
+    HTTP_ERROR_TYPES
+        .iter()
+        .find(|(listed, _)| *listed == status)
+        .map_or_else(
+            || match status / 100 {
+                4 => "http 4xx",
+                5 => "http 5xx",
+                _ => "http",
+            },
+            |(_, name)| name,
+        )
 }
 
 impl std::error::Error for LlmError {}
@@ -93,7 +167,8 @@ impl Provider {
         tokio::time::sleep(CONNECT).await;
         if seed.is_multiple_of(self.rate_limit_every) {
             return Err(LlmError::RateLimited {
-                retry_after: Duration::from_millis(5),
+                retry_after: Some(Duration::from_millis(5)),
+                message: format!("rate limit reached for {}", self.model),
             });
         }
         Ok(())

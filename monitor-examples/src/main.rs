@@ -70,6 +70,15 @@ struct Args {
     /// their alerts, to see.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     fail_rate: f64,
+    /// Send the judging model's calls to this OpenAI-compatible API instead of the simulated one:
+    /// OpenAI (`https://api.openai.com/v1`), a local vLLM (`http://127.0.0.1:8000/v1`) or Ollama
+    /// (`http://127.0.0.1:11434/v1`), a LiteLLM proxy. The key is read from `OPENAI_API_KEY`
+    /// (none: sent with an empty one, as local servers take) and never printed.
+    #[arg(long, value_name = "URL")]
+    openai_base_url: Option<String>,
+    /// With --openai-base-url: the model the judge asks for.
+    #[arg(long, value_name = "MODEL", default_value = logo_service::prices::JUDGE_MODEL)]
+    openai_model: String,
     /// Print the Prometheus rules of the service's objectives (recording rules and the SRE
     /// workbook's burn-rate alerts) and exit.
     #[arg(long)]
@@ -211,6 +220,14 @@ fn run(args: Args) -> Result<(), String> {
         })?;
     }
     monitor_dashboard::check_exposure(args.addr, &dashboard).map_err(|e| e.to_string())?;
+    let judge = args
+        .openai_base_url
+        .as_deref()
+        .map(|url| {
+            let key = std::env::var("OPENAI_API_KEY").ok();
+            logo_service::OpenAiJudge::new(url, key.as_deref(), &args.openai_model)
+        })
+        .transpose()?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -219,7 +236,21 @@ fn run(args: Args) -> Result<(), String> {
     runtime.block_on(async move {
         // Listening from the start: a signal before the load ends still ends the run cleanly.
         let mut signals = Signals::new().map_err(|e| format!("cannot handle signals: {e}"))?;
-        let app = logo_service::App::new().failing(args.fail_rate);
+        let mut app = logo_service::App::new().failing(args.fail_rate);
+        if let Some(judge) = judge {
+            // The address without the user, password or query a URL may carry; never the key.
+            println!(
+                "judge: {} at {} ({})",
+                judge.model(),
+                endpoint_label(judge.base_url()),
+                if std::env::var_os("OPENAI_API_KEY").is_some() {
+                    "key from OPENAI_API_KEY"
+                } else {
+                    "no OPENAI_API_KEY: an empty key"
+                }
+            );
+            app = app.judging_with(judge);
+        }
         let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopping.await;

@@ -4,7 +4,9 @@
 //! `impl` block: each method is a stage of the `logo` pipeline named after it, and its site knows
 //! its type (`LogoPipeline::render`).
 
-use crate::llm::{ChatClient, LlmError, MessagesClient, hash};
+use crate::llm::{LlmError, MessagesClient, hash};
+use crate::openai::Judge;
+use monitor_core::errors::ErrorType;
 use monitor_core::pipeline_stage;
 use std::fmt;
 use std::time::Duration;
@@ -55,6 +57,17 @@ impl fmt::Display for PipelineError {
 
 impl std::error::Error for PipelineError {}
 
+/// A stage that failed because the model did fails as the model's call did (`rate_limited`,
+/// `http 401`).
+impl ErrorType for PipelineError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            PipelineError::EmptyPrompt => "empty_prompt",
+            PipelineError::Llm(e) => e.error_type(),
+        }
+    }
+}
+
 const PALETTES: [[&str; 2]; 5] = [
     ["#1f6feb", "#f2cc60"],
     ["#d73a49", "#24292e"],
@@ -66,7 +79,7 @@ const PALETTES: [[&str; 2]; 5] = [
 /// The pipeline's stages, with the two models the concepts stage calls.
 pub(crate) struct LogoPipeline<'a> {
     pub(crate) draft: &'a MessagesClient,
-    pub(crate) judge: &'a ChatClient,
+    pub(crate) judge: &'a Judge,
 }
 
 /// One attribute for the four stages: each is a stage of `logo` named after its method.
@@ -176,6 +189,38 @@ impl LogoPipeline<'_> {
     }
 }
 
+/// Attempts after the first: a rate limit, a server error or a stream cut midway is tried again,
+/// up to this many times.
+const RETRIES: u32 = 3;
+
+/// The longest `retry-after` honoured: a provider that asks for more is answered as rate
+/// limited at once, rather than a request held that long.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The wait before retry `attempt` (1, 2, 3) when the provider named none: 5, 10, 20 ms.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(5) * (1 << attempt.saturating_sub(1).min(10))
+}
+
+/// The wait before retrying `error` at `attempt`, or `None` when it is not worth retrying: a
+/// refusal the next attempt would get again (401, 404), or a rate limit that asks for longer than
+/// [`MAX_RETRY_AFTER`].
+pub(crate) fn retry_wait(error: &LlmError, attempt: u32) -> Option<Duration> {
+    if attempt > RETRIES {
+        return None;
+    }
+    match error {
+        LlmError::RateLimited { retry_after, .. } => {
+            Some(retry_after.unwrap_or_else(|| backoff(attempt))).filter(|w| *w <= MAX_RETRY_AFTER)
+        }
+        LlmError::Http { status, .. } if *status >= 500 => Some(backoff(attempt)),
+        // Anthropic's overloaded stream is tried again at once, as its SDK does.
+        LlmError::Overloaded => Some(Duration::ZERO),
+        LlmError::StreamCut(_) | LlmError::Timeout(_) => Some(backoff(attempt)),
+        _ => None,
+    }
+}
+
 async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, PipelineError>
 where
     F: FnMut() -> Fut,
@@ -185,12 +230,13 @@ where
     loop {
         match call().await {
             Ok(value) => return Ok(value),
-            Err(LlmError::RateLimited { retry_after }) if attempt < 3 => {
+            Err(e) => {
                 attempt += 1;
-                tokio::time::sleep(retry_after * attempt).await;
+                match retry_wait(&e, attempt) {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(PipelineError::Llm(e)),
+                }
             }
-            Err(LlmError::Overloaded) if attempt < 3 => attempt += 1,
-            Err(e) => return Err(PipelineError::Llm(e)),
         }
     }
 }
@@ -200,4 +246,45 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(retry_after: Option<Duration>) -> LlmError {
+        LlmError::RateLimited {
+            retry_after,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_is_retried_after_the_wait_it_asks_for_within_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(retry_wait(&limited(Some(ms(1500))), 1), Some(ms(1500)));
+        assert_eq!(retry_wait(&limited(None), 2), Some(ms(10)));
+        assert_eq!(
+            retry_wait(&limited(Some(MAX_RETRY_AFTER)), 1),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(retry_wait(&limited(Some(Duration::from_secs(20))), 1), None);
+        assert_eq!(retry_wait(&limited(Some(ms(1))), RETRIES + 1), None);
+    }
+
+    #[test]
+    fn a_refusal_the_next_attempt_would_get_again_is_not_retried() {
+        let http = |status| LlmError::Http {
+            status,
+            message: String::new(),
+        };
+        assert_eq!(retry_wait(&http(401), 1), None);
+        assert_eq!(retry_wait(&http(404), 1), None);
+        assert_eq!(retry_wait(&http(503), 1), Some(Duration::from_millis(5)));
+        assert_eq!(
+            retry_wait(&LlmError::StreamCut(String::new()), 3),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(retry_wait(&LlmError::Unreachable(String::new()), 1), None);
+    }
 }

@@ -369,9 +369,10 @@ fn errors_and_insights(out: &mut String) {
         for p in patterns.iter().take(5) {
             let _ = writeln!(
                 out,
-                "  {:>5} × {}: {}",
+                "  {:>5} × {} {}: {}",
                 p.count,
                 p.site.qualified_name(),
+                p.error_type,
                 p.pattern
             );
         }

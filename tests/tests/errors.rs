@@ -163,3 +163,81 @@ fn panics_are_filed_with_their_message_once_the_hook_is_installed() {
     assert_eq!(p.pattern, "order <n> has no lines");
     assert_eq!(p.example, "order 8 has no lines");
 }
+
+/// One error enum for every way a provider call fails, each variant a kind of its own.
+#[derive(Debug)]
+enum ProviderError {
+    RateLimited { retry_after_ms: u64 },
+    Http(u16),
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProviderError::RateLimited { retry_after_ms } => {
+                write!(f, "rate limited, retry after {retry_after_ms} ms")
+            }
+            ProviderError::Http(status) => write!(f, "the provider answered {status}"),
+        }
+    }
+}
+
+impl monitor_core::errors::ErrorType for ProviderError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            ProviderError::RateLimited { .. } => "rate_limited",
+            ProviderError::Http(401) => "http 401",
+            ProviderError::Http(_) => "http",
+        }
+    }
+}
+
+#[tracks_tokens(model = "errors-kinds")]
+fn provider_call(fail: Option<ProviderError>) -> Result<monitor_core::Tokens, ProviderError> {
+    fail.map_or(Ok(monitor_core::Tokens::new(3, 1)), Err)
+}
+
+#[tracks_tokens(model = "errors-kinds-stream")]
+fn provider_stream(
+    fail: ProviderError,
+) -> impl futures_util::Stream<Item = Result<monitor_core::Tokens, ProviderError>> {
+    futures_util::stream::iter(vec![Ok(monitor_core::Tokens::new(2, 0)), Err(fail)])
+}
+
+#[test]
+fn an_error_that_names_its_kind_is_filed_under_that_kind_not_its_type() {
+    let _ = provider_call(Some(ProviderError::RateLimited {
+        retry_after_ms: 250,
+    }));
+    let _ = provider_call(Some(ProviderError::Http(401)));
+    let _ = provider_call(Some(ProviderError::Http(401)));
+    let _ = provider_call(None);
+    let mut kinds: Vec<(&str, u64, String)> = patterns_of("provider_call")
+        .into_iter()
+        .map(|p| (p.error_type, p.count, p.pattern))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("http 401", 2, "the provider answered <n>".to_owned()),
+            (
+                "rate_limited",
+                1,
+                "rate limited, retry after <n> ms".to_owned()
+            )
+        ]
+    );
+    let s = site("provider_call").stats();
+    assert_eq!((s.calls(), s.errors), (4, 3));
+
+    // A stream's failed item is the call's error, of its item's kind.
+    let items =
+        futures_util::StreamExt::collect::<Vec<_>>(provider_stream(ProviderError::Http(503)));
+    assert_eq!(monitor_tests::support::block_on(items).len(), 2);
+    let stream_kinds: Vec<&str> = patterns_of("provider_stream")
+        .iter()
+        .map(|p| p.error_type)
+        .collect();
+    assert_eq!(stream_kinds, ["http"]);
+}

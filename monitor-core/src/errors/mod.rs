@@ -19,5 +19,57 @@ pub(crate) mod patterns;
 pub(crate) mod redact;
 
 pub use panics::record_panics;
+
+/// The kind of error a value is, when its type's name says too little: one error enum for every
+/// way a call to a provider fails gives every failure the same type, where `rate_limited`,
+/// `http 401` and `stream_cut` are what an operator needs told apart.
+///
+/// A failed call's error type is its error's type name (`my_app::LlmError`) unless the type
+/// implements this trait: then it is what [`error_type`](ErrorType::error_type) says for that
+/// value. It labels the call's error patterns, its events, the `error.type` of its spans and of
+/// the GenAI series, so it must come from a small fixed set: no ids, no counts, no messages (the
+/// message is kept beside it).
+///
+/// ```
+/// use monitor_core::errors::ErrorType;
+///
+/// #[derive(Debug)]
+/// enum LlmError {
+///     RateLimited,
+///     Http(u16),
+/// }
+///
+/// impl std::fmt::Display for LlmError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         match self {
+///             LlmError::RateLimited => f.write_str("rate limited"),
+///             LlmError::Http(status) => write!(f, "http {status}"),
+///         }
+///     }
+/// }
+///
+/// impl ErrorType for LlmError {
+///     fn error_type(&self) -> &'static str {
+///         match self {
+///             LlmError::RateLimited => "rate_limited",
+///             LlmError::Http(401) => "http 401",
+///             LlmError::Http(_) => "http",
+///         }
+///     }
+/// }
+///
+/// #[monitor_core::tracks_tokens(model = "gpt-4o")]
+/// fn complete(n: u32) -> Result<monitor_core::Tokens, LlmError> {
+///     if n == 0 { Err(LlmError::RateLimited) } else { Ok(monitor_core::Tokens::new(n.into(), 1)) }
+/// }
+///
+/// let _ = complete(0);
+/// let patterns = monitor_core::snapshot::error_patterns().patterns;
+/// assert!(patterns.iter().any(|p| p.error_type == "rate_limited"));
+/// ```
+pub trait ErrorType {
+    /// This error's kind.
+    fn error_type(&self) -> &'static str;
+}
 pub use patterns::{MAX_EXAMPLE_CHARS, MAX_PATTERNS};
 pub use redact::{REDACTED, RedactionError, add_redaction, normalize, redact};

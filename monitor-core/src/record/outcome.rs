@@ -264,6 +264,37 @@ impl<T: ?Sized> TextNone for ErrorText<'_, T> {
     }
 }
 
+/// An error value, for reading its type by autoref specialisation: what its
+/// [`ErrorType`](crate::errors::ErrorType) says if it has one, else its type's name. Not public
+/// API. Used by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ErrorKind<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ErrorTypeOwn {
+    fn __monitor_error_type(&self) -> &'static str;
+}
+
+impl<T: crate::errors::ErrorType + ?Sized> ErrorTypeOwn for ErrorKind<'_, T> {
+    #[inline]
+    fn __monitor_error_type(&self) -> &'static str {
+        self.0.error_type()
+    }
+}
+
+#[doc(hidden)]
+pub trait ErrorTypeName {
+    fn __monitor_error_type(&self) -> &'static str;
+}
+
+impl<T: ?Sized> ErrorTypeName for &ErrorKind<'_, T> {
+    #[inline(always)]
+    fn __monitor_error_type(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+}
+
 /// Classifies a returned value, given a reference to it. Not public API. Used by generated code.
 #[doc(hidden)]
 #[macro_export]
@@ -281,9 +312,12 @@ macro_rules! __monitor_outcome {
             outcome.status = (&$crate::__private::Probe(error)).__monitor_status();
             if outcome.status == 0 || outcome.status >= 500 {
                 #[allow(unused_imports)]
+                use $crate::__private::{ErrorTypeName as _, ErrorTypeOwn as _};
+                #[allow(unused_imports)]
                 use $crate::__private::{TextDebug as _, TextDisplay as _, TextNone as _};
-                outcome.error_type =
-                    ::core::option::Option::Some($crate::__private::type_name_of_val(error));
+                outcome.error_type = ::core::option::Option::Some(
+                    (&$crate::__private::ErrorKind(error)).__monitor_error_type(),
+                );
                 outcome.error_message = ::core::option::Option::Some(
                     (&&&$crate::__private::ErrorText(error)).__monitor_error_text(),
                 );

@@ -1,15 +1,18 @@
 //! What the integration tests start beside the code under test, and stop however a test ends: a
 //! real Prometheus server of their own ([`Prometheus`]), a real Arize Phoenix ([`Phoenix`]), an
-//! HTTP receiver for pushed payloads ([`Receiver`]) and temporary directories ([`TempDir`]);
+//! HTTP receiver for pushed payloads ([`Receiver`]), a server speaking OpenAI's HTTP API for real
+//! LLM clients ([`OpenAiServer`]) and temporary directories ([`TempDir`]);
 //! and whether they run in CI ([`in_ci`]), where a missing tool fails a test rather than skips it.
 //!
 //! Shared by the dashboard's Prometheus test, the price engine's test of LiteLLM's file, the
 //! demo's load suite and its trace test, so that each does these things the same way.
 
+pub mod openai;
 mod phoenix;
 mod prometheus;
 mod receiver;
 
+pub use openai::OpenAiServer;
 pub use phoenix::{PHOENIX_VERSION, Phoenix, phoenix_command};
 pub use prometheus::{PROMETHEUS, PROMTOOL, Prometheus, single_value};
 pub use receiver::{Received, Receiver};
