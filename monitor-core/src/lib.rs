@@ -118,7 +118,11 @@
 //! error and 4xx a client error; strings, byte buffers and `http` bodies of known length give the
 //! response size. A panic is recorded as an error and resumed; a future dropped before it finished
 //! is recorded as cancelled.
-
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 // The layers, bottom up: interned and sorted, usage, figures, errors, memory, record, snapshot,

@@ -18,18 +18,21 @@
 //! service's own router: it gives each `#[monitored_handler]` the final status and the request and
 //! response body sizes, and records requests that no instrumented handler served under their route.
 //!
-//! ```no_run
-//! use axum::{Router, routing::get};
+//! ```
+//! use axum::{Router, body::Body, routing::get};
 //! use monitor_dashboard::{DashboardConfig, MonitorLayer};
+//! use tower::ServiceExt; // `oneshot`: one request, without a server
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Runtime::new()?.block_on(async {
 //! let app = Router::new()
 //!     .route("/hello", get(|| async { "hello" }))
 //!     .layer(MonitorLayer::new())
 //!     .nest_service("/admin", monitor_dashboard::router(DashboardConfig::from_env()?));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
+//! // A service serves it: axum::serve(tokio::net::TcpListener::bind(addr).await?, app).await?;
+//! let response = app.oneshot(http::Request::get("/admin/metrics").body(Body::empty())?).await?;
+//! assert_eq!(response.status(), 200);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Access
@@ -39,8 +42,14 @@
 //! constant time; the page asks for it once and keeps it in the tab's session storage. `/metrics`
 //! stays open unless [`DashboardConfig::protect_metrics`] says otherwise. Without a token, anyone
 //! who reaches the routes may read them, so [`serve`] refuses to listen beyond loopback then.
+//!
+//! # Features
+//!
+//! None of its own: the dashboard turns on what it needs of the other crates (monitor-core's
+//! `http`, monitor-export's `protobuf`, monitor-tower's `axum`).
 
-#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
 
 mod api;
 mod auth;

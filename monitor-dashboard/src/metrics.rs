@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// Every metric, in the Prometheus text format 0.0.4: [`monitor_export::render`] of a fresh
-/// [`monitor_core::snapshot`].
+/// [`monitor_core::snapshot()`].
 ///
 /// # Examples
 ///

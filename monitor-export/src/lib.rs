@@ -26,8 +26,12 @@
 //! ```
 //!
 //! [`Snapshot`]: monitor_core::Snapshot
-
-#![warn(missing_docs)]
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
 
 pub mod exemplars;
 pub mod exponential;

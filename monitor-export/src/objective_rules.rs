@@ -3,7 +3,7 @@
 //! `/metrics` exports (and remote write pushes).
 //!
 //! Each objective gets `monitor:objective_burn_rate:<window>` for the windows of
-//! [`BURN_WINDOWS`](monitor_core::objectives::BURN_WINDOWS), labelled `objective`, and two alerts:
+//! [`BURN_WINDOWS`], labelled `objective`, and two alerts:
 //!
 //! | alert | `severity` | fires when | `for` |
 //! |---|---|---|---|

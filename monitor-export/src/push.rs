@@ -27,7 +27,7 @@ pub(crate) struct PushSettings {
     pub(crate) max_backoff: Duration,
 }
 
-/// What a pushing exporter has done so far: monitor-core's [`ExportHealth`], which every reader
+/// What a pushing exporter has done so far: monitor-core's [`ExportHealth`](monitor_core::exports::ExportHealth), which every reader
 /// of the snapshot sees (`/metrics`, the dashboard).
 pub use monitor_core::exports::ExportHealth as PushHealth;
 

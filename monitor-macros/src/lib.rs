@@ -1,10 +1,29 @@
 //! The attribute macros of `monitor`. Depend on `monitor-core`, which re-exports them and holds the
 //! runtime their expansions call; its documentation describes them.
 //!
+//! ```
+//! use monitor_core::pipeline_stage;
+//!
+//! #[pipeline_stage(pipeline = "report", stage = "parse")]
+//! fn parse(line: &str) -> Result<Vec<u64>, std::num::ParseIntError> {
+//!     line.split(',').map(str::parse).collect()
+//! }
+//!
+//! assert!(parse("1,2,x").is_err());
+//! let site = monitor_core::sites().find(|s| s.stage() == Some("parse")).unwrap();
+//! assert_eq!((site.stats().calls(), site.stats().errors), (1, 1));
+//! ```
+//!
 //! Each macro runs the same steps, one file each: parse the arguments (`args`) and the function or
 //! `impl` block (`item`, with `types` for what a declared type says), check them against each other
 //! (`valid`), and expand (`expand`). A failure at any step becomes one spanned error next to the
 //! untouched item (`fallback`).
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 

@@ -82,7 +82,11 @@
 //!     .layer(monitor_tower::axum::MonitorLayer::new());
 //! # }
 //! ```
-
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 #[cfg(feature = "axum")]

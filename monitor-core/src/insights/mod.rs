@@ -2,9 +2,9 @@
 //!
 //! Reach for it when a person, not a program, reads the result: a dashboard's "what stands out"
 //! panel, the summary a job prints when it ends, a chat message after a deploy. Each rule reads
-//! the read model — the history through [queries](crate::history::query), one [`snapshot`](crate::snapshot)
+//! the read model — the history through [queries](crate::history::query), one [`snapshot`](crate::snapshot())
 //! for the totals of sites, caches and models and the error patterns, the memory samples and the
-//! [objectives](crate::objectives::objectives) — and says in one sentence what stands out. Rules that judge
+//! [objectives](crate::objectives::status) — and says in one sentence what stands out. Rules that judge
 //! the recent past read the history; when it has nothing for them (no collector running, or a
 //! quiet stretch) they fall back to the totals since the start, and say so. A program that acts
 //! on figures reads those figures instead: the sentences are for people and may be reworded.
@@ -78,7 +78,7 @@ impl Insight {
 
 /// What to look at now, most pressing first: warnings, then information.
 ///
-/// `detector` judges the memory samples the collector took (see [`leak_check`](crate::history::leak_check)):
+/// `detector` judges the memory samples the collector took (see [`leak_check`]):
 /// its threshold and window are the caller's to choose (the dashboard's come from its
 /// configuration). The history is read as of the system clock; [`insights_at`] takes a clock of
 /// its own.

@@ -1,8 +1,10 @@
-//! `#[monitored_handler]` on two axum handlers: every request is measured — duration, outcome (ok,
-//! error, client error) and the bytes that flowed each way — and the handlers are listed at link
-//! time, called or not, as a test harness would list them.
+//! An axum service with monitor: `#[monitored_handler]` on its handlers, the layer that gives each
+//! one its final status and the bytes that really flowed, and the dashboard mounted under `/admin`
+//! (the page, the JSON API, `/admin/metrics` for Prometheus). It sends itself a few requests,
+//! prints what was measured and what `/admin/metrics` says of it, and stops.
 //!
-//! Run it with `cargo run -p monitor-examples --example monitored_handler`.
+//! Run it with `cargo run -p monitor-dashboard --example axum`; with `-- --serve` it then keeps
+//! serving on 127.0.0.1:3000 (the page at `/admin/`) until Ctrl-C.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -10,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use monitor_core::site::SiteKind;
 use monitor_core::{monitored_handler, sites};
+use monitor_dashboard::{DashboardConfig, MonitorLayer, ServerLimits};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -34,21 +37,31 @@ async fn get_logo(Path(id): Path<u64>) -> Result<String, StatusCode> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // What a test would check: every handler is instrumented and has a route.
-    let handlers: Vec<_> = sites().filter(|s| s.kind() == SiteKind::Handler).collect();
-    for site in &handlers {
-        let (name, route, file, line) = (site.name(), site.route(), site.file(), site.line());
-        println!("{name:<11} {:<20} {file}:{line}", route.ok_or("no route")?);
-    }
+    let serve = std::env::args().any(|arg| arg == "--serve");
+    // The runtime: the collector that fills the dashboard's history every second. Keep the guard.
+    let monitor = monitor_core::init(monitor_core::Config::from_env()?)?;
 
-    // The layer gives each handler its final status and the body sizes that really flowed.
+    // The layer goes on the service's own routes; the dashboard is a router of its own beside
+    // them (`nest_service` answers both `/admin` and `/admin/`).
     let app = Router::new()
         .route("/api/logos", post(create_logo))
         .route("/api/logos/{id}", get(get_logo))
-        .layer(monitor_dashboard::MonitorLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        .layer(MonitorLayer::new())
+        .nest_service(
+            "/admin",
+            monitor_dashboard::router(DashboardConfig::from_env()?),
+        );
+    let port = if serve { 3000 } else { 0 };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let limits = ServerLimits::default();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        monitor_dashboard::serve_with_limits_until(listener, app, &limits, shutdown).await
+    });
 
     let client = reqwest::Client::new();
     let logos = format!("{base}/api/logos");
@@ -65,8 +78,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // A request is recorded when its response body has ended on the server: wait for all of them.
+    let handlers: Vec<_> = sites().filter(|s| s.kind() == SiteKind::Handler).collect();
     let recorded = || handlers.iter().map(|s| s.stats().calls()).sum::<u64>();
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while recorded() < sent && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -83,5 +97,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{name:<11} {calls:>5} {errors:>6} {client_errors:>3} {p50:>8} {p99:>8} {request:>6} {response:>6}"
         );
     }
+    if recorded() != sent {
+        return Err(format!("{sent} requests sent, {} recorded", recorded()).into());
+    }
+
+    // What Prometheus would scrape, for the same calls.
+    let metrics = client.get(format!("{base}/admin/metrics")).send().await?;
+    println!("\nGET /admin/metrics, the calls:");
+    for line in metrics.text().await?.lines() {
+        if line.starts_with("monitor_calls_total") {
+            println!("  {line}");
+        }
+    }
+
+    if serve {
+        println!("\nthe dashboard: {base}/admin/ (Ctrl-C stops)");
+        tokio::signal::ctrl_c().await?;
+    }
+    // Stop accepting, answer what is under way, then end the runtime: its last tick sees it all.
+    let _ = stop.send(());
+    server.await??;
+    drop(monitor);
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! and how long a run is expected to take, in all and once some stages are done
 //! (`monitor_core::history::estimate`).
 //!
-//! Run it with `cargo run -p monitor-examples --example pipeline_stage`.
+//! Run it with `cargo run -p monitor-core --example pipeline_stage`.
 
 use monitor_core::history::{Field, Query, TimeRange};
 use monitor_core::pipeline_stage;

@@ -2,7 +2,7 @@
 //! and credited to the `#[pipeline_stage]` that made it. One model has a price; the other has none,
 //! so its cost is "unknown" — never $0.
 //!
-//! Run it with `cargo run -p monitor-examples --example tracks_tokens`.
+//! Run it with `cargo run -p monitor-core --example tracks_tokens`.
 
 use monitor_core::pricing::Price;
 use monitor_core::{TokenUsage, Tokens, pipeline_stage, tracks_tokens};
@@ -59,7 +59,7 @@ async fn drafts(llm: &LlmClient, brief: &str) -> Result<Vec<String>, std::io::Er
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // USD per million tokens; `load_pricing("pricing.json")` reads the same from a file.
+    // USD per million tokens; `pricing::load_file(path)` reads the same from a file.
     let price = Price::per_million(2.50, 10.00).with_cached_input(1.25);
     monitor_core::pricing::set_price("gpt-4o", price)?; // and none for "local-llama"
     let (writer, drafter) = (LlmClient::new("gpt-4o"), LlmClient::new("local-llama"));
@@ -85,6 +85,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (name, calls, cost) = (site.name(), s.token_calls, cost(s.cost_usd()));
         let (input, output) = (s.tokens.input, s.tokens.output);
         println!("{name:<7} {calls:>11} {input:>6} {output:>6}  {cost}");
+    }
+    let stage_cost = |name| {
+        let site = monitor_core::sites().find(|s| s.name() == name);
+        site.and_then(|s| s.stats().cost_usd())
+    };
+    if stage_cost("brief").is_none() || stage_cost("drafts").is_some() {
+        return Err("`brief` should have a cost, and `drafts` an unknown one".into());
     }
     Ok(())
 }
