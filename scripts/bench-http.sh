@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo's `GET /api/logos/{id}` throughput under wrk, monitoring on and off, alternating in one
-# run. A benchmark, not a test: CI does not run it (README, "Throughput under wrk", has the figures).
+# run. A benchmark, not a test: CI does not run it (docs/performance.md, "Throughput under wrk", has the figures).
 #
 #   bash scripts/bench-http.sh [ROUNDS]     # 5 rounds by default; BENCH_DURATION=10s per wrk run
 #

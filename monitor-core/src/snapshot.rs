@@ -3,6 +3,37 @@
 //!
 //! Reach for it to read everything at once, consistently: [`snapshot()`] is what the history, the
 //! dashboard and every exporter read; [`models`] and [`error_patterns`] give one part of it.
+//!
+//! A [`Snapshot`] holds `at`, every site ([`SiteSnapshot`]: the `site`, its `figures`, its
+//! `by_model` split, a `version` that changes whenever they do), the `models`, the `caches`, the
+//! `memory` and the error patterns (`errors`). Its figures are [`Figures`], defined once and held
+//! by every view: `Site::stats`, the snapshot's sites and models, query groups and points, ticks
+//! and the exporters' input.
+//!
+//! ```
+//! let snap = monitor_core::snapshot();
+//! for s in snap.sites.iter().filter(|s| s.figures.calls() > 0) {
+//!     let o = s.figures.outcomes();
+//!     let p99 = s.figures.durations.quantile(0.99);
+//!     println!("{}: {} ok, {} failed, p99 {p99:?}", s.site.name(), o.ok, o.error);
+//! }
+//! ```
+//!
+//! Taking a snapshot costs what was active, not what is linked in: a site that records anything
+//! puts itself, once, on a list the read model takes; the read model reads only those sites —
+//! only the stripes their threads wrote, and in them only the bands of durations their calls fell
+//! in — and shares the figures of the rest with the previous snapshot. Counters never read lower
+//! than in an earlier snapshot. A histogram keeps only its non-empty buckets. What that costs at
+//! 1,000 and 10,000 sites is measured in the repository's `docs/performance.md` ("Scale").
+//!
+//! # Models
+//!
+//! [`models`] gives tokens and cost by model across all sites. A site with a literal model counts
+//! its calls under it; a site whose model is named per call (`model = <expression>`, or the model
+//! the reply names) splits its calls by model — calls, errors, durations, tokens and cost of each
+//! (at most [`MAX_MODEL_CELLS`](crate::site::MAX_MODEL_CELLS) site-and-model pairs, then a site's
+//! further models share its [`OTHER_MODELS`](crate::usage::OTHER_MODELS)) — which is what
+//! `model=` and `group_by=model` in [queries](crate::history::query) read.
 
 // The read model: one consistent view of the runtime, the only way readers see it.
 //

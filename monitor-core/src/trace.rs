@@ -22,6 +22,15 @@
 //! ([`RequestScope::continuing`](crate::request::RequestScope::continuing)); [`current_traceparent`]
 //! gives the header for calls a run makes to other services.
 //!
+//! Where kept runs go: the dashboard (`GET /api/runs`, `GET /api/runs/{trace_id}`, the Runs panel
+//! and its waterfall; failed and slow [events](crate::events) link to their run), the history
+//! file when there is one (read back at start), the exemplars of `/metrics` (OpenMetrics, the
+//! protobuf exposition) and of OTLP metrics, which name the newest kept call of a site and its
+//! trace, and `monitor-export`'s OTLP/HTTP trace exporter (`otlp_traces`, for Arize Phoenix,
+//! Jaeger, Tempo, Langfuse…). The bounds are [`Config`](crate::Config)'s `trace_max_spans`,
+//! `trace_max_runs`, `trace_recent_runs` and `trace_export_queue`; what they drop is counted in
+//! [`stats`] and exported as `monitor_trace_*`.
+//!
 //! ```
 //! use monitor_core::{monitored_handler, pipeline_stage, trace};
 //!

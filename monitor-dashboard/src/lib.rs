@@ -2,12 +2,17 @@
 //!
 //! [`router`] gives routes a service mounts under any prefix (with `Router::nest_service`, which
 //! answers both `/admin` and `/admin/`; axum's `nest` leaves `/admin/` unanswered); [`serve`] runs
-//! them standalone:
+//! them standalone (on 127.0.0.1 by default; it refuses an address beyond loopback without a
+//! token):
 //!
-//! - `/metrics`: every site, model, cache and the process's memory in the Prometheus text format
-//!   0.0.4, for a Prometheus (and what sits on it) to scrape.
+//! - `/metrics`: every site, model, cache and the process's memory, for a Prometheus (and what
+//!   sits on it) to scrape: `monitor-export`'s Prometheus text of a fresh snapshot (format 0.0.4;
+//!   OpenMetrics with exemplars, or the protobuf exposition with native histograms, to a scraper
+//!   that asks for them). Its families are listed in `monitor_export::prometheus`, the
+//!   OpenTelemetry GenAI client histograms in `monitor_export::gen_ai`.
 //! - `/api/sites`, `/api/query`, `/api/errors`, `/api/memory`, `/api/estimates`, `/api/models`,
-//!   `/api/insights`: JSON, from the same data and queries as `monitor_core`'s own API.
+//!   `/api/insights`, `/api/exports`, `/api/objectives`: JSON, from the same data and queries as
+//!   `monitor_core`'s own API (see [The JSON API](#the-json-api)).
 //! - `/api/events`: the raw per-call events (failed calls, outliers, samples), newest first.
 //! - `/api/runs`, `/api/runs/{trace_id}`: the runs tracing kept (with
 //!   [`monitor_core::Config::traces`]), newest first, and one run span by span.
@@ -25,8 +30,8 @@
 //!
 //! # tokio::runtime::Runtime::new()?.block_on(async {
 //! let app = Router::new()
-//!     .route("/hello", get(|| async { "hello" }))
-//!     .layer(MonitorLayer::new())
+//!     .route("/hello", get(|| async { "hello" }))              // #[monitored_handler] handlers
+//!     .layer(MonitorLayer::new())                              // final status and body sizes
 //!     .nest_service("/admin", monitor_dashboard::router(DashboardConfig::from_env()?));
 //! // A service serves it: axum::serve(tokio::net::TcpListener::bind(addr).await?, app).await?;
 //! let response = app.oneshot(http::Request::get("/admin/metrics").body(Body::empty())?).await?;
@@ -35,13 +40,91 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A server that bounds what a client can hold — header, request and write timeouts, a cap on
+//! connections and on bodies — is [`serve_with_limits`] with [`ServerLimits`] (which lists them);
+//! [`json_errors`] gives a router of your own the dashboard's JSON error shape.
+//!
+//! # The JSON API
+//!
+//! - `/api/sites[?kind=]`: every site, called or not, with its totals.
+//! - `/api/query`: a [query](monitor_core::history::query) as URL parameters (`range=1h`,
+//!   `kind=stage`, `group_by=stage,model`, `resolution=10s`, `outcome=error`).
+//! - `/api/errors`: the error patterns.
+//! - `/api/memory`: memory now, its history, and the leak verdicts for the resident size and the
+//!   heap (the detector takes [`DashboardConfig::leak_threshold`] / `leak_window`, or
+//!   `MONITOR_DASHBOARD_LEAK_BYTES_PER_SEC` and `MONITOR_DASHBOARD_LEAK_WINDOW_SECS`).
+//! - `/api/estimates[?pipeline=&finished=a,b]`: a pipeline's expected duration, and what remains.
+//! - `/api/models`: tokens and cost by model.
+//! - `/api/insights`: what to look at, in words ([`insights`]): the stage that takes most of a
+//!   pipeline, rising error rates, a model whose time to first chunk p99 rose (the last 5 min
+//!   against the 10 before: 1.5× and 100 ms longer), a model whose prompt cache costs more than
+//!   it saves (its writes' cost above plain input beyond what its reads saved), a suspected leak,
+//!   a low cache hit ratio, the costliest and the unpriced models, the most frequent error, the
+//!   objectives burning too fast.
+//! - `/api/exports`: the pushing exporters' health, and the history file's.
+//! - `/api/objectives`: every objective as it stands (`monitor_core::objectives::status`).
+//! - `/api/events`: the raw events, newest first, filtered by `site` (name or id), `kind`,
+//!   `pipeline`, `outcome` (`ok`, `error`, `client_error`), `reason` (`failed`, `outlier`,
+//!   `sampled`, or a list: `failed,outlier`), `from` and `to` (Unix seconds, `to` excluded) or
+//!   `range=15m`, and `limit` (1 to 1,000; 100 by default). The answer gives `matched` (the count
+//!   before the limit), `evicted` and `capacity`; each event its site, `at` (Unix seconds, to the
+//!   millisecond), `duration_secs`, `reason`, `outcome`, `status`, `request_bytes`,
+//!   `response_bytes`, `error_type`, the redacted `error_message` and, with tracing on, the
+//!   `trace_id` of the run it was part of.
+//! - `/api/runs`: the runs tracing kept (`Config::traces`, `MONITOR_TRACES=on`), newest first,
+//!   filtered by `site` (by name or id), `route` and `pipeline` (each: runs with a span of it),
+//!   `outcome` (the root's: `ok`, `client_error`, `error`, `panicked`, `cancelled`, or a list),
+//!   `kept` (`failed`, `cancelled`, `slow`, `over_budget`, `sampled`, or a list), `min_ms` (at
+//!   least that long) and `limit` (1 to 500; 50 by default). Each run gives its `trace_id`, root
+//!   site, route and kind, `kept`, `start_ms`, `duration_ms`, `outcome`, `status`, `span_count`,
+//!   `dropped_spans`, `errors` (failed spans), `tokens` by kind and `cost_usd` (`null` when a
+//!   call was unpriced; `known_cost_usd` beside it); the answer also `matched` and `tracing`
+//!   (whether it is on, runs kept by reason, unsampled and dropped counts).
+//! - `/api/runs/{trace_id}`: one kept run, every span depth first with its `span_id`,
+//!   `parent_id`, `depth`, site, route, pipeline, stage and model, `offset_ms` from the run's
+//!   start, `duration_ms`, `outcome`, `status`, `error_type`, redacted `error_message`, bytes,
+//!   `tokens`, `cost_usd` and `cost_by_kind`, `chunks` and `first_chunk_ms`; a 404 when the run
+//!   was not kept (or newer runs pushed it out), a 400 for a malformed id.
+//! - `/api/stream`: Server-Sent Events, one `tick` per collector tick, pushed from one
+//!   subscription through a broadcast (an idle stream costs nothing; a slow client loses ticks,
+//!   counted in the message's `dropped`, and holds up no one). At most `max_streams` are open
+//!   ([`DashboardConfig::max_streams`], `MONITOR_DASHBOARD_MAX_STREAMS`, default 256); beyond, a
+//!   JSON 503 with `Retry-After`.
+//!
+//! The JSON is written from wire types of the dashboard's own; golden files under the crate's
+//! `tests/` pin it.
+//!
+//! # The page
+//!
+//! `/` serves the page, with its script, styles and chart library (uPlot, vendored with its
+//! licence) in the binary: live request rates and latencies per handler, errors and their
+//! patterns, the newest failed, slow and sampled calls (time, site, reason, outcome, status,
+//! duration, bytes, error type, redacted message, a link to its run), the kept runs (filtered by
+//! outcome, reason kept and duration) and one run's waterfall (a bar per span on the run's time
+//! axis, nested, coloured by outcome, with tokens, cost and errors by the bars, the reason kept and
+//! the trace id to copy), each pipeline's stage breakdown and estimate, tokens and cost by stage,
+//! and per model its tokens of the five kinds with each kind's cost, its streams, and time to
+//! first chunk and per output chunk (p50 / p99), memory with the leak flag, cache ratios, the
+//! objectives, the exporters' health, every site; a range selector (live, 15 min, 1 h, 24 h) and
+//! filters by kind, pipeline, site. The crate's `tests/browser.rs` drives it in headless Chromium.
+//!
 //! # Access
 //!
-//! With a token configured ([`DashboardConfig::token`] or `MONITOR_DASHBOARD_TOKEN`), the API and
-//! the stream answer only requests that carry it (`Authorization: Bearer <token>`), compared in
-//! constant time; the page asks for it once and keeps it in the tab's session storage. `/metrics`
-//! stays open unless [`DashboardConfig::protect_metrics`] says otherwise. Without a token, anyone
-//! who reaches the routes may read them, so [`serve`] refuses to listen beyond loopback then.
+//! With a token configured ([`DashboardConfig::token`] or `MONITOR_DASHBOARD_TOKEN`, at least 8
+//! characters; set but empty is no token), the API and the stream answer only requests that carry
+//! it (`Authorization: Bearer <token>`, the scheme in any case, RFC 9110), compared in constant
+//! time; the page asks for it once and keeps it in the tab's session storage. `/metrics` stays
+//! open for scrapers unless [`DashboardConfig::protect_metrics`] says otherwise
+//! (`MONITOR_DASHBOARD_PROTECT_METRICS=true`). Without a token, anyone who reaches the routes may
+//! read them, so [`serve`] refuses to listen beyond loopback then.
+//!
+//! Every error is one JSON shape, `{"error", "status", "message"}` (and `"parameter"` when one was
+//! at fault): a missing or bad token is a 401 (another scheme is named as such); a bad, unknown or
+//! repeated parameter, an unknown kind or stage, or a time past the year 9999 a 400 naming it; an
+//! unknown route a 404 with the path as sent; a method a route does not take a 405 with `Allow`.
+//! Unknown paths under `/api` answer only with the token, so routes cannot be probed. Every answer
+//! carries `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless its route set
+//! one (the page revalidates).
 //!
 //! # Features
 //!

@@ -30,6 +30,35 @@ use tower_http::timeout::TimeoutLayer;
 /// What a server holds to. The defaults suit an API behind no proxy; each is set in code or from
 /// the environment ([`ServerLimits::from_vars`]).
 ///
+/// [`serve`](crate::serve) holds to them; a service serves its own router the same way with
+/// [`serve_with_limits`] (the demo does), or takes the layers alone with
+/// [`apply`](ServerLimits::apply) for a server of its own.
+///
+/// | limit | default | environment | what it stops |
+/// |---|---|---|---|
+/// | `header_read_timeout` | 10 s | `MONITOR_SERVER_HEADER_TIMEOUT_MS` | a client slow to send its headers, and a kept-alive connection idle longer (hyper closes it) |
+/// | `request_timeout` | 30 s | `MONITOR_SERVER_REQUEST_TIMEOUT_MS` | a request whose response has not started — a body that stops short gets a 408; a streamed response is timed to its start only |
+/// | `max_connections` | 1,024 | `MONITOR_SERVER_MAX_CONNECTIONS` | connections served at once, so idle clients cannot exhaust descriptors. At the cap, a new connection takes the place of the oldest one that has not sent a byte yet (a client that spoke keeps its place); when all have spoken, new ones wait in the kernel's queue. In the tests, 80 silent connections against a cap of 8 and a 60 s header timeout: a new client answered at once, and the four that had spoken still served |
+/// | `write_timeout` | 30 s | `MONITOR_SERVER_WRITE_TIMEOUT_MS` | a client that stops reading: once a write to it has been blocked this long (its socket's buffers full), its connection is closed and the response dropped — a stream it no longer reads gives back its place among the streams |
+/// | `max_body_bytes` | 1 MiB (the demo: 16 KiB) | `MONITOR_SERVER_MAX_BODY_BYTES` | a body larger than this: a 413 from its `Content-Length` before any of it is read, or as soon as an undeclared one passes it |
+///
+/// Every error these or a router make without a JSON body — axum's extractor rejections, a bare
+/// 404 or 405, the 408 and 413 — comes back as `{"error", "status", "message"}` through
+/// [`json_errors`](crate::json_errors), keeping its status and headers. How the server holds up
+/// under wrk, a Prometheus killed and restarted, clients that stop reading or hang up and 10,000
+/// idle connections is measured in the repository's `docs/performance.md` ("The load and fault
+/// suite").
+///
+/// ```no_run
+/// # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+/// use monitor_dashboard::ServerLimits;
+///
+/// let limits = ServerLimits::default().max_body_bytes(16 * 1024).with_env()?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// monitor_dashboard::serve_with_limits(listener, app, &limits).await?;
+/// # Ok(()) }
+/// ```
+///
 /// # Examples
 ///
 /// ```

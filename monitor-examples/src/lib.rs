@@ -6,6 +6,59 @@
 //! model can be a real OpenAI-compatible endpoint instead ([`OpenAiJudge`], through async-openai). The router
 //! carries [`monitor_dashboard::MonitorLayer`]; the monitor's dashboard is nested at
 //! `/admin`, behind a token. The binary `logo-service` runs it under a built-in load.
+//!
+//! # Running it
+//!
+//! `cargo run --release -p monitor-examples` needs only a Rust toolchain. It starts the service
+//! on `127.0.0.1:8080`, prints the dashboard's address and a fresh token, drives 200 logo requests
+//! through it over HTTP (a progress bar whose ETA comes from the monitor's own estimate of the
+//! pipeline, `monitor_core::history::estimate`), prints what the monitor recorded, and keeps
+//! serving until Ctrl-C (or SIGTERM): open `http://127.0.0.1:8080/admin/` and paste the token.
+//!
+//! The report: every site with calls, errors, 4xx, p50/p99, tokens and cost; totals; per model
+//! its tokens by kind (input, cached input, cache writes, output, reasoning) and cost; its streams
+//! with time to first chunk and per output chunk (p50/p99) and the cut-off ones; cost by token
+//! kind, and what each prompt cache cost and saved; memory and heap; cache hit ratio; the top error
+//! patterns; the insights; and the demo's objectives, as they stand.
+//!
+//! `-- --help` lists the flags: `--requests`, `--concurrency`, `--addr` (port 0 picks a free one),
+//! `--token`, `--no-serve` (exit after the report), `--list-sites` (print every instrumented site
+//! and exit), `--remote-write URL` and `--otlp URL` (push to Prometheus or an OpenTelemetry
+//! collector, metrics and traces: see `monitor_export::remote_write` and `monitor_export::otlp`),
+//! `--trace-sample RATE` (follow requests as traces, keeping that share besides the failed, slow
+//! and costly ones), `--history PATH` (keep the history in a file, so that a restart keeps it: see
+//! `monitor_core::history`), `--fail-rate SHARE` (answer that share of logo requests with a 500),
+//! `--print-rules` (the Prometheus rules of its objectives: see
+//! `monitor_export::objective_rules`) and `--print-grafana DIR` (its Grafana dashboards: the
+//! repository's `dashboards/` holds them).
+//!
+//! `--openai-base-url URL` sends the judging model's calls to a real OpenAI-compatible API instead
+//! — OpenAI (`https://api.openai.com/v1`), a local vLLM or Ollama (`http://127.0.0.1:11434/v1`), a
+//! LiteLLM proxy — through the official async-openai client, streamed with
+//! `stream_options.include_usage`, with the key from `OPENAI_API_KEY` (never printed nor recorded)
+//! and `--openai-model` (default `o4-mini`); `#[tracks_tokens(provider = "openai")]` reads the
+//! chunks' usage itself. Its failures are filed as what they are — `rate_limited`, `http 401`,
+//! `stream_cut`, `timeout` — and the pipeline retries a 429 after its `retry-after` (up to 5 s), a
+//! 5xx or a cut stream, not a 401. Without the flag the simulated judge answers, and no key is
+//! needed.
+//!
+//! # What it simulates
+//!
+//! The service's LLM calls stream, from two simulated providers, deterministic from a seed. An
+//! Anthropic-style drafting model (`claude-sonnet-4-5`) sends running-total events; its system
+//! prompt is marked for caching, so a prompt's first call writes the cache and later calls read
+//! it; now and then a stream fails midway. An OpenAI-style reasoning model (`o4-mini`) judges the
+//! drafts and reports its usage once, in its last chunk. The first chunk comes after a log-normal
+//! time to first token and the rest a few milliseconds apart, at about a twentieth of a real
+//! provider's times. One client in twenty gives up after 100 ms and disconnects: the service
+//! drops the request and the stream it was reading, which the monitor records as a cancelled call
+//! whose tokens still count.
+//!
+//! The prices ([`prices`], and the same in `pricing.json`) are example figures, not a price list;
+//! set `MONITOR_PRICING_FILE` to use your own. Logo ids are 128 random bits (no one reaches
+//! another's logo, and prompt, by counting), the service keeps the 10,000 logos last made or read
+//! (the least recently used go first), and `POST /api/logos` takes `application/json` only (a 415
+//! otherwise: a cross-site form cannot post).
 
 mod handlers;
 mod llm;

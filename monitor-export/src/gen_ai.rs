@@ -11,6 +11,28 @@
 //! OpenTelemetry and Prometheus names, unit, help, bounds, and the points a series makes of it.
 //! Prometheus writes the attributes with their dots as underscores (`error.type` is
 //! `error_type`).
+//!
+//! On `/metrics` they are real histograms with the conventions' explicit boundaries:
+//! `gen_ai_client_operation_duration_seconds` and, for streams,
+//! `gen_ai_client_operation_time_to_first_chunk_seconds` and
+//! `gen_ai_client_operation_time_per_output_chunk_seconds` (0.01, 0.02, 0.04 … 81.92 s; the
+//! site's histogram folded onto them, so a call within 3 % below a bound may count under the
+//! next), and `gen_ai_client_token_usage{gen_ai_token_type="input"|"output"}` (1, 4, 16 …
+//! 67,108,864 tokens, from each call's counts, kept on the record path). `gen_ai.provider.name` is
+//! `_OTHER` when the site names none ([`UNKNOWN_PROVIDER`]); `gen_ai.response.model` is the model
+//! the latest response named (`gpt-4o-2024-08-06` for a request for `gpt-4o`), else the model asked
+//! for; `error.type`, on failed calls, is the Rust type of their error, or `_OTHER` when they had
+//! several ([`OTHER_ERROR`]).
+//!
+//! How monitor's five kinds of tokens map to the conventions' names:
+//!
+//! | monitor | legacy: `gen_ai.usage.*` attributes | newer: `gen_ai.client.inference.usage.*` counters (under `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`) | on `/metrics` |
+//! |---|---|---|---|
+//! | `input` (all input) | `input_tokens` | `input_tokens` | `gen_ai_client_token_usage{gen_ai_token_type="input"}`, `monitor_*tokens_total{…="input"}` |
+//! | `cached_input` (part of input) | `cache_read.input_tokens` | `cache_read.input_tokens` | `monitor_*tokens_total{…="cached_input"}` |
+//! | `cache_write` (part of input) | `cache_creation.input_tokens` | `cache_write.input_tokens` | `monitor_*tokens_total{…="cache_write"}` |
+//! | `output` (all output) | `output_tokens` | `output_tokens` | `gen_ai_client_token_usage{gen_ai_token_type="output"}`, `monitor_*tokens_total{…="output"}` |
+//! | `reasoning` (part of output) | — (none) | `reasoning.output_tokens` | `monitor_*tokens_total{…="reasoning"}` |
 
 use monitor_core::figures::Histogram;
 use monitor_core::figures::OutcomeFilter;

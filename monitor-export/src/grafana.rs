@@ -19,6 +19,12 @@
 //! [`crate::trace_stats`]), and burn rates are the expressions of the objectives' recording rules
 //! ([`crate::objective_rules::burn_rate`]), evaluated in the panel: no rule file is needed.
 //!
+//! The demo's dashboards are in the repository's `dashboards/`, written by
+//! `logo-service --print-grafana dashboards` (`--grafana-histograms native` for the native
+//! variant); `monitor-examples/tests/grafana.rs` fails when they drift, checks them against the
+//! dashboard model, and runs every panel's query against the real Prometheus that scraped the
+//! demo.
+//!
 //! Latency percentiles read the classic buckets (`…_bucket`, [`Histograms::Classic`]) unless
 //! asked for native histograms ([`Histograms::Native`]), for a Prometheus started with
 //! `--enable-feature=native-histograms`, which scrapes the protobuf exposition and then keeps

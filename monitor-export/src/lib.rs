@@ -17,8 +17,10 @@
 //!   runs as OTLP/HTTP traces, for any trace backend (Arize Phoenix, Jaeger, Tempo…), by the same
 //!   machinery; `otlp_env`: which of the two the standard `OTEL_*` variables ask for.
 //!
-//! An exporter takes a snapshot, so it can be tested without any instrumented call: build a
-//! [`Snapshot`] by hand and compare the text.
+//! An exporter takes a snapshot, so a service can export without the dashboard, and an exporter
+//! can be tested without any instrumented call: build a [`Snapshot`] by hand and compare the text
+//! (the crate's `tests/hand_built.rs` renders one, with no instrumented call at all, to exactly
+//! the text in `tests/hand_built.prom`).
 //!
 //! ```
 //! let text = monitor_export::render(&monitor_core::snapshot());

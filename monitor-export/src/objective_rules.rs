@@ -21,6 +21,13 @@
 //! [`RuleOptions::time_scale`] shortens every window and `for` by a factor, so that a test sees
 //! in seconds what production sees in hours.
 //!
+//! The demo prints its rules with `logo-service --print-rules` (and `--rules-time-scale 60`). The
+//! tests use the real tools: `promtool check rules` finds the rules clean; `promtool test rules`
+//! runs them over synthetic series in which each alert must fire, and must not (the repository's
+//! `tests/tests/objective_rules.rs`); the real Prometheus loads the demo's rules, scrapes the demo
+//! while `--fail-rate 0.5` fails half its logo requests, and shows the page pending, then firing
+//! (`monitor-examples/tests/objective_alerts.rs`; windows 60× shorter).
+//!
 //! # Examples
 //!
 //! ```

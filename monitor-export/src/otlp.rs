@@ -1,7 +1,31 @@
 //! OTLP/HTTP metrics push: what the process recorded, as an `ExportMetricsServiceRequest` of the
 //! official message types (`opentelemetry-proto`), posted as protobuf (gzip optional) to any
 //! OpenTelemetry receiver — a Collector, Grafana Cloud, Honeycomb, Datadog — from a thread of its
-//! own ([`Pusher`]): no async runtime needed from the service.
+//! own ([`Pusher`]): no async runtime needed from the service, unlike opentelemetry-rust's own
+//! exporter, whose HTTP client panics without a reactor (opentelemetry-rust #3125, #2400). The
+//! thread machinery is remote write's: a bounded queue, backoff, `Retry-After`, health in
+//! `/metrics` and the dashboard's `/api/exports` (see [`crate::remote_write`]). Feature `otlp`.
+//!
+//! ```no_run
+//! use monitor_export::otlp::{Otlp, Temporality};
+//!
+//! // From the standard variables: OTEL_EXPORTER_OTLP_ENDPOINT (…/v1/metrics appended),
+//! // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (as is), OTEL_EXPORTER_OTLP_HEADERS (k=v,…),
+//! // OTEL_EXPORTER_OTLP_TIMEOUT and OTEL_METRIC_EXPORT_INTERVAL (ms), OTEL_SERVICE_NAME,
+//! // OTEL_RESOURCE_ATTRIBUTES (k=v,…), OTEL_EXPORTER_OTLP_COMPRESSION (gzip),
+//! // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (cumulative, delta). A bad value is an
+//! // OtlpConfigError naming the variable and the value.
+//! let pusher = Otlp::from_env()?
+//!     .resource("service.instance.id", "api-1")   // a fleet's instances stay apart
+//!     .temporality(Temporality::Delta)            // default cumulative
+//!     .gzip(true)
+//!     .start()?;
+//! # let _ = pusher;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! To push traces as well, with metrics and traces possibly going to different places, read both
+//! from the variables with [`crate::otlp_env::OtlpEnv`].
 //!
 //! The metrics, with the OpenTelemetry semantic conventions' names where there is one:
 //!
@@ -46,6 +70,29 @@
 //! exemplar when a kept run has a call of their site ([`crate::exemplars`]): the newest one, its
 //! duration, end time, trace and span ids, on the point of the way it ended (its status, or
 //! failed, or returned). With delta temporality only one that ended since the previous payload.
+//!
+//! # The demo
+//!
+//! The demo pushes with `--otlp URL` (the base, e.g. `http://127.0.0.1:4318`; every 5 s, as
+//! `service.name` `logo-service` with `service.instance.id` its address), or when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set; the other `OTEL_*` variables apply:
+//!
+//! ```sh
+//! otelcol --config collector.yaml &   # any collector with an otlp receiver on :4318
+//! cargo run --release -p monitor-examples -- --otlp http://127.0.0.1:4318
+//! ```
+//!
+//! Tested (the repository's `tests/tests/otlp.rs`, `monitor-examples/tests/push.rs`) with a
+//! receiver on 127.0.0.1 that decodes each request with the official types: exact counts (25
+//! handler calls, 20 ok and 5 errors, in `monitor.calls` and in the count and buckets of
+//! `http.server.request.duration` with its route and method, on scale 6; 7 stage calls; 3 LLM
+//! calls' 360 input tokens; explicit buckets when asked), the resource's attributes from the
+//! variables (a percent-encoded value decoded), the headers, cumulative and delta temporality (a
+//! delta payload says only the 4 calls made since), gzip, six 503s with a queue of 3 (drops
+//! counted, every payload made accounted for as sent, dropped or queued), bad variables named;
+//! and the demo's last push, as it stops, carrying all 20 of its load's requests. A quantile read
+//! off the exponential histograms is within one exponential bucket (1.09 %) of monitor's (tested:
+//! p50, p90 and p99 of 10,000 calls spread over 100 µs … 90 ms).
 
 use crate::exemplars::Exemplars;
 use crate::exponential::{self, Exponential};

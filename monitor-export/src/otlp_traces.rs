@@ -16,9 +16,9 @@
 //!
 //! | span | kind | name | attributes |
 //! |---|---|---|---|
-//! | a handler's | SERVER | `METHOD route` | `http.request.method`, `http.route`, `http.response.status_code`, `error.type`; `openinference.span.kind` `CHAIN` |
-//! | a stage's | INTERNAL | `pipeline stage` | `monitor.pipeline`, `monitor.stage`, `error.type`; `openinference.span.kind` `CHAIN` |
-//! | a metered call's | CLIENT | `{gen_ai.operation.name} {model}` | the GenAI conventions (`gen_ai.*`) and OpenInference's (`llm.*`), `error.type`; `openinference.span.kind` `LLM` |
+//! | a handler's | SERVER | `METHOD route` (`POST /api/logos`) | `http.request.method`, `http.route`, `http.response.status_code`, `error.type`; `openinference.span.kind` `CHAIN` |
+//! | a stage's | INTERNAL | `pipeline stage` (`logo concepts`) | `monitor.pipeline`, `monitor.stage`, `error.type`; `openinference.span.kind` `CHAIN` |
+//! | a metered call's | CLIENT | `{gen_ai.operation.name} {model}` (`chat claude-sonnet-4-5`) | the GenAI conventions: `gen_ai.operation.name`, `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.response.model`, `gen_ai.usage.input_tokens`, `…output_tokens`, `…cache_read.input_tokens`, `…cache_creation.input_tokens`, `…reasoning.output_tokens`, `gen_ai.request.stream`, `gen_ai.response.time_to_first_chunk`; `error.type`; OpenInference's `openinference.span.kind` `LLM`, `llm.model_name`, `llm.provider`, `llm.token_count.*`, `llm.cost.*` |
 //!
 //! Tokens and cost sit on the metered calls' spans only (`gen_ai.usage.*`, `llm.token_count.*`,
 //! `llm.cost.*`): a backend that adds them up over a trace (Phoenix, Langfuse) counts each call
@@ -32,6 +32,65 @@
 //! A failed call's span has status ERROR and its error's message, redacted, as the status
 //! message; a handler's 4xx leaves the status unset, as the HTTP conventions ask of a server.
 //! Prompts and completions are never recorded.
+//!
+//! # Starting it
+//!
+//! With runs traced ([`Config::traces`](monitor_core::Config::traces), `MONITOR_TRACES=on`),
+//! which signals go where comes from the standard variables, read by
+//! [`OtlpEnv`](crate::otlp_env::OtlpEnv). Batches are taken every interval (5 s by default,
+//! `OTEL_BSP_SCHEDULE_DELAY`; the demo's is 1 s), gzipped and sent plain to an endpoint that
+//! answers 415.
+//!
+//! ```no_run
+//! use monitor_export::otlp_env::OtlpEnv;
+//!
+//! let mut monitor = monitor_core::init(monitor_core::Config::from_env()?.traces(true))?;
+//! // OTEL_EXPORTER_OTLP_ENDPOINT (/v1/metrics, /v1/traces appended), …_TRACES_ENDPOINT and
+//! // …_METRICS_ENDPOINT (as given: metrics and traces can go to different places), …_HEADERS and
+//! // …_TRACES_HEADERS, …_TIMEOUT and …_TRACES_TIMEOUT (ms), …_COMPRESSION, OTEL_SERVICE_NAME,
+//! // OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_SCHEDULE_DELAY (ms), OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
+//! // OTEL_METRICS_EXPORTER / OTEL_TRACES_EXPORTER = otlp | none.
+//! let otlp = OtlpEnv::from_env()?;
+//! if let Some(traces) = otlp.traces {
+//!     monitor.own_exporter(traces.start()?);   // the guard flushes it at shutdown
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What tracing kept and dropped is counted in `/metrics` (`monitor_trace_runs_kept_total{reason}`,
+//! `monitor_trace_runs_unsampled_total`, `monitor_trace_spans_dropped_total{reason}`,
+//! `monitor_trace_runs_over_limit_total`, `monitor_trace_export_dropped_total`) and in OTLP
+//! (`monitor.trace.…`): see [`crate::trace_stats`].
+//!
+//! # The demo in Arize Phoenix
+//!
+//! The demo's traces in a local [Arize Phoenix](https://github.com/Arize-ai/phoenix):
+//!
+//! ```sh
+//! pip install arize-phoenix && phoenix serve &     # its UI and OTLP/HTTP on 127.0.0.1:6006
+//! OTEL_METRICS_EXPORTER=none \
+//!     cargo run --release -p monitor-examples -- --otlp http://127.0.0.1:6006
+//! ```
+//!
+//! `--otlp` turns tracing on, with the tail rules and one run in ten besides (`--trace-sample RATE`
+//! sets the share; Phoenix takes traces only, hence no metrics). Open `http://127.0.0.1:6006`,
+//! project `default` (`OTEL_RESOURCE_ATTRIBUTES=openinference.project.name=NAME` picks another): a
+//! trace per kept request of `logo-service` — `POST /api/logos`, under it the stages `logo cache`,
+//! `logo analyse`, `logo concepts`, `logo render`, `logo optimise`, and under `concepts` every
+//! streamed LLM call, the rate-limited and overloaded attempts red beside their retries — with each
+//! call's model, tokens (cache reads and writes, reasoning) and cost, the trace's totals added up
+//! once, and the injected failures (`--fail-rate`) and over-budget runs among the traces.
+//!
+//! Tested against the real Phoenix 20.26.1 (`monitor-examples/tests/phoenix.rs`; the
+//! repository's `scripts/deps.sh` installs it): the demo binary with `--otlp` and
+//! `--trace-sample 0` serves twelve requests, three of them failing and one with a sampled
+//! `traceparent`, and Phoenix's REST API gives back a trace for every run the monitor counted as
+//! kept and none for the others, each a tree with every child inside its parent, the caller's
+//! trace continued, and per trace the tokens (by model and kind) and cost of its LLM spans equal
+//! to what the monitor's own counters gained during that request. The span kinds and
+//! `tracestate`, which Phoenix does not keep, are checked on the wire with a receiver of the
+//! test's own (`tests/tests/otlp_traces.rs`), with gzip, a 415, a 503 retried, a 400 and an
+//! endpoint that is away at shutdown.
 
 use crate::otlp::{
     COMPRESSION, ENDPOINT, HEADERS, OtlpConfigError, RESOURCE_ATTRIBUTES, SERVICE_NAME, TIMEOUT,

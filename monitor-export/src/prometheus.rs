@@ -40,6 +40,13 @@
 //!
 //! No error message is exported, only error types: messages can carry secrets.
 //!
+//! `promtool check metrics` is silent on it, and the tests check what promtool does not (`+Inf`
+//! equal to `_count`, rising buckets, escaping, counters that never fall between scrapes); a real
+//! Prometheus scrapes it in the tests. [`Exposition::new`]`().render(&snapshot)` holds its own
+//! memory of what it exported (counters never fall), for a second endpoint or a test;
+//! [`Exposition::series`] gives the same samples as series (name, labels, value), which is what a
+//! pushing exporter sends, so a push and a scrape read the same names.
+//!
 //! The writer reads a [`Snapshot`] and nothing else; what to say about the calls — labels,
 //! outcomes, unknown costs, counters that never fall — comes from [`crate::rules`].
 //!

@@ -1,5 +1,9 @@
 //! The attribute macros of `monitor`. Depend on `monitor-core`, which re-exports them and holds the
-//! runtime their expansions call; its documentation describes them.
+//! runtime their expansions call; the reference of each — its arguments, what it records, the
+//! function shapes it takes and its errors — is on the re-export
+//! (`monitor_core::monitored_handler`, `monitor_core::pipeline_stage`,
+//! `monitor_core::tracks_tokens`, `monitor_core::monitor`) and in `monitor_core`'s crate
+//! documentation, where its examples run as doctests against the runtime.
 //!
 //! ```
 //! use monitor_core::pipeline_stage;
@@ -37,26 +41,29 @@ mod valid;
 use args::{Macro, Parsed};
 use item::Item;
 
-/// Instruments an API handler. See `monitor_core::monitored_handler`.
+/// (From `monitor-macros`; use it as `monitor_core::monitored_handler`, with `monitor-core` as the
+/// dependency: its expansion calls the runtime there.)
 #[proc_macro_attribute]
 pub fn monitored_handler(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument(Macro::Handler, args, item)
 }
 
-/// Instruments one stage of a multi-step job. See `monitor_core::pipeline_stage`.
+/// (From `monitor-macros`; use it as `monitor_core::pipeline_stage`, with `monitor-core` as the
+/// dependency: its expansion calls the runtime there.)
 #[proc_macro_attribute]
 pub fn pipeline_stage(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument(Macro::Stage, args, item)
 }
 
-/// Instruments a call to a metered API. See `monitor_core::tracks_tokens`.
+/// (From `monitor-macros`; use it as `monitor_core::tracks_tokens`, with `monitor-core` as the
+/// dependency: its expansion calls the runtime there.)
 #[proc_macro_attribute]
 pub fn tracks_tokens(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument(Macro::Tokens, args, item)
 }
 
-/// Rejects `#[monitor(…)]` where no impl-block attribute removed it first. See
-/// `monitor_core::monitor`.
+/// (From `monitor-macros`; use it as `monitor_core::monitor`. Expanded on its own it is the
+/// error for a `#[monitor(…)]` that no impl-block attribute removed first.)
 #[proc_macro_attribute]
 pub fn monitor(args: TokenStream, item: TokenStream) -> TokenStream {
     let span = proc_macro2::TokenStream::from(args)

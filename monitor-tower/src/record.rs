@@ -171,8 +171,8 @@ pub(crate) fn poll_in_scope<T>(
 /// whether the client reads it all or not — as for a body that flows, what counts is what the
 /// server sent, not what arrived — and no bytes at all answer a HEAD: the request is recorded now,
 /// and its body needs no wrapper of ours (under axum, wrapping a body means boxing it again, a
-/// third of the layer's cost; `README.md`, "Per HTTP request"). A body that streams (SSE, a
-/// proxied body) is to be counted as it flows: the completion it carries records the request when
+/// third of the layer's cost; `docs/performance.md`, "Per HTTP request"). A body that streams (SSE,
+/// a proxied body) is to be counted as it flows: the completion it carries records the request when
 /// it ends or is dropped.
 #[inline]
 pub(crate) fn respond<B: http_body::Body>(

@@ -324,7 +324,7 @@ fn monitor_core_is_laid_out_in_layers() {
         None,
         "layers import each other: {layers:?}"
     );
-    // The order README's Layout section gives, bottom up.
+    // The order ARCHITECTURE.md's layers give, bottom up.
     for (below, above) in [
         ("usage", "figures"),
         ("figures", "record"),

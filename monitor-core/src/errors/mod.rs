@@ -9,6 +9,22 @@
 //! ```
 //! assert_eq!(monitor_core::errors::redact("token=abc123secret"), "token=<redacted>");
 //! ```
+//!
+//! Every failed call's error (its `Display`, else `Debug`, else its type name) is grouped by
+//! site, error type and a normalised message — numbers, UUIDs, hex and quoted values become
+//! `<n>`, `<uuid>`, `<hex>`, `'<s>'` — with count, first and last seen and the latest example.
+//! Messages are redacted before anything is stored: things shaped like API keys (`sk-…`, AWS,
+//! GitHub, Slack, JWTs), bearer tokens, `password=`/`token=` values, passwords in URLs and e-mail
+//! addresses; [`add_redaction`]`(regex)` (or `MONITOR_REDACT`, one pattern a line) adds patterns.
+//! Argument values are never recorded. At most [`MAX_PATTERNS`] (1,024) patterns are kept;
+//! errors beyond are counted in `dropped`.
+//!
+//! Panics are filed too (type `panic`, with their message) once [`record_panics`] — which
+//! [`init`](crate::init) calls — has installed its hook; the hook already in place still runs.
+//!
+//! An error's type is its Rust type's name, unless the type implements [`ErrorType`]: then each
+//! value names its kind (`rate_limited`, `http 401`), from a small fixed set, in patterns, events,
+//! spans and series.
 
 // Errors: redaction of messages, their patterns, and panics as errors.
 //

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 /// Growth, in bytes per second, above which a steady rise is a suspected leak unless told
-/// otherwise: 64 KiB/s, 37.5 MiB over the ten minutes of [`DEFAULT_LEAK_WINDOW`]. Chosen from
-/// data (`tests/tests/leaks.rs`, README "Memory"): the leak to catch, the demo's unbounded store,
-/// grew 256 KB/s, and a workload leaking at that rate measures 261 KB/s (fit 0.99998); a steady
-/// one that fills a cache for a quarter of its window and then evicts measures 42 KB/s over the
-/// window (fit 0.50) and 2 KB/s over its later half. A quarter of the leak's rate leaves a factor
-/// of four each way.
+/// otherwise: 64 KiB/s, 37.5 MiB over the ten minutes of [`DEFAULT_LEAK_WINDOW`]. Chosen from data
+/// (`tests/tests/leaks.rs`; the module docs give the table): the leak to catch, the demo's
+/// unbounded store, grew 256 KB/s, and a workload leaking at that rate measures 261 KB/s (fit
+/// 0.99998); a steady one that fills a cache for a quarter of its window and then evicts measures
+/// 42 KB/s over the window (fit 0.50) and 2 KB/s over its later half. A quarter of the leak's rate
+/// leaves a factor of four each way.
 pub const DEFAULT_LEAK_THRESHOLD: f64 = 64.0 * 1024.0;
 
 /// The stretch of samples a leak is judged over unless told otherwise: the last ten minutes.

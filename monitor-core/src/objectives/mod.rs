@@ -6,14 +6,124 @@
 //! the attributes (`objective = "…"`) — and to read how each stands ([`status`]); the
 //! `monitor-export` crate writes the matching Prometheus alerting rules.
 //!
-//! ```
-//! use monitor_core::objectives::Objective;
-//! use monitor_core::site::SiteKind;
+//! An objective says what counts as good over which sites, judged over a window (30 days unless
+//! it says otherwise, at least 3): a success rate, a latency, or a budget for what metered work
+//! costs. A site may serve several.
 //!
-//! let api = Objective::success_rate("api-success", 0.995).kind(SiteKind::Handler);
-//! let config = monitor_core::Config::new().objectives([api]);
-//! # let _ = config;
+//! ```standalone_crate
+//! # // A crate of its own: merged with the other doctests into one binary, this handler would
+//! # // name an objective their `init` does not declare.
+//! use monitor_core::objectives::{Objective, Per};
+//! use monitor_core::site::SiteKind;
+//! use monitor_core::{Config, monitored_handler};
+//! use std::time::Duration;
+//!
+//! Config::new()
+//!     .objectives([
+//!         // 99.5 % of the API's calls succeed (no Err, no 5xx, no panic; a 4xx is the caller's).
+//!         Objective::success_rate("logo-api", 0.995),
+//!         // 99 % of logo requests finish within 500 ms — any threshold, counted exactly.
+//!         Objective::latency("logo-latency", Duration::from_millis(500), 0.99)
+//!             .route("POST /api/logos"),
+//!         // At most $0.005 of LLM calls per run of the `logo` pipeline.
+//!         Objective::cost("logo-cost", 0.005, Per::Run).pipeline("logo"),
+//!         // At most $50 a day on one model.
+//!         Objective::cost("sonnet-spend", 50.0, Per::Period(Duration::from_secs(86_400)))
+//!             .model("claude-sonnet-4-5"),
+//!         // Every handler, by kind.
+//!         Objective::success_rate("handlers", 0.99).kind(SiteKind::Handler),
+//!     ])
+//!     .apply()?;
+//!
+//! // objective = "…" names one; objective = ["a", "b"] several.
+//! #[monitored_handler(route = "POST /api/logos", objective = "logo-api")]
+//! async fn create_logo(prompt: String) -> Result<String, std::io::Error> {
+//!     Ok(prompt)
+//! }
+//! # Ok::<(), monitor_core::ConfigError>(())
 //! ```
+//!
+//! # Which sites an objective covers
+//!
+//! A site is covered when its attribute names the objective (`objective = "…"`, also on an `impl`
+//! block), or when the objective's selector picks it. A selector can use `kind`, `site`, `route`,
+//! `pipeline`, `stage` and `model`, and every field it gives must match.
+//!
+//! # From configuration
+//!
+//! `MONITOR_OBJECTIVES_FILE` names a JSON file of objectives:
+//!
+//! ```json
+//! { "objectives": [
+//!   { "name": "logo-api", "success_rate": 0.995, "kind": "handler" },
+//!   { "name": "logo-latency", "latency": { "threshold_ms": 400, "target": 0.99 },
+//!     "route": "POST /api/logos", "window_days": 28 },
+//!   { "name": "logo-cost", "cost_usd": { "max": 0.02, "per": "run" }, "pipeline": "logo" },
+//!   { "name": "sonnet-spend", "cost_usd": { "max": 50, "per_days": 1 },
+//!     "model": "claude-sonnet-4-5" },
+//!   { "name": "logo-tokens", "tokens": { "max": 4000, "per": "run" }, "pipeline": "logo" }
+//! ] }
+//! ```
+//!
+//! Each entry has a name, exactly one goal (`success_rate`, `latency`, `cost_usd`, `tokens`), any
+//! of the selector's fields (`kind`, `site`, `route`, `pipeline`, `stage`, `model`), and
+//! optionally `window_days` (default 30). A budget is `per` `"call"` or `"run"`, or `per_days` or
+//! `per_hours`. A file that cannot be read is an [`ObjectivesFileError`].
+//!
+//! # Bad input
+//!
+//! Bad input is an error at [`Config::apply`](crate::Config::apply) (and so at
+//! [`init`](crate::init)), naming the objective and the field ([`ObjectiveError`]). These are
+//! refused: a target outside (0, 1); a threshold of 0, or a budget of 0; a budget per run without
+//! a pipeline; a window shorter than 3 days; two objectives of one name; a site that would count
+//! against more than [`MAX_LATENCY_THRESHOLDS`](crate::site::MAX_LATENCY_THRESHOLDS) (4) latency
+//! thresholds. A site whose attribute names an objective no one declared is a
+//! `ConfigError::Objective(ObjectiveError::Unknown { site, objective })`. A malformed attribute
+//! (`objective = api`, a name with spaces) is a compile error spanned on it.
+//!
+//! # What the record path pays
+//!
+//! A latency objective needs the calls slower than its threshold, counted as each call is
+//! recorded, not read off histogram buckets. A threshold between two bucket bounds is exactly as
+//! good as one on a bound, unlike autometrics' thresholds, which must equal a bucket. The call's
+//! duration was already compared with the site's outlier threshold; it is now compared with the
+//! lower of that and the site's latency thresholds, so the record path makes the same single
+//! compare as before. Only a call above it takes the cold path that counts it. A site without an
+//! objective pays nothing more.
+//!
+//! # Live in the process
+//!
+//! [`status`] gives, for each objective ([`ObjectiveStatus`]):
+//!
+//! - the sites it covers;
+//! - over its window: the indicator (share of good calls, or what was spent per call, per run or
+//!   in the latest period), the calls judged, and what they spent;
+//! - the share of the window's budget left;
+//! - the burn rate over 5 m, 30 m, 1 h, 2 h, 6 h, 1 d and 3 d ([`BURN_WINDOWS`]), read from the
+//!   history (with how much of each window the history covers);
+//! - its state ([`ObjectiveState`]): `no_data`, `ok`, `ticket`, `page` or `exhausted`, from the
+//!   SRE workbook's conditions ([`PAGE`], [`TICKET`]);
+//! - an insight in words, such as "objective `logo-api` burns its 30-day budget 100× too fast
+//!   (over the last 1 hour): at this rate it is gone in 7 hours".
+//!
+//! The dashboard's `/api/objectives` serves the same; its Objectives card shows it, and the
+//! [insights](crate::insights) include it. A window longer than the history (24 h unless
+//! `Config::retention` says more, with a history file to keep it) is judged on what the history
+//! holds.
+//!
+//! # Rules for Prometheus
+//!
+//! `monitor_export::objective_rules::rules(&objectives, &options)` writes a rule file: a
+//! recording rule `monitor:objective_burn_rate:<window>` per objective and window, and the
+//! alerts `MonitorObjectivePage` (burn > 14.4 over 1 h and 5 m, or > 6 over 6 h and 30 m;
+//! `for: 2m`) and `MonitorObjectiveTicket` (> 3 over 1 d and 2 h, or > 1 over 3 d and 6 h;
+//! `for: 15m`). Latency objectives are backed by
+//! `monitor_calls_within_total{threshold_seconds="0.5"}`, the exact good-call counter exported
+//! beside the histogram.
+//!
+//! One thing differs between the process and Prometheus: a budget per period is judged, in both,
+//! against the window's share of the budget. So when the history is younger than a window,
+//! Prometheus's `rate` (and monitor's figure) hold only the part there is.
 
 // Objectives: service level objectives and budgets declared in code or configuration, judged
 // live from the history.

@@ -22,14 +22,51 @@ inventory::collect!(SiteRef);
 ///
 /// # Examples
 ///
-/// A test that every handler of a service is instrumented:
+/// Every site with what it recorded:
 ///
 /// ```
+/// for site in monitor_core::sites() {
+///     let s = site.stats();
+///     println!(
+///         "{:<8} {:<12} {}:{} calls {} errors {} p99 {:?} tokens {}/{} cost {:?}",
+///         site.kind(), site.name(), site.file(), site.line(), s.calls(), s.errors,
+///         s.durations.p99(), s.tokens.input, s.tokens.output, s.cost_usd(),
+///     );
+/// }
+/// ```
+///
+/// The check a team puts in its own test suite: every route of the service is served by a
+/// monitored handler. (The demo's `monitor-examples/tests/every_handler.rs` also sends a request to
+/// each route and checks that none landed on a route's site, i.e. went unmonitored.)
+///
+/// ```
+/// use monitor_core::monitored_handler;
 /// use monitor_core::site::SiteKind;
 ///
-/// for site in monitor_core::sites().filter(|s| s.kind() == SiteKind::Handler) {
-///     println!("{} {:?} at {}:{}", site.name(), site.route(), site.file(), site.line());
+/// /// The service's routes, as its router declares them.
+/// const ROUTES: [(&str, &str); 2] = [("GET", "/api/logos/{id}"), ("POST", "/api/logos")];
+///
+/// #[monitored_handler(route = "GET /api/logos/{id}")]
+/// async fn get_logo(id: u64) -> String {
+///     format!("logo {id}")
 /// }
+///
+/// #[monitored_handler(route = "POST /api/logos")]
+/// async fn create_logo(prompt: String) -> String {
+///     prompt
+/// }
+///
+/// # #[cfg(feature = "enabled")] {
+/// let handled: Vec<&str> = monitor_core::sites()
+///     .filter(|s| s.kind() == SiteKind::Handler && !s.is_route())
+///     .filter_map(|s| s.route())
+///     .collect();
+/// for (method, path) in ROUTES {
+///     let route = format!("{method} {path}");
+///     assert!(handled.contains(&route.as_str()), "{route} has no #[monitored_handler]");
+/// }
+/// # }
+/// # let _ = (get_logo(1), create_logo(String::new()));
 /// ```
 pub fn sites() -> impl ExactSizeIterator<Item = &'static Site> + Clone {
     let all = Arc::clone(&all_sites().read());

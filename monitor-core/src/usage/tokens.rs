@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 /// `cache_write` (written to it) are parts of `input`, billed at their own rates. `reasoning` is
 /// the part of `output` a reasoning model spent thinking. Providers that report these apart
 /// (Anthropic's `input_tokens` excludes cache reads and writes) are converted when the value is
-/// built: see [`TokenUsage`].
+/// built: see [`TokenUsage`]. Parts larger than their whole are capped, never billed twice.
+///
+/// Build it with `Tokens::new(input, output).cached(n).cache_write(n).reasoning(n)`; code that
+/// writes `Tokens { input, output, ..Tokens::default() }` keeps compiling as kinds are added.
 ///
 /// # Examples
 ///
