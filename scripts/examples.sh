@@ -13,21 +13,22 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # name, then a line its output must hold. Each takes a second or two; the timeout only bounds a hang.
-# The async-openai example (with monitor-core's async-openai support, still to come) joins this list.
 examples=(
     "monitored_handler|create_logo     4      1   1"
     "pipeline_stage|200 runs, 8 failed at parse"
     "tracks_tokens|local-llama"
     "axum|monitor_calls_total{site=\"get_logo\""
     "otlp_push|monitor.calls, all sites and outcomes: 36"
+    "async_openai|ask_streamed: 1 call(s), input 1200 (cached 800), output 300"
 )
 for entry in "${examples[@]}"; do
     name=${entry%%|*}
     expect=${entry#*|}
     start=${EPOCHREALTIME/./}
     status=0
-    # No OTEL_* variable: otlp_push pushes to the receiver it starts itself.
-    env -u OTEL_EXPORTER_OTLP_ENDPOINT timeout 120 "$target/debug/examples/$name" >"$log" 2>&1 || status=$?
+    # No OTEL_* or OPENAI_* variable: otlp_push pushes to the receiver it starts itself, and
+    # async_openai calls the OpenAI-compatible server it starts itself.
+    env -u OTEL_EXPORTER_OTLP_ENDPOINT -u OPENAI_BASE_URL timeout 120 "$target/debug/examples/$name" >"$log" 2>&1 || status=$?
     took_ms=$(((${EPOCHREALTIME/./} - start) / 1000))
     sed 's/^/    /' "$log"
     if [ "$status" -ne 0 ]; then
