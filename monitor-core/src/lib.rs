@@ -137,14 +137,14 @@
 //! }
 //!
 //! #[tracks_tokens(model = "gpt-4o", provider = "openai")]
-//! fn chat(prompt: &str) -> impl Stream<Item = Result<Chunk, std::io::Error>> + '_ {
+//! fn chat_streamed(prompt: &str) -> impl Stream<Item = Result<Chunk, std::io::Error>> + '_ {
 //!     let words = prompt.split(' ').map(|w| Ok(Chunk { delta: w.to_owned(), usage: None }));
 //!     let last = Ok(Chunk { delta: String::new(), usage: Some(Tokens::new(12, 3).cached(8)) });
 //!     Chunks(words.chain([last]))
 //! }
 //!
 //! // Drained by hand here; a service awaits it (`StreamExt::next`) or hands it to its client.
-//! let mut stream = pin!(chat("a bold logo"));
+//! let mut stream = pin!(chat_streamed("a bold logo"));
 //! let mut cx = Context::from_waker(Waker::noop());
 //! let mut text = String::new();
 //! while let Poll::Ready(Some(chunk)) = stream.as_mut().poll_next(&mut cx) {
@@ -152,7 +152,7 @@
 //! }
 //! assert_eq!(text, "aboldlogo");
 //! # #[cfg(feature = "enabled")] {
-//! let s = monitor_core::sites().find(|s| s.name() == "chat").unwrap().stats();
+//! let s = monitor_core::sites().find(|s| s.name() == "chat_streamed").unwrap().stats();
 //! assert_eq!((s.calls(), s.chunks, s.tokens.input, s.tokens.cached_input), (1, 4, 12, 8));
 //! assert_eq!(s.first_chunk.count(), 1);
 //! # }
@@ -460,7 +460,7 @@ pub use monitor_macros::pipeline_stage;
 /// }
 ///
 /// #[tracks_tokens(usage = usage, provider = "openai")]
-/// fn chat(prompt: &str) -> Result<ChatResponse, std::io::Error> {
+/// fn chat_through_usage(prompt: &str) -> Result<ChatResponse, std::io::Error> {
 ///     Ok(ChatResponse {
 ///         model: "gpt-4o-mini".into(),
 ///         prompt_tokens: Some(prompt.len() as i32),
@@ -468,9 +468,12 @@ pub use monitor_macros::pipeline_stage;
 ///     })
 /// }
 ///
-/// chat("a fox")?;
+/// chat_through_usage("a fox")?;
 /// # #[cfg(feature = "enabled")] {
-/// let stats = monitor_core::sites().find(|s| s.name() == "chat").unwrap().stats();
+/// let stats = monitor_core::sites()
+///     .find(|s| s.name() == "chat_through_usage")
+///     .unwrap()
+///     .stats();
 /// assert_eq!(stats.tokens, Tokens::new(5, 7));
 /// # }
 /// # Ok::<(), std::io::Error>(())
