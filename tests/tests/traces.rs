@@ -341,6 +341,10 @@ impl TokenUsage for Chunk {
     fn token_usage(&self) -> Tokens {
         self.0.unwrap_or_default()
     }
+
+    fn has_usage(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 #[tracks_tokens(model = "trace-model", provider = "openai")]
@@ -392,6 +396,58 @@ fn a_streamed_call_carries_its_first_chunk_chunks_and_tokens_even_when_cut() {
     assert_eq!(cut.chunks, Some(2));
     assert_eq!(cut.tokens, Some(Tokens::new(50, 20)));
     assert!(cut.cost_usd().unwrap() > 0.0);
+}
+
+/// A boxed stream behind an alias, as async-openai's `ChatCompletionResponseStream` is: measured
+/// by its type, and its span goes on with it.
+type BoxedChunks = std::pin::Pin<Box<dyn Stream<Item = Result<Chunk, String>> + Send>>;
+
+#[tracks_tokens(model = "trace-model", provider = "openai")]
+fn boxed_streamed(n: usize) -> Result<BoxedChunks, String> {
+    Ok(Box::pin(stream::iter(0..n).map(move |i| {
+        Ok(Chunk(
+            (i + 1 == n).then(|| Tokens::new(30, 6)), // usage in the last chunk, as OpenAI's
+        ))
+    })))
+}
+
+#[monitored_handler(route = "POST /trace-boxed-stream")]
+async fn boxed_stream_handler(take: usize) -> Result<usize, String> {
+    let stream = boxed_streamed(3)?;
+    let n = stream.take(take).count().await;
+    Err(format!("read {n}"))
+}
+
+#[test]
+fn a_stream_behind_an_alias_takes_its_span_along_whole_or_cut() {
+    setup();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(boxed_stream_handler(10)).unwrap_err();
+    rt.block_on(boxed_stream_handler(1)).unwrap_err();
+    let runs = runs_of("boxed_stream_handler");
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    let span = |run: &KeptRun| {
+        run.spans
+            .iter()
+            .find(|s| s.site.name() == "boxed_streamed")
+            .cloned()
+            .unwrap_or_else(|| panic!("no stream span: {run:#?}"))
+    };
+    // Newest first: cut after one chunk, before its usage.
+    let (cut, whole) = (span(&runs[0]), span(&runs[1]));
+    assert_eq!(whole.parent, Some(runs[1].root().id));
+    assert_eq!(whole.outcome, SpanOutcome::Ok);
+    assert_eq!(whole.chunks, Some(3));
+    assert_eq!(whole.tokens, Some(Tokens::new(30, 6)));
+    assert!(whole.first_chunk.is_some());
+    assert_eq!(cut.parent, Some(runs[0].root().id));
+    assert_eq!(cut.outcome, SpanOutcome::Cancelled);
+    assert_eq!(cut.chunks, Some(1));
+    // Its usage never came: unknown, not zero.
+    assert_eq!(cut.tokens, None);
 }
 
 // --- request scopes and propagation ------------------------------------------------------------
