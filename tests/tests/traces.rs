@@ -201,6 +201,36 @@ fn calls_that_unwind_end_their_spans_and_give_the_place_back() {
     assert_eq!(llms[1].tokens, Some(Tokens::new(10, 1)));
 }
 
+/// An error whose `Display` panics: monitor reads it after the body returned, to file the error.
+#[derive(Debug)]
+struct PanickyError;
+
+impl std::fmt::Display for PanickyError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display of PanickyError")
+    }
+}
+
+#[monitored_handler(route = "POST /trace-panicky-error")]
+fn panicky_error_handler() -> Result<(), PanickyError> {
+    Err(PanickyError)
+}
+
+#[test]
+fn a_panic_while_the_value_is_read_still_ends_the_run() {
+    setup();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(panicky_error_handler);
+    std::panic::set_hook(hook);
+    assert!(caught.is_err());
+    // The run ended with the call (a run is kept only when it ends, and is no longer counted in
+    // flight then), its root panicked. Other tests' runs may be in flight meanwhile, so the count
+    // itself is not compared.
+    let run = only_run_of("panicky_error_handler");
+    assert_eq!(run.root().outcome, SpanOutcome::Panicked);
+}
+
 // --- async nesting, across threads -------------------------------------------------------------
 
 #[tracks_tokens(model = "trace-model", provider = "openai")]

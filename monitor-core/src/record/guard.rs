@@ -589,8 +589,11 @@ fn run_traced<const KIND: u8, R>(
         request_bytes,
         None,
         body,
-        |guard, ret, trace| {
-            guard.finish_in(classify(ret), trace);
+        |mut guard, ret, trace| {
+            // The guard owns the span before anything of the caller's runs again (`classify`
+            // reads the error's `Display`): a panic there ends the span with the call.
+            guard.trace = trace.copied();
+            guard.finish(classify(ret));
         },
     )
 }
@@ -631,8 +634,10 @@ fn run_usage_traced<R>(
     finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
-    run_as::<TOKENS, R>(true, site, mode, 0, model, body, |guard, ret, trace| {
-        finish(guard, ret, &mut BesideSpan(trace));
+    run_as::<TOKENS, R>(true, site, mode, 0, model, body, |mut guard, ret, trace| {
+        // As in `run_traced`: a panic in the value's `TokenUsage` ends the span with the call.
+        guard.trace = trace.copied();
+        finish(guard, ret, &mut TracedSpan);
     })
 }
 
@@ -662,21 +667,18 @@ impl FinishUsage for GuardSpan {
     fn adopt(&mut self, _: &mut Guard) {}
 }
 
-/// The call's span is held beside its guard, by [`run_as`].
-struct BesideSpan<'a>(Option<&'a mut Traced>);
+/// [`GuardSpan`] on [`run_usage`]'s traced path: a type of its own, so that the caller's closure
+/// is handed a different constant on each path and the compiler inlines it into both.
+struct TracedSpan;
 
-impl FinishUsage for BesideSpan<'_> {
+impl FinishUsage for TracedSpan {
     #[inline(always)]
     fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>) {
-        guard.finish_usage_beside(outcome, reported, self.0.take());
+        guard.finish_usage(outcome, reported);
     }
 
     #[inline(always)]
-    fn adopt(&mut self, guard: &mut Guard) {
-        if let Some(trace) = self.0.take() {
-            guard.trace = Some(*trace);
-        }
-    }
+    fn adopt(&mut self, _: &mut Guard) {}
 }
 
 /// The synchronous call both `run`s make, a span of the enclosing run when `traced`. No guard
