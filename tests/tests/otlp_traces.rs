@@ -386,12 +386,18 @@ fn a_refused_gzip_is_sent_plain_a_5xx_retried_and_what_is_refused_for_good_count
     // Refused for good (400): dropped, and counted.
     let _ = failing_handler();
     let _ = failing_handler();
-    let refused = next(&receiver);
-    assert_eq!(spans(&decode(&refused)).len(), 2);
+    // One batch or two, as the pusher's drain falls between the runs.
+    let mut refused = spans(&decode(&next(&receiver))).len();
+    let mut refused_batches = 1;
+    if refused < 2 {
+        refused += spans(&decode(&next(&receiver))).len();
+        refused_batches += 1;
+    }
+    assert_eq!(refused, 2);
     let health = pusher.stop();
     assert_eq!(
         (health.sent, health.rejected, health.failed_attempts),
-        (1, 1, 1),
+        (1, refused_batches, 1),
         "{health:?}"
     );
     assert_eq!(trace::stats().export_dropped, dropped + 2);
