@@ -641,15 +641,12 @@ fn run_usage_traced<R>(
     })
 }
 
-/// How a metered call that returned a plain value is recorded, or a stream takes on its span:
-/// chosen by the caller of the code that reads the value, so that code is the same whatever the
+/// How a metered call that returned a plain value is recorded: chosen by the caller of the code that reads the value, so that code is the same whatever the
 /// call's span. Not public API. Used by generated code.
 #[doc(hidden)]
 pub trait FinishUsage {
     /// Records the call with the usage its value reported.
     fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>);
-    /// Gives the call's span to `guard`, which goes on as a stream.
-    fn adopt(&mut self, guard: &mut Guard);
 }
 
 /// The call's span, if any, is the guard's own. Not public API. Used by generated code.
@@ -662,9 +659,6 @@ impl FinishUsage for GuardSpan {
     fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>) {
         guard.finish_usage(outcome, reported);
     }
-
-    #[inline(always)]
-    fn adopt(&mut self, _: &mut Guard) {}
 }
 
 /// [`GuardSpan`] on [`run_usage`]'s traced path: a type of its own, so that the caller's closure
@@ -676,9 +670,6 @@ impl FinishUsage for TracedSpan {
     fn finish_usage(&mut self, guard: Guard, outcome: Outcome, reported: Option<Reported<'_>>) {
         guard.finish_usage(outcome, reported);
     }
-
-    #[inline(always)]
-    fn adopt(&mut self, _: &mut Guard) {}
 }
 
 /// The synchronous call both `run`s make, a span of the enclosing run when `traced`. No guard

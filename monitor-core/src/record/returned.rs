@@ -182,8 +182,8 @@ impl<X: BoxedStream> ReturnedBoxed for &&&Returned<X> {
     fn __monitor_returned<P, C, F>(
         &self,
         value: &mut X,
-        mut guard: Guard,
-        finish: &mut dyn FinishUsage,
+        guard: Guard,
+        _: &mut dyn FinishUsage,
         _: P,
         chunk: C,
         failed: F,
@@ -192,8 +192,7 @@ impl<X: BoxedStream> ReturnedBoxed for &&&Returned<X> {
         C: FnMut(&X::Item, &mut StreamCall) + Send + Sync + 'static,
         F: FnOnce(Guard, &Result<Never, X::Error>),
     {
-        // The stream goes on with the span: it ends it when it ends.
-        finish.adopt(&mut guard);
+        // The guard owns the call's span already: the stream ends it when it ends.
         X::__monitor_meter(value, guard, chunk, failed);
     }
 }
