@@ -541,14 +541,15 @@ impl<F: Future> Future for Scoped<F> {
     }
 }
 
-/// Runs a synchronous body under a new guard and records it. Kept out of line, so that the
-/// instrumented function's own frame holds only the switch test and the body: a call made while
+/// Runs a synchronous body under a new guard and records it. Only the test of the traces bit is
+/// inlined into the caller, so that either path is one call; both are out of line, so that the
+/// instrumented function's own frame holds only the switch tests and the body: a call made while
 /// monitoring is off pays nothing else. Not public API. Used by generated code.
 ///
 /// `KIND` is the site's kind as a constant ([`SiteKind::code`]), so that each instantiation enters
 /// its scope with the one store it needs.
 #[doc(hidden)]
-#[inline(never)]
+#[inline(always)]
 pub fn run<const KIND: u8, R>(
     site: &'static Site,
     mode: u8,
@@ -557,18 +558,30 @@ pub fn run<const KIND: u8, R>(
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
     if mode & switch::TRACES != 0 {
-        return run_traced::<KIND, R>(site, mode, request_bytes, body, classify);
+        run_traced::<KIND, R>(site, mode, request_bytes, body, classify)
+    } else {
+        run_plain::<KIND, R>(site, mode, request_bytes, body, classify)
     }
-    run_as::<KIND, R>(
+}
+
+/// [`run`] when runs are not traced.
+#[inline(never)]
+fn run_plain<const KIND: u8, R>(
+    site: &'static Site,
+    mode: u8,
+    request_bytes: u64,
+    body: impl FnOnce() -> R,
+    classify: impl FnOnce(&R) -> Outcome,
+) -> R {
+    run_as::<KIND, R, Outcome>(
         false,
         site,
         mode,
         request_bytes,
         None,
         body,
-        |guard, ret, trace| {
-            guard.finish_in(classify(ret), trace);
-        },
+        |ret| classify(ret),
+        |guard, outcome, _, trace| guard.finish_in(outcome, trace),
     )
 }
 
@@ -582,29 +595,26 @@ fn run_traced<const KIND: u8, R>(
     body: impl FnOnce() -> R,
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
-    run_as::<KIND, R>(
+    run_as::<KIND, R, Outcome>(
         true,
         site,
         mode,
         request_bytes,
         None,
         body,
-        |mut guard, ret, trace| {
-            // The guard owns the span before anything of the caller's runs again (`classify`
-            // reads the error's `Display`): a panic there ends the span with the call.
-            guard.trace = trace.copied();
-            guard.finish(classify(ret));
-        },
+        |ret| classify(ret),
+        |guard, outcome, _, trace| guard.finish_in(outcome, trace),
     )
 }
 
 /// Runs the synchronous body of a `#[tracks_tokens]` function under a new guard, and hands the
 /// guard and the value to `finish`, which measures the value by its type: it records the call
-/// with the usage the value reports, or makes the value a stream measured until its end. Out of
-/// line for the reasons of [`run`]; `model` is the one an expression named, resolved before the
-/// body took the arguments. Not public API. Used by generated code.
+/// with the usage the value reports, or makes the value a stream measured until its end. Inlined
+/// up to the test of the traces bit, its two paths out of line, for the reasons of [`run`];
+/// `model` is the one an expression named, resolved before the body took the arguments. Not
+/// public API. Used by generated code.
 #[doc(hidden)]
-#[inline(never)]
+#[inline(always)]
 pub fn run_usage<R>(
     site: &'static Site,
     mode: u8,
@@ -612,16 +622,38 @@ pub fn run_usage<R>(
     body: impl FnOnce() -> R,
     finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
 ) -> R {
-    const TOKENS: u8 = SiteKind::Tokens.code();
     let model = model.map(|m| m.0);
     if mode & switch::TRACES != 0 {
-        return run_usage_traced(site, mode, model, body, finish);
+        run_usage_traced(site, mode, model, body, finish)
+    } else {
+        run_usage_plain(site, mode, model, body, finish)
     }
+}
+
+/// [`run_usage`] when runs are not traced.
+#[inline(never)]
+fn run_usage_plain<R>(
+    site: &'static Site,
+    mode: u8,
+    model: Option<&'static ModelEntry>,
+    body: impl FnOnce() -> R,
+    finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
+) -> R {
+    const TOKENS: u8 = SiteKind::Tokens.code();
     // `finish` reads the value and hands the recording back through `FinishUsage`: a constant
     // here, so the call is direct and the recording inlined, with no span's code in it.
-    run_as::<TOKENS, R>(false, site, mode, 0, model, body, |guard, ret, _| {
-        finish(guard, ret, &mut GuardSpan);
-    })
+    run_as::<TOKENS, R, ()>(
+        false,
+        site,
+        mode,
+        0,
+        model,
+        body,
+        |_| (),
+        |guard, (), ret, _| {
+            finish(guard, ret, &mut GuardSpan);
+        },
+    )
 }
 
 /// [`run_usage`] when runs are traced.
@@ -634,11 +666,20 @@ fn run_usage_traced<R>(
     finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
-    run_as::<TOKENS, R>(true, site, mode, 0, model, body, |mut guard, ret, trace| {
-        // As in `run_traced`: a panic in the value's `TokenUsage` ends the span with the call.
-        guard.trace = trace.copied();
-        finish(guard, ret, &mut TracedSpan);
-    })
+    run_as::<TOKENS, R, ()>(
+        true,
+        site,
+        mode,
+        0,
+        model,
+        body,
+        |_| (),
+        |mut guard, (), ret, trace| {
+            // As in `run_traced`: a panic in the value's `TokenUsage` ends the span with the call.
+            guard.trace = trace.copied();
+            finish(guard, ret, &mut TracedSpan);
+        },
+    )
 }
 
 /// How a metered call that returned a plain value is recorded: chosen by the caller of the code that reads the value, so that code is the same whatever the
@@ -675,17 +716,23 @@ impl FinishUsage for TracedSpan {
 /// The synchronous call both `run`s make, a span of the enclosing run when `traced`. No guard
 /// lives across the body: its fields do, in registers, with the span in memory beside them, and
 /// `Unwinding` records a body that unwinds. A guard held across the body would be kept in memory
-/// whole, for its drop on the unwinding path, and moved field by field on every call. The guard
-/// is made when the body returns, for `finish`, which records the call with it.
+/// whole, for its drop on the unwinding path, and moved field by field on every call.
+///
+/// `read` is the caller's code that reads the value (an error's `Display` among it): it runs
+/// while `Unwinding` still answers for the call, so a panic in it ends the call and its span as
+/// panicked without the span being copied anywhere. The guard is made after it, for `finish`,
+/// which records the call with it.
 #[inline(always)]
-fn run_as<const KIND: u8, R>(
+#[allow(clippy::too_many_arguments)] // the guard's fields, and the three parts of the call
+fn run_as<const KIND: u8, R, X>(
     traced: bool,
     site: &'static Site,
     mode: u8,
     request_bytes: u64,
     model: Option<&'static ModelEntry>,
     body: impl FnOnce() -> R,
-    finish: impl FnOnce(Guard, &mut R, Option<&mut Traced>),
+    read: impl FnOnce(&mut R) -> X,
+    finish: impl FnOnce(Guard, X, &mut R, Option<&mut Traced>),
 ) -> R {
     let entered = context::enter(site, SiteKind::from_code(KIND));
     let start = clock::now(mode);
@@ -708,6 +755,7 @@ fn run_as<const KIND: u8, R>(
     let mut ret = body();
     #[cfg(feature = "alloc")]
     drop(claim);
+    let read = read(&mut ret);
     std::mem::forget(unwinding);
     let guard = Guard {
         site,
@@ -721,7 +769,7 @@ fn run_as<const KIND: u8, R>(
         #[cfg(feature = "alloc")]
         alloc_mark: None,
     };
-    finish(guard, &mut ret, trace.as_mut());
+    finish(guard, read, &mut ret, trace.as_mut());
     ret
 }
 
