@@ -49,8 +49,9 @@
 //! # #[cfg(feature = "enabled")] {
 //! let run = trace::recent_runs().into_iter().next().unwrap();
 //! assert_eq!(run.kept, trace::KeepReason::Failed);
-//! assert_eq!(run.spans.len(), 2);
-//! assert_eq!(run.spans[1].parent, Some(run.root().id));
+//! let spans: Vec<trace::KeptSpan> = run.spans().collect();
+//! assert_eq!(spans.len(), 2);
+//! assert_eq!(spans[1].parent, Some(run.root().id));
 //! # }
 //! # Ok::<(), monitor_core::ConfigError>(())
 //! ```

@@ -87,19 +87,17 @@ impl Filter {
                 .is_none_or(|o| o.contains(&root.outcome))
             && self.min.is_none_or(|min| run.duration() >= min)
             && self.sites.as_ref().is_none_or(|sites| {
-                run.spans
-                    .iter()
-                    .any(|s| sites.iter().any(|site| std::ptr::eq(*site, s.site)))
+                run.sites()
+                    .any(|s| sites.iter().any(|site| std::ptr::eq(*site, s)))
             })
             && self
                 .route
                 .as_deref()
-                .is_none_or(|route| run.spans.iter().any(|s| s.site.route() == Some(route)))
-            && self.pipeline.as_deref().is_none_or(|pipeline| {
-                run.spans
-                    .iter()
-                    .any(|s| s.site.pipeline() == Some(pipeline))
-            })
+                .is_none_or(|route| run.sites().any(|s| s.route() == Some(route)))
+            && self
+                .pipeline
+                .as_deref()
+                .is_none_or(|pipeline| run.sites().any(|s| s.pipeline() == Some(pipeline)))
     }
 }
 

@@ -73,7 +73,7 @@ impl Exemplars {
     pub fn from_runs(runs: &[Arc<KeptRun>]) -> Exemplars {
         let mut by_site: HashMap<usize, Exemplar> = HashMap::new();
         for run in runs {
-            for span in &run.spans {
+            for span in run.spans() {
                 if span.outcome == SpanOutcome::Cancelled {
                     continue;
                 }

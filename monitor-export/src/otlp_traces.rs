@@ -447,7 +447,7 @@ impl Outbox for Runs {
 pub fn request(runs: &[Arc<KeptRun>], resource: &[(String, String)]) -> ExportTraceServiceRequest {
     let spans = runs
         .iter()
-        .flat_map(|run| run.spans.iter().map(|s| span(run, s)))
+        .flat_map(|run| run.spans().map(|s| span(run, &s)))
         .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {

@@ -88,15 +88,15 @@ fn a_failed_run_is_kept_whole_with_its_tree_and_figures() {
     let run = only_run_of("sync_handler");
     assert_eq!(run.kept, KeepReason::Failed);
     assert!(!run.head_sampled);
-    assert_eq!(run.spans.len(), 4, "{run:#?}");
+    assert_eq!(run.span_count(), 4, "{run:#?}");
     let root = run.root();
     assert_eq!(root.parent, None);
     assert_eq!(root.outcome, SpanOutcome::Error);
     assert_eq!(root.error_message.as_deref(), Some("render failed"));
-    let stage = &run.spans[1];
+    let stage = run.spans().nth(1).unwrap();
     assert_eq!(stage.site.name(), "sync_concepts");
     assert_eq!(stage.parent, Some(root.id));
-    let calls: Vec<_> = run.spans[2..].iter().collect();
+    let calls: Vec<_> = run.spans().skip(2).collect();
     for call in &calls {
         assert_eq!(call.site.name(), "sync_llm");
         // Retries are siblings under the stage.
@@ -125,7 +125,7 @@ fn a_failed_run_is_kept_whole_with_its_tree_and_figures() {
     assert_eq!(run.tokens_under(root.id), tokens);
     assert_eq!(run.tokens_under(stage.id), tokens);
     // Ids are unique.
-    let mut ids: Vec<_> = run.spans.iter().map(|s| s.id).collect();
+    let mut ids: Vec<_> = run.spans().map(|s| s.id).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 4);
@@ -173,17 +173,15 @@ fn calls_that_unwind_end_their_spans_and_give_the_place_back() {
 
     let run = only_run_of("panic_handler");
     assert_eq!(run.kept, KeepReason::Failed, "{run:#?}");
-    assert_eq!(run.spans.len(), 5, "{run:#?}");
+    assert_eq!(run.span_count(), 5, "{run:#?}");
     let root = run.root();
     assert_eq!(root.outcome, SpanOutcome::Error);
     let stages: Vec<_> = run
-        .spans
-        .iter()
+        .spans()
         .filter(|s| s.site.name() == "panicking_stage")
         .collect();
     let llms: Vec<_> = run
-        .spans
-        .iter()
+        .spans()
         .filter(|s| s.site.name() == "panicking_llm")
         .collect();
     assert_eq!((stages.len(), llms.len()), (2, 2), "{run:#?}");
@@ -286,21 +284,18 @@ fn async_calls_nest_across_awaits_threads_and_joined_tasks() {
     assert_eq!(run.kept, KeepReason::Failed);
     let root = run.root();
     let stage = run
-        .spans
-        .iter()
+        .spans()
         .find(|s| s.site.name() == "async_stage")
         .unwrap();
     assert_eq!(stage.parent, Some(root.id));
     let llm: Vec<_> = run
-        .spans
-        .iter()
+        .spans()
         .filter(|s| s.site.name() == "async_llm")
         .collect();
     assert_eq!(llm.len(), 3);
     assert!(llm.iter().all(|s| s.parent == Some(stage.id)));
     let joined = run
-        .spans
-        .iter()
+        .spans()
         .find(|s| s.site.name() == "spawned_stage")
         .unwrap();
     assert_eq!(joined.parent, Some(root.id));
@@ -315,7 +310,7 @@ fn async_calls_nest_across_awaits_threads_and_joined_tasks() {
             .unwrap_err();
     });
     let run = runs_of("async_handler")[0].clone();
-    assert!(run.spans.iter().all(|s| s.site.name() != "spawned_stage"));
+    assert!(run.spans().all(|s| s.site.name() != "spawned_stage"));
     assert!(trace::stats().unsampled > before);
 }
 
@@ -337,9 +332,9 @@ fn a_thread_joins_the_run_through_its_handle() {
     setup();
     thread_handler().unwrap_err();
     let run = only_run_of("thread_handler");
-    assert_eq!(run.spans.len(), 2);
-    assert_eq!(run.spans[1].site.name(), "thread_work");
-    assert_eq!(run.spans[1].parent, Some(run.root().id));
+    assert_eq!(run.span_count(), 2);
+    assert_eq!(run.spans().nth(1).unwrap().site.name(), "thread_work");
+    assert_eq!(run.spans().nth(1).unwrap().parent, Some(run.root().id));
 }
 
 // --- cancellation and streams ------------------------------------------------------------------
@@ -404,13 +399,11 @@ fn a_streamed_call_carries_its_first_chunk_chunks_and_tokens_even_when_cut() {
     assert_eq!(runs.len(), 2);
     // Newest first: the cut stream.
     let cut = runs[0]
-        .spans
-        .iter()
+        .spans()
         .find(|s| s.site.name() == "streamed")
         .unwrap();
     let whole = runs[1]
-        .spans
-        .iter()
+        .spans()
         .find(|s| s.site.name() == "streamed")
         .unwrap();
     assert_eq!(whole.outcome, SpanOutcome::Ok);
@@ -460,10 +453,8 @@ fn a_stream_behind_an_alias_takes_its_span_along_whole_or_cut() {
     let runs = runs_of("boxed_stream_handler");
     assert_eq!(runs.len(), 2, "{runs:#?}");
     let span = |run: &KeptRun| {
-        run.spans
-            .iter()
+        run.spans()
             .find(|s| s.site.name() == "boxed_streamed")
-            .cloned()
             .unwrap_or_else(|| panic!("no stream span: {run:#?}"))
     };
     // Newest first: cut after one chunk, before its usage.
@@ -510,11 +501,11 @@ fn a_request_continues_the_callers_trace_and_its_handler_is_the_root() {
     assert_eq!(run.trace_id, parent.trace_id);
     assert_eq!(run.remote_parent, Some(parent.span_id));
     assert_eq!(run.tracestate.as_deref(), Some("vendor=abc"));
-    assert_eq!(run.spans.len(), 2);
+    assert_eq!(run.span_count(), 2);
     let root = run.root();
     assert_eq!(root.status, Some(200));
     assert_eq!(root.response_bytes, Some(10));
-    let inner = &run.spans[1];
+    let inner = run.spans().nth(1).unwrap();
     assert_eq!(inner.parent, Some(root.id));
     // The header an outgoing call would carry names the inner span, in the same trace.
     let outgoing = TraceParent::parse(&outgoing.unwrap()).unwrap();
@@ -551,7 +542,7 @@ fn a_request_no_handler_served_is_rooted_at_its_route() {
         .find(|r| r.root().site.route() == Some("GET /trace-no-handler"))
         .expect("kept");
     assert_eq!(run.kept, KeepReason::Failed);
-    assert_eq!(run.spans.len(), 1);
+    assert_eq!(run.span_count(), 1);
 }
 
 // --- bounds ------------------------------------------------------------------------------------
@@ -575,7 +566,7 @@ fn spans_beyond_the_limit_are_counted_not_kept() {
     let before = trace::stats().spans_dropped;
     many_calls(trace::DEFAULT_MAX_SPANS_PER_RUN + 10).unwrap_err();
     let run = only_run_of("many_calls");
-    assert_eq!(run.spans.len(), trace::DEFAULT_MAX_SPANS_PER_RUN);
+    assert_eq!(run.span_count(), trace::DEFAULT_MAX_SPANS_PER_RUN);
     assert_eq!(run.dropped_spans, 11);
     assert!(trace::stats().spans_dropped >= before + 11);
     // The metrics count every call, kept as a span or not.

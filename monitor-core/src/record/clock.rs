@@ -75,7 +75,22 @@ pub(crate) fn nanos_per_unit() -> f64 {
 
 /// A duration measured in clock units.
 pub(crate) fn to_duration(units: u64) -> std::time::Duration {
-    std::time::Duration::from_nanos((units as f64 * nanos_per_unit()).round() as u64)
+    std::time::Duration::from_nanos(nanos(units, scale()))
+}
+
+/// [`nanos_per_unit`] in fixed point, with 32 bits after the point: what [`nanos`] multiplies
+/// by. Integers, not `f64`: a kept run converts each of its spans' times, and rounding an `f64`
+/// and converting it to `u64` costs several times the multiply.
+pub(crate) fn scale() -> u64 {
+    static SCALE: OnceLock<u64> = OnceLock::new();
+    *SCALE.get_or_init(|| (nanos_per_unit() * (1u64 << 32) as f64).round() as u64)
+}
+
+/// `units` of the clock in nanoseconds, to the nearest; `scale` is [`scale`].
+#[inline]
+pub(crate) fn nanos(units: u64, scale: u64) -> u64 {
+    let n = (u128::from(units) * u128::from(scale) + (1 << 31)) >> 32;
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// `duration` in clock units, rounded down: a call of more units took longer.

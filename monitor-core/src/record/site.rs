@@ -340,9 +340,9 @@ impl Site {
         }
     }
 
-    /// A call of the site was a span of a run kept as a trace.
-    pub(crate) fn record_kept(&'static self) {
-        self.aggregates.record_kept();
+    /// `n` calls of the site were spans of a run kept as a trace.
+    pub(crate) fn record_kept(&'static self, n: u64) {
+        self.aggregates.record_kept(n);
         self.touch();
     }
 

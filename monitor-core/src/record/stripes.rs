@@ -671,14 +671,14 @@ impl<const N: usize> Aggregates<N> {
         }
     }
 
-    /// A call of the site was a span of a run kept as a trace: counted when the run ends.
-    pub(crate) fn record_kept(&self) {
+    /// `n` calls of the site were spans of a run kept as a trace: counted when the run ends.
+    pub(crate) fn record_kept(&self, n: u64) {
         let (s, used, owned) = self.stripe();
         if owned {
-            add::<true>(&s.traces_kept, 1);
+            add::<true>(&s.traces_kept, n);
             mark::<true>(used, OTHER);
         } else {
-            add::<false>(&s.traces_kept, 1);
+            add::<false>(&s.traces_kept, n);
             mark::<false>(used, OTHER);
         }
     }

@@ -153,9 +153,9 @@ impl From<&KeptRun> for RunSummary {
             duration_ms: ms(run.duration()),
             outcome: outcome(root.outcome),
             status: root.status,
-            span_count: run.spans.len(),
+            span_count: run.span_count(),
             dropped_spans: run.dropped_spans,
-            errors: run.spans.iter().filter(|s| s.failed()).count(),
+            errors: run.spans().filter(KeptSpan::failed).count(),
             tokens: run.tokens_under(root.id).into(),
             cost_usd: (!unpriced).then_some(known_cost_usd),
             known_cost_usd,
@@ -170,12 +170,12 @@ pub(crate) struct Run<'a> {
     #[serde(flatten)]
     summary: RunSummary,
     tracestate: Option<&'a str>,
-    spans: Vec<Span<'a>>,
+    spans: Vec<Span>,
 }
 
 /// One call of a run.
 #[derive(Serialize)]
-struct Span<'a> {
+struct Span {
     span_id: String,
     /// `None` for the root.
     parent_id: Option<String>,
@@ -197,7 +197,7 @@ struct Span<'a> {
     status: Option<u16>,
     error_type: Option<&'static str>,
     /// Redacted when the run was kept.
-    error_message: Option<&'a str>,
+    error_message: Option<String>,
     request_bytes: u64,
     response_bytes: Option<u64>,
     /// Only on metered (`#[tracks_tokens]`) calls.
@@ -209,9 +209,10 @@ struct Span<'a> {
     first_chunk_ms: Option<f64>,
 }
 
-impl<'a> Span<'a> {
-    fn new(span: &'a KeptSpan, depth: usize) -> Span<'a> {
+impl Span {
+    fn new(span: KeptSpan, depth: usize) -> Span {
         let site = span.site;
+        let cost_usd = span.cost_usd();
         Span {
             span_id: span.id.to_string(),
             parent_id: span.parent.map(|id| id.to_string()),
@@ -229,11 +230,11 @@ impl<'a> Span<'a> {
             outcome: outcome(span.outcome),
             status: span.status,
             error_type: span.error_type,
-            error_message: span.error_message.as_deref(),
+            error_message: span.error_message,
             request_bytes: span.request_bytes,
             response_bytes: span.response_bytes,
             tokens: span.tokens.map(Into::into),
-            cost_usd: span.cost_usd(),
+            cost_usd,
             cost_by_kind: span.cost_by_kind_usd.map(kind_costs),
             chunks: span.chunks,
             first_chunk_ms: span.first_chunk.map(ms),
@@ -261,12 +262,15 @@ fn kind_costs(costs: [f64; 5]) -> KindCosts {
 
 impl<'a> Run<'a> {
     pub(crate) fn new(run: &'a KeptRun) -> Run<'a> {
+        let spans: Vec<KeptSpan> = run.spans().collect();
+        let order = depth_first(&spans);
+        let mut spans: Vec<Option<KeptSpan>> = spans.into_iter().map(Some).collect();
         Run {
             summary: run.into(),
             tracestate: run.tracestate.as_deref(),
-            spans: depth_first(run)
+            spans: order
                 .into_iter()
-                .map(|(span, depth)| Span::new(span, depth))
+                .filter_map(|(i, depth)| Some(Span::new(spans.get_mut(i)?.take()?, depth)))
                 .collect(),
         }
     }
@@ -274,20 +278,15 @@ impl<'a> Run<'a> {
 
 /// The spans in the order a waterfall draws them: each followed by those under it, siblings by
 /// start. A span whose parent is not in the run (dropped beyond the per-run limit) is put under
-/// the root, so that every span is shown once.
-fn depth_first(run: &KeptRun) -> Vec<(&KeptSpan, usize)> {
-    if run.spans.is_empty() {
+/// the root, so that every span is shown once. Positions in `spans`, with their depths.
+fn depth_first(spans: &[KeptSpan]) -> Vec<(usize, usize)> {
+    if spans.is_empty() {
         return Vec::new();
     }
-    let index: HashMap<SpanId, usize> = run
-        .spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id, i))
-        .collect();
+    let index: HashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     // Children in the order of `spans`, which is by start.
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); run.spans.len()];
-    for (i, span) in run.spans.iter().enumerate().skip(1) {
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+    for (i, span) in spans.iter().enumerate().skip(1) {
         let parent = span
             .parent
             .and_then(|p| index.get(&p).copied())
@@ -295,8 +294,8 @@ fn depth_first(run: &KeptRun) -> Vec<(&KeptSpan, usize)> {
             .unwrap_or(0);
         children[parent].push(i);
     }
-    let mut order = Vec::with_capacity(run.spans.len());
-    let mut seen = vec![false; run.spans.len()];
+    let mut order = Vec::with_capacity(spans.len());
+    let mut seen = vec![false; spans.len()];
     // An explicit stack: a run's depth is bounded only by its spans.
     let mut stack = vec![(0usize, 0usize)];
     while let Some((i, depth)) = stack.pop() {
@@ -304,15 +303,15 @@ fn depth_first(run: &KeptRun) -> Vec<(&KeptSpan, usize)> {
         if std::mem::replace(&mut seen[i], true) {
             continue;
         }
-        order.push((&run.spans[i], depth));
+        order.push((i, depth));
         for &child in children[i].iter().rev() {
             stack.push((child, depth + 1));
         }
     }
     // Spans in a cycle never reached from the root: shown under it rather than lost.
-    for (i, span) in run.spans.iter().enumerate() {
-        if !seen[i] {
-            order.push((span, 1));
+    for (i, seen) in seen.into_iter().enumerate() {
+        if !seen {
+            order.push((i, 1));
         }
     }
     order

@@ -103,8 +103,8 @@ impl StoredRun {
         run: &KeptRun,
         mut site_id: impl FnMut(&'static Site) -> Result<Option<i64>, E>,
     ) -> Result<Option<StoredRun>, E> {
-        let mut spans = Vec::with_capacity(run.spans.len());
-        for span in &run.spans {
+        let mut spans = Vec::with_capacity(run.span_count());
+        for span in run.spans() {
             let Some(site) = site_id(span.site)? else {
                 return Ok(None);
             };
@@ -117,7 +117,7 @@ impl StoredRun {
                 outcome: outcome_name(span.outcome).to_owned(),
                 status: span.status,
                 error_type: span.error_type.map(str::to_owned),
-                error_message: span.error_message.clone(),
+                error_message: span.error_message,
                 request_bytes: span.request_bytes,
                 response_bytes: span.response_bytes,
                 model: span.model.map(str::to_owned),
@@ -222,16 +222,18 @@ impl StoredRun {
                 first_chunk: span.first_chunk_ns.map(Duration::from_nanos),
             });
         }
-        Some(KeptRun {
-            trace_id: self.trace_id().ok()?,
-            remote_parent: self.remote_parent().ok()?,
-            kept: self.kept().ok()?,
-            start: self.start().ok()?,
-            tracestate: self.tracestate,
-            head_sampled: self.head_sampled,
+        let (trace_id, remote_parent) = (self.trace_id().ok()?, self.remote_parent().ok()?);
+        let (kept, start) = (self.kept().ok()?, self.start().ok()?);
+        KeptRun::from_spans(
+            trace_id,
+            remote_parent,
+            self.tracestate,
+            kept,
+            self.head_sampled,
+            start,
             spans,
-            dropped_spans: self.dropped_spans,
-        })
+            self.dropped_spans,
+        )
     }
 }
 
@@ -326,16 +328,17 @@ mod tests {
             chunks: Some(9),
             first_chunk: Some(Duration::from_nanos(987_654_321)),
         };
-        KeptRun {
-            trace_id: TraceId::random(),
-            remote_parent: Some(SpanId::random()),
-            tracestate: Some("vendor=a".into()),
-            kept: KeepReason::OverBudget,
-            head_sampled: true,
-            start: SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789),
-            spans: vec![span(root, None), span(SpanId::random(), Some(root))],
-            dropped_spans: 3,
-        }
+        KeptRun::from_spans(
+            TraceId::random(),
+            Some(SpanId::random()),
+            Some("vendor=a".into()),
+            KeepReason::OverBudget,
+            true,
+            SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789),
+            vec![span(root, None), span(SpanId::random(), Some(root))],
+            3,
+        )
+        .expect("a run with a root")
     }
 
     fn site() -> &'static Site {
@@ -359,10 +362,7 @@ mod tests {
             .expect("kept");
         let json = |r: &KeptRun| serde_json::to_string(r).unwrap();
         assert_eq!(json(&kept), json(&run));
-        assert_eq!(
-            kept.spans[0].cost_by_kind_usd,
-            run.spans[0].cost_by_kind_usd
-        );
+        assert_eq!(kept.root().cost_by_kind_usd, run.root().cost_by_kind_usd);
         assert_eq!(kept.start, run.start);
         // A site gone: the run is left out.
         let stored = StoredRun::of(&run, |_| Ok::<_, ()>(Some(7)))
