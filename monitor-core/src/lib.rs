@@ -104,7 +104,7 @@
 //! extractors (`State`, `Path`, `Json`) still satisfy axum's `Handler` bound. The attributes sit
 //! beside `#[tracing::instrument]` (in either order), `#[tokio::main]` and `#[tokio::test]`, under
 //! `#[cfg(…)]` and inside `#[cfg_attr(…, monitored_handler)]`. Each of these shapes is a test in
-//! the repository's `tests/ui/pass` that runs and checks what was recorded.
+//! the repository's `tests/macros/ui/pass` that runs and checks what was recorded.
 //!
 //! Any of the three on an `impl` block makes every method with a body a site of its kind: see
 //! [`monitor`] for the rules, and `#[monitor(skip)]`.
@@ -178,7 +178,7 @@
 //! item type). On an `impl` block: `name`, `stage` or `route` on the block, a method's `pipeline`
 //! other than the block's, `#[monitor(skip)]` beside a method's own attribute, two attributes on
 //! one method, `#[monitor(…)]` with anything but `skip`, and `#[monitor(skip)]` where no block
-//! attribute removes it. Each is a trybuild case in the repository's `tests/ui/fail`.
+//! attribute removes it. Each is a trybuild case in the repository's `tests/macros/ui/fail`.
 //!
 //! # What a return value tells
 //!
