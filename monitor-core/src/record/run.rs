@@ -1130,7 +1130,10 @@ fn decide(
         &mut part_extras,
     );
     f.dropped_spans += parts_dropped;
-    STATS.spans_dropped.fetch_add(f.dropped_spans, Relaxed);
+    let counts = &RUN_COUNTS[super::thread::stripe()];
+    if f.dropped_spans > 0 {
+        counts.spans_dropped.fetch_add(f.dropped_spans, Relaxed);
+    }
     // The root ends last: found from the end.
     let reason = f
         .spans
@@ -1140,11 +1143,11 @@ fn decide(
         .and_then(|root| reason(root, &f));
     match reason {
         Some(reason) => {
-            STATS.kept[reason as usize].fetch_add(1, Relaxed);
+            counts.kept[reason as usize].fetch_add(1, Relaxed);
             keep(&f, reason);
         }
         None => {
-            STATS.unsampled.fetch_add(1, Relaxed);
+            counts.unsampled.fetch_add(1, Relaxed);
         }
     }
     recycle(f);
@@ -1813,19 +1816,31 @@ pub(crate) fn current_span() -> Option<(TraceId, SpanId, bool)> {
 // ---------------------------------------------------------------------------------------------
 // What was kept and dropped
 
-struct Stats {
+/// What every run's end counts, in one line per stripe of threads (`thread.rs`): counters all
+/// threads added to would bounce one cache line between the cores ending runs.
+#[repr(align(128))]
+struct RunCounts {
     kept: [AtomicU64; 5],
     unsampled: AtomicU64,
     spans_dropped: AtomicU64,
+}
+
+static RUN_COUNTS: [RunCounts; super::thread::STRIPES] = [const {
+    RunCounts {
+        kept: [const { AtomicU64::new(0) }; 5],
+        unsampled: AtomicU64::new(0),
+        spans_dropped: AtomicU64::new(0),
+    }
+}; super::thread::STRIPES];
+
+/// What only some runs count.
+struct Stats {
     spans_detached: AtomicU64,
     runs_over_limit: AtomicU64,
     export_dropped: AtomicU64,
 }
 
 static STATS: Stats = Stats {
-    kept: [const { AtomicU64::new(0) }; 5],
-    unsampled: AtomicU64::new(0),
-    spans_dropped: AtomicU64::new(0),
     spans_detached: AtomicU64::new(0),
     runs_over_limit: AtomicU64::new(0),
     export_dropped: AtomicU64::new(0),
@@ -1860,9 +1875,9 @@ pub struct TraceStats {
 pub(crate) fn stats() -> TraceStats {
     let c = |a: &AtomicU64| a.load(Relaxed);
     TraceStats {
-        kept: STATS.kept.each_ref().map(c),
-        unsampled: c(&STATS.unsampled),
-        spans_dropped: c(&STATS.spans_dropped),
+        kept: std::array::from_fn(|i| RUN_COUNTS.iter().map(|r| c(&r.kept[i])).sum()),
+        unsampled: RUN_COUNTS.iter().map(|r| c(&r.unsampled)).sum(),
+        spans_dropped: RUN_COUNTS.iter().map(|r| c(&r.spans_dropped)).sum(),
         spans_detached: c(&STATS.spans_detached),
         runs_over_limit: c(&STATS.runs_over_limit),
         export_dropped: c(&STATS.export_dropped),
