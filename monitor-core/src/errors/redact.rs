@@ -114,6 +114,37 @@ pub fn redact(message: &str) -> String {
     text
 }
 
+/// [`redact`], remembered for the messages seen last, by a hash of the raw message (no raw message
+/// is kept): when a dependency goes down, every run fails with the same words and is kept, and
+/// each would run every rule's regular expression again. Cleared when full, and when the rules
+/// change.
+pub(crate) fn redact_cached(message: &str) -> String {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    const CAPACITY: usize = 1024;
+    static SEEN: parking_lot::Mutex<(u64, std::collections::BTreeMap<u64, String>)> =
+        parking_lot::Mutex::new((0, std::collections::BTreeMap::new()));
+    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(message);
+    let generation = rules_generation();
+    {
+        let mut seen = SEEN.lock();
+        if seen.0 != generation {
+            *seen = (generation, std::collections::BTreeMap::new());
+        } else if let Some(known) = seen.1.get(&key) {
+            return known.clone();
+        }
+    }
+    let redacted = redact(message);
+    let mut seen = SEEN.lock();
+    // Redacted under the rules of `generation`: not kept if they changed meanwhile.
+    if seen.0 == generation {
+        if seen.1.len() >= CAPACITY {
+            seen.1.clear();
+        }
+        seen.1.insert(key, redacted.clone());
+    }
+    redacted
+}
+
 /// The pattern of a message: quoted values, UUIDs, hex and numbers replaced by placeholders, so
 /// that `user 42 not found` and `user 7 not found` group together. Placeholders already in the text
 /// (`<redacted>`, `<email>`) stay.
@@ -168,6 +199,22 @@ pub fn normalize(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_redaction_is_made_again_when_the_rules_change() {
+        let message = "key sk-proj-0123456789abcdefXYZ of zqxcache-17 rejected";
+        assert_eq!(
+            redact_cached(message),
+            "key <redacted> of zqxcache-17 rejected"
+        );
+        // The second time from what was remembered: the same text.
+        assert_eq!(redact_cached(message), redact(message));
+        add_redaction(r"zqxcache-\d+").expect("a valid pattern");
+        assert_eq!(
+            redact_cached(message),
+            "key <redacted> of <redacted> rejected"
+        );
+    }
 
     #[test]
     fn secrets_are_redacted() {

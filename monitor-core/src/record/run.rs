@@ -1607,7 +1607,10 @@ fn keep(f: &Fragment, reason: KeepReason) {
             Some(x) => {
                 let usage = x.usage;
                 extras.push(KeptExtra {
-                    error_message: x.message.as_deref().map(crate::errors::redact::redact),
+                    error_message: x
+                        .message
+                        .as_deref()
+                        .map(crate::errors::redact::redact_cached),
                     response_model: x.response_model,
                     tokens: usage.map(|u| u.tokens),
                     cost_by_kind_usd: usage
