@@ -675,7 +675,9 @@ fn run_usage_traced<R>(
         body,
         |_| (),
         |mut guard, (), ret, trace| {
-            // As in `run_traced`: a panic in the value's `TokenUsage` ends the span with the call.
+            // The value is read inside `finish`, which the guard is handed to, not in a `read`
+            // of `run_as`: the guard owns the span first, so that a panic in the value's
+            // `TokenUsage` ends the span with the call.
             guard.trace = trace.copied();
             finish(guard, ret, &mut TracedSpan);
         },
