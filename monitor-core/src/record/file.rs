@@ -15,20 +15,35 @@ pub(crate) fn record(
     site: &'static Site,
     units: u64,
     mode: u8,
+    outcome: &Outcome,
+    request_bytes: u64,
+) {
+    site.record(units, outcome, request_bytes);
+    keep_event(site, units, mode, outcome, request_bytes);
+    record_error(site, outcome);
+}
+
+/// [`record`] taking the outcome: what the metered path calls. Passed by value there and by
+/// reference on the plain path, each compiles to its shorter code (callgrind, instructions a call:
+/// a handler 175 by reference against 190 by value; a metered call 261 by value against 292 by
+/// reference).
+#[inline(always)]
+pub(crate) fn record_owned(
+    site: &'static Site,
+    units: u64,
+    mode: u8,
     outcome: Outcome,
     request_bytes: u64,
 ) {
-    site.record(units, &outcome, request_bytes);
-    keep_event(site, units, mode, &outcome, request_bytes);
-    record_error(site, outcome);
+    record(site, units, mode, &outcome, request_bytes);
 }
 
 /// Files a failed call's error with its pattern. Nothing to do for most calls; the test is on a
 /// field that is a constant `None` for return types that cannot fail.
 #[inline(always)]
-pub(crate) fn record_error(site: &'static Site, outcome: Outcome) {
-    if let (Some(error_type), Some(message)) = (outcome.error_type, outcome.error_message) {
-        file_error(site, error_type, &message);
+pub(crate) fn record_error(site: &'static Site, outcome: &Outcome) {
+    if let (Some(error_type), Some(message)) = (outcome.error_type, &outcome.error_message) {
+        file_error(site, error_type, message);
     }
 }
 

@@ -210,7 +210,7 @@ impl Guard {
                 None => return,
             }
         }
-        file::record(this.site, units, this.mode, outcome, this.request_bytes);
+        file::record(this.site, units, this.mode, &outcome, this.request_bytes);
     }
 
     /// Records a call that returned, with the token usage its value reported
@@ -322,7 +322,7 @@ impl Guard {
                 stream,
             );
         }
-        file::record(site, units, this.mode, outcome, this.request_bytes);
+        file::record_owned(site, units, this.mode, outcome, this.request_bytes);
         if let Some(end) = stream {
             site.record_stream(end);
         }

@@ -34,7 +34,7 @@ impl Deferred {
             self.site,
             self.units,
             self.mode,
-            self.outcome,
+            &self.outcome,
             self.request_bytes,
         );
     }
@@ -268,7 +268,7 @@ impl RequestScope {
                 Ended::Returned(&outcome),
             );
         }
-        file::record(site, units, self.mode, outcome, request_bytes.unwrap_or(0));
+        file::record(site, units, self.mode, &outcome, request_bytes.unwrap_or(0));
     }
 }
 
