@@ -5,7 +5,7 @@
 //! that groups it. Sites are known here by a key of the record path's choosing (their position
 //! among the sites); the read model turns keys back into sites.
 
-use super::redact::{normalize, redact, rules_generation};
+use super::redact::{MessageCache, normalize, redact};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,37 +42,14 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 /// Bumped by every error filed: a reader that saw this number has seen the table as it is.
 static CHANGES: AtomicU64 = AtomicU64::new(0);
 
-/// What redaction and normalisation made of recent messages, by a hash of the raw message: an
-/// error that repeats word for word (the common case in an error storm) skips the regular
-/// expressions, and no raw message is kept. Cleared when full, so it stays small.
-static SEEN: Mutex<Seen> = Mutex::new((0, BTreeMap::new()));
-/// The redaction rules' generation the cache was made under, and by message hash the redacted
-/// example and its pattern.
-type Seen = (u64, BTreeMap<u64, (String, String)>);
-const SEEN_CAPACITY: usize = 4096;
-
 /// The redacted example and the pattern of a message.
 fn example_and_pattern(message: &str) -> (String, String) {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(message);
-    let generation = rules_generation();
-    {
-        let mut seen = SEEN.lock();
-        if seen.0 != generation {
-            // Redacted before the rules changed.
-            *seen = (generation, BTreeMap::new());
-        } else if let Some(known) = seen.1.get(&key) {
-            return known.clone();
-        }
-    }
-    let example = truncate(redact(message));
-    let pattern = normalize(&example);
-    let mut seen = SEEN.lock();
-    if seen.1.len() >= SEEN_CAPACITY {
-        seen.1.clear();
-    }
-    seen.1.insert(key, (example.clone(), pattern.clone()));
-    (example, pattern)
+    static SEEN: MessageCache<(String, String)> = MessageCache::new(4096);
+    SEEN.get(message, |message| {
+        let example = truncate(redact(message));
+        let pattern = normalize(&example);
+        (example, pattern)
+    })
 }
 
 /// Records one failed call's error, of the site `site`. Called on the error path only.

@@ -114,35 +114,55 @@ pub fn redact(message: &str) -> String {
     text
 }
 
-/// [`redact`], remembered for the messages seen last, by a hash of the raw message (no raw message
-/// is kept): when a dependency goes down, every run fails with the same words and is kept, and
-/// each would run every rule's regular expression again. Cleared when full, and when the rules
-/// change.
+/// What was made of recent messages (their redaction, their pattern), by a hash of the raw
+/// message: an error that repeats word for word — the common case when a dependency goes down —
+/// skips the regular expressions, and no raw message is kept. Cleared when full, and when the
+/// redaction rules change.
+pub(crate) struct MessageCache<V> {
+    /// The rules' generation the entries were made under, and the entries.
+    seen: parking_lot::Mutex<(u64, std::collections::BTreeMap<u64, V>)>,
+    capacity: usize,
+}
+
+impl<V: Clone> MessageCache<V> {
+    pub(crate) const fn new(capacity: usize) -> MessageCache<V> {
+        MessageCache {
+            seen: parking_lot::Mutex::new((0, std::collections::BTreeMap::new())),
+            capacity,
+        }
+    }
+
+    /// What `make` makes of `message`, made again only for a message not seen lately.
+    pub(crate) fn get(&self, message: &str, make: impl FnOnce(&str) -> V) -> V {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(message);
+        let generation = rules_generation();
+        {
+            let mut seen = self.seen.lock();
+            if seen.0 != generation {
+                *seen = (generation, std::collections::BTreeMap::new());
+            } else if let Some(known) = seen.1.get(&key) {
+                return known.clone();
+            }
+        }
+        let made = make(message);
+        let mut seen = self.seen.lock();
+        // Made under the rules of `generation`: not kept if they changed meanwhile.
+        if seen.0 == generation {
+            if seen.1.len() >= self.capacity {
+                seen.1.clear();
+            }
+            seen.1.insert(key, made.clone());
+        }
+        made
+    }
+}
+
+/// [`redact`], through a [`MessageCache`]: when every run fails with the same words and is kept,
+/// each would run every rule again.
 pub(crate) fn redact_cached(message: &str) -> String {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    const CAPACITY: usize = 1024;
-    static SEEN: parking_lot::Mutex<(u64, std::collections::BTreeMap<u64, String>)> =
-        parking_lot::Mutex::new((0, std::collections::BTreeMap::new()));
-    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(message);
-    let generation = rules_generation();
-    {
-        let mut seen = SEEN.lock();
-        if seen.0 != generation {
-            *seen = (generation, std::collections::BTreeMap::new());
-        } else if let Some(known) = seen.1.get(&key) {
-            return known.clone();
-        }
-    }
-    let redacted = redact(message);
-    let mut seen = SEEN.lock();
-    // Redacted under the rules of `generation`: not kept if they changed meanwhile.
-    if seen.0 == generation {
-        if seen.1.len() >= CAPACITY {
-            seen.1.clear();
-        }
-        seen.1.insert(key, redacted.clone());
-    }
-    redacted
+    static SEEN: MessageCache<String> = MessageCache::new(1024);
+    SEEN.get(message, redact)
 }
 
 /// The pattern of a message: quoted values, UUIDs, hex and numbers replaced by placeholders, so
