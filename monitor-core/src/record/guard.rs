@@ -558,15 +558,16 @@ pub fn run<const KIND: u8, R>(
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
     if mode & switch::TRACES != 0 {
-        run_traced::<KIND, R>(site, mode, request_bytes, body, classify)
+        run_path::<KIND, true, R>(site, mode, request_bytes, body, classify)
     } else {
-        run_plain::<KIND, R>(site, mode, request_bytes, body, classify)
+        run_path::<KIND, false, R>(site, mode, request_bytes, body, classify)
     }
 }
 
-/// [`run`] when runs are not traced.
+/// [`run`]'s path, a span of the enclosing run when `TRACED`. A constant, so that each path is a
+/// function of its own and the span's bookkeeping does not weigh on the untraced one.
 #[inline(never)]
-fn run_plain<const KIND: u8, R>(
+fn run_path<const KIND: u8, const TRACED: bool, R>(
     site: &'static Site,
     mode: u8,
     request_bytes: u64,
@@ -574,29 +575,7 @@ fn run_plain<const KIND: u8, R>(
     classify: impl FnOnce(&R) -> Outcome,
 ) -> R {
     run_as::<KIND, R, Outcome>(
-        false,
-        site,
-        mode,
-        request_bytes,
-        None,
-        body,
-        |ret| classify(ret),
-        |guard, outcome, _, trace| guard.finish_in(outcome, trace),
-    )
-}
-
-/// [`run`] when runs are traced: the call is a span. A function of its own, so that the span's
-/// bookkeeping does not weigh on the untraced path.
-#[inline(never)]
-fn run_traced<const KIND: u8, R>(
-    site: &'static Site,
-    mode: u8,
-    request_bytes: u64,
-    body: impl FnOnce() -> R,
-    classify: impl FnOnce(&R) -> Outcome,
-) -> R {
-    run_as::<KIND, R, Outcome>(
-        true,
+        TRACED,
         site,
         mode,
         request_bytes,
@@ -624,15 +603,15 @@ pub fn run_usage<R>(
 ) -> R {
     let model = model.map(|m| m.0);
     if mode & switch::TRACES != 0 {
-        run_usage_traced(site, mode, model, body, finish)
+        run_usage_path::<true, R>(site, mode, model, body, finish)
     } else {
-        run_usage_plain(site, mode, model, body, finish)
+        run_usage_path::<false, R>(site, mode, model, body, finish)
     }
 }
 
-/// [`run_usage`] when runs are not traced.
+/// [`run_usage`]'s path, a span of the enclosing run when `TRACED` (see [`run_path`]).
 #[inline(never)]
-fn run_usage_plain<R>(
+fn run_usage_path<const TRACED: bool, R>(
     site: &'static Site,
     mode: u8,
     model: Option<&'static ModelEntry>,
@@ -641,33 +620,10 @@ fn run_usage_plain<R>(
 ) -> R {
     const TOKENS: u8 = SiteKind::Tokens.code();
     // `finish` reads the value and hands the recording back through `FinishUsage`: a constant
-    // here, so the call is direct and the recording inlined, with no span's code in it.
+    // of its own type on each path, so the call is direct and the recording inlined, with no
+    // span's code in the untraced one.
     run_as::<TOKENS, R, ()>(
-        false,
-        site,
-        mode,
-        0,
-        model,
-        body,
-        |_| (),
-        |guard, (), ret, _| {
-            finish(guard, ret, &mut GuardSpan);
-        },
-    )
-}
-
-/// [`run_usage`] when runs are traced.
-#[inline(never)]
-fn run_usage_traced<R>(
-    site: &'static Site,
-    mode: u8,
-    model: Option<&'static ModelEntry>,
-    body: impl FnOnce() -> R,
-    finish: impl FnOnce(Guard, &mut R, &mut dyn FinishUsage),
-) -> R {
-    const TOKENS: u8 = SiteKind::Tokens.code();
-    run_as::<TOKENS, R, ()>(
-        true,
+        TRACED,
         site,
         mode,
         0,
@@ -675,11 +631,15 @@ fn run_usage_traced<R>(
         body,
         |_| (),
         |mut guard, (), ret, trace| {
-            // The value is read inside `finish`, which the guard is handed to, not in a `read`
-            // of `run_as`: the guard owns the span first, so that a panic in the value's
-            // `TokenUsage` ends the span with the call.
-            guard.trace = trace.copied();
-            finish(guard, ret, &mut TracedSpan);
+            if TRACED {
+                // The value is read inside `finish`, which the guard is handed to, not in a
+                // `read` of `run_as`: the guard owns the span first, so that a panic in the
+                // value's `TokenUsage` ends the span with the call.
+                guard.trace = trace.copied();
+                finish(guard, ret, &mut TracedSpan);
+            } else {
+                finish(guard, ret, &mut GuardSpan);
+            }
         },
     )
 }
