@@ -317,12 +317,25 @@ fn a_failed_request_is_error_and_a_client_error_is_not() {
     let sampled =
         TraceParent::parse("00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
     request(Some(sampled), 404);
-    // Shutdown sends what is queued, though the next push was an hour away.
+    // Shutdown sends what is queued, though the next push was an hour away. The pusher's first
+    // drain, as it starts, may take the first run alone (seen in CI under load): one request or
+    // two, every run once.
     let health = pusher.stop();
-    assert_eq!(health.sent, 1, "{health:?}");
-    let received = next(&receiver);
-    assert_eq!(received.header("content-encoding"), None);
-    let spans = spans(&decode(&received));
+    let mut spans = Vec::new();
+    let mut requests = 0;
+    while requests < 3
+        && spans
+            .iter()
+            .filter(|s| text(s, "monitor.kept").is_some())
+            .count()
+            < 3
+    {
+        let received = next(&receiver);
+        assert_eq!(received.header("content-encoding"), None);
+        spans.extend(self::spans(&decode(&received)));
+        requests += 1;
+    }
+    assert_eq!(health.sent, requests, "{health:?}");
     let roots: Vec<&Span> = spans
         .iter()
         .filter(|s| text(s, "monitor.kept").is_some())
