@@ -113,8 +113,9 @@
 //!
 //! A returned stream is wrapped: each poll runs in the site's scope; the first item's arrival is
 //! the call's time to first chunk, and (last item − first item) / (items − 1) its time per output
-//! chunk; an `Err` item makes the call an error (its message filed with the error patterns); a
-//! stream dropped before its end is a cancelled call whose items' tokens are still counted and
+//! chunk; an `Err` item makes the call an error (its message filed with the error patterns), as
+//! does, under `#[tracks_tokens]`, an item that reports a failure ([`TokenUsage::failure`]: the
+//! Responses API's `response.failed`); a stream dropped before its end is a cancelled call whose items' tokens are still counted and
 //! priced. Items whose type tells a size add to the response bytes. Under `#[tracks_tokens]`,
 //! each item reports usage (see [`tracks_tokens`] for how it adds up).
 //!
@@ -199,6 +200,9 @@
 //!   stream of items of either.
 //! - A stream's items: an `Err` item fails the call; items whose type tells a size add to the
 //!   response bytes.
+//! - A failure a metered value or item reports though it was returned as a success
+//!   ([`TokenUsage::failure`]): an OpenAI response whose `status` is `failed`, a `response.failed`
+//!   or `error` event. The call is an error of the failure's type; its tokens still count.
 //! - A cache lookup, on a site with `cache = "…"`: a [`Lookup`] (`Hit`/`Miss`), an `Option`
 //!   (`Some` is a hit), a `Result` of either, or any [`CacheLookup`] type.
 //!

@@ -601,6 +601,133 @@ fn a_response_stream_dropped_before_response_completed_has_its_usage_unknown() {
     assert_eq!(span.response_model, Some("gpt-4.1-2025-04-14"));
 }
 
+/// A response that failed, as the API returns one: `status: "failed"` and an `error` with its code,
+/// the tokens spent before it failed still in `usage`.
+fn failed_response(code: &str) -> Response {
+    let mut response: serde_json::Value = serde_json::from_str(RESPONSE).unwrap();
+    response["status"] = "failed".into();
+    response["error"] =
+        serde_json::json!({"code": code, "message": "The model failed to generate a response."});
+    response["output"] = serde_json::json!([]);
+    serde_json::from_value(response).unwrap()
+}
+
+#[tracks_tokens(provider = "openai")]
+async fn oai_response_failed() -> Result<Response, OpenAIError> {
+    Ok(failed_response("server_error"))
+}
+
+#[tracks_tokens(provider = "openai")]
+async fn oai_response_incomplete() -> Result<Response, OpenAIError> {
+    let mut response: serde_json::Value = serde_json::from_str(RESPONSE).unwrap();
+    response["status"] = "incomplete".into();
+    response["incomplete_details"] = serde_json::json!({"reason": "max_output_tokens"});
+    Ok(serde_json::from_value(response).unwrap())
+}
+
+#[test]
+fn a_failed_response_is_a_failed_call_whose_tokens_still_count() {
+    setup();
+    let rt = runtime();
+    let response = rt.block_on(oai_response_failed()).unwrap();
+    assert_eq!(
+        response.failure().map(|f| f.error_type),
+        Some("server_error")
+    );
+    let s = site("oai_response_failed").stats();
+    assert_eq!((s.calls(), s.errors, s.token_calls), (1, 1, 1));
+    assert_eq!(s.tokens, RESPONSE_TOKENS);
+    let expected = cost_of("gpt-4.1-2025-04-14", &RESPONSE_TOKENS);
+    assert!((s.cost_usd().unwrap() - expected).abs() < EPS, "{s:?}");
+    let (_, span) = only_span_of("oai_response_failed");
+    assert_eq!(span.outcome, SpanOutcome::Error);
+    assert_eq!(span.error_type, Some("server_error"));
+    assert_eq!(
+        span.error_message.as_deref(),
+        Some("The model failed to generate a response.")
+    );
+    assert_eq!(span.tokens, Some(RESPONSE_TOKENS));
+
+    // Cut short at `max_output_tokens`, it answered: no failure.
+    rt.block_on(oai_response_incomplete()).unwrap();
+    let s = site("oai_response_incomplete").stats();
+    assert_eq!((s.calls(), s.errors, s.token_calls), (1, 0, 1));
+    let (_, span) = only_span_of("oai_response_incomplete");
+    assert_eq!((span.outcome, span.error_type), (SpanOutcome::Ok, None));
+}
+
+/// The events of a stream that fails: `response.created`, a delta, then `last`.
+fn failing_stream(last: serde_json::Value) -> ResponseStream {
+    let mut events = response_events();
+    events.truncate(2);
+    events.push(serde_json::from_value(last).unwrap());
+    Box::pin(stream::iter(events.into_iter().map(Ok)))
+}
+
+#[tracks_tokens(provider = "openai")]
+async fn oai_response_stream_failed() -> Result<ResponseStream, OpenAIError> {
+    Ok(failing_stream(serde_json::json!({
+        "type": "response.failed",
+        "sequence_number": 2,
+        "response": failed_response("rate_limit_exceeded"),
+    })))
+}
+
+#[tracks_tokens(provider = "openai")]
+async fn oai_response_stream_error_event() -> Result<ResponseStream, OpenAIError> {
+    Ok(failing_stream(serde_json::json!({
+        "type": "error",
+        "sequence_number": 2,
+        "code": "overloaded",
+        "message": "The server is overloaded.",
+        "param": null,
+    })))
+}
+
+#[test]
+fn a_stream_ending_in_response_failed_or_an_error_event_is_a_failed_call() {
+    setup();
+    let rt = runtime();
+    // async-openai yields both as `Ok` events: only their type says the call failed.
+    let events: Vec<_> =
+        rt.block_on(async { oai_response_stream_failed().await.unwrap().collect().await });
+    assert!(events.iter().all(Result::is_ok) && events.len() == 3);
+    let s = site("oai_response_stream_failed").stats();
+    assert_eq!((s.calls(), s.errors, s.cancelled, s.chunks), (1, 1, 0, 3));
+    // `response.failed` carries the usage of the tokens spent before the failure.
+    assert_eq!((s.token_calls, s.tokens), (1, RESPONSE_TOKENS));
+    let (_, span) = only_span_of("oai_response_stream_failed");
+    assert_eq!(
+        (span.outcome, span.error_type),
+        (SpanOutcome::Error, Some("rate_limit_exceeded"))
+    );
+    assert_eq!(span.tokens, Some(RESPONSE_TOKENS));
+
+    // An `error` event with a code the API does not document: its code goes in the message, so
+    // that error types stay a small fixed set.
+    let events: Vec<_> = rt.block_on(async {
+        oai_response_stream_error_event()
+            .await
+            .unwrap()
+            .collect()
+            .await
+    });
+    assert_eq!(events.len(), 3);
+    let s = site("oai_response_stream_error_event").stats();
+    assert_eq!((s.calls(), s.errors, s.chunks), (1, 1, 3));
+    // No event carried usage: it is unknown, not zero.
+    assert_eq!(s.token_calls, 0);
+    let (_, span) = only_span_of("oai_response_stream_error_event");
+    assert_eq!(
+        (span.outcome, span.error_type, span.tokens),
+        (SpanOutcome::Error, Some("stream_error"), None)
+    );
+    assert_eq!(
+        span.error_message.as_deref(),
+        Some("overloaded: The server is overloaded.")
+    );
+}
+
 // --- Embeddings ---------------------------------------------------------------------------------
 
 /// Embeddings (`POST /v1/embeddings`) as OpenAI documents them.

@@ -512,6 +512,63 @@ fn a_response_answered_whole_is_recorded_with_its_usage() {
     assert_eq!(usage_of(&s), USAGE);
 }
 
+#[tracks_tokens(provider = "openai", model = "wire-response-fails")]
+async fn respond_stream_failing(
+    client: &Client<OpenAIConfig>,
+) -> Result<ResponseStream, OpenAIError> {
+    let request = CreateResponseArgs::default()
+        .model("wire-response-fails")
+        .input("Name a colour.")
+        .build()?;
+    client.responses().create_stream(request).await
+}
+
+#[tracks_tokens(provider = "openai", model = "wire-response-fails")]
+async fn respond_once_failing(client: &Client<OpenAIConfig>) -> Result<Response, OpenAIError> {
+    let request = CreateResponseArgs::default()
+        .model("wire-response-fails")
+        .input("Name a colour.")
+        .build()?;
+    client.responses().create(request).await
+}
+
+#[test]
+fn a_response_the_model_failed_is_a_failed_call_with_its_usage() {
+    let reply = Reply::new(USAGE).fault(Fault::ModelFailed);
+    let server = server(reply.clone());
+    price("wire-response-fails");
+    let client = client(&server, KEY);
+    // The client hands both back as successes: a `response.failed` event, a `failed` response.
+    let events = run(async {
+        let events = respond_stream_failing(&client).await.unwrap();
+        events.collect::<Vec<_>>().await
+    });
+    assert!(events.iter().all(Result::is_ok), "{events:?}");
+    assert_eq!(events.len(), reply.response_events());
+    let response = run(respond_once_failing(&client)).unwrap();
+    assert_eq!(
+        response.error.map(|e| e.message).as_deref(),
+        Some("The model failed to generate a response.")
+    );
+    for name in ["respond_stream_failing", "respond_once_failing"] {
+        let s = site(name).stats();
+        assert_eq!(
+            (s.calls(), s.errors, s.cancelled, s.token_calls),
+            (1, 1, 0, 1),
+            "{name}: {s:?}"
+        );
+        // The tokens spent before the failure are counted and priced.
+        assert_eq!(usage_of(&s), USAGE, "{name}");
+        assert_close(s.cost_usd(), cost_of(USAGE));
+        let pattern = error_patterns()
+            .patterns
+            .into_iter()
+            .find(|p| p.site.name() == name)
+            .expect("the failure is filed with its pattern");
+        assert_eq!(pattern.error_type, "server_error", "{name}: {pattern:?}");
+    }
+}
+
 // ---- Embeddings ---------------------------------------------------------------------------------
 
 #[tracks_tokens(provider = "openai", operation = "embeddings", model = "wire-embed")]

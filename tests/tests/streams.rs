@@ -255,6 +255,94 @@ fn an_err_item_makes_the_call_an_error() {
     assert!(pattern.error_type.ends_with("Overloaded"), "{pattern:?}");
 }
 
+/// A provider's event that can report a failure inside a successful item, as the Responses API's
+/// `response.failed` does.
+#[derive(Debug)]
+enum ProviderEvent {
+    Delta,
+    Usage(Tokens),
+    Failed(&'static str),
+}
+
+impl TokenUsage for ProviderEvent {
+    fn token_usage(&self) -> Tokens {
+        match self {
+            ProviderEvent::Usage(t) => *t,
+            _ => Tokens::default(),
+        }
+    }
+    fn has_usage(&self) -> bool {
+        matches!(self, ProviderEvent::Usage(_))
+    }
+    fn failure(&self) -> Option<monitor_core::usage::Failure<'_>> {
+        match self {
+            ProviderEvent::Failed(message) => {
+                Some(monitor_core::usage::Failure::new("overloaded", *message))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[tracks_tokens(model = "stream-failure")]
+fn failing_events() -> impl Stream<Item = Result<ProviderEvent, Overloaded>> + Send {
+    stream::iter([
+        Ok(ProviderEvent::Delta),
+        Ok(ProviderEvent::Failed("overloaded mid-stream")),
+        Ok(ProviderEvent::Usage(Tokens::new(40, 4))),
+        // A later `Err` does not replace the first failure.
+        Err(Overloaded),
+    ])
+}
+
+#[tracks_tokens(model = "stream-failure")]
+fn failing_events_left() -> impl Stream<Item = ProviderEvent> + Send {
+    stream::iter([
+        ProviderEvent::Delta,
+        ProviderEvent::Failed("gave up"),
+        ProviderEvent::Delta,
+    ])
+}
+
+#[tracks_tokens(model = "stream-failure")]
+fn failed_value() -> Option<ProviderEvent> {
+    Some(ProviderEvent::Failed("refused the prompt"))
+}
+
+#[test]
+fn an_item_that_reports_a_failure_makes_the_call_an_error() {
+    let items: Vec<_> = block_on(failing_events().collect::<Vec<_>>());
+    assert_eq!(items.len(), 4);
+    let s = site("failing_events").stats();
+    assert_eq!((s.calls(), s.errors, s.cancelled, s.chunks), (1, 1, 0, 4));
+    // The usage reported after the failure still counts: those tokens were spent.
+    assert_eq!((s.token_calls, s.tokens), (1, Tokens::new(40, 4)));
+    let pattern = error_patterns()
+        .patterns
+        .into_iter()
+        .find(|p| p.site.name() == "failing_events")
+        .expect("the failure is filed with its pattern");
+    assert_eq!(pattern.error_type, "overloaded", "{pattern:?}");
+
+    // A consumer that stops at the failure drops the stream: a failed call, not a cancelled one.
+    block_on(async {
+        let mut events = std::pin::pin!(failing_events_left());
+        while let Some(event) = events.next().await {
+            if event.failure().is_some() {
+                break;
+            }
+        }
+    });
+    let s = site("failing_events_left").stats();
+    assert_eq!((s.calls(), s.errors, s.cancelled, s.chunks), (1, 1, 0, 2));
+    assert_eq!(s.token_calls, 0);
+
+    // A value that is not a stream, through `Option`'s forwarding.
+    assert!(failed_value().is_some());
+    let s = site("failed_value").stats();
+    assert_eq!((s.calls(), s.errors, s.token_calls), (1, 1, 0));
+}
+
 #[derive(Debug)]
 struct Refused;
 

@@ -226,12 +226,17 @@ impl Guard {
     #[inline(always)]
     fn finish_usage_beside(
         self,
-        outcome: Outcome,
+        mut outcome: Outcome,
         reported: Option<Reported<'_>>,
         trace: Option<&mut Traced>,
     ) {
         let (tokens, named) = match reported {
-            Some(r) => (r.tokens, r.model.map_or(Named::Nothing, Named::Name)),
+            Some(r) => {
+                if let Some(failure) = r.failure {
+                    outcome.fail_with(failure);
+                }
+                (r.tokens, r.model.map_or(Named::Nothing, Named::Name))
+            }
             None => (None, Named::Nothing),
         };
         self.finish_metered(outcome, tokens, named, Credit::Enclosing, None, trace);

@@ -45,6 +45,16 @@ impl Outcome {
         (400..500).contains(&self.status)
     }
 
+    /// A value that reported `failure` though it was returned: an error with the failure's type
+    /// and message, unless the call had already failed otherwise.
+    #[cold]
+    pub(crate) fn fail_with(&mut self, failure: crate::usage::Failure<'_>) {
+        if !self.is_error() {
+            self.error_type = Some(failure.error_type);
+            self.error_message = Some(failure.message.into_owned());
+        }
+    }
+
     /// 0 for 1xx … 4 for 5xx.
     #[inline(always)]
     pub(crate) fn status_class(&self) -> Option<usize> {

@@ -30,7 +30,8 @@ pub struct StreamCall {
     /// Raw clock at the first and the latest item.
     first_at: u64,
     last_at: u64,
-    /// The first `Err` item's outcome: the call's.
+    /// The first failed item's outcome (an `Err`, or an item whose usage reports a failure): the
+    /// call's.
     error: Option<Outcome>,
     /// Payload bytes of the items whose type tells a size.
     response_bytes: u64,
@@ -93,6 +94,13 @@ impl StreamCall {
             self.error = Some(outcome);
         }
         if let Some(r) = usage {
+            if let Some(failure) = r.failure
+                && self.error.is_none()
+            {
+                let mut failed = Outcome::OK;
+                failed.fail_with(failure);
+                self.error = Some(failed);
+            }
             // An item without usage (a chunk before the usage chunk) leaves the call's usage
             // unknown until one has it.
             if let Some(tokens) = r.tokens {

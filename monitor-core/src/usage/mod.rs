@@ -19,4 +19,4 @@ pub(crate) mod tokens;
 
 pub use entry::{MAX_MODEL_NAME, MAX_MODELS, OTHER_MODELS, UNKNOWN_MODEL};
 pub use pricing::TokenKind;
-pub use tokens::{TokenUsage, Tokens};
+pub use tokens::{Failure, TokenUsage, Tokens};

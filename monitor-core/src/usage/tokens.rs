@@ -283,6 +283,83 @@ pub trait TokenUsage {
     fn has_usage(&self) -> bool {
         true
     }
+
+    /// A failure the value reports though the call returned it as a success: a Responses API
+    /// stream's `response.failed` or `error` event, a response whose `status` is `failed`. The
+    /// call then counts as failed, with this error type and message, as if it had returned an
+    /// `Err`; the usage the value reports is still counted and priced, since the tokens were
+    /// spent. A stream's call takes the first failure among its items (or its first `Err` item,
+    /// whichever comes first).
+    ///
+    /// A value that finished short of what was asked but did not fail (OpenAI's `incomplete`,
+    /// cut at `max_output_tokens`) is no failure.
+    ///
+    /// ```
+    /// use monitor_core::{TokenUsage, Tokens};
+    /// use monitor_core::usage::Failure;
+    ///
+    /// enum Event {
+    ///     Delta(String),
+    ///     Done { input: u64, output: u64 },
+    ///     Failed { code: &'static str, message: String },
+    /// }
+    ///
+    /// impl TokenUsage for Event {
+    ///     fn token_usage(&self) -> Tokens {
+    ///         match self {
+    ///             Event::Done { input, output } => Tokens::new(*input, *output),
+    ///             _ => Tokens::default(),
+    ///         }
+    ///     }
+    ///     fn has_usage(&self) -> bool {
+    ///         matches!(self, Event::Done { .. })
+    ///     }
+    ///     fn failure(&self) -> Option<Failure<'_>> {
+    ///         match self {
+    ///             // A code from the provider's small fixed set: it is the error type.
+    ///             Event::Failed { code, message } => Some(Failure::new(code, message.as_str())),
+    ///             _ => None,
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    fn failure(&self) -> Option<Failure<'_>> {
+        None
+    }
+}
+
+/// What [`TokenUsage::failure`] reports: the error type (the error's kind, from a small fixed
+/// set, as [`ErrorType`](crate::errors::ErrorType) says) and its message, which is redacted and
+/// grouped as any error's message is.
+///
+/// ```
+/// use monitor_core::usage::Failure;
+///
+/// let failure = Failure::new("server_error", "The model failed to generate a response.");
+/// assert_eq!(failure.error_type, "server_error");
+/// // A message made for the occasion is owned.
+/// let code = 529;
+/// let owned = Failure::new("overloaded", format!("http {code}"));
+/// assert_eq!(owned.message, "http 529");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure<'a> {
+    /// The error type, as the call's error patterns, events and spans are labelled
+    /// (`error.type`): no ids, no counts, no messages.
+    pub error_type: &'static str,
+    /// What went wrong, in the provider's words.
+    pub message: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Failure<'a> {
+    /// A failure of type `error_type` (from a small fixed set) with `message`.
+    pub fn new(error_type: &'static str, message: impl Into<std::borrow::Cow<'a, str>>) -> Self {
+        Failure {
+            error_type,
+            message: message.into(),
+        }
+    }
 }
 
 impl TokenUsage for Tokens {
@@ -304,6 +381,9 @@ impl<T: TokenUsage + ?Sized> TokenUsage for &T {
     fn has_usage(&self) -> bool {
         (**self).has_usage()
     }
+    fn failure(&self) -> Option<Failure<'_>> {
+        (**self).failure()
+    }
 }
 
 impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
@@ -318,6 +398,9 @@ impl<T: TokenUsage + ?Sized> TokenUsage for Box<T> {
     }
     fn has_usage(&self) -> bool {
         (**self).has_usage()
+    }
+    fn failure(&self) -> Option<Failure<'_>> {
+        (**self).failure()
     }
 }
 
@@ -336,6 +419,9 @@ impl<T: TokenUsage> TokenUsage for Option<T> {
     fn has_usage(&self) -> bool {
         self.as_ref().is_some_and(T::has_usage)
     }
+    fn failure(&self) -> Option<Failure<'_>> {
+        self.as_ref().and_then(T::failure)
+    }
 }
 
 /// A usage and the model that answered: what a `#[tracks_tokens(usage = f)]` function returns to
@@ -353,17 +439,21 @@ impl<T: TokenUsage> TokenUsage for (T, &str) {
     fn has_usage(&self) -> bool {
         self.0.has_usage()
     }
+    fn failure(&self) -> Option<Failure<'_>> {
+        self.0.failure()
+    }
 }
 
 /// What a value reports: its usage (`None` when it carries none, [`TokenUsage::has_usage`]), the
-/// model it names, and whether the usage is a running total. Not public API. Used by generated
-/// code.
+/// model it names, whether the usage is a running total, and the failure it reports. Not public
+/// API. Used by generated code.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Reported<'a> {
     pub tokens: Option<Tokens>,
     pub model: Option<&'a str>,
     pub running_total: bool,
+    pub failure: Option<Failure<'a>>,
 }
 
 impl<'a> Reported<'a> {
@@ -373,6 +463,7 @@ impl<'a> Reported<'a> {
             tokens: value.has_usage().then(|| value.token_usage()),
             model: value.model(),
             running_total: value.is_running_total(),
+            failure: value.failure(),
         }
     }
 }

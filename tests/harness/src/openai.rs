@@ -76,6 +76,10 @@ pub enum Fault {
     /// The connection is closed after this many events of a stream (before the usage): the
     /// client reads a body that ends midway.
     CutAfter(usize),
+    /// The model fails after its text (Responses API only): a stream ends with `response.failed`
+    /// in place of `response.completed`, a response comes back `200` with `status: "failed"`,
+    /// each with `error.code` `server_error` and the usage spent.
+    ModelFailed,
 }
 
 /// One scripted reply. [`Reply::new`] answers with usage 0 and the requested model's dated name;
@@ -431,7 +435,12 @@ async fn serve(
         (Endpoint::Chat, true) => sse(chat_stream(&id, &answered, &reply, request.include_usage())),
         (Endpoint::Responses, false) => {
             tokio::time::sleep(reply.first_after).await;
-            json_response(response_object(&id, &answered, &reply, true))
+            let response = response_object(&id, &answered, &reply, true);
+            json_response(if reply.fault == Some(Fault::ModelFailed) {
+                failed(response)
+            } else {
+                response
+            })
         }
         (Endpoint::Responses, true) => sse(response_stream(&id, &answered, &reply)),
         (Endpoint::Embeddings, _) => {
@@ -649,6 +658,18 @@ fn output_text(text: &str) -> Value {
     json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
 }
 
+/// A completed `response` object as the model's failure leaves it: `status: "failed"`, an
+/// `error`, no output, the usage spent.
+fn failed(mut response: Value) -> Value {
+    response["status"] = json!("failed");
+    response["error"] = json!({
+        "code": "server_error",
+        "message": "The model failed to generate a response."
+    });
+    response["output"] = json!([]);
+    response
+}
+
 /// A `response` object; in progress (no output, no usage) or completed.
 fn response_object(id: &str, model: &str, reply: &Reply, completed: bool) -> Value {
     let text = reply.text();
@@ -709,10 +730,13 @@ fn response_stream(id: &str, model: &str, reply: &Reply) -> Script {
         }),
         json!({"type": "response.output_item.done", "output_index": 0, "item": message(id, Some(&text))}),
     ]);
-    if reply.fault != Some(Fault::NoDone) {
-        events.push(
-            json!({"type": "response.completed", "response": response_object(id, model, reply, true)}),
-        );
+    let response = response_object(id, model, reply, true);
+    match reply.fault {
+        Some(Fault::NoDone) => {}
+        Some(Fault::ModelFailed) => {
+            events.push(json!({"type": "response.failed", "response": failed(response)}));
+        }
+        _ => events.push(json!({"type": "response.completed", "response": response})),
     }
     let lines = events
         .into_iter()
