@@ -180,9 +180,11 @@ pub struct ModelStats {
     pub model: String,
     /// The price in force now, if any.
     pub price: Option<Price>,
-    /// The calls of every token site that called it. `token_calls` counts the calls that reported
-    /// usage; `cost_usd()` is `None` when some calls were made while the model had no price;
-    /// `cancelled` calls (streams cut off, futures cancelled) count with their tokens.
+    /// The calls of every token site that called it: all of them, failed ones included, in
+    /// `calls()`; those that reported usage in `token_calls` (a model none of whose calls did is
+    /// listed, with `token_calls` 0: its usage is unknown, not zero). `cost_usd()` is `None` when
+    /// some calls were made while the model had no price; `cancelled` calls (streams cut off,
+    /// futures cancelled) count with their tokens.
     pub figures: Figures,
 }
 
@@ -564,9 +566,10 @@ fn models_of(sites: &[SiteSnapshot]) -> Vec<ModelStats> {
         }
     }
     let table = crate::usage::pricing::TABLE.read();
+    // A model none of whose calls reported usage is listed too: its calls are what an operator
+    // needs to see to know that its spend is unknown.
     by_model
         .into_iter()
-        .filter(|(_, (_, f))| f.token_calls > 0)
         .map(|(model, (provider, f))| {
             ModelStats::new(model, table.lookup(model, provider).cloned(), f)
         })

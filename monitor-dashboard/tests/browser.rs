@@ -61,6 +61,11 @@ impl TokenUsage for Chunk {
     fn is_running_total(&self) -> bool {
         self.running_total
     }
+
+    /// The chunks between the first event and the usage chunk carry none, as OpenAI's do.
+    fn has_usage(&self) -> bool {
+        self.usage != Tokens::default()
+    }
 }
 
 /// Plays `chunks`: the first after `first_ms`, the others 1 ms apart.
@@ -135,7 +140,15 @@ fn analyse(prompt: &str) -> Result<usize, String> {
 
 #[pipeline_stage(pipeline = "logo", stage = "concepts")]
 fn concepts(prompt: &str) -> Result<usize, String> {
-    Ok(read(complete(prompt)) + read(critique(prompt)))
+    static DRAFTS: AtomicU64 = AtomicU64::new(0);
+    // Every fifth draft is abandoned after two chunks, before its usage chunk: a call whose
+    // usage is unknown, which the models table writes under the model's calls.
+    let drafted = if DRAFTS.fetch_add(1, Ordering::Relaxed) % 5 == 4 {
+        RUNTIME.with(|runtime| runtime.block_on(complete(prompt).take(2).count()))
+    } else {
+        read(complete(prompt))
+    };
+    Ok(drafted + read(critique(prompt)))
 }
 
 #[pipeline_stage(pipeline = "logo", stage = "render")]
@@ -492,9 +505,28 @@ async fn check_models(client: &Client, base: &str) -> TestResult {
         assert_eq!(text(row, none), "0", "{row}");
         assert!(text(row, "cost").starts_with('$'), "{row}");
     }
-    // Each of claude-haiku's calls after the first read its 400-token system prompt from the
-    // cache: its cached input is 400 times its calls less one (the page lags the server).
-    let calls = count(&text(&claude, "calls"));
+    // gpt-4o-mini's abandoned drafts: their count under its calls, as the API counts them.
+    let unknown = wait_js(
+        client,
+        "gpt-4o-mini's calls without usage",
+        "const cell = document.querySelector('#models-table tr[data-model=\"gpt-4o-mini\"] \
+         [data-field=unknown_usage]'); return cell && cell.textContent",
+    )
+    .await?;
+    let unknown = unknown.as_str().unwrap_or_default();
+    let (n, words) = unknown.split_once(' ').unwrap_or_default();
+    assert!(count(n) >= 1.0 && words == "without usage", "{unknown}");
+    assert!(
+        text(&claude, "unknown_usage").is_empty(),
+        "every critique reported its usage: {claude}"
+    );
+
+    // Each of claude-haiku's calls that reported usage, after the first, read its 400-token
+    // system prompt from the cache: its cached input is 400 times those calls less one (the page
+    // lags the server). The calls without usage are written under the count, when there are any.
+    let without_usage = text(&claude, "unknown_usage");
+    let without_usage = without_usage.split_whitespace().next().map_or(0.0, count);
+    let calls = count(&text(&claude, "calls")) - without_usage;
     let cached = count(&text(&claude, "cached_input"));
     assert!(
         calls >= 2.0 && (cached - 400.0 * (calls - 1.0)).abs() <= 400.0 * 0.05 * calls,
@@ -542,6 +574,15 @@ async fn check_models(client: &Client, base: &str) -> TestResult {
         .and_then(|m| m.iter().find(|m| m["model"] == "claude-haiku"))
         .ok_or("no claude-haiku in /api/models")?;
     assert!(api["cache_write_tokens"] == 400, "{api}");
+    let gpt_api = models["models"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["model"] == "gpt-4o-mini"))
+        .ok_or("no gpt-4o-mini in /api/models")?;
+    let (calls, token_calls) = (&gpt_api["calls"], &gpt_api["token_calls"]);
+    assert!(
+        calls.as_u64() > token_calls.as_u64() && token_calls.as_u64() > Some(0),
+        "{gpt_api}"
+    );
     assert_eq!(text(&claude, "cache_write"), "400", "{claude}");
     let legend = js(
         client,

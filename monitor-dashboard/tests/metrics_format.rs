@@ -56,6 +56,12 @@ fn fmt_unpriced(_prompt: &str) -> Result<Tokens, String> {
     Ok(Tokens::new(50, 5).cached(40))
 }
 
+/// A priced model whose every call was refused: none reported usage.
+#[tracks_tokens(model = "fmt-refused")]
+fn fmt_refused() -> Result<Tokens, String> {
+    Err("rate limited".into())
+}
+
 #[monitored_handler]
 fn fmt_panics() -> u32 {
     panic!("fmt_panics panics on purpose")
@@ -125,6 +131,9 @@ fn the_exposition_follows_the_format_and_counts_every_call_exactly() -> TestResu
     for _ in 0..3 {
         fmt_stage("a fox")?;
     }
+    monitor_core::pricing::set_price("fmt-refused", Price::per_million(1.0, 2.0))?;
+    fmt_refused().unwrap_err();
+    fmt_refused().unwrap_err();
     // Its panic message shows in the output; silencing it would mean swapping the process's
     // panic hook under the tests running beside this one.
     assert!(std::panic::catch_unwind(fmt_panics).is_err());
@@ -278,6 +287,22 @@ fn the_exposition_follows_the_format_and_counts_every_call_exactly() -> TestResu
             .find("monitor_unpriced_calls_total", &priced)
             .is_empty()
     );
+
+    // A model none of whose calls reported usage: its calls are counted, its tokens and cost
+    // are unknown, so no series says zero.
+    let refused = [("gen_ai_request_model", "fmt-refused")];
+    for family in [
+        "monitor_model_tokens_total",
+        "monitor_cost_usd_total",
+        "monitor_token_cost_usd_total",
+        "monitor_unpriced_calls_total",
+    ] {
+        assert!(
+            exposition.find(family, &refused).is_empty(),
+            "{family} for a model of unknown usage"
+        );
+    }
+    assert_eq!(calls(&[("site", "fmt_refused")], "error"), 2.0);
 
     let stage = [("stage", ODD_STAGE), ("pipeline", "fmt-pipe")];
     assert_eq!(calls(&stage, "ok"), 3.0);

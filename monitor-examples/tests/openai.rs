@@ -215,9 +215,19 @@ async fn the_judge_at_a_real_endpoint_is_recorded_as_the_server_answered() {
     ] {
         assert_eq!(judge[field], answered * per_call, "{field}: {judge:#}");
     }
-    // The metered calls are the answered ones: the stream cut before its usage has none known.
-    // Streamed, those and the cut one; the refused calls never opened a stream.
-    assert_eq!(judge["calls"], answered, "{judge:#}");
+    // Its calls are the answered ones and the three that failed (each retried as a call of its
+    // own); those that reported usage, the answered ones: the stream cut before its usage has
+    // none known. Streamed, the answered ones and the cut one; the refused calls never opened a
+    // stream.
+    assert_eq!(
+        (&judge["calls"], &judge["token_calls"], &judge["errors"]),
+        (
+            &Value::from(answered + 3),
+            &Value::from(answered),
+            &Value::from(3)
+        ),
+        "{judge:#}"
+    );
     assert_eq!(judge["streamed_calls"], answered + 1, "{judge:#}");
 
     // /metrics: the same tokens, and the model that answered.

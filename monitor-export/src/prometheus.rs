@@ -706,14 +706,19 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
     for m in models {
         let mut labels = Labels::default();
         labels.push(MODEL_LABEL, &m.model);
-        for (token_type, n) in [
-            ("input", m.figures.tokens.input),
-            ("output", m.figures.tokens.output),
-            ("cached_input", m.figures.tokens.cached_input),
-            ("cache_write", m.figures.tokens.cache_write),
-            ("reasoning", m.figures.tokens.reasoning),
-        ] {
-            tokens.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], n);
+        // A model none of whose calls reported usage is listed, but its tokens are unknown: no
+        // series rather than zeros.
+        if m.figures.token_calls > 0 {
+            let t = &m.figures.tokens;
+            for (token_type, n) in [
+                ("input", t.input),
+                ("output", t.output),
+                ("cached_input", t.cached_input),
+                ("cache_write", t.cache_write),
+                ("reasoning", t.reasoning),
+            ] {
+                tokens.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], n);
+            }
         }
         if let Some(usd) = rules::model_cost(m) {
             cost.sample("", &labels, &[], Float(usd));

@@ -307,11 +307,10 @@ pub fn site_cost(f: &Figures) -> Option<f64> {
     (f.token_calls > f.unpriced_calls).then(|| f.known_cost_usd())
 }
 
-/// The cost of a model's calls to export: zero is the truth for a priced model not called yet,
-/// and a lie for an unpriced one.
+/// The cost of a model's calls to export: none while none of its calls reported usage (their
+/// cost is unknown, and zero would be a lie), nor when none of them was priced.
 pub fn model_cost(m: &ModelStats) -> Option<f64> {
-    (m.price.is_some() || m.figures.token_calls > m.figures.unpriced_calls)
-        .then_some(m.figures.known_cost_usd())
+    (m.figures.token_calls > m.figures.unpriced_calls).then_some(m.figures.known_cost_usd())
 }
 
 /// Whether heap figures mean anything: only when `MonitoredAlloc` counts the heap. Without it

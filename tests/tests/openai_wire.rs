@@ -340,8 +340,8 @@ fn a_stream_the_client_drops_before_its_usage_is_cancelled_with_its_usage_unknow
     assert_eq!((s.calls(), s.errors, s.cancelled), (1, 0, 1), "{s:?}");
     assert_eq!(s.chunks, 2);
     assert_eq!((s.token_calls, s.tokens.input, s.tokens.output), (0, 0, 0));
-    // Under its model, the same: a cancelled call, no usage. The model's stats list models with
-    // known usage only.
+    // Under its model, the same: a cancelled call, no usage. The models list it with that call,
+    // its usage unknown.
     let snapshot = monitor_core::snapshot();
     let entry = snapshot
         .sites
@@ -354,7 +354,10 @@ fn a_stream_the_client_drops_before_its_usage_is_cancelled_with_its_usage_unknow
         .map(|(m, f)| (m, f.cancelled, f.token_calls))
         .collect();
     assert_eq!(parts, [(Some("wire-dropped"), 1, 0)]);
-    assert!(snapshot.models.iter().all(|m| m.model != "wire-dropped"));
+    let model = model_stats("wire-dropped");
+    let f = &model.figures;
+    assert_eq!((f.calls(), f.cancelled, f.token_calls), (1, 1, 0));
+    assert_eq!(f.tokens, monitor_core::Tokens::default());
 }
 
 #[tracks_tokens(provider = "openai", model = request.model.clone())]

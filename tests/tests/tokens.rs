@@ -181,6 +181,31 @@ fn a_call_that_names_no_model_counts_under_unknown() {
     assert_eq!(model.figures.cost_usd(), None);
 }
 
+#[tracks_tokens(model = "tok-never-reported")]
+fn never_reports() -> Option<Tokens> {
+    None
+}
+
+#[tracks_tokens(model = "tok-never-reported")]
+fn always_refused() -> Result<Tokens, String> {
+    Err("refused".into())
+}
+
+#[test]
+fn a_model_none_of_whose_calls_reported_usage_is_listed_with_its_calls() {
+    never_reports();
+    never_reports();
+    always_refused().unwrap_err();
+    let model = models()
+        .into_iter()
+        .find(|m| m.model == "tok-never-reported")
+        .expect("listed, though it reported no usage");
+    let f = &model.figures;
+    // Three calls from two sites, one failed; none reported usage, so it is unknown, not zero.
+    assert_eq!((f.calls(), f.errors, f.token_calls), (3, 1, 0));
+    assert_eq!(f.tokens, Tokens::default());
+}
+
 // A stage that awaits metered calls, yielding in between, so its polls interleave with others.
 #[tracks_tokens(model = "tok-stage")]
 async fn metered(input: u64) -> Tokens {

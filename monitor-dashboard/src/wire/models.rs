@@ -12,7 +12,11 @@ pub(crate) struct Models {
 pub(crate) struct ModelStats {
     model: String,
     price: Option<Price>,
+    /// Every call, failed ones included.
     calls: u64,
+    /// The calls that reported usage; the others' usage is unknown.
+    token_calls: u64,
+    errors: u64,
     #[serde(flatten)]
     tokens: TokenFigures,
     cost_usd: Option<f64>,
@@ -33,7 +37,9 @@ impl From<&monitor_core::snapshot::ModelStats> for ModelStats {
         ModelStats {
             model: m.model.clone(),
             price: m.price.as_ref().map(Into::into),
-            calls: f.token_calls,
+            calls: f.calls(),
+            token_calls: f.token_calls,
+            errors: f.errors,
             tokens: f.into(),
             cost_usd: f.cost_usd(),
             known_cost_usd: f.known_cost_usd(),

@@ -28,6 +28,19 @@ function tokensByKind(m) {
   };
 }
 
+/** The calls that reported no usage (failed, cut off before their usage, or never asked for
+ *  it), whose tokens and cost are unknown rather than zero; nothing when every call reported. */
+function unknownUsage(m) {
+  const unknown = (m.calls || 0) - (m.token_calls || 0);
+  if (unknown <= 0) return null;
+  return el("span", {
+    class: "sub",
+    "data-field": "unknown_usage",
+    title: "calls that reported no usage: their tokens and cost are unknown",
+    text: `${fmt.count(unknown)} without usage`,
+  });
+}
+
 /** Two durations as "p50 / p99", or "–" without streamed calls. */
 function timingPair(streamed, p50, p99) {
   return streamed > 0 ? `${fmt.duration(p50)} / ${fmt.duration(p99)}` : "–";
@@ -66,7 +79,12 @@ function modelRow(m) {
     "tr",
     { "data-model": m.model },
     el("td", { class: "wrap" }, m.model, m.price ? null : el("span", { class: "tag", text: "no price" })),
-    el("td", { class: "num", "data-field": "calls", text: fmt.count(m.calls) }),
+    el(
+      "td",
+      { class: "num", "data-field": "calls" },
+      fmt.count(m.calls),
+      unknownUsage(m),
+    ),
     el("td", {}, mix),
     ...kindCells,
     el("td", { class: "num", "data-field": "cost", text: fmt.cost(m) }),
