@@ -163,7 +163,8 @@ pub fn limits() -> Result<monitor_dashboard::ServerLimits, monitor_dashboard::Da
 
 /// The service's objectives: the API succeeds 99.5 % of the time (its handlers name `logo-api`
 /// in their attribute), 99 % of logo requests finish within 500 ms, a logo costs at most
-/// $0.005 of LLM calls, and the drafting model costs at most $50 a day.
+/// $0.007 of LLM calls (a typical one costs about $0.006: the few over it, made dear by a retry
+/// or a long draft, are kept as traces), and the drafting model costs at most $50 a day.
 pub fn objectives() -> Vec<monitor_core::objectives::Objective> {
     use monitor_core::objectives::{Objective, Per};
     use std::time::Duration;
@@ -171,7 +172,7 @@ pub fn objectives() -> Vec<monitor_core::objectives::Objective> {
         Objective::success_rate("logo-api", 0.995),
         Objective::latency("logo-latency", Duration::from_millis(500), 0.99)
             .route("POST /api/logos"),
-        Objective::cost("logo-cost", 0.005, Per::Run).pipeline("logo"),
+        Objective::cost("logo-cost", 0.007, Per::Run).pipeline("logo"),
         Objective::cost(
             "draft-model-spend",
             50.0,
