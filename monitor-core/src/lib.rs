@@ -115,9 +115,16 @@
 //! the call's time to first chunk, and (last item − first item) / (items − 1) its time per output
 //! chunk; an `Err` item makes the call an error (its message filed with the error patterns), as
 //! does, under `#[tracks_tokens]`, an item that reports a failure ([`TokenUsage::failure`]: the
-//! Responses API's `response.failed`); a stream dropped before its end is a cancelled call whose items' tokens are still counted and
-//! priced. Items whose type tells a size add to the response bytes. Under `#[tracks_tokens]`,
-//! each item reports usage (see [`tracks_tokens`] for how it adds up).
+//! Responses API's `response.failed`); a stream dropped before its end is a cancelled call whose
+//! items' tokens are still counted and priced. Items whose type tells a size add to the response
+//! bytes. Under `#[tracks_tokens]`, each item reports usage (see [`tracks_tokens`] for how it
+//! adds up).
+//!
+//! A stream is known by the signature (`impl Stream`, `BoxStream`, `Pin<Box<dyn Stream>>`) or, for
+//! `#[tracks_tokens]` and for an `async` handler or stage, by the value's type: a boxed stream
+//! behind an alias (async-openai's `ChatCompletionResponseStream`), or a `Result` of one, is
+//! measured until it ends too. A handler or stage that returns a stream of another concrete type
+//! is recorded when it returns, as a synchronous one returning an alias is.
 //!
 //! ```
 //! use futures_core::Stream;

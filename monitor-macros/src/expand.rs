@@ -187,10 +187,32 @@ impl<'a> Cx<'a> {
             }
         } else {
             let cache_lookup = self.cache_lookup(true);
-            quote! {
+            // A boxed stream behind an alias (`ChatCompletionResponseStream`), or a `Result` of
+            // one, is measured until it ends, as a stream the signature names is; any other value,
+            // a stream of a concrete type included, is recorded as returned: a handler or stage
+            // compiles whatever it returns.
+            quote_spanned! {self.ret_span=>
                 #cache_lookup
                 if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
-                    __monitor_guard.finish(::monitor_core::__private::outcome!(&__monitor_ret));
+                    #[allow(unused_imports)]
+                    use ::monitor_core::__private::{ReturnedBoxed as _, ReturnedValue as _};
+                    (&&&&::monitor_core::__private::Returned::of(&__monitor_ret)).__monitor_returned(
+                        &mut __monitor_ret,
+                        __monitor_guard,
+                        &mut ::monitor_core::__private::GuardSpan,
+                        |__monitor_guard, __monitor_ret, _| {
+                            __monitor_guard.finish(::monitor_core::__private::outcome!(__monitor_ret));
+                        },
+                        |__monitor_item, __monitor_call| {
+                            __monitor_call.chunk(
+                                ::monitor_core::__private::outcome!(__monitor_item),
+                                ::core::option::Option::None,
+                            );
+                        },
+                        |__monitor_guard, __monitor_error| {
+                            __monitor_guard.finish(::monitor_core::__private::outcome!(__monitor_error));
+                        },
+                    );
                 }
             }
         }
@@ -198,7 +220,7 @@ impl<'a> Cx<'a> {
 
     /// `mut` for the binding of a value [`Cx::finish`] measures by its type.
     fn ret_mut(&self, stream: Option<&StreamReturn>) -> TokenStream {
-        if self.which == Macro::Tokens && stream.is_none() {
+        if stream.is_none() {
             quote!(mut)
         } else {
             TokenStream::new()

@@ -421,6 +421,73 @@ fn handlers_and_stages_measure_streams_too() {
     assert_eq!((p.calls(), p.chunks), (1, 3));
 }
 
+/// A boxed stream behind an alias, as a client crate names its streams
+/// (`ChatCompletionResponseStream`): the signature shows no stream.
+type Events = Pin<Box<dyn Stream<Item = Result<u32, Overloaded>> + Send>>;
+
+/// Three events, 10 ms apart, the last an `Err`.
+fn slow_events() -> Events {
+    Box::pin(
+        stream::iter([Ok(1), Ok(2), Err(Overloaded)]).then(|event| async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            event
+        }),
+    )
+}
+
+#[pipeline_stage(pipeline = "aliased")]
+async fn aliased_stage() -> Events {
+    slow_events()
+}
+
+#[monitored_handler(route = "GET /aliased")]
+async fn aliased_handler(open: bool) -> Result<Events, Refused> {
+    if open {
+        Ok(slow_events())
+    } else {
+        Err(Refused)
+    }
+}
+
+/// A stream of a concrete type cannot be measured and returned as itself: a handler that returns
+/// one still compiles, and its call ends when it returns.
+#[monitored_handler(route = "GET /concrete")]
+async fn concrete_handler() -> stream::Iter<std::vec::IntoIter<u32>> {
+    stream::iter(vec![1, 2])
+}
+
+#[test]
+fn async_handlers_and_stages_measure_a_stream_behind_an_alias_until_it_ends() {
+    let rt = runtime();
+    let items: Vec<_> = rt.block_on(async { aliased_stage().await.collect().await });
+    assert_eq!(items.len(), 3);
+    let s = site("aliased_stage").stats();
+    assert_eq!((s.calls(), s.chunks, s.errors), (1, 3, 1));
+    // Until the last event, 30 ms after the call, not until the stream was returned.
+    assert!(
+        s.durations.quantile(0.5) >= Duration::from_millis(29),
+        "{s:?}"
+    );
+    assert!(
+        s.first_chunk.quantile(0.5) >= Duration::from_millis(9),
+        "{s:?}"
+    );
+
+    let read = rt.block_on(async { aliased_handler(true).await.unwrap().take(2).count().await });
+    assert_eq!(read, 2);
+    assert!(rt.block_on(aliased_handler(false)).is_err());
+    let h = site("aliased_handler").stats();
+    // The stream dropped after two events is cancelled; the `Err` instead of a stream failed.
+    assert_eq!((h.calls(), h.chunks, h.cancelled, h.errors), (2, 2, 1, 1));
+
+    assert_eq!(
+        rt.block_on(async { concrete_handler().await.count().await }),
+        2
+    );
+    let c = site("concrete_handler").stats();
+    assert_eq!((c.calls(), c.chunks, c.errors), (1, 0, 0));
+}
+
 fn assert_send<T: Send>(_: &T) {}
 
 #[test]
