@@ -11,28 +11,8 @@ use monitor_core::{TokenUsage, Tokens, tracks_tokens};
 #[global_allocator]
 static ALLOC: MonitoredAlloc = MonitoredAlloc::system();
 
-const CHAT_COMPLETION: &str = r#"{
-  "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
-  "object": "chat.completion",
-  "created": 1741570283,
-  "model": "o3-mini-2025-01-31",
-  "choices": [
-    {
-      "index": 0,
-      "message": { "role": "assistant", "content": "A fox.", "refusal": null, "annotations": [] },
-      "logprobs": null,
-      "finish_reason": "stop"
-    }
-  ],
-  "usage": {
-    "prompt_tokens": 1117,
-    "completion_tokens": 346,
-    "total_tokens": 1463,
-    "prompt_tokens_details": { "cached_tokens": 1024, "audio_tokens": 0 },
-    "completion_tokens_details": { "reasoning_tokens": 256, "audio_tokens": 0,
-      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0 }
-  }
-}"#;
+/// A chat completion by a reasoning model, as OpenAI documents it.
+const CHAT_COMPLETION: &str = include_str!("../fixtures/openai_chat_completion.json");
 
 /// The response is handed in and out, so that the call itself makes nothing.
 #[tracks_tokens(provider = "openai")]

@@ -82,42 +82,7 @@ fn cost_of(model: &str, tokens: &Tokens) -> f64 {
 
 /// A chat completion by a reasoning model, as OpenAI documents it (`POST /v1/chat/completions`),
 /// with cached prompt tokens and reasoning tokens.
-const CHAT_COMPLETION: &str = r#"{
-  "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
-  "object": "chat.completion",
-  "created": 1741570283,
-  "model": "o3-mini-2025-01-31",
-  "choices": [
-    {
-      "index": 0,
-      "message": {
-        "role": "assistant",
-        "content": "A fox, drawn in three strokes.",
-        "refusal": null,
-        "annotations": []
-      },
-      "logprobs": null,
-      "finish_reason": "stop"
-    }
-  ],
-  "usage": {
-    "prompt_tokens": 1117,
-    "completion_tokens": 346,
-    "total_tokens": 1463,
-    "prompt_tokens_details": {
-      "cached_tokens": 1024,
-      "audio_tokens": 0
-    },
-    "completion_tokens_details": {
-      "reasoning_tokens": 256,
-      "audio_tokens": 0,
-      "accepted_prediction_tokens": 0,
-      "rejected_prediction_tokens": 0
-    }
-  },
-  "service_tier": "default",
-  "system_fingerprint": "fp_fc9f1d7035"
-}"#;
+const CHAT_COMPLETION: &str = include_str!("../fixtures/openai_chat_completion.json");
 
 const CHAT_TOKENS: Tokens = Tokens::new(1117, 346).cached(1024).reasoning(256);
 
