@@ -12,7 +12,7 @@ pub(crate) const TSC: u8 = 2;
 pub(crate) const SAMPLE: u8 = 4;
 /// An HTTP layer serves requests: a handler's record may wait for the layer (see `request.rs`).
 pub(crate) const REQUESTS: u8 = 8;
-/// Runs are traced (see `run.rs`): each call looks for the run enclosing it.
+/// Runs are traced (see `run/`): each call looks for the run enclosing it.
 pub(crate) const TRACES: u8 = 16;
 
 /// The mode bits; 0 (off) without the `enabled` feature.
