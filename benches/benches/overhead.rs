@@ -56,6 +56,21 @@ fn drain(s: impl Stream<Item = Tokens>) -> u64 {
     block_on(s.fold(0, |n, t| async move { n + t.output }))
 }
 
+/// A failure as a service sees one while a dependency is down: the same words each time.
+#[inline(never)]
+fn bare_failing(x: u64) -> Result<u64, String> {
+    if black_box(x) > 0 {
+        return Err("upstream timed out: connection to 10.0.0.7:5432 refused".to_owned());
+    }
+    Ok(body(x))
+}
+
+#[monitored_handler]
+#[inline(never)]
+fn failing_handler(x: u64) -> Result<u64, String> {
+    bare_failing(x)
+}
+
 #[monitored_handler]
 #[inline(never)]
 async fn handler_async(x: u64) -> u64 {
@@ -106,6 +121,20 @@ fn single_thread(c: &mut Criterion) {
     g.finish();
 }
 
+/// A failed call: its message is read, redacted and grouped into its error pattern, and the call
+/// kept as an event; a message seen lately is not run through the redaction rules again.
+fn failures(c: &mut Criterion) {
+    let mut g = c.benchmark_group("a failed call");
+    let s = suffix();
+    g.bench_function("bare call returning Err", |b| {
+        b.iter(|| bare_failing(black_box(7)))
+    });
+    g.bench_function(format!("#[monitored_handler] returning Err{s}"), |b| {
+        b.iter(|| failing_handler(black_box(7)))
+    });
+    g.finish();
+}
+
 fn asynchronous(c: &mut Criterion) {
     let mut g = c.benchmark_group("async fn, polled once");
     let s = suffix();
@@ -147,6 +176,6 @@ fn two_threads(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = monitor_benches::criterion();
-    targets = single_thread, asynchronous, streams, two_threads
+    targets = single_thread, failures, asynchronous, streams, two_threads
 }
 criterion_main!(benches);

@@ -77,4 +77,32 @@ fn failures_samples_and_outliers_are_kept_and_nothing_else() {
         .filter(|e| e.duration >= Duration::from_millis(30))
         .count();
     assert_eq!(slow_outliers, 1);
+
+    // The same message again and again is redacted once and remembered; a rule added meanwhile
+    // applies to the next one all the same.
+    for _ in 0..3 {
+        let _ = same_failure();
+    }
+    monitor_core::errors::add_redaction("db-[0-9]+").unwrap();
+    let _ = same_failure();
+    let messages: Vec<String> = recent()
+        .0
+        .into_iter()
+        .filter(|e| e.site.name() == "same_failure")
+        .filter_map(|e| e.error_message)
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "db-7 refused token=<redacted>",
+            "db-7 refused token=<redacted>",
+            "db-7 refused token=<redacted>",
+            "<redacted> refused token=<redacted>",
+        ]
+    );
+}
+
+#[monitored_handler]
+fn same_failure() -> Result<u64, String> {
+    Err("db-7 refused token=hunter2".to_owned())
 }

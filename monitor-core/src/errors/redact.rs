@@ -158,8 +158,8 @@ impl<V: Clone> MessageCache<V> {
     }
 }
 
-/// [`redact`], through a [`MessageCache`]: when every run fails with the same words and is kept,
-/// each would run every rule again.
+/// [`redact`], through a [`MessageCache`]: when every call fails with the same words, each kept
+/// run and each event would run every rule again.
 pub(crate) fn redact_cached(message: &str) -> String {
     static SEEN: MessageCache<String> = MessageCache::new(1024);
     SEEN.get(message, redact)

@@ -144,7 +144,7 @@ pub(crate) fn keep(
         error_message: outcome
             .error_message
             .as_deref()
-            .map(crate::errors::redact::redact),
+            .map(crate::errors::redact::redact_cached),
         trace_id: super::run::event_trace(),
     };
     let mut buffer = BUFFER.lock();
