@@ -220,7 +220,7 @@ impl KeptRun {
             tracestate: f.tracestate.clone(),
             kept: reason,
             head_sampled: f.head_sampled,
-            start: f.start_wall,
+            start: clock::wall_time_of(f.start_units),
             dropped_spans: f.dropped_spans,
             spans: spans.into_boxed_slice(),
             extras: extras.into_boxed_slice(),

@@ -170,7 +170,6 @@ pub(crate) struct Fragment {
     /// The handler a request scope's root is: the first to enter in the scope claims it.
     root_site: Option<&'static Site>,
     start_units: u64,
-    start_wall: SystemTime,
     spans: Vec<SpanRecord>,
     extras: Vec<Extra>,
     dropped_spans: u64,
@@ -281,7 +280,6 @@ fn fragment(serial: u64, trace_id: TraceId, head_sampled: bool, start_units: u64
             root_span: 0,
             root_site: None,
             start_units: 0,
-            start_wall: SystemTime::UNIX_EPOCH,
             spans: Vec::new(),
             extras: Vec::new(),
             dropped_spans: 0,
@@ -352,7 +350,6 @@ fn start_run(start_units: u64, parent: Option<&TraceParent>) -> Option<Box<Fragm
     let trace_id = parent.map_or_else(TraceId::random, |p| p.trace_id);
     let sampled = sampler().decide(trace_id, parent.map(|p| p.sampled));
     let mut f = fragment(next_u64() | 1, trace_id, sampled, start_units);
-    f.start_wall = SystemTime::now();
     if let Some(p) = parent {
         f.remote_parent = Some(p.span_id);
         f.tracestate.clone_from(&p.tracestate);
