@@ -249,7 +249,6 @@ pub fn normalize(message: &str) -> String {
 fn normalize_with(message: &str, filtered: bool) -> String {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     let rules = RULES.get_or_init(|| {
-        let digit = |t: &str| t.bytes().any(|b| b.is_ascii_digit());
         vec![
             Rule::new(r#""[^"]*""#, "\"<s>\"", |t| t.contains('"')),
             Rule::new(r"'[^']*'", "'<s>'", |t| t.contains('\'')),
@@ -262,13 +261,6 @@ fn normalize_with(message: &str, filtered: bool) -> String {
             Rule::new(r"\b0[xX][0-9a-fA-F]+\b", "<hex>", |t| {
                 t.contains("0x") || t.contains("0X")
             }),
-            // Hex runs of 8 or more with at least one digit and one letter: hashes, ids.
-            Rule::new(
-                r"\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b",
-                "\u{0}",
-                |t| t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F')),
-            ),
-            Rule::new(r"\d+(\.\d+)?", "<n>", digit),
         ]
     });
     let mut text = message.to_owned();
@@ -276,23 +268,77 @@ fn normalize_with(message: &str, filtered: bool) -> String {
         if filtered && !(rule.may_match)(&text) {
             continue;
         }
-        if rule.with == "\u{0}" {
-            // Only long runs are ids; `a1` in `v1a` is a word.
-            text = rule
-                .regex
-                .replace_all(&text, |c: &regex_lite::Captures<'_>| {
-                    if c[0].len() >= 8 {
-                        "<hex>".to_owned()
-                    } else {
-                        c[0].to_owned()
-                    }
-                })
-                .into_owned();
-        } else {
-            text = rule.regex.replace_all(&text, rule.with).into_owned();
+        text = rule.regex.replace_all(&text, rule.with).into_owned();
+    }
+    numbers(&hex_ids(&text))
+}
+
+/// Whether `b` is a word character, as regex_lite's `\w` and `\b` see it (ASCII only).
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Every word of 8 or more hex digits with at least one digit and one letter — a hash, an id —
+/// replaced by `<hex>`; `v1a` (too short) and `deadbeef` (no digit) are words. Written out rather
+/// than as a regex: every message with a number runs it, and regex_lite's matcher took
+/// microseconds.
+fn hex_ids(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_word(bytes[i]) {
+            i += 1;
+        }
+        let word = &bytes[start..i];
+        if word.len() >= 8
+            && word.iter().all(u8::is_ascii_hexdigit)
+            && word.iter().any(u8::is_ascii_digit)
+            && word.iter().any(u8::is_ascii_alphabetic)
+        {
+            out.push_str(&text[copied..start]);
+            out.push_str("<hex>");
+            copied = i;
         }
     }
-    text
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Every number — digits, with a fraction if one follows a `.` — replaced by `<n>`, wherever it
+/// stands (`v1` is `v<n>`).
+fn numbers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str("<n>");
+        copied = i;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -376,6 +422,41 @@ mod tests {
                 normalize_with(message, true),
                 normalize_with(message, false),
                 "{message}"
+            );
+        }
+    }
+
+    /// What [`hex_ids`] and [`numbers`] replace, as the regexes they stand for would.
+    fn hex_ids_and_numbers_by_regex(text: &str) -> String {
+        let hex = Regex::new(
+            r"\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b",
+        )
+        .unwrap();
+        let text = hex.replace_all(text, |c: &regex_lite::Captures<'_>| {
+            if c[0].len() >= 8 {
+                "<hex>".to_owned()
+            } else {
+                c[0].to_owned()
+            }
+        });
+        let number = Regex::new(r"\d+(\.\d+)?").unwrap();
+        number.replace_all(&text, "<n>").into_owned()
+    }
+
+    #[test]
+    fn hex_ids_and_numbers_are_replaced_as_their_regexes_would() {
+        for text in [
+            "a94a8fe5ccb19ba6 and DEADBEEF12 and 1234abcd and 1234abc and deadbeef",
+            "v1a v1 1.2.3 x1.5y 12. .5 1..2 3.x 10.0.0.7:5432",
+            "abc_12345678 ab12cd34ef56-4411 é1234abcdé 1234abcdé ü12345678abü",
+            "_1234abcd_ 1234abcd_ 0xff 9 99 <n> <hex>",
+            "",
+            "🦀1a2b3c4d5e🦀",
+        ] {
+            assert_eq!(
+                numbers(&hex_ids(text)),
+                hex_ids_and_numbers_by_regex(text),
+                "{text}"
             );
         }
     }
