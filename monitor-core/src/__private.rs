@@ -12,8 +12,8 @@ pub use crate::record::outcome::{
 };
 pub use crate::record::registry::SiteRef;
 pub use crate::record::returned::{
-    BoxedStream, Returned, ReturnedBoxed, ReturnedStream, ReturnedStreamInResult, ReturnedValue,
-    RewrapStream,
+    BoxedStream, IsBoxedStream, IsPlainValue, Returned, ReturnedBoxed, ReturnedStream,
+    ReturnedStreamInResult, ReturnedValue, RewrapStream,
 };
 pub use crate::record::site::{Site, SiteKind, SiteMeta};
 pub use crate::record::stream::{Metered, StreamCall, meter_stream};

@@ -120,11 +120,11 @@
 //! bytes. Under `#[tracks_tokens]`, each item reports usage (see [`tracks_tokens`] for how it
 //! adds up).
 //!
-//! A stream is known by the signature (`impl Stream`, `BoxStream`, `Pin<Box<dyn Stream>>`) or, for
-//! `#[tracks_tokens]` and for an `async` handler or stage, by the value's type: a boxed stream
-//! behind an alias (async-openai's `ChatCompletionResponseStream`), or a `Result` of one, is
-//! measured until it ends too. A handler or stage that returns a stream of another concrete type
-//! is recorded when it returns, as a synchronous one returning an alias is.
+//! A stream is known by the signature (`impl Stream`, `BoxStream`, `Pin<Box<dyn Stream>>`) or by
+//! the value's type: a boxed stream behind an alias (async-openai's `ChatCompletionResponseStream`),
+//! or a `Result` of one, is measured until it ends too. A handler or stage that returns a stream of
+//! another concrete type is recorded when it returns (`#[tracks_tokens]` says it cannot measure
+//! it).
 //!
 //! ```
 //! use futures_core::Stream;

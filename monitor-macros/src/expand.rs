@@ -187,33 +187,41 @@ impl<'a> Cx<'a> {
             }
         } else {
             let cache_lookup = self.cache_lookup(true);
-            // A boxed stream behind an alias (`ChatCompletionResponseStream`), or a `Result` of
-            // one, is measured until it ends, as a stream the signature names is; any other value,
-            // a stream of a concrete type included, is recorded as returned: a handler or stage
-            // compiles whatever it returns.
+            let measured = self.measured_by_type();
             quote_spanned! {self.ret_span=>
                 #cache_lookup
-                if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
-                    #[allow(unused_imports)]
-                    use ::monitor_core::__private::{ReturnedBoxed as _, ReturnedValue as _};
-                    (&&&&::monitor_core::__private::Returned::of(&__monitor_ret)).__monitor_returned(
-                        &mut __monitor_ret,
-                        __monitor_guard,
-                        &mut ::monitor_core::__private::GuardSpan,
-                        |__monitor_guard, __monitor_ret, _| {
-                            __monitor_guard.finish(::monitor_core::__private::outcome!(__monitor_ret));
-                        },
-                        |__monitor_item, __monitor_call| {
-                            __monitor_call.chunk(
-                                ::monitor_core::__private::outcome!(__monitor_item),
-                                ::core::option::Option::None,
-                            );
-                        },
-                        |__monitor_guard, __monitor_error| {
-                            __monitor_guard.finish(::monitor_core::__private::outcome!(__monitor_error));
-                        },
-                    );
-                }
+                #measured
+            }
+        }
+    }
+
+    /// A handler's or stage's value, `__monitor_ret`, recorded with `__monitor_guard` (an
+    /// `Option`) by its type: a boxed stream behind an alias (`ChatCompletionResponseStream`), or
+    /// a `Result` of one, is measured until it ends, as a stream the signature names is; any other
+    /// value, a stream of a concrete type included, is recorded as returned: a handler or stage
+    /// compiles whatever it returns.
+    fn measured_by_type(&self) -> TokenStream {
+        quote_spanned! {self.ret_span=>
+            if let ::core::option::Option::Some(__monitor_guard) = __monitor_guard {
+                #[allow(unused_imports)]
+                use ::monitor_core::__private::{ReturnedBoxed as _, ReturnedValue as _};
+                (&&&&::monitor_core::__private::Returned::of(&__monitor_ret)).__monitor_returned(
+                    &mut __monitor_ret,
+                    __monitor_guard,
+                    &mut ::monitor_core::__private::GuardSpan,
+                    |__monitor_guard, __monitor_ret, _| {
+                        __monitor_guard.finish(::monitor_core::__private::outcome!(__monitor_ret));
+                    },
+                    |__monitor_item, __monitor_call| {
+                        __monitor_call.chunk(
+                            ::monitor_core::__private::outcome!(__monitor_item),
+                            ::core::option::Option::None,
+                        );
+                    },
+                    |__monitor_guard, __monitor_error| {
+                        __monitor_guard.finish(::monitor_core::__private::outcome!(__monitor_error));
+                    },
+                );
             }
         }
     }
@@ -450,12 +458,31 @@ fn sync(cx: &Cx) -> TokenStream {
         },
     };
     let cache_lookup = cx.cache_lookup(false);
+    let measured = cx.measured_by_type();
     quote! {
         let __monitor_mode = ::monitor_core::__private::mode();
         let __monitor_request_bytes: u64 = #request_bytes;
         let __monitor_body = ::monitor_core::__private::once(move || -> #ret { #body });
         if __monitor_mode & ::monitor_core::__private::ON == 0 {
             return __monitor_body();
+        }
+        {
+            #[allow(unused_imports)]
+            use ::monitor_core::__private::{IsBoxedStream as _, IsPlainValue as _};
+            // A boxed stream behind an alias: measured until it ends, as an async function's is.
+            // A constant per type, so a plain value's path carries none of this.
+            if (&&::monitor_core::__private::Returned::of_body(&__monitor_body)).__monitor_is_boxed() {
+                let mut __monitor_guard = ::monitor_core::__private::Guard::enter(
+                    &__MONITOR_SITE,
+                    ::monitor_core::__private::SiteKind::#kind,
+                );
+                if let ::core::option::Option::Some(__monitor_guard) = &mut __monitor_guard {
+                    __monitor_guard.add_request_bytes(__monitor_request_bytes);
+                }
+                let mut __monitor_ret = __monitor_body();
+                #measured
+                return __monitor_ret;
+            }
         }
         ::monitor_core::__private::run::<{ ::monitor_core::__private::SiteKind::#kind.code() }, _>(
             &__MONITOR_SITE,

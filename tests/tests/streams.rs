@@ -449,6 +449,42 @@ async fn aliased_handler(open: bool) -> Result<Events, Refused> {
     }
 }
 
+#[pipeline_stage(pipeline = "aliased")]
+fn aliased_sync_stage() -> Events {
+    slow_events()
+}
+
+#[monitored_handler(route = "GET /aliased-sync")]
+fn aliased_sync_handler(open: bool, body: String) -> Result<Events, Refused> {
+    if open && !body.is_empty() {
+        Ok(slow_events())
+    } else {
+        Err(Refused)
+    }
+}
+
+#[test]
+fn sync_handlers_and_stages_measure_a_stream_behind_an_alias_until_it_ends() {
+    let rt = runtime();
+    let items: Vec<_> = rt.block_on(aliased_sync_stage().collect());
+    assert_eq!(items.len(), 3);
+    let s = site("aliased_sync_stage").stats();
+    assert_eq!((s.calls(), s.chunks, s.errors), (1, 3, 1));
+    assert!(
+        s.durations.quantile(0.5) >= Duration::from_millis(29),
+        "{s:?}"
+    );
+
+    let stream = aliased_sync_handler(true, "x".repeat(100)).unwrap();
+    assert_eq!(rt.block_on(stream.count()), 3);
+    assert!(aliased_sync_handler(false, String::new()).is_err());
+    let h = site("aliased_sync_handler").stats();
+    // The stream's `Err` event failed the first call; the `Err` instead of a stream the second.
+    assert_eq!((h.calls(), h.chunks, h.cancelled, h.errors), (2, 3, 0, 2));
+    // The arguments' sizes, as for any handler: the 100-byte body, then an empty one.
+    assert_eq!(h.request_bytes, 100);
+}
+
 /// A stream of a concrete type cannot be measured and returned as itself: a handler that returns
 /// one still compiles, and its call ends when it returns.
 #[monitored_handler(route = "GET /concrete")]

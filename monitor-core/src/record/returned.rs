@@ -48,6 +48,40 @@ impl<T> Returned<T> {
     pub fn of(_value: &T) -> Returned<T> {
         Returned(PhantomData)
     }
+
+    /// The type `body` returns, before it runs.
+    #[inline(always)]
+    pub fn of_body<F: FnOnce() -> T>(_body: &F) -> Returned<T> {
+        Returned(PhantomData)
+    }
+}
+
+/// Whether a type is a boxed stream (or a `Result` of one), asked before the body runs: a
+/// synchronous handler or stage takes the stream's path only then, and the answer is a constant,
+/// so the other path is compiled out. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait IsBoxedStream {
+    fn __monitor_is_boxed(&self) -> bool;
+}
+
+impl<X: BoxedStream> IsBoxedStream for &Returned<X> {
+    #[inline(always)]
+    fn __monitor_is_boxed(&self) -> bool {
+        true
+    }
+}
+
+/// Any other type. Not public API. Used by generated code.
+#[doc(hidden)]
+pub trait IsPlainValue {
+    fn __monitor_is_boxed(&self) -> bool;
+}
+
+impl<T> IsPlainValue for Returned<T> {
+    #[inline(always)]
+    fn __monitor_is_boxed(&self) -> bool {
+        false
+    }
 }
 
 /// A boxed stream a call can be measured as and still returned as itself. Not public API. Used
