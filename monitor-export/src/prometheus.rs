@@ -616,14 +616,7 @@ fn render_sites(
             }
         }
         if c.token_calls > 0 {
-            let t = &c.tokens;
-            for (token_type, n) in [
-                ("input", t.input),
-                ("output", t.output),
-                ("cached_input", t.cached_input),
-                ("cache_write", t.cache_write),
-                ("reasoning", t.reasoning),
-            ] {
+            for (token_type, n) in token_counts(&c.tokens) {
                 tokens.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], n);
             }
         }
@@ -678,6 +671,18 @@ fn render_error_types(
 }
 
 /// Tokens and cost per model.
+/// The token counts of the token families, by [`TOKEN_TYPE_LABEL`]: `input` and `output` whole,
+/// and their three parts.
+fn token_counts(t: &monitor_core::Tokens) -> [(&'static str, u64); 5] {
+    [
+        ("input", t.input),
+        ("output", t.output),
+        ("cached_input", t.cached_input),
+        ("cache_write", t.cache_write),
+        ("reasoning", t.reasoning),
+    ]
+}
+
 fn render_models(out: &mut Output, models: &[ModelStats]) {
     let mut tokens = out.family(
         MODEL_TOKENS,
@@ -709,14 +714,7 @@ fn render_models(out: &mut Output, models: &[ModelStats]) {
         // A model none of whose calls reported usage is listed, but its tokens are unknown: no
         // series rather than zeros.
         if m.figures.token_calls > 0 {
-            let t = &m.figures.tokens;
-            for (token_type, n) in [
-                ("input", t.input),
-                ("output", t.output),
-                ("cached_input", t.cached_input),
-                ("cache_write", t.cache_write),
-                ("reasoning", t.reasoning),
-            ] {
+            for (token_type, n) in token_counts(&m.figures.tokens) {
                 tokens.sample("", &labels, &[(TOKEN_TYPE_LABEL, token_type)], n);
             }
         }
