@@ -94,6 +94,14 @@ fn child() {
             println!("HISTORY {calls} {errors}");
             return;
         }
+        // Two ticks in one millisecond, then an exit that closes nothing, as a kill would.
+        "same-millisecond" => {
+            let at = SystemTime::now();
+            calls_then_tick(at, 0);
+            calls_then_tick(at, CALLS_PER_TICK);
+            println!("WRITTEN {}", 2 * CALLS_PER_TICK);
+            std::process::exit(0);
+        }
         // Three hours ago, then now, with an hour's retention.
         "retention" => {
             let now = SystemTime::now();
@@ -164,6 +172,29 @@ fn the_history_spans_restarts() {
     let (loaded, history) = run("read", &path);
     assert_eq!(loaded, 2 * one_run);
     assert_eq!(history, [2 * one_run, 2 * one_run_errors]);
+}
+
+/// A tick in the same millisecond as the write before adds to the frame that write wrote without
+/// moving its end: it is written all the same, not left for the next tick (which a kill would
+/// never let come).
+#[test]
+fn a_tick_in_the_same_millisecond_as_the_last_write_is_written_too() {
+    if std::env::var_os(MODE).is_some() {
+        return;
+    }
+    let dir = TempDir::new("history-same-ms").expect("temp dir");
+    let path = dir.path().join("history.db");
+    let out = spawn("same-millisecond", &path)
+        .wait_with_output()
+        .expect("the child ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("WRITTEN {}", 2 * CALLS_PER_TICK)),
+        "{text}"
+    );
+    let (loaded, history) = run("read", &path);
+    assert_eq!(loaded, 2 * CALLS_PER_TICK);
+    assert_eq!(history, [2 * CALLS_PER_TICK, 2 * CALLS_PER_TICK / 4]);
 }
 
 #[test]

@@ -788,8 +788,16 @@ pub(crate) fn batch(state: &State) -> Option<Batch> {
     };
     for tier in &state.tiers {
         let written = store.written_to.get(&tier.width_ms).copied().unwrap_or(0);
-        // Only a tier's newest frames change: the ones that end after the last write.
-        let changed = tier.frames.iter().rev().take_while(|f| f.end_ms > written);
+        // Only a tier's newest frames change: the ones that end after the last write, and the
+        // newest one even when it ends at it — a tick in the same millisecond as the write before
+        // added to it without moving its end.
+        let changed = tier
+            .frames
+            .iter()
+            .rev()
+            .enumerate()
+            .take_while(|(i, f)| f.end_ms > written || (*i == 0 && f.end_ms == written))
+            .map(|(_, f)| f);
         let from = writes.frames.len();
         writes
             .frames
