@@ -132,14 +132,14 @@ impl KeptSpan {
 }
 
 impl KeptRun {
-    /// The run of fragment `f`, kept for `reason`. A copy of each record, not a conversion to
-    /// `KeptSpan`: this runs on the thread that ended the run, and a run may hold a thousand
-    /// spans.
     /// The root span's id, without making the span.
     pub(super) fn root_id(&self) -> Option<SpanId> {
         self.spans.first().map(|s| s.id)
     }
 
+    /// The run of fragment `f`, kept for `reason`. A copy of each record, not a conversion to
+    /// `KeptSpan`: this runs on the thread that ended the run, and a run may hold a thousand
+    /// spans.
     pub(super) fn from_fragment(f: &Fragment, reason: KeepReason) -> KeptRun {
         let scale = clock::scale();
         let nanos = |units: u64| clock::nanos(units, scale);
